@@ -1,0 +1,116 @@
+/* ctx.h: the compile context, its arena and its diagnostics.
+ *
+ * Everything the front end builds (AST, symbolic expressions, space IR,
+ * concrete graphs) lives in the arena of one nasc_ctx and is freed by one
+ * call to ctx_destroy().  Deep code never prints or exits: it records a
+ * diagnostic here, and tools/ renders them once (diag_render).  User errors
+ * (DIAG_ERROR) and internal errors (DIAG_INTERNAL) are kept apart so the
+ * tool can exit 1 or 3.
+ */
+#ifndef NASC_CTX_H
+#define NASC_CTX_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdbool.h>
+
+#if defined(__GNUC__)
+#define NASC_HIDDEN __attribute__((visibility("hidden")))
+#define NASC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define NASC_HIDDEN
+#define NASC_PRINTF(a, b)
+#endif
+
+/* ===== arena.c ===== */
+
+typedef struct arena_chunk arena_chunk;
+typedef struct arena {
+    arena_chunk *head;
+    size_t used_total;
+} arena;
+
+void *arena_alloc(arena *a, size_t n);           /* zeroed, 16-aligned */
+char *arena_strdup(arena *a, const char *s);
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_printf(arena *a, const char *fmt, ...) NASC_PRINTF(2, 3);
+char *arena_vprintf(arena *a, const char *fmt, va_list ap);
+void arena_free_all(arena *a);
+
+/* A growable array in the arena: old storage is simply abandoned. */
+#define VEC(T) struct { T *v; int n, cap; }
+#define vec_push(A, vec, x)                                                    \
+    do {                                                                       \
+        if ((vec).n == (vec).cap) {                                            \
+            int nc_ = (vec).cap ? (vec).cap * 2 : 8;                           \
+            void *nv_ = arena_alloc((A), (size_t)nc_ * sizeof(*(vec).v));      \
+            if ((vec).n) memcpy(nv_, (vec).v, (size_t)(vec).n * sizeof(*(vec).v)); \
+            (vec).v = nv_;                                                     \
+            (vec).cap = nc_;                                                   \
+        }                                                                      \
+        (vec).v[(vec).n++] = (x);                                              \
+    } while (0)
+
+/* ===== diag.c ===== */
+
+/* A source location: file index into ctx->files, 1-based line and column,
+ * and the length of the span on that line (0 or 1 draws a single caret). */
+typedef struct loc {
+    int file;
+    int line, col;
+    int len;
+} loc;
+
+typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE, DIAG_INTERNAL } diag_kind;
+
+typedef struct diag {
+    diag_kind kind;
+    loc at;
+    char *msg;
+    struct diag *notes;      /* notes attached to this error, in order */
+    struct diag *next;
+} diag;
+
+typedef struct src_file {
+    const char *path;        /* as the user named it, for messages */
+    const char *text;        /* whole contents, NUL-terminated */
+    size_t len;
+} src_file;
+
+typedef struct nasc_ctx {
+    arena A;
+    VEC(src_file) files;
+    diag *diags, *diags_tail;
+    int n_errors, n_internal, n_warnings;
+    int max_errors;          /* stop recording after this many (default 20) */
+    VEC(const char *) include_dirs;  /* import search path, in order */
+} nasc_ctx;
+
+nasc_ctx *ctx_new(void);
+void ctx_destroy(nasc_ctx *c);
+
+/* Registers a file's text (copied into the arena); returns its index. */
+int ctx_add_file(nasc_ctx *c, const char *path, const char *text, size_t len);
+/* Reads a file from disk; returns its index, or -1 with errno set. */
+int ctx_load_file(nasc_ctx *c, const char *path);
+
+diag *diag_error(nasc_ctx *c, loc at, const char *fmt, ...) NASC_PRINTF(3, 4);
+diag *diag_warning(nasc_ctx *c, loc at, const char *fmt, ...) NASC_PRINTF(3, 4);
+/* Adds a note to the most recent error or warning (d may be NULL: then the last). */
+void diag_note(nasc_ctx *c, diag *d, loc at, const char *fmt, ...) NASC_PRINTF(4, 5);
+/* An internal error: a bug in nasc, not in the user's input. */
+#define diag_internal(c, ...) diag_internal_at((c), __FILE__, __LINE__, __VA_ARGS__)
+diag *diag_internal_at(nasc_ctx *c, const char *file, int line, const char *fmt, ...)
+    NASC_PRINTF(4, 5);
+
+/* Prints every diagnostic as `file:line:col: error: msg`, the source line and
+ * a caret.  color: use ANSI colours. */
+void diag_render(nasc_ctx *c, FILE *out, bool color);
+/* Renders into a malloc'ed string (for tests); caller frees. */
+char *diag_render_string(nasc_ctx *c);
+
+static inline loc loc_none(void) { loc l = {-1, 0, 0, 0}; return l; }
+
+#endif
