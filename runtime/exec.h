@@ -1,0 +1,55 @@
+/* exec.h: the reference executor of the concrete graph IR.
+ *
+ * Forward (train and eval mode) and backward over a whole ir_graph, batched,
+ * using the kernels of kernels.c (OpenBLAS for GEMM).  Parameters live in
+ * ir_param.data (allocated and initialised here); gradients in a parallel
+ * set of buffers owned by the rt_exec.  Inference with rt_forward_eval is
+ * the reference the JIT is tested against.
+ */
+#ifndef NASC_RT_EXEC_H
+#define NASC_RT_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "graph.h"
+
+typedef enum { INIT_KAIMING, INIT_XAVIER } rt_init_kind;
+
+/* Allocates (malloc) and initialises every parameter of g: weights by
+ * `init` (Kaiming-uniform as PyTorch's default, or Xavier-uniform), biases
+ * as PyTorch does, batchnorm gamma 1, beta 0, running mean 0, var 1.
+ * Deterministic in seed.  Returns 0, or -1 on allocation failure. */
+int rt_params_init(ir_graph *g, rt_init_kind init, uint64_t seed);
+/* Frees the parameter buffers allocated by rt_params_init (or a loader). */
+void rt_params_free(ir_graph *g);
+
+typedef struct rt_exec rt_exec;
+
+/* A training/eval context for batches of at most max_batch samples. */
+rt_exec *rt_exec_new(ir_graph *g, int max_batch, uint64_t seed);
+void rt_exec_free(rt_exec *e);
+
+/* Forward pass.  train: batchnorm uses batch statistics and updates running
+ * ones, dropout is active.  x: [batch, input numel].  Returns the output
+ * activations ([batch, output numel], owned by e). */
+const float *rt_exec_forward(rt_exec *e, const float *x, int batch, int train);
+/* Softmax cross-entropy of the last forward's output against labels;
+ * fills dlogits internally.  Returns the mean loss over the batch and, if
+ * correct != NULL, the number of correct argmax predictions. */
+float rt_exec_loss(rt_exec *e, const int32_t *labels, int batch, int *correct);
+/* Backward pass from the loss gradient (after rt_exec_loss); gradients of
+ * every trainable parameter are written (not accumulated) into the buffers
+ * rt_exec_grads exposes. */
+void rt_exec_backward(rt_exec *e, int batch);
+/* Backward from a caller-given gradient of the output ([batch, out numel]). */
+void rt_exec_backward_from(rt_exec *e, const float *dout, int batch);
+/* The trainable parameters and their gradients, in a stable order:
+ * n tensors; params[i] aliases ir_param.data, grads[i] is owned by e. */
+int rt_exec_trainables(rt_exec *e, float ***params, float ***grads, int64_t **sizes,
+                       ir_param ***meta);
+
+/* Eval-mode inference of a whole batch without an rt_exec (allocates
+ * scratch internally): the reference forward pass.  Returns 0 or -1. */
+int rt_forward_eval(const ir_graph *g, const float *x, float *y, int batch);
+
+#endif
