@@ -78,6 +78,9 @@ struct ast_expr {
     ast_list items;         /* E_CHOICE set / k-of alternatives (ast_expr*); E_LIST items */
     ast_expr *lo, *hi, *step, *k;  /* E_CHOICE ranges and k-of */
     bool log;               /* E_CHOICE float: log-uniform */
+    /* Filled by the checker (not the parser): the call's number among the
+     * calls of the same callee name in its body, for #k labels. */
+    int call_ord, call_total;
 };
 
 ast_expr *ast_int(nasc_ctx *c, loc at, int64_t v);
@@ -184,6 +187,9 @@ struct ast_item {
     ast_list body;          /* I_BLOCK, I_SPACE: ast_stmt* */
     ast_list entries;       /* I_TRAIN, I_SEARCH: ast_entry* */
     int file;               /* the file the item came from */
+    /* Filled by the checker (not the parser). */
+    bool call_numbered;     /* call_ord/call_total of its body are set */
+    struct label_map *labels;  /* I_SPACE: decision label -> id */
 };
 
 ast_item *ast_import(nasc_ctx *c, loc at, const char *path);

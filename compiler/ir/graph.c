@@ -46,6 +46,12 @@ static int64_t peak_memory(const ir_graph *g) {
         for (int j = 0; j < g->nodes[i].n_in; j++)
             if (last_use[g->nodes[i].in[j]] < i) last_use[g->nodes[i].in[j]] = i;
     if (g->output >= 0 && g->output < g->n_nodes) last_use[g->output] = g->n_nodes;
+    /* An alias keeps its source alive as long as it is used itself. */
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        const ir_node *n = &g->nodes[i];
+        if ((n->op == IR_FLATTEN || n->op == IR_DROPOUT) && n->n_in == 1 && last_use[n->in[0]] < last_use[i])
+            last_use[n->in[0]] = last_use[i];
+    }
     int64_t live = 0, peak = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];

@@ -1,0 +1,616 @@
+/* discharge.c: proving the obligations, counting the space, and the
+ * params/FLOPs ranges.
+ *
+ * Every question here is answered by enumerating only the decisions it
+ * depends on (and the `require` constraints that share decisions with it).
+ * Because interp.c folds and merges, those sets are small even when the
+ * whole space has 10^35 points.  Counting distinct points groups decisions
+ * into independent components (linked through activity conditions and
+ * requires) and multiplies the components' counts, exactly, in big
+ * integers.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "interp_int.h"
+
+#define ENUM_LIMIT 2000000
+
+/* ----- enumeration over a set of decisions ----- */
+
+typedef struct enumr {
+    space_ir *s;
+    int n;
+    const int *ids;
+    int64_t *size;          /* per decision */
+    int64_t *idx;
+    uint64_t **masks;       /* SUBSET: the k-subsets */
+    sval *vals;             /* indexed by decision id */
+    sym_env env;
+    bool exhaustive;        /* false when a FLOAT decision is only sampled */
+} enumr;
+
+
+static int64_t binom(int n, int k) {
+    double r = 1;
+    for (int i = 1; i <= k; i++) r = r * (n - k + i) / i;
+    return r > 9e18 ? INT64_MAX : (int64_t)(r + 0.5);
+}
+
+static int64_t dec_size(const decision *d) {
+    switch (d->kind) {
+    case DK_CAT: return d->n_alts;
+    case DK_INT: return (d->hi - d->lo) / d->step + 1;
+    case DK_FLOAT: return 3;
+    case DK_SUBSET: return binom(d->n_alts, d->k);
+    }
+    return 1;
+}
+
+static uint64_t *subset_masks(nasc_ctx *c, const decision *d) {
+    int64_t m = binom(d->n_alts, d->k);
+    if (m > ENUM_LIMIT) return NULL;
+    uint64_t *out = arena_alloc(&c->A, (size_t)m * sizeof *out);
+    uint64_t x = d->k == 64 ? ~0ull : ((1ull << d->k) - 1);
+    for (int64_t i = 0; i < m; i++) {
+        out[i] = x;
+        uint64_t u = x & -x, v = x + u;
+        if (!u || !v) break;
+        x = v + (((v ^ x) / u) >> 2);
+    }
+    return out;
+}
+
+static sval dec_value(const enumr *e, int j) {
+    const decision *d = e->s->decs.v[e->ids[j]];
+    int64_t i = e->idx[j];
+    sval v = {0};
+    switch (d->kind) {
+    case DK_CAT: return d->by_index ? (sval){false, i, 0} : d->alt_vals[i];
+    case DK_INT: v.i = d->lo + i * d->step; return v;
+    case DK_FLOAT:
+        v.is_float = true;
+        v.f = i == 0 ? d->flo : i == 2 ? d->fhi : d->log ? sqrt(d->flo * d->fhi) : (d->flo + d->fhi) / 2;
+        return v;
+    case DK_SUBSET: v.i = (int64_t)e->masks[j][i]; return v;
+    }
+    return v;
+}
+
+/* Prepares an enumeration; returns the number of combinations, or -1 if
+ * over `limit`. */
+static int64_t enum_init(nasc_ctx *c, enumr *e, space_ir *s, const int *ids, int n, int64_t limit) {
+    memset(e, 0, sizeof *e);
+    e->s = s;
+    e->n = n;
+    e->ids = ids;
+    e->size = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->size);
+    e->idx = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->idx);
+    e->masks = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->masks);
+    e->vals = arena_alloc(&c->A, (size_t)(s->decs.n + 1) * sizeof *e->vals);
+    e->exhaustive = true;
+    int64_t total = 1;
+    for (int j = 0; j < n; j++) {
+        decision *d = s->decs.v[ids[j]];
+        e->size[j] = dec_size(d);
+        if (d->kind == DK_FLOAT) e->exhaustive = false;
+        if (d->kind == DK_SUBSET && !(e->masks[j] = subset_masks(c, d))) return -1;
+        if (e->size[j] > limit || total > limit / e->size[j]) return -1;
+        total *= e->size[j];
+    }
+    e->env.vals = e->vals;
+    return total;
+}
+
+/* Sets combination number t (mixed radix) and starts a new evaluation. */
+static void enum_set(enumr *e, int64_t t) {
+    for (int j = 0; j < e->n; j++) {
+        e->idx[j] = t % e->size[j];
+        t /= e->size[j];
+        e->vals[e->ids[j]] = dec_value(e, j);
+    }
+    e->env.gen = sym_new_gen();
+    e->env.err = false;
+}
+
+static bool truthy(sval v) { return v.is_float ? v.f != 0 : v.i != 0; }
+
+static bool deps_subset(const int *a, int na, const int *b, int nb) {
+    int j = 0;
+    for (int i = 0; i < na; i++) {
+        while (j < nb && b[j] < a[i]) j++;
+        if (j == nb || b[j] != a[i]) return false;
+    }
+    return true;
+}
+
+static bool deps_meet(const int *a, int na, const int *b, int nb) {
+    int i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j]) return true;
+        if (a[i] < b[j]) i++; else j++;
+    }
+    return false;
+}
+
+/* True when every require whose decisions are all enumerated holds. */
+static bool requires_hold(space_ir *s, enumr *e, const int *ids, int n) {
+    for (int r = 0; r < s->reqs.n; r++) {
+        require_c *q = &s->reqs.v[r];
+        if (!deps_subset(q->guard->deps, q->guard->n_deps, ids, n) || !deps_subset(q->cond->deps, q->cond->n_deps, ids, n))
+            continue;
+        if (truthy(sym_eval(q->guard, &e->env)) && !truthy(sym_eval(q->cond, &e->env))) return false;
+    }
+    return true;
+}
+
+/* ----- obligations ----- */
+
+static char *val_text(nasc_ctx *c, sval v) {
+    return v.is_float ? arena_printf(&c->A, "%g", v.f) : arena_printf(&c->A, "%lld", (long long)v.i);
+}
+
+static char *shown(nasc_ctx *c, oblig *o, int j, enumr *e) {
+    if (o->show_rank[j] < 0) return val_text(c, sym_eval(o->show[j][0], &e->env));
+    char *s = "[";
+    for (int i = 0; i < o->show_rank[j]; i++)
+        s = arena_printf(&c->A, "%s%s%s", s, i ? ", " : "", val_text(c, sym_eval(o->show[j][i], &e->env)));
+    return arena_printf(&c->A, "%s]", s);
+}
+
+static char *dec_value_text(nasc_ctx *c, const decision *d, sval v) {
+    if (d->kind == DK_CAT) {
+        for (int i = 0; i < d->n_alts; i++)
+            if (d->by_index ? v.i == i : (d->alt_vals[i].is_float ? v.is_float && v.f == d->alt_vals[i].f
+                                                                  : !v.is_float && v.i == d->alt_vals[i].i))
+                return (char *)d->alt_names[i];
+    }
+    if (d->kind == DK_SUBSET) {
+        char *s = "{";
+        int k = 0;
+        for (int i = 0; i < d->n_alts; i++)
+            if ((uint64_t)v.i >> i & 1) s = arena_printf(&c->A, "%s%s%s", s, k++ ? ", " : "", d->alt_names[i]);
+        return arena_printf(&c->A, "%s}", s);
+    }
+    return val_text(c, v);
+}
+
+/* "when depth = 3, width[3] = 16": the active decisions a failure needs. */
+static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n) {
+    char *w = "";
+    int k = 0;
+    for (int j = 0; j < n; j++) {
+        decision *d = s->decs.v[ids[j]];
+        if (deps_subset(d->guard->deps, d->guard->n_deps, ids, n) && !truthy(sym_eval(d->guard, &e->env))) continue;
+        w = arena_printf(&c->A, "%s%s%s = %s", w, k++ ? ", " : "", d->label, dec_value_text(c, d, e->vals[d->id]));
+    }
+    return w;
+}
+
+static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
+    char *msg = arena_strdup(&c->A, o->what);
+    for (int j = 0; j < o->n_show; j++) msg = arena_printf(&c->A, "%s%s%s", msg, j ? " and " : " ", shown(c, o, j, e));
+    if (div_err) msg = arena_printf(&c->A, "%s (a division by zero)", msg);
+    diag *d = diag_error(c, o->at, "%s", msg);
+    o->reported = d;
+    /* Only the decisions the failing property itself depends on. */
+    int nd;
+    int *deps = deps_union(c, o->prop->deps, o->prop->n_deps, o->guard->deps, o->guard->n_deps, &nd);
+    char *w = when_text(c, s, e, deps, nd);
+    if (*w) diag_note(c, d, o->at, "when %s", w);
+}
+
+/* Enlarges a dependency set with the requires that touch it, while the
+ * enumeration stays affordable. */
+static int *with_requires(nasc_ctx *c, space_ir *s, int *ids, int *n) {
+    for (int r = 0; r < s->reqs.n; r++) {
+        require_c *q = &s->reqs.v[r];
+        int nq;
+        int *qd = deps_union(c, q->guard->deps, q->guard->n_deps, q->cond->deps, q->cond->n_deps, &nq);
+        if (!deps_meet(qd, nq, ids, *n) || deps_subset(qd, nq, ids, *n)) continue;
+        int nn;
+        int *u = deps_union(c, ids, *n, qd, nq, &nn);
+        enumr probe;
+        if (enum_init(c, &probe, s, u, nn, ENUM_LIMIT / 4) < 0) continue;
+        ids = u;
+        *n = nn;
+    }
+    return ids;
+}
+
+static bool already_reported(space_ir *s, int upto, loc at) {
+    for (int i = 0; i < upto; i++)
+        if (s->obligs.v[i].reported && s->obligs.v[i].at.line == at.line && s->obligs.v[i].at.col == at.col &&
+            s->obligs.v[i].at.file == at.file)
+            return true;
+    return false;
+}
+
+static void prove(nasc_ctx *c, space_ir *s, int oi) {
+    oblig *o = &s->obligs.v[oi];
+    if (sym_is_true(o->prop) || sym_is_false(o->guard)) return;
+    if (already_reported(s, oi, o->at)) return;
+    int n;
+    int *ids = deps_union(c, o->guard->deps, o->guard->n_deps, o->prop->deps, o->prop->n_deps, &n);
+    ids = with_requires(c, s, ids, &n);
+    enumr e;
+    int64_t total = enum_init(c, &e, s, ids, n, ENUM_LIMIT);
+    bool sampled = total < 0;
+    uint64_t rng = 0x2545F4914F6CDD1Dull;
+    int64_t iters = sampled ? 200000 : total;
+    if (sampled) {
+        /* Too many combinations: check a large random sample and say so. */
+        for (int j = 0; j < n; j++) e.size[j] = dec_size(s->decs.v[ids[j]]);
+    }
+    for (int64_t t = 0; t < iters; t++) {
+        if (sampled) {
+            for (int j = 0; j < n; j++) {
+                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+                e.idx[j] = (int64_t)(rng % (uint64_t)e.size[j]);
+                if (s->decs.v[ids[j]]->kind == DK_SUBSET && !e.masks[j]) e.masks[j] = subset_masks(c, s->decs.v[ids[j]]);
+                e.vals[ids[j]] = e.masks[j] || s->decs.v[ids[j]]->kind != DK_SUBSET ? dec_value(&e, j) : (sval){0};
+            }
+            e.env.gen = sym_new_gen();
+            e.env.err = false;
+        } else {
+            enum_set(&e, t);
+        }
+        if (!truthy(sym_eval(o->guard, &e.env)) || e.env.err) continue;
+        if (!requires_hold(s, &e, ids, n)) continue;
+        e.env.err = false;
+        bool ok = truthy(sym_eval(o->prop, &e.env));
+        if (!ok || e.env.err) {
+            report(c, s, o, &e, e.env.err);
+            return;
+        }
+    }
+    if (sampled)
+        diag_warning(c, o->at, "this check depends on %d decisions, too many combinations to try them all; "
+                               "200000 random ones passed", n);
+}
+
+/* ----- big integers (for cardinalities beyond 2^64) ----- */
+
+typedef struct big { int n; uint32_t d[256]; } big;   /* little-endian limbs: up to 8192 bits */
+
+static void big_set(big *b, uint64_t v) {
+    b->n = 0;
+    while (v) { b->d[b->n++] = (uint32_t)v; v >>= 32; }
+}
+
+static bool big_mul_small(big *b, uint64_t m) {
+    if (m == 0) { b->n = 0; return true; }
+    /* multiply by the two 32-bit halves to stay in 64-bit arithmetic */
+    uint32_t parts[2] = {(uint32_t)m, (uint32_t)(m >> 32)};
+    big acc = {0};
+    for (int p = 0; p < 2; p++) {
+        if (!parts[p]) continue;
+        uint64_t carry = 0;
+        for (int i = 0; i < b->n || carry; i++) {
+            int k = i + p;
+            if (k >= 256) return false;
+            uint64_t cur = (k < acc.n ? acc.d[k] : 0) + carry + (i < b->n ? (uint64_t)b->d[i] * parts[p] : 0);
+            if (k >= acc.n) { for (int z = acc.n; z <= k; z++) acc.d[z] = 0; acc.n = k + 1; }
+            acc.d[k] = (uint32_t)cur;
+            carry = cur >> 32;
+        }
+    }
+    *b = acc;
+    return true;
+}
+
+static bool big_mul(big *a, const big *b) {
+    big r = {0};
+    for (int i = 0; i < a->n; i++) {
+        uint64_t carry = 0;
+        for (int j = 0; j < b->n || carry; j++) {
+            int k = i + j;
+            if (k >= 256) return false;
+            if (k >= r.n) { for (int z = r.n; z <= k; z++) r.d[z] = 0; r.n = k + 1; }
+            uint64_t cur = r.d[k] + carry + (j < b->n ? (uint64_t)a->d[i] * b->d[j] : 0);
+            r.d[k] = (uint32_t)cur;
+            carry = cur >> 32;
+        }
+    }
+    while (r.n && !r.d[r.n - 1]) r.n--;
+    *a = r;
+    return true;
+}
+
+static void big_add(big *a, const big *b) {
+    uint64_t carry = 0;
+    int n = a->n > b->n ? a->n : b->n;
+    for (int i = 0; i < n || carry; i++) {
+        if (i >= 256) return;
+        uint64_t cur = carry + (i < a->n ? a->d[i] : 0) + (i < b->n ? b->d[i] : 0);
+        if (i >= a->n) a->n = i + 1;
+        a->d[i] = (uint32_t)cur;
+        carry = cur >> 32;
+    }
+}
+
+static char *big_str(nasc_ctx *c, const big *b) {
+    big t = *b;
+    char buf[2600];
+    int k = 0;
+    if (!t.n) return "0";
+    while (t.n && k < (int)sizeof buf - 1) {
+        uint64_t rem = 0;
+        for (int i = t.n - 1; i >= 0; i--) {
+            uint64_t cur = (rem << 32) | t.d[i];
+            t.d[i] = (uint32_t)(cur / 10);
+            rem = cur % 10;
+        }
+        buf[k++] = (char)('0' + rem);
+        while (t.n && !t.d[t.n - 1]) t.n--;
+    }
+    char *out = arena_alloc(&c->A, (size_t)k + 1);
+    for (int i = 0; i < k; i++) out[i] = buf[k - 1 - i];
+    return out;
+}
+
+/* ----- cardinality ----- */
+
+static int uf_find(int *p, int x) {
+    while (p[x] != x) x = p[x] = p[p[x]];
+    return x;
+}
+
+static void uf_join(int *p, int a, int b) {
+    a = uf_find(p, a);
+    b = uf_find(p, b);
+    if (a != b) p[a] = b;
+}
+
+/* Number of distinct values a decision contributes when active (floats: 1,
+ * counted apart as continuous). */
+static uint64_t leaf_size(const decision *d) {
+    if (d->kind == DK_FLOAT) return 1;
+    return (uint64_t)dec_size(d);
+}
+
+static void count_component(nasc_ctx *c, space_ir *s, int *members, int nm, bool *control, big *out, bool *exact) {
+    int nc = 0;
+    int *ctl = arena_alloc(&c->A, (size_t)(nm + 1) * sizeof *ctl);
+    for (int i = 0; i < nm; i++) if (control[members[i]]) ctl[nc++] = members[i];
+    if (nc == 0) {
+        big_set(out, 1);
+        for (int i = 0; i < nm; i++) big_mul_small(out, leaf_size(s->decs.v[members[i]]));
+        return;
+    }
+    enumr e;
+    int64_t total = enum_init(c, &e, s, ctl, nc, ENUM_LIMIT);
+    if (total < 0 || !e.exhaustive) {
+        *exact = false;
+        big_set(out, 1);
+        for (int i = 0; i < nm; i++) big_mul_small(out, leaf_size(s->decs.v[members[i]]));
+        return;
+    }
+    big_set(out, 0);
+    for (int64_t t = 0; t < total; t++) {
+        enum_set(&e, t);
+        bool canonical = true;
+        for (int j = 0; j < nc && canonical; j++) {
+            decision *d = s->decs.v[ctl[j]];
+            if (!truthy(sym_eval(d->guard, &e.env)) && e.idx[j] != 0) canonical = false;
+        }
+        if (!canonical || !requires_hold(s, &e, ctl, nc)) continue;
+        big term;
+        big_set(&term, 1);
+        for (int i = 0; i < nm; i++) {
+            decision *d = s->decs.v[members[i]];
+            if (control[d->id] || !truthy(sym_eval(d->guard, &e.env))) continue;
+            big_mul_small(&term, leaf_size(d));
+        }
+        big_add(out, &term);
+    }
+}
+
+static void cardinality(nasc_ctx *c, space_ir *s) {
+    int n = s->decs.n;
+    int *parent = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *parent);
+    bool *control = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *control);
+    for (int i = 0; i < n; i++) parent[i] = i;
+    s->n_continuous = 0;
+    for (int i = 0; i < n; i++) {
+        decision *d = s->decs.v[i];
+        if (d->kind == DK_FLOAT) s->n_continuous++;
+        for (int k = 0; k < d->guard->n_deps; k++) {
+            control[d->guard->deps[k]] = true;
+            uf_join(parent, i, d->guard->deps[k]);
+        }
+    }
+    for (int r = 0; r < s->reqs.n; r++) {
+        require_c *q = &s->reqs.v[r];
+        int nq;
+        int *qd = deps_union(c, q->guard->deps, q->guard->n_deps, q->cond->deps, q->cond->n_deps, &nq);
+        for (int k = 0; k < nq; k++) {
+            control[qd[k]] = true;
+            if (k) uf_join(parent, qd[0], qd[k]);
+        }
+    }
+    big total;
+    big_set(&total, 1);
+    s->card_exact = true;
+    bool *done = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *done);
+    int *members = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *members);
+    for (int i = 0; i < n; i++) {
+        int root = uf_find(parent, i);
+        if (done[root]) continue;
+        done[root] = true;
+        int nm = 0;
+        for (int j = 0; j < n; j++) if (uf_find(parent, j) == root) members[nm++] = j;
+        big comp;
+        count_component(c, s, members, nm, control, &comp, &s->card_exact);
+        if (!big_mul(&total, &comp)) { s->card_exact = false; break; }
+    }
+    s->cardinality = big_str(c, &total);
+}
+
+/* ----- params and FLOPs ranges ----- */
+
+static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], int64_t mx[2], bool *exact) {
+    int n1, n;
+    int *d1 = deps_union(c, t->guard->deps, t->guard->n_deps, t->params->deps, t->params->n_deps, &n1);
+    int *ids = deps_union(c, d1, n1, t->flops->deps, t->flops->n_deps, &n);
+    enumr e;
+    int64_t total = enum_init(c, &e, s, ids, n, ENUM_LIMIT / 8);
+    mn[0] = mn[1] = INT64_MAX;
+    mx[0] = mx[1] = 0;
+    if (total < 0) { *exact = false; mn[0] = mn[1] = 0; return; }
+    for (int64_t k = 0; k < total; k++) {
+        enum_set(&e, k);
+        bool on = truthy(sym_eval(t->guard, &e.env));
+        int64_t p = on ? sym_eval(t->params, &e.env).i : 0, f = on ? sym_eval(t->flops, &e.env).i : 0;
+        if (e.env.err) continue;
+        if (p < mn[0]) mn[0] = p;
+        if (p > mx[0]) mx[0] = p;
+        if (f < mn[1]) mn[1] = f;
+        if (f > mx[1]) mx[1] = f;
+    }
+    if (mn[0] == INT64_MAX) mn[0] = mn[1] = 0;
+}
+
+/* Min and max of the summed cost of a group of terms, enumerating the
+ * decisions they depend on together; false when that is too costly. */
+static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_t mn[2], int64_t mx[2]) {
+    int n = 0;
+    int *ids = NULL;
+    for (int i = 0; i < nt; i++) {
+        ids = deps_union(c, ids, n, ts[i]->guard->deps, ts[i]->guard->n_deps, &n);
+        ids = deps_union(c, ids, n, ts[i]->params->deps, ts[i]->params->n_deps, &n);
+        ids = deps_union(c, ids, n, ts[i]->flops->deps, ts[i]->flops->n_deps, &n);
+    }
+    enumr e;
+    int64_t combos = enum_init(c, &e, s, ids, n, 4000000 / (nt + 1) + 1);
+    if (combos < 0) return false;
+    mn[0] = mn[1] = INT64_MAX;
+    mx[0] = mx[1] = INT64_MIN;
+    for (int64_t k = 0; k < combos; k++) {
+        enum_set(&e, k);
+        if (!requires_hold(s, &e, ids, n)) continue;
+        int64_t p = 0, f = 0;
+        for (int i = 0; i < nt; i++) {
+            if (!truthy(sym_eval(ts[i]->guard, &e.env))) continue;
+            p += sym_eval(ts[i]->params, &e.env).i;
+            f += sym_eval(ts[i]->flops, &e.env).i;
+        }
+        if (e.env.err) continue;
+        if (p < mn[0]) mn[0] = p;
+        if (p > mx[0]) mx[0] = p;
+        if (f < mn[1]) mn[1] = f;
+        if (f > mx[1]) mx[1] = f;
+    }
+    if (mn[0] == INT64_MAX) mn[0] = mn[1] = mx[0] = mx[1] = 0;
+    return true;
+}
+
+/* Terms that share no decision vary independently, so the range of the
+ * total is the sum of the groups' ranges: exact whenever each group can be
+ * enumerated; otherwise each term is bounded on its own (looser, sound). */
+static void ranges(nasc_ctx *c, space_ir *s) {
+    int nd = s->decs.n, nt = s->costs.n;
+    int *parent = arena_alloc(&c->A, (size_t)(nd + 1) * sizeof *parent);
+    for (int i = 0; i < nd; i++) parent[i] = i;
+    for (int t = 0; t < nt; t++) {
+        cost_term *ct = &s->costs.v[t];
+        int n1, n;
+        int *d1 = deps_union(c, ct->guard->deps, ct->guard->n_deps, ct->params->deps, ct->params->n_deps, &n1);
+        int *ids = deps_union(c, d1, n1, ct->flops->deps, ct->flops->n_deps, &n);
+        for (int k = 1; k < n; k++) uf_join(parent, ids[0], ids[k]);
+    }
+    for (int r = 0; r < s->reqs.n; r++) {
+        require_c *q = &s->reqs.v[r];
+        int nq;
+        int *qd = deps_union(c, q->guard->deps, q->guard->n_deps, q->cond->deps, q->cond->n_deps, &nq);
+        for (int k = 1; k < nq; k++) uf_join(parent, qd[0], qd[k]);
+    }
+    /* group id of a term: the root of its first dependency, or -1 (constant) */
+    int *gid = arena_alloc(&c->A, (size_t)(nt + 1) * sizeof *gid);
+    for (int t = 0; t < nt; t++) {
+        cost_term *ct = &s->costs.v[t];
+        int d = ct->guard->n_deps ? ct->guard->deps[0] : ct->params->n_deps ? ct->params->deps[0]
+              : ct->flops->n_deps ? ct->flops->deps[0] : -1;
+        gid[t] = d < 0 ? -1 : uf_find(parent, d);
+    }
+    s->params_min = s->params_max = s->flops_min = s->flops_max = 0;
+    s->range_exact = true;
+    cost_term **grp = arena_alloc(&c->A, (size_t)(nt + 1) * sizeof *grp);
+    bool *done = arena_alloc(&c->A, (size_t)(nt + 1) * sizeof *done);
+    for (int t = 0; t < nt; t++) {
+        if (done[t]) continue;
+        int ng = 0;
+        for (int u = t; u < nt; u++)
+            if (!done[u] && gid[u] == gid[t]) { grp[ng++] = &s->costs.v[u]; done[u] = true; }
+        int64_t mn[2], mx[2];
+        if (!group_range(c, s, grp, ng, mn, mx)) {
+            s->range_exact = false;
+            mn[0] = mn[1] = mx[0] = mx[1] = 0;
+            for (int k = 0; k < ng; k++) {
+                int64_t a[2], b[2];
+                term_range(c, s, grp[k], a, b, &s->range_exact);
+                mn[0] += a[0]; mn[1] += a[1]; mx[0] += b[0]; mx[1] += b[1];
+            }
+        }
+        s->params_min += mn[0];
+        s->params_max += mx[0];
+        s->flops_min += mn[1];
+        s->flops_max += mx[1];
+    }
+}
+
+/* A guard that holds wherever it can be evaluated (width[1] under
+ * `1 <= depth` with depth in 1..3) is no condition at all: dropping it
+ * keeps conditions readable and the counting components small. */
+static void simplify_guards(nasc_ctx *c, space_ir *s) {
+    for (int i = 0; i < s->decs.n; i++) {
+        decision *d = s->decs.v[i];
+        if (sym_is_const(d->guard)) continue;
+        enumr e;
+        int64_t total = enum_init(c, &e, s, d->guard->deps, d->guard->n_deps, 100000);
+        if (total < 0 || !e.exhaustive) continue;
+        bool always = true;
+        for (int64_t t = 0; t < total && always; t++) {
+            enum_set(&e, t);
+            always = truthy(sym_eval(d->guard, &e.env)) || e.env.err;
+        }
+        if (always) d->guard = sym_bool(c, true);
+    }
+}
+
+void space_analyze(nasc_ctx *c, space_ir *s) {
+    int e0 = c->n_errors;
+    simplify_guards(c, s);
+    for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) prove(c, s, i);
+    s->ok = c->n_errors == e0;
+    if (!s->ok) return;
+    cardinality(c, s);
+    ranges(c, s);
+}
+
+/* ----- descriptions ----- */
+
+const char *decision_condition(nasc_ctx *c, space_ir *s, const decision *d) {
+    if (sym_is_true(d->guard)) return "";
+    return sym_str(c, d->guard, dec_label_name, dec_val_name, s);
+}
+
+const char *decision_kind_name(const decision *d) {
+    static const char *k[] = {"categorical", "int", "float", "subset"};
+    return k[d->kind];
+}
+
+const char *decision_domain(nasc_ctx *c, const decision *d) {
+    switch (d->kind) {
+    case DK_INT:
+        return d->step == 1 ? arena_printf(&c->A, "%lld..%lld", (long long)d->lo, (long long)d->hi)
+                            : arena_printf(&c->A, "%lld..%lld step %lld", (long long)d->lo, (long long)d->hi, (long long)d->step);
+    case DK_FLOAT: return arena_printf(&c->A, "[%g, %g]%s", d->flo, d->fhi, d->log ? " log" : "");
+    case DK_CAT: case DK_SUBSET: {
+        char *s = d->kind == DK_SUBSET ? arena_printf(&c->A, "%d of {", d->k) : "{";
+        for (int i = 0; i < d->n_alts; i++) s = arena_printf(&c->A, "%s%s%s", s, i ? ", " : "", d->alt_names[i]);
+        return arena_printf(&c->A, "%s}", s);
+    }
+    }
+    return "?";
+}

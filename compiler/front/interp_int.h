@@ -1,0 +1,133 @@
+/* interp_int.h: the interpreter's internal types, shared by interp.c,
+ * builtins.c and section.c (not part of the front end's interface). */
+#ifndef NASC_INTERP_INT_H
+#define NASC_INTERP_INT_H
+
+#include <string.h>
+#include "space.h"
+
+typedef enum {
+    V_INT, V_FLOAT, V_BOOL, V_ENUM, V_TENSOR, V_BLOCK, V_LIST, V_STRING, V_SAME, V_QUANT, V_POISON
+} vkind;
+
+typedef struct bval bval;
+typedef struct value value;
+
+struct value {
+    vkind k;
+    sym *s;                 /* V_INT, V_FLOAT, V_BOOL, V_ENUM */
+    int enum_id;            /* V_ENUM: index in prog->enums */
+    int rank;               /* V_TENSOR */
+    sym *d[IR_MAX_RANK];
+    int node;               /* V_TENSOR: graph node in POINT mode, else -1 */
+    bval *b;                /* V_BLOCK */
+    int n;                  /* V_LIST */
+    value **items;
+    const char *str;        /* V_STRING; V_POISON: why */
+    double q;               /* V_QUANT */
+    ast_unit unit;
+};
+
+/* Builtin block ids. */
+typedef enum {
+    BI_DENSE, BI_CONV2D, BI_CONV1D, BI_DEPTHWISE, BI_BATCHNORM, BI_LAYERNORM,
+    BI_RELU, BI_RELU6, BI_GELU, BI_TANH, BI_SIGMOID, BI_SWISH, BI_HSWISH, BI_IDENTITY,
+    BI_SKIP, BI_ZERO, BI_MAXPOOL, BI_AVGPOOL, BI_GLOBAL_AVGPOOL, BI_FLATTEN, BI_DROPOUT,
+    BI_CONCAT, BI_SUM, BI_SOFTMAX, BI_MIN, BI_MAX,
+    BI_MUL,                 /* `a * b` on tensors; not callable by name */
+    BI_COUNT
+} builtin_id;
+
+struct bval {
+    enum { B_BUILTIN, B_USER, B_SWITCH } k;
+    builtin_id builtin;
+    ast_item *blk;
+    const char *name;       /* as written: "relu", "ConvBNAct" */
+    /* B_SWITCH: alternative sel-value i is alts[i] */
+    sym *sel;
+    int n;
+    bval **alts;
+    const char *label;      /* the choice's label (for "op.sepconv." segments), or NULL */
+};
+
+typedef struct binding {
+    const char *name;
+    value *v;
+} binding;
+
+typedef struct scope {
+    struct scope *up;
+    VEC(binding) b;
+    bool boundary;          /* a block body: lookups stop here before globals */
+} scope;
+
+typedef struct frame {
+    const char *prefix;     /* label prefix, "" or "ConvBlock#2[3]." */
+    int loops[16];
+    int n_loops;
+    sym *base_guard;
+    value *ret;
+    bool returned;
+    ast_item *item;
+    int depth;
+} frame;
+
+typedef enum { MODE_CHECK, MODE_POINT, MODE_SAMPLE } imode;
+
+typedef struct label_map {  /* open addressing: label -> decision id */
+    const char **keys;
+    int *vals;
+    int cap, n;
+} label_map;
+
+typedef struct interp {
+    nasc_ctx *c;
+    program *prog;
+    space_ir *sp;
+    imode mode;
+    sym *guard;
+    scope *sc;
+    frame *fr;
+    assignment *asg;        /* POINT/SAMPLE */
+    uint64_t *rng;          /* SAMPLE */
+    ir_graph *g;            /* POINT with a graph */
+    VEC(ir_node) nodes;
+    VEC(const char *) node_names;
+    bool infeasible;        /* a require failed (POINT/SAMPLE) */
+    loc infeasible_at;
+    bool abort;             /* stop executing (infeasible, fatal error) */
+    int errors_at_start;
+    label_map *labels;      /* the space's labels (owned by the space, built in CHECK) */
+} interp;
+
+/* interp.c */
+value *v_new(interp *I, vkind k);
+value *v_int(interp *I, sym *s);
+value *v_bool(interp *I, sym *s);
+value *v_tensor(interp *I, int rank, sym **d, int node);
+const char *vkind_name(const value *v);
+bool concrete(const interp *I);
+void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
+               const value *a, const value *b);
+sym *dims_equal(interp *I, const value *a, const value *b, int from);
+char *shape_str(interp *I, const value *t);
+const char *dec_label_name(void *ud, int dec);
+const char *dec_val_name(void *ud, int dec, int64_t v);
+int label_lookup(label_map *m, const char *label);
+void label_insert(nasc_ctx *c, label_map *m, const char *label, int id);
+value *eval_expr(interp *I, ast_expr *e);
+value *make_choice(interp *I, ast_expr *e, const char *label, loc at, bool in_section);
+char *make_label(interp *I, const char *name);
+
+/* builtins.c */
+int builtin_lookup(const char *name);
+const char *builtin_name(builtin_id b);
+bool builtin_is_act(builtin_id b);  /* shape-preserving single-tensor blocks (Act, skip, zero) */
+value *builtin_call(interp *I, builtin_id b, ast_expr *call, value **pos, int npos,
+                    const char **names, value **named, loc *named_at, int nnamed);
+int graph_input(interp *I, value *x);
+
+/* section.c */
+void section_eval(interp *I, ast_item *it, section *out, const char *prefix);
+
+#endif

@@ -1,0 +1,57 @@
+/* cli.h: what the nasc commands share: parsed options, loading a program,
+ * reading points, and the exit statuses of tool.md. */
+#ifndef NASC_CLI_H
+#define NASC_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "ctx.h"
+#include "space.h"
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
+
+typedef struct opts {
+    const char *cmd;
+    const char *file;           /* the .nas file (or RUN.db for report) */
+    const char *arch;           /* --arch POINT */
+    const char *weights;        /* --weights W */
+    const char *out;            /* -o OUT */
+    const char *emit;           /* --emit */
+    const char *input;          /* --input F */
+    const char *db;             /* --db */
+    const char *strategy;       /* --strategy */
+    const char *evaluator;      /* --evaluator */
+    const char *svg;            /* --svg */
+    const char *dump_after;     /* --dump-after PASS */
+    const char *sets[64];       /* --set section.key=value */
+    int n_sets;
+    const char *strategy_opts[32];
+    int n_strategy_opts;
+    long long seed;
+    bool have_seed;
+    long long count;            /* sample --count */
+    long long trials;           /* --trials */
+    const char *time;           /* --time */
+    int jobs;                   /* -j */
+    bool json, decisions, dot, bench, logits, resume, force, quiet, color;
+    const char *includes[32];
+    int n_includes;
+} opts;
+
+/* Loads, parses and checks FILE (with --set applied).  Returns the program,
+ * or NULL after printing diagnostics (then *status is the exit status). */
+program *cli_load(nasc_ctx *c, const opts *o, int *status);
+/* Prints the collected diagnostics; returns the exit status they imply. */
+int cli_diags(nasc_ctx *c, const opts *o);
+/* Reads POINT (a file, or the JSON itself) and builds its graph (g may be
+ * NULL). Returns false after recording diagnostics. */
+bool cli_point(nasc_ctx *c, program *p, const opts *o, space_ir **sp, assignment **a, ir_graph *g);
+void cli_err(const char *fmt, ...) NASC_PRINTF(1, 2);
+/* "1,234,567" */
+const char *cli_commas(long long v, char *buf, int cap);
+
+int cmd_check(nasc_ctx *c, const opts *o);
+int cmd_sample(nasc_ctx *c, const opts *o);
+int cmd_show(nasc_ctx *c, const opts *o);
+
+#endif

@@ -1,0 +1,297 @@
+/* cmd_front.c: the front-end commands, check, sample and show, and the
+ * loading steps every command shares (parse, --set, check, points). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "json.h"
+
+const char *cli_commas(long long v, char *buf, int cap) {
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", v < 0 ? -v : v);
+    int n = (int)strlen(tmp), k = 0;
+    if (v < 0 && k < cap - 1) buf[k++] = '-';
+    for (int i = 0; i < n && k < cap - 2; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = tmp[i];
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+int cli_diags(nasc_ctx *c, const opts *o) {
+    diag_render(c, stderr, o->color);
+    if (c->n_internal) return EXIT_INTERNAL;
+    return c->n_errors ? EXIT_INPUT : EXIT_OK;
+}
+
+/* --set section.key=value: parsed as a one-entry section in a file of its
+ * own (so values get the language's syntax and diagnostics), then
+ * replacing or adding that key in the program's section. */
+static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
+    const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
+    if (!dot || !eq || dot > eq || (strncmp(set, "train.", 6) && strncmp(set, "search.", 7))) {
+        cli_err("--set expects train.KEY=VALUE or search.KEY=VALUE, got '%s'", set);
+        return false;
+    }
+    bool is_search = set[0] == 's';
+    char *text = arena_printf(&c->A, "%s { %.*s = %s }\n", is_search ? "search" : "train", (int)(eq - dot - 1), dot + 1, eq + 1);
+    int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", set), text, strlen(text));
+    int e0 = c->n_errors;
+    ast_file *sf = parse_file(c, fid);
+    if (c->n_errors != e0 || sf->items.n != 1) return false;
+    ast_item *src = sf->items.v[0];
+    if (src->entries.n != 1) return false;
+    ast_entry *en = src->entries.v[0];
+    ast_item *target = NULL;
+    for (int i = 0; i < f->items.n; i++) {
+        ast_item *it = f->items.v[i];
+        if (it->kind == (is_search ? I_SEARCH : I_TRAIN) && it->file == f->file) target = it;
+    }
+    if (!target) {  /* no such section: add one for the file's only space */
+        src->file = f->file;
+        ast_list_push(c, &f->items, src);
+        return true;
+    }
+    for (int i = 0; i < target->entries.n; i++) {
+        ast_entry *old = target->entries.v[i];
+        if (!strcmp(old->key, en->key) && strcmp(en->key, "require")) { target->entries.v[i] = en; return true; }
+    }
+    ast_list_push(c, &target->entries, en);
+    return true;
+}
+
+program *cli_load(nasc_ctx *c, const opts *o, int *status) {
+    for (int i = 0; i < o->n_includes; i++) vec_push(&c->A, c->include_dirs, o->includes[i]);
+    ast_file *f = parse_program(c, o->file);
+    if (!f) {
+        cli_err("cannot read %s: %s", o->file, strerror(errno));
+        *status = EXIT_INPUT;
+        return NULL;
+    }
+    for (int i = 0; i < o->n_sets && !c->n_errors; i++)
+        if (!apply_set(c, f, o->sets[i]) && !c->n_errors) { *status = EXIT_USAGE; return NULL; }
+    if (c->n_errors || c->n_internal) { *status = cli_diags(c, o); return NULL; }
+    program *p = prog_check(c, f);
+    if (c->n_errors || c->n_internal) { *status = cli_diags(c, o); return NULL; }
+    if (c->n_warnings) diag_render(c, stderr, o->color);
+    *status = EXIT_OK;
+    return p;
+}
+
+/* POINT is a file holding a point, or the JSON itself. */
+static char *read_point_text(nasc_ctx *c, const char *arg) {
+    const char *s = arg;
+    while (*s == ' ' || *s == '\t' || *s == '\n') s++;
+    if (*s == '{') return arena_strdup(&c->A, arg);
+    int id = ctx_load_file(c, arg);
+    if (id < 0) {
+        cli_err("cannot read point file %s: %s", arg, strerror(errno));
+        return NULL;
+    }
+    return (char *)c->files.v[id].text;
+}
+
+bool cli_point(nasc_ctx *c, program *p, const opts *o, space_ir **sp, assignment **a, ir_graph *g) {
+    if (!o->arch) { cli_err("%s needs --arch POINT (a point's JSON or a file holding it)", o->cmd); return false; }
+    char *text = read_point_text(c, o->arch);
+    if (!text) return false;
+    const char *what = o->arch[0] == '{' ? "the point" : o->arch;
+    return point_load(c, p, sp, text, what, a, g);
+}
+
+/* ----- check ----- */
+
+static void json_str(json_buf *b, const char *s) { json_write_string(b, s, strlen(s)); }
+
+static void check_json(nasc_ctx *c, program *p) {
+    json_buf b = {0};
+    json_buf_puts(&b, "{\"spaces\": [");
+    for (int i = 0; i < p->spaces.n; i++) {
+        space_ir *s = p->spaces.v[i];
+        if (i) json_buf_puts(&b, ", ");
+        json_buf_puts(&b, "{\"name\": ");
+        json_str(&b, s->name);
+        json_buf_puts(&b, ", \"cardinality\": ");
+        json_str(&b, s->cardinality);
+        json_buf_puts(&b, s->card_exact ? ", \"exact\": true" : ", \"exact\": false");
+        json_buf_puts(&b, ", \"continuous\": ");
+        json_write_int(&b, s->n_continuous);
+        json_buf_puts(&b, ", \"decisions\": [");
+        for (int k = 0; k < s->decs.n; k++) {
+            decision *d = s->decs.v[k];
+            json_buf_puts(&b, k ? ", {\"label\": " : "{\"label\": ");
+            json_str(&b, d->label);
+            json_buf_puts(&b, ", \"kind\": ");
+            json_str(&b, decision_kind_name(d));
+            json_buf_puts(&b, ", \"domain\": ");
+            json_str(&b, decision_domain(c, d));
+            json_buf_puts(&b, ", \"condition\": ");
+            json_str(&b, decision_condition(c, s, d));
+            json_buf_puts(&b, "}");
+        }
+        json_buf_puts(&b, "], \"params\": {\"min\": ");
+        json_write_int(&b, s->params_min);
+        json_buf_puts(&b, ", \"max\": ");
+        json_write_int(&b, s->params_max);
+        json_buf_puts(&b, "}, \"flops\": {\"min\": ");
+        json_write_int(&b, s->flops_min);
+        json_buf_puts(&b, ", \"max\": ");
+        json_write_int(&b, s->flops_max);
+        json_buf_puts(&b, s->range_exact ? "}, \"ranges_exact\": true}" : "}, \"ranges_exact\": false}");
+    }
+    json_buf_puts(&b, "]}\n");
+    fputs(b.data, stdout);
+    json_buf_free(&b);
+}
+
+static void check_text(nasc_ctx *c, program *p, const opts *o) {
+    char b1[32], b2[32];
+    if (!p->spaces.n) printf("%s: no spaces (a library of blocks): OK\n", o->file);
+    for (int i = 0; i < p->spaces.n; i++) {
+        space_ir *s = p->spaces.v[i];
+        printf("space %s: OK\n", s->name);
+        printf("  points:     %s%s%s\n", s->card_exact ? "" : "at most ", s->cardinality,
+               s->n_continuous ? arena_printf(&c->A, " (times %d continuous decision%s)", s->n_continuous,
+                                              s->n_continuous == 1 ? "" : "s") : "");
+        printf("  decisions:  %d\n", s->decs.n);
+        const char *approx = s->range_exact ? "" : " (bounds)";
+        printf("  params:     %s .. %s%s\n", cli_commas(s->params_min, b1, 32), cli_commas(s->params_max, b2, 32), approx);
+        printf("  FLOPs:      %s .. %s%s\n", cli_commas(s->flops_min, b1, 32), cli_commas(s->flops_max, b2, 32), approx);
+        if (!o->decisions) continue;
+        int w = 5;
+        for (int k = 0; k < s->decs.n; k++) if ((int)strlen(s->decs.v[k]->label) > w) w = (int)strlen(s->decs.v[k]->label);
+        printf("  %-*s  %-11s  %s\n", w, "label", "kind", "domain [condition]");
+        for (int k = 0; k < s->decs.n; k++) {
+            decision *d = s->decs.v[k];
+            const char *cond = decision_condition(c, s, d);
+            printf("  %-*s  %-11s  %s%s%s%s\n", w, d->label, decision_kind_name(d), decision_domain(c, d),
+                   *cond ? "   [when " : "", cond, *cond ? "]" : "");
+        }
+    }
+}
+
+int cmd_check(nasc_ctx *c, const opts *o) {
+    int st;
+    program *p = cli_load(c, o, &st);
+    if (!p) return st;
+    if (o->json) check_json(c, p);
+    else check_text(c, p, o);
+    return EXIT_OK;
+}
+
+/* ----- sample ----- */
+
+int cmd_sample(nasc_ctx *c, const opts *o) {
+    int st;
+    program *p = cli_load(c, o, &st);
+    if (!p) return st;
+    if (p->spaces.n == 0) { cli_err("%s has no space to sample", o->file); return EXIT_INPUT; }
+    uint64_t rng = o->have_seed ? (uint64_t)o->seed : 0x6e617363ull;
+    for (int i = 0; i < p->spaces.n; i++) {
+        space_ir *s = p->spaces.v[i];
+        assignment *a = asg_new(c, s);
+        for (long long k = 0; k < o->count; k++) {
+            if (!space_sample(c, p, s, &rng, a, 10000)) {
+                if (c->n_errors) return cli_diags(c, o);
+                cli_err("space %s: no point satisfying every require was found in 10000 tries", s->name);
+                return EXIT_INPUT;
+            }
+            puts(point_json(c, s, a));
+        }
+    }
+    return EXIT_OK;
+}
+
+/* ----- show ----- */
+
+static void show_dot(const ir_graph *g) {
+    puts("digraph nasc {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];");
+    char sh[64];
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        printf("  n%d [label=\"%s\\n%s %s\"];\n", i, n->name, ir_op_name(n->op), ir_shape_str(&n->shape, sh, sizeof sh));
+        for (int k = 0; k < n->n_in; k++) printf("  n%d -> n%d;\n", n->in[k], i);
+    }
+    puts("}");
+}
+
+static const char *node_type(const ir_node *n) {
+    return n->op == IR_ACT ? ir_act_name(n->act) : ir_op_name(n->op);
+}
+
+static void show_table(const ir_graph *g, const char *point) {
+    char sh[64], b1[32], b2[32];
+    int w = 20;
+    for (int i = 0; i < g->n_nodes; i++) if ((int)strlen(g->nodes[i].name) + 2 > w) w = (int)strlen(g->nodes[i].name) + 2;
+    printf("space %s, point %s\n\n", g->space, point);
+    printf("%-*s %-15s %-16s %12s %14s  %s\n", w, "layer", "type", "output shape", "params", "FLOPs", "inputs");
+    for (int i = 0; i < w + 80; i++) putchar('-');
+    putchar('\n');
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        int64_t p = 0;
+        for (int k = 0; k < n->n_params; k++) if (n->params[k].trainable) p += ir_shape_numel(&n->params[k].shape);
+        printf("%-*s %-15s %-16s %12s %14s  ", w, n->name, node_type(n), ir_shape_str(&n->shape, sh, sizeof sh),
+               cli_commas(p, b1, 32), cli_commas(n->flops, b2, 32));
+        for (int k = 0; k < n->n_in; k++) printf("%s%s", k ? ", " : "", g->nodes[n->in[k]].name);
+        putchar('\n');
+    }
+    for (int i = 0; i < w + 80; i++) putchar('-');
+    printf("\ntotal params: %s   FLOPs per sample: %s   peak activation memory (batch 1): %s bytes\n",
+           cli_commas(g->params, b1, 32), cli_commas(g->flops, b2, 32), cli_commas(g->memory, sh, 32));
+}
+
+static void show_json(const ir_graph *g, const char *point) {
+    json_buf b = {0};
+    json_buf_puts(&b, "{\"space\": ");
+    json_str(&b, g->space);
+    json_buf_puts(&b, ", \"point\": ");
+    json_buf_puts(&b, point);
+    json_buf_puts(&b, ", \"layers\": [");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        int64_t p = 0;
+        for (int k = 0; k < n->n_params; k++) if (n->params[k].trainable) p += ir_shape_numel(&n->params[k].shape);
+        json_buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+        json_str(&b, n->name);
+        json_buf_puts(&b, ", \"type\": ");
+        json_str(&b, node_type(n));
+        json_buf_puts(&b, ", \"shape\": [");
+        for (int k = 0; k < n->shape.rank; k++) { if (k) json_buf_puts(&b, ", "); json_write_int(&b, n->shape.d[k]); }
+        json_buf_puts(&b, "], \"params\": ");
+        json_write_int(&b, p);
+        json_buf_puts(&b, ", \"flops\": ");
+        json_write_int(&b, n->flops);
+        json_buf_puts(&b, ", \"inputs\": [");
+        for (int k = 0; k < n->n_in; k++) { if (k) json_buf_puts(&b, ", "); json_str(&b, g->nodes[n->in[k]].name); }
+        json_buf_puts(&b, "]}");
+    }
+    json_buf_puts(&b, "], \"params\": ");
+    json_write_int(&b, g->params);
+    json_buf_puts(&b, ", \"flops\": ");
+    json_write_int(&b, g->flops);
+    json_buf_puts(&b, ", \"memory\": ");
+    json_write_int(&b, g->memory);
+    json_buf_puts(&b, "}\n");
+    fputs(b.data, stdout);
+    json_buf_free(&b);
+}
+
+int cmd_show(nasc_ctx *c, const opts *o) {
+    int st;
+    program *p = cli_load(c, o, &st);
+    if (!p) return st;
+    space_ir *s;
+    assignment *a;
+    ir_graph g = {0};
+    if (!cli_point(c, p, o, &s, &a, &g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
+    const char *why = ir_graph_verify(&g);
+    if (why) { diag_internal(c, "the graph of this point is malformed: %s", why); return cli_diags(c, o); }
+    char *pj = point_json(c, s, a);
+    if (o->dot) show_dot(&g);
+    else if (o->json) show_json(&g, pj);
+    else show_table(&g, pj);
+    return EXIT_OK;
+}
