@@ -25,12 +25,13 @@ static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0
 /* A canonical text of a type with dimension names renamed in order of
  * first appearance, so (Tensor[c,h,w]) -> Tensor[c,h,w] and
  * (Tensor[a,b,d]) -> Tensor[a,b,d] compare equal. */
-typedef struct renamer { const char *names[32]; int n; } renamer;
+typedef struct renamer { const char *names[32]; int n; bool display; } renamer;
 
 static char *dim_text(interp *I, renamer *r, ast_expr *e) {
     switch (e->kind) {
     case E_INT: return arena_printf(&I->c->A, "%lld", (long long)e->ival);
     case E_NAME: {
+        if (r->display) return (char *)e->name;
         int k = 0;
         while (k < r->n && strcmp(r->names[k], e->name)) k++;
         if (k == r->n && r->n < 32) r->names[r->n++] = e->name;
@@ -70,14 +71,20 @@ static char *type_text(interp *I, renamer *r, ast_type *t) {
 
 /* The signature of a block value; "act" for shape-preserving builtins,
  * which fit any single-tensor shape-preserving signature. */
-static char *bval_sig(interp *I, bval *b, bool *shape_preserving) {
+static char *bval_sig_r(interp *I, bval *b, bool *shape_preserving, bool display);
+
+/* Canonical (renamed) form for comparing, display form for messages. */
+static char *bval_sig(interp *I, bval *b, bool *shape_preserving) { return bval_sig_r(I, b, shape_preserving, false); }
+
+static char *bval_sig_r(interp *I, bval *b, bool *shape_preserving, bool display) {
     *shape_preserving = false;
     if (b->k == B_BUILTIN) {
         *shape_preserving = builtin_is_act(b->builtin);
         return *shape_preserving ? "(Tensor[...]) -> same shape" : arena_printf(&I->c->A, "builtin %s", b->name);
     }
-    if (b->k == B_SWITCH) return bval_sig(I, b->alts[0], shape_preserving);
+    if (b->k == B_SWITCH) return bval_sig_r(I, b->alts[0], shape_preserving, display);
     renamer r = {0};
+    r.display = display;
     char *s = "(";
     for (int i = 0; i < b->blk->params.n; i++) {
         ast_param *p = b->blk->params.v[i];
@@ -101,8 +108,10 @@ static bool same_signature(interp *I, bval *a, bval *b, char **sa, char **sb) {
     bool pa, pb;
     *sa = bval_sig(I, a, &pa);
     *sb = bval_sig(I, b, &pb);
-    if (pa && pb) return true;
-    return !strcmp(*sa, *sb);
+    bool same = (pa && pb) || !strcmp(*sa, *sb);
+    *sa = bval_sig_r(I, a, &pa, true);
+    *sb = bval_sig_r(I, b, &pb, true);
+    return same;
 }
 
 /* ----- domain building (CHECK) ----- */

@@ -119,7 +119,7 @@ static const char *line_of(const src_file *f, int line, int *len) {
     return p;
 }
 
-static void render_one(nasc_ctx *c, FILE *out, const diag *d, bool color) {
+static void render_one(nasc_ctx *c, FILE *out, const diag *d, const diag *parent, bool color) {
     static const char *names[] = {"error", "warning", "note", "internal error"};
     static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m", "\033[1;31m"};
     const src_file *f = (d->at.file >= 0 && d->at.file < c->files.n) ? &c->files.v[d->at.file] : NULL;
@@ -130,6 +130,8 @@ static void render_one(nasc_ctx *c, FILE *out, const diag *d, bool color) {
     fprintf(out, "%s%s:%s %s\n", color ? colors[d->kind] : "", names[d->kind],
             color ? "\033[0m" : "", d->msg);
     if (!f || d->at.line <= 0) return;
+    /* A note at its error's own place would only repeat the excerpt. */
+    if (parent && parent->at.file == d->at.file && parent->at.line == d->at.line && parent->at.col == d->at.col) return;
     int len;
     const char *s = line_of(f, d->at.line, &len);
     fprintf(out, "  %.*s\n  ", len, s);
@@ -142,8 +144,8 @@ static void render_one(nasc_ctx *c, FILE *out, const diag *d, bool color) {
 
 void diag_render(nasc_ctx *c, FILE *out, bool color) {
     for (diag *d = c->diags; d; d = d->next) {
-        render_one(c, out, d, color);
-        for (diag *n = d->notes; n; n = n->next) render_one(c, out, n, color);
+        render_one(c, out, d, NULL, color);
+        for (diag *n = d->notes; n; n = n->next) render_one(c, out, n, d, color);
     }
     if (c->n_errors > c->max_errors)
         fprintf(out, "nasc: %d more errors not shown\n", c->n_errors - c->max_errors);

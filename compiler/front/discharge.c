@@ -87,7 +87,10 @@ static int64_t enum_init(nasc_ctx *c, enumr *e, space_ir *s, const int *ids, int
     e->size = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->size);
     e->idx = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->idx);
     e->masks = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->masks);
-    e->vals = arena_alloc(&c->A, (size_t)(s->decs.n + 1) * sizeof *e->vals);
+    /* Enumerations never nest, so they share one buffer: a fresh one per
+     * obligation would cost more than the proof itself on big files. */
+    if (!s->scratch) s->scratch = arena_alloc(&c->A, (size_t)(s->decs.n + 1) * sizeof *s->scratch);
+    e->vals = s->scratch;
     e->exhaustive = true;
     int64_t total = 1;
     for (int j = 0; j < n; j++) {
@@ -189,7 +192,8 @@ static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n
 
 static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
     char *msg = arena_strdup(&c->A, o->what);
-    for (int j = 0; j < o->n_show; j++) msg = arena_printf(&c->A, "%s%s%s", msg, j ? " and " : " ", shown(c, o, j, e));
+    for (int j = 0; j < o->n_show; j++)
+        msg = arena_printf(&c->A, "%s%s %s", msg, j ? (o->joiner ? o->joiner : " and") : "", shown(c, o, j, e));
     if (div_err) msg = arena_printf(&c->A, "%s (a division by zero)", msg);
     diag *d = diag_error(c, o->at, "%s", msg);
     o->reported = d;
@@ -579,10 +583,12 @@ static void simplify_guards(nasc_ctx *c, space_ir *s) {
 }
 
 void space_analyze(nasc_ctx *c, space_ir *s) {
+    bool was_ok = s->ok;
     int e0 = c->n_errors;
     simplify_guards(c, s);
+    /* Obligations are proven even after other errors: more errors per run. */
     for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) prove(c, s, i);
-    s->ok = c->n_errors == e0;
+    s->ok = was_ok && c->n_errors == e0;
     if (!s->ok) return;
     cardinality(c, s);
     ranges(c, s);

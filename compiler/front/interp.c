@@ -355,7 +355,7 @@ static value *lookup_global(interp *I, const char *name) {
 static value *eval_name(interp *I, ast_expr *e) {
     binding *b = scope_find(I, e->name, false);
     if (b) {
-        if (b->v->k == V_POISON) {
+        if (b->v->k == V_POISON && b->v->str && *b->v->str) {
             diag_error(I->c, e->at, "%s", b->v->str);
             I->abort = true;
         }
@@ -610,6 +610,7 @@ static void unify_tensor(interp *I, ast_item *blk, ast_param *p, value *arg, ast
         for (int k = 0; k < w.rank; k++) w.d[k] = k == i ? want->s : arg->d[k];
         oblig_add(I, call->at, OB_EQUAL, sym_bin(I->c, OP_EQ, arg->d[i], want->s),
                   arena_printf(&I->c->A, "argument '%s' of %s has shape", p->name, blk->name), arg, &w);
+        if (I->sp->obligs.n && !concrete(I)) I->sp->obligs.v[I->sp->obligs.n - 1].joiner = ", but its type needs";
     }
 }
 
@@ -670,6 +671,7 @@ static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call)
     }
     oblig_add(I, blk->ret->at, OB_EQUAL, dims_equal(I, r, &w, 0),
               arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), r, &w);
+    if (I->sp->obligs.n && !concrete(I)) I->sp->obligs.v[I->sp->obligs.n - 1].joiner = ", but its type says";
     return r;
 }
 
@@ -794,7 +796,7 @@ static void exec_assign(interp *I, ast_stmt *s) {
         v = make_choice(I, s->value, make_label(I, s->name), s->name_at, false);
     else
         v = eval_expr(I, s->value);
-    if (v->k == V_POISON && v->str && !*v->str) v = poison(I, arena_printf(&I->c->A, "'%s' has no valid value (see the error above)", s->name));
+
     assign(I, s, v);
 }
 
@@ -1077,7 +1079,7 @@ program *prog_check(nasc_ctx *c, ast_file *f) {
     }
     for (int i = 0; i < p->spaces.n; i++) {
         check_space(c, p, p->spaces.v[i]);
-        if (p->spaces.v[i]->ok) space_analyze(c, p->spaces.v[i]);
+        space_analyze(c, p->spaces.v[i]);
     }
     return p;
 }

@@ -58,6 +58,7 @@ typedef struct oblig {
     int show_rank[2];
     sym *show[2][IR_MAX_RANK];
     const char *show_label[2];
+    const char *joiner;     /* between the two shown values; NULL: " and" */
     diag *reported;
 } oblig;
 
@@ -108,6 +109,7 @@ typedef struct space_ir {
     int64_t params_min, params_max, flops_min, flops_max;
     bool range_exact;
     bool ok;                /* checked without errors */
+    sval *scratch;          /* one value per decision, reused by every enumeration */
 } space_ir;
 
 typedef struct program {
