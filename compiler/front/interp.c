@@ -128,8 +128,11 @@ char *shape_str(interp *I, const value *t) {
 /* Records that prop must hold here; in POINT mode it is decided at once. */
 void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
                const value *a, const value *b) {
+    const char *joiner = I->joiner;
+    I->joiner = NULL;
     if (sym_is_true(prop)) return;
     oblig o = {0};
+    o.joiner = joiner;
     o.at = at;
     o.kind = k;
     o.guard = I->guard;
@@ -152,7 +155,7 @@ void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
         /* Print the concrete values right away. */
         char *msg = arena_strdup(&I->c->A, what);
         for (int j = 0; j < o.n_show; j++)
-            msg = arena_printf(&I->c->A, "%s%s%s", msg, j ? " and " : " ",
+            msg = arena_printf(&I->c->A, "%s%s %s", msg, j ? (joiner ? joiner : " and") : "",
                                vs[j]->k == V_TENSOR ? shape_str(I, vs[j])
                                                     : sym_str(I->c, vs[j]->s, dec_label_name, dec_val_name, I->sp));
         diag_error(I->c, at, "%s", msg);
@@ -608,9 +611,9 @@ static void unify_tensor(interp *I, ast_item *blk, ast_param *p, value *arg, ast
         w.k = V_TENSOR;
         w.rank = t->dims.n;
         for (int k = 0; k < w.rank; k++) w.d[k] = k == i ? want->s : arg->d[k];
+        I->joiner = ", but its type needs";
         oblig_add(I, call->at, OB_EQUAL, sym_bin(I->c, OP_EQ, arg->d[i], want->s),
                   arena_printf(&I->c->A, "argument '%s' of %s has shape", p->name, blk->name), arg, &w);
-        if (I->sp->obligs.n && !concrete(I)) I->sp->obligs.v[I->sp->obligs.n - 1].joiner = ", but its type needs";
     }
 }
 
@@ -644,7 +647,7 @@ static void exec_stmts(interp *I, ast_list *stmts);
 
 static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call) {
     ast_type *t = blk->ret;
-    if (!t) return r;
+    if (!t || r->k == V_POISON) return r;
     if (t->kind != T_TENSOR) {
         ast_param fake = {"result", blk->at, t, NULL};
         check_param_type(I, blk, &fake, r, call);
@@ -669,9 +672,9 @@ static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call)
         if (d->k != V_INT) { I->abort = true; return r; }
         w.d[i] = d->s;
     }
+    I->joiner = ", but its type says";
     oblig_add(I, blk->ret->at, OB_EQUAL, dims_equal(I, r, &w, 0),
               arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), r, &w);
-    if (I->sp->obligs.n && !concrete(I)) I->sp->obligs.v[I->sp->obligs.n - 1].joiner = ", but its type says";
     return r;
 }
 
