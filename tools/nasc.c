@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "blas.h"
 
 typedef struct command {
     const char *name;
@@ -152,6 +153,19 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
     if (!cmd) { cli_err("unknown command '%s' (see nasc --help)", argv[1]); return EXIT_USAGE; }
     if (!cmd->run) { cli_err("'%s' is not available in this build", cmd->name); return EXIT_INTERNAL; }
+    /* OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE; the
+     * Debian build misdetects recent CPUs and falls back to SSE3 (6-8x
+     * slower).  Commands that compute re-run themselves once with the
+     * right core type (docs/design.md). */
+    bool computes = !strcmp(cmd->name, "train") || !strcmp(cmd->name, "search") || !strcmp(cmd->name, "run") ||
+                    !strcmp(cmd->name, "build");
+    const char *core = computes && !getenv("OPENBLAS_CORETYPE") && !getenv("NASC_NO_REEXEC") ? rt_blas_wanted_coretype() : NULL;
+    if (core) {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+        setenv("NASC_NO_REEXEC", "1", 1);
+        execv("/proc/self/exe", argv);
+        /* If exec fails we simply run with the default kernels. */
+    }
     opts o = {0};
     o.cmd = cmd->name;
     o.count = 1;

@@ -74,3 +74,18 @@ void arena_free_all(arena *a) {
     a->head = NULL;
     a->used_total = 0;
 }
+
+arena_mark arena_get_mark(const arena *a) {
+    arena_mark m = {a->head, a->head ? a->head->used : 0, a->used_total};
+    return m;
+}
+
+void arena_release(arena *a, arena_mark m) {
+    while (a->head && a->head != m.head) {
+        arena_chunk *n = a->head->next;
+        free(a->head);
+        a->head = n;
+    }
+    if (a->head) a->head->used = m.used;
+    a->used_total = m.used_total;
+}

@@ -38,6 +38,11 @@ char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_printf(arena *a, const char *fmt, ...) NASC_PRINTF(2, 3);
 char *arena_vprintf(arena *a, const char *fmt, va_list ap);
 void arena_free_all(arena *a);
+/* A point in the arena's history; releasing it frees everything allocated
+ * since (for the many short-lived runs of a search). */
+typedef struct arena_mark { arena_chunk *head; size_t used, used_total; } arena_mark;
+arena_mark arena_get_mark(const arena *a);
+void arena_release(arena *a, arena_mark m);
 
 /* A growable array in the arena: old storage is simply abandoned. */
 #define VEC(T) struct { T *v; int n, cap; }
@@ -90,6 +95,12 @@ typedef struct nasc_ctx {
 
 nasc_ctx *ctx_new(void);
 void ctx_destroy(nasc_ctx *c);
+
+/* Saves and restores the arena and the diagnostics together, so that a
+ * throw-away run (normalising a point during a search) leaves no trace. */
+typedef struct ctx_mark { arena_mark a; diag *tail; int n_errors, n_internal, n_warnings; } ctx_mark;
+ctx_mark ctx_get_mark(nasc_ctx *c);
+void ctx_release(nasc_ctx *c, ctx_mark m);
 
 /* Registers a file's text (copied into the arena); returns its index. */
 int ctx_add_file(nasc_ctx *c, const char *path, const char *text, size_t len);

@@ -23,6 +23,20 @@ void ctx_destroy(nasc_ctx *c) {
     free(c);
 }
 
+ctx_mark ctx_get_mark(nasc_ctx *c) {
+    ctx_mark m = {arena_get_mark(&c->A), c->diags_tail, c->n_errors, c->n_internal, c->n_warnings};
+    return m;
+}
+
+void ctx_release(nasc_ctx *c, ctx_mark m) {
+    arena_release(&c->A, m.a);
+    c->diags_tail = m.tail;
+    if (m.tail) m.tail->next = NULL; else c->diags = NULL;
+    c->n_errors = m.n_errors;
+    c->n_internal = m.n_internal;
+    c->n_warnings = m.n_warnings;
+}
+
 int ctx_add_file(nasc_ctx *c, const char *path, const char *text, size_t len) {
     src_file f = {arena_strdup(&c->A, path), arena_strndup(&c->A, text, len), len};
     vec_push(&c->A, c->files, f);

@@ -50,7 +50,9 @@ static sym *numeric(interp *I, section *s, ast_expr *e) {
 static cfg_val *from_call(interp *I, section *s, ast_expr *e) {
     if (e->callee->kind != E_NAME) {
         diag_error(I->c, e->at, "expected a name before '('");
-        return cv_new(I, CV_IDENT, e->at);
+        cfg_val *v = cv_new(I, CV_IDENT, e->at);
+        v->s = "";
+        return v;
     }
     cfg_val *v = cv_new(I, CV_CALL, e->at);
     v->s = e->callee->name;
@@ -95,7 +97,9 @@ static cfg_val *from_expr(interp *I, section *s, ast_expr *e) {
         return v;
     case E_CHOICE:
         diag_error(I->c, e->at, "a choice must be the whole value of a section key");
-        return cv_new(I, CV_IDENT, e->at);
+        v = cv_new(I, CV_IDENT, e->at);
+        v->s = "";
+        return v;
     default:
         v = cv_new(I, CV_EXPR, e->at);
         v->expr = e;
@@ -112,7 +116,9 @@ static cfg_val *from_value(interp *I, value *x, loc at) {
     case V_BLOCK: v = cv_new(I, CV_IDENT, at); v->s = x->b->name; return v;
     default:
         diag_error(I->c, at, "a section choice must be over numbers, bools or strings");
-        return cv_new(I, CV_IDENT, at);
+        v = cv_new(I, CV_IDENT, at);
+        v->s = "";
+        return v;
     }
 }
 
@@ -256,7 +262,8 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
         if (en->value->kind == E_CHOICE) {
             I->fr = NULL;
             value *x = make_choice(I, en->value, arena_printf(&I->c->A, "%s%s", prefix, en->key), en->at, true);
-            v = x->k == V_POISON ? cv_new(I, CV_IDENT, en->at) : from_value(I, x, en->at);
+            if (x->k == V_POISON) { v = cv_new(I, CV_IDENT, en->at); v->s = ""; }
+            else v = from_value(I, x, en->at);
         } else {
             v = from_expr(I, out, en->value);
         }

@@ -1,0 +1,175 @@
+/* recipe.c: reading a training recipe out of a `train` section and running
+ * it.  Defaults follow the spec's examples: fashion_mnist, a 0.1
+ * validation split, one epoch, batch 128, SGD with lr 0.05 and momentum 0.9,
+ * Kaiming initialisation, seed 1. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "recipe.h"
+
+static double num_arg(const cfg_val *call, const char *key, double dflt) {
+    if (!call || call->k != CV_CALL) return dflt;
+    for (int i = 0; i < call->n; i++)
+        if (call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_NUM && sym_is_const(call->items[i]->num))
+            return sym_fval(call->items[i]->num);
+    for (int i = 0; i < call->n; i++)
+        if (call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_BOOL)
+            return sym_is_true(call->items[i]->num) ? 1 : 0;
+    return dflt;
+}
+
+static const char *str_arg(const cfg_val *call, int pos, const char *key) {
+    if (!call || call->k != CV_CALL) return NULL;
+    int p = 0;
+    for (int i = 0; i < call->n; i++) {
+        if (!call->keys[i] && p++ == pos && call->items[i]->k == CV_STR) return call->items[i]->s;
+        if (key && call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_STR) return call->items[i]->s;
+    }
+    return NULL;
+}
+
+static bool optimizer(const section *tr, recipe *r, char *err, size_t cap) {
+    const cfg_val *o = section_get(tr, "optimizer");
+    const char *name = !o ? "sgd" : o->k == CV_CALL || o->k == CV_IDENT ? o->s : NULL;
+    rt_optim_cfg *c = &r->cfg.optim;
+    if (!name) { snprintf(err, cap, "optimizer must be sgd(...), adam(...) or adamw(...)"); return false; }
+    if (!strcmp(name, "sgd")) {
+        c->kind = OPT_SGD;
+        c->lr = num_arg(o, "lr", 0.05);
+        c->momentum = num_arg(o, "momentum", o ? 0 : 0.9);
+        c->nesterov = num_arg(o, "nesterov", 0) != 0;
+    } else if (!strcmp(name, "adam") || !strcmp(name, "adamw")) {
+        c->kind = name[4] ? OPT_ADAMW : OPT_ADAM;
+        c->lr = num_arg(o, "lr", 1e-3);
+        c->beta1 = num_arg(o, "beta1", 0.9);
+        c->beta2 = num_arg(o, "beta2", 0.999);
+        c->eps = num_arg(o, "eps", 1e-8);
+    } else {
+        snprintf(err, cap, "unknown optimizer '%s' (sgd, adam, adamw)", name);
+        return false;
+    }
+    c->weight_decay = num_arg(o, "weight_decay", section_num(tr, "weight_decay", c->kind == OPT_ADAMW ? 0.01 : 0));
+    if (!(c->lr > 0) || !isfinite(c->lr)) { snprintf(err, cap, "the learning rate must be positive, got %g", c->lr); return false; }
+    return true;
+}
+
+static bool schedule(const section *tr, recipe *r, char *err, size_t cap) {
+    const cfg_val *s = section_get(tr, "schedule");
+    rt_sched_cfg *c = &r->cfg.sched;
+    c->kind = SCHED_CONSTANT;
+    if (!s) return true;
+    const char *name = s->s;
+    if (!name) { snprintf(err, cap, "bad schedule"); return false; }
+    if (!strcmp(name, "cosine")) { c->kind = SCHED_COSINE; c->min_lr = num_arg(s, "min_lr", 0); }
+    else if (!strcmp(name, "step")) {
+        c->kind = SCHED_STEP;
+        c->step_size = num_arg(s, "step_size", 1);
+        c->gamma = num_arg(s, "gamma", 0.1);
+    }
+    c->warmup_steps = (int)num_arg(s, "warmup", 0);
+    return true;
+}
+
+bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
+    memset(r, 0, sizeof *r);
+    const cfg_val *d = section_get(tr, "data");
+    r->data = DATA_FASHION;
+    if (d && d->k == CV_CALL && !strcmp(d->s, "idx")) {
+        r->data = DATA_IDX;
+        r->path1 = str_arg(d, 0, "images");
+        r->path2 = str_arg(d, 1, "labels");
+    } else if (d && d->k == CV_CALL && !strcmp(d->s, "csv")) {
+        r->data = DATA_CSV;
+        r->path1 = str_arg(d, 0, "path");
+        r->label = str_arg(d, 1, "label");
+        if (!r->label) r->label = "label";
+    }
+    r->split = section_num(tr, "split", 0.1);
+    r->epochs = section_num(tr, "epochs", 1);
+    r->cfg.batch = (int)section_num(tr, "batch", 128);
+    r->cfg.seed = (uint64_t)section_num(tr, "seed", 1);
+    r->cfg.threads = (int)section_num(tr, "threads", 0);
+    r->cfg.data_fraction = section_num(tr, "data_fraction", 1);
+    const cfg_val *in = section_get(tr, "init");
+    r->cfg.init = in && in->k == CV_IDENT && !strcmp(in->s, "xavier") ? INIT_XAVIER : INIT_KAIMING;
+    if (!optimizer(tr, r, err, cap) || !schedule(tr, r, err, cap)) return false;
+    if (r->cfg.batch < 1) { snprintf(err, cap, "batch must be positive"); return false; }
+    if (!(r->epochs > 0)) { snprintf(err, cap, "epochs must be positive"); return false; }
+    return true;
+}
+
+/* ----- data, cached per process ----- */
+
+static recipe_data g_data;
+static bool g_loaded;
+
+const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
+    char key[1200];
+    snprintf(key, sizeof key, "%d|%s|%s|%s|%g|%llu", r->data, r->path1 ? r->path1 : "", r->path2 ? r->path2 : "",
+             r->label ? r->label : "", r->split, (unsigned long long)r->cfg.seed);
+    if (g_loaded && !strcmp(key, g_data.key)) return &g_data;
+    if (g_loaded) {
+        rt_dataset_free(&g_data.train);
+        rt_dataset_free(&g_data.val);
+        rt_dataset_free(&g_data.test);
+        g_loaded = false;
+    }
+    memset(&g_data, 0, sizeof g_data);
+    rt_dataset all = {0};
+    int rc;
+    if (r->data == DATA_FASHION) {
+        rc = rt_load_fashion_mnist(NULL, &all, &g_data.test, err, cap);
+        g_data.have_test = rc == 0;
+    } else if (r->data == DATA_IDX) {
+        rc = r->path1 && r->path2 ? rt_load_idx(r->path1, r->path2, &all, err, cap) : -1;
+        if (!r->path1 || !r->path2) snprintf(err, cap, "idx(\"images\", \"labels\") needs two file names");
+    } else {
+        rc = r->path1 ? rt_load_csv(r->path1, r->label, &all, err, cap) : -1;
+        if (!r->path1) snprintf(err, cap, "csv(\"file.csv\", label = \"column\") needs a file name");
+    }
+    if (rc) { rt_dataset_free(&all); return NULL; }
+    if (r->split > 0) {
+        rc = rt_dataset_split(&all, r->split, r->cfg.seed, &g_data.train, &g_data.val, err, cap);
+        rt_dataset_free(&all);
+        if (rc) return NULL;
+    } else {
+        g_data.train = all;
+    }
+    snprintf(g_data.key, sizeof g_data.key, "%s", key);
+    g_loaded = true;
+    return &g_data;
+}
+
+int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resume, rt_progress_fn progress,
+                 void *progress_ctx, trial_metrics *out, rt_trainer **keep, char *err, size_t cap) {
+    const recipe_data *d = recipe_load_data(r, err, cap);
+    if (!d) return -1;
+    const char *what = r->data == DATA_FASHION ? "fashion_mnist" : r->path1;
+    if (rt_check_data(g, &d->train, what, err, cap)) return -1;
+    double epochs = fidelity > 0 ? fidelity : r->epochs;
+    r->cfg.epochs = (int)ceil(epochs);
+    if (epochs < 1 && r->cfg.data_fraction >= 1) r->cfg.data_fraction = epochs;  /* a fraction of an epoch */
+    r->cfg.progress = progress;
+    r->cfg.progress_ctx = progress_ctx;
+    r->cfg.resume = resume;
+    memset(out, 0, sizeof *out);
+    out->naswot = out->synflow = NAN;
+    bool fresh = true;
+    for (int i = 0; i < g->n_nodes && fresh; i++)
+        for (int k = 0; k < g->nodes[i].n_params; k++)
+            if (g->nodes[i].params[k].data) fresh = false;
+    if (fresh) {
+        if (rt_params_init(g, r->cfg.init, r->cfg.seed)) { snprintf(err, cap, "out of memory"); return -1; }
+        /* Proxies need the initial weights, so they come before training. */
+        if (rt_proxy_naswot(g, &d->train, 64, r->cfg.seed, &out->naswot, err, cap)) out->naswot = NAN;
+        if (rt_proxy_synflow(g, &out->synflow, err, cap)) out->synflow = NAN;
+    }
+    rt_trainer *t = rt_trainer_new(g, &r->cfg, err, cap);
+    if (!t) return -1;
+    int rc = rt_trainer_run(t, &d->train, d->val.n ? &d->val : NULL, d->have_test ? &d->test : NULL, &out->m, err, cap);
+    if (keep && rc == 0) *keep = t;
+    else rt_trainer_free(t);
+    return rc;
+}

@@ -1,0 +1,43 @@
+/* recipe.h: from a point's `train` section to the runtime's training
+ * configuration and data, shared by `nasc train` and the search's builtin
+ * evaluator. */
+#ifndef NASC_RECIPE_H
+#define NASC_RECIPE_H
+
+#include "space.h"
+#include "train.h"
+
+typedef struct recipe {
+    rt_train_cfg cfg;
+    double split;               /* validation fraction */
+    double epochs;              /* as written (may be fractional: then data_fraction) */
+    enum { DATA_FASHION, DATA_IDX, DATA_CSV } data;
+    const char *path1, *path2;  /* idx images/labels, csv path */
+    const char *label;          /* csv label column */
+} recipe;
+
+/* Reads the train section (already evaluated for one point).  Returns
+ * false with a message in err for values the checker could not rule out. */
+bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap);
+
+/* The data of a recipe, loaded once per process and split into train and
+ * validation by the recipe's seed. */
+typedef struct recipe_data {
+    rt_dataset train, val, test;
+    bool have_test;
+    char key[1200];
+} recipe_data;
+
+/* Loads (or reuses, when the same data and split were loaded before). */
+const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap);
+
+/* Trains g by r (fidelity > 0 overrides the epochs), computing the
+ * training-free proxies first.  Fills metrics; 0 or -1 with err. */
+typedef struct trial_metrics {
+    rt_metrics m;
+    double naswot, synflow;
+} trial_metrics;
+int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resume, rt_progress_fn progress,
+                 void *progress_ctx, trial_metrics *out, rt_trainer **keep, char *err, size_t cap);
+
+#endif
