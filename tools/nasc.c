@@ -17,12 +17,12 @@ typedef struct command {
     const char *usage;
 } command;
 
-int cmd_train(nasc_ctx *c, const opts *o) __attribute__((weak));
-int cmd_search(nasc_ctx *c, const opts *o) __attribute__((weak));
-int cmd_build(nasc_ctx *c, const opts *o) __attribute__((weak));
-int cmd_run(nasc_ctx *c, const opts *o) __attribute__((weak));
-int cmd_report(nasc_ctx *c, const opts *o) __attribute__((weak));
-int cmd_plugins(nasc_ctx *c, const opts *o) __attribute__((weak));
+int cmd_train(nasc_ctx *c, const opts *o);
+int cmd_search(nasc_ctx *c, const opts *o);
+int cmd_build(nasc_ctx *c, const opts *o);
+int cmd_run(nasc_ctx *c, const opts *o);
+int cmd_report(nasc_ctx *c, const opts *o);
+int cmd_plugins(nasc_ctx *c, const opts *o);
 
 static const command commands[] = {
     {"check", cmd_check, true, "nasc check FILE [--decisions] [--json]"},

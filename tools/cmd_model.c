@@ -1,0 +1,153 @@
+/* cmd_model.c: `nasc build` (ahead-of-time: object, shared library with a
+ * C header, executable, LLVM IR, assembly) and `nasc run` (JIT inference,
+ * --bench for latency and throughput) of a trained point. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cg_print.h"
+#include "cli.h"
+#include "codegen.h"
+#include "data.h"
+#include "train.h"
+
+/* The point's graph with its trained weights. */
+static int load_model(nasc_ctx *c, const opts *o, ir_graph *g) {
+    int st;
+    program *p = cli_load(c, o, &st);
+    if (!p) return st;
+    space_ir *s;
+    assignment *a;
+    if (!cli_point(c, p, o, &s, &a, g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
+    if (!o->weights) { cli_err("%s needs --weights W.safetensors (from nasc train -o or nasc search)", o->cmd); return EXIT_USAGE; }
+    char err[1024];
+    if (rt_load_weights(g, o->weights, NULL, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
+    return EXIT_OK;
+}
+
+static const char *symbol_for(nasc_ctx *c, const char *out) {
+    const char *base = strrchr(out, '/');
+    base = base ? base + 1 : out;
+    char *sym = arena_printf(&c->A, "nasc_%s", base);
+    for (char *q = sym; *q; q++) {
+        if (*q == '.') { *q = 0; break; }
+        if (!isalnum((unsigned char)*q) && *q != '_') *q = '_';
+    }
+    return sym;
+}
+
+int cmd_build(nasc_ctx *c, const opts *o) {
+    ir_graph g = {0};
+    if (!o->out) { cli_err("build needs -o OUT"); return EXIT_USAGE; }
+    static const struct { const char *name; cg_emit_kind k; } kinds[] = {
+        {"obj", CG_EMIT_OBJ}, {"lib", CG_EMIT_LIB}, {"exe", CG_EMIT_EXE}, {"llvm", CG_EMIT_LLVM_IR}, {"asm", CG_EMIT_ASM},
+    };
+    const char *emit = o->emit ? o->emit : "exe";
+    int kind = -1;
+    for (int i = 0; i < 5; i++) if (!strcmp(kinds[i].name, emit)) kind = (int)kinds[i].k;
+    if (kind < 0) { cli_err("--emit must be obj, lib, exe, llvm or asm, got '%s'", emit); return EXIT_USAGE; }
+    int st = load_model(c, o, &g);
+    if (st) { rt_params_free(&g); return st; }
+    char err[2048];
+    cg_compile_opts co = {0};
+    co.opt_level = 3;
+    co.dump_after = o->dump_after;
+    co.dump = stdout;
+    const char *sym = symbol_for(c, o->out);
+    int rc = cg_emit_ex(&g, (cg_emit_kind)kind, o->out, sym, &co, err, sizeof err);
+    rt_params_free(&g);
+    if (rc) { cli_err("%s", err); return EXIT_INPUT; }
+    if (!o->quiet) {
+        char hb[1100];
+        fprintf(stderr, "wrote %s", o->out);
+        if (kind == CG_EMIT_OBJ || kind == CG_EMIT_LIB) fprintf(stderr, " and %s (entry point %s)", cg_header_path(o->out, hb, sizeof hb), sym);
+        fputc('\n', stderr);
+    }
+    return EXIT_OK;
+}
+
+/* Inputs as tool.md says: an IDX file (gzipped or not; uint8 scaled to
+ * [0, 1]) or raw little-endian float32 samples. */
+static float *read_inputs(const char *path, int64_t numel, int64_t *n, char *err, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, cap, "cannot read %s: %s", path, strerror(errno)); return NULL; }
+    unsigned char mg[4] = {0};
+    size_t got = fread(mg, 1, 4, f);
+    bool idx = got == 4 && ((mg[0] == 0x1f && mg[1] == 0x8b) || (mg[0] == 0 && mg[1] == 0 && (mg[2] == 0x08 || mg[2] == 0x0D)));
+    if (idx) {
+        fclose(f);
+        rt_dataset d = {0};
+        if (rt_load_idx_images(path, &d, err, cap)) return NULL;
+        if (ir_shape_numel(&d.sample) != numel) {
+            snprintf(err, cap, "%s holds samples of %lld values, but the model takes %lld", path,
+                     (long long)ir_shape_numel(&d.sample), (long long)numel);
+            rt_dataset_free(&d);
+            return NULL;
+        }
+        *n = d.n;
+        float *x = d.x;
+        d.x = NULL;
+        rt_dataset_free(&d);
+        return x;
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (size <= 0 || size % (long)(numel * 4)) {
+        fclose(f);
+        snprintf(err, cap, "%s is neither an IDX file nor raw float32 samples of %lld values (%ld bytes)", path,
+                 (long long)numel, size);
+        return NULL;
+    }
+    *n = size / (numel * 4);
+    float *x = malloc((size_t)size);
+    if (!x || fread(x, 1, (size_t)size, f) != (size_t)size) {
+        free(x);
+        fclose(f);
+        snprintf(err, cap, "cannot read %s", path);
+        return NULL;
+    }
+    fclose(f);
+    return x;
+}
+
+static int run_inputs(cg_jit *j, const opts *o, char *err, size_t cap) {
+    int64_t in = cg_jit_input_numel(j), outn = cg_jit_output_numel(j), n = 0;
+    float *x = read_inputs(o->input, in, &n, err, cap);
+    if (!x) return -1;
+    float *y = malloc((size_t)(outn * (n > 256 ? 256 : n) + 1) * sizeof *y);
+    int rc = 0;
+    for (int64_t b = 0; b < n && rc == 0; b += 256) {
+        int64_t m = n - b < 256 ? n - b : 256;
+        rc = cg_jit_run(j, x + b * in, y, m);
+        for (int64_t i = 0; i < m && rc == 0; i++) cg_print_row(stdout, y + i * outn, outn, o->logits);
+    }
+    if (rc) snprintf(err, cap, "the compiled model failed to run");
+    free(x);
+    free(y);
+    return rc;
+}
+
+int cmd_run(nasc_ctx *c, const opts *o) {
+    if (!o->input && !o->bench) { cli_err("run needs --input F (IDX or raw float32) or --bench"); return EXIT_USAGE; }
+    ir_graph g = {0};
+    int st = load_model(c, o, &g);
+    if (st) { rt_params_free(&g); return st; }
+    char err[2048];
+    cg_jit *j = cg_jit_compile(&g, 3, err, sizeof err);
+    if (!j) { rt_params_free(&g); cli_err("%s", err); return EXIT_INTERNAL; }
+    int rc = 0;
+    if (o->input) rc = run_inputs(j, o, err, sizeof err);
+    if (rc == 0 && o->bench) {
+        cg_bench_result r;
+        rc = cg_bench(j, 1000, &r, err, sizeof err);
+        if (rc == 0 && o->json) printf("{\"latency_us\": %.3f, \"throughput\": %.1f, \"compile_ms\": %.2f}\n", r.latency_us, r.throughput, cg_jit_compile_ms(j));
+        else if (rc == 0) printf("latency    %.2f us  (median, batch 1)\nthroughput %.0f samples/s  (batch 256)\ncompile    %.1f ms\n",
+                                 r.latency_us, r.throughput, cg_jit_compile_ms(j));
+    }
+    cg_jit_free(j);
+    rt_params_free(&g);
+    if (rc) { cli_err("%s", err); return EXIT_INPUT; }
+    return EXIT_OK;
+}
