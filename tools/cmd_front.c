@@ -64,6 +64,9 @@ static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
 
 program *cli_load(nasc_ctx *c, const opts *o, int *status) {
     for (int i = 0; i < o->n_includes; i++) vec_push(&c->A, c->include_dirs, o->includes[i]);
+    /* Then the main file's own directory, so a project's modules sit beside it. */
+    const char *slash = strrchr(o->file, '/');
+    vec_push(&c->A, c->include_dirs, slash ? arena_strndup(&c->A, o->file, (size_t)(slash - o->file)) : ".");
     ast_file *f = parse_program(c, o->file);
     if (!f) {
         cli_err("cannot read %s: %s", o->file, strerror(errno));

@@ -480,6 +480,7 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
+    recipe_set_base(o->file);
     space_ir *s = prog_space(p, NULL);
     if (!s) { cli_err("%s must hold exactly one space to search", o->file); return EXIT_INPUT; }
     host_space h = {0};

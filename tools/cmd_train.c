@@ -66,6 +66,7 @@ int cmd_train(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
+    recipe_set_base(o->file);
     space_ir *s;
     assignment *a;
     ir_graph g = {0};

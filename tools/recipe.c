@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "recipe.h"
 
 static double num_arg(const cfg_val *call, const char *key, double dflt) {
@@ -102,6 +103,21 @@ bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
 
 /* ----- data, cached per process ----- */
 
+static char g_base[1024];
+
+void recipe_set_base(const char *source_file) {
+    const char *slash = strrchr(source_file, '/');
+    snprintf(g_base, sizeof g_base, "%.*s", slash ? (int)(slash - source_file) : 1, slash ? source_file : ".");
+}
+
+/* A relative data path is tried from the working directory, then from the
+ * directory of the .nas file that names it. */
+static const char *data_path(const char *p, char *buf, size_t cap) {
+    if (!p || p[0] == '/' || !access(p, R_OK) || !g_base[0]) return p;
+    snprintf(buf, cap, "%s/%s", g_base, p);
+    return access(buf, R_OK) ? p : buf;
+}
+
 static recipe_data g_data;
 static bool g_loaded;
 
@@ -118,15 +134,17 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
     }
     memset(&g_data, 0, sizeof g_data);
     rt_dataset all = {0};
+    char b1[1200], b2[1200];
+    const char *p1 = data_path(r->path1, b1, sizeof b1), *p2 = data_path(r->path2, b2, sizeof b2);
     int rc;
     if (r->data == DATA_FASHION) {
         rc = rt_load_fashion_mnist(NULL, &all, &g_data.test, err, cap);
         g_data.have_test = rc == 0;
     } else if (r->data == DATA_IDX) {
-        rc = r->path1 && r->path2 ? rt_load_idx(r->path1, r->path2, &all, err, cap) : -1;
+        rc = p1 && p2 ? rt_load_idx(p1, p2, &all, err, cap) : -1;
         if (!r->path1 || !r->path2) snprintf(err, cap, "idx(\"images\", \"labels\") needs two file names");
     } else {
-        rc = r->path1 ? rt_load_csv(r->path1, r->label, &all, err, cap) : -1;
+        rc = p1 ? rt_load_csv(p1, r->label, &all, err, cap) : -1;
         if (!r->path1) snprintf(err, cap, "csv(\"file.csv\", label = \"column\") needs a file name");
     }
     if (rc) { rt_dataset_free(&all); return NULL; }

@@ -28,6 +28,9 @@ typedef struct recipe_data {
     char key[1200];
 } recipe_data;
 
+/* Relative data paths are also looked up beside this source file. */
+void recipe_set_base(const char *source_file);
+
 /* Loads (or reuses, when the same data and split were loaded before). */
 const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap);
 
