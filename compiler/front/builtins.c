@@ -171,7 +171,17 @@ static void positive(interp *I, loc at, sym *s, const char *what) {
     oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GT, s, S(I, 0)), what, &v, NULL);
 }
 
+/* Records a node's cost for the ranges, after checking that it stays in
+ * int64 (a point with more than 2^40 parameters in one layer is a typo). */
 static void cost(interp *I, sym *params, sym *flops) {
+    value pv = {0};
+    pv.k = V_INT;
+    pv.s = params;
+    oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, params, S(I, 1ll << 40)),
+              "this layer has too many parameters (more than 2^40):", &pv, NULL);
+    pv.s = flops;
+    oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, flops, S(I, 1ll << 60)),
+              "this layer needs too many FLOPs (more than 2^60):", &pv, NULL);
     if (concrete(I)) return;
     cost_term t = {I->guard, params, flops};
     vec_push(&I->c->A, I->sp->costs, t);
@@ -229,7 +239,19 @@ int graph_input(interp *I, value *x) {
     return nd.id;
 }
 
-static value *out_tensor(interp *I, int rank, sym **d) { return v_tensor(I, rank, d, -1); }
+/* Every tensor a builtin makes must stay addressable: 2^40 elements per
+ * sample is far beyond any real network and keeps all arithmetic on sizes,
+ * params and FLOPs inside int64. */
+#define MAX_NUMEL (1ll << 40)
+
+static value *out_tensor(interp *I, int rank, sym **d) {
+    value *y = v_tensor(I, rank, d, -1);
+    sym *n = S(I, 1);
+    for (int i = 0; i < rank; i++) n = mul(I, n, d[i]);
+    oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, n, S(I, MAX_NUMEL)),
+              "this tensor is too large (more than 2^40 values per sample): its shape is", y, NULL);
+    return y;
+}
 
 static bool rank_is(interp *I, loc at, const char *bn, value *x, int lo, int hi, const char *hint) {
     if (x->rank >= lo && x->rank <= hi) return true;
@@ -542,6 +564,7 @@ static value *b_minmax(interp *I, bargs *b, bool mx) {
 value *builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int npos,
                     const char **names, value **named, loc *named_at, int nnamed) {
     loc at = call ? call->at : loc_none();
+    I->call_at = at;
     if (id == BI_MUL) return b_mul(I, at, pos[0], pos[1]);
     if (id == BI_CONCAT || id == BI_SUM) {
         if (nnamed) { diag_error(I->c, named_at[0], "%s takes no named arguments", specs[id].name); return v_new(I, V_POISON); }

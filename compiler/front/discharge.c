@@ -194,7 +194,7 @@ static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
     char *msg = arena_strdup(&c->A, o->what);
     for (int j = 0; j < o->n_show; j++)
         msg = arena_printf(&c->A, "%s%s %s", msg, j ? (o->joiner ? o->joiner : " and") : "", shown(c, o, j, e));
-    if (div_err) msg = arena_printf(&c->A, "%s (a division by zero)", msg);
+    if (div_err) msg = arena_printf(&c->A, "%s (the arithmetic overflows or divides by zero)", msg);
     diag *d = diag_error(c, o->at, "%s", msg);
     o->reported = d;
     /* Only the decisions the failing property itself depends on. */

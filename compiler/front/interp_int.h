@@ -98,6 +98,7 @@ typedef struct interp {
     bool abort;             /* stop executing (infeasible, fatal error) */
     int errors_at_start;
     label_map *labels;      /* the space's labels (owned by the space, built in CHECK) */
+    loc call_at;            /* the builtin call being interpreted */
     const char *joiner;     /* for the next obligation's message (oblig.joiner) */
 } interp;
 
