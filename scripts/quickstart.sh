@@ -13,7 +13,7 @@ echo "== nasc check examples/quickstart.nas"
 $N check examples/quickstart.nas --decisions
 echo "== nasc sample (3 random points)"
 $N sample examples/quickstart.nas --count 3 --seed 1
-echo "== nasc search (8 trials on Fashion-MNIST)"
+echo "== nasc search (12 trials on Fashion-MNIST, regularized evolution, 2 workers)"
 rm -f runs/Quickstart.db runs/Quickstart.db-wal runs/Quickstart.db-shm
 $N search examples/quickstart.nas --db runs/Quickstart.db -j 2
 echo "== nasc build: the best point, compiled ahead of time"

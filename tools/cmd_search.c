@@ -229,6 +229,12 @@ out:
     return rc;
 }
 
+/* A forked worker gets its share of the cores for OpenBLAS. */
+static void hs_worker_init(void *ud) {
+    host_space *h = ud;
+    if (h->threads > 0) rt_blas_set_threads(h->threads);
+}
+
 /* ----- the space as the ABI describes it ----- */
 
 /* The simple form of an activity condition: one parent decision and the
@@ -521,7 +527,7 @@ int cmd_search(nasc_ctx *c, const opts *o) {
             return EXIT_INPUT;
         }
     }
-    sr_space_iface iface = {&h.ns, &h, hs_to_json, hs_from_json, hs_static, hs_eval};
+    sr_space_iface iface = {&h.ns, &h, hs_to_json, hs_from_json, hs_static, hs_eval, hs_worker_init};
     sr_summary sum = {0};
     rc = sr_run(&cfg, &iface, &sum, err, sizeof err);
     if (rc) {

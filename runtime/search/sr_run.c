@@ -1,0 +1,989 @@
+/* sr_run.c: the search driver.  One single-threaded host process owns the
+ * strategy and the store and hands trials to worker processes (forked
+ * here, or MPI ranks) over framed pipes, waiting on them with poll().
+ *
+ * Ordering is what makes the store trustworthy: a trial is committed as
+ * `running` before it is sent, its result is committed before the strategy
+ * hears of it, so a SIGKILL at any point loses at most trials that were
+ * running, and --resume re-runs exactly those. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "sr_util.h"
+
+#ifndef NASC_VERSION
+#define NASC_VERSION "0"
+#endif
+
+typedef struct hs_worker {
+    pid_t pid;                  /* forked worker, or 0 for an MPI rank */
+    int rank;                   /* MPI rank (> 0) or 0 */
+    int to, from;               /* pipe ends of a forked worker */
+    int slot;                   /* outstanding trial index, or -1 when idle */
+    double deadline;            /* monotonic time the trial times out (0: never) */
+} hs_worker;
+
+typedef struct hs_trial {
+    int64_t id;
+    nasc_point p;
+    char *json;
+    sr_metrics statics;
+    double wall_start, mono_start;
+    char weights[1100];
+} hs_trial;
+
+typedef struct hs_requeued {
+    int64_t id;
+    char *json;
+    double fidelity;
+    uint64_t tag;
+} hs_requeued;
+
+typedef struct host {
+    const sr_config *cfg;
+    const sr_space_iface *sp;
+    nasc_space space;           /* the front end's, with our objectives */
+    nasc_objective *objs;
+    sr_objective *sobj;
+    int k;                      /* objectives */
+    sr_plugin plug;
+    void *state;
+    sr_store *store;
+    sr_eval_env env;
+    hs_worker *w;
+    int nw;
+    hs_trial *t;                /* one slot per worker */
+    hs_requeued *rq;
+    int nrq, rq_next;
+    int64_t next_id, done, failed, infeasible, running;
+    int have_best;
+    double best_signed, best_raw;
+    int64_t best_id;
+    char best_weights[1100];
+    double t0;
+    int exhausted, fatal, mpi, stopped;
+    char fatal_msg[1024];
+    char stem[1024];            /* db path without .db */
+    int tty;
+    char *objbuf;
+} host;
+
+static volatile sig_atomic_t g_interrupts;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_interrupts++;
+}
+
+/* ---------------- setup ---------------- */
+
+static int setup_objectives(host *h, char *err, size_t cap) {
+    static const sr_objective def = {"accuracy", 1, NULL};
+    const sr_objective *src = h->cfg->n_objectives > 0 ? h->cfg->objectives : &def;
+    h->k = h->cfg->n_objectives > 0 ? h->cfg->n_objectives : 1;
+    h->objs = calloc((size_t)h->k, sizeof *h->objs);
+    h->sobj = calloc((size_t)h->k, sizeof *h->sobj);
+    if (!h->objs || !h->sobj) { sr_errf(err, cap, "out of memory"); return -1; }
+    for (int i = 0; i < h->k; i++) {
+        h->sobj[i] = src[i];
+        if (!h->sobj[i].text || !*h->sobj[i].text) { sr_errf(err, cap, "objective %d has no text", i + 1); return -1; }
+        h->objs[i].abi_version = NASC_STRATEGY_ABI_VERSION;
+        h->objs[i].struct_size = sizeof h->objs[i];
+        h->objs[i].name = h->sobj[i].text;
+        h->objs[i].maximize = h->sobj[i].maximize;
+    }
+    h->space = *h->sp->space;
+    h->space.objectives = h->objs;
+    h->space.n_objectives = h->k;
+    return 0;
+}
+
+static char *objectives_json(const host *h) {
+    sr_buf b = {0};
+    sr_buf_puts(&b, "[");
+    for (int i = 0; i < h->k; i++) {
+        sr_buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+        sr_buf_json_str(&b, h->sobj[i].text);
+        sr_buf_printf(&b, ", \"maximize\": %d}", h->sobj[i].maximize ? 1 : 0);
+    }
+    sr_buf_puts(&b, "]");
+    return sr_buf_take(&b);
+}
+
+static int point_alloc(nasc_point *p, int n) {
+    memset(p, 0, sizeof *p);
+    p->abi_version = NASC_STRATEGY_ABI_VERSION;
+    p->struct_size = sizeof *p;
+    p->n = n;
+    p->values = calloc((size_t)(n ? n : 1), sizeof *p->values);
+    p->active = calloc((size_t)(n ? n : 1), 1);
+    return p->values && p->active ? 0 : -1;
+}
+
+static void point_free(nasc_point *p) {
+    free(p->values);
+    free(p->active);
+    p->values = NULL;
+    p->active = NULL;
+}
+
+/* ---------------- results ---------------- */
+
+/* Parses a stored objectives array into raw[] and signed[]. */
+static int parse_objs(const host *h, const char *json, double *raw, double *sgn) {
+    sj_doc d;
+    char e[80];
+    if (!json || sj_parse(json, &d, e, sizeof e)) return -1;
+    int i = 0, rc = 0;
+    if (d.v[0].kind != SJ_ARR || d.v[0].count != h->k) rc = -1;
+    for (int c = rc ? -1 : d.v[0].child; c >= 0; c = d.v[c].next, i++) {
+        if (d.v[c].kind != SJ_NUM) { rc = -1; break; }
+        raw[i] = d.v[c].num;
+        sgn[i] = h->sobj[i].maximize ? raw[i] : -raw[i];
+    }
+    sj_free(&d);
+    return rc;
+}
+
+static void tell(host *h, nasc_point *p, nasc_result_status st, const double *raw, const double *sgn, double fid) {
+    nasc_result r;
+    memset(&r, 0, sizeof r);
+    r.abi_version = NASC_STRATEGY_ABI_VERSION;
+    r.struct_size = sizeof r;
+    r.status = st;
+    if (st == NASC_RESULT_OK) {
+        r.n_objectives = h->k;
+        r.objectives = sgn;
+        r.raw = raw;
+    }
+    r.fidelity = fid;
+    h->plug.s.tell(h->state, p, &r);
+}
+
+static void count_status(host *h, const char *status) {
+    if (!strcmp(status, "done")) h->done++;
+    else if (!strcmp(status, "failed")) h->failed++;
+    else if (!strcmp(status, "infeasible")) h->infeasible++;
+}
+
+static int64_t finished(const host *h) { return h->done + h->failed + h->infeasible; }
+
+static void progress(host *h, const char *event) {
+    const sr_config *c = h->cfg;
+    sr_progress p = {finished(h), h->done, h->failed, h->infeasible, h->running, c->trials,
+                     sr_now() - h->t0, h->have_best, h->best_raw, h->best_id, event};
+    if (c->progress) { c->progress(c->progress_ud, &p); return; }
+    FILE *f = c->progress_fp;
+    if (!f) return;
+    char budget[32] = "";
+    if (c->trials > 0) snprintf(budget, sizeof budget, "/%lld", (long long)c->trials);
+    char best[96] = "";
+    if (h->have_best) snprintf(best, sizeof best, ", best %s %.6g (#%lld)", h->sobj[0].text, h->best_raw, (long long)h->best_id);
+    if (h->tty) {
+        fprintf(f, "\r\033[K[%lld%s] %lld done, %lld failed, %lld infeasible, %lld running%s, %.1fs",
+                (long long)p.finished, budget, (long long)h->done, (long long)h->failed, (long long)h->infeasible,
+                (long long)h->running, best, p.elapsed);
+    } else if (event) {
+        fprintf(f, "[%lld%s %.1fs] %s%s\n", (long long)p.finished, budget, p.elapsed, event, best);
+    }
+    fflush(f);
+}
+
+/* Evaluates objectives and limits on m; returns the status and fills why. */
+static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, double *sgn, char *why, size_t cap) {
+    for (int i = 0; i < m->n; i++)
+        if (!isfinite(m->v[i].value)) {
+            sr_errf(why, cap, "metric '%s' is %s", m->v[i].name, isnan(m->v[i].value) ? "NaN" : "infinite");
+            return NASC_RESULT_FAILED;
+        }
+    for (int i = 0; i < h->k; i++) {
+        const char *missing = NULL;
+        double v;
+        int rc = h->sobj[i].expr ? sr_expr_eval(h->sobj[i].expr, m, &v, &missing)
+                                 : (sr_metrics_get(m, h->sobj[i].text, &v) ? 0 : (missing = h->sobj[i].text, -1));
+        if (rc) {
+            if (missing) sr_errf(why, cap, "objective needs '%s' but the evaluator did not report it", missing);
+            else sr_errf(why, cap, "objective '%s' is not a finite number", h->sobj[i].text);
+            return NASC_RESULT_FAILED;
+        }
+        raw[i] = v;
+        sgn[i] = h->sobj[i].maximize ? v : -v;
+    }
+    for (int i = 0; i < h->cfg->n_limits; i++) {
+        const sr_limit *l = &h->cfg->limits[i];
+        const char *missing = NULL;
+        double v;
+        if (sr_expr_eval(l->expr, m, &v, &missing)) {
+            if (missing) sr_errf(why, cap, "limit '%s' needs '%s' but the evaluator did not report it", l->text, missing);
+            else sr_errf(why, cap, "limit '%s' is not a finite number", l->text);
+            return NASC_RESULT_FAILED;
+        }
+        if (v == 0) { sr_errf(why, cap, "violates '%s'", l->text); return NASC_RESULT_INFEASIBLE; }
+    }
+    return NASC_RESULT_OK;
+}
+
+/* Keeps the best trial's weights, deletes the others (single objective). */
+static void keep_weights(host *h, hs_trial *t, int is_best) {
+    if (!t->weights[0] || access(t->weights, F_OK)) return;
+    if (h->k > 1) return;    /* several objectives: every front member may matter */
+    if (is_best) {
+        if (h->best_weights[0]) unlink(h->best_weights);
+        snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights);
+    } else {
+        unlink(t->weights);
+    }
+}
+
+static void note_best(host *h, int64_t id, const double *raw, const double *sgn, int *is_best) {
+    *is_best = 0;
+    if (!h->have_best || sgn[0] > h->best_signed) {
+        h->have_best = 1;
+        h->best_signed = sgn[0];
+        h->best_raw = raw[0];
+        h->best_id = id;
+        *is_best = 1;
+    }
+}
+
+/* Commits the end of a trial, then tells the strategy. */
+static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st, const sr_metrics *m,
+                        const double *raw, const double *sgn, const char *why, char *err, size_t cap) {
+    static const char *names[] = {"done", "failed", "infeasible"};
+    sr_trial_row row;
+    memset(&row, 0, sizeof row);
+    row.id = t->id;
+    snprintf(row.status, sizeof row.status, "%s", names[st]);
+    row.metrics = m ? sr_metrics_to_json(m) : NULL;
+    sr_buf ob = {0};
+    if (st == NASC_RESULT_OK) {
+        sr_buf_puts(&ob, "[");
+        for (int i = 0; i < h->k; i++) { if (i) sr_buf_puts(&ob, ", "); sr_buf_num(&ob, raw[i]); }
+        sr_buf_puts(&ob, "]");
+        row.objectives = sr_buf_take(&ob);
+    }
+    row.finished = sr_wall();
+    row.duration = sr_now() - t->mono_start;
+    row.worker = worker;
+    row.error = (char *)(why && *why ? why : NULL);
+    int is_best = 0;
+    if (st == NASC_RESULT_OK) note_best(h, t->id, raw, sgn, &is_best);
+    row.weights = (st == NASC_RESULT_OK && t->weights[0] && !access(t->weights, F_OK) && (is_best || h->k > 1)) ? t->weights : NULL;
+    int rc = sr_store_finish(h->store, &row, err, cap);
+    free(row.metrics);
+    free(row.objectives);
+    if (rc) return -1;
+    if (st == NASC_RESULT_OK) keep_weights(h, t, is_best);
+    else if (t->weights[0]) unlink(t->weights);   /* a failed trial's partial weights */
+    count_status(h, row.status);
+    t->p.trial = t->id;
+    tell(h, &t->p, st, raw, sgn, t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity);
+    char ev[512];
+    if (st == NASC_RESULT_OK) snprintf(ev, sizeof ev, "trial %lld done: %s = %.6g", (long long)t->id, h->sobj[0].text, raw[0]);
+    else snprintf(ev, sizeof ev, "trial %lld %s: %.300s", (long long)t->id, row.status, why ? why : "");
+    progress(h, ev);
+    return 0;
+}
+
+/* ---------------- workers ---------------- */
+
+static int spawn_worker(host *h, int k, char *err, size_t cap) {
+    int a[2], b[2];
+    if (pipe2(a, O_CLOEXEC)) { sr_errf(err, cap, "pipe: %s", strerror(errno)); return -1; }
+    if (pipe2(b, O_CLOEXEC)) { close(a[0]); close(a[1]); sr_errf(err, cap, "pipe: %s", strerror(errno)); return -1; }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+        sr_errf(err, cap, "cannot start a worker: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);   /* its own group: a timeout kills the worker and its evaluator together */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (int i = 0; i < h->nw; i++)
+            if (i != k && h->w[i].pid > 0) { close(h->w[i].to); close(h->w[i].from); }
+        close(a[1]);
+        close(b[0]);
+        sr_worker_serve(&h->env, a[0], b[1]);
+        _exit(0);
+    }
+    setpgid(pid, pid);
+    close(a[0]);
+    close(b[1]);
+    h->w[k].pid = pid;
+    h->w[k].to = a[1];
+    h->w[k].from = b[0];
+    h->w[k].slot = -1;
+    h->w[k].deadline = 0;
+    return 0;
+}
+
+/* Kills a worker (and its evaluator) and reaps it; returns its wait status. */
+static int kill_worker(host *h, int k, int force) {
+    hs_worker *w = &h->w[k];
+    int st = 0;
+    if (w->pid <= 0) return 0;
+    if (force) kill(-w->pid, SIGKILL);
+    close(w->to);
+    close(w->from);
+    waitpid(w->pid, &st, 0);
+    if (force) kill(-w->pid, SIGKILL);   /* anything left in its group */
+    w->pid = 0;
+    w->to = w->from = -1;
+    return st;
+}
+
+static int send_request(host *h, int k, hs_trial *t) {
+    double fid = t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity;
+    char *req = sr_req_encode(t->id, fid, t->weights, t->json);
+    if (!req) return -1;
+    int rc = h->mpi ? sr_mpi_send(h->w[k].rank, req, strlen(req)) : sr_msg_write(h->w[k].to, req, strlen(req));
+    free(req);
+    return rc;
+}
+
+/* ---------------- starting trials ---------------- */
+
+static int can_start(const host *h) {
+    const sr_config *c = h->cfg;
+    if (g_interrupts || h->fatal) return 0;
+    if (h->rq_next < h->nrq) return 1;
+    if (h->exhausted) return 0;
+    if (c->trials > 0 && finished(h) + h->running >= c->trials) return 0;
+    if (c->time_budget > 0 && sr_now() - h->t0 >= c->time_budget) return 0;
+    return 1;
+}
+
+static void trial_weights(host *h, hs_trial *t) {
+    t->weights[0] = 0;
+    if (h->env.kind != SR_EVAL_BUILTIN) return;
+    sr_buf b = {0};
+    sr_buf_printf(&b, "%s.weights", h->stem);
+    if (b.p) mkdir(b.p, 0777);
+    sr_buf_printf(&b, "/trial-%lld.safetensors", (long long)t->id);
+    sr_copy(t->weights, sizeof t->weights, b.p);
+    sr_buf_free(&b);
+}
+
+/* Checks a fresh point before spending a worker on it: domain, the space's
+ * requires, and limits that need only static metrics.  Returns the status
+ * to record now, or -1 when the trial should be evaluated. */
+static int precheck(host *h, hs_trial *t, char *why, size_t cap) {
+    int nz = h->space.normalize ? h->space.normalize(h->space.host, &t->p) : 1;
+    if (!h->space.normalize) memset(t->p.active, 1, (size_t)t->p.n);
+    if (nz < 0) { sr_errf(why, cap, "the strategy proposed a value outside its domain"); return NASC_RESULT_FAILED; }
+    if (nz == 0) { sr_errf(why, cap, "violates a require of the space"); return NASC_RESULT_INFEASIBLE; }
+    sr_metrics_clear(&t->statics);
+    if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics)) sr_metrics_clear(&t->statics);
+    for (int i = 0; i < h->cfg->n_limits; i++) {
+        const sr_limit *l = &h->cfg->limits[i];
+        double v;
+        if (!sr_expr_is_static(l->expr) || sr_expr_eval(l->expr, &t->statics, &v, NULL)) continue;
+        if (v == 0) { sr_errf(why, cap, "violates '%s' (checked before evaluation)", l->text); return NASC_RESULT_INFEASIBLE; }
+    }
+    return -1;
+}
+
+/* A re-queued trial whose point no longer fits the space (--force): it
+ * is recorded as failed, without an evaluation or a tell. */
+static int drop_requeued(host *h, const hs_requeued *r, int k, const char *why, char *err, size_t cap) {
+    sr_trial_row row;
+    memset(&row, 0, sizeof row);
+    row.id = r->id;
+    snprintf(row.status, sizeof row.status, "failed");
+    row.finished = sr_wall();
+    row.worker = k;
+    char msg[400];
+    snprintf(msg, sizeof msg, "the stored point no longer fits the space: %.300s", why);
+    row.error = msg;
+    if (sr_store_finish(h->store, &row, err, cap)) return -1;
+    h->failed++;
+    return 2;
+}
+
+/* Gets the next point (re-queued or asked) into worker k's slot and sends
+ * it.  Returns 0, 1 when the strategy is exhausted, 2 when the trial was
+ * recorded without a worker (infeasible, dropped), -1 on a fatal error. */
+static int start_one(host *h, int k, char *err, size_t cap) {
+    hs_trial *t = &h->t[k];
+    free(t->json);
+    t->json = NULL;
+    t->wall_start = sr_wall();
+    t->mono_start = sr_now();
+    if (h->rq_next < h->nrq) {
+        hs_requeued *r = &h->rq[h->rq_next++];
+        char e2[300];
+        if (h->sp->from_json(h->sp->ud, r->json, &t->p, e2, sizeof e2)) {
+            if (!h->cfg->force) {
+                sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path, (long long)r->id, e2);
+                return -1;
+            }
+            return drop_requeued(h, r, k, e2, err, cap);
+        }
+        if (h->space.normalize) h->space.normalize(h->space.host, &t->p);
+        t->id = r->id;
+        t->p.fidelity = r->fidelity;
+        t->p.tag = r->tag;
+        t->p.trial = r->id;
+        t->json = strdup(r->json);
+        sr_metrics_clear(&t->statics);
+        if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics)) sr_metrics_clear(&t->statics);
+        trial_weights(h, t);
+        if (!t->json || sr_store_restart(h->store, t->id, t->wall_start, err, cap)) return -1;
+    } else {
+        memset(t->p.values, 0, (size_t)t->p.n * sizeof *t->p.values);
+        memset(t->p.active, 0, (size_t)t->p.n);
+        t->p.fidelity = 0;
+        t->p.tag = 0;
+        t->p.trial = h->next_id;
+        char e2[512] = "";
+        int rc = h->plug.s.ask(h->state, &t->p, e2, sizeof e2);
+        if (rc == 1) { h->exhausted = 1; return 1; }
+        if (rc != 0) { sr_errf(err, cap, "strategy %s: %s", h->plug.s.name, e2[0] ? e2 : "ask failed"); return -1; }
+        t->id = h->next_id++;
+        char why[512] = "";
+        int pre = precheck(h, t, why, sizeof why);
+        t->json = h->sp->to_json(h->sp->ud, &t->p);
+        if (!t->json) { sr_errf(err, cap, "cannot write the point of trial %lld as JSON", (long long)t->id); return -1; }
+        trial_weights(h, t);
+        sr_trial_row row;
+        memset(&row, 0, sizeof row);
+        row.id = t->id;
+        row.point = t->json;
+        row.fidelity = t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity;
+        row.tag = t->p.tag;
+        snprintf(row.status, sizeof row.status, "running");
+        row.started = t->wall_start;
+        row.worker = k;
+        if (sr_store_insert(h->store, &row, err, cap)) return -1;
+        if (pre >= 0) {
+            /* recorded now, no worker needed */
+            return finish_trial(h, t, k, (nasc_result_status)pre, t->statics.n ? &t->statics : NULL, NULL, NULL, why,
+                                err, cap) ? -1 : 2;
+        }
+    }
+    if (send_request(h, k, t)) { sr_errf(err, cap, "cannot send trial %lld to worker %d", (long long)t->id, k); return -1; }
+    h->w[k].slot = k;
+    h->w[k].deadline = h->cfg->timeout > 0 && !h->mpi ? sr_now() + h->cfg->timeout : 0;
+    h->running++;
+    return 0;
+}
+
+static int fill_idle(host *h, char *err, size_t cap) {
+    for (int k = 0; k < h->nw; k++) {
+        while (h->w[k].slot < 0 && (h->mpi || h->w[k].pid > 0) && can_start(h)) {
+            int rc = start_one(h, k, err, cap);
+            if (rc < 0) return -1;
+            if (rc == 1) return 0;   /* exhausted */
+        }
+    }
+    return 0;
+}
+
+/* ---------------- handling replies, deaths, timeouts ---------------- */
+
+static int handle_reply(host *h, int k, const char *body, char *err, size_t cap) {
+    hs_worker *w = &h->w[k];
+    if (w->slot < 0) return 0;
+    hs_trial *t = &h->t[w->slot];
+    int64_t id = 0;
+    int ok = 0, fatal = 0;
+    char *msg = NULL;
+    sr_metrics m;
+    sr_metrics_init(&m);
+    if (sr_rep_decode(body, &id, &ok, &m, &msg, &fatal) || id != t->id) {
+        ok = 0;
+        free(msg);
+        msg = strdup("the worker sent an unreadable reply");
+    }
+    w->slot = -1;
+    w->deadline = 0;
+    h->running--;
+    double raw[64], sgn[64];
+    char why[1100] = "";
+    nasc_result_status st = NASC_RESULT_FAILED;
+    if (ok) {
+        for (int i = 0; i < t->statics.n; i++)
+            if (!sr_metrics_get(&m, t->statics.v[i].name, NULL)) sr_metrics_set(&m, t->statics.v[i].name, t->statics.v[i].value);
+        st = judge(h, &m, raw, sgn, why, sizeof why);
+    } else {
+        snprintf(why, sizeof why, "%s", msg ? msg : "evaluation failed");
+    }
+    if (fatal) {
+        h->fatal = 1;
+        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%s", why);
+    }
+    int rc = finish_trial(h, t, k, st, ok ? &m : NULL, raw, sgn, why, err, cap);
+    free(msg);
+    sr_metrics_free(&m);
+    return rc;
+}
+
+/* The worker died or was killed while (maybe) running a trial. */
+static int worker_lost(host *h, int k, const char *reason, char *err, size_t cap) {
+    hs_worker *w = &h->w[k];
+    int slot = w->slot;
+    w->slot = -1;
+    w->deadline = 0;
+    if (slot >= 0) {
+        h->running--;
+        if (finish_trial(h, &h->t[slot], k, NASC_RESULT_FAILED, NULL, NULL, NULL, reason, err, cap)) return -1;
+    }
+    if (!can_start(h)) return 0;
+    return spawn_worker(h, k, err, cap);
+}
+
+static int on_worker_eof(host *h, int k, char *err, size_t cap) {
+    int st = kill_worker(h, k, 0);
+    char why[300];
+    if (WIFSIGNALED(st)) {
+        int sig = WTERMSIG(st);
+        snprintf(why, sizeof why, "the worker crashed (%s)%s", sr_signal_name(sig),
+                 h->cfg->memory_limit > 0 && (sig == SIGSEGV || sig == SIGABRT || sig == SIGKILL || sig == SIGBUS)
+                     ? ", probably over memory_limit" : "");
+    } else {
+        snprintf(why, sizeof why, "the worker exited unexpectedly (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+    return worker_lost(h, k, why, err, cap);
+}
+
+static int check_timeouts(host *h, char *err, size_t cap) {
+    double now = sr_now();
+    for (int k = 0; k < h->nw; k++) {
+        hs_worker *w = &h->w[k];
+        if (w->slot < 0 || w->deadline <= 0 || now < w->deadline) continue;
+        kill_worker(h, k, 1);
+        char why[128];
+        snprintf(why, sizeof why, "timed out after %gs (killed)", h->cfg->timeout);
+        if (worker_lost(h, k, why, err, cap)) return -1;
+    }
+    return 0;
+}
+
+/* Waits for replies (at most until the next deadline or a second). */
+static int wait_events(host *h, char *err, size_t cap) {
+    double now = sr_now(), until = now + (h->tty ? 0.5 : 1.0);
+    for (int k = 0; k < h->nw; k++)
+        if (h->w[k].slot >= 0 && h->w[k].deadline > 0 && h->w[k].deadline < until) until = h->w[k].deadline;
+    if (h->cfg->time_budget > 0 && h->t0 + h->cfg->time_budget > now && h->t0 + h->cfg->time_budget < until)
+        until = h->t0 + h->cfg->time_budget;
+    if (h->mpi) {
+        int rank;
+        char *body;
+        int got = 0;
+        useconds_t nap = 100;   /* back off to 5 ms while ranks are busy: MPI has no fd to poll */
+        while (sr_now() < until && !g_interrupts) {
+            if (sr_mpi_poll(&rank, &body, NULL) == 1) {
+                for (int k = 0; k < h->nw; k++)
+                    if (h->w[k].rank == rank && handle_reply(h, k, body, err, cap)) { free(body); return -1; }
+                free(body);
+                got = 1;
+                continue;
+            }
+            if (got) break;
+            usleep(nap);
+            if (nap < 5000) nap *= 2;
+        }
+        return 0;
+    }
+    struct pollfd pf[256];
+    int idx[256], n = 0;
+    for (int k = 0; k < h->nw && n < 256; k++)
+        if (h->w[k].pid > 0) { pf[n].fd = h->w[k].from; pf[n].events = POLLIN; pf[n].revents = 0; idx[n++] = k; }
+    int ms = (int)((until - now) * 1000) + 1;
+    int r = poll(pf, (nfds_t)n, ms < 0 ? 0 : ms);
+    if (r < 0 && errno != EINTR) { sr_errf(err, cap, "poll: %s", strerror(errno)); return -1; }
+    for (int i = 0; r > 0 && i < n; i++) {
+        if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        int k = idx[i];
+        char *body;
+        int rc = sr_msg_read(h->w[k].from, &body, NULL);
+        if (rc == 0) {
+            int hr = handle_reply(h, k, body, err, cap);
+            free(body);
+            if (hr) return -1;
+        } else if (on_worker_eof(h, k, err, cap)) {
+            return -1;
+        }
+    }
+    return check_timeouts(h, err, cap);
+}
+
+/* ---------------- store and resume ---------------- */
+
+static int open_store(host *h, char *err, size_t cap) {
+    const sr_config *c = h->cfg;
+    char hash[17];
+    sr_hash_hex(c->source ? c->source : "", hash);
+    int exists = access(c->db_path, F_OK) == 0;
+    if (c->resume && !exists) { sr_errf(err, cap, "%s: no such store to resume", c->db_path); return -1; }
+    if (sr_store_open(c->db_path, 1, &h->store, err, cap)) return -1;
+    /* A store killed before its run row was committed holds nothing (trials
+     * come after the run row): resuming it is starting afresh. */
+    if (c->resume && sr_store_has_run(h->store)) {
+        sr_run_row run;
+        if (sr_store_get_run(h->store, &run, err, cap)) return -1;
+        int changed = strcmp(run.source_hash ? run.source_hash : "", hash) != 0;
+        char *objs = objectives_json(h);
+        int other_objs = objs && run.objectives && strcmp(objs, run.objectives) != 0;
+        if (!other_objs && !c->force && run.strategy && strcmp(run.strategy, h->plug.s.name)) {
+            sr_errf(err, cap, "%s: this search used the strategy %s, not %s (use --force to resume anyway)",
+                    c->db_path, run.strategy, h->plug.s.name);
+            free(objs);
+            sr_run_row_free(&run);
+            return -1;
+        }
+        if (other_objs && !c->force)
+            sr_errf(err, cap, "%s: the objectives changed since this search started (were %s, now %s; use --force to "
+                    "resume anyway)", c->db_path, run.objectives, objs);
+        free(objs);
+        sr_run_row_free(&run);
+        if (other_objs && !c->force) return -1;
+        if (changed && !c->force) {
+            sr_errf(err, cap, "%s: the source of %s changed since this search started (use --force to resume anyway)",
+                    c->db_path, c->source_path ? c->source_path : "the search");
+            return -1;
+        }
+        return 0;
+    }
+    if (sr_store_has_run(h->store)) {
+        sr_errf(err, cap, "%s already holds a search: resume it with --resume or choose another --db", c->db_path);
+        return -1;
+    }
+    sr_run_row run = {0};
+    run.source = (char *)c->source;
+    run.source_hash = hash;
+    run.space = (char *)(h->space.name ? h->space.name : "");
+    run.strategy = (char *)h->plug.s.name;
+    run.seed = c->seed;
+    run.objectives = objectives_json(h);
+    run.options = (char *)c->options_json;
+    run.version = (char *)NASC_VERSION;
+    run.started = sr_wall();
+    int rc = sr_store_put_run(h->store, &run, err, cap);
+    free(run.objectives);
+    return rc;
+}
+
+/* Replays finished trials into the strategy and queues the running ones. */
+static int replay(host *h, char *err, size_t cap) {
+    sr_trial_row *v;
+    int n;
+    if (sr_store_trials(h->store, &v, &n, err, cap)) return -1;
+    nasc_point p;
+    if (point_alloc(&p, h->space.n_decisions)) { sr_trials_free(v, n); sr_errf(err, cap, "out of memory"); return -1; }
+    h->rq = calloc((size_t)(n ? n : 1), sizeof *h->rq);
+    int rc = h->rq ? 0 : -1;
+    double *raw = calloc((size_t)h->k * 2, sizeof *raw);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        sr_trial_row *t = &v[i];
+        if (t->id >= h->next_id) h->next_id = t->id + 1;
+        if (!strcmp(t->status, "running")) {
+            h->rq[h->nrq].id = t->id;
+            h->rq[h->nrq].json = t->point;
+            h->rq[h->nrq].fidelity = t->fidelity;
+            h->rq[h->nrq].tag = t->tag;
+            t->point = NULL;
+            h->nrq++;
+            continue;
+        }
+        char e2[300];
+        memset(p.values, 0, (size_t)p.n * sizeof *p.values);
+        memset(p.active, 0, (size_t)p.n);
+        if (h->sp->from_json(h->sp->ud, t->point, &p, e2, sizeof e2)) {
+            /* The space changed under --force, or the front end rejects an
+             * infeasible point: the trial still counts, the strategy just
+             * does not hear of it. */
+            if (!strcmp(t->status, "done") && !h->cfg->force) {
+                sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
+                        (long long)t->id, e2);
+                rc = -1;
+                break;
+            }
+            count_status(h, t->status);
+            continue;
+        }
+        if (h->space.normalize) h->space.normalize(h->space.host, &p);
+        p.fidelity = t->fidelity;
+        p.tag = t->tag;
+        p.trial = t->id;
+        nasc_result_status st = !strcmp(t->status, "done") ? NASC_RESULT_OK
+                              : !strcmp(t->status, "infeasible") ? NASC_RESULT_INFEASIBLE : NASC_RESULT_FAILED;
+        double *r = raw, *s = raw + h->k;
+        if (st == NASC_RESULT_OK && parse_objs(h, t->objectives, r, s)) st = NASC_RESULT_FAILED;
+        tell(h, &p, st, r, s, t->fidelity);
+        count_status(h, t->status);
+        int is_best;
+        if (st == NASC_RESULT_OK) note_best(h, t->id, r, s, &is_best);
+        if (st == NASC_RESULT_OK && is_best && t->weights) snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights);
+    }
+    if (!h->rq || !raw) { rc = -1; sr_errf(err, cap, "out of memory"); }
+    free(raw);
+    point_free(&p);
+    sr_trials_free(v, n);
+    return rc;
+}
+
+/* ---------------- summary ---------------- */
+
+static int copy_file(const char *from, const char *to) {
+    FILE *a = fopen(from, "rb");
+    if (!a) return -1;
+    FILE *b = fopen(to, "wb");
+    if (!b) { fclose(a); return -1; }
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, a)) > 0)
+        if (fwrite(buf, 1, n, b) != n) { rc = -1; break; }
+    fclose(a);
+    if (fclose(b)) rc = -1;
+    return rc;
+}
+
+static int write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    fputc('\n', f);
+    return fclose(f);
+}
+
+static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
+    sr_trial_row *v;
+    int n;
+    if (sr_store_trials(h->store, &v, &n, err, cap)) return -1;
+    double *vals = calloc((size_t)(n ? n : 1) * (size_t)h->k * 2, sizeof *vals);
+    int *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
+    unsigned char *front = calloc((size_t)(n ? n : 1), 1);
+    if (!vals || !rows || !front) { free(vals); free(rows); free(front); sr_trials_free(v, n); sr_errf(err, cap, "out of memory"); return -1; }
+    int m = 0, best = -1;
+    double *raw = vals + (size_t)n * (size_t)h->k;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(v[i].status, "running")) out->unfinished++;
+        if (strcmp(v[i].status, "done")) continue;
+        if (parse_objs(h, v[i].objectives, raw, vals + (size_t)m * (size_t)h->k)) continue;
+        rows[m] = i;
+        /* Ties go to the trial the run saw first as best: its weights are the ones kept. */
+        double cur = vals[(size_t)m * (size_t)h->k];
+        if (best < 0 || cur > vals[(size_t)best * (size_t)h->k] ||
+            (cur == vals[(size_t)best * (size_t)h->k] && h->have_best && v[i].id == h->best_id))
+            best = m;
+        m++;
+    }
+    out->done = h->done;
+    out->failed = h->failed;
+    out->infeasible = h->infeasible;
+    out->best_trial = -1;
+    if (m > 0 && h->k > 1) {
+        sr_pareto_front(vals, m, h->k, front);
+        out->front = calloc((size_t)m, sizeof *out->front);
+        sr_buf fb = {0};
+        sr_buf_puts(&fb, "[");
+        for (int i = 0; out->front && i < m; i++) {
+            if (!front[i]) continue;
+            sr_trial_row *t = &v[rows[i]];
+            out->front[out->n_front++] = t->id;
+            sr_buf_printf(&fb, "%s\n {\"trial\": %lld, \"point\": %s, \"metrics\": %s}", out->n_front > 1 ? "," : "",
+                          (long long)t->id, t->point, t->metrics ? t->metrics : "{}");
+        }
+        sr_buf_puts(&fb, "\n]");
+        char *ftext = sr_buf_take(&fb);
+        char fpath[1100];
+        snprintf(fpath, sizeof fpath, "%s.front.json", h->stem);
+        if (ftext) write_text(fpath, ftext);
+        free(ftext);
+    }
+    if (best >= 0) {
+        sr_trial_row *t = &v[rows[best]];
+        out->best_trial = t->id;
+        out->best_point = strdup(t->point);
+        out->best_metrics = strdup(t->metrics ? t->metrics : "{}");
+        snprintf(out->best_json_path, sizeof out->best_json_path, "%s.best.json", h->stem);
+        if (write_text(out->best_json_path, t->point)) out->best_json_path[0] = 0;
+        if (t->weights && !access(t->weights, R_OK)) {
+            snprintf(out->best_weights_path, sizeof out->best_weights_path, "%s.best.safetensors", h->stem);
+            if (copy_file(t->weights, out->best_weights_path)) out->best_weights_path[0] = 0;
+        }
+    }
+    free(vals);
+    free(rows);
+    free(front);
+    sr_trials_free(v, n);
+    return 0;
+}
+
+void sr_summary_free(sr_summary *s) {
+    if (!s) return;
+    free(s->best_point);
+    free(s->best_metrics);
+    free(s->front);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---------------- the run ---------------- */
+
+static int validate(const sr_config *c, const sr_space_iface *sp, char *err, size_t cap) {
+    if (!sp || !sp->space || !sp->to_json || !sp->from_json) { sr_errf(err, cap, "search: incomplete space interface"); return -1; }
+    if (!c->db_path || !*c->db_path) { sr_errf(err, cap, "search: no store path (--db)"); return -1; }
+    if (c->jobs < 1 || c->jobs > 256) { sr_errf(err, cap, "search: -j must be between 1 and 256, not %d", c->jobs); return -1; }
+    if (c->trials < 0 || c->time_budget < 0 || c->timeout < 0 || c->memory_limit < 0) {
+        sr_errf(err, cap, "search: trials, time, timeout and memory_limit must not be negative");
+        return -1;
+    }
+    if (c->trials == 0 && c->time_budget == 0) { sr_errf(err, cap, "search: give a trial budget (trials) or a time budget (time)"); return -1; }
+    if (c->evaluator == SR_EVAL_BUILTIN && !sp->eval) { sr_errf(err, cap, "search: the builtin evaluator is not available"); return -1; }
+    if (c->evaluator != SR_EVAL_BUILTIN && (!c->command || !*c->command)) {
+        sr_errf(err, cap, "search: the %s evaluator needs a command", c->evaluator == SR_EVAL_EXEC ? "exec" : "pipe");
+        return -1;
+    }
+    if (c->n_objectives > 64) { sr_errf(err, cap, "search: at most 64 objectives"); return -1; }
+    for (int i = 0; i < c->n_limits; i++)
+        if (!c->limits[i].expr) { sr_errf(err, cap, "search: limit '%s' has no expression", c->limits[i].text ? c->limits[i].text : "?"); return -1; }
+    return 0;
+}
+
+static int start_workers(host *h, char *err, size_t cap) {
+    int role = sr_mpi_role();
+    h->mpi = role == 1;
+    h->nw = h->mpi ? sr_mpi_size() - 1 : h->cfg->jobs;
+    if (h->mpi && h->nw < 1) { sr_errf(err, cap, "search: under mpirun with one rank there is no rank to evaluate"); return -1; }
+    h->w = calloc((size_t)h->nw, sizeof *h->w);
+    h->t = calloc((size_t)h->nw, sizeof *h->t);
+    if (!h->w || !h->t) { sr_errf(err, cap, "out of memory"); return -1; }
+    for (int k = 0; k < h->nw; k++) {
+        h->w[k].slot = -1;
+        h->w[k].to = h->w[k].from = -1;
+        h->w[k].rank = h->mpi ? k + 1 : 0;
+        if (point_alloc(&h->t[k].p, h->space.n_decisions)) { sr_errf(err, cap, "out of memory"); return -1; }
+        sr_metrics_init(&h->t[k].statics);
+    }
+    for (int k = 0; !h->mpi && k < h->nw; k++)
+        if (spawn_worker(h, k, err, cap)) return -1;
+    return 0;
+}
+
+static void stop_workers(host *h, int force) {
+    if (h->mpi) {
+        if (!h->stopped) sr_mpi_stop_all();
+        h->stopped = 1;
+        return;
+    }
+    for (int k = 0; h->w && k < h->nw; k++) kill_worker(h, k, force || h->w[k].slot >= 0);
+}
+
+static int main_loop(host *h, char *err, size_t cap) {
+    int warned = 0;
+    for (;;) {
+        if (fill_idle(h, err, cap)) return -1;
+        if (h->running == 0 && !can_start(h)) return 0;
+        if (g_interrupts == 1 && !warned && h->cfg->progress_fp) {
+            fprintf(h->cfg->progress_fp, "%sinterrupt: waiting for %lld running trial(s); interrupt again to kill them\n",
+                    h->tty ? "\n" : "", (long long)h->running);
+            warned = 1;
+        }
+        if (g_interrupts >= 2) return 0;   /* running trials stay `running` in the store */
+        if (wait_events(h, err, cap)) return -1;
+        if (h->tty) progress(h, NULL);
+    }
+}
+
+static void host_free(host *h) {
+    for (int k = 0; h->t && k < h->nw; k++) {
+        point_free(&h->t[k].p);
+        free(h->t[k].json);
+        sr_metrics_free(&h->t[k].statics);
+    }
+    free(h->t);
+    free(h->w);
+    for (int i = 0; h->rq && i < h->nrq; i++) free(h->rq[i].json);
+    free(h->rq);
+    if (h->state) h->plug.s.destroy(h->state);
+    sr_plugin_close(&h->plug);
+    sr_store_close(h->store);
+    free(h->objs);
+    free(h->sobj);
+}
+
+static void set_stem(host *h) {
+    snprintf(h->stem, sizeof h->stem, "%s", h->cfg->db_path);
+    size_t n = strlen(h->stem);
+    if (n > 3 && !strcmp(h->stem + n - 3, ".db")) h->stem[n - 3] = 0;
+}
+
+int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char *err, size_t cap) {
+    memset(out, 0, sizeof *out);
+    out->best_trial = -1;
+    if (validate(cfg, sp, err, cap)) return -1;
+    host h;
+    memset(&h, 0, sizeof h);
+    h.cfg = cfg;
+    h.sp = sp;
+    h.env.kind = cfg->evaluator;
+    h.env.command = cfg->command;
+    h.env.space = sp;
+    h.env.memory_limit = cfg->memory_limit;
+    h.env.timeout = cfg->timeout;
+    h.next_id = 1;
+    if (sr_mpi_role() == 2) {
+        out->worker_rank = 1;
+        return sr_mpi_serve(&h.env, err, cap);
+    }
+    set_stem(&h);
+    h.tty = cfg->progress_fp && isatty(fileno(cfg->progress_fp));
+    int rc = -1;
+    struct sigaction sa, old_int, old_term, old_pipe;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old_pipe);   /* a dead worker must not kill the host */
+    g_interrupts = 0;
+    if (cfg->handle_signals) {
+        sa.sa_handler = on_signal;        /* no SA_RESTART: poll() wakes up */
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    }
+    if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap) || open_store(&h, err, cap))
+        goto out;
+    char e2[512] = "";
+    if (h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2, sizeof e2)) {
+        h.state = NULL;
+        sr_errf(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
+        goto out;
+    }
+    h.t0 = sr_now();
+    if ((cfg->resume && replay(&h, err, cap)) || start_workers(&h, err, cap)) goto out;
+    progress(&h, NULL);
+    rc = main_loop(&h, err, cap);
+    out->interrupted = g_interrupts > 0;
+    stop_workers(&h, g_interrupts >= 2 || rc != 0);
+    if (h.tty) fputc('\n', cfg->progress_fp);
+    if (rc == 0 && h.fatal) {
+        sr_errf(err, cap, "search stopped: %s", h.fatal_msg);
+        rc = -1;
+    }
+    if (summarize(&h, out, rc ? e2 : err, rc ? sizeof e2 : cap) && rc == 0) rc = -1;
+    if (out->interrupted && cfg->progress_fp)
+        fprintf(cfg->progress_fp, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
+                (long long)(h.done + h.failed + h.infeasible), cfg->source_path ? cfg->source_path : "FILE", cfg->db_path);
+out:
+    if (sr_mpi_role() == 1) h.mpi = 1;   /* also on early errors: the ranks wait for work */
+    if (rc || h.mpi) stop_workers(&h, 1);
+    host_free(&h);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    if (cfg->handle_signals) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    return rc;
+}

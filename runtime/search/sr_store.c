@@ -1,0 +1,292 @@
+/* sr_store.c: the SQLite store of a search (schema in docs/store.md).
+ *
+ * One writer (the host process), WAL journal, synchronous=NORMAL: every
+ * statement commits on its own, so a state change is durable against a
+ * killed process before the host acts on it, at a cost of tens of
+ * microseconds (WAL appends without fsync; only a power loss can drop the
+ * last commits).  Statements used per trial are prepared once. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sr_util.h"
+
+#define SR_SCHEMA_VERSION 1
+
+struct sr_store {
+    sqlite3 *db;
+    sqlite3_stmt *ins, *fin, *restart;
+};
+
+static const char *st_schema =
+    "CREATE TABLE IF NOT EXISTS run ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " source TEXT, source_hash TEXT NOT NULL, space TEXT, strategy TEXT, seed INTEGER,"
+    " objectives TEXT, options TEXT, nasc_version TEXT, started REAL);"
+    "CREATE TABLE IF NOT EXISTS trials ("
+    " id INTEGER PRIMARY KEY, point TEXT NOT NULL, fidelity REAL, tag INTEGER,"
+    " status TEXT NOT NULL CHECK (status IN ('running','done','failed','infeasible')),"
+    " metrics TEXT, objectives TEXT, started REAL, finished REAL, duration REAL,"
+    " worker INTEGER, error TEXT, weights TEXT);"
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);";
+
+static int st_fail(sr_store *s, const char *what, char *err, size_t cap) {
+    sr_errf(err, cap, "store: %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "no database");
+    return -1;
+}
+
+static int st_exec(sr_store *s, const char *sql, char *err, size_t cap) {
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sr_errf(err, cap, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int st_prepare(sr_store *s, char *err, size_t cap) {
+    static const char *ins = "INSERT INTO trials (id, point, fidelity, tag, status, metrics, objectives, started,"
+                             " finished, duration, worker, error, weights) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    static const char *fin = "UPDATE trials SET status=?, metrics=?, objectives=?, finished=?, duration=?,"
+                             " error=?, weights=?, worker=? WHERE id=?";
+    static const char *rs = "UPDATE trials SET status='running', started=?, finished=NULL, duration=NULL WHERE id=?";
+    if (sqlite3_prepare_v2(s->db, ins, -1, &s->ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, fin, -1, &s->fin, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, rs, -1, &s->restart, NULL) != SQLITE_OK)
+        return st_fail(s, "prepare", err, cap);
+    return 0;
+}
+
+int sr_store_open(const char *path, int create, sr_store **out, char *err, size_t cap) {
+    *out = NULL;
+    sr_store *s = calloc(1, sizeof *s);
+    if (!s) { sr_errf(err, cap, "out of memory"); return -1; }
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        sr_errf(err, cap, "%s: cannot open the store: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sr_store_close(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    char e2[300] = "";
+    if (st_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e2, sizeof e2) ||
+        st_exec(s, st_schema, e2, sizeof e2) || st_prepare(s, e2, sizeof e2)) {
+        sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
+        sr_store_close(s);
+        return -1;
+    }
+    char v[32];
+    snprintf(v, sizeof v, "%d", SR_SCHEMA_VERSION);
+    char *have = sr_store_kv_get(s, "schema_version");
+    if (!have) sr_store_kv_set(s, "schema_version", v, NULL, 0);
+    else if (strcmp(have, v)) {
+        sr_errf(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
+        free(have);
+        sr_store_close(s);
+        return -1;
+    }
+    free(have);
+    *out = s;
+    return 0;
+}
+
+void sr_store_close(sr_store *s) {
+    if (!s) return;
+    sqlite3_finalize(s->ins);
+    sqlite3_finalize(s->fin);
+    sqlite3_finalize(s->restart);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+    if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, i);
+}
+
+static char *col_text(sqlite3_stmt *st, int i) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+int sr_store_has_run(sr_store *s) {
+    sqlite3_stmt *st;
+    int has = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM run", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) has = sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+    }
+    return has;
+}
+
+int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    const char *sql = "INSERT OR REPLACE INTO run (id, source, source_hash, space, strategy, seed, objectives,"
+                      " options, nasc_version, started) VALUES (1,?,?,?,?,?,?,?,?,?)";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "write run", err, cap);
+    bind_text(st, 1, r->source);
+    bind_text(st, 2, r->source_hash ? r->source_hash : "");
+    bind_text(st, 3, r->space);
+    bind_text(st, 4, r->strategy);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)r->seed);
+    bind_text(st, 6, r->objectives);
+    bind_text(st, 7, r->options);
+    bind_text(st, 8, r->version);
+    sqlite3_bind_double(st, 9, r->started);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write run", err, cap);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
+    memset(r, 0, sizeof *r);
+    sqlite3_stmt *st;
+    const char *sql = "SELECT source, source_hash, space, strategy, seed, objectives, options, nasc_version,"
+                      " started FROM run WHERE id = 1";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "read run", err, cap);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        r->source = col_text(st, 0);
+        r->source_hash = col_text(st, 1);
+        r->space = col_text(st, 2);
+        r->strategy = col_text(st, 3);
+        r->seed = (uint64_t)sqlite3_column_int64(st, 4);
+        r->objectives = col_text(st, 5);
+        r->options = col_text(st, 6);
+        r->version = col_text(st, 7);
+        r->started = sqlite3_column_double(st, 8);
+        rc = 0;
+    } else {
+        sr_errf(err, cap, "store: no search recorded in it");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void sr_run_row_free(sr_run_row *r) {
+    free(r->source_hash); free(r->space); free(r->strategy); free(r->objectives);
+    free(r->options); free(r->version); free(r->source);
+    memset(r, 0, sizeof *r);
+}
+
+int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
+    sqlite3_stmt *st = s->ins;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, t->id);
+    bind_text(st, 2, t->point);
+    sqlite3_bind_double(st, 3, t->fidelity);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)t->tag);
+    bind_text(st, 5, t->status);
+    bind_text(st, 6, t->metrics);
+    bind_text(st, 7, t->objectives);
+    sqlite3_bind_double(st, 8, t->started);
+    if (t->finished > 0) sqlite3_bind_double(st, 9, t->finished); else sqlite3_bind_null(st, 9);
+    if (t->finished > 0) sqlite3_bind_double(st, 10, t->duration); else sqlite3_bind_null(st, 10);
+    sqlite3_bind_int(st, 11, t->worker);
+    bind_text(st, 12, t->error);
+    bind_text(st, 13, t->weights);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "insert trial", err, cap);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sr_store_finish(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
+    sqlite3_stmt *st = s->fin;
+    sqlite3_reset(st);
+    bind_text(st, 1, t->status);
+    bind_text(st, 2, t->metrics);
+    bind_text(st, 3, t->objectives);
+    sqlite3_bind_double(st, 4, t->finished);
+    sqlite3_bind_double(st, 5, t->duration);
+    bind_text(st, 6, t->error);
+    bind_text(st, 7, t->weights);
+    sqlite3_bind_int(st, 8, t->worker);
+    sqlite3_bind_int64(st, 9, t->id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "finish trial", err, cap);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sr_store_restart(sr_store *s, int64_t id, double started, char *err, size_t cap) {
+    sqlite3_stmt *st = s->restart;
+    sqlite3_reset(st);
+    sqlite3_bind_double(st, 1, started);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "restart trial", err, cap);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t cap) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    const char *sql = "SELECT id, point, fidelity, tag, status, metrics, objectives, started, finished, duration,"
+                      " worker, error, weights FROM trials ORDER BY id";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "read trials", err, cap);
+    sr_trial_row *v = NULL;
+    int cnt = 0, vcap = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == vcap) {
+            vcap = vcap ? vcap * 2 : 64;
+            sr_trial_row *nv = realloc(v, (size_t)vcap * sizeof *nv);
+            if (!nv) { rc = SQLITE_NOMEM; break; }
+            v = nv;
+        }
+        sr_trial_row *t = &v[cnt++];
+        memset(t, 0, sizeof *t);
+        t->id = sqlite3_column_int64(st, 0);
+        t->point = col_text(st, 1);
+        t->fidelity = sqlite3_column_double(st, 2);
+        t->tag = (uint64_t)sqlite3_column_int64(st, 3);
+        const unsigned char *status = sqlite3_column_text(st, 4);
+        snprintf(t->status, sizeof t->status, "%s", status ? (const char *)status : "");
+        t->metrics = col_text(st, 5);
+        t->objectives = col_text(st, 6);
+        t->started = sqlite3_column_double(st, 7);
+        t->finished = sqlite3_column_double(st, 8);
+        t->duration = sqlite3_column_double(st, 9);
+        t->worker = sqlite3_column_int(st, 10);
+        t->error = col_text(st, 11);
+        t->weights = col_text(st, 12);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        sr_trials_free(v, cnt);
+        return st_fail(s, "read trials", err, cap);
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+void sr_trials_free(sr_trial_row *v, int n) {
+    for (int i = 0; v && i < n; i++) {
+        free(v[i].point); free(v[i].metrics); free(v[i].objectives); free(v[i].error); free(v[i].weights);
+    }
+    free(v);
+}
+
+int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+        return st_fail(s, "write kv", err, cap);
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write kv", err, cap);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+char *sr_store_kv_get(sr_store *s, const char *key) {
+    sqlite3_stmt *st;
+    char *v = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM kv WHERE key = ?", -1, &st, NULL) != SQLITE_OK) return NULL;
+    bind_text(st, 1, key);
+    if (sqlite3_step(st) == SQLITE_ROW) v = col_text(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}

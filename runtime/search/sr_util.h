@@ -1,0 +1,146 @@
+/* sr_util.h: internal helpers of the search layer: a growable string
+ * buffer, a small JSON reader, time, and the store and worker interfaces
+ * shared between the driver's files.  Not installed; not part of the API. */
+#ifndef NASC_SR_UTIL_H
+#define NASC_SR_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "search.h"
+
+/* ---- string buffer (never fails loudly: oom is sticky) ---- */
+typedef struct sr_buf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sr_buf;
+
+void sr_buf_put(sr_buf *b, const char *s, size_t n);
+void sr_buf_puts(sr_buf *b, const char *s);
+void sr_buf_printf(sr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sr_buf_json_str(sr_buf *b, const char *s);   /* "escaped" */
+void sr_buf_num(sr_buf *b, double v);              /* shortest round-trip, null for NaN/inf */
+char *sr_buf_take(sr_buf *b);                      /* NUL-terminated, owned by caller; NULL on oom */
+void sr_buf_free(sr_buf *b);
+
+/* ---- JSON reader: a flat array of nodes, children linked by index ---- */
+typedef enum { SJ_NULL, SJ_BOOL, SJ_NUM, SJ_STR, SJ_ARR, SJ_OBJ } sj_kind;
+typedef struct sj_node {
+    sj_kind kind;
+    double num;                 /* NUM, BOOL (0/1) */
+    char *str;                  /* STR: decoded (owned) */
+    char *key;                  /* member of an OBJ: its key (owned) */
+    int child, next;            /* first child, next sibling (-1: none) */
+    int count;                  /* ARR/OBJ: number of children */
+    size_t start, end;          /* byte span in the source */
+} sj_node;
+typedef struct sj_doc {
+    sj_node *v;
+    int n, cap;
+    const char *src;
+} sj_doc;
+
+/* Parses one JSON value (surrounding whitespace allowed); node 0 is the root. */
+int sj_parse(const char *src, sj_doc *d, char *err, size_t cap);
+void sj_free(sj_doc *d);
+int sj_get(const sj_doc *d, int obj, const char *key);   /* member index or -1 */
+
+/* ---- misc ---- */
+void sr_copy(char *dst, size_t cap, const char *src);   /* truncating strcpy */
+double sr_now(void);          /* monotonic seconds */
+double sr_wall(void);         /* unix time, seconds */
+void sr_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *sr_signal_name(int sig);
+/* FNV-1a 64 of the text, as 16 hex digits. */
+void sr_hash_hex(const char *text, char out[17]);
+
+/* ---- store (sr_store.c) ---- */
+typedef struct sr_store sr_store;
+
+typedef struct sr_trial_row {
+    int64_t id;
+    char *point;                /* JSON */
+    double fidelity;
+    uint64_t tag;
+    char status[16];            /* running done failed infeasible */
+    char *metrics;              /* JSON or NULL */
+    char *objectives;           /* JSON array of raw objective values or NULL */
+    double started, finished, duration;
+    int worker;
+    char *error;
+    char *weights;
+} sr_trial_row;
+
+typedef struct sr_run_row {
+    char *source_hash, *space, *strategy, *objectives, *options, *version, *source;
+    double started;
+    uint64_t seed;
+} sr_run_row;
+
+int sr_store_open(const char *path, int create, sr_store **out, char *err, size_t cap);
+void sr_store_close(sr_store *s);
+int sr_store_has_run(sr_store *s);
+int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap);
+int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap);
+void sr_run_row_free(sr_run_row *r);
+/* A new trial, committed before it is acted on. */
+int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap);
+/* The end of a trial (status, metrics, objectives, finished, duration, error, weights). */
+int sr_store_finish(sr_store *s, const sr_trial_row *t, char *err, size_t cap);
+/* Trials resumed: status back to running, restarted now. */
+int sr_store_restart(sr_store *s, int64_t id, double started, char *err, size_t cap);
+/* All trials in id order; free with sr_trials_free. */
+int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t cap);
+void sr_trials_free(sr_trial_row *v, int n);
+int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, size_t cap);
+char *sr_store_kv_get(sr_store *s, const char *key);   /* malloc'ed or NULL */
+
+/* ---- evaluators and workers (sr_worker.c) ---- */
+typedef struct sr_eval_env {
+    sr_eval_kind kind;
+    const char *command;
+    const sr_space_iface *space;
+    double memory_limit;
+    double timeout;             /* per trial (enforced by whoever owns the worker) */
+} sr_eval_env;
+
+/* Splits a command line as a shell would for simple quoting ('..', "..",
+ * backslash); no expansions.  *argv malloc'ed (NULL-terminated), free with
+ * sr_argv_free.  Returns the count, or -1 with a message. */
+int sr_split_command(const char *cmd, char ***argv, char *err, size_t cap);
+void sr_argv_free(char **argv);
+
+/* Evaluator state living in one worker (the pipe process, if any). */
+typedef struct sr_evaluator sr_evaluator;
+sr_evaluator *sr_evaluator_new(const sr_eval_env *env);
+void sr_evaluator_free(sr_evaluator *ev);
+/* Evaluates one trial in the calling process.  Returns 0 with metrics, or
+ * -1 with the reason in err; *fatal set when the evaluator cannot go on. */
+int sr_evaluator_run(sr_evaluator *ev, int64_t trial, const char *point_json, double fidelity,
+                     const char *weights, sr_metrics *out, char *err, size_t cap, int *fatal);
+
+/* Framed messages: u32 length (host order) + JSON body. */
+int sr_msg_write(int fd, const char *body, size_t n);
+/* Reads one frame (blocking); *body malloc'ed.  0 ok, 1 EOF, -1 error. */
+int sr_msg_read(int fd, char **body, size_t *n);
+
+/* Request and reply bodies. */
+char *sr_req_encode(int64_t trial, double fidelity, const char *weights, const char *point);
+int sr_req_decode(const char *body, int64_t *trial, double *fidelity, char **weights, char **point);
+char *sr_rep_encode(int64_t trial, int ok, const sr_metrics *m, const char *error, int fatal);
+int sr_rep_decode(const char *body, int64_t *trial, int *ok, sr_metrics *m, char **error, int *fatal);
+/* Serves requests from in_fd until EOF, replies on out_fd (a forked worker). */
+void sr_worker_serve(const sr_eval_env *env, int in_fd, int out_fd);
+
+/* ---- MPI transport (sr_mpi.c) ---- */
+int sr_mpi_size(void);
+/* Rank > 0: serve requests from rank 0 until told to stop. */
+int sr_mpi_serve(const sr_eval_env *env, char *err, size_t cap);
+int sr_mpi_send(int rank, const char *body, size_t n);
+/* Non-blocking: 1 and a malloc'ed body with the source rank when a message waits, 0 when none. */
+int sr_mpi_poll(int *rank, char **body, size_t *n);
+void sr_mpi_stop_all(void);
+
+#endif
