@@ -726,7 +726,13 @@ static int replay(host *h, char *err, size_t cap) {
         count_status(h, t->status);
         int is_best;
         if (st == NASC_RESULT_OK) note_best(h, t->id, r, s, &is_best);
-        if (st == NASC_RESULT_OK && is_best && t->weights) snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights);
+        /* Among equal bests, the one whose weights were kept is the best. */
+        if (st == NASC_RESULT_OK && !is_best && t->weights && !h->best_weights[0] && s[0] == h->best_signed) {
+            h->best_id = t->id;
+            h->best_raw = r[0];
+            is_best = 1;
+        }
+        if (st == NASC_RESULT_OK && is_best) snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights ? t->weights : "");
     }
     if (!h->rq || !raw) { rc = -1; sr_errf(err, cap, "out of memory"); }
     free(raw);

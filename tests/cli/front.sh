@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # nasc check / sample / show as a user runs them: outputs, JSON, exit statuses.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 EX=$SRC/examples
 for f in "$SRC"/../shared/spec/examples/*.nas "$EX"/*.nas; do
     [ -f "$f" ] || continue
