@@ -1,0 +1,13 @@
+# bench/infer.mk: builds bench/infer_bench against the static libraries of a
+# CMake build directory (bench/CMakeLists.txt belongs to the training bench).
+#   cmake --build build --target nasc_codegen -j2
+#   make -f bench/infer.mk BUILD=build          # from the repository root
+#   /usr/bin/python3 bench/infer_torch.py --bench build/infer_bench
+BUILD ?= build
+CC ?= cc
+INC = -Iinclude -Icompiler/ir -Icompiler/passes -Icompiler/codegen -Iruntime -Itests
+LIBS = $(BUILD)/libnasc_codegen.a $(BUILD)/libnasc_runtime.a $(BUILD)/libnasc_ir.a \
+       -L/usr/lib/llvm-19/lib -lLLVM-19 -lopenblas -lz -lm -lpthread
+
+$(BUILD)/infer_bench: bench/infer_bench.c $(BUILD)/libnasc_codegen.a $(BUILD)/libnasc_runtime.a
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror $(INC) $< $(LIBS) -o $@

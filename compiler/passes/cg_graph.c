@@ -1,0 +1,349 @@
+/* cg_graph.c: the passes that rewrite the private ir_graph copy.
+ *
+ * Batchnorm folding and dead-node removal keep the copy a valid ir_graph,
+ * so the reference executor can run the graph before and after them (that
+ * is how they are tested).  The copy shares weight buffers with the
+ * caller's graph until a pass rewrites them (copy on write), so copying a
+ * large model for a JIT compile costs no weight memcpy.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cg_passes.h"
+
+void *cg_own(cg_state *st, size_t bytes) {
+    if (st->n_owned == st->cap_owned) {
+        int cap = st->cap_owned ? 2 * st->cap_owned : 64;
+        void **o = realloc(st->owned, (size_t)cap * sizeof *o);
+        if (!o) return NULL;
+        st->owned = o;
+        st->cap_owned = cap;
+    }
+    void *p = calloc(1, bytes ? bytes : 1);
+    if (p) st->owned[st->n_owned++] = p;
+    return p;
+}
+
+static const ir_param *find_param(const ir_node *n, ir_param_role role) {
+    for (int i = 0; i < n->n_params; i++)
+        if (n->params[i].role == role) return &n->params[i];
+    return NULL;
+}
+
+static bool same_shape(const ir_shape *a, const ir_shape *b) {
+    if (a->rank != b->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->d[i] != b->d[i]) return false;
+    return true;
+}
+
+/* The output length of a conv/pool window along one axis. */
+static int64_t window_out(int64_t in, int k, int s, int p, int d) {
+    return (in + 2 * p - (int64_t)d * (k - 1) - 1) / s + 1;
+}
+
+int cg_dil(const ir_node *n, int i) { return n->dilation[i] > 0 ? n->dilation[i] : 1; }
+double cg_eps(const ir_node *n) { return n->eps > 0 ? n->eps : 1e-5; }
+
+static const char *bad(char *buf, size_t cap, const ir_node *n, const char *what) {
+    snprintf(buf, cap, "node %d (%s '%s'): %s", n->id, ir_op_name(n->op), n->name ? n->name : "?", what);
+    return buf;
+}
+
+static bool param_ok(const ir_node *n, ir_param_role role, int64_t numel, bool required) {
+    const ir_param *p = find_param(n, role);
+    if (!p) return !required;
+    return p->data && ir_shape_numel(&p->shape) == numel;
+}
+
+static const char *check_window(const ir_node *n, const ir_shape *x, bool conv, char *buf, size_t cap) {
+    int sp = x->rank - 1;                 /* spatial dims: 2 (rank 3) or 1 (rank 2) */
+    if (sp < 1 || sp > 2) return bad(buf, cap, n, "input must be [c, h, w] or [c, l]");
+    for (int i = 0; i < sp; i++) {
+        int d = conv ? cg_dil(n, i) : 1;
+        if (n->kernel[i] < 1 || n->stride[i] < 1 || n->pad[i] < 0 || d < 1)
+            return bad(buf, cap, n, "kernel, stride and dilation must be >= 1 and padding >= 0");
+        int64_t o = window_out(x->d[1 + i], n->kernel[i], n->stride[i], n->pad[i], d);
+        if (o < 1 || n->shape.d[1 + i] != o) return bad(buf, cap, n, "output size does not match the window");
+    }
+    if (n->shape.rank != x->rank) return bad(buf, cap, n, "output rank differs from input rank");
+    return NULL;
+}
+
+static const char *check_conv(const ir_node *n, const ir_shape *x, char *buf, size_t cap) {
+    const char *e = check_window(n, x, true, buf, cap);
+    if (e) return e;
+    int g = n->groups ? n->groups : 1;
+    if (g < 1 || x->d[0] % g || n->filters % g || n->filters < 1 || n->shape.d[0] != n->filters)
+        return bad(buf, cap, n, "filters and input channels must be divisible by groups");
+    int64_t k = n->kernel[0] * (x->rank == 3 ? n->kernel[1] : 1);
+    if (!param_ok(n, PARAM_WEIGHT, (int64_t)n->filters * (x->d[0] / g) * k, true))
+        return bad(buf, cap, n, "weight missing or of the wrong size");
+    if (!param_ok(n, PARAM_BIAS, n->filters, false)) return bad(buf, cap, n, "bias of the wrong size");
+    return NULL;
+}
+
+static const char *check_multi(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    if (n->op == IR_CONCAT) {   /* flat, per sample, as the runtime does */
+        int64_t sum = 0;
+        for (int i = 0; i < n->n_in; i++) sum += ir_shape_numel(&g->nodes[n->in[i]].shape);
+        return sum == ir_shape_numel(&n->shape) ? NULL : bad(buf, cap, n, "output size is not the sum of the inputs'");
+    }
+    if (n->op == IR_MUL) {
+        if (n->n_in != 2) return bad(buf, cap, n, "needs 2 inputs");
+        const ir_shape *a = &g->nodes[n->in[0]].shape, *b = &g->nodes[n->in[1]].shape;
+        int64_t na = ir_shape_numel(a), nb = ir_shape_numel(b), out = ir_shape_numel(&n->shape);
+        if ((na == out && (nb == out || nb == a->d[0])) || (nb == out && na == b->d[0])) return NULL;
+        return bad(buf, cap, n, "inputs must match, or one must have one value per channel of the other");
+    }
+    /* add */
+    if (n->n_in < 1) return bad(buf, cap, n, "needs inputs");
+    for (int i = 0; i < n->n_in; i++)
+        if (ir_shape_numel(&g->nodes[n->in[i]].shape) != ir_shape_numel(&n->shape))
+            return bad(buf, cap, n, "inputs differ in size");
+    return NULL;
+}
+
+const char *cg_check_node(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    if ((unsigned)n->op >= IR_OP_COUNT) return bad(buf, cap, n, "unknown operation");
+    if (n->op == IR_INPUT) return NULL;
+    if (n->n_params < 0 || n->n_params > IR_MAX_PARAMS) return bad(buf, cap, n, "bad parameter count");
+    const ir_shape *x = &g->nodes[n->in[0]].shape;
+    int64_t xn = ir_shape_numel(x), yn = ir_shape_numel(&n->shape);
+    switch (n->op) {
+    case IR_DENSE:      /* over the whole sample, as the runtime does */
+        if (n->units < 1 || yn != n->units) return bad(buf, cap, n, "output size differs from units");
+        if (!param_ok(n, PARAM_WEIGHT, (int64_t)n->units * xn, true))
+            return bad(buf, cap, n, "weight missing or of the wrong size");
+        if (n->bias && !param_ok(n, PARAM_BIAS, n->units, true)) return bad(buf, cap, n, "bias missing or of the wrong size");
+        if (!param_ok(n, PARAM_BIAS, n->units, false)) return bad(buf, cap, n, "bias of the wrong size");
+        return NULL;
+    case IR_CONV2D:
+        if (x->rank != 3) return bad(buf, cap, n, "conv2d needs a [c, h, w] input");
+        return check_conv(n, x, buf, cap);
+    case IR_CONV1D:
+        if (x->rank != 2) return bad(buf, cap, n, "conv1d needs a [c, l] input");
+        return check_conv(n, x, buf, cap);
+    case IR_BATCHNORM:
+        if (!same_shape(x, &n->shape)) return bad(buf, cap, n, "shape differs from input");
+        for (int r = PARAM_WEIGHT; r <= PARAM_RUNNING_VAR; r++)
+            if (!param_ok(n, (ir_param_role)r, x->d[0], true))
+                return bad(buf, cap, n, "needs weight, bias, running mean and var of dim-0 size");
+        return NULL;
+    case IR_LAYERNORM:
+        if (!same_shape(x, &n->shape)) return bad(buf, cap, n, "shape differs from input");
+        if (!param_ok(n, PARAM_WEIGHT, x->d[x->rank - 1], false) || !param_ok(n, PARAM_BIAS, x->d[x->rank - 1], false))
+            return bad(buf, cap, n, "weight/bias missing data or of the wrong size");
+        return NULL;
+    case IR_ACT:
+        if ((unsigned)n->act >= ACT_COUNT) return bad(buf, cap, n, "unknown activation");
+        /* fall through */
+    case IR_DROPOUT: case IR_SOFTMAX: case IR_ZERO: case IR_FLATTEN:
+        if (xn != yn) return bad(buf, cap, n, "size differs from input");
+        return NULL;
+    case IR_MAXPOOL: case IR_AVGPOOL:
+        if (n->shape.d[0] != x->d[0]) return bad(buf, cap, n, "channels differ from input");
+        return check_window(n, x, false, buf, cap);
+    case IR_GLOBAL_AVGPOOL:
+        if (x->rank < 2 || n->shape.rank != 1 || n->shape.d[0] != x->d[0])
+            return bad(buf, cap, n, "needs [c, ...] in and [c] out");
+        return NULL;
+    case IR_CONCAT: case IR_ADD: case IR_MUL:
+        return check_multi(g, n, buf, cap);
+    default:
+        return bad(buf, cap, n, "unsupported operation");
+    }
+}
+
+int cg_state_init(cg_state *st, const ir_graph *g, const cg_opts *opts, char *err, size_t errcap) {
+    memset(st, 0, sizeof *st);
+    st->opts = opts;
+    const char *v = g ? ir_graph_verify(g) : "no graph";
+    if (v) { snprintf(err, errcap, "invalid graph: %s", v); return -1; }
+    if (g->input < 0 || g->input >= g->n_nodes || g->nodes[g->input].op != IR_INPUT) {
+        snprintf(err, errcap, "invalid graph: input id does not name an input node");
+        return -1;
+    }
+    char buf[256];
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].op == IR_INPUT && i != g->input) {
+            snprintf(err, errcap, "cannot compile: node %d is a second input", i);
+            return -1;
+        }
+        const char *e = cg_check_node(g, &g->nodes[i], buf, sizeof buf);
+        if (e) { snprintf(err, errcap, "cannot compile: %s", e); return -1; }
+    }
+    st->g = *g;
+    st->g.nodes = cg_own(st, (size_t)g->n_nodes * sizeof(ir_node));
+    if (!st->g.nodes) goto oom;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = &st->g.nodes[i];
+        *n = g->nodes[i];
+        n->in = cg_own(st, (size_t)(n->n_in ? n->n_in : 1) * sizeof(int));
+        if (!n->in) goto oom;
+        if (n->n_in > 0) memcpy(n->in, g->nodes[i].in, (size_t)n->n_in * sizeof(int));
+    }
+    return 0;
+oom:
+    snprintf(err, errcap, "out of memory copying the graph");
+    cg_state_free(st);
+    return -1;
+}
+
+void cg_state_free(cg_state *st) {
+    for (int i = 0; i < st->n_owned; i++) free(st->owned[i]);
+    free(st->owned);
+    st->owned = NULL;
+    st->n_owned = st->cap_owned = 0;
+    st->lg = NULL;      /* its memory was owned too */
+}
+
+/* Number of readers of each node (+1 for the graph output). */
+static void count_uses(const ir_graph *g, int *uses) {
+    memset(uses, 0, (size_t)g->n_nodes * sizeof(int));
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++) uses[g->nodes[i].in[j]]++;
+    uses[g->output]++;
+}
+
+/* Removes nodes: repl[i] == i keeps node i; repl[i] = j < i redirects its
+ * readers to j.  Nodes not reaching the output are dropped too; ids are
+ * renumbered and the totals recomputed. */
+static int compact(cg_state *st, int *repl, char *err, size_t errcap) {
+    ir_graph *g = &st->g;
+    int n = g->n_nodes;
+    for (int i = 0; i < n; i++)            /* resolve chains; repl[i] <= i */
+        if (repl[i] != i) repl[i] = repl[repl[i]];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++) g->nodes[i].in[j] = repl[g->nodes[i].in[j]];
+    g->output = repl[g->output];
+    char *live = cg_own(st, (size_t)n);
+    int *newid = cg_own(st, (size_t)n * sizeof(int));
+    if (!live || !newid) { snprintf(err, errcap, "out of memory"); return -1; }
+    live[g->output] = 1;
+    live[g->input] = 1;
+    for (int i = n - 1; i >= 0; i--)
+        if (live[i] && repl[i] == i)
+            for (int j = 0; j < g->nodes[i].n_in; j++) live[g->nodes[i].in[j]] = 1;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (!live[i] || repl[i] != i) { newid[i] = -1; continue; }
+        newid[i] = m;
+        ir_node nd = g->nodes[i];
+        nd.id = m;
+        for (int j = 0; j < nd.n_in; j++) nd.in[j] = newid[nd.in[j]];
+        g->nodes[m++] = nd;
+    }
+    g->n_nodes = m;
+    g->output = newid[g->output];
+    g->input = newid[g->input];
+    ir_graph_finish(g);
+    return 0;
+}
+
+/* Folds y = bn(conv(x)) into conv with W' = W*s, b' = (b - mean)*s + beta,
+ * s = gamma / sqrt(var + eps), when the conv/dense feeds only the bn. */
+static int fold_one(cg_state *st, ir_node *bn, ir_node *p) {
+    const ir_param *gam = find_param(bn, PARAM_WEIGHT), *bet = find_param(bn, PARAM_BIAS);
+    const ir_param *mu = find_param(bn, PARAM_RUNNING_MEAN), *var = find_param(bn, PARAM_RUNNING_VAR);
+    int64_t ch = bn->shape.d[0];
+    ir_param *w = NULL, *b = NULL;
+    for (int i = 0; i < p->n_params; i++) {
+        if (p->params[i].role == PARAM_WEIGHT) w = &p->params[i];
+        if (p->params[i].role == PARAM_BIAS) b = &p->params[i];
+    }
+    if (!b && p->n_params >= IR_MAX_PARAMS) return 0;
+    int64_t wn = ir_shape_numel(&w->shape), per = wn / ch;
+    float *nw = cg_own(st, (size_t)wn * sizeof(float));
+    float *nb = cg_own(st, (size_t)ch * sizeof(float));
+    char *name = cg_own(st, strlen(p->name ? p->name : "node") + 8);
+    if (!nw || !nb || !name) return -1;
+    for (int64_t c = 0; c < ch; c++) {
+        double s = gam->data[c] / sqrt((double)var->data[c] + cg_eps(bn));
+        for (int64_t k = 0; k < per; k++) nw[c * per + k] = (float)(w->data[c * per + k] * s);
+        double b0 = b ? b->data[c] : 0.0;
+        nb[c] = (float)((b0 - mu->data[c]) * s + bet->data[c]);
+    }
+    w->data = nw;
+    if (!b) {
+        sprintf(name, "%s.bias", p->name ? p->name : "node");
+        b = &p->params[p->n_params++];
+        b->name = name;
+        b->role = PARAM_BIAS;
+        b->shape.rank = 1;
+        b->shape.d[0] = ch;
+        b->trainable = true;
+    }
+    b->data = nb;
+    p->bias = true;
+    return 1;
+}
+
+static bool foldable(const ir_graph *g, const ir_node *bn, const int *uses) {
+    const ir_node *p = &g->nodes[bn->in[0]];
+    if (uses[p->id] != 1 || p->id == g->input) return false;
+    if (p->op == IR_CONV2D || p->op == IR_CONV1D) return true;
+    /* dense: the bn channel must be the unit axis (rank-1 output) */
+    return p->op == IR_DENSE && p->shape.rank == 1;
+}
+
+int cg_pass_fold_bn(cg_state *st, char *err, size_t errcap) {
+    ir_graph *g = &st->g;
+    int *uses = cg_own(st, (size_t)g->n_nodes * sizeof(int));
+    int *repl = cg_own(st, (size_t)g->n_nodes * sizeof(int));
+    if (!uses || !repl) { snprintf(err, errcap, "out of memory"); return -1; }
+    count_uses(g, uses);
+    int folded = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        repl[i] = i;
+        ir_node *n = &g->nodes[i];
+        if (n->op != IR_BATCHNORM || !foldable(g, n, uses)) continue;
+        int r = fold_one(st, n, &g->nodes[n->in[0]]);
+        if (r < 0) { snprintf(err, errcap, "out of memory folding batchnorm"); return -1; }
+        if (r > 0) { repl[i] = n->in[0]; folded++; }
+    }
+    return folded ? compact(st, repl, err, errcap) : 0;
+}
+
+/* Drops zero inputs of adds; returns the replacement decision for node n. */
+static int dce_node(ir_graph *g, ir_node *n, const int *repl) {
+    int id = n->id;
+    switch (n->op) {
+    case IR_DROPOUT:
+        return n->in[0];
+    case IR_ACT:
+        return n->act == ACT_IDENTITY && same_shape(&n->shape, &g->nodes[n->in[0]].shape) ? n->in[0] : id;
+    case IR_CONCAT:
+        return n->n_in == 1 && same_shape(&n->shape, &g->nodes[n->in[0]].shape) ? n->in[0] : id;
+    case IR_MUL:
+        for (int j = 0; j < 2; j++)
+            if (g->nodes[repl[n->in[j]]].op == IR_ZERO) {
+                n->op = IR_ZERO;    /* x * 0 is 0; keep input 0 for the shape */
+                n->n_in = 1;
+                break;
+            }
+        return id;
+    case IR_ADD: {
+        int k = 0, first = n->in[0];
+        for (int j = 0; j < n->n_in; j++)
+            if (g->nodes[repl[n->in[j]]].op != IR_ZERO) n->in[k++] = n->in[j];
+        if (k == 0) { n->op = IR_ZERO; n->in[0] = first; n->n_in = 1; return id; }
+        n->n_in = k;
+        return k == 1 && same_shape(&n->shape, &g->nodes[n->in[0]].shape) ? n->in[0] : id;
+    }
+    default:
+        return id;
+    }
+}
+
+int cg_pass_dce(cg_state *st, char *err, size_t errcap) {
+    ir_graph *g = &st->g;
+    int *repl = cg_own(st, (size_t)g->n_nodes * sizeof(int));
+    if (!repl) { snprintf(err, errcap, "out of memory"); return -1; }
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *n = &g->nodes[i];
+        for (int j = 0; j < n->n_in; j++) n->in[j] = repl[n->in[j]];
+        repl[i] = dce_node(g, n, repl);
+    }
+    return compact(st, repl, err, errcap);
+}
