@@ -132,6 +132,7 @@ static int hs_static(void *ud, const nasc_point *p, sr_metrics *out) {
     host_space *h = ud;
     ctx_mark m = ctx_get_mark(h->c);
     assignment *a = asg_new(h->c, h->s);
+    a->no_names = true;
     ir_graph g = {0};
     bool feasible, ok = to_asg(h, p, a) && space_run(h->c, h->p, h->s, a, &g, &feasible);
     if (ok) {

@@ -19,12 +19,18 @@ void *arena_alloc(arena *a, size_t n) {
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->head->cap - a->head->used < n) {
         size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-        arena_chunk *c = malloc(sizeof *c + cap);
-        if (!c) {
-            fputs("nasc: out of memory\n", stderr);
-            abort();
+        arena_chunk *c = NULL;
+        if (a->spare && a->spare->cap >= n) {   /* a released chunk: no malloc, no page faults */
+            c = a->spare;
+            a->spare = c->next;
+        } else {
+            c = malloc(sizeof *c + cap);
+            if (!c) {
+                fputs("nasc: out of memory\n", stderr);
+                abort();
+            }
+            c->cap = cap;
         }
-        c->cap = cap;
         c->used = 0;
         c->next = a->head;
         a->head = c;
@@ -64,14 +70,18 @@ char *arena_printf(arena *a, const char *fmt, ...) {
     return p;
 }
 
-void arena_free_all(arena *a) {
-    arena_chunk *c = a->head;
+static void free_list(arena_chunk *c) {
     while (c) {
         arena_chunk *n = c->next;
         free(c);
         c = n;
     }
-    a->head = NULL;
+}
+
+void arena_free_all(arena *a) {
+    free_list(a->head);
+    free_list(a->spare);
+    a->head = a->spare = NULL;
     a->used_total = 0;
 }
 
@@ -83,7 +93,8 @@ arena_mark arena_get_mark(const arena *a) {
 void arena_release(arena *a, arena_mark m) {
     while (a->head && a->head != m.head) {
         arena_chunk *n = a->head->next;
-        free(a->head);
+        a->head->next = a->spare;
+        a->spare = a->head;
         a->head = n;
     }
     if (a->head) a->head->used = m.used;

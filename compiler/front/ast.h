@@ -81,6 +81,10 @@ struct ast_expr {
     /* Filled by the checker (not the parser): the call's number among the
      * calls of the same callee name in its body, for #k labels. */
     int call_ord, call_total;
+    /* Filled by the checker: what a global name resolves to (a block item, or
+     * a builtin id + 1), so repeated runs skip the lookup. */
+    ast_item *gblock;
+    int gbuiltin;
 };
 
 ast_expr *ast_int(nasc_ctx *c, loc at, int64_t v);

@@ -150,6 +150,13 @@ static bool bind_args(interp *I, builtin_id id, ast_expr *call, value **pos, int
 /* ----- helpers ----- */
 
 static sym *S(interp *I, int64_t v) { return sym_int(I->c, v); }
+
+/* A message with the builtin's name in it, formatted only if it is shown:
+ * the next obligation takes the argument (interp.what_arg). */
+static const char *fmt1(interp *I, const char *fmt, const char *arg) {
+    I->what_arg = arg;
+    return fmt;
+}
 static sym *add(interp *I, sym *a, sym *b) { return sym_bin(I->c, OP_ADD, a, b); }
 static sym *sub(interp *I, sym *a, sym *b) { return sym_bin(I->c, OP_SUB, a, b); }
 static sym *mul(interp *I, sym *a, sym *b) { return sym_bin(I->c, OP_MUL, a, b); }
@@ -191,16 +198,22 @@ static int64_t K(const sym *s) { return sym_ival(s); }
 
 /* ----- graph emission (POINT mode) ----- */
 
+/* Layer names are unique: "dense", "dense#2", ... A hash set keeps this
+ * linear in the number of layers (a search names every layer of every trial). */
+static bool name_used(interp *I, const char *name) {
+    return label_lookup(&I->node_set, name) >= 0;
+}
+
 static const char *node_name(interp *I, const char *op) {
-    const char *pre = I->fr && I->fr->prefix[0] ? I->fr->prefix : "";
+    if (I->no_names) return op;
+    const char *pre = frame_prefix(I, I->fr);
     char *base = arena_printf(&I->c->A, "%s%s", pre, op);
-    int k = 1;
-    for (;;) {
+    for (int k = 1;; k++) {
         char *cand = k == 1 ? base : arena_printf(&I->c->A, "%s#%d", base, k);
-        bool used = false;
-        for (int i = 0; i < I->node_names.n && !used; i++) used = !strcmp(I->node_names.v[i], cand);
-        if (!used) { vec_push(&I->c->A, I->node_names, cand); return cand; }
-        k++;
+        if (!name_used(I, cand)) {
+            label_insert(I->c, &I->node_set, cand, 0);
+            return cand;
+        }
     }
 }
 
@@ -220,7 +233,7 @@ static ir_node *emit(interp *I, ir_op op, const char *opname, value **ins, int n
 
 static void add_param(interp *I, ir_node *n, const char *suffix, ir_param_role role, int rank, const int64_t *dims, bool train) {
     ir_param *p = &n->params[n->n_params++];
-    p->name = arena_printf(&I->c->A, "%s.%s", n->name, suffix);
+    p->name = I->no_names ? suffix : arena_printf(&I->c->A, "%s.%s", n->name, suffix);
     p->role = role;
     p->shape.rank = rank;
     for (int i = 0; i < rank; i++) p->shape.d[i] = dims[i];
@@ -232,7 +245,7 @@ int graph_input(interp *I, value *x) {
     nd.id = I->nodes.n;
     nd.op = IR_INPUT;
     nd.name = "input";
-    vec_push(&I->c->A, I->node_names, "input");
+    label_insert(I->c, &I->node_set, "input", 0);
     nd.shape.rank = x->rank;
     for (int i = 0; i < x->rank; i++) nd.shape.d[i] = K(x->d[i]);
     vec_push(&I->c->A, I->nodes, nd);
@@ -304,10 +317,10 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
     sym *groups = dw ? c : argi(I, b, 5, S(I, 1));
     sym *dil = argi(I, b, dw ? 4 : 6, S(I, 1));
     bool bias = argb(b, dw ? 5 : 7, true);
-    positive(I, at, filters, arena_printf(&I->c->A, "%s filters must be positive, got", bn));
-    positive(I, at, k, arena_printf(&I->c->A, "%s kernel must be positive, got", bn));
-    positive(I, at, s, arena_printf(&I->c->A, "%s stride must be positive, got", bn));
-    positive(I, at, dil, arena_printf(&I->c->A, "%s dilation must be positive, got", bn));
+    positive(I, at, filters, fmt1(I, "%s filters must be positive, got", bn));
+    positive(I, at, k, fmt1(I, "%s kernel must be positive, got", bn));
+    positive(I, at, s, fmt1(I, "%s stride must be positive, got", bn));
+    positive(I, at, dil, fmt1(I, "%s dilation must be positive, got", bn));
     if (!dw) {
         positive(I, at, groups, "conv groups must be positive, got");
         value cv = {0}, gv = {0};
@@ -315,10 +328,10 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
         cv.s = c;
         gv.s = groups;
         oblig_add(I, at, OB_DIVIDES, sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, c, groups), S(I, 0)),
-                  arena_printf(&I->c->A, "%s groups must divide the input channels: channels and groups are", bn), &cv, &gv);
+                  fmt1(I, "%s groups must divide the input channels: channels and groups are", bn), &cv, &gv);
         cv.s = filters;
         oblig_add(I, at, OB_DIVIDES, sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, filters, groups), S(I, 0)),
-                  arena_printf(&I->c->A, "%s groups must divide the filters: filters and groups are", bn), &cv, &gv);
+                  fmt1(I, "%s groups must divide the filters: filters and groups are", bn), &cv, &gv);
     }
     sym *ext = add(I, mul(I, dil, sub(I, k, S(I, 1))), S(I, 1));   /* effective kernel */
     sym *d[3] = {filters};
@@ -340,7 +353,7 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
         hv.k = V_INT;
         hv.s = d[i];
         oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GE, d[i], S(I, 1)),
-                  arena_printf(&I->c->A, "the output size of %s can reach zero: it is", bn), &hv, NULL);
+                  fmt1(I, "the output size of %s can reach zero: it is", bn), &hv, NULL);
     }
     sym *kk = sp == 2 ? mul(I, k, k) : k;
     sym *cin = dv(I, c, groups);
@@ -422,13 +435,13 @@ static value *b_pool(interp *I, loc at, bargs *b, bool maxp) {
     sym *k = argi(I, b, 1, S(I, 2));
     sym *s = argi(I, b, 2, k);
     sym *p = argi(I, b, 3, S(I, 0));
-    positive(I, at, k, arena_printf(&I->c->A, "%s kernel must be positive, got", bn));
-    positive(I, at, s, arena_printf(&I->c->A, "%s stride must be positive, got", bn));
+    positive(I, at, k, fmt1(I, "%s kernel must be positive, got", bn));
+    positive(I, at, s, fmt1(I, "%s stride must be positive, got", bn));
     value pv = {0};
     pv.k = V_INT;
     pv.s = p;
     oblig_add(I, at, OB_TRUE, sym_and(I->c, sym_bin(I->c, OP_GE, p, S(I, 0)), sym_bin(I->c, OP_LE, mul(I, S(I, 2), p), k)),
-              arena_printf(&I->c->A, "%s padding must be between 0 and half the kernel, got", bn), &pv, NULL);
+              fmt1(I, "%s padding must be between 0 and half the kernel, got", bn), &pv, NULL);
     sym *d[3] = {x->d[0]};
     for (int i = 1; i < x->rank; i++) {
         d[i] = add(I, dv(I, sub(I, add(I, x->d[i], mul(I, S(I, 2), p)), k), s), S(I, 1));
@@ -436,7 +449,7 @@ static value *b_pool(interp *I, loc at, bargs *b, bool maxp) {
         hv.k = V_INT;
         hv.s = d[i];
         oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GE, d[i], S(I, 1)),
-                  arena_printf(&I->c->A, "the output size of %s can reach zero: it is", bn), &hv, NULL);
+                  fmt1(I, "the output size of %s can reach zero: it is", bn), &hv, NULL);
     }
     value *y = out_tensor(I, x->rank, d);
     cost(I, S(I, 0), mul(I, numel(I, y), x->rank == 3 ? mul(I, k, k) : k));

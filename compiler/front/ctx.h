@@ -30,6 +30,7 @@ typedef struct arena_chunk arena_chunk;
 typedef struct arena {
     arena_chunk *head;
     size_t used_total;
+    arena_chunk *spare;     /* chunks given back by arena_release, reused first */
 } arena;
 
 void *arena_alloc(arena *a, size_t n);           /* zeroed, 16-aligned */

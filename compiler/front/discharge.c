@@ -191,7 +191,7 @@ static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n
 }
 
 static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
-    char *msg = arena_strdup(&c->A, o->what);
+    char *msg = o->what_arg ? arena_printf(&c->A, o->what, o->what_arg) : arena_strdup(&c->A, o->what);
     for (int j = 0; j < o->n_show; j++)
         msg = arena_printf(&c->A, "%s%s %s", msg, j ? (o->joiner ? o->joiner : " and") : "", shown(c, o, j, e));
     if (div_err) msg = arena_printf(&c->A, "%s (the arithmetic overflows or divides by zero)", msg);

@@ -94,8 +94,28 @@ static char *loop_suffix(interp *I) {
     return arena_strdup(&I->c->A, buf);
 }
 
+static char *loops_text(interp *I, const int *loops, int n) {
+    if (n == 0) return "";
+    char buf[256];
+    int k = snprintf(buf, sizeof buf, "[");
+    for (int i = 0; i < n && k < (int)sizeof buf - 16; i++)
+        k += snprintf(buf + k, sizeof buf - (size_t)k, "%s%d", i ? "," : "", loops[i]);
+    snprintf(buf + k, sizeof buf - (size_t)k, "]");
+    return arena_strdup(&I->c->A, buf);
+}
+
+const char *frame_prefix(interp *I, frame *f) {
+    if (!f) return "";
+    if (f->prefix) return f->prefix;
+    const segment *g = &f->seg;
+    char *ord = g->total > 1 ? arena_printf(&I->c->A, "#%d", g->ord) : "";
+    f->prefix = arena_printf(&I->c->A, "%s%s%s%s%s%s.", frame_prefix(I, f->parent), g->a, g->b ? "." : "",
+                             g->b ? g->b : "", ord, loops_text(I, g->loops, g->n_loops));
+    return f->prefix;
+}
+
 char *make_label(interp *I, const char *name) {
-    return arena_printf(&I->c->A, "%s%s%s", I->fr ? I->fr->prefix : "", name, loop_suffix(I));
+    return arena_printf(&I->c->A, "%s%s%s", frame_prefix(I, I->fr), name, loop_suffix(I));
 }
 
 const char *dec_label_name(void *ud, int dec) {
@@ -128,11 +148,12 @@ char *shape_str(interp *I, const value *t) {
 /* Records that prop must hold here; in POINT mode it is decided at once. */
 void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
                const value *a, const value *b) {
-    const char *joiner = I->joiner;
-    I->joiner = NULL;
+    const char *joiner = I->joiner, *what_arg = I->what_arg;
+    I->joiner = I->what_arg = NULL;
     if (sym_is_true(prop)) return;
     oblig o = {0};
     o.joiner = joiner;
+    o.what_arg = what_arg;
     o.at = at;
     o.kind = k;
     o.guard = I->guard;
@@ -153,7 +174,7 @@ void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
     if (concrete(I)) {
         if (sym_is_true(prop)) return;
         /* Print the concrete values right away. */
-        char *msg = arena_strdup(&I->c->A, what);
+        char *msg = what_arg ? arena_printf(&I->c->A, what, what_arg) : arena_strdup(&I->c->A, what);
         for (int j = 0; j < o.n_show; j++)
             msg = arena_printf(&I->c->A, "%s%s %s", msg, j ? (joiner ? joiner : " and") : "",
                                vs[j]->k == V_TENSOR ? shape_str(I, vs[j])
@@ -355,6 +376,23 @@ static value *lookup_global(interp *I, const char *name) {
     return NULL;
 }
 
+/* lookup_global for a callee, remembering blocks and builtins on the AST
+ * (both outlive any run; enum members and `same` are not callees). */
+static value *cached_global(interp *I, ast_expr *name) {
+    if (name->gblock || name->gbuiltin) {
+        bval *b = arena_alloc(&I->c->A, sizeof *b);
+        b->k = name->gblock ? B_USER : B_BUILTIN;
+        b->blk = name->gblock;
+        b->builtin = (builtin_id)(name->gbuiltin - 1);
+        b->name = name->gblock ? name->gblock->name : builtin_name(b->builtin);
+        return block_value(I, b);
+    }
+    value *v = lookup_global(I, name->name);
+    if (v && v->k == V_BLOCK && v->b->k == B_USER) name->gblock = v->b->blk;
+    else if (v && v->k == V_BLOCK && v->b->k == B_BUILTIN) name->gbuiltin = (int)v->b->builtin + 1;
+    return v;
+}
+
 static value *eval_name(interp *I, ast_expr *e) {
     binding *b = scope_find(I, e->name, false);
     if (b) {
@@ -501,7 +539,7 @@ static callargs eval_args(interp *I, ast_expr *e) {
     return a;
 }
 
-static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const char *segment);
+static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label);
 
 /* Numbers the calls of each callee name in a body, in source order, so a
  * block called twice gets "#1" and "#2" segments (section 5). */
@@ -551,19 +589,23 @@ static void number_body(nasc_ctx *c, ast_item *it) {
     }
 }
 
-/* The label segment of a block instance: name, "#k" if called more than
- * once in this body, then this body's loop indices. */
-static char *instance_segment(interp *I, const char *name, ast_expr *call) {
-    char *seg = arena_strdup(&I->c->A, name);
-    if (call && call->call_total > 1) seg = arena_printf(&I->c->A, "%s#%d", seg, call->call_ord);
-    return arena_printf(&I->c->A, "%s%s", seg, loop_suffix(I));
+/* The segment of a block instance (section 5): the block's name, or the
+ * choice label and the chosen alternative; "#k" when the body calls that
+ * name more than once; then the caller's loop indices. */
+static void set_segment(interp *I, segment *g, const char *a, const char *b, ast_expr *call) {
+    g->a = a;
+    g->b = b;
+    g->ord = call ? call->call_ord : 0;
+    g->total = call ? call->call_total : 0;
+    g->n_loops = I->fr ? I->fr->n_loops : 0;
+    for (int i = 0; i < g->n_loops; i++) g->loops[i] = I->fr->loops[i];
 }
 
 static value *eval_call(interp *I, ast_expr *e) {
     value *cal;
     if (e->callee->kind == E_NAME) {
         binding *b = scope_find(I, e->callee->name, false);
-        cal = b ? b->v : lookup_global(I, e->callee->name);
+        cal = b ? b->v : cached_global(I, e->callee);
         if (!cal) {
             diag *d = diag_error(I->c, e->callee->at, "unknown block '%s'", e->callee->name);
             const char *s = suggest(I, e->callee->name);
@@ -678,7 +720,7 @@ static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call)
     return r;
 }
 
-static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, const char *segment) {
+static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, const char *seg_label, const char *seg_alt) {
     if (I->fr && I->fr->depth > 64) {
         diag_error(I->c, call->at, "block calls nest more than 64 deep (is %s recursive?)", blk->name);
         I->abort = true;
@@ -706,8 +748,9 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
     }
     /* New frame: the body sees only its parameters and globals. */
     frame fr = {0};
-    fr.prefix = arena_printf(&I->c->A, "%s%s.", I->fr ? I->fr->prefix : "",
-                             segment ? segment : instance_segment(I, blk->name, call));
+    fr.parent = I->fr;
+    if (seg_label) set_segment(I, &fr.seg, seg_label, seg_alt, call);
+    else set_segment(I, &fr.seg, blk->name, NULL, call);
     fr.base_guard = I->guard;
     fr.item = blk;
     fr.depth = I->fr ? I->fr->depth + 1 : 0;
@@ -754,16 +797,21 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
 
 /* Calls a block value: a builtin, a user block, or a switch between
  * blocks (a choice, or a merge), each alternative under its own guard. */
-static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const char *segment) {
+static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label, const char *seg_alt);
+
+static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label) {
+    return call_bval2(I, b, call, a, seg_label, NULL);
+}
+
+static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label, const char *seg_alt) {
     if (b->k == B_BUILTIN)
         return builtin_call(I, b->builtin, call, a->pos, a->npos, a->names, a->named, a->named_at, a->nnamed);
-    if (b->k == B_USER) return call_user(I, b->blk, call, a, segment);
+    if (b->k == B_USER) return call_user(I, b->blk, call, a, seg_label, seg_alt);
     if (sym_is_const(b->sel)) {
         int64_t k = sym_ival(b->sel);
         if (k < 0 || k >= b->n) { diag_internal(I->c, "switch index out of range"); I->abort = true; return poison(I, ""); }
         bval *alt = b->alts[k];
-        const char *seg = b->label ? instance_segment(I, arena_printf(&I->c->A, "%s.%s", b->label, alt->name), call) : NULL;
-        return call_bval(I, alt, call, a, seg);
+        return call_bval2(I, alt, call, a, b->label, b->label ? alt->name : NULL);
     }
     value *res = NULL;
     sym *g0 = I->guard;
@@ -772,8 +820,7 @@ static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const c
         I->guard = sym_and(I->c, g0, is_k);
         if (sym_is_false(I->guard)) continue;
         bval *alt = b->alts[k];
-        const char *seg = b->label ? instance_segment(I, arena_printf(&I->c->A, "%s.%s", b->label, alt->name), call) : NULL;
-        value *r = call_bval(I, alt, call, a, seg);
+        value *r = call_bval2(I, alt, call, a, b->label, b->label ? alt->name : NULL);
         res = res ? merge(I, is_k, r, res, "the result") : r;
     }
     I->guard = g0;
@@ -1119,6 +1166,7 @@ static bool run_concrete(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir
     I.rng = rng;
     I.g = g;
     I.labels = labels_of(c, s);
+    I.no_names = a->no_names;
     memset(a->active, 0, (size_t)a->n * sizeof *a->active);
     int e0 = c->n_errors;
     run_space(&I, s->item);

@@ -61,8 +61,20 @@ typedef struct scope {
     bool boundary;          /* a block body: lookups stop here before globals */
 } scope;
 
+/* What names a block instance, kept as parts and turned into text only
+ * when a label or a layer name needs it (a search runs the space for every
+ * trial, and most runs need neither). */
+typedef struct segment {
+    const char *a, *b;      /* "ConvBlock", or the choice label and alternative: "op", "sepconv" */
+    int ord, total;         /* #ord when total > 1 */
+    int loops[16];          /* the caller's loop indices at the call */
+    int n_loops;
+} segment;
+
 typedef struct frame {
-    const char *prefix;     /* label prefix, "" or "ConvBlock#2[3]." */
+    const char *prefix;     /* label prefix, "" or "ConvBlock#2[3]."; NULL until frame_prefix builds it */
+    struct frame *parent;
+    segment seg;
     int loops[16];
     int n_loops;
     sym *base_guard;
@@ -92,7 +104,8 @@ typedef struct interp {
     uint64_t *rng;          /* SAMPLE */
     ir_graph *g;            /* POINT with a graph */
     VEC(ir_node) nodes;
-    VEC(const char *) node_names;
+    label_map node_set;     /* layer names in use (POINT mode) */
+    bool no_names;          /* sizes only: skip naming layers and parameters */
     bool infeasible;        /* a require failed (POINT/SAMPLE) */
     loc infeasible_at;
     bool abort;             /* stop executing (infeasible, fatal error) */
@@ -100,6 +113,7 @@ typedef struct interp {
     label_map *labels;      /* the space's labels (owned by the space, built in CHECK) */
     loc call_at;            /* the builtin call being interpreted */
     const char *joiner;     /* for the next obligation's message (oblig.joiner) */
+    const char *what_arg;   /* for the next obligation: its message is a format of this */
 } interp;
 
 /* interp.c */
@@ -120,6 +134,7 @@ void label_insert(nasc_ctx *c, label_map *m, const char *label, int id);
 value *eval_expr(interp *I, ast_expr *e);
 value *make_choice(interp *I, ast_expr *e, const char *label, loc at, bool in_section);
 char *make_label(interp *I, const char *name);
+const char *frame_prefix(interp *I, frame *f);
 
 /* builtins.c */
 int builtin_lookup(const char *name);

@@ -53,7 +53,8 @@ typedef struct oblig {
     loc at;
     oblig_kind kind;
     sym *guard, *prop;
-    const char *what;       /* the message head: "cannot add tensors of shapes" */
+    const char *what;       /* the message head: "cannot add tensors of shapes"; a format when what_arg */
+    const char *what_arg;
     int n_show;             /* values to print in a counterexample: shapes as lists of dims */
     int show_rank[2];
     sym *show[2][IR_MAX_RANK];
@@ -135,6 +136,7 @@ typedef struct assignment {
     bool *given;
     section train, search;  /* the sections as this point evaluates them */
     loc infeasible_at;      /* the require a point failed */
+    bool no_names;          /* build the graph without layer and parameter names (sizes only) */
 } assignment;
 
 assignment *asg_new(nasc_ctx *c, space_ir *s);
