@@ -52,4 +52,22 @@ int rt_exec_trainables(rt_exec *e, float ***params, float ***grads, int64_t **si
  * scratch internally): the reference forward pass.  Returns 0 or -1. */
 int rt_forward_eval(const ir_graph *g, const float *x, float *y, int batch);
 
+/* ---- additions (rt-exec) ---- */
+
+/* Checks that every node of g is one the executor supports with
+ * consistent shapes, attributes and initialised parameters.  Returns 0, or
+ * -1 with a message naming the first faulty node.  rt_exec_new returns
+ * NULL exactly when this fails (or memory runs out). */
+int rt_exec_check(const ir_graph *g, char *err, size_t errcap);
+/* Also compute the gradient with respect to the graph input during
+ * backward (off by default; gradient checks and proxies use it). */
+void rt_exec_set_input_grad(rt_exec *e, int on);
+/* [batch, input numel] gradient of the last backward, or NULL if off. */
+const float *rt_exec_input_grad(const rt_exec *e);
+/* While on, train-mode forwards reuse the current dropout masks instead
+ * of drawing new ones (finite-difference checks need a fixed mask). */
+void rt_exec_freeze_dropout(rt_exec *e, int on);
+/* Output of node id from the last forward ([batch, numel]), or NULL. */
+const float *rt_exec_node_output(const rt_exec *e, int id);
+
 #endif

@@ -1,0 +1,82 @@
+/* train_bench.c: one epoch of MLP-S or CNN-S on Fashion-MNIST with the
+ * nasc runtime (SGD lr 0.05 momentum 0.9, batch 128, all 60,000 training
+ * images, inputs scaled to [0, 1]); prints samples/s and test accuracy as
+ * one JSON line, for bench/run_train_bench.sh to set against PyTorch.
+ *   train_bench mlp|cnn THREADS [SEED]
+ * Like the nasc tool, it re-executes itself with OPENBLAS_CORETYPE set to
+ * rt_blas_wanted_coretype() when that variable is unset (OpenBLAS reads it
+ * only when it loads); NASC_NO_CORETYPE=1 disables that, to measure
+ * OpenBLAS's own choice. */
+#define _POSIX_C_SOURCE 200809L   /* setenv */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "blas.h"
+#include "data.h"
+#include "rt_testgraph.h"
+#include "train.h"
+
+static tg *mlp_s(void) {
+    tg *t = tg_new();
+    int x = tg_input(t, 3, 1, 28, 28);
+    int f = tg_flatten(t, x);
+    int h = tg_act(t, tg_dense(t, f, 256, 1), ACT_RELU);
+    tg_finish(t, tg_dense(t, h, 10, 1));
+    return t;
+}
+
+static tg *cnn_s(void) {
+    tg *t = tg_new();
+    int x = tg_input(t, 3, 1, 28, 28);
+    int c1 = tg_pool(t, IR_MAXPOOL, tg_act(t, tg_conv(t, x, 16, 3, 1, 1, 1, 1, 1), ACT_RELU), 2, 2, 0);
+    int c2 = tg_pool(t, IR_MAXPOOL, tg_act(t, tg_conv(t, c1, 32, 3, 1, 1, 1, 1, 1), ACT_RELU), 2, 2, 0);
+    int f = tg_flatten(t, c2);
+    int h = tg_act(t, tg_dense(t, f, 128, 1), ACT_RELU);
+    tg_finish(t, tg_dense(t, h, 10, 1));
+    return t;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3 || (strcmp(argv[1], "mlp") && strcmp(argv[1], "cnn"))) {
+        fprintf(stderr, "usage: train_bench mlp|cnn THREADS [SEED]\n");
+        return 2;
+    }
+    const char *want = rt_blas_wanted_coretype();
+    if (!getenv("OPENBLAS_CORETYPE") && !getenv("NASC_NO_CORETYPE") && want) {
+        setenv("OPENBLAS_CORETYPE", want, 1);
+        execv("/proc/self/exe", argv);
+        /* if exec fails, carry on with OpenBLAS's own choice */
+    }
+    int threads = atoi(argv[2]);
+    uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
+    rt_dataset tr, te;
+    char err[512];
+    if (rt_load_fashion_mnist(NULL, &tr, &te, err, sizeof err)) {
+        fprintf(stderr, "train_bench: %s\n", err);
+        return 1;
+    }
+    tg *t = !strcmp(argv[1], "mlp") ? mlp_s() : cnn_s();
+    rt_train_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.epochs = 1;
+    cfg.batch = 128;
+    cfg.optim.kind = OPT_SGD;
+    cfg.optim.lr = 0.05;
+    cfg.optim.momentum = 0.9;
+    cfg.sched.kind = SCHED_CONSTANT;
+    cfg.seed = seed;
+    cfg.threads = threads;
+    rt_metrics m;
+    if (rt_train(&t->g, &cfg, &tr, NULL, &te, &m, err, sizeof err)) {
+        fprintf(stderr, "train_bench: %s\n", err);
+        return 1;
+    }
+    printf("{\"impl\": \"nasc\", \"net\": \"%s\", \"threads\": %d, \"core\": \"%s\", \"samples_per_s\": %.1f, "
+           "\"train_time\": %.3f, \"test_accuracy\": %.4f, \"loss\": %.4f}\n",
+           argv[1], threads, rt_blas_corename(), (double)tr.n / m.train_time, m.train_time, m.test_accuracy, m.loss);
+    tg_free(t);
+    rt_dataset_free(&tr);
+    rt_dataset_free(&te);
+    return 0;
+}
