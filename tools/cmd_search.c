@@ -483,6 +483,18 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
     }
 }
 
+/* The store's folder is created if needed (mkdir -p of its parent). */
+static void make_parent_dirs(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *q = buf + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = 0;
+        mkdir(buf, 0777);
+        *q = '/';
+    }
+}
+
 int cmd_search(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
@@ -510,11 +522,9 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     h.threads = (int)(cores / cfg.jobs > 0 ? cores / cfg.jobs : 1);
     char dbbuf[1024];
-    if (!o->db) {
-        mkdir("runs", 0777);
-        snprintf(dbbuf, sizeof dbbuf, "runs/%s.db", s->name);
-    }
+    if (!o->db) snprintf(dbbuf, sizeof dbbuf, "runs/%s.db", s->name);
     cfg.db_path = o->db ? o->db : dbbuf;
+    make_parent_dirs(cfg.db_path);
     cfg.source = c->files.v[0].text;
     cfg.source_path = o->file;
     cfg.progress_fp = o->quiet ? NULL : stderr;

@@ -123,6 +123,10 @@ void diag_render(nasc_ctx *c, FILE *out, bool color);
 /* Renders into a malloc'ed string (for tests); caller frees. */
 char *diag_render_string(nasc_ctx *c);
 
+/* Edit distance of two short names (for "did you mean" notes); large for
+ * names over 60 bytes. */
+int name_distance(const char *a, const char *b);
+
 static inline loc loc_none(void) { loc l = {-1, 0, 0, 0}; return l; }
 
 #endif

@@ -299,19 +299,6 @@ static value *merge(interp *I, sym *c, value *a, value *b, const char *name) {
 
 static value *eval_call(interp *I, ast_expr *e);
 
-static int levenshtein(const char *a, const char *b) {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 40 || lb > 40) return 99;
-    int d[41][41];
-    for (int i = 0; i <= la; i++) d[i][0] = i;
-    for (int j = 0; j <= lb; j++) d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1, z = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            d[i][j] = x < y ? (x < z ? x : z) : (y < z ? y : z);
-        }
-    return d[la][lb];
-}
 
 /* A close visible name, for "did you mean" notes. */
 static const char *suggest(interp *I, const char *name) {
@@ -319,15 +306,15 @@ static const char *suggest(interp *I, const char *name) {
     int bd = 3;
     for (scope *s = I->sc; s; s = s->up)
         for (int i = 0; i < s->b.n; i++) {
-            int d = levenshtein(name, s->b.v[i].name);
+            int d = name_distance(name, s->b.v[i].name);
             if (d < bd) { bd = d; best = s->b.v[i].name; }
         }
     for (int i = 0; i < I->prog->blocks.n; i++) {
-        int d = levenshtein(name, I->prog->blocks.v[i]->name);
+        int d = name_distance(name, I->prog->blocks.v[i]->name);
         if (d < bd) { bd = d; best = I->prog->blocks.v[i]->name; }
     }
     for (int b = 0; b < BI_MUL; b++) {
-        int d = levenshtein(name, builtin_name((builtin_id)b));
+        int d = name_distance(name, builtin_name((builtin_id)b));
         if (d < bd) { bd = d; best = builtin_name((builtin_id)b); }
     }
     return best;
@@ -965,14 +952,17 @@ static void exec_stmts(interp *I, ast_list *stmts) {
     }
 }
 
+static int64_t domain_size(const decision *d) {
+    return d->kind == DK_CAT ? d->n_alts : d->kind == DK_INT ? (d->hi - d->lo) / d->step + 1 : 2;
+}
+
 /* Min or max of an int sym over its decisions (for loop bounds). */
 static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok) {
     space_ir *sp = I->sp;
     int n = s->n_deps;
     int64_t total = 1;
     for (int i = 0; i < n; i++) {
-        decision *d = sp->decs.v[s->deps[i]];
-        int64_t m = d->kind == DK_CAT ? d->n_alts : d->kind == DK_INT ? (d->hi - d->lo) / d->step + 1 : 2;
+        int64_t m = domain_size(sp->decs.v[s->deps[i]]);
         total *= m;
         if (total > 1000000) { *ok = false; return 0; }
     }
@@ -985,7 +975,7 @@ static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok) {
         int64_t r = t;
         for (int i = 0; i < n; i++) {
             decision *d = sp->decs.v[s->deps[i]];
-            int64_t m = d->kind == DK_CAT ? d->n_alts : d->kind == DK_INT ? (d->hi - d->lo) / d->step + 1 : 2;
+            int64_t m = domain_size(d);
             idx[i] = r % m;
             r /= m;
             sval v = {0};

@@ -126,7 +126,9 @@ static int load_table(void *dl, const char *path, nasc_strategy *out, char *err,
 
 static int open_file(const char *path, sr_plugin *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
-    snprintf(out->path, sizeof out->path, "%s", path);
+    size_t n = strlen(path);
+    if (n >= sizeof out->path) { sr_errf(err, cap, "%.200s...: plugin path too long", path); return -1; }
+    memcpy(out->path, path, n + 1);
     out->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!out->dl) { sr_errf(err, cap, "%s: cannot load: %s", path, dlerror()); return -1; }
     if (load_table(out->dl, path, &out->s, err, cap)) {
