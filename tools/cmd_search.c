@@ -476,8 +476,8 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
     }
     char err[512];
     if (sr_report_print(db, stdout, 10, 0, err, sizeof err)) cli_err("%s", err);
+    /* The report above already shows the best trial; say where it was written. */
     if (sum->best_trial >= 0) {
-        printf("\nbest: trial %lld %s\n      %s\n", (long long)sum->best_trial, sum->best_point, sum->best_metrics);
         if (sum->best_json_path[0]) printf("point:   %s\n", sum->best_json_path);
         if (sum->best_weights_path[0]) printf("weights: %s\n", sum->best_weights_path);
     }
