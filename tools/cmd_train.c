@@ -53,7 +53,8 @@ static void print_metrics(const trial_metrics *t, const opts *o, const char *poi
     }
     char b1[32];
     printf("accuracy       %.4f  (validation)\n", m->accuracy);
-    printf("test_accuracy  %.4f  (reported, never used to select)\n", m->test_accuracy);
+    if (isnan(m->test_accuracy)) printf("test_accuracy  n/a  (the data has no test set)\n");
+    else printf("test_accuracy  %.4f  (reported, never used to select)\n", m->test_accuracy);
     printf("loss           %.4f  (mean training loss, last epoch)\n", m->loss);
     printf("params         %s\n", cli_commas(m->params, b1, 32));
     printf("flops          %s  (per sample)\n", cli_commas(m->flops, b1, 32));
