@@ -420,9 +420,14 @@ static value *choice_concrete(interp *I, ast_expr *e, const char *label, loc at)
         draw(I, d, &a->vals[id]);
         a->given[id] = true;
     } else if (!a->given[id]) {
+        /* Report it and go on with the first value, so that one run names
+         * every missing decision (the run fails anyway). */
         diag_error(I->c, loc_none(), "the point has no value for decision '%s', which is active here", label);
-        I->abort = true;
-        return v_new(I, V_POISON);
+        memset(&a->vals[id], 0, sizeof a->vals[id]);
+        if (d->kind == DK_INT) a->vals[id].i = d->lo;
+        if (d->kind == DK_FLOAT) { a->vals[id].is_float = true; a->vals[id].f = d->flo; }
+        if (d->kind == DK_SUBSET) a->vals[id].i = (int64_t)((d->k >= 64 ? 0 : (1ull << d->k)) - 1);
+        a->given[id] = true;
     }
     a->active[id] = true;
     sval x = a->vals[id];

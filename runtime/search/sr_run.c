@@ -979,9 +979,13 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         rc = -1;
     }
     if (summarize(&h, out, rc ? e2 : err, rc ? sizeof e2 : cap) && rc == 0) rc = -1;
-    if (out->interrupted && cfg->progress_fp)
-        fprintf(cfg->progress_fp, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
-                (long long)(h.done + h.failed + h.infeasible), cfg->source_path ? cfg->source_path : "FILE", cfg->db_path);
+    if (out->interrupted && cfg->progress_fp) {
+        /* The hint repeats what a resume must keep: the strategy and an external evaluator. */
+        const char *ev = cfg->evaluator == SR_EVAL_EXEC ? " --evaluator 'exec:" : cfg->evaluator == SR_EVAL_PIPE ? " --evaluator 'pipe:" : "";
+        fprintf(cfg->progress_fp, "interrupted: %lld trials done; resume with: nasc search %s --db %s --strategy %s%s%s%s --resume\n",
+                (long long)(h.done + h.failed + h.infeasible), cfg->source_path ? cfg->source_path : "FILE", cfg->db_path,
+                cfg->strategy ? cfg->strategy : "random", ev, *ev ? cfg->command : "", *ev ? "'" : "");
+    }
 out:
     if (sr_mpi_role() == 1) h.mpi = 1;   /* also on early errors: the ranks wait for work */
     if (rc || h.mpi) stop_workers(&h, 1);
