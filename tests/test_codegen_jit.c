@@ -72,7 +72,7 @@ static void check_jit_opts(const ir_graph *g, int batch, const cg_opts *po, int 
     float *ref = malloc((size_t)on * sizeof(float)), *y = malloc((size_t)on * sizeof(float));
     cr_assert_eq(rt_forward_eval(g, x, ref, batch), 0, "%s: reference failed", what);
     char err[512] = "";
-    cg_compile_opts o = {opt, po, 0, NULL, NULL};
+    cg_compile_opts o = {opt, po, 0, NULL, NULL, NULL};
     cg_jit *j = cg_jit_compile_ex(g, &o, err, sizeof err);
     cr_assert_not_null(j, "%s: %s", what, err);
     for (int64_t i = 0; i < on; i++) y[i] = NAN;
@@ -622,7 +622,7 @@ Test(passes, dump_after_each_pass) {
         char *buf = NULL, err[256];
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        cg_compile_opts o = {1, NULL, 0, p[i].name, f};
+        cg_compile_opts o = {1, NULL, 0, p[i].name, f, NULL};
         cg_jit *j = cg_jit_compile_ex(&t->g, &o, err, sizeof err);
         fclose(f);
         cr_expect_not_null(j, "%s", err);
@@ -633,7 +633,7 @@ Test(passes, dump_after_each_pass) {
         cg_jit_free(j);
     }
     char err[256];
-    cg_compile_opts o = {1, NULL, 0, "no-such-pass", stderr};
+    cg_compile_opts o = {1, NULL, 0, "no-such-pass", stderr, NULL};
     cr_expect_null(cg_jit_compile_ex(&t->g, &o, err, sizeof err));
     cr_expect_not_null(strstr(err, "no-such-pass"));
     tg_free(t);

@@ -23,6 +23,7 @@ typedef struct opts {
     const char *evaluator;      /* --evaluator */
     const char *svg;            /* --svg */
     const char *dump_after;     /* --dump-after PASS */
+    const char *cpu;            /* build --cpu NAME */
     const char *sets[64];       /* --set section.key=value */
     int n_sets;
     const char *strategy_opts[32];

@@ -47,6 +47,11 @@ int cmd_build(nasc_ctx *c, const opts *o) {
     int kind = -1;
     for (int i = 0; i < 5; i++) if (!strcmp(kinds[i].name, emit)) kind = (int)kinds[i].k;
     if (kind < 0) { cli_err("--emit must be obj, lib, exe, llvm or asm, got '%s'", emit); return EXIT_USAGE; }
+    if (o->cpu && !cg_cpu_known(o->cpu)) {
+        cli_err("unknown --cpu '%s' (native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, skylake, skylake-avx512, "
+                "cascadelake, icelake-server, sapphirerapids, znver2..znver5)", o->cpu);
+        return EXIT_USAGE;
+    }
     int st = load_model(c, o, &g);
     if (st) { rt_params_free(&g); return st; }
     char err[2048];
@@ -54,6 +59,7 @@ int cmd_build(nasc_ctx *c, const opts *o) {
     co.opt_level = 3;
     co.dump_after = o->dump_after;
     co.dump = stdout;
+    co.cpu = o->cpu;
     const char *sym = symbol_for(c, o->out);
     int rc = cg_emit_ex(&g, (cg_emit_kind)kind, o->out, sym, &co, err, sizeof err);
     rt_params_free(&g);

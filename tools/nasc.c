@@ -31,7 +31,7 @@ static const command commands[] = {
     {"train", cmd_train, true, "nasc train FILE --arch POINT [-o W.safetensors] [--json]"},
     {"search", cmd_search, true,
      "nasc search FILE [--strategy S] [--trials N] [--time T] [--seed N] [--db RUN.db] [-j N] [--resume] [--evaluator E]"},
-    {"build", cmd_build, true, "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm]"},
+    {"build", cmd_build, true, "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm] [--cpu native|x86-64-v3|...]"},
     {"run", cmd_run, true, "nasc run FILE --arch POINT --weights W [--input F] [--logits] [--bench] [--json]"},
     {"report", cmd_report, true, "nasc report RUN.db [--svg F] [--json]"},
     {"plugins", cmd_plugins, false, "nasc plugins [--json]"},
@@ -90,6 +90,7 @@ static int parse_args(int argc, char **argv, opts *o) {
         VALOPT("--evaluator", evaluator)
         VALOPT("--svg", svg)
         VALOPT("--dump-after", dump_after)
+        VALOPT("--cpu", cpu)
         VALOPT("--time", time)
 #undef VALOPT
         if ((r = take_value("--set", a, &i, argc, argv, &v)) != 0) {

@@ -240,15 +240,16 @@ int cg_emit_ex(const ir_graph *g, cg_emit_kind kind, const char *out_path, const
     if (!c_ident(sym) || strlen(sym) > 100) { snprintf(err, errcap, "symbol '%s' is not a C identifier", sym); return -1; }
     int lvl = o ? o->opt_level : 3;
     cg_llvm_init();
-    cg_build_opts bo = {o ? o->passes : NULL, !(o && o->no_blas), cg_host_has_avx512()};
-    if (o && cg_dump_pipeline(g, bo.passes, o->dump_after, o->dump, err, errcap)) return -1;
+    bool wide = false;
+    LLVMTargetMachineRef tm = cg_cpu_tm(o ? o->cpu : NULL, lvl, &wide, err, errcap);
+    if (!tm) return -1;
+    cg_build_opts bo = {o ? o->passes : NULL, !(o && o->no_blas), wide};
+    if (o && cg_dump_pipeline(g, bo.passes, o->dump_after, o->dump, err, errcap)) { LLVMDisposeTargetMachine(tm); return -1; }
     LLVMContextRef C = LLVMContextCreate();
     LLVMModuleRef m = NULL;
     cg_modinfo info;
     int rc = -1;
-    LLVMTargetMachineRef tm = NULL;
     if (cg_build_module(g, &bo, C, sym, &m, &info, err, errcap)) goto done;
-    if (!(tm = cg_host_tm(lvl, err, errcap))) goto done;
     /* readable IR keeps the loop structure: only promote the locals */
     if (kind == CG_EMIT_LLVM_IR) {
         if (cg_optimize(m, tm, 0, err, errcap)) goto done;

@@ -138,7 +138,7 @@ fail:
 }
 
 cg_jit *cg_jit_compile(const ir_graph *g, int opt_level, char *err, size_t errcap) {
-    cg_compile_opts o = {opt_level, NULL, 0, NULL, NULL};
+    cg_compile_opts o = {opt_level, NULL, 0, NULL, NULL, NULL};
     return cg_jit_compile_ex(g, &o, err, errcap);
 }
 

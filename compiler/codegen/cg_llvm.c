@@ -971,6 +971,50 @@ LLVMTargetMachineRef cg_host_tm(int opt_level, char *err, size_t errcap) {
     return tm;
 }
 
+bool cg_cpu_known(const char *cpu) {
+    static const char *const known[] = {"native", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "haswell", "skylake",
+                                        "skylake-avx512", "cascadelake", "icelake-server", "sapphirerapids",
+                                        "znver2", "znver3", "znver4", "znver5", NULL};
+    for (int i = 0; known[i]; i++)
+        if (!strcmp(known[i], cpu)) return true;
+    return false;
+}
+
+LLVMTargetMachineRef cg_cpu_tm(const char *cpu, int opt_level, bool *avx512, char *err, size_t errcap) {
+    if (!cpu || !strcmp(cpu, "native")) {
+        *avx512 = cg_host_has_avx512();
+        return cg_host_tm(opt_level, err, errcap);
+    }
+    cg_llvm_init();
+    char *triple = LLVMGetDefaultTargetTriple(), *msg = NULL;
+    LLVMTargetRef t;
+    if (LLVMGetTargetFromTriple(triple, &t, &msg)) {
+        cg_llvm_err(err, errcap, "no native target", msg);
+        LLVMDisposeMessage(triple);
+        return NULL;
+    }
+    /* The CPU name alone selects its features; LLVM only warns on an unknown
+     * name, so known names are checked here. */
+    static const char *const wide[] = {"x86-64-v4", "skylake-avx512", "cascadelake", "icelake-server",
+                                       "sapphirerapids", "znver4", "znver5", NULL};
+    bool ok = cg_cpu_known(cpu);
+    *avx512 = false;
+    for (int i = 0; wide[i]; i++) *avx512 |= !strcmp(wide[i], cpu);
+    if (!ok) {
+        snprintf(err, errcap, "unknown --cpu '%s' (try native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, "
+                              "skylake-avx512, znver4)", cpu);
+        LLVMDisposeMessage(triple);
+        return NULL;
+    }
+    LLVMCodeGenOptLevel lv = opt_level >= 3 ? LLVMCodeGenLevelAggressive
+                             : opt_level == 2 ? LLVMCodeGenLevelDefault
+                             : opt_level == 1 ? LLVMCodeGenLevelLess : LLVMCodeGenLevelNone;
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, cpu, "", lv, LLVMRelocPIC, LLVMCodeModelDefault);
+    LLVMDisposeMessage(triple);
+    if (!tm) snprintf(err, errcap, "cannot create a target machine for cpu '%s'", cpu);
+    return tm;
+}
+
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, char *err, size_t errcap) {
     char *triple = LLVMGetTargetMachineTriple(tm);
     LLVMSetTarget(m, triple);

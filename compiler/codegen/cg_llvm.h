@@ -43,6 +43,9 @@ int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after
 void cg_llvm_init(void);
 /* A target machine for the host CPU. */
 LLVMTargetMachineRef cg_host_tm(int opt_level, char *err, size_t errcap);
+/* A target machine for a named CPU (NULL or "native": the host); *avx512
+ * says whether 512-bit vectors should be preferred on it. */
+LLVMTargetMachineRef cg_cpu_tm(const char *cpu, int opt_level, bool *avx512, char *err, size_t errcap);
 bool cg_host_has_avx512(void);
 /* Sets triple/data layout and runs default<O{level}>. */
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, char *err, size_t errcap);

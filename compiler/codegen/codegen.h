@@ -27,9 +27,13 @@ typedef struct cg_compile_opts {
     int no_blas;                /* never call cblas_sgemm */
     const char *dump_after;     /* pass name, or NULL */
     FILE *dump;                 /* where --dump-after writes */
+    const char *cpu;            /* AOT target CPU: NULL or "native" = this host; else an LLVM CPU
+                                   name such as "x86-64-v3" or "x86-64" (portable binaries) */
 } cg_compile_opts;
 
 cg_jit *cg_jit_compile(const ir_graph *g, int opt_level, char *err, size_t errcap);
+/* Whether --cpu NAME is one the AOT back end accepts. */
+bool cg_cpu_known(const char *cpu);
 cg_jit *cg_jit_compile_ex(const ir_graph *g, const cg_compile_opts *o, char *err, size_t errcap);
 /* Runs batch samples; 0, or -1 (bad arguments or out of memory). */
 int cg_jit_run(cg_jit *j, const float *in, float *out, int64_t batch);

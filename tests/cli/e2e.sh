@@ -26,6 +26,12 @@ cp "$T/out" "$T/jit.txt"
 expect_exit 0 "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/model"
 "$T/model" --logits "$D/tiny-test-images-idx3-ubyte.gz" > "$T/aot.txt" && ok || bad "the built executable fails"
 cmp -s "$T/jit.txt" "$T/aot.txt" && ok || bad "AOT output differs from nasc run"
+# a portable binary (baseline x86-64: no AVX) prints the same predictions
+expect_exit 0 "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/portable" --cpu x86-64
+"$T/portable" "$D/tiny-test-images-idx3-ubyte.gz" > "$T/port.txt" && "$T/model" "$D/tiny-test-images-idx3-ubyte.gz" > "$T/nat.txt" && ok || bad "portable build runs"
+cmp -s "$T/port.txt" "$T/nat.txt" && ok || bad "portable build predicts differently"
+if command -v objdump >/dev/null; then ! objdump -d "$T/portable" | grep -q '%[yz]mm' && ok || bad "x86-64 build uses AVX registers"; fi
+expect_exit 2 "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/x" --cpu pentium4000
 expect_exit 0 "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/m.ll" --emit llvm
 expect_in "$T/m.ll" "define"
 expect_exit 0 "$NASC" run "$F" --arch "$P" --weights "$T/w.safetensors" --bench --json
