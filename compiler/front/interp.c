@@ -673,6 +673,17 @@ static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, a
 }
 
 static void exec_stmts(interp *I, ast_list *stmts);
+static void continue_unreturned(interp *I, sym *g0);
+
+/* Returns made only on some paths must cover every path: an obligation
+ * the discharge proves (or refutes with the decision values). */
+static void returns_everywhere(interp *I, frame *f, ast_item *blk) {
+    sym *g = I->guard;
+    I->guard = f->base_guard;
+    oblig_add(I, blk->name_at, OB_TRUE, f->ret_guard,
+              arena_printf(&I->c->A, "%s can end without returning a value", blk->name), NULL, NULL);
+    I->guard = g;
+}
 
 static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call) {
     ast_type *t = blk->ret;
@@ -775,6 +786,8 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
             diag_error(I->c, blk->name_at, "%s ends without returning a value", blk->name);
             I->abort = true;
         }
+        if (r && !I->abort && !fr.returned) returns_everywhere(I, &fr, blk);
+        I->guard = fr.base_guard;
         if (r && !I->abort) r = ret_type_check(I, blk, r, call);
     }
     I->fr = saved_fr;
@@ -856,6 +869,7 @@ static void exec_for(interp *I, ast_stmt *s) {
     sym *g0 = I->guard;
     I->fr->n_loops++;
     for (int64_t i = a; i <= b && !I->abort && !I->fr->returned; i++) {
+        g0 = I->guard;
         I->fr->loops[I->fr->n_loops - 1] = (int)i;
         sym *iv = sym_int(I->c, i);
         sym *in = sym_and(I->c, sym_bin(I->c, OP_LE, lo->s, iv), sym_bin(I->c, OP_LE, iv, hi->s));
@@ -868,10 +882,12 @@ static void exec_for(interp *I, ast_stmt *s) {
         scope_pop(I);
         I->guard = g0;
         if (!sym_is_true(in)) {
-            if (I->fr->returned) { diag_error(I->c, s->at, "return inside a loop whose bounds depend on decisions"); I->abort = true; }
+            /* This iteration may not run: a return in it returns only on its paths. */
+            I->fr->returned = false;
             for (int k = 0; k < sn.n; k++)
                 sn.where[k]->v = merge(I, in, sn.where[k]->v, sn.vals[k], sn.where[k]->name);
         }
+        if (!I->fr->returned) continue_unreturned(I, g0);
     }
     I->fr->n_loops--;
 }
@@ -898,19 +914,17 @@ static void exec_if(interp *I, ast_stmt *s) {
     value **then_vals = arena_alloc(&I->c->A, (size_t)(sn.n + 1) * sizeof *then_vals);
     for (int k = 0; k < sn.n; k++) { then_vals[k] = sn.where[k]->v; sn.where[k]->v = sn.vals[k]; }
     bool ret_then = I->fr->returned;
+    I->fr->returned = false;
     I->guard = sym_and(I->c, g0, sym_not(I->c, c->s));
     scope_push(I, false);
     if (!sym_is_false(I->guard)) exec_stmts(I, &s->els);
     scope_pop(I);
+    bool ret_else = I->fr->returned;
+    I->fr->returned = ret_then && ret_else;   /* both sides returned: so has the if */
     I->guard = g0;
-    if (ret_then || I->fr->returned) {
-        diag_error(I->c, s->at, "return inside an if whose condition depends on decisions; "
-                                "assign the result to a variable and return it after the if");
-        I->abort = true;
-        return;
-    }
     for (int k = 0; k < sn.n; k++)
         sn.where[k]->v = merge(I, c->s, then_vals[k], sn.where[k]->v, sn.where[k]->name);
+    if (!I->fr->returned) continue_unreturned(I, g0);
 }
 
 static void exec_require(interp *I, ast_stmt *s) {
@@ -929,16 +943,34 @@ static void exec_require(interp *I, ast_stmt *s) {
     vec_push(&I->c->A, I->sp->reqs, r);
 }
 
+/* A return on a path: the block's result becomes `guard ? v : previous`,
+ * and the paths that returned are remembered so the statements after a
+ * decision-dependent if run only on the others. */
+static void exec_return(interp *I, ast_stmt *s) {
+    frame *f = I->fr;
+    value *v = eval_expr(I, s->value);
+    if (!f->ret) {
+        f->ret = v;
+        f->ret_guard = I->guard;
+    } else {
+        f->ret = merge(I, I->guard, v, f->ret, "the returned value");
+        f->ret_guard = sym_bin(I->c, OP_OR, f->ret_guard, I->guard);
+    }
+    f->returned = true;
+}
+
+/* After a construct where some paths returned: continue on the others. */
+static void continue_unreturned(interp *I, sym *g0) {
+    I->guard = I->fr->ret_guard ? sym_and(I->c, g0, sym_not(I->c, I->fr->ret_guard)) : g0;
+}
+
 static void exec_stmt(interp *I, ast_stmt *s) {
     switch (s->kind) {
     case S_ASSIGN: exec_assign(I, s); break;
     case S_FOR: exec_for(I, s); break;
     case S_IF: exec_if(I, s); break;
     case S_REQUIRE: exec_require(I, s); break;
-    case S_RETURN:
-        I->fr->ret = eval_expr(I, s->value);
-        I->fr->returned = true;
-        break;
+    case S_RETURN: exec_return(I, s); break;
     case S_EXPR: eval_expr(I, s->value); break;
     }
 }
@@ -1032,6 +1064,8 @@ static void run_space(interp *I, ast_item *sp) {
         diag_error(I->c, sp->name_at, "space %s ends without returning its output", sp->name);
         return;
     }
+    if (!fr.returned) returns_everywhere(I, &fr, sp);
+    I->guard = fr.base_guard;
     ret_type_check(I, sp, fr.ret, NULL);
     if (I->g && fr.ret->k == V_TENSOR) I->g->output = fr.ret->node;
 }

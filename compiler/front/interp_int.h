@@ -78,8 +78,9 @@ typedef struct frame {
     int loops[16];
     int n_loops;
     sym *base_guard;
-    value *ret;
-    bool returned;
+    value *ret;             /* the value returned so far (merged over the paths that returned) */
+    sym *ret_guard;         /* the paths that have returned (absolute guard), NULL: none */
+    bool returned;          /* the current statement list has returned on every path: stop it */
     ast_item *item;
     int depth;
 } frame;
