@@ -149,6 +149,10 @@ static const err_case err_cases[] = {
     {"space output of the wrong shape",
      "space S(x: Tensor[4]) -> Tensor[2] {\n return dense(x, 3)\n}\n",
      {"t.nas:1:", "S returns a tensor of shape [3], but its type says [2]"}},
+    {"a path that falls off the end of a block",
+     "block Bad(x: Tensor[n], down: bool) -> Tensor[n] {\n if down {\n  return relu(x)\n }\n}\n"
+     "space S(x: Tensor[4]) -> Tensor[4] {\n let d = choice {false, true}\n return Bad(x, d)\n}\n",
+     {"t.nas:1:", "Bad can end without returning a value", "when d = false"}},
     {"rank depends on a decision",
      "space S(x: Tensor[1, 4, 4]) -> Tensor[2] {\n let f = choice {false, true}\n h = x\n if f {\n  h = flatten(h)\n }\n"
      " return dense(flatten(h), 2)\n}\n",
@@ -174,6 +178,25 @@ Test(checker, path_reasoning_makes_residuals_check) {
         "space S(x: Tensor[8, 8, 8]) -> Tensor[2] {\n let f = choice {8, 16}\n let s = choice {1, 2}\n"
         " return dense(global_avgpool(Res(x, f, s)), 2)\n}\n");
     cr_expect_eq(r.c->n_errors, 0, "%s", r.diags);
+    done(&r);
+}
+
+Test(checker, returns_under_decisions) {
+    checked r = check_src(
+        "block Pick(x: Tensor[n], down: bool) -> Tensor[n] {\n if down {\n  return relu(x)\n }\n return tanh(x)\n}\n"
+        "space S(x: Tensor[4]) -> Tensor[4] {\n let d = choice {false, true}\n return Pick(x, d)\n}\n");
+    cr_assert_eq(r.c->n_errors, 0, "%s", r.diags);
+    static const char *pts[2] = {"{\"decisions\": {\"d\": true}}", "{\"decisions\": {\"d\": false}}"};
+    static const ir_act want[2] = {ACT_RELU, ACT_TANH};
+    for (int i = 0; i < 2; i++) {
+        space_ir *s;
+        assignment *a;
+        ir_graph g = {0};
+        cr_assert(point_load(r.c, r.p, &s, pts[i], "p", &a, &g));
+        cr_expect_eq(g.nodes[g.output].op, IR_ACT);
+        cr_expect_eq(g.nodes[g.output].act, want[i], "point %d", i);
+        cr_expect_eq(g.n_nodes, 2, "the statements after a return do not run");
+    }
     done(&r);
 }
 
