@@ -87,6 +87,17 @@ bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
         r->label = str_arg(d, 1, "label");
         if (!r->label) r->label = "label";
     }
+    const cfg_val *t = section_get(tr, "test");
+    if (t && t->k == CV_CALL && !strcmp(t->s, "idx")) {
+        r->test_kind = DATA_IDX;
+        r->test1 = str_arg(t, 0, "images");
+        r->test2 = str_arg(t, 1, "labels");
+    } else if (t && t->k == CV_CALL && !strcmp(t->s, "csv")) {
+        r->test_kind = DATA_CSV;
+        r->test1 = str_arg(t, 0, "path");
+        r->test_label = str_arg(t, 1, "label");
+        if (!r->test_label) r->test_label = r->label ? r->label : "label";
+    }
     r->split = section_num(tr, "split", 0.1);
     r->epochs = section_num(tr, "epochs", 1);
     r->cfg.batch = (int)section_num(tr, "batch", 128);
@@ -123,8 +134,9 @@ static bool g_loaded;
 
 const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
     char key[1200];
-    snprintf(key, sizeof key, "%d|%s|%s|%s|%g|%llu", r->data, r->path1 ? r->path1 : "", r->path2 ? r->path2 : "",
-             r->label ? r->label : "", r->split, (unsigned long long)r->cfg.seed);
+    snprintf(key, sizeof key, "%d|%s|%s|%s|%g|%llu|%d|%s|%s", r->data, r->path1 ? r->path1 : "", r->path2 ? r->path2 : "",
+             r->label ? r->label : "", r->split, (unsigned long long)r->cfg.seed, r->test_kind,
+             r->test1 ? r->test1 : "", r->test2 ? r->test2 : "");
     if (g_loaded && !strcmp(key, g_data.key)) return &g_data;
     if (g_loaded) {
         rt_dataset_free(&g_data.train);
@@ -147,7 +159,14 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
         rc = p1 ? rt_load_csv(p1, r->label, &all, err, cap) : -1;
         if (!r->path1) snprintf(err, cap, "csv(\"file.csv\", label = \"column\") needs a file name");
     }
-    if (rc) { rt_dataset_free(&all); return NULL; }
+    if (rc == 0 && r->test_kind) {   /* a test set of the user's own, reported only */
+        char t1[1200], t2[1200];
+        const char *q1 = data_path(r->test1, t1, sizeof t1), *q2 = data_path(r->test2, t2, sizeof t2);
+        if (!q1 || (r->test_kind == DATA_IDX && !q2)) { snprintf(err, cap, "test = idx(\"images\", \"labels\") or csv(\"file.csv\", label = ...)"); rc = -1; }
+        else rc = r->test_kind == DATA_IDX ? rt_load_idx(q1, q2, &g_data.test, err, cap) : rt_load_csv(q1, r->test_label, &g_data.test, err, cap);
+        g_data.have_test = rc == 0;
+    }
+    if (rc) { rt_dataset_free(&all); rt_dataset_free(&g_data.test); return NULL; }
     if (r->split > 0) {
         rc = rt_dataset_split(&all, r->split, r->cfg.seed, &g_data.train, &g_data.val, err, cap);
         rt_dataset_free(&all);
@@ -166,6 +185,7 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
     if (!d) return -1;
     const char *what = r->data == DATA_FASHION ? "fashion_mnist" : r->path1;
     if (rt_check_data(g, &d->train, what, err, cap)) return -1;
+    if (d->have_test && rt_check_data(g, &d->test, "the test data", err, cap)) return -1;
     double epochs = fidelity > 0 ? fidelity : r->epochs;
     r->cfg.epochs = (int)ceil(epochs);
     if (epochs < 1 && r->cfg.data_fraction >= 1) r->cfg.data_fraction = epochs;  /* a fraction of an epoch */

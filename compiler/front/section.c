@@ -161,6 +161,12 @@ static void check_train(interp *I, section *s) {
                   (d->k == CV_CALL && !strcmp(d->s, "csv") && d->n >= 1 && d->items[0]->k == CV_STR);
         if (!ok) diag_error(I->c, d->at, "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", label = \"column\")");
     }
+    cfg_val *t = find_key(s, "test");
+    if (t) {
+        bool ok = (t->k == CV_CALL && !strcmp(t->s, "idx") && t->n == 2 && t->items[0]->k == CV_STR && t->items[1]->k == CV_STR) ||
+                  (t->k == CV_CALL && !strcmp(t->s, "csv") && t->n >= 1 && t->items[0]->k == CV_STR);
+        if (!ok) diag_error(I->c, t->at, "test must be idx(\"images\", \"labels\") or csv(\"file.csv\", label = \"column\")");
+    }
     want(I, s, "split", !find_key(s, "split") || num_in(find_key(s, "split"), 0, 0.99, false), "a fraction in [0, 1)");
     want(I, s, "epochs", !find_key(s, "epochs") || num_in(find_key(s, "epochs"), 1e-9, 1e6, false), "a positive number");
     want(I, s, "batch", !find_key(s, "batch") || num_in(find_key(s, "batch"), 1, 1 << 20, true), "a positive int");
