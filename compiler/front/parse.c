@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include "parse_internal.h"
 
@@ -177,6 +178,14 @@ static void search_dirs(nasc_ctx *c, strvec *dirs) {
     }
     vec_push(&c->A, *dirs, NASC_STDLIB_BUILD_DIR);
     vec_push(&c->A, *dirs, NASC_STDLIB_INSTALL_DIR);
+    /* An installed tree moved elsewhere: <prefix>/bin/nasc finds <prefix>/share/nasc/stdlib. */
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 64);
+    char *slash = k > 0 ? (exe[k] = 0, strrchr(exe, '/')) : NULL;
+    if (slash) {
+        strcpy(slash, "/../share/nasc/stdlib");
+        vec_push(&c->A, *dirs, arena_strdup(&c->A, exe));
+    }
 }
 
 /* "a.b" -> "a/b.nas"; NULL when a segment is empty (the grammar prevents

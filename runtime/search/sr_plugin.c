@@ -18,6 +18,9 @@
 #ifndef NASC_PLUGIN_INSTALL_DIR
 #define NASC_PLUGIN_INSTALL_DIR "/usr/local/lib/nasc/plugins"
 #endif
+#ifndef NASC_PLUGIN_REL_DIR
+#define NASC_PLUGIN_REL_DIR "../lib/nasc/plugins"
+#endif
 #ifndef NASC_PLUGIN_BUILD_DIR
 #define NASC_PLUGIN_BUILD_DIR ""
 #endif
@@ -50,6 +53,9 @@ static void plugin_dirs(dirlist *l) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             strcpy(slash, "/plugins");
+            dirs_add(l, exe);
+            /* an installed tree moved elsewhere: <prefix>/bin -> <prefix>/<libdir>/nasc/plugins */
+            snprintf(slash, sizeof exe - (size_t)(slash - exe), "/%s", NASC_PLUGIN_REL_DIR);
             dirs_add(l, exe);
         }
     }
