@@ -566,14 +566,48 @@ int cmd_report(nasc_ctx *c, const opts *o) {
     return EXIT_OK;
 }
 
+static void jstr(json_buf *b, const char *s) { json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
+
+/* {"plugins": [{"name", "version", "path", "description", "options": [{"key", "default", "help"}], "error"}]} */
+static void plugins_json(const sr_plugin_info *v, int n) {
+    json_buf b = {0};
+    json_buf_puts(&b, "{\"plugins\": [");
+    for (int i = 0; i < n; i++) {
+        json_buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+        jstr(&b, v[i].name);
+        json_buf_puts(&b, ", \"version\": ");
+        jstr(&b, v[i].version);
+        json_buf_puts(&b, ", \"path\": ");
+        jstr(&b, v[i].path);
+        json_buf_puts(&b, ", \"description\": ");
+        jstr(&b, v[i].description);
+        json_buf_puts(&b, ", \"options\": [");
+        for (int k = 0; k < v[i].n_options; k++) {
+            json_buf_puts(&b, k ? ", {\"key\": " : "{\"key\": ");
+            jstr(&b, v[i].options[k].key);
+            json_buf_puts(&b, ", \"default\": ");
+            jstr(&b, v[i].options[k].default_value);
+            json_buf_puts(&b, ", \"help\": ");
+            jstr(&b, v[i].options[k].help);
+            json_buf_puts(&b, "}");
+        }
+        json_buf_puts(&b, "]");
+        if (v[i].error[0]) { json_buf_puts(&b, ", \"error\": "); jstr(&b, v[i].error); }
+        json_buf_puts(&b, "}");
+    }
+    json_buf_puts(&b, "]}\n");
+    fputs(b.data, stdout);
+    json_buf_free(&b);
+}
+
 int cmd_plugins(nasc_ctx *c, const opts *o) {
     (void)c;
-    (void)o;
     sr_plugin_info *v = NULL;
     int n = 0;
     char err[1024];
     if (sr_plugins_list(&v, &n, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
-    sr_plugins_print(stdout, v, n);
+    if (o->json) plugins_json(v, n);
+    else sr_plugins_print(stdout, v, n);
     sr_plugins_free(v, n);
     return EXIT_OK;
 }

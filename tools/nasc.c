@@ -28,10 +28,12 @@ static const command commands[] = {
     {"check", cmd_check, true, "nasc check FILE [--decisions] [--json]"},
     {"sample", cmd_sample, true, "nasc sample FILE [--seed N] [--count K]"},
     {"show", cmd_show, true, "nasc show FILE --arch POINT [--dot] [--json]"},
-    {"train", cmd_train, true, "nasc train FILE --arch POINT [-o W.safetensors] [--json]"},
+    {"train", cmd_train, true, "nasc train FILE --arch POINT [-o W.safetensors] [--weights W (resume)] [--json]"},
     {"search", cmd_search, true,
-     "nasc search FILE [--strategy S] [--trials N] [--time T] [--seed N] [--db RUN.db] [-j N] [--resume] [--evaluator E]"},
-    {"build", cmd_build, true, "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm] [--cpu native|x86-64-v3|...]"},
+     "nasc search FILE [--strategy S] [--strategy-opt K=V] [--trials N] [--time T] [--seed N] [--db RUN.db] [-j N]\n"
+     "              [--resume [--force]] [--evaluator builtin|exec:CMD|pipe:CMD] [--json]"},
+    {"build", cmd_build, true, "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm] [--cpu native|x86-64-v3|...]\n"
+     "              [--dump-after PASS]"},
     {"run", cmd_run, true, "nasc run FILE --arch POINT --weights W [--input F] [--logits] [--bench] [--json]"},
     {"report", cmd_report, true, "nasc report RUN.db [--svg F] [--json]"},
     {"plugins", cmd_plugins, false, "nasc plugins [--json]"},

@@ -72,6 +72,10 @@ expect_exit 0 "$NASC" search "$F" --db "$T/ext.db" --evaluator "exec:$T/eval.sh"
 python3 -c "import json; d=json.load(open('$T/out')); assert d['trials']['done']==3, d" && ok || bad "exec evaluator"
 expect_exit 0 "$NASC" plugins
 expect_in "$T/out" "random"
+expect_exit 0 "$NASC" plugins --json
+python3 -c "
+import json; d=json.load(open('$T/out')); names={p['name'] for p in d['plugins']}
+assert {'random','grid','evolution','local','reinforce','tpe','hyperband','nsga2'} <= names, names" && ok || bad "plugins --json"
 # three MPI ranks: rank 0 searches, the others evaluate
 if command -v mpirun >/dev/null; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
