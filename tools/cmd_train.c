@@ -75,6 +75,7 @@ int cmd_train(nasc_ctx *c, const opts *o) {
     char err[1024] = "";
     recipe r;
     if (!recipe_from_section(&a->train, &r, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
+    if (o->have_seed) r.cfg.seed = (uint64_t)o->seed;   /* --seed is train.seed here */
     rt_resume resume = {0}, *rs = NULL;
     if (o->weights) {
         if (rt_load_weights(&g, o->weights, &resume, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
