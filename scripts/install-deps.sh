@@ -11,6 +11,7 @@ PKGS=(
   libsqlite3-dev sqlite3
   openmpi-bin libopenmpi-dev
   dataset-fashion-mnist
+  python3 binutils
 )
 if [ "${NASC_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch); fi
 SUDO=""
