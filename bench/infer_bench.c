@@ -96,7 +96,10 @@ static double compile_ms(const ir_graph *g, int lvl, int reps, double *cpu) {
         double a = now_ms();
         cg_jit *j = cg_jit_compile(g, lvl, err, sizeof err);
         t[r] = now_ms() - a;
-        if (!j) { fprintf(stderr, "infer_bench: %s\n", err); exit(1); }
+        if (!j) {
+            fprintf(stderr, "infer_bench: %s\n", err);
+            exit(1);
+        }
         u[r] = cg_jit_compile_cpu_ms(j);
         cg_jit_free(j);
     }
@@ -117,31 +120,41 @@ static double time_run(cg_jit *j, const float *x, float *y, int64_t batch, int r
 
 static void bench_net(const char *name, tg *t, const char *dir, int quick) {
     ir_graph *g = &t->g;
-    if (rt_params_init(g, INIT_KAIMING, 1)) { fprintf(stderr, "infer_bench: init failed\n"); exit(1); }
+    if (rt_params_init(g, INIT_KAIMING, 1)) {
+        fprintf(stderr, "infer_bench: init failed\n");
+        exit(1);
+    }
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape), out = ir_shape_numel(&g->nodes[g->output].shape);
     const int64_t B = 1024, NREF = 4;
     float *x = inputs(B * in), *y = malloc((size_t)(B * out) * sizeof(float));
     char err[512];
     double u_search, u_o3;
-    double c_search = compile_ms(g, CG_OPT_SEARCH, quick ? 3 : 11, &u_search), c_o3 = compile_ms(g, 3, quick ? 1 : 5, &u_o3);
+    double c_search = compile_ms(g, CG_OPT_SEARCH, quick ? 3 : 11, &u_search),
+           c_o3 = compile_ms(g, 3, quick ? 1 : 5, &u_o3);
     cg_jit *j = cg_jit_compile(g, 3, err, sizeof err);
-    if (!j) { fprintf(stderr, "infer_bench: %s\n", err); exit(1); }
+    if (!j) {
+        fprintf(stderr, "infer_bench: %s\n", err);
+        exit(1);
+    }
     cg_jit_run(j, x, y, NREF);
     if (dir && (export_params(g, dir, name) || write_floats(dir, name, "in", x, NREF * in) ||
                 write_floats(dir, name, "out", y, NREF * out)))
         exit(1);
     double one = time_run(j, x, y, 1, 1, 20);
-    int inner = (int)(20.0 / one) + 1;   /* ~20 ms per group */
+    int inner = (int)(20.0 / one) + 1; /* ~20 ms per group */
     double b1 = time_run(j, x, y, 1, quick ? 5 : 21, inner);
     double big = time_run(j, x, y, B, quick ? 3 : 9, 1);
     /* search-level code too: what the latency metric measures during search */
     cg_jit *js = cg_jit_compile(g, CG_OPT_SEARCH, err, sizeof err);
     double b1s = js ? time_run(js, x, y, 1, quick ? 5 : 21, inner) : 0;
     cg_jit_free(js);
-    printf("{\"net\": \"%s\", \"compile_ms_search\": %.3f, \"compile_cpu_ms_search\": %.3f, \"compile_ms_o3\": %.3f, "
+    printf("{\"net\": \"%s\", \"compile_ms_search\": %.3f, \"compile_cpu_ms_search\": %.3f, "
+           "\"compile_ms_o3\": %.3f, "
            "\"compile_cpu_ms_o3\": %.3f, \"latency_us_b1\": %.3f, "
-           "\"latency_us_b1_search\": %.3f, \"ms_b1024\": %.3f, \"samples_per_s_b1024\": %.0f, \"mflop\": %.4f}\n",
-           name, c_search, u_search, c_o3, u_o3, b1 * 1e3, b1s * 1e3, big, B / big * 1e3, (double)g->flops * 1e-6);
+           "\"latency_us_b1_search\": %.3f, \"ms_b1024\": %.3f, \"samples_per_s_b1024\": %.0f, \"mflop\": "
+           "%.4f}\n",
+           name, c_search, u_search, c_o3, u_o3, b1 * 1e3, b1s * 1e3, big, B / big * 1e3,
+           (double)g->flops * 1e-6);
     fflush(stdout);
     cg_jit_free(j);
     free(x);
@@ -169,12 +182,17 @@ int main(int argc, char **argv) {
     const char *dir = NULL, *only = NULL;
     int threads = 1, quick = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--out") && i + 1 < argc) dir = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--net") && i + 1 < argc) only = argv[++i];
-        else if (!strcmp(argv[i], "--quick")) quick = 1;
+        if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            dir = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--net") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--quick"))
+            quick = 1;
         else {
-            fprintf(stderr, "usage: %s [--out DIR] [--threads N] [--net mlp_s|mlp_l|cnn_s] [--quick]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--out DIR] [--threads N] [--net mlp_s|mlp_l|cnn_s] [--quick]\n",
+                    argv[0]);
             return 2;
         }
     }

@@ -9,7 +9,8 @@ int main(void) {
     while (fgets(line, sizeof line, stdin)) {
         const char *d = strstr(line, "\"decisions\"");
         unsigned long long h = 1469598103934665603ull;
-        for (const char *p = d ? d : line; *p && *p != '\n'; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        for (const char *p = d ? d : line; *p && *p != '\n'; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
         printf("{\"accuracy\": %.6f}\n", (double)(h % 1000000) / 1e6);
         fflush(stdout);
     }

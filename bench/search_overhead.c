@@ -14,7 +14,7 @@
 #include <string.h>
 #include "fixtures/search/fake_space.h"
 
-static double g_t_eval;   /* evaluator alone, seconds per trial */
+static double g_t_eval;    /* evaluator alone, seconds per trial */
 static int64_t g_finished; /* trials the last search finished */
 
 /* The pipe evaluator by itself, driven by the same code the worker uses. */
@@ -25,8 +25,9 @@ static double evaluator_alone(const char *cmd, int n) {
     sr_metrics_init(&m);
     char err[500];
     int fatal;
-    const char *pt = "{\"space\": \"Fake\", \"decisions\": {\"depth\": 2, \"act\": \"relu\", \"lr\": 0.01, \"ins\": [\"a\", \"b\"]}}";
-    sr_evaluator_run(ev, 0, pt, 1, NULL, &m, err, sizeof err, &fatal);   /* start it */
+    const char *pt = "{\"space\": \"Fake\", \"decisions\": {\"depth\": 2, \"act\": \"relu\", \"lr\": 0.01, "
+                     "\"ins\": [\"a\", \"b\"]}}";
+    sr_evaluator_run(ev, 0, pt, 1, NULL, &m, err, sizeof err, &fatal); /* start it */
     double t0 = sr_now();
     for (int i = 0; i < n; i++) sr_evaluator_run(ev, i, pt, 1, NULL, &m, err, sizeof err, &fatal);
     double t = (sr_now() - t0) / n;
@@ -40,8 +41,8 @@ static const char *v_name(const char *path) {
     return s ? s + 1 : path;
 }
 
-static int run_one(const char *strategy, const char *cmd, int64_t trials, int jobs, int two_objectives, double *secs,
-                   char *err, size_t cap) {
+static int run_one(const char *strategy, const char *cmd, int64_t trials, int jobs, int two_objectives,
+                   double *secs, char *err, size_t cap) {
     char dir[1024], db[1100];
     fk_tmpdir(dir, sizeof dir, "bench");
     snprintf(db, sizeof db, "%s/run.db", dir);
@@ -49,13 +50,18 @@ static int run_one(const char *strategy, const char *cmd, int64_t trials, int jo
     c.strategy = strategy;
     c.jobs = jobs;
     sr_objective two[] = {{"accuracy", 1, NULL}, {"latency", 0, NULL}};
-    if (two_objectives) { c.objectives = two; c.n_objectives = 2; }
+    if (two_objectives) {
+        c.objectives = two;
+        c.n_objectives = 2;
+    }
     sr_summary s;
     double t0 = sr_now();
     int rc = sr_run(&c, &fk_iface, &s, err, cap);
     *secs = sr_now() - t0;
     g_finished = s.done + s.failed + s.infeasible;
-    if (rc == 0 && g_finished < trials) fprintf(stderr, "  (%s: space exhausted after %lld trials)\n", v_name(strategy), (long long)g_finished);
+    if (rc == 0 && g_finished < trials)
+        fprintf(stderr, "  (%s: space exhausted after %lld trials)\n", v_name(strategy),
+                (long long)g_finished);
     sr_summary_free(&s);
     return rc;
 }
@@ -64,12 +70,17 @@ int main(int argc, char **argv) {
     int64_t trials = 10000;
     int cpu_trials = 60;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--trials")) trials = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--cpu-trials")) cpu_trials = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--trials"))
+            trials = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--cpu-trials"))
+            cpu_trials = atoi(argv[i + 1]);
     }
     fk_init();
     const char *ev = fk_evaluator();
-    if (!ev) { fprintf(stderr, "cannot build the evaluator fixture\n"); return 1; }
+    if (!ev) {
+        fprintf(stderr, "cannot build the evaluator fixture\n");
+        return 1;
+    }
     setenv("NASC_PLUGIN_PATH", NASC_BINARY_DIR "/plugins", 1);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "%s pipe", ev);
@@ -78,16 +89,28 @@ int main(int argc, char **argv) {
     sr_plugin_info *v;
     int n;
     char err[1500];
-    if (sr_plugins_list(&v, &n, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
+    if (sr_plugins_list(&v, &n, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
     printf("%-10s %8s %12s %14s %14s\n", "strategy", "trials", "wall s", "us/trial", "overhead us");
     for (int i = 0; i < n; i++) {
-        if (v[i].error[0]) { printf("%-10s broken: %s\n", v[i].name, v[i].error); continue; }
+        if (v[i].error[0]) {
+            printf("%-10s broken: %s\n", v[i].name, v[i].error);
+            continue;
+        }
         double secs;
-        if (!strcmp(v[i].name, "grid")) fk_init_discrete();   /* grid refuses continuous decisions */
-        else fk_init();
+        if (!strcmp(v[i].name, "grid"))
+            fk_init_discrete(); /* grid refuses continuous decisions */
+        else
+            fk_init();
         int rc = run_one(v[i].path, cmd, trials, 1, 0, &secs, err, sizeof err);
-        if (rc && strstr(err, "objective")) rc = run_one(v[i].path, cmd, trials, 1, 1, &secs, err, sizeof err);
-        if (rc) { printf("%-10s error: %s\n", v[i].name, err); continue; }
+        if (rc && strstr(err, "objective"))
+            rc = run_one(v[i].path, cmd, trials, 1, 1, &secs, err, sizeof err);
+        if (rc) {
+            printf("%-10s error: %s\n", v[i].name, err);
+            continue;
+        }
         double per = secs / (double)g_finished;
         printf("%-10s %8lld %12.2f %14.1f %14.1f\n", v[i].name, (long long)g_finished, secs, per * 1e6,
                (per - g_t_eval) * 1e6);
@@ -100,11 +123,13 @@ int main(int argc, char **argv) {
     printf("CPU-bound trial alone: %.1f ms\n", one * 1e3);
     for (int j = 1; j <= 2; j++) {
         double secs;
-        if (run_one(NASC_BINARY_DIR "/plugins/nasc-random.so", cmd, cpu_trials, j, 0, &secs, err, sizeof err)) {
+        if (run_one(NASC_BINARY_DIR "/plugins/nasc-random.so", cmd, cpu_trials, j, 0, &secs, err,
+                    sizeof err)) {
             printf("-j %d: error: %s\n", j, err);
             continue;
         }
-        printf("-j %d: %d CPU-bound trials in %.2f s = %.0f trials/minute\n", j, cpu_trials, secs, cpu_trials / secs * 60);
+        printf("-j %d: %d CPU-bound trials in %.2f s = %.0f trials/minute\n", j, cpu_trials, secs,
+               cpu_trials / secs * 60);
     }
     return 0;
 }

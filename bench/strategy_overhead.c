@@ -14,18 +14,15 @@
 
 #include "synth.h"
 
-static double now(void)
-{
+static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: the machine is shared */
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     int n = argc > 1 ? atoi(argv[1]) : 10000;
-    const char *names[] = {"random", "grid", "evolution", "local", "reinforce", "tpe",
-                           "hyperband", "nsga2"};
+    const char *names[] = {"random", "grid", "evolution", "local", "reinforce", "tpe", "hyperband", "nsga2"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         synth_plugin pl;
         char err[1200];
@@ -43,8 +40,8 @@ int main(int argc, char **argv)
             continue;
         }
         double dt = now() - t0;
-        printf("%-10s  %6d trials  %9.2f us CPU/trial (ask+tell+host normalize)  best %.3f\n",
-               names[k], r.n, 1e6 * dt / (r.n ? r.n : 1), r.best);
+        printf("%-10s  %6d trials  %9.2f us CPU/trial (ask+tell+host normalize)  best %.3f\n", names[k], r.n,
+               1e6 * dt / (r.n ? r.n : 1), r.best);
         synth_run_free(&r);
     }
     return 0;

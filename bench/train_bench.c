@@ -7,7 +7,7 @@
  * rt_blas_wanted_coretype() when that variable is unset (OpenBLAS reads it
  * only when it loads); NASC_NO_CORETYPE=1 disables that, to measure
  * OpenBLAS's own choice. */
-#define _POSIX_C_SOURCE 200809L   /* setenv */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +72,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "train_bench: %s\n", err);
         return 1;
     }
-    printf("{\"impl\": \"nasc\", \"net\": \"%s\", \"threads\": %d, \"core\": \"%s\", \"samples_per_s\": %.1f, "
-           "\"train_time\": %.3f, \"test_accuracy\": %.4f, \"loss\": %.4f}\n",
-           argv[1], threads, rt_blas_corename(), (double)tr.n / m.train_time, m.train_time, m.test_accuracy, m.loss);
+    printf(
+        "{\"impl\": \"nasc\", \"net\": \"%s\", \"threads\": %d, \"core\": \"%s\", \"samples_per_s\": %.1f, "
+        "\"train_time\": %.3f, \"test_accuracy\": %.4f, \"loss\": %.4f}\n",
+        argv[1], threads, rt_blas_corename(), (double)tr.n / m.train_time, m.train_time, m.test_accuracy,
+        m.loss);
     tg_free(t);
     rt_dataset_free(&tr);
     rt_dataset_free(&te);

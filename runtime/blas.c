@@ -14,7 +14,7 @@ static uint64_t xcr0(void) {
 static int is_intel(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
-    return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;   /* "GenuineIntel" */
+    return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* "GenuineIntel" */
 }
 
 const char *rt_blas_wanted_coretype(void) {
@@ -23,7 +23,7 @@ const char *rt_blas_wanted_coretype(void) {
     int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
     if (!osxsave || !avx) return NULL;
     uint64_t x = xcr0();
-    if ((x & 0x6) != 0x6) return NULL;              /* XMM and YMM state */
+    if ((x & 0x6) != 0x6) return NULL; /* XMM and YMM state */
     if (__get_cpuid_max(0, NULL) < 7) return NULL;
     __cpuid_count(7, 0, a, b, c, d);
     int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;

@@ -20,7 +20,7 @@
 /* Largest IDX payload accepted (elements): beyond this, the header is
  * far more likely corrupt than a real data set. */
 #define RT_IDX_MAX_ELEMS ((int64_t)1 << 32)
-#define RT_MAX_CLASSES 256
+#define RT_MAX_CLASSES   256
 /* First output allocation (floats, 256 MB of address space that stays
  * uncommitted until written) before the data proves it is there. */
 #define RT_IDX_FIRST_ALLOC ((int64_t)1 << 26)
@@ -39,7 +39,7 @@ void rt_dataset_free(rt_dataset *d) {
 typedef struct idx_file {
     gzFile gz;
     const char *path;
-    int type;               /* element type byte */
+    int type; /* element type byte */
     int rank;
     int64_t dims[4];
     int64_t numel;
@@ -57,9 +57,7 @@ static const char *idx_type_name(int t) {
     }
 }
 
-static int idx_elem_size(int t) {
-    return t == 0x08 || t == 0x09 ? 1 : t == 0x0B ? 2 : t == 0x0E ? 8 : 4;
-}
+static int idx_elem_size(int t) { return t == 0x08 || t == 0x09 ? 1 : t == 0x0B ? 2 : t == 0x0E ? 8 : 4; }
 
 /* zlib's error as "what went wrong" (gzerror prefixes the path, which
  * our messages already start with). */
@@ -104,27 +102,29 @@ static int idx_header(idx_file *f, char *err, size_t cap) {
     if (r < 4) return rt_errf(err, cap, "%s: not an IDX file (only %lld bytes)", f->path, (long long)r);
     if (h[0] || h[1])
         return rt_errf(err, cap, "%s: not an IDX file (bad magic 0x%08X: the first two bytes must be 0)",
-                      f->path, (unsigned)be32(h));
+                       f->path, (unsigned)be32(h));
     f->type = h[2];
     f->rank = h[3];
     if (f->type != 0x08 && f->type != 0x0D && f->type != 0x0C)
-        return rt_errf(err, cap, "%s: unsupported IDX element type 0x%02X (%s): supported are uint8 (0x08), "
-                      "int32 (0x0C) and float32 (0x0D)", f->path, (unsigned)f->type, idx_type_name(f->type));
+        return rt_errf(err, cap,
+                       "%s: unsupported IDX element type 0x%02X (%s): supported are uint8 (0x08), "
+                       "int32 (0x0C) and float32 (0x0D)",
+                       f->path, (unsigned)f->type, idx_type_name(f->type));
     if (f->rank < 1 || f->rank > 4)
         return rt_errf(err, cap, "%s: unsupported IDX rank %d (magic 0x%08X): expected 1 to 4 dimensions",
-                      f->path, f->rank, (unsigned)be32(h));
+                       f->path, f->rank, (unsigned)be32(h));
     r = idx_read(f, h + 4, 4 * f->rank, err, cap);
     if (r < 0) return -1;
     if (r < 4 * f->rank)
         return rt_errf(err, cap, "%s: truncated IDX header: expected %d bytes, found %lld", f->path,
-                      4 + 4 * f->rank, (long long)(4 + r));
+                       4 + 4 * f->rank, (long long)(4 + r));
     f->numel = 1;
     for (int i = 0; i < f->rank; i++) {
         f->dims[i] = be32(h + 4 + 4 * i);
         if (f->dims[i] == 0) return rt_errf(err, cap, "%s: IDX dimension %d is zero", f->path, i);
         if (f->dims[i] > RT_IDX_MAX_ELEMS / f->numel)
             return rt_errf(err, cap, "%s: IDX dimensions too large (more than %lld elements)", f->path,
-                          (long long)RT_IDX_MAX_ELEMS);
+                           (long long)RT_IDX_MAX_ELEMS);
         f->numel *= f->dims[i];
     }
     return 0;
@@ -136,7 +136,8 @@ static int idx_open(idx_file *f, const char *path, char *err, size_t cap) {
     if (!path) return rt_errf(err, cap, "no IDX file given");
     errno = 0;
     f->gz = gzopen(path, "rb");
-    if (!f->gz) return rt_errf(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    if (!f->gz)
+        return rt_errf(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     gzbuffer(f->gz, RT_CHUNK);
     if (idx_header(f, err, cap)) {
         gzclose(f->gz);
@@ -172,14 +173,16 @@ static int idx_expect_eof(idx_file *f, int64_t expected, char *err, size_t cap) 
     while ((r = idx_read(f, extra, (int64_t)sizeof extra, err, cap)) > 0) more += r;
     if (r < 0) return -1;
     if (more)
-        return rt_errf(err, cap, "%s: %lld bytes of trailing data: the header promises %lld data bytes, "
-                      "found %lld", f->path, (long long)more, (long long)expected, (long long)(expected + more));
+        return rt_errf(err, cap,
+                       "%s: %lld bytes of trailing data: the header promises %lld data bytes, "
+                       "found %lld",
+                       f->path, (long long)more, (long long)expected, (long long)(expected + more));
     return 0;
 }
 
 static int idx_truncated(idx_file *f, int64_t expected, int64_t found, char *err, size_t cap) {
     return rt_errf(err, cap, "%s: truncated: the header promises %lld data bytes, found %lld", f->path,
-                  (long long)expected, (long long)found);
+                   (long long)expected, (long long)found);
 }
 
 /* Reads the whole (small) payload as raw bytes. */
@@ -223,8 +226,10 @@ static int idx_read_floats(idx_file *f, float **out, char *err, size_t cap) {
     for (int64_t done = 0; rc == 0 && done < f->numel;) {
         int64_t n = f->numel - done < chunk ? f->numel - done : chunk;
         int64_t r = idx_read(f, buf, n * es, err, cap);
-        if (r < 0) rc = -1;
-        else if (r < n * es) rc = idx_truncated(f, expected, done * es + r, err, cap);
+        if (r < 0)
+            rc = -1;
+        else if (r < n * es)
+            rc = idx_truncated(f, expected, done * es + r, err, cap);
         else if (grow_floats(out, &have, done + n, f->numel))
             rc = rt_errf(err, cap, "%s: out of memory for %lld values", f->path, (long long)f->numel);
         else {
@@ -247,10 +252,11 @@ static int idx_load_images(const char *path, rt_dataset *out, char *err, size_t 
     if (idx_open(&f, path, err, cap)) return -1;
     if (f.rank < 2) {
         idx_close(&f);
-        return rt_errf(err, cap, "%s: an image file needs at least 2 dimensions (found 1: is it a label file?)", path);
+        return rt_errf(err, cap,
+                       "%s: an image file needs at least 2 dimensions (found 1: is it a label file?)", path);
     }
-    ir_shape s = { 0 };
-    if (f.rank == 3) {   /* [n, h, w] images get their single channel */
+    ir_shape s = {0};
+    if (f.rank == 3) { /* [n, h, w] images get their single channel */
         s.rank = 3;
         s.d[0] = 1, s.d[1] = f.dims[1], s.d[2] = f.dims[2];
     } else {
@@ -270,19 +276,19 @@ static int idx_load_images(const char *path, rt_dataset *out, char *err, size_t 
     return 0;
 }
 
-static int idx_load_labels(const char *path, int64_t n_expected, int32_t **labels, int *n_classes,
-                           char *err, size_t cap) {
+static int idx_load_labels(const char *path, int64_t n_expected, int32_t **labels, int *n_classes, char *err,
+                           size_t cap) {
     idx_file f;
     if (idx_open(&f, path, err, cap)) return -1;
     if (f.rank != 1 || f.type == 0x0D) {
         idx_close(&f);
         return rt_errf(err, cap, "%s: a label file must be 1-D uint8 or int32 (found %d-D %s)", path, f.rank,
-                      idx_type_name(f.type));
+                       idx_type_name(f.type));
     }
     if (f.dims[0] != n_expected) {
         idx_close(&f);
         return rt_errf(err, cap, "%s: %lld labels but the image file has %lld images", path,
-                      (long long)f.dims[0], (long long)n_expected);
+                       (long long)f.dims[0], (long long)n_expected);
     }
     int es = idx_elem_size(f.type);
     unsigned char *raw = malloc((size_t)(f.numel * es));
@@ -294,12 +300,15 @@ static int idx_load_labels(const char *path, int64_t n_expected, int32_t **label
         int64_t v = es == 1 ? raw[i] : (int32_t)be32(raw + 4 * i);
         if (v < 0 || v >= RT_MAX_CLASSES)
             rc = rt_errf(err, cap, "%s: label %lld of sample %lld is outside 0..%d", path, (long long)v,
-                        (long long)i, RT_MAX_CLASSES - 1);
+                         (long long)i, RT_MAX_CLASSES - 1);
         y[i] = (int32_t)v;
         if (y[i] > maxl) maxl = y[i];
     }
     free(raw);
-    if (rc) { free(y); return -1; }
+    if (rc) {
+        free(y);
+        return -1;
+    }
     *labels = y;
     *n_classes = maxl + 1;
     return 0;
@@ -322,8 +331,8 @@ int rt_load_idx(const char *images, const char *labels, rt_dataset *out, char *e
 }
 
 int rt_load_fashion_mnist(const char *dir, rt_dataset *train, rt_dataset *test, char *err, size_t errcap) {
-    static const char *names[4] = { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz" };
+    static const char *names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
     char path[4][4096];
     int missing = -1, n_missing = 0;
     if (!dir) dir = RT_FASHION_MNIST_DIR;
@@ -337,12 +346,16 @@ int rt_load_fashion_mnist(const char *dir, rt_dataset *train, rt_dataset *test, 
         }
     }
     if (n_missing == 4)
-        return rt_errf(err, errcap, "Fashion-MNIST not found in %s: install the Debian package "
-                      "dataset-fashion-mnist (apt-get install dataset-fashion-mnist)", dir);
+        return rt_errf(err, errcap,
+                       "Fashion-MNIST not found in %s: install the Debian package "
+                       "dataset-fashion-mnist (apt-get install dataset-fashion-mnist)",
+                       dir);
     if (n_missing)
-        return rt_errf(err, errcap, "Fashion-MNIST incomplete in %s (%s is missing or unreadable): reinstall the "
-                      "Debian package dataset-fashion-mnist (apt-get install --reinstall dataset-fashion-mnist)",
-                      dir, names[missing]);
+        return rt_errf(
+            err, errcap,
+            "Fashion-MNIST incomplete in %s (%s is missing or unreadable): reinstall the "
+            "Debian package dataset-fashion-mnist (apt-get install --reinstall dataset-fashion-mnist)",
+            dir, names[missing]);
     if (rt_load_idx(path[0], path[1], train, err, errcap)) return -1;
     if (rt_load_idx(path[2], path[3], test, err, errcap)) {
         rt_dataset_free(train);
@@ -363,7 +376,7 @@ int rt_load_fashion_mnist(const char *dir, rt_dataset *train, rt_dataset *test, 
 /* ================= CSV ================= */
 
 typedef struct csv_row {
-    char **f;               /* field starts (NUL-terminated in place) */
+    char **f; /* field starts (NUL-terminated in place) */
     int n, cap;
 } csv_row;
 
@@ -387,8 +400,15 @@ static int csv_split(char *line, csv_row *row) {
             row->f[row->n++] = w;
             for (;;) {
                 if (!*p) return -1;
-                if (*p == '"' && p[1] == '"') { *w++ = '"'; p += 2; continue; }
-                if (*p == '"') { p++; break; }
+                if (*p == '"' && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                    continue;
+                }
+                if (*p == '"') {
+                    p++;
+                    break;
+                }
                 *w++ = *p++;
             }
             while (*p == ' ' || *p == '\t') p++;
@@ -399,12 +419,16 @@ static int csv_split(char *line, csv_row *row) {
             while (*p && *p != ',') p++;
             char *e = p;
             while (e > row->f[row->n - 1] && (e[-1] == ' ' || e[-1] == '\t')) e--;
-            if (*p == ',') { *e = '\0'; p++; continue; }
+            if (*p == ',') {
+                *e = '\0';
+                p++;
+                continue;
+            }
             *e = '\0';
             return 0;
         }
         if (!*p) return 0;
-        p++;  /* the comma after a quoted field */
+        p++; /* the comma after a quoted field */
     }
 }
 
@@ -433,11 +457,18 @@ static int csv_number(const char *s, double *out) {
 
 static char *read_whole(const char *path, size_t *len, char *err, size_t cap) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) { rt_errf(err, cap, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (!fp) {
+        rt_errf(err, cap, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
     size_t n = 0, c = 1 << 16;
     char *buf = malloc(c + 1);
     for (;;) {
-        if (!buf) { fclose(fp); rt_errf(err, cap, "%s: out of memory", path); return NULL; }
+        if (!buf) {
+            fclose(fp);
+            rt_errf(err, cap, "%s: out of memory", path);
+            return NULL;
+        }
         n += fread(buf + n, 1, c - n, fp);
         if (n < c) break;
         c *= 2;
@@ -447,7 +478,11 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t cap) {
     }
     int bad = ferror(fp);
     fclose(fp);
-    if (bad) { free(buf); rt_errf(err, cap, "%s: read error", path); return NULL; }
+    if (bad) {
+        free(buf);
+        rt_errf(err, cap, "%s: read error", path);
+        return NULL;
+    }
     buf[n] = '\0';
     *len = n;
     return buf;
@@ -475,7 +510,7 @@ typedef struct csv_ctx {
     float *x;
     int32_t *y;
     int64_t n, cap;
-    char **names;           /* header fields (point into the buffer) */
+    char **names; /* header fields (point into the buffer) */
 } csv_ctx;
 
 static int csv_header(csv_ctx *c, csv_row *row, const char *label, char *err, size_t cap) {
@@ -484,13 +519,15 @@ static int csv_header(csv_ctx *c, csv_row *row, const char *label, char *err, si
     for (int i = 0; i < row->n; i++) {
         if (strcmp(row->f[i], label)) continue;
         if (c->label_col >= 0)
-            return rt_errf(err, cap, "%s:1: the label column \"%s\" appears twice in the header", c->path, label);
+            return rt_errf(err, cap, "%s:1: the label column \"%s\" appears twice in the header", c->path,
+                           label);
         c->label_col = i;
     }
     if (c->label_col < 0)
         return rt_errf(err, cap, "%s:1: no column named \"%s\" in the header (first column: \"%s\")", c->path,
-                      label, row->f[0]);
-    if (row->n < 2) return rt_errf(err, cap, "%s:1: no feature columns besides the label \"%s\"", c->path, label);
+                       label, row->f[0]);
+    if (row->n < 2)
+        return rt_errf(err, cap, "%s:1: no feature columns besides the label \"%s\"", c->path, label);
     c->names = malloc((size_t)row->n * sizeof *c->names);
     if (!c->names) return rt_errf(err, cap, "%s: out of memory", c->path);
     memcpy(c->names, row->f, (size_t)row->n * sizeof *c->names);
@@ -499,8 +536,8 @@ static int csv_header(csv_ctx *c, csv_row *row, const char *label, char *err, si
 
 static int csv_row_values(csv_ctx *c, csv_row *row, int64_t lineno, char *err, size_t cap) {
     if (row->n != c->ncol)
-        return rt_errf(err, cap, "%s:%lld: %d fields, but the header has %d columns", c->path, (long long)lineno,
-                      row->n, c->ncol);
+        return rt_errf(err, cap, "%s:%lld: %d fields, but the header has %d columns", c->path,
+                       (long long)lineno, row->n, c->ncol);
     if (c->n == c->cap) {
         int64_t nc = c->cap ? c->cap * 2 : 256;
         float *nx = realloc(c->x, (size_t)(nc * (c->ncol - 1)) * sizeof *nx);
@@ -515,11 +552,15 @@ static int csv_row_values(csv_ctx *c, csv_row *row, int64_t lineno, char *err, s
         double v;
         if (csv_number(row->f[i], &v))
             return rt_errf(err, cap, "%s:%lld: column %d (\"%s\"): \"%s\" is not a finite number", c->path,
-                          (long long)lineno, i + 1, c->names[i], row->f[i]);
-        if (i != c->label_col) { xr[k++] = (float)v; continue; }
+                           (long long)lineno, i + 1, c->names[i], row->f[i]);
+        if (i != c->label_col) {
+            xr[k++] = (float)v;
+            continue;
+        }
         if (v != floor(v) || v < 0 || v >= RT_MAX_CLASSES)
-            return rt_errf(err, cap, "%s:%lld: column %d (\"%s\"): label \"%s\" is not a class index in 0..%d",
-                          c->path, (long long)lineno, i + 1, c->names[i], row->f[i], RT_MAX_CLASSES - 1);
+            return rt_errf(err, cap,
+                           "%s:%lld: column %d (\"%s\"): label \"%s\" is not a class index in 0..%d", c->path,
+                           (long long)lineno, i + 1, c->names[i], row->f[i], RT_MAX_CLASSES - 1);
         c->y[c->n] = (int32_t)v;
     }
     c->n++;
@@ -528,18 +569,23 @@ static int csv_row_values(csv_ctx *c, csv_row *row, int64_t lineno, char *err, s
 
 static int csv_parse(csv_ctx *c, char *buf, size_t len, const char *label, char *err, size_t cap) {
     char *cur = buf, *end = buf + len, *line;
-    csv_row row = { 0 };
+    csv_row row = {0};
     int64_t lineno = 0;
     int rc = 0, have_header = 0;
-    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) cur += 3;   /* UTF-8 byte order mark */
+    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) cur += 3; /* UTF-8 byte order mark */
     while (rc == 0 && (line = next_line(&cur, end))) {
         lineno++;
         if (is_blank(line)) continue;
         int s = csv_split(line, &row);
-        if (s == -2) rc = rt_errf(err, cap, "%s: out of memory", c->path);
-        else if (s) rc = rt_errf(err, cap, "%s:%lld: unterminated or misplaced quote", c->path, (long long)lineno);
-        else if (!have_header) { rc = csv_header(c, &row, label, err, cap); have_header = 1; }
-        else rc = csv_row_values(c, &row, lineno, err, cap);
+        if (s == -2)
+            rc = rt_errf(err, cap, "%s: out of memory", c->path);
+        else if (s)
+            rc = rt_errf(err, cap, "%s:%lld: unterminated or misplaced quote", c->path, (long long)lineno);
+        else if (!have_header) {
+            rc = csv_header(c, &row, label, err, cap);
+            have_header = 1;
+        } else
+            rc = csv_row_values(c, &row, lineno, err, cap);
     }
     free(row.f);
     if (rc == 0 && !have_header) rc = rt_errf(err, cap, "%s: empty file (no header row)", c->path);
@@ -556,7 +602,7 @@ int rt_load_csv(const char *path, const char *label, rt_dataset *out, char *err,
         free(buf);
         return rt_errf(err, errcap, "%s: contains NUL bytes: not a text CSV file", path);
     }
-    csv_ctx c = { 0 };
+    csv_ctx c = {0};
     c.path = path;
     int rc = csv_parse(&c, buf, len, label, err, errcap);
     free(c.names);
@@ -573,7 +619,8 @@ int rt_load_csv(const char *path, const char *label, rt_dataset *out, char *err,
     out->x = c.x;
     out->y = c.y;
     int maxl = 0;
-    for (int64_t i = 0; i < c.n; i++) if (c.y[i] > maxl) maxl = c.y[i];
+    for (int64_t i = 0; i < c.n; i++)
+        if (c.y[i] > maxl) maxl = c.y[i];
     out->n_classes = maxl + 1;
     return 0;
 }
@@ -589,7 +636,10 @@ static int subset(const rt_dataset *src, const int64_t *idx, int64_t n, rt_datas
     if (n == 0) return 0;
     dst->x = malloc((size_t)(n * d) * sizeof *dst->x);
     if (src->y) dst->y = malloc((size_t)n * sizeof *dst->y);
-    if (!dst->x || (src->y && !dst->y)) { rt_dataset_free(dst); return -1; }
+    if (!dst->x || (src->y && !dst->y)) {
+        rt_dataset_free(dst);
+        return -1;
+    }
     for (int64_t i = 0; i < n; i++) {
         memcpy(dst->x + i * d, src->x + idx[i] * d, (size_t)d * sizeof *dst->x);
         if (src->y) dst->y[i] = src->y[idx[i]];
@@ -597,14 +647,14 @@ static int subset(const rt_dataset *src, const int64_t *idx, int64_t n, rt_datas
     return 0;
 }
 
-int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed,
-                     rt_dataset *train, rt_dataset *val, char *err, size_t errcap) {
+int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed, rt_dataset *train,
+                     rt_dataset *val, char *err, size_t errcap) {
     if (!src || !train || !val) return rt_errf(err, errcap, "rt_dataset_split: missing argument");
     if (!(fraction >= 0.0 && fraction < 1.0))
         return rt_errf(err, errcap, "validation fraction %g is outside [0, 1)", fraction);
     if (src->n <= 0 || !src->x) return rt_errf(err, errcap, "cannot split an empty data set");
     int64_t n_val = (int64_t)llround(fraction * (double)src->n);
-    if (n_val >= src->n) n_val = src->n - 1;   /* keep at least one training sample */
+    if (n_val >= src->n) n_val = src->n - 1; /* keep at least one training sample */
     int64_t *idx = malloc((size_t)src->n * sizeof *idx);
     if (!idx) return rt_errf(err, errcap, "out of memory");
     for (int64_t i = 0; i < src->n; i++) idx[i] = i;
@@ -655,7 +705,8 @@ float rt_rng_normal(rt_rng *r) {
 /* Unbiased integer in [0, bound) by rejecting the short last bucket. */
 static uint64_t rng_below(rt_rng *r, uint64_t bound) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % bound, v;
-    do v = rt_rng_next(r); while (v >= limit);
+    do v = rt_rng_next(r);
+    while (v >= limit);
     return v % bound;
 }
 

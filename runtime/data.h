@@ -12,11 +12,11 @@
 #include "graph.h"
 
 typedef struct rt_dataset {
-    int64_t n;              /* samples */
-    ir_shape sample;        /* per-sample shape, e.g. [1, 28, 28] for IDX images */
-    float *x;               /* n * numel(sample) values, malloc'ed */
-    int32_t *y;             /* n labels, malloc'ed */
-    int n_classes;          /* 1 + max label */
+    int64_t n;       /* samples */
+    ir_shape sample; /* per-sample shape, e.g. [1, 28, 28] for IDX images */
+    float *x;        /* n * numel(sample) values, malloc'ed */
+    int32_t *y;      /* n labels, malloc'ed */
+    int n_classes;   /* 1 + max label */
 } rt_dataset;
 
 #define RT_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -38,15 +38,17 @@ void rt_dataset_free(rt_dataset *d);
 
 /* Splits the last `fraction` of a fixed shuffle (by seed) of src into val,
  * the rest into train; both copy the data. */
-int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed,
-                     rt_dataset *train, rt_dataset *val, char *err, size_t errcap);
+int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed, rt_dataset *train,
+                     rt_dataset *val, char *err, size_t errcap);
 
 /* Deterministic PRNG (splitmix64 seeding + xoshiro256**) shared by the runtime. */
-typedef struct rt_rng { uint64_t s[4]; } rt_rng;
+typedef struct rt_rng {
+    uint64_t s[4];
+} rt_rng;
 void rt_rng_seed(rt_rng *r, uint64_t seed);
 uint64_t rt_rng_next(rt_rng *r);
-double rt_rng_uniform(rt_rng *r);          /* [0, 1) */
+double rt_rng_uniform(rt_rng *r); /* [0, 1) */
 float rt_rng_normal(rt_rng *r);
-void rt_shuffle(rt_rng *r, int64_t *idx, int64_t n);   /* Fisher-Yates */
+void rt_shuffle(rt_rng *r, int64_t *idx, int64_t n); /* Fisher-Yates */
 
 #endif

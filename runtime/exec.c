@@ -19,27 +19,27 @@
 
 /* im2col budget per conv chunk, and for all per-node cached columns
  * (floats): a cached column saves recomputing im2col in backward. */
-#define RT_COL_CHUNK (4L << 20)
+#define RT_COL_CHUNK     (4L << 20)
 #define RT_COL_OWN_TOTAL (16L << 20)
 
 typedef struct rt_node_state {
     float *y, *dy;
-    int own;                /* y/dy are this node's (not aliases) */
+    int own; /* y/dy are this node's (not aliases) */
     int64_t numel;
     rt_conv_geom cg;
     int conv_nb, own_col;
     float *col;
     rt_pool_geom pg;
     int32_t *argmax;
-    float *pscratch;        /* fast max pooling backward scratch */
-    int fuse_relu;          /* max pool: the relu feeding it is folded into its backward */
-    int folded;             /* relu folded into its only consumer's backward: skip it */
-    float *mean, *invstd;   /* batchnorm [c]; layernorm [max_batch * rows] */
+    float *pscratch;      /* fast max pooling backward scratch */
+    int fuse_relu;        /* max pool: the relu feeding it is folded into its backward */
+    int folded;           /* relu folded into its only consumer's backward: skip it */
+    float *mean, *invstd; /* batchnorm [c]; layernorm [max_batch * rows] */
     int bn_c;
-    int64_t inner;          /* batchnorm / global pool / mul broadcast inner size */
-    float *mask;            /* dropout */
-    int mul_bcast, mul_big; /* mul: broadcast form, index of the full-size input */
-    int pidx[IR_MAX_PARAMS];/* trainable index of each param, or -1 */
+    int64_t inner;           /* batchnorm / global pool / mul broadcast inner size */
+    float *mask;             /* dropout */
+    int mul_bcast, mul_big;  /* mul: broadcast form, index of the full-size input */
+    int pidx[IR_MAX_PARAMS]; /* trainable index of each param, or -1 */
 } rt_node_state;
 
 struct rt_exec {
@@ -54,8 +54,8 @@ struct rt_exec {
     ir_param **meta;
     float *dlogits;
     char *req, *reached;
-    char *written;          /* per gradient buffer owner: written in this backward */
-    int *owner;             /* node whose buffer a node's value/gradient lives in (flatten aliases) */
+    char *written; /* per gradient buffer owner: written in this backward */
+    int *owner;    /* node whose buffer a node's value/gradient lives in (flatten aliases) */
     int want_dx, freeze, have_mask;
 };
 
@@ -68,7 +68,8 @@ static const ir_param *find_param(const ir_node *n, ir_param_role role) {
 }
 
 static int fail(char *err, size_t cap, const ir_node *n, const char *what) {
-    if (err && cap) snprintf(err, cap, "node %d '%s' (%s): %s", n->id, n->name ? n->name : "?", ir_op_name(n->op), what);
+    if (err && cap)
+        snprintf(err, cap, "node %d '%s' (%s): %s", n->id, n->name ? n->name : "?", ir_op_name(n->op), what);
     return -1;
 }
 
@@ -142,8 +143,7 @@ static int check_node(const ir_graph *g, const ir_node *n, char *err, size_t cap
     const ir_shape *in = n->n_in > 0 ? &g->nodes[n->in[0]].shape : NULL;
     int64_t inn = in ? ir_shape_numel(in) : 0;
     switch (n->op) {
-    case IR_INPUT:
-        return 0;
+    case IR_INPUT: return 0;
     case IR_DENSE:
         if (n->units <= 0 || out != n->units) return fail(err, cap, n, "output size differs from units");
         if (want_param(n, PARAM_WEIGHT, (int64_t)n->units * inn, err, cap)) return -1;
@@ -156,7 +156,8 @@ static int check_node(const ir_graph *g, const ir_node *n, char *err, size_t cap
         int ok = n->op == IR_CONV2D ? same_shape(&n->shape, cg.f, cg.ho, cg.wo, 3)
                                     : same_shape(&n->shape, cg.f, cg.wo, 0, 2);
         if (!ok) return fail(err, cap, n, "output shape does not follow from the convolution");
-        if (want_param(n, PARAM_WEIGHT, (int64_t)cg.f * (cg.c / cg.groups) * cg.kh * cg.kw, err, cap)) return -1;
+        if (want_param(n, PARAM_WEIGHT, (int64_t)cg.f * (cg.c / cg.groups) * cg.kh * cg.kw, err, cap))
+            return -1;
         return n->bias ? want_param(n, PARAM_BIAS, cg.f, err, cap) : 0;
     }
     case IR_BATCHNORM:
@@ -175,15 +176,15 @@ static int check_node(const ir_graph *g, const ir_node *n, char *err, size_t cap
     case IR_AVGPOOL: {
         rt_pool_geom pg;
         if (pool_geom(n, in, &pg)) return fail(err, cap, n, "invalid pooling geometry for its input shape");
-        int ok = in->rank == 3 ? same_shape(&n->shape, pg.c, pg.ho, pg.wo, 3) : same_shape(&n->shape, pg.c, pg.wo, 0, 2);
+        int ok = in->rank == 3 ? same_shape(&n->shape, pg.c, pg.ho, pg.wo, 3)
+                               : same_shape(&n->shape, pg.c, pg.wo, 0, 2);
         return ok ? 0 : fail(err, cap, n, "output shape does not follow from the pooling");
     }
     case IR_GLOBAL_AVGPOOL:
         return out == in->d[0] ? 0 : fail(err, cap, n, "output must have one value per input channel");
     case IR_FLATTEN:
     case IR_ZERO:
-    case IR_SOFTMAX:
-        return out == inn ? 0 : fail(err, cap, n, "output size differs from input");
+    case IR_SOFTMAX: return out == inn ? 0 : fail(err, cap, n, "output size differs from input");
     case IR_DROPOUT:
         if (!(n->p >= 0.0f && n->p <= 1.0f)) return fail(err, cap, n, "dropout p must be in [0, 1]");
         return out == inn ? 0 : fail(err, cap, n, "output size differs from input");
@@ -206,8 +207,7 @@ static int check_node(const ir_graph *g, const ir_node *n, char *err, size_t cap
         if (nb == out && na == b->d[0]) return 0;
         return fail(err, cap, n, "inputs must match or one must have one value per channel");
     }
-    default:
-        return fail(err, cap, n, "unsupported operation");
+    default: return fail(err, cap, n, "unsupported operation");
     }
 }
 
@@ -270,7 +270,8 @@ static int setup_node(rt_exec *e, int i, int64_t *own_total, int64_t *scol, int6
     case IR_MAXPOOL:
     case IR_AVGPOOL:
         pool_geom(n, in, &s->pg);
-        if (n->op == IR_MAXPOOL && !rt_maxpool_fast(&s->pg) && !(s->argmax = zalloc(s->numel * mb, sizeof(int32_t))))
+        if (n->op == IR_MAXPOOL && !rt_maxpool_fast(&s->pg) &&
+            !(s->argmax = zalloc(s->numel * mb, sizeof(int32_t))))
             return -1;
         if (n->op == IR_MAXPOOL && rt_maxpool_fast(&s->pg) &&
             !(s->pscratch = zalloc((int64_t)s->pg.h * s->pg.w, sizeof(float))))
@@ -290,9 +291,7 @@ static int setup_node(rt_exec *e, int i, int64_t *own_total, int64_t *scol, int6
         if (!s->mean || !s->invstd) return -1;
         break;
     }
-    case IR_GLOBAL_AVGPOOL:
-        s->inner = ir_shape_numel(in) / in->d[0];
-        break;
+    case IR_GLOBAL_AVGPOOL: s->inner = ir_shape_numel(in) / in->d[0]; break;
     case IR_DROPOUT:
         if (!(s->mask = zalloc(s->numel * mb, sizeof(float)))) return -1;
         break;
@@ -305,8 +304,7 @@ static int setup_node(rt_exec *e, int i, int64_t *own_total, int64_t *scol, int6
         s->inner = s->numel / s->bn_c;
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return 0;
 }
@@ -317,7 +315,7 @@ static int setup_node(rt_exec *e, int i, int64_t *own_total, int64_t *scol, int6
 static void fold_relus(rt_exec *e) {
     ir_graph *g = e->g;
     int *uses = calloc((size_t)g->n_nodes, sizeof(int));
-    if (!uses) return;   /* folding is only an optimisation */
+    if (!uses) return; /* folding is only an optimisation */
     for (int i = 0; i < g->n_nodes; i++)
         for (int j = 0; j < g->nodes[i].n_in; j++) uses[g->nodes[i].in[j]]++;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -376,7 +374,8 @@ static rt_exec *exec_new(ir_graph *g, int max_batch, uint64_t seed, int infer_on
     for (int i = 0; i < g->n_nodes && !bad; i++) bad = setup_node(e, i, &own, &scol, &stmp) != 0;
     if (!bad) fold_relus(e);
     if (!bad && scol) bad = !(e->scol = zalloc(scol, sizeof(float)));
-    if (!bad && stmp) bad = !(e->stmp = zalloc(stmp, sizeof(float))) || !(e->sdcol = zalloc(stmp, sizeof(float)));
+    if (!bad && stmp)
+        bad = !(e->stmp = zalloc(stmp, sizeof(float))) || !(e->sdcol = zalloc(stmp, sizeof(float)));
     if (!bad) bad = setup_trainables(e) != 0;
     if (!bad && !infer_only)
         bad = !(e->dlogits = zalloc(ir_shape_numel(&g->nodes[g->output].shape) * max_batch, sizeof(float)));
@@ -452,13 +451,14 @@ static void fwd_node(rt_exec *e, int i, const float *x, int nb, int train) {
         break;
     case IR_BATCHNORM:
         if (train)
-            rt_bn_fwd_train(a, s->y, pdata(n, PARAM_WEIGHT), pdata(n, PARAM_BIAS), pdata(n, PARAM_RUNNING_MEAN),
-                            pdata(n, PARAM_RUNNING_VAR), s->mean, s->invstd, nb, s->bn_c, s->inner,
-                            n->eps > 0 ? n->eps : 1e-5f, n->momentum > 0 ? n->momentum : 0.1f);
+            rt_bn_fwd_train(a, s->y, pdata(n, PARAM_WEIGHT), pdata(n, PARAM_BIAS),
+                            pdata(n, PARAM_RUNNING_MEAN), pdata(n, PARAM_RUNNING_VAR), s->mean, s->invstd, nb,
+                            s->bn_c, s->inner, n->eps > 0 ? n->eps : 1e-5f,
+                            n->momentum > 0 ? n->momentum : 0.1f);
         else
-            rt_bn_fwd_eval(a, s->y, pdata(n, PARAM_WEIGHT), pdata(n, PARAM_BIAS), pdata(n, PARAM_RUNNING_MEAN),
-                           pdata(n, PARAM_RUNNING_VAR), s->mean, s->invstd, nb, s->bn_c, s->inner,
-                           n->eps > 0 ? n->eps : 1e-5f);
+            rt_bn_fwd_eval(a, s->y, pdata(n, PARAM_WEIGHT), pdata(n, PARAM_BIAS),
+                           pdata(n, PARAM_RUNNING_MEAN), pdata(n, PARAM_RUNNING_VAR), s->mean, s->invstd, nb,
+                           s->bn_c, s->inner, n->eps > 0 ? n->eps : 1e-5f);
         break;
     case IR_LAYERNORM: {
         int d = (int)n->shape.d[n->shape.rank - 1];
@@ -569,23 +569,23 @@ static void bwd_node(rt_exec *e, int i, int nb) {
     switch (n->op) {
     case IR_DENSE:
         da = gput(e, n->in[0], &acc);
-        rt_dense_bwd(a, pdata(n, PARAM_WEIGHT), dy, da, pgrad(e, n, PARAM_WEIGHT), pgrad(e, n, PARAM_BIAS), nb,
-                     (int)e->ns[n->in[0]].numel, n->units, acc);
+        rt_dense_bwd(a, pdata(n, PARAM_WEIGHT), dy, da, pgrad(e, n, PARAM_WEIGHT), pgrad(e, n, PARAM_BIAS),
+                     nb, (int)e->ns[n->in[0]].numel, n->units, acc);
         break;
     case IR_CONV2D:
     case IR_CONV1D:
         rt_conv_bwd(&s->cg, a, pdata(n, PARAM_WEIGHT), dy, gacc(e, n->in[0], nb), pgrad(e, n, PARAM_WEIGHT),
-                    pgrad(e, n, PARAM_BIAS), nb, s->conv_nb, s->own_col ? s->col : e->scol, s->own_col, e->stmp,
-                    e->sdcol);
+                    pgrad(e, n, PARAM_BIAS), nb, s->conv_nb, s->own_col ? s->col : e->scol, s->own_col,
+                    e->stmp, e->sdcol);
         break;
     case IR_BATCHNORM:
-        rt_bn_bwd(a, dy, pdata(n, PARAM_WEIGHT), s->mean, s->invstd, gacc(e, n->in[0], nb), pgrad(e, n, PARAM_WEIGHT),
-                  pgrad(e, n, PARAM_BIAS), nb, s->bn_c, s->inner, e->train);
+        rt_bn_bwd(a, dy, pdata(n, PARAM_WEIGHT), s->mean, s->invstd, gacc(e, n->in[0], nb),
+                  pgrad(e, n, PARAM_WEIGHT), pgrad(e, n, PARAM_BIAS), nb, s->bn_c, s->inner, e->train);
         break;
     case IR_LAYERNORM: {
         int d = (int)n->shape.d[n->shape.rank - 1];
-        rt_ln_bwd(a, dy, pdata(n, PARAM_WEIGHT), s->mean, s->invstd, gacc(e, n->in[0], nb), pgrad(e, n, PARAM_WEIGHT),
-                  pgrad(e, n, PARAM_BIAS), len / d, d);
+        rt_ln_bwd(a, dy, pdata(n, PARAM_WEIGHT), s->mean, s->invstd, gacc(e, n->in[0], nb),
+                  pgrad(e, n, PARAM_WEIGHT), pgrad(e, n, PARAM_BIAS), len / d, d);
         break;
     }
     case IR_ACT:
@@ -642,7 +642,7 @@ static void bwd_node(rt_exec *e, int i, int nb) {
         if ((da = gacc(e, n->in[0], nb))) rt_softmax_bwd(s->y, dy, da, len / d, d);
         break;
     }
-    default: break;   /* input, flatten (aliased), zero (no gradient) */
+    default: break; /* input, flatten (aliased), zero (no gradient) */
     }
 }
 

@@ -45,8 +45,7 @@ void rt_exec_backward(rt_exec *e, int batch);
 void rt_exec_backward_from(rt_exec *e, const float *dout, int batch);
 /* The trainable parameters and their gradients, in a stable order:
  * n tensors; params[i] aliases ir_param.data, grads[i] is owned by e. */
-int rt_exec_trainables(rt_exec *e, float ***params, float ***grads, int64_t **sizes,
-                       ir_param ***meta);
+int rt_exec_trainables(rt_exec *e, float ***params, float ***grads, int64_t **sizes, ir_param ***meta);
 
 /* Eval-mode inference of a whole batch without an rt_exec (allocates
  * scratch internally): the reference forward pass.  Returns 0 or -1. */

@@ -38,13 +38,18 @@ static void init_node(ir_node *n, rt_init_kind kind, rt_rng *r) {
         int64_t cnt = ir_shape_numel(&pr->shape);
         switch (pr->role) {
         case PARAM_WEIGHT:
-            if (!affine) fill_const(pr->data, cnt, 1.0f);
-            else if (kind == INIT_XAVIER) fill_uniform(r, pr->data, cnt, sqrt(6.0 / (fin + fout)));
-            else fill_uniform(r, pr->data, cnt, 1.0 / sqrt(fin));
+            if (!affine)
+                fill_const(pr->data, cnt, 1.0f);
+            else if (kind == INIT_XAVIER)
+                fill_uniform(r, pr->data, cnt, sqrt(6.0 / (fin + fout)));
+            else
+                fill_uniform(r, pr->data, cnt, 1.0 / sqrt(fin));
             break;
         case PARAM_BIAS:
-            if (affine) fill_uniform(r, pr->data, cnt, 1.0 / sqrt(fin));
-            else fill_const(pr->data, cnt, 0.0f);
+            if (affine)
+                fill_uniform(r, pr->data, cnt, 1.0 / sqrt(fin));
+            else
+                fill_const(pr->data, cnt, 0.0f);
             break;
         case PARAM_RUNNING_MEAN: fill_const(pr->data, cnt, 0.0f); break;
         case PARAM_RUNNING_VAR: fill_const(pr->data, cnt, 1.0f); break;

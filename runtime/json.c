@@ -48,11 +48,24 @@ static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp) {
     unsigned char c = s[0];
     size_t n;
     uint32_t v, min;
-    if (c < 0x80) { *cp = c; return 1; }
-    if (c >= 0xC2 && c <= 0xDF) { n = 2; v = c & 0x1Fu; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; v = c & 0x0Fu; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; v = c & 0x07u; min = 0x10000; }
-    else return 0;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1Fu;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0Fu;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07u;
+        min = 0x10000;
+    } else
+        return 0;
     if (avail < n) return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80) return 0;
@@ -64,7 +77,10 @@ static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp) {
 }
 
 static size_t utf8_encode(uint32_t cp, char *out) {
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
     if (cp < 0x800) {
         out[0] = (char)(0xC0 | (cp >> 6));
         out[1] = (char)(0x80 | (cp & 0x3F));
@@ -89,10 +105,14 @@ static int hex4(jp *p, size_t at, uint32_t *out) {
     for (size_t i = 0; i < 4; i++) {
         unsigned char c = p->s[at + i];
         uint32_t d;
-        if (c >= '0' && c <= '9') d = (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') d = (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') d = (uint32_t)(c - 'A' + 10);
-        else return jp_fail(p, at + i, "invalid hex digit in \\u escape");
+        if (c >= '0' && c <= '9')
+            d = (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (uint32_t)(c - 'A' + 10);
+        else
+            return jp_fail(p, at + i, "invalid hex digit in \\u escape");
         v = v * 16 + d;
     }
     *out = v;
@@ -107,7 +127,10 @@ static int parse_u_escape(jp *p, uint32_t *cp) {
     if (hex4(p, p->pos, &hi)) return -1;
     p->pos += 4;
     if (hi >= 0xDC00 && hi <= 0xDFFF) return jp_fail(p, start, "lone low surrogate \\u%04X", (unsigned)hi);
-    if (hi < 0xD800 || hi > 0xDBFF) { *cp = hi; return 0; }
+    if (hi < 0xD800 || hi > 0xDBFF) {
+        *cp = hi;
+        return 0;
+    }
     if (p->pos + 2 > p->len || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u')
         return jp_fail(p, start, "high surrogate \\u%04X not followed by a low surrogate", (unsigned)hi);
     uint32_t lo;
@@ -156,14 +179,20 @@ static int parse_string_raw(jp *p, char **str, size_t *slen) {
     while (p->pos < end) {
         unsigned char c = p->s[p->pos];
         if (c == '\\') {
-            if (parse_escape(p, out, &o)) { free(out); return -1; }
+            if (parse_escape(p, out, &o)) {
+                free(out);
+                return -1;
+            }
         } else if (c < 0x20) {
             free(out);
             return jp_fail(p, p->pos, "control character 0x%02X in string", c);
         } else {
             uint32_t cp;
             size_t n = utf8_decode(p->s + p->pos, end - p->pos, &cp);
-            if (!n) { free(out); return jp_fail(p, p->pos, "invalid UTF-8 in string"); }
+            if (!n) {
+                free(out);
+                return jp_fail(p, p->pos, "invalid UTF-8 in string");
+            }
             memcpy(out + o, p->s + p->pos, n);
             o += n;
             p->pos += n;
@@ -272,15 +301,17 @@ static int parse_container(jp *p, json_value *v, bool object) {
     size_t cap = 0;
     v->type = object ? JSON_OBJECT : JSON_ARRAY;
     jp_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == close) { p->pos++; return 0; }
+    if (p->pos < p->len && p->s[p->pos] == close) {
+        p->pos++;
+        return 0;
+    }
     for (;;) {
         if (reserve(p, v, &cap, object)) return -1;
         json_value *item = &v->items[v->n];
         memset(item, 0, sizeof *item);
         jp_ws(p);
         if (object) {
-            if (p->pos >= p->len || p->s[p->pos] != '"')
-                return jp_fail(p, p->pos, "expected a string key");
+            if (p->pos >= p->len || p->s[p->pos] != '"') return jp_fail(p, p->pos, "expected a string key");
             p->pos++;
             if (parse_string_raw(p, &v->keys[v->n], &v->key_lens[v->n])) return -1;
             v->n++;
@@ -298,7 +329,10 @@ static int parse_container(jp *p, json_value *v, bool object) {
             if (p->pos < p->len && p->s[p->pos] == close) return jp_fail(p, p->pos, "trailing comma");
             continue;
         }
-        if (p->pos < p->len && p->s[p->pos] == close) { p->pos++; return 0; }
+        if (p->pos < p->len && p->s[p->pos] == close) {
+            p->pos++;
+            return 0;
+        }
         return jp_fail(p, p->pos, object ? "expected ',' or '}'" : "expected ',' or ']'");
     }
 }
@@ -325,7 +359,8 @@ static int parse_value(jp *p, json_value *v) {
     case 'n': return parse_literal(p, "null", v, JSON_NULL, false);
     default:
         if (c == '-' || (c >= '0' && c <= '9')) return parse_number(p, v);
-        return jp_fail(p, p->pos, "unexpected character '%c' (expected a value)", c >= 0x20 && c < 0x7F ? c : '?');
+        return jp_fail(p, p->pos, "unexpected character '%c' (expected a value)",
+                       c >= 0x20 && c < 0x7F ? c : '?');
     }
 }
 
@@ -349,11 +384,17 @@ void json_free(json_value *v) {
 }
 
 json_value *json_parse(const char *text, size_t len, char *err, size_t errcap) {
-    jp p = { (const unsigned char *)text, len, 0, 0, err, errcap, false };
+    jp p = {(const unsigned char *)text, len, 0, 0, err, errcap, false};
     if (err && errcap) err[0] = '\0';
-    if (!text) { jp_fail(&p, 0, "no input"); return NULL; }
+    if (!text) {
+        jp_fail(&p, 0, "no input");
+        return NULL;
+    }
     json_value *v = calloc(1, sizeof *v);
-    if (!v) { jp_fail(&p, 0, "out of memory"); return NULL; }
+    if (!v) {
+        jp_fail(&p, 0, "out of memory");
+        return NULL;
+    }
     if (parse_value(&p, v) == 0) {
         jp_ws(&p);
         if (p.pos == p.len) return v;
@@ -385,7 +426,7 @@ bool json_utf8_valid(const char *s, size_t n) {
 }
 
 const char *json_type_name(json_type t) {
-    static const char *names[] = { "null", "boolean", "number", "string", "array", "object" };
+    static const char *names[] = {"null", "boolean", "number", "string", "array", "object"};
     return (unsigned)t <= JSON_OBJECT ? names[t] : "?";
 }
 
@@ -399,12 +440,18 @@ void json_buf_free(json_buf *b) {
 int json_buf_append(json_buf *b, const char *s, size_t n) {
     if (b->failed) return -1;
     if (n == 0) return 0;
-    if (n > SIZE_MAX / 4 - b->len) { b->failed = true; return -1; }
+    if (n > SIZE_MAX / 4 - b->len) {
+        b->failed = true;
+        return -1;
+    }
     if (b->len + n + 1 > b->cap) {
         size_t nc = b->cap ? b->cap : 64;
         while (nc < b->len + n + 1) nc *= 2;
         char *d = realloc(b->data, nc);
-        if (!d) { b->failed = true; return -1; }
+        if (!d) {
+            b->failed = true;
+            return -1;
+        }
         b->data = d;
         b->cap = nc;
     }
@@ -419,22 +466,34 @@ int json_buf_puts(json_buf *b, const char *s) { return json_buf_append(b, s, str
 int json_write_string(json_buf *b, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     json_buf_append(b, "\"", 1);
-    size_t i = 0, run = 0;   /* run: start of bytes copied verbatim */
+    size_t i = 0, run = 0; /* run: start of bytes copied verbatim */
     while (i < n) {
         unsigned char c = u[i];
         const char *esc = NULL;
         char tmp[8];
         uint32_t cp;
         size_t k = 1;
-        if (c == '"') esc = "\\\"";
-        else if (c == '\\') esc = "\\\\";
-        else if (c == '\n') esc = "\\n";
-        else if (c == '\r') esc = "\\r";
-        else if (c == '\t') esc = "\\t";
-        else if (c == '\b') esc = "\\b";
-        else if (c == '\f') esc = "\\f";
-        else if (c < 0x20) { snprintf(tmp, sizeof tmp, "\\u%04x", c); esc = tmp; }
-        else if (c >= 0x80 && !(k = utf8_decode(u + i, n - i, &cp))) { esc = "\xEF\xBF\xBD"; k = 1; }
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
+        else if (c == '\b')
+            esc = "\\b";
+        else if (c == '\f')
+            esc = "\\f";
+        else if (c < 0x20) {
+            snprintf(tmp, sizeof tmp, "\\u%04x", c);
+            esc = tmp;
+        } else if (c >= 0x80 && !(k = utf8_decode(u + i, n - i, &cp))) {
+            esc = "\xEF\xBF\xBD";
+            k = 1;
+        }
         if (esc) {
             json_buf_append(b, s + run, i - run);
             json_buf_puts(b, esc);

@@ -23,16 +23,16 @@ typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_
 
 typedef struct json_value {
     json_type type;
-    bool boolean;               /* JSON_BOOL */
-    double number;              /* JSON_NUMBER */
-    bool is_int;                /* JSON_NUMBER written without fraction/exponent and fits int64 */
-    int64_t integer;            /* valid when is_int */
-    char *str;                  /* JSON_STRING: UTF-8, NUL-terminated (may hold \u0000: use len) */
-    size_t len;                 /* JSON_STRING: bytes in str */
-    size_t n;                   /* JSON_ARRAY / JSON_OBJECT: number of items */
-    struct json_value *items;   /* JSON_ARRAY elements / JSON_OBJECT values */
-    char **keys;                /* JSON_OBJECT: keys[i] names items[i] (NUL-terminated) */
-    size_t *key_lens;           /* JSON_OBJECT: byte length of keys[i] */
+    bool boolean;             /* JSON_BOOL */
+    double number;            /* JSON_NUMBER */
+    bool is_int;              /* JSON_NUMBER written without fraction/exponent and fits int64 */
+    int64_t integer;          /* valid when is_int */
+    char *str;                /* JSON_STRING: UTF-8, NUL-terminated (may hold \u0000: use len) */
+    size_t len;               /* JSON_STRING: bytes in str */
+    size_t n;                 /* JSON_ARRAY / JSON_OBJECT: number of items */
+    struct json_value *items; /* JSON_ARRAY elements / JSON_OBJECT values */
+    char **keys;              /* JSON_OBJECT: keys[i] names items[i] (NUL-terminated) */
+    size_t *key_lens;         /* JSON_OBJECT: byte length of keys[i] */
 } json_value;
 
 /* Parses exactly one JSON text of len bytes (surrounding whitespace allowed).
@@ -53,7 +53,7 @@ bool json_utf8_valid(const char *s, size_t n);
 /* A growable output buffer; zero-initialise it.  After an allocation
  * failure every call is a no-op and `failed` stays set. */
 typedef struct json_buf {
-    char *data;                 /* NUL-terminated when len > 0 */
+    char *data; /* NUL-terminated when len > 0 */
     size_t len, cap;
     bool failed;
 } json_buf;

@@ -63,8 +63,8 @@ void rt_dense_fwd(const float *x, const float *w, const float *b, float *y, int 
     if (b) {
         for (int i = 0; i < n; i++) memcpy(y + (int64_t)i * out, b, sizeof(float) * (size_t)out);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, b ? 1.0f : 0.0f,
-                y, out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, b ? 1.0f : 0.0f, y,
+                out);
 }
 
 RT_SIMD static void col_sums(const float *dy, float *db, int n, int out) {
@@ -75,14 +75,14 @@ RT_SIMD static void col_sums(const float *dy, float *db, int n, int out) {
     }
 }
 
-void rt_dense_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db,
-                  int n, int in, int out, int acc) {
+void rt_dense_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db, int n,
+                  int in, int out, int acc) {
     if (dw)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in, 0.0f, dw, in);
     if (db) col_sums(dy, db, n, out);
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, w, in, acc ? 1.0f : 0.0f,
-                    dx, in);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, w, in,
+                    acc ? 1.0f : 0.0f, dx, in);
 }
 
 /* ================= convolution ================= */
@@ -183,7 +183,8 @@ RT_SIMD static void im2col_flat(const rt_conv_geom *g, const float *x, int grp, 
                 flat_range(g, i, j, &qa, &qb);
                 const uint32_t *mk = masks + (int64_t)j * P;
                 for (int s = 0; s < nb; s++) {
-                    const float *src = x + (int64_t)(n0 + s) * sample + (int64_t)(grp * cg + c) * plane + shift;
+                    const float *src =
+                        x + (int64_t)(n0 + s) * sample + (int64_t)(grp * cg + c) * plane + shift;
                     float *out = row + s * P;
                     if (qa >= qb) {
                         memset(out, 0, sizeof(float) * (size_t)P);
@@ -287,12 +288,13 @@ static inline __attribute__((always_inline)) float dot_f(const float *a, const f
     return s;
 }
 
-#define RT_ROW 256
+#define RT_ROW         256
 #define RT_DCOL_FLOATS (128L << 10)
 
 /* Direct depthwise-style convolution: every group has one input channel
  * and f/c output channels. */
-RT_SIMD static void dw_fwd(const rt_conv_geom *g, const float *x, const float *w, const float *b, float *y, int n) {
+RT_SIMD static void dw_fwd(const rt_conv_geom *g, const float *x, const float *w, const float *b, float *y,
+                           int n) {
     int mult = g->f / g->c;
     int64_t plane = (int64_t)g->h * g->w, P = conv_p(g);
     for (int s = 0; s < n; s++)
@@ -322,7 +324,7 @@ RT_SIMD static void dw_fwd(const rt_conv_geom *g, const float *x, const float *w
 }
 
 RT_SIMD static void dw_bwd(const rt_conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
-                   float *dwt, float *db, int n) {
+                           float *dwt, float *db, int n) {
     int mult = g->f / g->c, kk = g->kh * g->kw;
     int64_t plane = (int64_t)g->h * g->w, P = conv_p(g);
     float racc[RT_ROW];
@@ -374,8 +376,8 @@ RT_SIMD static void dw_bwd(const rt_conv_geom *g, const float *x, const float *w
  * dropped), so every tap is one long contiguous axpy over the whole plane
  * instead of many short rows.  Gradients use the same layout. */
 typedef struct wide_buf {
-    int wp;                 /* W' */
-    int64_t xn, yn;         /* floats in the padded input / wide output */
+    int wp;         /* W' */
+    int64_t xn, yn; /* floats in the padded input / wide output */
     float *xpad, *yw, *dxpad;
 } wide_buf;
 
@@ -404,11 +406,12 @@ static void wide_free(wide_buf *b) {
 
 RT_SIMD static void wide_pad(const rt_conv_geom *g, const wide_buf *b, const float *xp) {
     for (int iy = 0; iy < g->h; iy++)
-        memcpy(b->xpad + (int64_t)(iy + g->ph) * b->wp + g->pw, xp + (int64_t)iy * g->w, sizeof(float) * (size_t)g->w);
+        memcpy(b->xpad + (int64_t)(iy + g->ph) * b->wp + g->pw, xp + (int64_t)iy * g->w,
+               sizeof(float) * (size_t)g->w);
 }
 
-RT_SIMD static void dw_wide_fwd(const rt_conv_geom *g, const float *x, const float *w, const float *b, float *y,
-                                int n, wide_buf *wb) {
+RT_SIMD static void dw_wide_fwd(const rt_conv_geom *g, const float *x, const float *w, const float *b,
+                                float *y, int n, wide_buf *wb) {
     int mult = g->f / g->c, wp = wb->wp;
     int64_t plane = (int64_t)g->h * g->w, P = conv_p(g), len = wb->yn;
     for (int s = 0; s < n; s++)
@@ -430,14 +433,14 @@ RT_SIMD static void dw_wide_fwd(const rt_conv_geom *g, const float *x, const flo
                     const float *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3], *x4 = xs[4];
                     const float *x5 = xs[5], *x6 = xs[6], *x7 = xs[7], *x8 = xs[8];
                     for (int64_t q = 0; q < len; q++)
-                        yw[q] = wv[0] * x0[q] + wv[1] * x1[q] + wv[2] * x2[q] + wv[3] * x3[q] + wv[4] * x4[q] +
-                                wv[5] * x5[q] + wv[6] * x6[q] + wv[7] * x7[q] + wv[8] * x8[q];
+                        yw[q] = wv[0] * x0[q] + wv[1] * x1[q] + wv[2] * x2[q] + wv[3] * x3[q] +
+                                wv[4] * x4[q] + wv[5] * x5[q] + wv[6] * x6[q] + wv[7] * x7[q] + wv[8] * x8[q];
                 } else {
                     for (int i = 0; i < g->kh; i++)
                         for (int j = 0; j < g->kw; j++) {
                             const float *xs = wb->xpad + (int64_t)i * g->dh * wp + j * g->dw;
                             float wv = wf[i * g->kw + j];
-                            if (i == 0 && j == 0)   /* the first tap initialises: no zeroing pass */
+                            if (i == 0 && j == 0) /* the first tap initialises: no zeroing pass */
                                 for (int64_t q = 0; q < len; q++) yw[q] = wv * xs[q];
                             else
                                 for (int64_t q = 0; q < len; q++) yw[q] += wv * xs[q];
@@ -451,8 +454,8 @@ RT_SIMD static void dw_wide_fwd(const rt_conv_geom *g, const float *x, const flo
         }
 }
 
-RT_SIMD static void dw_wide_bwd(const rt_conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
-                                float *dwt, float *db, int n, wide_buf *wb) {
+RT_SIMD static void dw_wide_bwd(const rt_conv_geom *g, const float *x, const float *w, const float *dy,
+                                float *dx, float *dwt, float *db, int n, wide_buf *wb) {
     int mult = g->f / g->c, wp = wb->wp, kk = g->kh * g->kw;
     int64_t plane = (int64_t)g->h * g->w, P = conv_p(g), len = wb->yn;
     if (dwt) memset(dwt, 0, sizeof(float) * (size_t)g->f * (size_t)kk);
@@ -464,7 +467,7 @@ RT_SIMD static void dw_wide_bwd(const rt_conv_geom *g, const float *x, const flo
             for (int m = 0; m < mult; m++) {
                 int f = c * mult + m;
                 const float *dyp = dy + ((int64_t)s * g->f + f) * P;
-                float *dyw = wb->yw;   /* dy on the wide grid, zero in the extra columns */
+                float *dyw = wb->yw; /* dy on the wide grid, zero in the extra columns */
                 for (int oy = 0; oy < g->ho; oy++)
                     for (int ox = 0; ox < wp; ox++)
                         dyw[(int64_t)oy * wp + ox] = ox < g->wo ? dyp[oy * g->wo + ox] : 0.0f;
@@ -520,7 +523,7 @@ static void pw_bwd(const rt_conv_geom *g, const float *x, const float *w, const 
 }
 
 RT_SIMD void rt_conv_fwd(const rt_conv_geom *g, const float *x, const float *w, const float *b, float *y,
-                 int n, int nb, float *col, float *tmp) {
+                         int n, int nb, float *col, float *tmp) {
     int kind = rt_conv_kind(g);
     if (kind == 1) {
         wide_buf wb;
@@ -532,7 +535,10 @@ RT_SIMD void rt_conv_fwd(const rt_conv_geom *g, const float *x, const float *w, 
         }
         return;
     }
-    if (kind == 2) { pw_fwd(g, x, w, b, y, n); return; }
+    if (kind == 2) {
+        pw_fwd(g, x, w, b, y, n);
+        return;
+    }
     int fg = g->f / g->groups;
     int64_t K = conv_k(g), P = conv_p(g);
     uint32_t *masks = flat_masks(g);
@@ -556,7 +562,8 @@ RT_SIMD void rt_conv_fwd(const rt_conv_geom *g, const float *x, const float *w, 
                 const float *src = out + f * ld + s * P;
                 float bias = b ? b[f] : 0.0f;
                 if (m == 1) {
-                    if (b) for (int64_t q = 0; q < P; q++) dst[q] += bias;
+                    if (b)
+                        for (int64_t q = 0; q < P; q++) dst[q] += bias;
                 } else {
                     for (int64_t q = 0; q < P; q++) dst[q] = src[q] + bias;
                 }
@@ -566,7 +573,8 @@ RT_SIMD void rt_conv_fwd(const rt_conv_geom *g, const float *x, const float *w, 
 }
 
 RT_SIMD void rt_conv_bwd(const rt_conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
-                 float *dw, float *db, int n, int nb, float *col, int col_valid, float *tmp, float *dcol) {
+                         float *dw, float *db, int n, int nb, float *col, int col_valid, float *tmp,
+                         float *dcol) {
     int kind = rt_conv_kind(g);
     if (kind == 1) {
         wide_buf wb;
@@ -578,7 +586,10 @@ RT_SIMD void rt_conv_bwd(const rt_conv_geom *g, const float *x, const float *w, 
         }
         return;
     }
-    if (kind == 2) { pw_bwd(g, x, w, dy, dx, dw, db, n); return; }
+    if (kind == 2) {
+        pw_bwd(g, x, w, dy, dx, dw, db, n);
+        return;
+    }
     int fg = g->f / g->groups;
     int64_t K = conv_k(g), P = conv_p(g);
     uint32_t *masks = flat_masks(g);
@@ -591,7 +602,8 @@ RT_SIMD void rt_conv_bwd(const rt_conv_geom *g, const float *x, const float *w, 
         if (m > 1) {
             for (int s = 0; s < m; s++)
                 for (int f = 0; f < g->f; f++)
-                    memcpy(tmp + f * ld + s * P, dy + ((int64_t)(n0 + s) * g->f + f) * P, sizeof(float) * (size_t)P);
+                    memcpy(tmp + f * ld + s * P, dy + ((int64_t)(n0 + s) * g->f + f) * P,
+                           sizeof(float) * (size_t)P);
             dyt = tmp;
         }
         if (db)
@@ -616,7 +628,8 @@ RT_SIMD void rt_conv_bwd(const rt_conv_geom *g, const float *x, const float *w, 
                 int ms = m - s0 < sub ? m - s0 : sub;
                 int64_t lds = (int64_t)ms * P;
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)lds, fg, 1.0f,
-                            w + grp * fg * K, (int)K, dyt + grp * fg * ld + s0 * P, (int)ld, 0.0f, dcol, (int)lds);
+                            w + grp * fg * K, (int)K, dyt + grp * fg * ld + s0 * P, (int)ld, 0.0f, dcol,
+                            (int)lds);
                 if (masks)
                     col2im_flat(g, dcol, grp, n0 + s0, ms, dx, masks);
                 else
@@ -630,8 +643,8 @@ RT_SIMD void rt_conv_bwd(const rt_conv_geom *g, const float *x, const float *w, 
 /* ================= batchnorm ================= */
 
 RT_SIMD void rt_bn_fwd_train(const float *x, float *y, const float *gamma, const float *beta, float *rmean,
-                     float *rvar, float *mean, float *invstd, int n, int c, int64_t inner, float eps,
-                     float momentum) {
+                             float *rvar, float *mean, float *invstd, int n, int c, int64_t inner, float eps,
+                             float momentum) {
     int64_t cnt = (int64_t)n * inner;
     for (int ch = 0; ch < c; ch++) {
         /* Two passes in double: one-pass sums lose too much in float. */
@@ -664,8 +677,9 @@ RT_SIMD void rt_bn_fwd_train(const float *x, float *y, const float *gamma, const
     }
 }
 
-RT_SIMD void rt_bn_fwd_eval(const float *x, float *y, const float *gamma, const float *beta, const float *rmean,
-                    const float *rvar, float *mean, float *invstd, int n, int c, int64_t inner, float eps) {
+RT_SIMD void rt_bn_fwd_eval(const float *x, float *y, const float *gamma, const float *beta,
+                            const float *rmean, const float *rvar, float *mean, float *invstd, int n, int c,
+                            int64_t inner, float eps) {
     for (int ch = 0; ch < c; ch++) {
         float is = 1.0f / sqrtf(rvar[ch] + eps);
         mean[ch] = rmean[ch];
@@ -679,8 +693,9 @@ RT_SIMD void rt_bn_fwd_eval(const float *x, float *y, const float *gamma, const 
     }
 }
 
-RT_SIMD void rt_bn_bwd(const float *x, const float *dy, const float *gamma, const float *mean, const float *invstd,
-               float *dx, float *dgamma, float *dbeta, int n, int c, int64_t inner, int train) {
+RT_SIMD void rt_bn_bwd(const float *x, const float *dy, const float *gamma, const float *mean,
+                       const float *invstd, float *dx, float *dgamma, float *dbeta, int n, int c,
+                       int64_t inner, int train) {
     double cnt = (double)n * (double)inner;
     for (int ch = 0; ch < c; ch++) {
         double sdy = 0.0, sdyx = 0.0;
@@ -709,8 +724,8 @@ RT_SIMD void rt_bn_bwd(const float *x, const float *dy, const float *gamma, cons
 
 /* ================= layernorm ================= */
 
-RT_SIMD void rt_ln_fwd(const float *x, float *y, const float *gamma, const float *beta, float *mean, float *invstd,
-               int64_t rows, int d, float eps) {
+RT_SIMD void rt_ln_fwd(const float *x, float *y, const float *gamma, const float *beta, float *mean,
+                       float *invstd, int64_t rows, int d, float eps) {
     for (int64_t r = 0; r < rows; r++) {
         const float *p = x + r * d;
         float *o = y + r * d;
@@ -725,8 +740,8 @@ RT_SIMD void rt_ln_fwd(const float *x, float *y, const float *gamma, const float
     }
 }
 
-RT_SIMD void rt_ln_bwd(const float *x, const float *dy, const float *gamma, const float *mean, const float *invstd,
-               float *dx, float *dgamma, float *dbeta, int64_t rows, int d) {
+RT_SIMD void rt_ln_bwd(const float *x, const float *dy, const float *gamma, const float *mean,
+                       const float *invstd, float *dx, float *dgamma, float *dbeta, int64_t rows, int d) {
     if (dgamma) memset(dgamma, 0, sizeof(float) * (size_t)d);
     if (dbeta) memset(dbeta, 0, sizeof(float) * (size_t)d);
     for (int64_t r = 0; r < rows; r++) {
@@ -756,29 +771,41 @@ static float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
 
 RT_SIMD void rt_act_fwd(ir_act a, const float *x, float *y, int64_t len) {
     switch (a) {
-    case ACT_RELU: for (int64_t i = 0; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
-    case ACT_RELU6: for (int64_t i = 0; i < len; i++) y[i] = fminf(fmaxf(x[i], 0.0f), 6.0f); break;
+    case ACT_RELU:
+        for (int64_t i = 0; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case ACT_RELU6:
+        for (int64_t i = 0; i < len; i++) y[i] = fminf(fmaxf(x[i], 0.0f), 6.0f);
+        break;
     case ACT_GELU:
         for (int64_t i = 0; i < len; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678f));
         break;
-    case ACT_TANH: for (int64_t i = 0; i < len; i++) y[i] = tanhf(x[i]); break;
-    case ACT_SIGMOID: for (int64_t i = 0; i < len; i++) y[i] = sigm(x[i]); break;
-    case ACT_SWISH: for (int64_t i = 0; i < len; i++) y[i] = x[i] * sigm(x[i]); break;
+    case ACT_TANH:
+        for (int64_t i = 0; i < len; i++) y[i] = tanhf(x[i]);
+        break;
+    case ACT_SIGMOID:
+        for (int64_t i = 0; i < len; i++) y[i] = sigm(x[i]);
+        break;
+    case ACT_SWISH:
+        for (int64_t i = 0; i < len; i++) y[i] = x[i] * sigm(x[i]);
+        break;
     case ACT_HSWISH:
         for (int64_t i = 0; i < len; i++) y[i] = x[i] * fminf(fmaxf(x[i] + 3.0f, 0.0f), 6.0f) / 6.0f;
         break;
-    default: if (y != x) memcpy(y, x, sizeof(float) * (size_t)len); break;
+    default:
+        if (y != x) memcpy(y, x, sizeof(float) * (size_t)len);
+        break;
     }
 }
 
 /* dx = dy * f'(x), accumulated into dx or (acc == 0) overwriting it, so
  * a single-consumer gradient needs no zeroing pass. */
-#define ACT_LOOP(expr)                                                    \
-    do {                                                                  \
-        if (acc)                                                          \
-            for (int64_t i = 0; i < len; i++) dx[i] += (expr);            \
-        else                                                              \
-            for (int64_t i = 0; i < len; i++) dx[i] = (expr);             \
+#define ACT_LOOP(expr)                                         \
+    do {                                                       \
+        if (acc)                                               \
+            for (int64_t i = 0; i < len; i++) dx[i] += (expr); \
+        else                                                   \
+            for (int64_t i = 0; i < len; i++) dx[i] = (expr);  \
     } while (0)
 
 static float gelu_d(float v) {
@@ -790,7 +817,8 @@ static float swish_d(float v) {
 }
 static float hswish_d(float v) { return v < -3.0f ? 0.0f : v > 3.0f ? 1.0f : (2.0f * v + 3.0f) / 6.0f; }
 
-RT_SIMD void rt_act_bwd(ir_act a, const float *x, const float *y, const float *dy, float *dx, int64_t len, int acc) {
+RT_SIMD void rt_act_bwd(ir_act a, const float *x, const float *y, const float *dy, float *dx, int64_t len,
+                        int acc) {
     switch (a) {
     case ACT_RELU: ACT_LOOP(x[i] > 0.0f ? dy[i] : 0.0f); break;
     case ACT_RELU6: ACT_LOOP((x[i] > 0.0f && x[i] < 6.0f) ? dy[i] : 0.0f); break;
@@ -845,8 +873,8 @@ RT_SIMD static void maxpool2_fwd(const rt_pool_geom *g, const float *x, float *y
     }
 }
 
-RT_SIMD static void maxpool2_bwd(const rt_pool_geom *g, const float *x, const float *y, const float *dy, float *dx,
-                         int64_t planes, int acc) {
+RT_SIMD static void maxpool2_bwd(const rt_pool_geom *g, const float *x, const float *y, const float *dy,
+                                 float *dx, int64_t planes, int acc) {
     const int w = g->w, ho = g->ho, wo = g->wo;
     int64_t ip = (int64_t)g->h * w, op = (int64_t)ho * wo;
     for (int64_t pl = 0; pl < planes; pl++) {
@@ -875,7 +903,6 @@ RT_SIMD static void maxpool2_bwd(const rt_pool_geom *g, const float *x, const fl
                     d1[2 * ox + 1] = gd;
                 }
             }
-
         }
     }
 }
@@ -945,7 +972,10 @@ void rt_maxpool_fwd(const rt_pool_geom *g, const float *x, float *y, int32_t *ar
                     for (int j = x0 < 0 ? 0 : x0; j < x0 + g->kw && j < g->w; j++) {
                         float v = xp[i * g->w + j];
                         /* NaN wins so that it propagates like PyTorch. */
-                        if (bi < 0 || v > best || v != v) { best = v; bi = i * g->w + j; }
+                        if (bi < 0 || v > best || v != v) {
+                            best = v;
+                            bi = i * g->w + j;
+                        }
                     }
                 y[pl * op + oy * g->wo + ox] = best;
                 argmax[pl * op + oy * g->wo + ox] = bi;
@@ -955,8 +985,8 @@ void rt_maxpool_fwd(const rt_pool_geom *g, const float *x, float *y, int32_t *ar
 
 int rt_maxpool_fast(const rt_pool_geom *g) { return is_pool2(g) && g->w % 2 == 0 && g->h % 2 == 0; }
 
-void rt_maxpool_bwd(const rt_pool_geom *g, const float *x, const float *y, const float *dy, const int32_t *argmax,
-                    float *dx, int n, int acc, int relu, float *scratch) {
+void rt_maxpool_bwd(const rt_pool_geom *g, const float *x, const float *y, const float *dy,
+                    const int32_t *argmax, float *dx, int n, int acc, int relu, float *scratch) {
     int64_t planes = (int64_t)n * g->c, ip = (int64_t)g->h * g->w, op = (int64_t)g->ho * g->wo;
     if (rt_maxpool_fast(g)) {
         float *hb = scratch ? scratch : malloc(sizeof(float) * (size_t)ip);
@@ -1055,11 +1085,13 @@ RT_SIMD void rt_mul_fwd(const float *a, const float *b, float *y, int n, int c, 
 }
 
 RT_SIMD void rt_mul_bwd(const float *a, const float *b, const float *dy, float *da, float *db, int n, int c,
-                int64_t inner, int bcast) {
+                        int64_t inner, int bcast) {
     if (!bcast) {
         int64_t len = (int64_t)n * c * inner;
-        if (da) for (int64_t i = 0; i < len; i++) da[i] += dy[i] * b[i];
-        if (db) for (int64_t i = 0; i < len; i++) db[i] += dy[i] * a[i];
+        if (da)
+            for (int64_t i = 0; i < len; i++) da[i] += dy[i] * b[i];
+        if (db)
+            for (int64_t i = 0; i < len; i++) db[i] += dy[i] * a[i];
         return;
     }
     for (int64_t r = 0; r < (int64_t)n * c; r++) {
@@ -1077,7 +1109,10 @@ void rt_softmax_fwd(const float *x, float *y, int64_t rows, int d) {
         const float *p = x + r * d;
         float *o = y + r * d, mx = p[0], s = 0.0f;
         for (int j = 1; j < d; j++) mx = p[j] > mx ? p[j] : mx;
-        for (int j = 0; j < d; j++) { o[j] = expf(p[j] - mx); s += o[j]; }
+        for (int j = 0; j < d; j++) {
+            o[j] = expf(p[j] - mx);
+            s += o[j];
+        }
         for (int j = 0; j < d; j++) o[j] /= s;
     }
 }
@@ -1091,7 +1126,8 @@ void rt_softmax_bwd(const float *y, const float *dy, float *dx, int64_t rows, in
     }
 }
 
-float rt_softmax_xent(const float *logits, const int32_t *labels, float *dlogits, int n, int k, int *correct) {
+float rt_softmax_xent(const float *logits, const int32_t *labels, float *dlogits, int n, int k,
+                      int *correct) {
     double loss = 0.0;
     int hits = 0;
     for (int i = 0; i < n; i++) {
@@ -1099,7 +1135,10 @@ float rt_softmax_xent(const float *logits, const int32_t *labels, float *dlogits
         int am = 0;
         float mx = p[0];
         for (int j = 1; j < k; j++)
-            if (p[j] > mx) { mx = p[j]; am = j; }
+            if (p[j] > mx) {
+                mx = p[j];
+                am = j;
+            }
         double s = 0.0;
         for (int j = 0; j < k; j++) s += exp((double)(p[j] - mx));
         int y = labels[i];

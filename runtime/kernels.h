@@ -16,13 +16,13 @@
 
 /* ---- dense: y[n, out] = x[n, in] W[out, in]^T + b ---- */
 void rt_dense_fwd(const float *x, const float *w, const float *b, float *y, int n, int in, int out);
-void rt_dense_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db,
-                  int n, int in, int out, int acc);
+void rt_dense_bwd(const float *x, const float *w, const float *dy, float *dx, float *dw, float *db, int n,
+                  int in, int out, int acc);
 
 /* ---- convolution (conv1d is conv2d with h = 1) ---- */
 typedef struct rt_conv_geom {
-    int c, h, w;            /* input channels and size */
-    int f, ho, wo;          /* filters and output size */
+    int c, h, w;   /* input channels and size */
+    int f, ho, wo; /* filters and output size */
     int kh, kw, sh, sw, ph, pw, dh, dw;
     int groups;
 } rt_conv_geom;
@@ -42,13 +42,13 @@ int64_t rt_conv_tmp_size(const rt_conv_geom *g, int nb);
 /* Forward over n samples in chunks of nb.  col: rt_conv_col_size(nb)
  * floats; after the call it holds the im2col of the last chunk (all of it
  * when n <= nb).  tmp: rt_conv_tmp_size(nb) floats. */
-void rt_conv_fwd(const rt_conv_geom *g, const float *x, const float *w, const float *b, float *y,
-                 int n, int nb, float *col, float *tmp);
+void rt_conv_fwd(const rt_conv_geom *g, const float *x, const float *w, const float *b, float *y, int n,
+                 int nb, float *col, float *tmp);
 /* Backward.  col_valid: col still holds the forward's im2col of the whole
  * batch (n <= nb), so it is not recomputed.  tmp and dcol: each
  * rt_conv_tmp_size(nb) floats. */
-void rt_conv_bwd(const rt_conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
-                 float *dw, float *db, int n, int nb, float *col, int col_valid, float *tmp, float *dcol);
+void rt_conv_bwd(const rt_conv_geom *g, const float *x, const float *w, const float *dy, float *dx, float *dw,
+                 float *db, int n, int nb, float *col, int col_valid, float *tmp, float *dcol);
 
 /* ---- batchnorm: per channel c over n * inner values ---- */
 /* Train mode: batch statistics; saves mean/invstd for backward and
@@ -87,8 +87,8 @@ int rt_maxpool_fast(const rt_pool_geom *g);
 /* relu (fast path only): x is the output of a relu whose backward is
  * folded in, dx is then the gradient of the relu's INPUT.  scratch: h*w
  * floats for the fast path (NULL: allocated per call). */
-void rt_maxpool_bwd(const rt_pool_geom *g, const float *x, const float *y, const float *dy, const int32_t *argmax,
-                    float *dx, int n, int acc, int relu, float *scratch);
+void rt_maxpool_bwd(const rt_pool_geom *g, const float *x, const float *y, const float *dy,
+                    const int32_t *argmax, float *dx, int n, int acc, int relu, float *scratch);
 void rt_avgpool_fwd(const rt_pool_geom *g, const float *x, float *y, int n);
 void rt_avgpool_bwd(const rt_pool_geom *g, const float *dy, float *dx, int n);
 /* [n, c, inner] -> [n, c] */
@@ -101,7 +101,7 @@ void rt_mask_mul(const float *x, const float *scale, float *y, int64_t len);
 /* y[n, off .. off+len) = x[n, 0..len) within rows of `total`; and back. */
 void rt_concat_fwd(const float *x, float *y, int n, int64_t len, int64_t off, int64_t total);
 void rt_concat_bwd(const float *dy, float *dx, int n, int64_t len, int64_t off, int64_t total);
-void rt_axpy(float *y, const float *x, int64_t len);     /* y += x */
+void rt_axpy(float *y, const float *x, int64_t len); /* y += x */
 /* Elementwise product; bcast: b has one value per channel of c channels
  * with `inner` values each (a: [n, c, inner], b: [n, c]). */
 void rt_mul_fwd(const float *a, const float *b, float *y, int n, int c, int64_t inner, int bcast);

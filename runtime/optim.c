@@ -33,8 +33,8 @@ struct rt_optim {
     int n;
     float **params, **grads;
     int64_t *sizes;
-    float **m;          /* SGD momentum buffer / Adam exp_avg (NULL when unused) */
-    float **v;          /* Adam exp_avg_sq */
+    float **m; /* SGD momentum buffer / Adam exp_avg (NULL when unused) */
+    float **v; /* Adam exp_avg_sq */
     int64_t steps;
 };
 
@@ -60,7 +60,10 @@ static float **alloc_state(const rt_optim *o) {
     if (!b) return NULL;
     for (int i = 0; i < o->n; i++) {
         b[i] = calloc((size_t)(o->sizes[i] ? o->sizes[i] : 1), sizeof **b);
-        if (!b[i]) { free_bufs(b, o->n); return NULL; }
+        if (!b[i]) {
+            free_bufs(b, o->n);
+            return NULL;
+        }
     }
     return b;
 }
@@ -81,9 +84,15 @@ rt_optim *rt_optim_new(const rt_optim_cfg *cfg, int n, float **params, float **g
     o->params = malloc(k * sizeof *o->params);
     o->grads = malloc(k * sizeof *o->grads);
     o->sizes = malloc(k * sizeof *o->sizes);
-    if (!o->params || !o->grads || !o->sizes) { rt_optim_free(o); return NULL; }
+    if (!o->params || !o->grads || !o->sizes) {
+        rt_optim_free(o);
+        return NULL;
+    }
     for (int i = 0; i < n; i++) {
-        if (sizes[i] < 0 || (sizes[i] > 0 && (!params[i] || !grads[i]))) { rt_optim_free(o); return NULL; }
+        if (sizes[i] < 0 || (sizes[i] > 0 && (!params[i] || !grads[i]))) {
+            rt_optim_free(o);
+            return NULL;
+        }
         o->params[i] = params[i];
         o->grads[i] = grads[i];
         o->sizes[i] = sizes[i];
@@ -125,11 +134,11 @@ RT_HOT static void sgd_momentum(float *restrict p, const float *restrict g, floa
 
 /* Scalars rounded to float from double, as torch passes Python floats. */
 typedef struct adam_k {
-    float b1, b2, eps, wd;      /* wd: L2 term added to the gradient (Adam only) */
-    float omb1, omb2;           /* 1 - b1, 1 - b2 */
-    float step_size;            /* lr / (1 - b1^t) */
-    float bc2_sqrt;             /* sqrt(1 - b2^t) */
-    float decay;                /* AdamW: 1 - lr*wd applied to p first */
+    float b1, b2, eps, wd; /* wd: L2 term added to the gradient (Adam only) */
+    float omb1, omb2;      /* 1 - b1, 1 - b2 */
+    float step_size;       /* lr / (1 - b1^t) */
+    float bc2_sqrt;        /* sqrt(1 - b2^t) */
+    float decay;           /* AdamW: 1 - lr*wd applied to p first */
 } adam_k;
 
 /* One Adam element, in torch's operation order. */
@@ -156,7 +165,8 @@ __attribute__((target("avx512f"))) static int64_t adam_avx512(float *restrict p,
         __m512 pv = _mm512_loadu_ps(p + i), gv = _mm512_loadu_ps(g + i);
         __m512 gi = _mm512_add_ps(gv, _mm512_mul_ps(wd, pv)), pi = _mm512_mul_ps(pv, dec);
         __m512 mi = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(m + i), b1), _mm512_mul_ps(o1, gi));
-        __m512 vi = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(v + i), b2), _mm512_mul_ps(_mm512_mul_ps(o2, gi), gi));
+        __m512 vi = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(v + i), b2),
+                                  _mm512_mul_ps(_mm512_mul_ps(o2, gi), gi));
         _mm512_storeu_ps(m + i, mi);
         _mm512_storeu_ps(v + i, vi);
         __m512 den = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), bc), eps);
@@ -170,7 +180,8 @@ static int64_t adam_sse2(float *restrict p, const float *restrict g, float *rest
                          int64_t n, const adam_k *k) {
     int64_t i = 0;
 #ifdef RT_X86
-    __m128 wd = _mm_set1_ps(k->wd), dec = _mm_set1_ps(k->decay), b1 = _mm_set1_ps(k->b1), b2 = _mm_set1_ps(k->b2);
+    __m128 wd = _mm_set1_ps(k->wd), dec = _mm_set1_ps(k->decay), b1 = _mm_set1_ps(k->b1),
+           b2 = _mm_set1_ps(k->b2);
     __m128 o1 = _mm_set1_ps(k->omb1), o2 = _mm_set1_ps(k->omb2), ss = _mm_set1_ps(k->step_size);
     __m128 bc = _mm_set1_ps(k->bc2_sqrt), eps = _mm_set1_ps(k->eps);
     for (; i + 4 <= n; i += 4) {
@@ -208,8 +219,8 @@ void rt_optim_step(rt_optim *o, double lr) {
     if (c->kind == OPT_SGD) {
         for (int i = 0; i < o->n; i++) {
             if (o->m)
-                sgd_momentum(o->params[i], o->grads[i], o->m[i], o->sizes[i], (float)lr, (float)c->weight_decay,
-                             (float)c->momentum, o->steps == 1, c->nesterov);
+                sgd_momentum(o->params[i], o->grads[i], o->m[i], o->sizes[i], (float)lr,
+                             (float)c->weight_decay, (float)c->momentum, o->steps == 1, c->nesterov);
             else
                 sgd_plain(o->params[i], o->grads[i], o->sizes[i], (float)lr, (float)c->weight_decay);
         }
@@ -231,7 +242,8 @@ void rt_optim_step(rt_optim *o, double lr) {
 
 /* ---- schedules ---- */
 
-static double sched_after_warmup(const rt_sched_cfg *s, double base, int64_t step, int64_t total, int64_t spe) {
+static double sched_after_warmup(const rt_sched_cfg *s, double base, int64_t step, int64_t total,
+                                 int64_t spe) {
     switch (s->kind) {
     case SCHED_COSINE: {
         if (total <= 0) return base;
@@ -244,12 +256,12 @@ static double sched_after_warmup(const rt_sched_cfg *s, double base, int64_t ste
         int64_t epoch = step / spe;
         return base * pow(gamma, floor((double)epoch / s->step_size));
     }
-    default:
-        return base;
+    default: return base;
     }
 }
 
-double rt_sched_lr(const rt_sched_cfg *s, double base_lr, int64_t step, int64_t total, int64_t steps_per_epoch) {
+double rt_sched_lr(const rt_sched_cfg *s, double base_lr, int64_t step, int64_t total,
+                   int64_t steps_per_epoch) {
     if (!s) return base_lr;
     int64_t w = s->warmup_steps > 0 ? s->warmup_steps : 0;
     if (step < 0) step = 0;

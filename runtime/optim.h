@@ -13,20 +13,20 @@ typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } rt_opt_kind;
 typedef struct rt_optim_cfg {
     rt_opt_kind kind;
     double lr;
-    double momentum;        /* SGD */
-    int nesterov;           /* SGD */
-    double weight_decay;    /* SGD/Adam: L2 added to the gradient; AdamW: decoupled */
-    double beta1, beta2, eps;  /* Adam: defaults 0.9, 0.999, 1e-8 when 0 */
+    double momentum;          /* SGD */
+    int nesterov;             /* SGD */
+    double weight_decay;      /* SGD/Adam: L2 added to the gradient; AdamW: decoupled */
+    double beta1, beta2, eps; /* Adam: defaults 0.9, 0.999, 1e-8 when 0 */
 } rt_optim_cfg;
 
 typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_STEP } rt_sched_kind;
 
 typedef struct rt_sched_cfg {
     rt_sched_kind kind;
-    double step_size;       /* SCHED_STEP: epochs between decays */
-    double gamma;           /* SCHED_STEP: factor (default 0.1) */
-    double min_lr;          /* SCHED_COSINE: floor (default 0) */
-    int warmup_steps;       /* linear warmup, 0 = none */
+    double step_size; /* SCHED_STEP: epochs between decays */
+    double gamma;     /* SCHED_STEP: factor (default 0.1) */
+    double min_lr;    /* SCHED_COSINE: floor (default 0) */
+    int warmup_steps; /* linear warmup, 0 = none */
 } rt_sched_cfg;
 
 typedef struct rt_optim rt_optim;
@@ -38,7 +38,8 @@ void rt_optim_free(rt_optim *o);
 /* One update with learning rate lr (the schedule's value for this step). */
 void rt_optim_step(rt_optim *o, double lr);
 /* The learning rate at `step` of `total` steps (epoch = step / steps_per_epoch). */
-double rt_sched_lr(const rt_sched_cfg *s, double base_lr, int64_t step, int64_t total, int64_t steps_per_epoch);
+double rt_sched_lr(const rt_sched_cfg *s, double base_lr, int64_t step, int64_t total,
+                   int64_t steps_per_epoch);
 
 /* Optimizer state (momentum buffers, Adam moments, step count) as named
  * float tensors, to be stored next to the weights; and restored. */

@@ -89,11 +89,10 @@ static int add_codes(const float *v, int b, int64_t units, double *k) {
         ones[i] = cnt;
     }
     /* Counts stay exact in float for up to 2^24 units per layer. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, b, (int)units, 1.0f, c, (int)units, c, (int)units, 0.0f,
-                gram, b);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, b, (int)units, 1.0f, c, (int)units, c, (int)units,
+                0.0f, gram, b);
     for (int i = 0; i < b; i++)
-        for (int j = 0; j < b; j++)
-            k[i * b + j] += 2.0 * gram[i * b + j] - ones[i] - ones[j] + (double)units;
+        for (int j = 0; j < b; j++) k[i * b + j] += 2.0 * gram[i * b + j] - ones[i] - ones[j] + (double)units;
     free(c);
     free(gram);
     free(ones);
@@ -106,9 +105,11 @@ static int codes_of_graph(ir_graph *g, rt_exec *e, int b, double *k) {
         const ir_node *n = &g->nodes[i];
         if (n->op != IR_ACT || n->act == ACT_IDENTITY) continue;
         any = 1;
-        if (add_codes(rt_exec_node_output(e, n->in[0]), b, ir_shape_numel(&g->nodes[n->in[0]].shape), k)) return -1;
+        if (add_codes(rt_exec_node_output(e, n->in[0]), b, ir_shape_numel(&g->nodes[n->in[0]].shape), k))
+            return -1;
     }
-    if (!any && add_codes(rt_exec_node_output(e, g->output), b, ir_shape_numel(&g->nodes[g->output].shape), k))
+    if (!any &&
+        add_codes(rt_exec_node_output(e, g->output), b, ir_shape_numel(&g->nodes[g->output].shape), k))
         return -1;
     return 0;
 }
@@ -119,8 +120,9 @@ int rt_proxy_naswot(ir_graph *g, const rt_dataset *d, int batch, uint64_t seed, 
     if (rt_exec_check(g, err, errcap)) return -1;
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape);
     if (d->n <= 0 || !d->x || ir_shape_numel(&d->sample) != in)
-        return rt_errf(err, errcap, "naswot: the data set does not fit the network input (%lld values per sample)",
-                    (long long)in);
+        return rt_errf(err, errcap,
+                       "naswot: the data set does not fit the network input (%lld values per sample)",
+                       (long long)in);
     int b = batch > 0 ? batch : 64;
     if (b > d->n) b = (int)d->n;
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)d->n);
@@ -146,7 +148,7 @@ int rt_proxy_naswot(ir_graph *g, const rt_dataset *d, int batch, uint64_t seed, 
     *score = logabsdet(k, b);
     rc = 0;
 out:
-    if (saved) restore_params(g, saved);   /* undo the running-statistics update */
+    if (saved) restore_params(g, saved); /* undo the running-statistics update */
     rt_exec_free(e);
     free(idx);
     free(x);
@@ -181,7 +183,7 @@ int rt_proxy_synflow(ir_graph *g, double *score, char *err, size_t errcap) {
     int nt = rt_exec_trainables(e, &params, &grads, &sizes, &meta);
     double s = 0.0;
     for (int t = 0; t < nt; t++) {
-        if (meta[t]->role != PARAM_WEIGHT || meta[t]->shape.rank < 2) continue;   /* dense/conv weights */
+        if (meta[t]->role != PARAM_WEIGHT || meta[t]->shape.rank < 2) continue; /* dense/conv weights */
         for (int64_t q = 0; q < sizes[t]; q++) s += fabs((double)params[t][q] * (double)grads[t][q]);
     }
     *score = s;

@@ -22,7 +22,7 @@
 
 /* The reference implementation refuses headers above 100 MB. */
 #define ST_MAX_HEADER 100000000ull
-#define ST_MAX_RANK 8
+#define ST_MAX_RANK   8
 
 struct st_file {
     int n;
@@ -30,7 +30,7 @@ struct st_file {
     char **names;
     int n_meta;
     char **meta_k, **meta_v;
-    float *data;            /* all tensor bytes, malloc'ed (so float-aligned) */
+    float *data; /* all tensor bytes, malloc'ed (so float-aligned) */
 };
 
 static int host_is_le(void) {
@@ -74,12 +74,14 @@ static int check_inputs(const st_tensor *ts, int n, const char *const *mk, const
         if (!strcmp(ts[i].name, "__metadata__"))
             return rt_errf(err, cap, "\"__metadata__\" is reserved and cannot name a tensor");
         if (ts[i].rank < 0 || ts[i].rank > ST_MAX_RANK)
-            return rt_errf(err, cap, "tensor \"%s\": rank %d outside 0..%d", ts[i].name, ts[i].rank, ST_MAX_RANK);
+            return rt_errf(err, cap, "tensor \"%s\": rank %d outside 0..%d", ts[i].name, ts[i].rank,
+                           ST_MAX_RANK);
         int64_t k = shape_numel(ts[i].shape, ts[i].rank);
         if (k < 0) return rt_errf(err, cap, "tensor \"%s\": invalid shape", ts[i].name);
         if (k > 0 && !ts[i].data) return rt_errf(err, cap, "tensor \"%s\": no data", ts[i].name);
         for (int j = 0; j < i; j++)
-            if (!strcmp(ts[i].name, ts[j].name)) return rt_errf(err, cap, "duplicate tensor name \"%s\"", ts[i].name);
+            if (!strcmp(ts[i].name, ts[j].name))
+                return rt_errf(err, cap, "duplicate tensor name \"%s\"", ts[i].name);
     }
     for (int i = 0; i < n_meta; i++) {
         if (!mk[i] || !mv[i]) return rt_errf(err, cap, "metadata entry %d is NULL", i);
@@ -155,7 +157,10 @@ static FILE *open_temp(const char *path, char *tmp, size_t tcap) {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
         if (fd >= 0) {
             FILE *fp = fdopen(fd, "wb");
-            if (!fp) { close(fd); unlink(tmp); }
+            if (!fp) {
+                close(fd);
+                unlink(tmp);
+            }
             return fp;
         }
         if (errno != EEXIST) return NULL;
@@ -167,7 +172,7 @@ int st_write(const char *path, const st_tensor *ts, int n, const char *const *me
              const char *const *meta_vals, int n_meta, char *err, size_t errcap) {
     if (!path) return rt_errf(err, errcap, "st_write: no path");
     if (check_inputs(ts, n, meta_keys, meta_vals, n_meta, err, errcap)) return -1;
-    json_buf h = { 0 };
+    json_buf h = {0};
     if (build_header(&h, ts, n, meta_keys, meta_vals, n_meta)) {
         json_buf_free(&h);
         return rt_errf(err, errcap, "%s: out of memory building the header", path);
@@ -240,14 +245,15 @@ static char *dup_n(const char *s, size_t n) {
 
 static int read_meta(st_file *f, const json_value *m, const char *path, char *err, size_t cap) {
     if (m->type != JSON_OBJECT)
-        return rt_errf(err, cap, "%s: \"__metadata__\" must be an object, not %s", path, json_type_name(m->type));
+        return rt_errf(err, cap, "%s: \"__metadata__\" must be an object, not %s", path,
+                       json_type_name(m->type));
     f->meta_k = calloc(m->n + 1, sizeof *f->meta_k);
     f->meta_v = calloc(m->n + 1, sizeof *f->meta_v);
     if (!f->meta_k || !f->meta_v) return rt_errf(err, cap, "%s: out of memory", path);
     for (size_t i = 0; i < m->n; i++) {
         if (m->items[i].type != JSON_STRING)
             return rt_errf(err, cap, "%s: metadata \"%s\" must be a string, not %s", path, m->keys[i],
-                          json_type_name(m->items[i].type));
+                           json_type_name(m->items[i].type));
         if (strlen(m->keys[i]) != m->key_lens[i] || strlen(m->items[i].str) != m->items[i].len)
             return rt_errf(err, cap, "%s: metadata \"%s\" contains a NUL character", path, m->keys[i]);
         for (size_t j = 0; j < i; j++)
@@ -256,7 +262,8 @@ static int read_meta(st_file *f, const json_value *m, const char *path, char *er
         f->meta_k[f->n_meta] = dup_n(m->keys[i], m->key_lens[i]);
         f->meta_v[f->n_meta] = dup_n(m->items[i].str, m->items[i].len);
         f->n_meta++;
-        if (!f->meta_k[f->n_meta - 1] || !f->meta_v[f->n_meta - 1]) return rt_errf(err, cap, "%s: out of memory", path);
+        if (!f->meta_k[f->n_meta - 1] || !f->meta_v[f->n_meta - 1])
+            return rt_errf(err, cap, "%s: out of memory", path);
     }
     return 0;
 }
@@ -266,17 +273,25 @@ static int64_t json_nonneg(const json_value *v) {
     return v && v->type == JSON_NUMBER && v->is_int && v->integer >= 0 ? v->integer : -1;
 }
 
-typedef struct st_span { int64_t begin, end; int idx; } st_span;
+typedef struct st_span {
+    int64_t begin, end;
+    int idx;
+} st_span;
 
 /* Parses one tensor entry; begin/end are offsets into the data section. */
 static int read_entry(const char *name, const json_value *e, st_tensor *t, st_span *sp, const char *path,
                       char *err, size_t cap) {
-    if (e->type != JSON_OBJECT) return rt_errf(err, cap, "%s: tensor \"%s\": entry is not an object", path, name);
-    const json_value *dt = json_get(e, "dtype"), *sh = json_get(e, "shape"), *of = json_get(e, "data_offsets");
-    if (!dt || dt->type != JSON_STRING) return rt_errf(err, cap, "%s: tensor \"%s\": missing dtype", path, name);
+    if (e->type != JSON_OBJECT)
+        return rt_errf(err, cap, "%s: tensor \"%s\": entry is not an object", path, name);
+    const json_value *dt = json_get(e, "dtype"), *sh = json_get(e, "shape"),
+                     *of = json_get(e, "data_offsets");
+    if (!dt || dt->type != JSON_STRING)
+        return rt_errf(err, cap, "%s: tensor \"%s\": missing dtype", path, name);
     if (strcmp(dt->str, "F32"))
-        return rt_errf(err, cap, "%s: tensor \"%s\" has dtype %s: only F32 is supported", path, name, dt->str);
-    if (!sh || sh->type != JSON_ARRAY) return rt_errf(err, cap, "%s: tensor \"%s\": missing shape", path, name);
+        return rt_errf(err, cap, "%s: tensor \"%s\" has dtype %s: only F32 is supported", path, name,
+                       dt->str);
+    if (!sh || sh->type != JSON_ARRAY)
+        return rt_errf(err, cap, "%s: tensor \"%s\": missing shape", path, name);
     if (sh->n > ST_MAX_RANK)
         return rt_errf(err, cap, "%s: tensor \"%s\": rank %zu exceeds %d", path, name, sh->n, ST_MAX_RANK);
     t->rank = (int)sh->n;
@@ -288,11 +303,12 @@ static int read_entry(const char *name, const json_value *e, st_tensor *t, st_sp
         return rt_errf(err, cap, "%s: tensor \"%s\": data_offsets must be [begin, end]", path, name);
     sp->begin = of->items[0].integer;
     sp->end = of->items[1].integer;
-    if (sp->end < sp->begin) return rt_errf(err, cap, "%s: tensor \"%s\": data_offsets end before begin", path, name);
+    if (sp->end < sp->begin)
+        return rt_errf(err, cap, "%s: tensor \"%s\": data_offsets end before begin", path, name);
     int64_t k = shape_numel(t->shape, t->rank);
     if (k < 0 || k * 4 != sp->end - sp->begin)
-        return rt_errf(err, cap, "%s: tensor \"%s\": shape needs %lld bytes but data_offsets span %lld", path, name,
-                      (long long)(k < 0 ? -1 : k * 4), (long long)(sp->end - sp->begin));
+        return rt_errf(err, cap, "%s: tensor \"%s\": shape needs %lld bytes but data_offsets span %lld", path,
+                       name, (long long)(k < 0 ? -1 : k * 4), (long long)(sp->end - sp->begin));
     return 0;
 }
 
@@ -309,13 +325,14 @@ static int check_tiling(st_span *sp, int n, int64_t data_len, const st_file *f, 
     for (int i = 0; i < n; i++) {
         if (sp[i].begin != at)
             return rt_errf(err, cap, "%s: tensor \"%s\" %s at byte %lld of the data (expected %lld)", path,
-                          f->t[sp[i].idx].name, sp[i].begin < at ? "overlaps another" : "leaves a gap: starts",
-                          (long long)sp[i].begin, (long long)at);
+                           f->t[sp[i].idx].name,
+                           sp[i].begin < at ? "overlaps another" : "leaves a gap: starts",
+                           (long long)sp[i].begin, (long long)at);
         at = sp[i].end;
     }
     if (at != data_len)
-        return rt_errf(err, cap, "%s: tensor data covers %lld bytes but the file holds %lld after the header", path,
-                      (long long)at, (long long)data_len);
+        return rt_errf(err, cap, "%s: tensor data covers %lld bytes but the file holds %lld after the header",
+                       path, (long long)at, (long long)data_len);
     return 0;
 }
 
@@ -328,15 +345,19 @@ static int read_header(st_file *f, const json_value *h, int64_t data_len, const 
     int rc = (!f->t || !f->names || !sp) ? rt_errf(err, cap, "%s: out of memory", path) : 0;
     for (size_t i = 0; rc == 0 && i < h->n; i++) {
         const char *name = h->keys[i];
-        if (strlen(name) != h->key_lens[i]) rc = rt_errf(err, cap, "%s: a tensor name contains NUL", path);
-        else if (!strcmp(name, "__metadata__")) rc = f->meta_k ? rt_errf(err, cap, "%s: duplicate __metadata__", path)
-                                                               : read_meta(f, &h->items[i], path, err, cap);
+        if (strlen(name) != h->key_lens[i])
+            rc = rt_errf(err, cap, "%s: a tensor name contains NUL", path);
+        else if (!strcmp(name, "__metadata__"))
+            rc = f->meta_k ? rt_errf(err, cap, "%s: duplicate __metadata__", path)
+                           : read_meta(f, &h->items[i], path, err, cap);
         else {
             for (int j = 0; j < f->n && rc == 0; j++)
-                if (!strcmp(f->names[j], name)) rc = rt_errf(err, cap, "%s: duplicate tensor name \"%s\"", path, name);
+                if (!strcmp(f->names[j], name))
+                    rc = rt_errf(err, cap, "%s: duplicate tensor name \"%s\"", path, name);
             st_tensor *t = &f->t[f->n];
             if (rc == 0) rc = read_entry(name, &h->items[i], t, &sp[f->n], path, err, cap);
-            if (rc == 0 && !(f->names[f->n] = dup_n(name, h->key_lens[i]))) rc = rt_errf(err, cap, "out of memory");
+            if (rc == 0 && !(f->names[f->n] = dup_n(name, h->key_lens[i])))
+                rc = rt_errf(err, cap, "out of memory");
             if (rc == 0) {
                 t->name = f->names[f->n];
                 sp[f->n].idx = f->n;
@@ -372,15 +393,17 @@ static int load_parts(FILE *fp, const char *path, char **hdr, uint64_t *hlen, st
     uint64_t size = (uint64_t)stt.st_size;
     unsigned char len8[8];
     if (size < 8 || read_exact(fp, len8, 8))
-        return rt_errf(err, cap, "%s: too short for a safetensors file (%llu bytes)", path, (unsigned long long)size);
+        return rt_errf(err, cap, "%s: too short for a safetensors file (%llu bytes)", path,
+                       (unsigned long long)size);
     *hlen = get_le64(len8);
     if (*hlen > ST_MAX_HEADER || *hlen > size - 8)
         return rt_errf(err, cap, "%s: header length %llu is impossible for a file of %llu bytes", path,
-                      (unsigned long long)*hlen, (unsigned long long)size);
+                       (unsigned long long)*hlen, (unsigned long long)size);
     if (!(*hdr = malloc(*hlen + 1))) return rt_errf(err, cap, "%s: out of memory", path);
     if (read_exact(fp, *hdr, *hlen)) return rt_errf(err, cap, "%s: cannot read the header", path);
     *data_len = (int64_t)(size - 8 - *hlen);
-    if (*data_len && !(f->data = malloc((size_t)*data_len))) return rt_errf(err, cap, "%s: out of memory", path);
+    if (*data_len && !(f->data = malloc((size_t)*data_len)))
+        return rt_errf(err, cap, "%s: out of memory", path);
     if (*data_len && read_exact(fp, f->data, (size_t)*data_len))
         return rt_errf(err, cap, "%s: cannot read the tensor data", path);
     swap_to_host(f->data, *data_len);
@@ -388,23 +411,35 @@ static int load_parts(FILE *fp, const char *path, char **hdr, uint64_t *hlen, st
 }
 
 st_file *st_read(const char *path, char *err, size_t errcap) {
-    if (!path) { rt_errf(err, errcap, "st_read: no path"); return NULL; }
+    if (!path) {
+        rt_errf(err, errcap, "st_read: no path");
+        return NULL;
+    }
     FILE *fp = fopen(path, "rb");
-    if (!fp) { rt_errf(err, errcap, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (!fp) {
+        rt_errf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
     st_file *f = calloc(1, sizeof *f);
     char *hdr = NULL;
     uint64_t hlen = 0;
     int64_t data_len = 0;
-    int rc = f ? load_parts(fp, path, &hdr, &hlen, f, &data_len, err, errcap) : rt_errf(err, errcap, "out of memory");
+    int rc = f ? load_parts(fp, path, &hdr, &hlen, f, &data_len, err, errcap)
+               : rt_errf(err, errcap, "out of memory");
     fclose(fp);
     if (rc == 0) {
         char jerr[256];
         json_value *h = json_parse(hdr, hlen, jerr, sizeof jerr);
-        if (!h) rc = rt_errf(err, errcap, "%s: invalid JSON header: %s", path, jerr);
-        else rc = read_header(f, h, data_len, path, err, errcap);
+        if (!h)
+            rc = rt_errf(err, errcap, "%s: invalid JSON header: %s", path, jerr);
+        else
+            rc = read_header(f, h, data_len, path, err, errcap);
         json_free(h);
     }
     free(hdr);
-    if (rc) { st_free(f); return NULL; }
+    if (rc) {
+        st_free(f);
+        return NULL;
+    }
     return f;
 }

@@ -13,7 +13,7 @@ typedef struct st_tensor {
     const char *name;
     int rank;
     int64_t shape[8];
-    const float *data;      /* numel(shape) floats */
+    const float *data; /* numel(shape) floats */
 } st_tensor;
 
 /* Writes n tensors and metadata pairs (meta_keys[i] -> meta_vals[i], both

@@ -5,7 +5,7 @@
  * learning rate.  Shuffles are seeded per epoch from (seed, epoch) so that
  * a run resumed from epoch k sees the same order as an uninterrupted one.
  */
-#define _POSIX_C_SOURCE 200809L   /* clock_gettime under -std=c11 */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,11 +72,11 @@ static int apply_resume(rt_trainer *t, const rt_resume *r, char *err, size_t cap
         int k = 0;
         while (k < r->n && strcmp(r->names[k], name)) k++;
         if (k == r->n)
-            return rt_errf(err, cap, "cannot resume: the saved state has no '%s' (saved with another optimizer?)",
-                        name);
+            return rt_errf(
+                err, cap, "cannot resume: the saved state has no '%s' (saved with another optimizer?)", name);
         if (r->sizes[k] != size)
-            return rt_errf(err, cap, "cannot resume: '%s' has %lld values, expected %lld", name, (long long)r->sizes[k],
-                        (long long)size);
+            return rt_errf(err, cap, "cannot resume: '%s' has %lld values, expected %lld", name,
+                           (long long)r->sizes[k], (long long)size);
         memcpy(data, r->data[k], sizeof(float) * (size_t)size);
     }
     rt_optim_set_steps(t->o, r->steps);
@@ -90,8 +90,9 @@ rt_trainer *rt_trainer_new(ir_graph *g, const rt_train_cfg *cfg, char *err, size
         return NULL;
     }
     if (cfg->batch <= 0 || cfg->epochs < 0 || !(cfg->data_fraction >= 0.0 && cfg->data_fraction <= 1.0)) {
-        rt_errf(err, errcap, "invalid training settings: batch %d, epochs %d, data fraction %g (must be in (0, 1])",
-             cfg->batch, cfg->epochs, cfg->data_fraction);
+        rt_errf(err, errcap,
+                "invalid training settings: batch %d, epochs %d, data fraction %g (must be in (0, 1])",
+                cfg->batch, cfg->epochs, cfg->data_fraction);
         return NULL;
     }
     if (!params_ready(g) && rt_params_init(g, cfg->init, cfg->seed)) {
@@ -114,7 +115,8 @@ rt_trainer *rt_trainer_new(ir_graph *g, const rt_train_cfg *cfg, char *err, size
         t->o = rt_optim_new(&cfg->optim, t->n_tr, t->params, t->grads, t->sizes);
     }
     if (!t->e || !t->o || !t->xb || !t->yb) {
-        rt_errf(err, errcap, "%s", t->e ? "invalid optimizer settings or out of memory" : "out of memory building the executor");
+        rt_errf(err, errcap, "%s",
+                t->e ? "invalid optimizer settings or out of memory" : "out of memory building the executor");
         rt_trainer_free(t);
         return NULL;
     }
@@ -142,12 +144,12 @@ int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char
     if (!d || d->n <= 0 || !d->x || !d->y) return rt_errf(err, errcap, "the %s set is empty", what);
     int64_t dn = ir_shape_numel(&d->sample);
     if (dn != in)
-        return rt_errf(err, errcap, "the %s samples have %lld values but the network input expects %lld", what,
-                    (long long)dn, (long long)in);
+        return rt_errf(err, errcap, "the %s samples have %lld values but the network input expects %lld",
+                       what, (long long)dn, (long long)in);
     for (int64_t i = 0; i < d->n; i++)
         if (d->y[i] < 0 || d->y[i] >= out)
-            return rt_errf(err, errcap, "the %s set has label %lld but the network has only %lld outputs", what,
-                        (long long)d->y[i], (long long)out);
+            return rt_errf(err, errcap, "the %s set has label %lld but the network has only %lld outputs",
+                           what, (long long)d->y[i], (long long)out);
     return 0;
 }
 
@@ -239,8 +241,8 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
         rt_exec_forward(t->e, t->xb, m, 1);
         float loss = rt_exec_loss(t->e, t->yb, m, NULL);
         if (!isfinite(loss))
-            return rt_errf(err, cap, "loss became %s in epoch %d (step %lld)", isnan(loss) ? "NaN" : "Inf", epoch,
-                        (long long)(s + 1));
+            return rt_errf(err, cap, "loss became %s in epoch %d (step %lld)", isnan(loss) ? "NaN" : "Inf",
+                           epoch, (long long)(s + 1));
         rt_exec_backward(t->e, m);
         rt_optim_step(t->o, rt_sched_lr(&t->cfg.sched, t->cfg.optim.lr, rt_optim_steps(t->o), total, spe));
         sum += (double)loss * m;
@@ -248,8 +250,7 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
         if ((s + 1) % every == 0 && s + 1 < spe && report(t, epoch, total, sum / (double)seen))
             return rt_errf(err, cap, "training cancelled");
     }
-    if (!all_finite(t))
-        return rt_errf(err, cap, "weights became NaN or Inf in epoch %d", epoch);
+    if (!all_finite(t)) return rt_errf(err, cap, "weights became NaN or Inf in epoch %d", epoch);
     *mean_loss = sum / (double)seen;
     if (report(t, epoch, total, *mean_loss)) return rt_errf(err, cap, "training cancelled");
     return 0;
@@ -335,7 +336,7 @@ int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const ch
     if (!params_ready(g)) return rt_errf(err, errcap, "cannot save %s: parameters are not initialised", path);
     int np = n_params_total(g), ns = opt ? rt_optim_state_count(opt) : 0;
     st_tensor *ts = calloc((size_t)(np + ns + 1), sizeof *ts);
-    char (*names)[512] = calloc((size_t)(ns + 1), sizeof *names);
+    char(*names)[512] = calloc((size_t)(ns + 1), sizeof *names);
     if (!ts || !names) {
         free(ts);
         free(names);
@@ -401,15 +402,18 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
             const st_tensor *t = st_find(f, pr->name);
             if (!t) {
                 if (err && cap)
-                    snprintf(err, cap, "weights file %s does not match this network: it has no tensor '%s'", path, pr->name);
+                    snprintf(err, cap, "weights file %s does not match this network: it has no tensor '%s'",
+                             path, pr->name);
                 return -1;
             }
             if (!shape_matches(t, &pr->shape)) {
                 st_shape_str(t, a, sizeof a);
                 ir_shape_str(&pr->shape, b, sizeof b);
                 if (err && cap)
-                    snprintf(err, cap, "weights file %s does not match this network: tensor '%s' has shape %s, expected %s",
-                             path, pr->name, a, b);
+                    snprintf(
+                        err, cap,
+                        "weights file %s does not match this network: tensor '%s' has shape %s, expected %s",
+                        path, pr->name, a, b);
                 return -1;
             }
         }
@@ -420,10 +424,12 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
             const char *nm = st_get(f, i)->name;
             int found = !strncmp(nm, "optim.", 6);
             for (int j = 0; j < g->n_nodes && !found; j++)
-                for (int p = 0; p < g->nodes[j].n_params && !found; p++) found = !strcmp(g->nodes[j].params[p].name, nm);
+                for (int p = 0; p < g->nodes[j].n_params && !found; p++)
+                    found = !strcmp(g->nodes[j].params[p].name, nm);
             if (!found) {
                 if (err && cap)
-                    snprintf(err, cap, "weights file %s does not match this network: unexpected tensor '%s'", path, nm);
+                    snprintf(err, cap, "weights file %s does not match this network: unexpected tensor '%s'",
+                             path, nm);
                 return -1;
             }
         }

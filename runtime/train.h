@@ -18,9 +18,9 @@
 #include "optim.h"
 
 typedef struct rt_progress {
-    int epoch, epochs;      /* current epoch (1-based) and the total to reach */
-    int64_t step, steps;    /* optimizer steps done and planned (whole run, resumed ones included) */
-    double loss;            /* mean training loss of the current epoch so far */
+    int epoch, epochs;   /* current epoch (1-based) and the total to reach */
+    int64_t step, steps; /* optimizer steps done and planned (whole run, resumed ones included) */
+    double loss;         /* mean training loss of the current epoch so far */
 } rt_progress;
 
 /* Called every few steps and at the end of each epoch; a nonzero return
@@ -29,40 +29,40 @@ typedef int (*rt_progress_fn)(void *ctx, const rt_progress *p);
 
 /* State read back by rt_load_weights for resuming (all malloc'ed). */
 typedef struct rt_resume {
-    int epochs;             /* epochs already trained ("nasc.epochs") */
-    int64_t steps;          /* optimizer steps already taken ("nasc.optim_steps") */
-    int n;                  /* optimizer state tensors, named "optim.<param>.<suffix>" */
+    int epochs;    /* epochs already trained ("nasc.epochs") */
+    int64_t steps; /* optimizer steps already taken ("nasc.optim_steps") */
+    int n;         /* optimizer state tensors, named "optim.<param>.<suffix>" */
     char **names;
     float **data;
     int64_t *sizes;
-    char *point;            /* "nasc.point" metadata, or NULL */
-    char *space;            /* "nasc.space" metadata, or NULL */
+    char *point; /* "nasc.point" metadata, or NULL */
+    char *space; /* "nasc.space" metadata, or NULL */
 } rt_resume;
 void rt_resume_free(rt_resume *r);
 
 typedef struct rt_train_cfg {
-    int epochs;             /* total epochs to reach; with a resume, training continues from resume->epochs */
-    double data_fraction;   /* (0, 1]: train on this fixed (seeded) fraction of the training set; 0 means 1 */
-    int batch;              /* mini-batch size; the last batch of an epoch may be smaller */
+    int epochs;           /* total epochs to reach; with a resume, training continues from resume->epochs */
+    double data_fraction; /* (0, 1]: train on this fixed (seeded) fraction of the training set; 0 means 1 */
+    int batch;            /* mini-batch size; the last batch of an epoch may be smaller */
     rt_optim_cfg optim;
-    rt_sched_cfg sched;     /* lr follows rt_sched_lr over epochs * steps_per_epoch steps */
-    rt_init_kind init;      /* used only when the graph's parameters are not yet allocated */
-    uint64_t seed;          /* init, per-epoch shuffles, dropout masks */
-    int threads;            /* OpenBLAS threads for this trial; 0 leaves the current setting */
+    rt_sched_cfg sched; /* lr follows rt_sched_lr over epochs * steps_per_epoch steps */
+    rt_init_kind init;  /* used only when the graph's parameters are not yet allocated */
+    uint64_t seed;      /* init, per-epoch shuffles, dropout masks */
+    int threads;        /* OpenBLAS threads for this trial; 0 leaves the current setting */
     rt_progress_fn progress;
     void *progress_ctx;
-    const rt_resume *resume;/* NULL: fresh optimizer state */
+    const rt_resume *resume; /* NULL: fresh optimizer state */
 } rt_train_cfg;
 
 typedef struct rt_metrics {
-    double accuracy;        /* validation accuracy in [0, 1]; NAN without a validation set */
-    double test_accuracy;   /* test accuracy; NAN without a test set */
-    double loss;            /* mean training loss over the FINAL epoch (NAN if no epoch ran) */
-    double val_loss;        /* mean validation cross-entropy; NAN without a validation set */
-    double train_time;      /* wall seconds of the training loop (evaluation excluded) */
-    int64_t params, flops, memory;  /* copied from the graph (ir_graph_finish) */
-    int epochs;             /* epochs trained in total, resumed ones included */
-    int64_t steps;          /* optimizer steps in total */
+    double accuracy;               /* validation accuracy in [0, 1]; NAN without a validation set */
+    double test_accuracy;          /* test accuracy; NAN without a test set */
+    double loss;                   /* mean training loss over the FINAL epoch (NAN if no epoch ran) */
+    double val_loss;               /* mean validation cross-entropy; NAN without a validation set */
+    double train_time;             /* wall seconds of the training loop (evaluation excluded) */
+    int64_t params, flops, memory; /* copied from the graph (ir_graph_finish) */
+    int epochs;                    /* epochs trained in total, resumed ones included */
+    int64_t steps;                 /* optimizer steps in total */
 } rt_metrics;
 
 typedef struct rt_trainer rt_trainer;

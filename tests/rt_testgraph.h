@@ -77,7 +77,8 @@ static inline int tg_dense(tg *t, int x, int units, int bias) {
     return n->id;
 }
 
-static inline int tg_conv(tg *t, int x, int filters, int k, int stride, int pad, int groups, int dil, int bias) {
+static inline int tg_conv(tg *t, int x, int filters, int k, int stride, int pad, int groups, int dil,
+                          int bias) {
     const ir_shape *s = tg_sh(t, x);
     int two = s->rank == 3;
     int64_t c = s->d[0];
@@ -105,9 +106,7 @@ static inline int tg_conv(tg *t, int x, int filters, int k, int stride, int pad,
     return n->id;
 }
 
-static inline int tg_unary(tg *t, ir_op op, int x) {
-    return tg_add_node(t, op, 1, &x, *tg_sh(t, x))->id;
-}
+static inline int tg_unary(tg *t, ir_op op, int x) { return tg_add_node(t, op, 1, &x, *tg_sh(t, x))->id; }
 
 static inline int tg_bn(tg *t, int x) {
     ir_node *n = tg_add_node(t, IR_BATCHNORM, 1, &x, *tg_sh(t, x));

@@ -85,7 +85,8 @@ static void write_idx_f32(const char *path, const float *x) {
     for (int i = 0; i < NS * IN; i++) {
         uint32_t u;
         memcpy(&u, &x[i], 4);
-        unsigned char b[4] = {(unsigned char)(u >> 24), (unsigned char)(u >> 16), (unsigned char)(u >> 8), (unsigned char)u};
+        unsigned char b[4] = {(unsigned char)(u >> 24), (unsigned char)(u >> 16), (unsigned char)(u >> 8),
+                              (unsigned char)u};
         fwrite(b, 1, 4, f);
     }
     fclose(f);
@@ -175,23 +176,27 @@ Test(aot, shared_library_through_its_header) {
     cr_assert_eq(stat(hdr, &sb), 0, "header %s written", hdr);
     snprintf(src, sizeof src, "%s/use.c", dir);
     FILE *f = fopen(src, "w");
-    fprintf(f, "#include <stdio.h>\n#include \"libtiny.h\"\n"
-               "int main(void) {\n"
-               "  static float x[%d * NASC_TINY_NET_INPUT_SIZE], y[%d * NASC_TINY_NET_OUTPUT_SIZE];\n"
-               "  int shape[] = NASC_TINY_NET_INPUT_SHAPE; if (NASC_TINY_NET_INPUT_RANK != 3 || shape[0] != 1) return 3;\n"
-               "  if (fread(x, sizeof(float), sizeof x / sizeof x[0], stdin) != sizeof x / sizeof x[0]) return 4;\n"
-               "  if (tiny_net(x, y, %d)) return 5;\n"
-               "  for (int i = 0; i < %d * NASC_TINY_NET_OUTPUT_SIZE; i++) printf(\"%%.9g \", y[i]);\n"
-               "  return 0;\n}\n",
-            NS, NS, NS, NS);
+    fprintf(
+        f,
+        "#include <stdio.h>\n#include \"libtiny.h\"\n"
+        "int main(void) {\n"
+        "  static float x[%d * NASC_TINY_NET_INPUT_SIZE], y[%d * NASC_TINY_NET_OUTPUT_SIZE];\n"
+        "  int shape[] = NASC_TINY_NET_INPUT_SHAPE; if (NASC_TINY_NET_INPUT_RANK != 3 || shape[0] != 1) "
+        "return 3;\n"
+        "  if (fread(x, sizeof(float), sizeof x / sizeof x[0], stdin) != sizeof x / sizeof x[0]) return 4;\n"
+        "  if (tiny_net(x, y, %d)) return 5;\n"
+        "  for (int i = 0; i < %d * NASC_TINY_NET_OUTPUT_SIZE; i++) printf(\"%%.9g \", y[i]);\n"
+        "  return 0;\n}\n",
+        NS, NS, NS, NS);
     fclose(f);
     char raw[128];
     snprintf(raw, sizeof raw, "%s/in.f32", dir);
     f = fopen(raw, "wb");
     fwrite(x, sizeof(float), NS * IN, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "cc -std=c11 -Wall -Werror -o %s/use %s -L%s -ltiny -Wl,-rpath,%s && %s/use < %s", dir,
-             src, dir, dir, dir, raw);
+    snprintf(cmd, sizeof cmd,
+             "cc -std=c11 -Wall -Werror -o %s/use %s -L%s -ltiny -Wl,-rpath,%s && %s/use < %s", dir, src, dir,
+             dir, dir, raw);
     compare_logits(run_capture(cmd), y);
     tg_free(t);
 }

@@ -59,7 +59,7 @@ static double rel_err(const float *a, const float *ref, int64_t n) {
     double md = 0, mr = 0;
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - ref[i]);
-        if (!(d <= md)) md = d;      /* NaN propagates as failure */
+        if (!(d <= md)) md = d; /* NaN propagates as failure */
         if (fabs(ref[i]) > mr) mr = fabs(ref[i]);
     }
     return md / (mr > 1e-6 ? mr : 1e-6);
@@ -112,10 +112,10 @@ static tg *g_cnn(void) {
     x = tg_bn(t, x);
     x = tg_act(t, x, ACT_RELU);
     x = tg_pool(t, IR_MAXPOOL, x, 2, 2, 0);
-    x = tg_conv(t, x, 16, 3, 2, 1, 2, 1, 1);       /* stride 2, groups 2 */
+    x = tg_conv(t, x, 16, 3, 2, 1, 2, 1, 1); /* stride 2, groups 2 */
     x = tg_bn(t, x);
     x = tg_act(t, x, ACT_SWISH);
-    x = tg_pool(t, IR_AVGPOOL, x, 3, 1, 1);        /* padding excluded from the mean */
+    x = tg_pool(t, IR_AVGPOOL, x, 3, 1, 1); /* padding excluded from the mean */
     x = tg_gap(t, x);
     x = tg_dense(t, x, 10, 1);
     tg_finish(t, x);
@@ -126,9 +126,9 @@ static tg *g_cnn(void) {
 static tg *g_resdw(void) {
     tg *t = tg_new();
     int x = tg_input(t, 3, 6, 10, 10);
-    int a = tg_conv(t, x, 6, 3, 1, 2, 6, 2, 1);    /* depthwise, dilation 2, pad 2 */
+    int a = tg_conv(t, x, 6, 3, 1, 2, 6, 2, 1); /* depthwise, dilation 2, pad 2 */
     a = tg_act(t, a, ACT_RELU6);
-    int b = tg_conv(t, a, 6, 1, 1, 0, 1, 1, 1);    /* pointwise */
+    int b = tg_conv(t, a, 6, 1, 1, 0, 1, 1, 1); /* pointwise */
     b = tg_bn(t, b);
     int xs[2] = {b, x};
     int s = tg_sum(t, 2, xs);
@@ -144,11 +144,11 @@ static tg *g_conv1d(void) {
     x = tg_conv(t, x, 8, 5, 1, 2, 1, 1, 1);
     x = tg_act(t, x, ACT_GELU);
     x = tg_pool(t, IR_MAXPOOL, x, 2, 2, 0);
-    x = tg_conv(t, x, 8, 3, 2, 2, 4, 2, 0);        /* stride 2, dilation 2, groups 4 */
+    x = tg_conv(t, x, 8, 3, 2, 2, 4, 2, 0); /* stride 2, dilation 2, groups 4 */
     x = tg_bn(t, x);
     x = tg_act(t, x, ACT_TANH);
     x = tg_pool(t, IR_AVGPOOL, x, 3, 2, 1);
-    x = tg_ln(t, x);                               /* over the last dim of [8, l] */
+    x = tg_ln(t, x); /* over the last dim of [8, l] */
     x = tg_flatten(t, x);
     x = tg_dense(t, x, 5, 1);
     x = tg_act(t, x, ACT_SIGMOID);
@@ -181,7 +181,7 @@ static tg *g_concat(void) {
     int b = tg_conv(t, x, 2, 1, 1, 0, 1, 1, 0);
     b = tg_act(t, b, ACT_IDENTITY);
     int ab[2] = {a, b};
-    int cat = tg_concat(t, 2, ab);                 /* [6, 16] */
+    int cat = tg_concat(t, 2, ab); /* [6, 16] */
     int z = tg_unary(t, IR_ZERO, cat);
     int c2 = tg_conv(t, x, 6, 3, 1, 1, 2, 1, 1);
     int xs[3] = {cat, z, c2};
@@ -238,7 +238,7 @@ Test(jit, every_opt_level_and_no_passes) {
 Test(jit, batches_beyond_a_tile_use_gemm) {
     tg *t = g_mlp(3, 64, 12, ACT_RELU);
     init_params(t, 9);
-    check_jit_opts(&t->g, 300, NULL, 2, "mlp batch 300");       /* 256 + 44: two tiles */
+    check_jit_opts(&t->g, 300, NULL, 2, "mlp batch 300"); /* 256 + 44: two tiles */
     check_jit_opts(&t->g, 40, NULL, 2, "mlp batch 40");
     tg_free(t);
     t = g_se();
@@ -250,7 +250,10 @@ Test(jit, batches_beyond_a_tile_use_gemm) {
 /* Asymmetric kernel, stride, padding and dilation per axis. */
 Test(jit, conv_asymmetric_strides_and_dilations) {
     int geo[][8] = {/* kh kw sh sw ph pw dh dw */
-                    {3, 2, 2, 3, 1, 0, 1, 2}, {1, 5, 3, 1, 0, 2, 1, 1}, {3, 3, 2, 2, 2, 2, 2, 2}, {2, 2, 2, 2, 0, 0, 1, 1}};
+                    {3, 2, 2, 3, 1, 0, 1, 2},
+                    {1, 5, 3, 1, 0, 2, 1, 1},
+                    {3, 3, 2, 2, 2, 2, 2, 2},
+                    {2, 2, 2, 2, 0, 0, 1, 1}};
     for (int k = 0; k < 4; k++) {
         int *q = geo[k];
         tg *t = tg_new();
@@ -347,7 +350,7 @@ static void same_outputs(const ir_graph *a, const ir_graph *b, int batch) {
 Test(passes, fold_bn_into_conv_and_dense) {
     tg *t = tg_new();
     int x = tg_input(t, 3, 3, 8, 8);
-    x = tg_conv(t, x, 6, 3, 1, 1, 1, 1, 0);    /* no bias: folding creates one */
+    x = tg_conv(t, x, 6, 3, 1, 1, 1, 1, 0); /* no bias: folding creates one */
     x = tg_bn(t, x);
     x = tg_act(t, x, ACT_RELU);
     x = tg_flatten(t, x);
@@ -431,7 +434,8 @@ static void check_fusion(tg *t, const char *pass, cg_epi_kind kind, int expect_m
     cg_state *st = pipeline_only(&t->g, pass);
     cr_expect_geq(fused_epis(st, kind), expect_min, "%s fused %d", pass, fused_epis(st, kind));
     for (int k = 0; k <= CG_EPI_AFFINE; k++)
-        if (k != (int)kind && k != also) cr_expect_eq(fused_epis(st, (cg_epi_kind)k), 0, "%s fused something else", pass);
+        if (k != (int)kind && k != also)
+            cr_expect_eq(fused_epis(st, (cg_epi_kind)k), 0, "%s fused something else", pass);
     cg_state_free(st);
     free(st);
     cg_opts o = {{0}, 0};
@@ -483,7 +487,7 @@ Test(fusion, pooling) {
     x = tg_conv(t, x, 5, 3, 1, 1, 1, 1, 1);
     x = tg_pool(t, IR_MAXPOOL, x, 3, 2, 1);
     x = tg_conv(t, x, 4, 3, 2, 0, 1, 1, 0);
-    x = tg_pool(t, IR_AVGPOOL, x, 2, 1, 1);                 /* padded average */
+    x = tg_pool(t, IR_AVGPOOL, x, 2, 1, 1); /* padded average */
     tg_finish(t, tg_flatten(t, x));
     init_params(t, 36);
     cg_state *st = pipeline_only(&t->g, "fuse-pool");
@@ -494,7 +498,7 @@ Test(fusion, pooling) {
     check_fusion(t, "fuse-pool", CG_EPI_ACT, 0, -1);
     check_jit(&t->g, "pool fusion, all passes");
     tg_free(t);
-    t = tg_new();                                           /* 1-D, after a fused activation */
+    t = tg_new(); /* 1-D, after a fused activation */
     x = tg_input(t, 2, 3, 20, 0);
     x = tg_act(t, tg_conv(t, x, 6, 3, 1, 1, 1, 1, 1), ACT_GELU);
     x = tg_pool(t, IR_AVGPOOL, x, 3, 2, 1);
@@ -526,7 +530,8 @@ Test(fusion, all_together_give_one_loop_nest) {
     bool found = false;
     for (int i = 0; i < s2.lg->n; i++) {
         const cg_lnode *n = &s2.lg->nodes[i];
-        if (n->op == IR_CONV2D && n->n_epi == 2 && n->epi[0].kind == CG_EPI_ADD && n->epi[1].kind == CG_EPI_ACT)
+        if (n->op == IR_CONV2D && n->n_epi == 2 && n->epi[0].kind == CG_EPI_ADD &&
+            n->epi[1].kind == CG_EPI_ACT)
             found = true;
     }
     cr_expect(found, "conv+bn folded, add and hswish fused");
@@ -561,7 +566,8 @@ static void check_plan(const ir_graph *g) {
             if (last[r] < v->pos) last[r] = v->pos;
         }
         for (int e = 0; e < v->n_epi; e++)
-            if (v->epi[e].kind == CG_EPI_ADD || v->epi[e].kind == CG_EPI_MUL || v->epi[e].kind == CG_EPI_MULC) {
+            if (v->epi[e].kind == CG_EPI_ADD || v->epi[e].kind == CG_EPI_MUL ||
+                v->epi[e].kind == CG_EPI_MULC) {
                 int r = cg_root(lg, v->epi[e].src);
                 cr_expect_lt(lg->nodes[r].pos, v->pos, "epilogue source computed first");
                 if (last[r] < v->pos) last[r] = v->pos;
@@ -582,7 +588,8 @@ static void check_plan(const ir_graph *g) {
 }
 
 Test(memory_plan, never_overlaps_live_buffers) {
-    tg *graphs[] = {g_cnn(), g_resdw(), g_conv1d(), g_se(), g_concat(), g_bn_unfoldable(), g_mlp(2, 8, 3, ACT_GELU)};
+    tg *graphs[] = {
+        g_cnn(), g_resdw(), g_conv1d(), g_se(), g_concat(), g_bn_unfoldable(), g_mlp(2, 8, 3, ACT_GELU)};
     for (size_t i = 0; i < sizeof graphs / sizeof graphs[0]; i++) {
         init_params(graphs[i], 40 + i);
         check_plan(&graphs[i]->g);
@@ -595,7 +602,7 @@ Test(memory_plan, chain_reuses_buffers) {
     int x = tg_input(t, 3, 4, 8, 8);
     for (int i = 0; i < 6; i++) {
         x = tg_conv(t, x, 4, 3, 1, 1, 1, 1, 1);
-        x = tg_pool(t, IR_MAXPOOL, x, 3, 1, 1);   /* not fusable: a buffer each */
+        x = tg_pool(t, IR_MAXPOOL, x, 3, 1, 1); /* not fusable: a buffer each */
     }
     tg_finish(t, tg_gap(t, x));
     init_params(t, 41);
@@ -603,7 +610,8 @@ Test(memory_plan, chain_reuses_buffers) {
     char err[256];
     cr_assert_eq(cg_state_init(&st, &t->g, NULL, err, sizeof err), 0);
     cr_assert_eq(cg_run_pipeline(&st, NULL, NULL, err, sizeof err), 0, "%s", err);
-    cr_expect_leq(st.lg->arena, 2 * 256, "a chain needs two buffers, got %lld floats", (long long)st.lg->arena);
+    cr_expect_leq(st.lg->arena, 2 * 256, "a chain needs two buffers, got %lld floats",
+                  (long long)st.lg->arena);
     cg_state_free(&st);
     check_plan(&t->g);
     check_jit(&t->g, "chain");

@@ -19,19 +19,22 @@ static void perturb_batchnorm(ir_graph *g) {
             ir_param *pr = &g->nodes[i].params[q];
             if (g->nodes[i].op != IR_BATCHNORM) continue;
             for (int64_t j = 0; j < ir_shape_numel(&pr->shape); j++)
-                pr->data[j] = pr->role == PARAM_RUNNING_VAR ? 0.5f + (float)(j % 7) * 0.1f
-                            : pr->role == PARAM_RUNNING_MEAN ? 0.1f * (float)(j % 5) - 0.2f
-                            : pr->data[j] * 0.9f + 0.05f;
+                pr->data[j] = pr->role == PARAM_RUNNING_VAR    ? 0.5f + (float)(j % 7) * 0.1f
+                              : pr->role == PARAM_RUNNING_MEAN ? 0.1f * (float)(j % 5) - 0.2f
+                                                               : pr->data[j] * 0.9f + 0.05f;
         }
 }
 
 static double compare(ir_graph *g, int batch, uint64_t seed) {
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape), out = ir_shape_numel(&g->nodes[g->output].shape);
-    float *x = malloc(sizeof(float) * (size_t)(in * batch)), *y = malloc(sizeof(float) * (size_t)(out * batch)),
+    float *x = malloc(sizeof(float) * (size_t)(in * batch)),
+          *y = malloc(sizeof(float) * (size_t)(out * batch)),
           *r = malloc(sizeof(float) * (size_t)(out * batch));
     uint64_t s = seed * 2654435761u + 1;
     for (int64_t i = 0; i < in * batch; i++) {
-        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
         x[i] = (float)(s % 1000) / 1000.0f;
     }
     char err[512];

@@ -46,11 +46,14 @@ typedef struct label_case {
 } label_case;
 
 static const label_case label_cases[] = {
-    {"space S(x: Tensor[4]) -> Tensor[4] {\n let width = choice {4, 8}\n return dense(dense(x, width), 4)\n}\n",
+    {"space S(x: Tensor[4]) -> Tensor[4] {\n let width = choice {4, 8}\n return dense(dense(x, width), "
+     "4)\n}\n",
      {"width"}},
-    {"space S(x: Tensor[4]) -> Tensor[4] {\n h = x\n for i in 1..3 {\n  let width = choice {4, 8}\n  h = dense(h, width)\n }\n return dense(h, 4)\n}\n",
+    {"space S(x: Tensor[4]) -> Tensor[4] {\n h = x\n for i in 1..3 {\n  let width = choice {4, 8}\n  h = "
+     "dense(h, width)\n }\n return dense(h, 4)\n}\n",
      {"width[1]", "width[2]", "width[3]"}},
-    {"space S(x: Tensor[4]) -> Tensor[4] {\n h = x\n for i in 1..2 {\n  for j in 1..2 {\n   let w = choice {4, 8}\n   h = dense(h, w)\n  }\n }\n return dense(h, 4)\n}\n",
+    {"space S(x: Tensor[4]) -> Tensor[4] {\n h = x\n for i in 1..2 {\n  for j in 1..2 {\n   let w = choice "
+     "{4, 8}\n   h = dense(h, w)\n  }\n }\n return dense(h, 4)\n}\n",
      {"w[1,1]", "w[1,2]", "w[2,1]", "w[2,2]"}},
     {"block Cell(x: Tensor[n]) -> Tensor[n] {\n let op1 = choice {relu, tanh}\n return op1(x)\n}\n"
      "space S(x: Tensor[4]) -> Tensor[4] {\n return Cell(x)\n}\n",
@@ -76,7 +79,8 @@ Test(labels, every_rule_of_section_5) {
         cr_assert_eq(r.c->n_errors, 0, "case %zu: %s", i, r.diags);
         int n = 0;
         for (int k = 0; label_cases[i].labels[k]; k++, n++)
-            cr_expect(has_label(sp(&r), label_cases[i].labels[k]), "case %zu: no label %s", i, label_cases[i].labels[k]);
+            cr_expect(has_label(sp(&r), label_cases[i].labels[k]), "case %zu: no label %s", i,
+                      label_cases[i].labels[k]);
         cr_expect_eq(sp(&r)->decs.n, n, "case %zu: %d decisions, expected %d", i, sp(&r)->decs.n, n);
         done(&r);
     }
@@ -99,7 +103,7 @@ Test(labels, conditions_of_inactive_decisions) {
 typedef struct err_case {
     const char *name;
     const char *src;
-    const char *expect[3];   /* substrings of the rendered diagnostics */
+    const char *expect[3]; /* substrings of the rendered diagnostics */
 } err_case;
 
 static const err_case err_cases[] = {
@@ -117,19 +121,22 @@ static const err_case err_cases[] = {
     {"choice alternatives of different signatures",
      "block A(x: Tensor[c, h, w]) -> Tensor[c, h, w] {\n return x\n}\n"
      "block B(x: Tensor[c, h, w]) -> Tensor[c, h / 2, w / 2] {\n return maxpool(x, 2)\n}\n"
-     "space S(x: Tensor[1, 8, 8]) -> Tensor[2] {\n let op = choice {A, B}\n return dense(flatten(op(x)), 2)\n}\n",
+     "space S(x: Tensor[1, 8, 8]) -> Tensor[2] {\n let op = choice {A, B}\n return dense(flatten(op(x)), "
+     "2)\n}\n",
      {"t.nas:8:", "must have one signature", "B is (Tensor[c,h,w]) -> Tensor[c,(h/2),(w/2)]"}},
     {"groups that do not divide the channels",
      "space S(x: Tensor[6, 8, 8]) -> Tensor[2] {\n let g = choice {1, 2, 4}\n"
      " let y = conv2d(x, 8, groups = g)\n return dense(global_avgpool(y), 2)\n}\n",
      {"t.nas:3:", "groups must divide the input channels", "when g = 4"}},
     {"spatial size reaching zero",
-     "space S(x: Tensor[1, 8, 8]) -> Tensor[2] {\n let n = choice 1..5\n h = x\n for i in 1..n {\n  h = maxpool(h, 2)\n }\n"
+     "space S(x: Tensor[1, 8, 8]) -> Tensor[2] {\n let n = choice 1..5\n h = x\n for i in 1..n {\n  h = "
+     "maxpool(h, 2)\n }\n"
      " return dense(flatten(h), 2)\n}\n",
      {"t.nas:5:", "can reach zero", "when n = 4"}},
     {"returned shape differs from the declared one",
      "block B(x: Tensor[c, h, w], f: int) -> Tensor[c, h, w] {\n return conv2d(x, f)\n}\n"
-     "space S(x: Tensor[3, 8, 8]) -> Tensor[2] {\n let f = choice {3, 6}\n return dense(flatten(B(x, f)), 2)\n}\n",
+     "space S(x: Tensor[3, 8, 8]) -> Tensor[2] {\n let f = choice {3, 6}\n return dense(flatten(B(x, f)), "
+     "2)\n}\n",
      {"t.nas:1:", "B returns a tensor of shape [6, 8, 8], but its type says [3, 8, 8]", "when f = 6"}},
     {"unknown name",
      "space S(x: Tensor[4]) -> Tensor[2] {\n return dense(xx, 2)\n}\n",
@@ -154,7 +161,8 @@ static const err_case err_cases[] = {
      "space S(x: Tensor[4]) -> Tensor[4] {\n let d = choice {false, true}\n return Bad(x, d)\n}\n",
      {"t.nas:1:", "Bad can end without returning a value", "when d = false"}},
     {"rank depends on a decision",
-     "space S(x: Tensor[1, 4, 4]) -> Tensor[2] {\n let f = choice {false, true}\n h = x\n if f {\n  h = flatten(h)\n }\n"
+     "space S(x: Tensor[1, 4, 4]) -> Tensor[2] {\n let f = choice {false, true}\n h = x\n if f {\n  h = "
+     "flatten(h)\n }\n"
      " return dense(flatten(h), 2)\n}\n",
      {"t.nas:7:", "the rank of 'h' depends on decisions"}},
 };
@@ -164,15 +172,16 @@ Test(checker, every_error_class) {
         checked r = check_src(err_cases[i].src);
         cr_expect(r.c->n_errors > 0, "%s: no error", err_cases[i].name);
         for (int k = 0; k < 3 && err_cases[i].expect[k]; k++)
-            cr_expect(strstr(r.diags, err_cases[i].expect[k]) != NULL, "%s: expected \"%s\" in:\n%s", err_cases[i].name,
-                      err_cases[i].expect[k], r.diags);
+            cr_expect(strstr(r.diags, err_cases[i].expect[k]) != NULL, "%s: expected \"%s\" in:\n%s",
+                      err_cases[i].name, err_cases[i].expect[k], r.diags);
         done(&r);
     }
 }
 
 Test(checker, path_reasoning_makes_residuals_check) {
     checked r = check_src(
-        "block Res(x: Tensor[c, h, w], filters: int, stride: int) -> Tensor[filters, (h + stride - 1) / stride, (w + stride - 1) / stride] {\n"
+        "block Res(x: Tensor[c, h, w], filters: int, stride: int) -> Tensor[filters, (h + stride - 1) / "
+        "stride, (w + stride - 1) / stride] {\n"
         " let y = conv2d(x, filters, stride = stride)\n"
         " if stride == 1 and c == filters {\n  y = x + y\n }\n return y\n}\n"
         "space S(x: Tensor[8, 8, 8]) -> Tensor[2] {\n let f = choice {8, 16}\n let s = choice {1, 2}\n"
@@ -183,7 +192,8 @@ Test(checker, path_reasoning_makes_residuals_check) {
 
 Test(checker, returns_under_decisions) {
     checked r = check_src(
-        "block Pick(x: Tensor[n], down: bool) -> Tensor[n] {\n if down {\n  return relu(x)\n }\n return tanh(x)\n}\n"
+        "block Pick(x: Tensor[n], down: bool) -> Tensor[n] {\n if down {\n  return relu(x)\n }\n return "
+        "tanh(x)\n}\n"
         "space S(x: Tensor[4]) -> Tensor[4] {\n let d = choice {false, true}\n return Pick(x, d)\n}\n");
     cr_assert_eq(r.c->n_errors, 0, "%s", r.diags);
     static const char *pts[2] = {"{\"decisions\": {\"d\": true}}", "{\"decisions\": {\"d\": false}}"};
@@ -201,7 +211,8 @@ Test(checker, returns_under_decisions) {
 }
 
 Test(checker, several_errors_per_run) {
-    checked r = check_src("space S(x: Tensor[4]) -> Tensor[2] {\n let a = foo\n let b = bar\n return dense(x, true)\n}\n");
+    checked r = check_src(
+        "space S(x: Tensor[4]) -> Tensor[2] {\n let a = foo\n let b = bar\n return dense(x, true)\n}\n");
     cr_expect_eq(r.c->n_errors, 3, "%s", r.diags);
     done(&r);
 }
@@ -209,13 +220,20 @@ Test(checker, several_errors_per_run) {
 /* ----- cardinality ----- */
 
 Test(cardinality, spec_examples) {
-    static const struct { const char *file; const char *card; } cases[] = {
-        {"fashion_mlp.nas", "252"}, {"fashion_cnn.nas", "3768"}, {"mobile.nas", "2985984"}, {"nb201.nas", "15625"},
+    static const struct {
+        const char *file;
+        const char *card;
+    } cases[] = {
+        {"fashion_mlp.nas", "252"},
+        {"fashion_cnn.nas", "3768"},
+        {"mobile.nas", "2985984"},
+        {"nb201.nas", "15625"},
     };
     for (size_t i = 0; i < 4; i++) {
         nasc_ctx *c = ctx_new();
         vec_push(&c->A, c->include_dirs, NASC_SOURCE_DIR "/stdlib");
-        ast_file *f = parse_program(c, arena_printf(&c->A, "%s/spec/examples/%s", NASC_SHARED_DIR, cases[i].file));
+        ast_file *f =
+            parse_program(c, arena_printf(&c->A, "%s/spec/examples/%s", NASC_SHARED_DIR, cases[i].file));
         cr_assert_not_null(f);
         program *p = prog_check(c, f);
         cr_assert_eq(c->n_errors, 0, "%s", cases[i].file);
@@ -227,9 +245,9 @@ Test(cardinality, spec_examples) {
 
 Test(cardinality, beyond_2_to_the_64) {
     /* 40 layers of 5 operations: 5^40 = 9094947017729282379150390625 points. */
-    checked r = check_src(
-        "space S(x: Tensor[4]) -> Tensor[4] {\n h = x\n for i in 1..40 {\n"
-        "  let op = choice {relu, tanh, gelu, swish, sigmoid}\n  h = op(h)\n }\n return h\n}\n");
+    checked r =
+        check_src("space S(x: Tensor[4]) -> Tensor[4] {\n h = x\n for i in 1..40 {\n"
+                  "  let op = choice {relu, tanh, gelu, swish, sigmoid}\n  h = op(h)\n }\n return h\n}\n");
     cr_assert_eq(r.c->n_errors, 0, "%s", r.diags);
     cr_expect_str_eq(sp(&r)->cardinality, "9094947017729282379150390625");
     done(&r);
@@ -240,15 +258,16 @@ Test(cardinality, exact_under_require) {
         "space S(x: Tensor[4]) -> Tensor[4] {\n let a = choice {1, 2, 3}\n let b = choice {1, 2, 3}\n"
         " require a != b\n let c = choice {relu, tanh}\n return c(x)\n}\n");
     cr_assert_eq(r.c->n_errors, 0, "%s", r.diags);
-    cr_expect_str_eq(sp(&r)->cardinality, "12");   /* (9 - 3) * 2 */
+    cr_expect_str_eq(sp(&r)->cardinality, "12"); /* (9 - 3) * 2 */
     cr_expect(sp(&r)->card_exact);
     done(&r);
 }
 
 Test(cardinality, conditional_decisions_counted_once) {
-    checked r = check_src(
-        "space S(x: Tensor[4]) -> Tensor[2] {\n let depth = choice 1..3\n let act = choice {relu, gelu, tanh}\n h = x\n"
-        " for i in 1..depth {\n  let width = choice {64, 128, 256, 512}\n  h = act(dense(h, width))\n }\n return dense(h, 2)\n}\n");
+    checked r = check_src("space S(x: Tensor[4]) -> Tensor[2] {\n let depth = choice 1..3\n let act = choice "
+                          "{relu, gelu, tanh}\n h = x\n"
+                          " for i in 1..depth {\n  let width = choice {64, 128, 256, 512}\n  h = "
+                          "act(dense(h, width))\n }\n return dense(h, 2)\n}\n");
     cr_assert_eq(r.c->n_errors, 0, "%s", r.diags);
     cr_expect_str_eq(sp(&r)->cardinality, "252");
     done(&r);
@@ -258,27 +277,31 @@ Test(cardinality, conditional_decisions_counted_once) {
 
 static const char *mlp_src =
     "space MLP(x: Tensor[1, 28, 28]) -> Tensor[10] {\n let depth = choice 1..2\n h = flatten(x)\n"
-    " for i in 1..depth {\n  let width = choice {128, 256}\n  h = relu(dense(h, width))\n }\n return dense(h, 10)\n}\n";
+    " for i in 1..depth {\n  let width = choice {128, 256}\n  h = relu(dense(h, width))\n }\n return "
+    "dense(h, 10)\n}\n";
 
 Test(points, the_784_256_10_mlp) {
     checked r = check_src(mlp_src);
     space_ir *s;
     assignment *a;
     ir_graph g = {0};
-    bool ok = point_load(r.c, r.p, &s, "{\"space\": \"MLP\", \"decisions\": {\"depth\": 1, \"width[1]\": 256}}", "p", &a, &g);
+    bool ok = point_load(
+        r.c, r.p, &s, "{\"space\": \"MLP\", \"decisions\": {\"depth\": 1, \"width[1]\": 256}}", "p", &a, &g);
     cr_assert(ok, "%s", diag_render_string(r.c));
     cr_expect_eq(g.params, 203530);
-    cr_expect_eq(g.flops, 2 * (784 * 256 + 256 * 10) + 256);   /* dense MACs x2, plus relu */
+    cr_expect_eq(g.flops, 2 * (784 * 256 + 256 * 10) + 256); /* dense MACs x2, plus relu */
     cr_expect_null(ir_graph_verify(&g));
     cr_expect_eq(g.nodes[g.output].shape.d[0], 10);
-    cr_expect_str_eq(point_json(r.c, s, a), "{\"space\": \"MLP\", \"decisions\": {\"depth\": 1, \"width[1]\": 256}}");
+    cr_expect_str_eq(point_json(r.c, s, a),
+                     "{\"space\": \"MLP\", \"decisions\": {\"depth\": 1, \"width[1]\": 256}}");
     done(&r);
 }
 
 Test(points, cnn_shapes_params_and_flops) {
     checked r = check_src(
         "space CNN(x: Tensor[1, 28, 28]) -> Tensor[10] {\n h = maxpool(relu(conv2d(x, 16, pad = 1)), 2)\n"
-        " h = maxpool(relu(conv2d(h, 32, pad = 1)), 2)\n return dense(relu(dense(flatten(h), 128)), 10)\n}\n");
+        " h = maxpool(relu(conv2d(h, 32, pad = 1)), 2)\n return dense(relu(dense(flatten(h), 128)), "
+        "10)\n}\n");
     space_ir *s;
     assignment *a;
     ir_graph g = {0};
@@ -286,19 +309,27 @@ Test(points, cnn_shapes_params_and_flops) {
     cr_expect_eq(g.params, 160 + 4640 + 1568 * 128 + 128 + 1290);
     bool saw = false;
     for (int i = 0; i < g.n_nodes; i++)
-        if (g.nodes[i].op == IR_FLATTEN) { cr_expect_eq(g.nodes[i].shape.d[0], 1568); saw = true; }
+        if (g.nodes[i].op == IR_FLATTEN) {
+            cr_expect_eq(g.nodes[i].shape.d[0], 1568);
+            saw = true;
+        }
     cr_expect(saw);
     done(&r);
 }
 
-typedef struct bad_point { const char *json; const char *expect; } bad_point;
+typedef struct bad_point {
+    const char *json;
+    const char *expect;
+} bad_point;
 
 Test(points, invalid_ones_name_the_decision) {
     static const bad_point cases[] = {
         {"{\"decisions\": {\"depth\": 1, \"width[1]\": 256, \"color\": 3}}", "unknown decision 'color'"},
-        {"{\"decisions\": {\"depth\": 1, \"width[1]\": 256, \"width[2]\": 128}}", "decision 'width[2]' is inactive"},
+        {"{\"decisions\": {\"depth\": 1, \"width[1]\": 256, \"width[2]\": 128}}",
+         "decision 'width[2]' is inactive"},
         {"{\"decisions\": {\"depth\": 2, \"width[1]\": 256}}", "no value for decision 'width[2]'"},
-        {"{\"decisions\": {\"depth\": 1, \"width[1]\": 48}}", "decision 'width[1]': 48 is not one of {128, 256}"},
+        {"{\"decisions\": {\"depth\": 1, \"width[1]\": 48}}",
+         "decision 'width[1]': 48 is not one of {128, 256}"},
         {"{\"decisions\": {\"depth\": 7, \"width[1]\": 128}}", "decision 'depth': 7 is not in 1..2"},
         {"{\"decisions\": {\"depth\": 1, \"width[1]\": 256,}}", "not valid JSON"},
         {"[1, 2]", "a point is an object"},
@@ -312,14 +343,16 @@ Test(points, invalid_ones_name_the_decision) {
         bool ok = point_load(r.c, r.p, &s, cases[i].json, "p", &a, NULL);
         char *d = diag_render_string(r.c);
         cr_expect(!ok, "case %zu accepted", i);
-        cr_expect(strstr(d, cases[i].expect) != NULL, "case %zu: expected \"%s\" in:\n%s", i, cases[i].expect, d);
+        cr_expect(strstr(d, cases[i].expect) != NULL, "case %zu: expected \"%s\" in:\n%s", i, cases[i].expect,
+                  d);
         free(d);
         done(&r);
     }
 }
 
 Test(points, require_excludes_a_point) {
-    checked r = check_src("space S(x: Tensor[4]) -> Tensor[4] {\n let a = choice {1, 2}\n require a == 1\n return x\n}\n");
+    checked r = check_src(
+        "space S(x: Tensor[4]) -> Tensor[4] {\n let a = choice {1, 2}\n require a == 1\n return x\n}\n");
     space_ir *s;
     assignment *a;
     cr_expect(!point_load(r.c, r.p, &s, "{\"decisions\": {\"a\": 2}}", "p", &a, NULL));
@@ -330,8 +363,8 @@ Test(points, require_excludes_a_point) {
 }
 
 Test(sample, reproducible_and_respects_require) {
-    checked r = check_src(
-        "space S(x: Tensor[4]) -> Tensor[4] {\n let a = choice 1..9\n let b = choice 1..9\n require a + b == 10\n return x\n}\n");
+    checked r = check_src("space S(x: Tensor[4]) -> Tensor[4] {\n let a = choice 1..9\n let b = choice "
+                          "1..9\n require a + b == 10\n return x\n}\n");
     space_ir *s = sp(&r);
     char *first[20];
     uint64_t rng = 7;

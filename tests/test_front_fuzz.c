@@ -45,13 +45,18 @@ static void front(const char *text, size_t n) {
             bool feasible;
             if (space_run(c, p, s, a, &g, &feasible))
                 cr_assert_null(ir_graph_verify(&g), "bad graph for:\n%.*s", (int)n, text);
-            cr_assert(c->n_internal == 0, "internal error on:\n%.*s\n%s", (int)n, text, diag_render_string(c));
+            cr_assert(c->n_internal == 0, "internal error on:\n%.*s\n%s", (int)n, text,
+                      diag_render_string(c));
         }
     }
     ctx_destroy(c);
 }
 
-typedef struct corpus { char *text[64]; size_t len[64]; int n; } corpus;
+typedef struct corpus {
+    char *text[64];
+    size_t len[64];
+    int n;
+} corpus;
 
 static void add_dir(corpus *cp, const char *dir) {
     DIR *d = opendir(dir);
@@ -95,12 +100,26 @@ Test(fuzz, every_line_prefix, .timeout = 120) {
  * number, a name or an operator for another from the same file. */
 Test(fuzz, token_mutations, .timeout = 120) {
     corpus cp = load();
-    static const char *subs[] = {"0", "1", "2", "-3", "100000", "999999999999", "x", "h", "c", "true", "relu",
-                                 "+", "*", "/", "%", "(", ")", ",", "..", "choice {1, 2}", "choice 0..2", "[",
-                                 "concat(", "dense(", "conv2d(", "return", "\n", "for i in 1..3 {", "}", "if c > 2 {"};
+    static const char *subs[] = {"0",           "1",
+                                 "2",           "-3",
+                                 "100000",      "999999999999",
+                                 "x",           "h",
+                                 "c",           "true",
+                                 "relu",        "+",
+                                 "*",           "/",
+                                 "%",           "(",
+                                 ")",           ",",
+                                 "..",          "choice {1, 2}",
+                                 "choice 0..2", "[",
+                                 "concat(",     "dense(",
+                                 "conv2d(",     "return",
+                                 "\n",          "for i in 1..3 {",
+                                 "}",           "if c > 2 {"};
     uint64_t r = 42;
     for (int iter = 0; iter < 3000; iter++) {
-        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
         int fi = (int)(r % (uint64_t)cp.n);
         size_t n = cp.len[fi];
         if (!n) continue;
@@ -126,13 +145,17 @@ Test(fuzz, byte_mutations, .timeout = 120) {
     corpus cp = load();
     uint64_t r = 7;
     for (int iter = 0; iter < 1500; iter++) {
-        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
         int fi = (int)(r % (uint64_t)cp.n);
         size_t n = cp.len[fi];
         char *m = malloc(n + 1);
         memcpy(m, cp.text[fi], n);
         for (int k = 0; k < 3 && n; k++) {
-            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
             m[(r >> 16) % n] = (char)(r >> 56);
         }
         m[n] = 0;

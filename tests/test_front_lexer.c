@@ -39,8 +39,9 @@ Test(lexer, keywords) {
     const char *src = "import enum block space train search let for in if else return require choice of "
                       "step log true false and or not maximize minimize int float bool Tensor";
     /* `Tensor` can't end a statement, so no NL at end of input. */
-    cr_assert_str_eq(lex(src), "import enum block space train search let for in if else return require choice "
-                               "of step log true false and or not maximize minimize int float bool Tensor");
+    cr_assert_str_eq(lex(src),
+                     "import enum block space train search let for in if else return require choice "
+                     "of step log true false and or not maximize minimize int float bool Tensor");
     cr_assert_eq(C->n_errors, 0);
 }
 
@@ -162,9 +163,7 @@ Test(lexer, comments) {
     cr_assert_eq(C->n_errors, 0);
 }
 
-Test(lexer, block_comments_do_not_nest) {
-    cr_assert_str_eq(lex("a /* x /* y */ b */"), "id(a) id(b) * /");
-}
+Test(lexer, block_comments_do_not_nest) { cr_assert_str_eq(lex("a /* x /* y */ b */"), "id(a) id(b) * /"); }
 
 Test(lexer, unterminated_block_comment) {
     cr_assert_str_eq(lex("a = 1\n  /* open\n more"), "id(a) = int(1) NL");
@@ -189,8 +188,7 @@ Test(lexer, no_newline_after_keywords_that_continue) {
 }
 
 Test(lexer, newline_after_log) {
-    cr_assert_str_eq(lex("lr = choice [1, 2] log\nx"),
-                     "id(lr) = choice [ int(1) , int(2) ] log NL id(x) NL");
+    cr_assert_str_eq(lex("lr = choice [1, 2] log\nx"), "id(lr) = choice [ int(1) , int(2) ] log NL id(x) NL");
 }
 
 Test(lexer, no_newline_inside_parens_or_brackets) {
@@ -219,9 +217,7 @@ Test(lexer, brace_newline_else_is_joined) {
     cr_assert_str_eq(lex("}\n"), "} NL");
 }
 
-Test(lexer, semicolon_is_a_token) {
-    cr_assert_str_eq(lex("a; b"), "id(a) ; id(b) NL");
-}
+Test(lexer, semicolon_is_a_token) { cr_assert_str_eq(lex("a; b"), "id(a) ; id(b) NL"); }
 
 Test(lexer, eof_ends_last_statement) {
     cr_assert_str_eq(lex("return x"), "return id(x) NL");

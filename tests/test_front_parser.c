@@ -97,23 +97,28 @@ Test(parser, block_and_space_headers) {
 }
 
 Test(parser, params_defaults_and_trailing_comma) {
-    cr_assert_str_eq(dump_ok("block B(\n  x: Tensor[n],\n  k: int = 3,\n  p: float = 0.5,\n) -> Tensor[n] { return x }"),
-                     "(block B (param x (tensor n)) (param k int 3) (param p float 0.5) (-> (tensor n)) (return x))");
+    cr_assert_str_eq(
+        dump_ok("block B(\n  x: Tensor[n],\n  k: int = 3,\n  p: float = 0.5,\n) -> Tensor[n] { return x }"),
+        "(block B (param x (tensor n)) (param k int 3) (param p float 0.5) (-> (tensor n)) (return x))");
 }
 
 Test(parser, types) {
-    cr_assert_str_eq(dump_ok("block B(a: int, b: float, c: bool, d: Norm, e: Act) -> bool { return c }"),
-                     "(block B (param a int) (param b float) (param c bool) (param d Norm) (param e Act) (-> bool) "
-                     "(return c))");
-    cr_assert_str_eq(dump_ok("block B(x: Tensor[c * 2, h / 2, (w + 1) % 3, 4]) -> Tensor[c] { return x }"),
-                     "(block B (param x (tensor (* c 2) (/ h 2) (% (+ w 1) 3) 4)) (-> (tensor c)) (return x))");
+    cr_assert_str_eq(
+        dump_ok("block B(a: int, b: float, c: bool, d: Norm, e: Act) -> bool { return c }"),
+        "(block B (param a int) (param b float) (param c bool) (param d Norm) (param e Act) (-> bool) "
+        "(return c))");
+    cr_assert_str_eq(
+        dump_ok("block B(x: Tensor[c * 2, h / 2, (w + 1) % 3, 4]) -> Tensor[c] { return x }"),
+        "(block B (param x (tensor (* c 2) (/ h 2) (% (+ w 1) 3) 4)) (-> (tensor c)) (return x))");
 }
 
 Test(parser, block_types) {
-    cr_assert_str_eq(dump_ok("block B(op: (Tensor[c, h, w]) -> Tensor[c, h, w], f: () -> int, g: (int, float,) -> (int) -> int)"
-                             " -> (Tensor[c]) -> Tensor[c] { return op }"),
-                     "(block B (param op (fn ((tensor c h w)) (tensor c h w))) (param f (fn () int)) "
-                     "(param g (fn (int float) (fn (int) int))) (-> (fn ((tensor c)) (tensor c))) (return op))");
+    cr_assert_str_eq(
+        dump_ok("block B(op: (Tensor[c, h, w]) -> Tensor[c, h, w], f: () -> int, g: (int, float,) -> (int) "
+                "-> int)"
+                " -> (Tensor[c]) -> Tensor[c] { return op }"),
+        "(block B (param op (fn ((tensor c h w)) (tensor c h w))) (param f (fn () int)) "
+        "(param g (fn (int float) (fn (int) int))) (-> (fn ((tensor c)) (tensor c))) (return op))");
 }
 
 Test(parser, sections) {
@@ -126,11 +131,12 @@ Test(parser, sections) {
 }
 
 Test(parser, section_lists_objectives_and_limits) {
-    cr_assert_str_eq(dump_ok("search {\n  trials = 100\n  time = 10m\n"
-                             "  objective = maximize accuracy, minimize latency\n"
-                             "  require latency < 300us, params < 200k\n  require flops < 2G\n}"),
-                     "(search (trials 100) (time (time 600.0)) (objective (list (maximize accuracy) (minimize latency))) "
-                     "(require (list (< latency (time 0.0003)) (< params 200000))) (require (< flops 2000000000)))");
+    cr_assert_str_eq(
+        dump_ok("search {\n  trials = 100\n  time = 10m\n"
+                "  objective = maximize accuracy, minimize latency\n"
+                "  require latency < 300us, params < 200k\n  require flops < 2G\n}"),
+        "(search (trials 100) (time (time 600.0)) (objective (list (maximize accuracy) (minimize latency))) "
+        "(require (list (< latency (time 0.0003)) (< params 200000))) (require (< flops 2000000000)))");
 }
 
 Test(parser, scalarised_objective) {
@@ -179,7 +185,8 @@ Test(parser, if_else_chains) {
 }
 
 Test(parser, else_on_next_line) {
-    cr_assert_str_eq(stmt_dump("if a {\n x = 1\n}\nelse {\n x = 2\n}"), "(if a (then (= x 1)) (else (= x 2)))");
+    cr_assert_str_eq(stmt_dump("if a {\n x = 1\n}\nelse {\n x = 2\n}"),
+                     "(if a (then (= x 1)) (else (= x 2)))");
     cr_assert_str_eq(stmt_dump("if a { x = 1 }\n\n  // why\nelse if b { x = 2 }"),
                      "(if a (then (= x 1)) (else (if b (then (= x 2)))))");
 }
@@ -265,7 +272,8 @@ Test(parser, comparisons_do_not_chain) {
 
 Test(parser, calls) {
     cr_assert_str_eq(expr_dump("f()"), "(call f)");
-    cr_assert_str_eq(expr_dump("conv2d(x, 16, kernel = 3, stride = 2)"), "(call conv2d x 16 kernel=3 stride=2)");
+    cr_assert_str_eq(expr_dump("conv2d(x, 16, kernel = 3, stride = 2)"),
+                     "(call conv2d x 16 kernel=3 stride=2)");
     cr_assert_str_eq(expr_dump("f(a)(b)"), "(call (call f a) b)");
     cr_assert_str_eq(expr_dump("(choice {a, b})(x)"), "(call (choice a b) x)");
     cr_assert_str_eq(expr_dump("f(\n  a,\n  k = 1,\n)"), "(call f a k=1)");
@@ -383,15 +391,16 @@ Test(parser, spec_example_tree) {
     cr_assert_geq(f, 0);
     ast_file *a = parse_file(C, f);
     cr_assert_eq(C->n_errors, 0);
-    cr_assert_str_eq(ast_dump(C, a),
-                     "(space FashionMLP (param x (tensor 1 28 28)) (-> (tensor 10)) "
-                     "(let depth (choice-range 1 3)) (let act (choice relu gelu tanh)) (= h (call flatten x)) "
-                     "(for i 1 depth (let width (choice 64 128 256 512)) (= h (call act (call dense h width)))) "
-                     "(return (call dense h 10)))\n"
-                     "(train (data fashion_mnist) (split 0.1) (epochs 1) (batch 128) "
-                     "(optimizer (call sgd lr=0.05 momentum=0.9)))\n"
-                     "(search (strategy (call evolution population=16 sample=4)) (trials 40) "
-                     "(objective (maximize accuracy)) (require (< params 300000)))");
+    cr_assert_str_eq(
+        ast_dump(C, a),
+        "(space FashionMLP (param x (tensor 1 28 28)) (-> (tensor 10)) "
+        "(let depth (choice-range 1 3)) (let act (choice relu gelu tanh)) (= h (call flatten x)) "
+        "(for i 1 depth (let width (choice 64 128 256 512)) (= h (call act (call dense h width)))) "
+        "(return (call dense h 10)))\n"
+        "(train (data fashion_mnist) (split 0.1) (epochs 1) (batch 128) "
+        "(optimizer (call sgd lr=0.05 momentum=0.9)))\n"
+        "(search (strategy (call evolution population=16 sample=4)) (trials 40) "
+        "(objective (maximize accuracy)) (require (< params 300000)))");
 }
 
 /* ----- errors ----- */
@@ -408,11 +417,12 @@ Test(parser, three_errors_three_diagnostics) {
     cr_assert_eq(lines[2], 13);
     /* Recovery keeps the items and the statements around the errors; an
      * error inside brackets recovers at the matching close. */
-    cr_assert_str_eq(ast_dump(C, a),
-                     "(enum Norm batch layer)\n"
-                     "(block Good (param x (tensor c)) (-> (tensor c)) (let a <error>) (let b (call relu x)) "
-                     "(= b (+ b x)) (return b))\n"
-                     "(space S (param x (tensor 4)) (-> (tensor 4)) (let w (choice)) (return (call Good x)))");
+    cr_assert_str_eq(
+        ast_dump(C, a),
+        "(enum Norm batch layer)\n"
+        "(block Good (param x (tensor c)) (-> (tensor c)) (let a <error>) (let b (call relu x)) "
+        "(= b (+ b x)) (return b))\n"
+        "(space S (param x (tensor 4)) (-> (tensor 4)) (let w (choice)) (return (call Good x)))");
 }
 
 Test(parser, rendered_syntax_error) {
@@ -442,7 +452,8 @@ Test(parser, unexpected_newline_and_end_of_file) {
 
 Test(parser, header_errors_recover_at_the_body) {
     /* The body after a broken `for` header is still parsed (and checked). */
-    ast_file *a = parse_src("block B() -> int {\n  for i in 1 to 3 {\n    x = (\n  }\n  return 1\n}\nenum E { e }");
+    ast_file *a =
+        parse_src("block B() -> int {\n  for i in 1 to 3 {\n    x = (\n  }\n  return 1\n}\nenum E { e }");
     cr_assert_eq(C->n_errors, 2, "%s", diag_render_string(C));
     cr_assert_eq(C->diags->at.line, 2);
     cr_assert_eq(C->diags->next->at.line, 4);
@@ -450,35 +461,40 @@ Test(parser, header_errors_recover_at_the_body) {
 }
 
 Test(parser, brace_closes_unclosed_brackets) {
-    ast_file *a = parse_src("block B() -> int {\n  x = f(a\n}\nblock C() -> int {\n  y = [1, (2\n}\nenum E { e }");
+    ast_file *a =
+        parse_src("block B() -> int {\n  x = f(a\n}\nblock C() -> int {\n  y = [1, (2\n}\nenum E { e }");
     /* Line 5 also has a real syntax error: `[` cannot start an expression. */
     cr_assert_eq(C->n_errors, 3, "%s", diag_render_string(C));
     cr_assert_str_eq(C->diags->msg, "expected ')' before '}' to close the '(' at line 2, column 8");
     cr_assert_eq(C->diags->at.line, 3);
     cr_assert_eq(C->diags->at.col, 1);
     cr_assert_str_eq(C->diags->next->msg, "syntax error, unexpected '['");
-    cr_assert_str_eq(C->diags->next->next->msg, "expected ')' before '}' to close the '(' at line 5, column 11");
+    cr_assert_str_eq(C->diags->next->next->msg,
+                     "expected ')' before '}' to close the '(' at line 5, column 11");
     cr_assert_str_eq(ast_dump(C, a), "(block B (-> int) (= x (call f a)))\n(block C (-> int))\n(enum E e)");
 }
 
 Test(parser, closed_brackets_do_not_catch_later_errors) {
     /* A missing `{` after a header must not make the parser skip to some
      * later `)` (the header's `(` is closed already). */
-    ast_file *a = parse_src("block B(x: int) -> Tensor[1]\n{\n  return x\n}\nspace S(y: int) -> int { return y }\n"
-                            "block C() -> float { return choice [1, 2] z }\nenum E { e }");
+    ast_file *a =
+        parse_src("block B(x: int) -> Tensor[1]\n{\n  return x\n}\nspace S(y: int) -> int { return y }\n"
+                  "block C() -> float { return choice [1, 2] z }\nenum E { e }");
     cr_assert_eq(C->n_errors, 2, "%s", diag_render_string(C));
     cr_assert_str_eq(C->diags->msg, "syntax error, unexpected newline, expecting '{'");
     cr_assert_eq(C->diags->next->at.line, 6);
-    cr_assert_str_eq(ast_dump(C, a), "(space S (param y int) (-> int) (return y))\n(block C (-> float))\n(enum E e)");
+    cr_assert_str_eq(ast_dump(C, a),
+                     "(space S (param y int) (-> int) (return y))\n(block C (-> float))\n(enum E e)");
 }
 
 Test(parser, errors_inside_brackets) {
     ast_file *a = parse_src("block B(x: Tensor[1 2]) -> int {\n  y = f(1 2, 3)\n  z = choice [1 2] log\n"
                             "  w = choice 2 of {a b}\n}\nenum E { a b }\nenum F { f }");
     cr_assert_eq(C->n_errors, 5, "%s", diag_render_string(C));
-    cr_assert_str_eq(ast_dump(C, a),
-                     "(block B (param x (tensor)) (-> int) (= y (call f)) (= z (choice-float <error> <error> log)) "
-                     "(= w (choice-of 2)))\n(enum E)\n(enum F f)");
+    cr_assert_str_eq(
+        ast_dump(C, a),
+        "(block B (param x (tensor)) (-> int) (= y (call f)) (= z (choice-float <error> <error> log)) "
+        "(= w (choice-of 2)))\n(enum E)\n(enum F f)");
 }
 
 Test(parser, item_level_recovery) {

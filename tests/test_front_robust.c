@@ -152,11 +152,13 @@ Test(robust, seeded_byte_mutations) {
 
 Test(robust, random_token_soup) {
     static const char *toks[] = {
-        "import ", "enum ", "block ", "space ", "train ", "search ", "let ", "for ", "in ", "if ",
-        "else ", "return ", "require ", "choice ", "of ", "step ", "log ", "true ", "false ", "and ",
-        "or ", "not ", "maximize ", "minimize ", "int ", "float ", "bool ", "Tensor ", "x ", "h ",
-        "42 ", "0.5 ", "2ms ", "64KB ", "\"s\" ", "(", ")", "[", "]", "{", "}", ",", ":", ".", "..",
-        "->", "=", "==", "<", "+", "-", "*", "/", "^", ";", "\n", "\n", "\n"};
+        "import ", "enum ", "block ",  "space ",   "train ",    "search ",   "let ",  "for ",   "in ",
+        "if ",     "else ", "return ", "require ", "choice ",   "of ",       "step ", "log ",   "true ",
+        "false ",  "and ",  "or ",     "not ",     "maximize ", "minimize ", "int ",  "float ", "bool ",
+        "Tensor ", "x ",    "h ",      "42 ",      "0.5 ",      "2ms ",      "64KB ", "\"s\" ", "(",
+        ")",       "[",     "]",       "{",        "}",         ",",         ":",     ".",      "..",
+        "->",      "=",     "==",      "<",        "+",         "-",         "*",     "/",      "^",
+        ";",       "\n",    "\n",      "\n"};
     rng_state = 12345;
     char buf[1024];
     for (int r = 0; r < 2000; r++) {

@@ -8,7 +8,7 @@
  * describe (residual adds exactly when the shapes agree, depthwise convs
  * with the right dilation and padding, SE's require excluding tiny c).
  */
-#define _POSIX_C_SOURCE 200809L   /* mkstemp */
+#define _POSIX_C_SOURCE 200809L /* mkstemp */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,17 +99,26 @@ static void sample_builds(loaded *L, space_ir *s, int n, const ir_shape *out) {
 typedef struct example {
     const char *file, *space;
     int n_decisions;
-    const char *labels[6];     /* some labels the file's comments promise */
+    const char *labels[6]; /* some labels the file's comments promise */
 } example;
 
 static const example examples[] = {
     {"examples/quickstart.nas", "Quickstart", 4, {"depth", "act", "width[1]", "width[2]"}},
     {"examples/fashion_mlp.nas", "FashionMLP", 5, {"depth", "act", "width[1]", "width[3]"}},
-    {"examples/fashion_cnn.nas", "FashionCNN", 12, {"act", "stages", "width[3]", "kernel[2]", "residual[1]", "train.lr"}},
+    {"examples/fashion_cnn.nas",
+     "FashionCNN",
+     12,
+     {"act", "stages", "width[3]", "kernel[2]", "residual[1]", "train.lr"}},
     {"examples/mobile.nas", "Mobile", 15, {"layers[1]", "width[2]", "expand[3]", "kernel[1]", "se[2]"}},
     {"examples/nb201.nas", "NB201", 6, {"e1", "e2", "e3", "e4", "e5", "e6"}},
-    {"examples/darts.nas", "DartsLike", 48, {"NormalCell[1].in2a", "NormalCell[2].op3b", "NormalCell[3].in5b"}},
-    {"examples/joint.nas", "Joint", 8, {"width", "drop", "train.batch", "train.lr", "train.momentum", "train.weight_decay"}},
+    {"examples/darts.nas",
+     "DartsLike",
+     48,
+     {"NormalCell[1].in2a", "NormalCell[2].op3b", "NormalCell[3].in5b"}},
+    {"examples/joint.nas",
+     "Joint",
+     8,
+     {"width", "drop", "train.batch", "train.lr", "train.momentum", "train.weight_decay"}},
 };
 
 Test(stdlib, examples_check_label_and_build) {
@@ -121,7 +130,8 @@ Test(stdlib, examples_check_label_and_build) {
         space_ir *s = prog_space(L.p, NULL);
         cr_assert(s, "%s: no space", e->file);
         cr_assert_str_eq(s->name, e->space);
-        cr_assert_eq(s->decs.n, e->n_decisions, "%s: %d decisions, expected %d", e->file, s->decs.n, e->n_decisions);
+        cr_assert_eq(s->decs.n, e->n_decisions, "%s: %d decisions, expected %d", e->file, s->decs.n,
+                     e->n_decisions);
         for (int j = 0; j < 6 && e->labels[j]; j++)
             cr_assert(find_dec(s, e->labels[j]), "%s: no decision labelled %s", e->file, e->labels[j]);
         sample_builds(&L, s, 15, &ten);
@@ -131,7 +141,10 @@ Test(stdlib, examples_check_label_and_build) {
 
 /* Cardinalities the example comments state (exact: no `require` in a space). */
 Test(stdlib, examples_cardinality) {
-    static const struct { const char *file, *card; int n_cont; } cases[] = {
+    static const struct {
+        const char *file, *card;
+        int n_cont;
+    } cases[] = {
         {"examples/quickstart.nas", "24", 0},
         {"examples/fashion_mlp.nas", "252", 0},
         {"examples/fashion_cnn.nas", "3768", 1},
@@ -177,30 +190,29 @@ static int count_op(const ir_graph *g, ir_op op, const char *name_prefix) {
 }
 
 Test(stdlib, basic_residual_shortcuts) {
-    loaded L = load(NULL,
-        "import std.blocks\n"
-        "space S(x: Tensor[16, 15, 15]) -> Tensor[32, 8, 8] {\n"
-        "    h = BasicResidual(x, 16, 1)\n"     /* identity shortcut */
-        "    return BasicResidual(h, 32, 2)\n"  /* projection, ceil(15/2) = 8 */
-        "}\n");
+    loaded L = load(NULL, "import std.blocks\n"
+                          "space S(x: Tensor[16, 15, 15]) -> Tensor[32, 8, 8] {\n"
+                          "    h = BasicResidual(x, 16, 1)\n"    /* identity shortcut */
+                          "    return BasicResidual(h, 32, 2)\n" /* projection, ceil(15/2) = 8 */
+                          "}\n");
     expect_clean(&L, "snippet");
     ir_graph g = build_one(&L);
     cr_assert_eq(count_op(&g, IR_CONV2D, "BasicResidual#1"), 2, "identity: two convs only");
     cr_assert_eq(count_op(&g, IR_CONV2D, "BasicResidual#2"), 3, "projection: a third, 1x1 conv");
     cr_assert_eq(count_op(&g, IR_ADD, "BasicResidual"), 2);
     for (int i = 0; i < g.n_nodes; i++)
-        if (g.nodes[i].op == IR_CONV2D) cr_assert(!g.nodes[i].bias, "%s has a bias before BN", g.nodes[i].name);
+        if (g.nodes[i].op == IR_CONV2D)
+            cr_assert(!g.nodes[i].bias, "%s has a bias before BN", g.nodes[i].name);
     ctx_destroy(L.c);
 }
 
 Test(stdlib, mbconv_expand_se_and_residual) {
-    loaded L = load(NULL,
-        "import std.blocks\n"
-        "space S(x: Tensor[16, 7, 7]) -> Tensor[24, 4, 4] {\n"
-        "    h = MBConv(x, 16, 1, 3, 1, false)\n"   /* no expansion conv; residual */
-        "    h = MBConv(h, 16, 6, 5, 1, true)\n"    /* 96 channels inside, SE; residual */
-        "    return MBConv(h, 24, 3, 3, 2, false)\n" /* stride 2: no residual */
-        "}\n");
+    loaded L = load(NULL, "import std.blocks\n"
+                          "space S(x: Tensor[16, 7, 7]) -> Tensor[24, 4, 4] {\n"
+                          "    h = MBConv(x, 16, 1, 3, 1, false)\n"    /* no expansion conv; residual */
+                          "    h = MBConv(h, 16, 6, 5, 1, true)\n"     /* 96 channels inside, SE; residual */
+                          "    return MBConv(h, 24, 3, 3, 2, false)\n" /* stride 2: no residual */
+                          "}\n");
     expect_clean(&L, "snippet");
     ir_graph g = build_one(&L);
     cr_assert_eq(count_op(&g, IR_CONV2D, "MBConv#1"), 2, "depthwise + project");
@@ -219,7 +231,7 @@ Test(stdlib, mbconv_expand_se_and_residual) {
             dw++;
         }
         if (n->op == IR_DENSE && !strncmp(n->name, "MBConv#2.SqueezeExcite", 22) && n->shape.d[0] == 24)
-            squeeze++;   /* the SE bottleneck: a quarter of 96 */
+            squeeze++; /* the SE bottleneck: a quarter of 96 */
     }
     cr_assert_eq(dw, 1);
     cr_assert_eq(squeeze, 1);
@@ -228,17 +240,16 @@ Test(stdlib, mbconv_expand_se_and_residual) {
 
 /* The SE bottleneck is c / ratio units, but never fewer than one. */
 Test(stdlib, squeeze_excite_bottleneck) {
-    loaded L = load(NULL,
-        "import std.blocks\n"
-        "space S(x: Tensor[8, 4, 4]) -> Tensor[8, 4, 4] {\n"
-        "    let r = choice {2, 16}\n"
-        "    return SqueezeExcite(x, r)\n"
-        "}\n");
+    loaded L = load(NULL, "import std.blocks\n"
+                          "space S(x: Tensor[8, 4, 4]) -> Tensor[8, 4, 4] {\n"
+                          "    let r = choice {2, 16}\n"
+                          "    return SqueezeExcite(x, r)\n"
+                          "}\n");
     expect_clean(&L, "snippet");
     space_ir *s = prog_space(L.p, NULL);
     const decision *r = find_dec(s, "r");
     cr_assert(r && r->n_alts == 2);
-    static const int64_t want_units[2] = {4, 1};   /* 8 / 2, and max(1, 8 / 16) */
+    static const int64_t want_units[2] = {4, 1}; /* 8 / 2, and max(1, 8 / 16) */
     for (int alt = 0; alt < 2; alt++) {
         assignment *a = asg_new(L.c, s);
         a->vals[r->id].i = alt;
@@ -261,13 +272,12 @@ Test(stdlib, squeeze_excite_bottleneck) {
 }
 
 Test(stdlib, mlp_block_dropout_only_when_positive) {
-    loaded L = load(NULL,
-        "import std.blocks\n"
-        "space S(x: Tensor[20]) -> Tensor[10] {\n"
-        "    h = MLPBlock(x, 32, relu)\n"
-        "    h = MLPBlock(h, 16, gelu, drop = 0.3)\n"
-        "    return dense(h, 10)\n"
-        "}\n");
+    loaded L = load(NULL, "import std.blocks\n"
+                          "space S(x: Tensor[20]) -> Tensor[10] {\n"
+                          "    h = MLPBlock(x, 32, relu)\n"
+                          "    h = MLPBlock(h, 16, gelu, drop = 0.3)\n"
+                          "    return dense(h, 10)\n"
+                          "}\n");
     expect_clean(&L, "snippet");
     ir_graph g = build_one(&L);
     cr_assert_eq(count_op(&g, IR_DROPOUT, "MLPBlock#1"), 0);
@@ -279,13 +289,13 @@ Test(stdlib, mlp_block_dropout_only_when_positive) {
 /* ----- std.cells ----- */
 
 Test(stdlib, cells_keep_shape_and_match_darts) {
-    loaded L = load(NULL,
-        "import std.cells\n"
-        "space S(x: Tensor[8, 9, 9]) -> Tensor[8, 9, 9] {\n"
-        "    let op = choice {zero, skip, conv1x1, conv3x3, avgpool3x3, sep_conv_3x3, sep_conv_5x5,\n"
-        "                     dil_conv_3x3, dil_conv_5x5, max_pool_3x3, avg_pool_3x3}\n"
-        "    return op(x)\n"
-        "}\n");
+    loaded L = load(
+        NULL, "import std.cells\n"
+              "space S(x: Tensor[8, 9, 9]) -> Tensor[8, 9, 9] {\n"
+              "    let op = choice {zero, skip, conv1x1, conv3x3, avgpool3x3, sep_conv_3x3, sep_conv_5x5,\n"
+              "                     dil_conv_3x3, dil_conv_5x5, max_pool_3x3, avg_pool_3x3}\n"
+              "    return op(x)\n"
+              "}\n");
     expect_clean(&L, "snippet");
     space_ir *s = prog_space(L.p, NULL);
     const decision *op = find_dec(s, "op");
@@ -302,7 +312,7 @@ Test(stdlib, cells_keep_shape_and_match_darts) {
             const ir_node *n = &g.nodes[i];
             if (n->op != IR_CONV2D) continue;
             cr_assert(!n->bias, "%s", n->name);
-            if (n->groups > 1) {   /* depthwise: DARTS paddings at stride 1 */
+            if (n->groups > 1) { /* depthwise: DARTS paddings at stride 1 */
                 cr_assert_eq(n->groups, 8);
                 int eff = n->dilation[0] * (n->kernel[0] - 1) + 1;
                 cr_assert_eq(n->pad[0], eff / 2, "%s", n->name);
@@ -310,8 +320,10 @@ Test(stdlib, cells_keep_shape_and_match_darts) {
         }
         int convs = count_op(&g, IR_CONV2D, "");
         const char *name = op->alt_names[alt];
-        int want = !strncmp(name, "sep_conv", 8) ? 4 : !strncmp(name, "dil_conv", 8) ? 2
-                 : !strncmp(name, "conv", 4) ? 1 : 0;
+        int want = !strncmp(name, "sep_conv", 8)   ? 4
+                   : !strncmp(name, "dil_conv", 8) ? 2
+                   : !strncmp(name, "conv", 4)     ? 1
+                                                   : 0;
         cr_assert_eq(convs, want, "%s: %d convs", name, convs);
     }
     ctx_destroy(L.c);

@@ -80,9 +80,9 @@ static size_t make_idx(unsigned char *buf, int type, int rank, const uint32_t *d
 
 /* 5 images of 3x2 pixels (values i*7+j) and labels 0..4 mod 3. */
 static void write_small_pair(const char *img, const char *lab, int gz) {
-    unsigned char pix[30], buf[128], labels[5] = { 2, 0, 1, 2, 1 };
+    unsigned char pix[30], buf[128], labels[5] = {2, 0, 1, 2, 1};
     for (int i = 0; i < 30; i++) pix[i] = (unsigned char)(i * 8 + 7);
-    uint32_t d3[3] = { 5, 3, 2 }, d1[1] = { 5 };
+    uint32_t d3[3] = {5, 3, 2}, d1[1] = {5};
     write_bytes(img, buf, make_idx(buf, 0x08, 3, d3, pix, 30), gz);
     write_bytes(lab, buf, make_idx(buf, 0x08, 1, d1, labels, 5), gz);
 }
@@ -91,8 +91,9 @@ static void check_small_pair(const rt_dataset *d) {
     cr_assert_eq(d->n, 5);
     cr_assert_eq(d->sample.rank, 3);
     cr_assert(d->sample.d[0] == 1 && d->sample.d[1] == 3 && d->sample.d[2] == 2);
-    for (int i = 0; i < 30; i++) cr_assert_float_eq(d->x[i], (float)(i * 8 + 7) / 255.0f, 1e-7, "pixel %d", i);
-    int32_t want[5] = { 2, 0, 1, 2, 1 };
+    for (int i = 0; i < 30; i++)
+        cr_assert_float_eq(d->x[i], (float)(i * 8 + 7) / 255.0f, 1e-7, "pixel %d", i);
+    int32_t want[5] = {2, 0, 1, 2, 1};
     for (int i = 0; i < 5; i++) cr_assert_eq(d->y[i], want[i]);
     cr_assert_eq(d->n_classes, 3);
 }
@@ -133,7 +134,7 @@ Test(idx, float32_rank2_and_int32_labels) {
         memcpy(&u, &vals[i], 4);
         put_be32(payload + 4 * i, u);
     }
-    uint32_t d2[2] = { 4, 3 }, d1[1] = { 4 };
+    uint32_t d2[2] = {4, 3}, d1[1] = {4};
     write_bytes(tpath("x"), buf, make_idx(buf, 0x0D, 2, d2, payload, 48), 0);
     unsigned char lab[16];
     for (int i = 0; i < 4; i++) put_be32(lab + 4 * i, (uint32_t)(i * 3));
@@ -151,7 +152,7 @@ Test(idx, float32_rank2_and_int32_labels) {
 Test(idx, rank4_images_keep_channels) {
     unsigned char pix[2 * 2 * 3 * 3], buf[128];
     for (size_t i = 0; i < sizeof pix; i++) pix[i] = (unsigned char)i;
-    uint32_t d4[4] = { 2, 2, 3, 3 };
+    uint32_t d4[4] = {2, 2, 3, 3};
     write_bytes(tpath("x"), buf, make_idx(buf, 0x08, 4, d4, pix, sizeof pix), 1);
     rt_dataset d;
     cr_assert_eq(rt_load_idx_images(tpath("x"), &d, err, sizeof err), 0, "%s", err);
@@ -171,26 +172,26 @@ static void expect_images_error(const char *img, const char *msg) {
 }
 
 Test(idx, bad_magic) {
-    unsigned char buf[64] = { 0x1f, 0x00, 0x08, 0x03 };
+    unsigned char buf[64] = {0x1f, 0x00, 0x08, 0x03};
     write_bytes(tpath("m"), buf, 20, 0);
     expect_images_error(tpath("m"), "not an IDX file (bad magic 0x1F000803");
 }
 
 Test(idx, unsupported_type_and_rank) {
-    unsigned char buf[64], pix[4] = { 0 };
-    uint32_t d2[2] = { 2, 1 };
+    unsigned char buf[64], pix[4] = {0};
+    uint32_t d2[2] = {2, 1};
     write_bytes(tpath("t"), buf, make_idx(buf, 0x0B, 2, d2, pix, 4), 1);
     expect_images_error(tpath("t"), "unsupported IDX element type 0x0B (int16)");
     write_bytes(tpath("r"), buf, make_idx(buf, 0x08, 0, d2, pix, 0), 1);
     expect_images_error(tpath("r"), "unsupported IDX rank 0");
-    uint32_t d1[1] = { 4 };
+    uint32_t d1[1] = {4};
     write_bytes(tpath("one"), buf, make_idx(buf, 0x08, 1, d1, pix, 4), 1);
     expect_images_error(tpath("one"), "an image file needs at least 2 dimensions");
 }
 
 Test(idx, zero_and_huge_dims) {
-    unsigned char buf[64], pix[4] = { 0 };
-    uint32_t dz[3] = { 2, 0, 2 }, dh[3] = { 0xFFFFFFFFu, 0xFFFFFFFFu, 28 };
+    unsigned char buf[64], pix[4] = {0};
+    uint32_t dz[3] = {2, 0, 2}, dh[3] = {0xFFFFFFFFu, 0xFFFFFFFFu, 28};
     write_bytes(tpath("z"), buf, make_idx(buf, 0x08, 3, dz, pix, 0), 1);
     expect_images_error(tpath("z"), "IDX dimension 1 is zero");
     write_bytes(tpath("h"), buf, make_idx(buf, 0x08, 3, dh, pix, 4), 1);
@@ -198,8 +199,8 @@ Test(idx, zero_and_huge_dims) {
 }
 
 Test(idx, truncated_header_and_data) {
-    unsigned char buf[128], pix[30] = { 0 };
-    uint32_t d3[3] = { 5, 3, 2 };
+    unsigned char buf[128], pix[30] = {0};
+    uint32_t d3[3] = {5, 3, 2};
     size_t n = make_idx(buf, 0x08, 3, d3, pix, 30);
     write_bytes(tpath("td.gz"), buf, n - 1, 1);
     expect_images_error(tpath("td.gz"), "truncated: the header promises 30 data bytes, found 29");
@@ -212,17 +213,18 @@ Test(idx, truncated_header_and_data) {
 }
 
 Test(idx, trailing_data) {
-    unsigned char buf[128], pix[33] = { 0 };
-    uint32_t d3[3] = { 5, 3, 2 };
+    unsigned char buf[128], pix[33] = {0};
+    uint32_t d3[3] = {5, 3, 2};
     write_bytes(tpath("tr.gz"), buf, make_idx(buf, 0x08, 3, d3, pix, 33), 1);
-    expect_images_error(tpath("tr.gz"), "3 bytes of trailing data: the header promises 30 data bytes, found 33");
+    expect_images_error(tpath("tr.gz"),
+                        "3 bytes of trailing data: the header promises 30 data bytes, found 33");
 }
 
 Test(idx, corrupt_gzip_stream) {
     /* compress incompressible data so the file is long, then cut it */
     enum { N = 4000 };
     unsigned char *raw = malloc(N + 16);
-    uint32_t d2[2] = { 40, 100 };
+    uint32_t d2[2] = {40, 100};
     rt_rng r;
     rt_rng_seed(&r, 3);
     unsigned char *pix = malloc(N);
@@ -238,13 +240,13 @@ Test(idx, corrupt_gzip_stream) {
     cr_assert_eq(rt_load_idx_images(tpath("cut.gz"), &d, err, sizeof err), -1);
     cr_assert(strstr(err, "truncated"), "%s", err);
     cr_assert(strstr(err, "cut.gz"), "%s", err);
-    gz[gl - 5] ^= 0xFF;   /* only the trailer's CRC-32: the data inflates but does not check */
+    gz[gl - 5] ^= 0xFF; /* only the trailer's CRC-32: the data inflates but does not check */
     write_bytes(tpath("crc.gz"), gz, gl, 0);
     cr_assert_eq(rt_load_idx_images(tpath("crc.gz"), &d, err, sizeof err), -1);
     cr_assert(strstr(err, "crc.gz: corrupt compressed data (incorrect data check)"), "%s", err);
     gz[gl - 5] ^= 0xFF;
-    gz[gl / 2] ^= 0xFF;   /* a flipped byte in the deflate stream */
-    gz[gl - 5] ^= 0xFF;   /* and in the trailer's CRC-32, in case the first still inflates */
+    gz[gl / 2] ^= 0xFF; /* a flipped byte in the deflate stream */
+    gz[gl - 5] ^= 0xFF; /* and in the trailer's CRC-32, in case the first still inflates */
     write_bytes(tpath("flip.gz"), gz, gl, 0);
     cr_assert_eq(rt_load_idx_images(tpath("flip.gz"), &d, err, sizeof err), -1);
     cr_assert(strstr(err, "flip.gz"), "%s", err);
@@ -255,21 +257,21 @@ Test(idx, corrupt_gzip_stream) {
 
 Test(idx, float32_non_finite_rejected) {
     unsigned char payload[8], buf[64];
-    float v[2] = { 1.0f, NAN };
+    float v[2] = {1.0f, NAN};
     for (int i = 0; i < 2; i++) {
         uint32_t u;
         memcpy(&u, &v[i], 4);
         put_be32(payload + 4 * i, u);
     }
-    uint32_t d2[2] = { 1, 2 };
+    uint32_t d2[2] = {1, 2};
     write_bytes(tpath("nan"), buf, make_idx(buf, 0x0D, 2, d2, payload, 8), 0);
     expect_images_error(tpath("nan"), "element 1 is not a finite number");
 }
 
 Test(idx, label_faults) {
     write_small_pair(tpath("img.gz"), tpath("lab.gz"), 1);
-    unsigned char buf[128], lab[8] = { 0, 1, 2, 3 };
-    uint32_t d1[1] = { 4 };
+    unsigned char buf[128], lab[8] = {0, 1, 2, 3};
+    uint32_t d1[1] = {4};
     write_bytes(tpath("l4.gz"), buf, make_idx(buf, 0x08, 1, d1, lab, 4), 1);
     rt_dataset d;
     cr_assert_eq(rt_load_idx(tpath("img.gz"), tpath("l4.gz"), &d, err, sizeof err), -1);
@@ -280,7 +282,7 @@ Test(idx, label_faults) {
     cr_assert(strstr(err, "a label file must be 1-D uint8 or int32 (found 3-D uint8)"), "%s", err);
 
     unsigned char l32[20];
-    uint32_t d5[1] = { 5 };
+    uint32_t d5[1] = {5};
     for (int i = 0; i < 5; i++) put_be32(l32 + 4 * i, i == 3 ? 0xFFFFFFFFu : 1u);
     write_bytes(tpath("neg"), buf, make_idx(buf, 0x0C, 1, d5, l32, 20), 0);
     cr_assert_eq(rt_load_idx(tpath("img.gz"), tpath("neg"), &d, err, sizeof err), -1);
@@ -290,7 +292,7 @@ Test(idx, label_faults) {
     cr_assert_eq(rt_load_idx(tpath("img.gz"), tpath("big"), &d, err, sizeof err), -1);
     cr_assert(strstr(err, "label 256 of sample 3"), "%s", err);
 
-    unsigned char lt[5] = { 1, 1, 1, 1, 1 };
+    unsigned char lt[5] = {1, 1, 1, 1, 1};
     write_bytes(tpath("lt.gz"), buf, make_idx(buf, 0x08, 1, d5, lt, 4), 1);
     cr_assert_eq(rt_load_idx(tpath("img.gz"), tpath("lt.gz"), &d, err, sizeof err), -1);
     cr_assert(strstr(err, "lt.gz: truncated: the header promises 5 data bytes, found 4"), "%s", err);
@@ -324,7 +326,7 @@ Test(idx, mutations_never_crash) {
         size_t na = ni, nb = nl;
         unsigned char *t = it % 2 ? a : b;
         size_t *tn = it % 2 ? &na : &nb;
-        size_t at = rt_rng_next(&r) % 16 % *tn;   /* mostly the header */
+        size_t at = rt_rng_next(&r) % 16 % *tn; /* mostly the header */
         t[at] = (unsigned char)(rt_rng_next(&r) % 4 ? rt_rng_next(&r) % 8 : rt_rng_next(&r));
         if (rt_rng_next(&r) % 4 == 0) *tn = at + 1;
         write_bytes(tpath("mi"), a, na, it % 3 == 0);
@@ -353,8 +355,10 @@ Test(fmnist, missing_dir_names_the_package) {
     rt_dataset tr, te;
     cr_assert_eq(rt_load_fashion_mnist(tdir, &tr, &te, err, sizeof err), -1);
     char want[600];
-    snprintf(want, sizeof want, "Fashion-MNIST not found in %s: install the Debian package dataset-fashion-mnist "
-             "(apt-get install dataset-fashion-mnist)", tdir);
+    snprintf(want, sizeof want,
+             "Fashion-MNIST not found in %s: install the Debian package dataset-fashion-mnist "
+             "(apt-get install dataset-fashion-mnist)",
+             tdir);
     cr_assert_str_eq(err, want);
 }
 
@@ -388,7 +392,7 @@ static void check_real(const rt_dataset *d, int64_t n) {
     cr_assert_eq(d->sample.rank, 3);
     cr_assert(d->sample.d[0] == 1 && d->sample.d[1] == 28 && d->sample.d[2] == 28);
     cr_assert_eq(d->n_classes, 10);
-    int64_t count[10] = { 0 };
+    int64_t count[10] = {0};
     for (int64_t i = 0; i < n; i++) {
         cr_assert(d->y[i] >= 0 && d->y[i] <= 9);
         count[d->y[i]]++;
@@ -422,19 +426,20 @@ Test(fmnist, real_data_if_installed) {
 static void write_text(const char *path, const char *s) { write_bytes(path, s, strlen(s), 0); }
 
 Test(csv, good_file) {
-    write_text(tpath("a.csv"), "\xEF\xBB\xBF" "x1, \"the, label\" ,x2\r\n"
-               "1.5,2,-3\r\n"
-               "\r\n"
-               " 0 , 0 , 1e-2 \r\n"
-               "\"4\",1,+7.25\n"
-               "-0.5,3,2E3");
+    write_text(tpath("a.csv"), "\xEF\xBB\xBF"
+                               "x1, \"the, label\" ,x2\r\n"
+                               "1.5,2,-3\r\n"
+                               "\r\n"
+                               " 0 , 0 , 1e-2 \r\n"
+                               "\"4\",1,+7.25\n"
+                               "-0.5,3,2E3");
     rt_dataset d;
     cr_assert_eq(rt_load_csv(tpath("a.csv"), "the, label", &d, err, sizeof err), 0, "%s", err);
     cr_assert_eq(d.n, 4);
     cr_assert_eq(d.sample.rank, 1);
     cr_assert_eq(d.sample.d[0], 2);
-    float wx[8] = { 1.5f, -3, 0, 0.01f, 4, 7.25f, -0.5f, 2000 };
-    int32_t wy[4] = { 2, 0, 1, 3 };
+    float wx[8] = {1.5f, -3, 0, 0.01f, 4, 7.25f, -0.5f, 2000};
+    int32_t wy[4] = {2, 0, 1, 3};
     for (int i = 0; i < 8; i++) cr_assert_eq(d.x[i], wx[i], "x[%d] = %g", i, d.x[i]);
     for (int i = 0; i < 4; i++) cr_assert_eq(d.y[i], wy[i]);
     cr_assert_eq(d.n_classes, 4);
@@ -548,7 +553,7 @@ Test(split, deterministic_in_seed) {
     cr_assert_eq(rt_dataset_split(&s, 0.2, 8, &a3, &v3, err, sizeof err), 0);
     cr_assert(!memcmp(v1.x, v2.x, (size_t)v1.n * sizeof(float)), "same seed, same split");
     cr_assert(memcmp(v1.x, v3.x, (size_t)v1.n * sizeof(float)), "another seed, another split");
-    rt_dataset *all[] = { &a1, &v1, &a2, &v2, &a3, &v3, &s };
+    rt_dataset *all[] = {&a1, &v1, &a2, &v2, &a3, &v3, &s};
     for (int i = 0; i < 7; i++) rt_dataset_free(all[i]);
 }
 
@@ -564,7 +569,7 @@ Test(split, edge_fractions) {
     cr_assert_eq(tr.n, 1, "at least one training sample remains");
     rt_dataset_free(&tr);
     rt_dataset_free(&va);
-    double bad[] = { 1.0, -0.1, NAN, 2.0 };
+    double bad[] = {1.0, -0.1, NAN, 2.0};
     for (int i = 0; i < 4; i++) {
         cr_assert_eq(rt_dataset_split(&s, bad[i], 1, &tr, &va, err, sizeof err), -1);
         cr_assert(strstr(err, "outside [0, 1)"), "%s", err);
@@ -580,8 +585,8 @@ Test(rng, reference_values) {
     rt_rng_seed(&r, 0);
     cr_assert_eq(r.s[0], 0xE220A8397B1DCDAFull, "splitmix64(0) first output");
     /* xoshiro256** from the state {1, 2, 3, 4} (reference sequence) */
-    rt_rng x = { { 1, 2, 3, 4 } };
-    uint64_t want[4] = { 11520ull, 0ull, 1509978240ull, 1215971899390074240ull };
+    rt_rng x = {{1, 2, 3, 4}};
+    uint64_t want[4] = {11520ull, 0ull, 1509978240ull, 1215971899390074240ull};
     for (int i = 0; i < 4; i++) cr_assert_eq(rt_rng_next(&x), want[i], "output %d", i);
     rt_rng a, b;
     rt_rng_seed(&a, 123);
@@ -621,9 +626,9 @@ Test(rng, uniform_and_normal_moments) {
 Test(rng, shuffle_is_uniform_permutation) {
     rt_rng r;
     rt_rng_seed(&r, 5);
-    int count[6] = { 0 };
+    int count[6] = {0};
     for (int t = 0; t < 60000; t++) {
-        int64_t v[3] = { 0, 1, 2 };
+        int64_t v[3] = {0, 1, 2};
         rt_shuffle(&r, v, 3);
         cr_assert(v[0] != v[1] && v[1] != v[2] && v[0] != v[2]);
         int code = (int)(v[0] * 2 + (v[1] > v[2]));
@@ -677,10 +682,12 @@ static double centroid_accuracy(const rt_dataset *tr, const rt_dataset *te) {
 
 Test(fixtures, tiny_idx) {
     rt_dataset tr, te;
-    cr_assert_eq(rt_load_idx(fx("tiny-train-images-idx3-ubyte.gz"), fx("tiny-train-labels-idx1-ubyte.gz"), &tr, err,
-                             sizeof err), 0, "%s", err);
-    cr_assert_eq(rt_load_idx(fx("tiny-test-images-idx3-ubyte.gz"), fx("tiny-test-labels-idx1-ubyte.gz"), &te, err,
-                             sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_load_idx(fx("tiny-train-images-idx3-ubyte.gz"), fx("tiny-train-labels-idx1-ubyte.gz"),
+                             &tr, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_eq(rt_load_idx(fx("tiny-test-images-idx3-ubyte.gz"), fx("tiny-test-labels-idx1-ubyte.gz"), &te,
+                             err, sizeof err),
+                 0, "%s", err);
     cr_assert(tr.n == 200 && te.n == 40);
     cr_assert(tr.sample.rank == 3 && tr.sample.d[0] == 1 && tr.sample.d[1] == 8 && tr.sample.d[2] == 8);
     cr_assert_eq(tr.n_classes, 4);
@@ -722,8 +729,9 @@ Test(fixtures, malformed_files) {
     cr_assert(strstr(err, "bad-magic-idx3-ubyte.gz: not an IDX file (bad magic 0x01020803"), "%s", err);
     cr_assert_eq(rt_load_idx(fx("truncated-images-idx3-ubyte.gz"), lab, &d, err, sizeof err), -1);
     cr_assert(strstr(err, "truncated: the header promises 12800 data bytes, found 12768"), "%s", err);
-    cr_assert_eq(rt_load_idx(fx("tiny-train-images-idx3-ubyte.gz"), fx("mismatch-labels-idx1-ubyte.gz"), &d, err,
-                             sizeof err), -1);
+    cr_assert_eq(rt_load_idx(fx("tiny-train-images-idx3-ubyte.gz"), fx("mismatch-labels-idx1-ubyte.gz"), &d,
+                             err, sizeof err),
+                 -1);
     cr_assert(strstr(err, "150 labels but the image file has 200 images"), "%s", err);
     cr_assert_eq(rt_load_csv(fx("bad.csv"), "y", &d, err, sizeof err), -1);
     cr_assert(strstr(err, "bad.csv:4: column 2 (\"b\"): \"oops\" is not a finite number"), "%s", err);

@@ -78,7 +78,7 @@ Test(exec, conv3x3_same_box_sums) {
     float w[18];
     for (int i = 0; i < 18; i++) w[i] = 1.0f;
     set_param(&t->nodes[c], 0, w);
-    float in[36] = {1, 2, 3, 4, 5, 6, 7, 8, 9};   /* then channel 1 and sample 2 */
+    float in[36] = {1, 2, 3, 4, 5, 6, 7, 8, 9}; /* then channel 1 and sample 2 */
     for (int i = 0; i < 9; i++) in[18 + i] = (float)(10 * (i + 1));
     float want[9] = {12, 21, 16, 27, 45, 33, 24, 39, 28};
     rt_exec *e;
@@ -94,7 +94,7 @@ Test(exec, conv3x3_same_box_sums) {
 Test(exec, depthwise_known) {
     tg *t = tg_new();
     int x = tg_input(t, 3, 2, 2, 2);
-    int c = tg_conv(t, x, 2, 1, 1, 0, 2, 1, 0);   /* 1x1 depthwise: per-channel scale */
+    int c = tg_conv(t, x, 2, 1, 1, 0, 2, 1, 0); /* 1x1 depthwise: per-channel scale */
     tg_finish(t, c);
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 1), 0);
     float w[2] = {2, -1};
@@ -110,7 +110,7 @@ Test(exec, depthwise_known) {
 Test(exec, conv1d_known) {
     tg *t = tg_new();
     int x = tg_input(t, 2, 1, 5, 0);
-    int c = tg_conv(t, x, 1, 3, 2, 1, 1, 1, 1);   /* out length (5+2-2-1)/2+1 = 3 */
+    int c = tg_conv(t, x, 1, 3, 2, 1, 1, 1, 1); /* out length (5+2-2-1)/2+1 = 3 */
     tg_finish(t, c);
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 1), 0);
     float w[3] = {1, 10, 100}, b[1] = {1};
@@ -194,7 +194,7 @@ Test(exec, loss_known) {
     float loss = rt_exec_loss(e, labels, 2, &correct);
     double want = (log(2.0) + log(1.0 + exp(-2.0))) / 2.0;
     cr_assert_float_eq(loss, want, 1e-6);
-    cr_assert_eq(correct, 2);   /* a tie goes to the first class */
+    cr_assert_eq(correct, 2); /* a tie goes to the first class */
     int32_t bad[2] = {0, 7};
     cr_assert(isnan(rt_exec_loss(e, bad, 2, NULL)));
     rt_exec_free(e);
@@ -207,7 +207,7 @@ Test(exec, batchnorm_train_vs_eval) {
     int b = tg_bn(t, x);
     tg_finish(t, b);
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 1), 0);
-    float in[4] = {1, 3, 5, 7};   /* one channel: mean 4, biased var 5, unbiased 20/3 */
+    float in[4] = {1, 3, 5, 7}; /* one channel: mean 4, biased var 5, unbiased 20/3 */
     rt_exec *e;
     const float *y = run(t, in, 2, 1, &e);
     float is = 1.0f / sqrtf(5.0f + 1e-5f);
@@ -243,7 +243,7 @@ static tg *composite(void) {
 Test(exec, forward_eval_matches_exec) {
     tg *t = composite();
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 4), 0);
-    int n = 300;   /* more than rt_forward_eval's 256-sample chunk */
+    int n = 300; /* more than rt_forward_eval's 256-sample chunk */
     float *x = malloc(sizeof(float) * 128 * (size_t)n), *y = malloc(sizeof(float) * 5 * (size_t)n);
     rt_rng r;
     rt_rng_seed(&r, 9);
@@ -272,7 +272,7 @@ Test(exec, determinism) {
     for (int i = 0; i < 256; i++) x[i] = sinf((float)i);
     rt_exec *ea = rt_exec_new(&a->g, 2, 3), *eb = rt_exec_new(&b->g, 2, 3);
     const float *ya = rt_exec_forward(ea, x, 2, 1), *yb = rt_exec_forward(eb, x, 2, 1);
-    cr_assert_arr_eq(ya, yb, sizeof(float) * 10);   /* same dropout mask too */
+    cr_assert_arr_eq(ya, yb, sizeof(float) * 10); /* same dropout mask too */
     rt_exec_free(ea);
     rt_exec_free(eb);
     /* another seed gives other weights */
@@ -356,18 +356,18 @@ Test(exec, bad_graphs_are_rejected) {
     cr_assert_null(rt_exec_new(&t->g, 4, 1));
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 1), 0);
     cr_assert_eq(rt_exec_check(&t->g, err, sizeof err), 0);
-    t->nodes[d].shape.d[0] = 5;   /* output no longer matches units */
+    t->nodes[d].shape.d[0] = 5; /* output no longer matches units */
     cr_assert_eq(rt_exec_check(&t->g, err, sizeof err), -1);
     cr_assert(strstr(err, "dense1"), "%s", err);
     t->nodes[d].shape.d[0] = 3;
-    t->nodes[d].params[0].shape.d[1] = 5;   /* weight of the wrong size */
+    t->nodes[d].params[0].shape.d[1] = 5; /* weight of the wrong size */
     cr_assert_eq(rt_exec_check(&t->g, err, sizeof err), -1);
     cr_assert(strstr(err, "weight"), "%s", err);
     tg_free(t);
 
     t = tg_new();
     x = tg_input(t, 3, 1, 2, 2);
-    int c = tg_conv(t, x, 2, 5, 1, 0, 1, 1, 0);   /* kernel larger than the input */
+    int c = tg_conv(t, x, 2, 5, 1, 0, 1, 1, 0); /* kernel larger than the input */
     tg_finish(t, c);
     t->nodes[c].shape.d[1] = t->nodes[c].shape.d[2] = 1;
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 1), 0);

@@ -64,12 +64,14 @@ static void gradcheck(tg *t, gc_opts o) {
     for (int i = 0; i < g->n_nodes; i++)
         for (int p = 0; p < g->nodes[i].n_params; p++) {
             ir_param *pr = &g->nodes[i].params[p];
-            int is_affine = g->nodes[i].op == IR_DENSE || g->nodes[i].op == IR_CONV2D || g->nodes[i].op == IR_CONV1D;
+            int is_affine =
+                g->nodes[i].op == IR_DENSE || g->nodes[i].op == IR_CONV2D || g->nodes[i].op == IR_CONV1D;
             if (!pr->trainable || (is_affine && pr->role == PARAM_WEIGHT)) continue;
             for (int64_t k = 0; k < ir_shape_numel(&pr->shape); k++)
                 pr->data[k] = (pr->role == PARAM_WEIGHT ? 1.0f : 0.0f) + (float)(rt_rng_uniform(&rng) - 0.5);
         }
-    int64_t in_n = ir_shape_numel(&g->nodes[g->input].shape), out_n = ir_shape_numel(&g->nodes[g->output].shape);
+    int64_t in_n = ir_shape_numel(&g->nodes[g->input].shape),
+            out_n = ir_shape_numel(&g->nodes[g->output].shape);
     float *x = malloc(sizeof(float) * (size_t)(in_n * o.batch));
     float *r = malloc(sizeof(float) * (size_t)(out_n * o.batch));
     for (int64_t i = 0; i < in_n * o.batch; i++) x[i] = (float)(2.0 * rt_rng_uniform(&rng) - 1.0) * o.xscale;
@@ -163,7 +165,7 @@ Test(grad, maxpool2d_even_fast_path_fanout) {
     int x = tg_input(t, 3, 2, 6, 6);
     int r = tg_act(t, tg_conv(t, x, 2, 3, 1, 1, 1, 1, 1), ACT_RELU);
     int p = tg_pool(t, IR_MAXPOOL, r, 2, 2, 0);
-    tg_conv(t, p, 2, 2, 1, 1, 1, 1, 0);   /* dead branch: its weights get a zero gradient */
+    tg_conv(t, p, 2, 2, 1, 1, 1, 1, 0); /* dead branch: its weights get a zero gradient */
     int q = tg_pool(t, IR_AVGPOOL, r, 2, 2, 0);
     int xs[2] = {p, q};
     tg_finish(t, tg_sum(t, 2, xs));
@@ -228,7 +230,7 @@ Test(grad, batchnorm_train_conv) {
 Test(grad, batchnorm_train_features) {
     tg *t = tg_new();
     int x = tg_input(t, 1, 6, 0, 0);
-    int d = tg_dense(t, x, 5, 0);   /* a bias before batchnorm has zero gradient */
+    int d = tg_dense(t, x, 5, 0); /* a bias before batchnorm has zero gradient */
     tg_finish(t, tg_bn(t, d));
     gc_opts o = DEF;
     o.batch = 5;

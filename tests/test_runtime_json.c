@@ -45,21 +45,26 @@ Test(json, scalars) {
 }
 
 Test(json, numbers_and_integer_flag) {
-    struct { const char *text; double num; int is_int; long long i; } cases[] = {
-        { "0", 0, 1, 0 },
-        { "-0", -0.0, 1, 0 },
-        { "42", 42, 1, 42 },
-        { "-17", -17, 1, -17 },
-        { "1.5", 1.5, 0, 0 },
-        { "1.0", 1.0, 0, 0 },
-        { "2e3", 2000, 0, 0 },
-        { "-2.5E-3", -0.0025, 0, 0 },
-        { "1E+2", 100, 0, 0 },
-        { "9223372036854775807", 9223372036854775807.0, 1, INT64_MAX },
-        { "-9223372036854775808", -9223372036854775808.0, 1, INT64_MIN },
-        { "9223372036854775808", 9223372036854775808.0, 0, 0 },
-        { "123456789012345678901234567890", 1.2345678901234568e29, 0, 0 },
-        { "1e-400", 0.0, 0, 0 },
+    struct {
+        const char *text;
+        double num;
+        int is_int;
+        long long i;
+    } cases[] = {
+        {"0", 0, 1, 0},
+        {"-0", -0.0, 1, 0},
+        {"42", 42, 1, 42},
+        {"-17", -17, 1, -17},
+        {"1.5", 1.5, 0, 0},
+        {"1.0", 1.0, 0, 0},
+        {"2e3", 2000, 0, 0},
+        {"-2.5E-3", -0.0025, 0, 0},
+        {"1E+2", 100, 0, 0},
+        {"9223372036854775807", 9223372036854775807.0, 1, INT64_MAX},
+        {"-9223372036854775808", -9223372036854775808.0, 1, INT64_MIN},
+        {"9223372036854775808", 9223372036854775808.0, 0, 0},
+        {"123456789012345678901234567890", 1.2345678901234568e29, 0, 0},
+        {"1e-400", 0.0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_value *v = parse(cases[i].text);
@@ -114,53 +119,56 @@ Test(json, string_escapes_and_unicode) {
     cr_assert(v->str[1] == '\0' && v->str[2] == 'y');
     json_free(v);
 
-    v = parse("\"caf\xC3\xA9 \xF0\x9F\x98\x80\"");   /* raw UTF-8 passes through */
+    v = parse("\"caf\xC3\xA9 \xF0\x9F\x98\x80\""); /* raw UTF-8 passes through */
     cr_assert_str_eq(v->str, "caf\xC3\xA9 \xF0\x9F\x98\x80");
     json_free(v);
 }
 
 Test(json, invalid_corpus_with_offsets) {
-    struct { const char *text; const char *msg; } bad[] = {
-        { "", "byte 0: unexpected end of input" },
-        { "   ", "byte 3: unexpected end of input" },
-        { "[1,2,]", "byte 5: trailing comma" },
-        { "{\"a\":1,}", "byte 7: trailing comma" },
-        { "01", "byte 0: leading zero" },
-        { "-01", "byte 0: leading zero" },
-        { "1.", "byte 2: expected a digit after the decimal point" },
-        { ".5", "byte 0: unexpected character '.'" },
-        { "+1", "byte 0: unexpected character '+'" },
-        { "-", "byte 1: expected a digit" },
-        { "1e", "byte 2: expected a digit in the exponent" },
-        { "1e+", "byte 3: expected a digit in the exponent" },
-        { "1e400", "byte 0: number out of range" },
-        { "NaN", "byte 0: unexpected character 'N'" },
-        { "tru", "byte 0: invalid literal" },
-        { "nul", "byte 0: invalid literal" },
-        { "[1] x", "byte 4: unexpected data after the JSON value" },
-        { "[1 2]", "byte 3: expected ',' or ']'" },
-        { "{\"a\" 1}", "byte 5: expected ':'" },
-        { "{1:2}", "byte 1: expected a string key" },
-        { "{\"a\":1 \"b\":2}", "byte 7: expected ',' or '}'" },
-        { "'a'", "byte 0: unexpected character '''" },
-        { "[", "byte 1: unexpected end of input" },
-        { "\"abc", "byte 0: unterminated string" },
-        { "\"a\tb\"", "byte 2: control character 0x09 in string" },
-        { "\"a\nb\"", "byte 2: control character 0x0A in string" },
-        { "\"\\x\"", "byte 1: invalid escape \\x" },
-        { "\"\\u12g4\"", "byte 5: invalid hex digit" },
-        { "\"\\u12\"", "byte 3: truncated \\u escape" },
-        { "\"\\u12\" ", "byte 5: invalid hex digit" },
-        { "\"\\ud800\"", "byte 1: high surrogate \\uD800 not followed by a low surrogate" },
-        { "\"\\ud800\\u0041\"", "byte 1: high surrogate" },
-        { "\"\\udc00\"", "byte 1: lone low surrogate \\uDC00" },
-        { "\"\xC0\xAF\"", "byte 1: invalid UTF-8" },          /* overlong '/' */
-        { "\"\xED\xA0\x80\"", "byte 1: invalid UTF-8" },      /* encoded surrogate */
-        { "\"\xF4\x90\x80\x80\"", "byte 1: invalid UTF-8" },  /* beyond U+10FFFF */
-        { "\"\xE2\x82\"", "byte 1: invalid UTF-8" },          /* truncated sequence */
-        { "\"\xFF\"", "byte 1: invalid UTF-8" },
-        { "[1,,2]", "byte 3: unexpected character ','" },
-        { "{\"a\":}", "byte 5: unexpected character '}'" },
+    struct {
+        const char *text;
+        const char *msg;
+    } bad[] = {
+        {"", "byte 0: unexpected end of input"},
+        {"   ", "byte 3: unexpected end of input"},
+        {"[1,2,]", "byte 5: trailing comma"},
+        {"{\"a\":1,}", "byte 7: trailing comma"},
+        {"01", "byte 0: leading zero"},
+        {"-01", "byte 0: leading zero"},
+        {"1.", "byte 2: expected a digit after the decimal point"},
+        {".5", "byte 0: unexpected character '.'"},
+        {"+1", "byte 0: unexpected character '+'"},
+        {"-", "byte 1: expected a digit"},
+        {"1e", "byte 2: expected a digit in the exponent"},
+        {"1e+", "byte 3: expected a digit in the exponent"},
+        {"1e400", "byte 0: number out of range"},
+        {"NaN", "byte 0: unexpected character 'N'"},
+        {"tru", "byte 0: invalid literal"},
+        {"nul", "byte 0: invalid literal"},
+        {"[1] x", "byte 4: unexpected data after the JSON value"},
+        {"[1 2]", "byte 3: expected ',' or ']'"},
+        {"{\"a\" 1}", "byte 5: expected ':'"},
+        {"{1:2}", "byte 1: expected a string key"},
+        {"{\"a\":1 \"b\":2}", "byte 7: expected ',' or '}'"},
+        {"'a'", "byte 0: unexpected character '''"},
+        {"[", "byte 1: unexpected end of input"},
+        {"\"abc", "byte 0: unterminated string"},
+        {"\"a\tb\"", "byte 2: control character 0x09 in string"},
+        {"\"a\nb\"", "byte 2: control character 0x0A in string"},
+        {"\"\\x\"", "byte 1: invalid escape \\x"},
+        {"\"\\u12g4\"", "byte 5: invalid hex digit"},
+        {"\"\\u12\"", "byte 3: truncated \\u escape"},
+        {"\"\\u12\" ", "byte 5: invalid hex digit"},
+        {"\"\\ud800\"", "byte 1: high surrogate \\uD800 not followed by a low surrogate"},
+        {"\"\\ud800\\u0041\"", "byte 1: high surrogate"},
+        {"\"\\udc00\"", "byte 1: lone low surrogate \\uDC00"},
+        {"\"\xC0\xAF\"", "byte 1: invalid UTF-8"},         /* overlong '/' */
+        {"\"\xED\xA0\x80\"", "byte 1: invalid UTF-8"},     /* encoded surrogate */
+        {"\"\xF4\x90\x80\x80\"", "byte 1: invalid UTF-8"}, /* beyond U+10FFFF */
+        {"\"\xE2\x82\"", "byte 1: invalid UTF-8"},         /* truncated sequence */
+        {"\"\xFF\"", "byte 1: invalid UTF-8"},
+        {"[1,,2]", "byte 3: unexpected character ','"},
+        {"{\"a\":}", "byte 5: unexpected character '}'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *err = parse_fail(bad[i].text, strlen(bad[i].text));
@@ -192,7 +200,7 @@ Test(json, depth_limit) {
     json_free(v);
     free(ok);
 
-    char *deep = nested(100000);   /* far beyond any stack-safe recursion */
+    char *deep = nested(100000); /* far beyond any stack-safe recursion */
     const char *err = parse_fail(deep, strlen(deep));
     cr_assert(strstr(err, "nesting deeper than 256"), "%s", err);
     cr_assert(strstr(err, "byte 256:"), "%s", err);
@@ -200,17 +208,22 @@ Test(json, depth_limit) {
 }
 
 Test(json, write_string_escapes) {
-    json_buf b = { 0 };
+    json_buf b = {0};
     const char s[] = "q\"b\\n\n\x01\x1f\t/\xC3\xA9";
     json_write_string(&b, s, sizeof s - 1);
     cr_assert_str_eq(b.data, "\"q\\\"b\\\\n\\n\\u0001\\u001f\\t/\xC3\xA9\"");
     json_buf_free(&b);
 
     /* invalid UTF-8 becomes U+FFFD so the output always parses */
-    json_write_string(&b, "a\xFF" "b\xC3", 4);
-    cr_assert_str_eq(b.data, "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\"");
+    json_write_string(&b,
+                      "a\xFF"
+                      "b\xC3",
+                      4);
+    cr_assert_str_eq(b.data, "\"a\xEF\xBF\xBD"
+                             "b\xEF\xBF\xBD\"");
     json_value *v = parse(b.data);
-    cr_assert_str_eq(v->str, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+    cr_assert_str_eq(v->str, "a\xEF\xBF\xBD"
+                             "b\xEF\xBF\xBD");
     json_free(v);
     json_buf_free(&b);
 
@@ -224,7 +237,7 @@ Test(json, write_string_escapes) {
 }
 
 Test(json, write_numbers_shortest_and_exact) {
-    json_buf b = { 0 };
+    json_buf b = {0};
     json_write_number(&b, 0.1);
     cr_assert_str_eq(b.data, "0.1");
     json_buf_free(&b);
@@ -256,12 +269,13 @@ Test(json, value_round_trip) {
     const char *src = "{\"name\":\"n\\u00e9t\",\"depth\":[1,2,-3],\"lr\":0.05,\"ok\":true,\"none\":null,"
                       "\"nest\":{\"e\":[],\"o\":{}},\"big\":1e+300}";
     json_value *v = parse(src);
-    json_buf b = { 0 };
+    json_buf b = {0};
     json_write_value(&b, v);
-    cr_assert_str_eq(b.data, "{\"name\":\"n\xC3\xA9t\",\"depth\":[1,2,-3],\"lr\":0.05,\"ok\":true,\"none\":null,"
-                             "\"nest\":{\"e\":[],\"o\":{}},\"big\":1e+300}");
+    cr_assert_str_eq(b.data,
+                     "{\"name\":\"n\xC3\xA9t\",\"depth\":[1,2,-3],\"lr\":0.05,\"ok\":true,\"none\":null,"
+                     "\"nest\":{\"e\":[],\"o\":{}},\"big\":1e+300}");
     json_value *w = parse(b.data);
-    json_buf c = { 0 };
+    json_buf c = {0};
     json_write_value(&c, w);
     cr_assert_str_eq(b.data, c.data, "writing is stable");
     json_free(v);
@@ -305,9 +319,16 @@ Test(json, mutations_never_crash) {
             unsigned op = (unsigned)(rt_rng_next(&r) % 3);
             const char *alphabet = "{}[],:\"\\u0123456789eE.-+ tfnlrsa\xC3\xA9\xFF\x01";
             char c = alphabet[rt_rng_next(&r) % strlen(alphabet)];
-            if (op == 0) buf[at] = c;
-            else if (op == 1 && n + 1 < sizeof buf) { memmove(buf + at + 1, buf + at, n - at); buf[at] = c; n++; }
-            else if (n > 1) { memmove(buf + at, buf + at + 1, n - at - 1); n--; }
+            if (op == 0)
+                buf[at] = c;
+            else if (op == 1 && n + 1 < sizeof buf) {
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = c;
+                n++;
+            } else if (n > 1) {
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            }
         }
         json_value *v = json_parse(buf, n, err, sizeof err);
         if (!v) {
@@ -315,7 +336,7 @@ Test(json, mutations_never_crash) {
             continue;
         }
         parsed++;
-        json_buf b = { 0 }, c = { 0 };
+        json_buf b = {0}, c = {0};
         json_write_value(&b, v);
         json_value *w = json_parse(b.data, b.len, err, sizeof err);
         cr_assert_not_null(w, "written JSON re-reads: %s (%s)", b.data, err);

@@ -69,15 +69,15 @@ static unsigned char *slurp(const char *path, size_t *n) {
 }
 
 Test(st, round_trip) {
-    float a[6] = { 1, -2, 3.5f, 1e-30f, -0.0f, 65504 }, b[4] = { 0.25f, 0.5f, 0.75f, 1 }, s[1] = { 42 };
+    float a[6] = {1, -2, 3.5f, 1e-30f, -0.0f, 65504}, b[4] = {0.25f, 0.5f, 0.75f, 1}, s[1] = {42};
     st_tensor ts[4] = {
-        { .name = "layer.0.weight", .rank = 2, .shape = { 2, 3 }, .data = a },
-        { .name = "layer.0.bias", .rank = 1, .shape = { 4 }, .data = b },
-        { .name = "scalar", .rank = 0, .data = s },
-        { .name = "empty", .rank = 2, .shape = { 0, 5 }, .data = NULL },
+        {.name = "layer.0.weight", .rank = 2, .shape = {2, 3}, .data = a},
+        {.name = "layer.0.bias", .rank = 1, .shape = {4}, .data = b},
+        {.name = "scalar", .rank = 0, .data = s},
+        {.name = "empty", .rank = 2, .shape = {0, 5}, .data = NULL},
     };
-    const char *mk[2] = { "nasc.point", "format" };
-    const char *mv[2] = { "{\"depth\": 3, \"op\": \"conv\\n\"}", "pt" };
+    const char *mk[2] = {"nasc.point", "format"};
+    const char *mv[2] = {"{\"depth\": 3, \"op\": \"conv\\n\"}", "pt"};
     cr_assert_eq(st_write(tpath("w.safetensors"), ts, 4, mk, mv, 2, err, sizeof err), 0, "%s", err);
     cr_assert_eq(count_entries(tdir), 1, "no temporary file left behind");
 
@@ -117,26 +117,27 @@ Test(st, round_trip) {
 }
 
 Test(st, exact_byte_layout) {
-    float w[2] = { 1.0f, -2.0f };
-    st_tensor t = { .name = "w", .rank = 1, .shape = { 2 }, .data = w };
+    float w[2] = {1.0f, -2.0f};
+    st_tensor t = {.name = "w", .rank = 1, .shape = {2}, .data = w};
     cr_assert_eq(st_write(tpath("a"), &t, 1, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
     size_t n;
     unsigned char *b = slurp(tpath("a"), &n);
     const char *hdr = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
     size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8;
     cr_assert_eq(n, 8 + padded + 8);
-    unsigned char len8[8] = { (unsigned char)padded, 0, 0, 0, 0, 0, 0, 0 };
+    unsigned char len8[8] = {(unsigned char)padded, 0, 0, 0, 0, 0, 0, 0};
     cr_assert(!memcmp(b, len8, 8), "u64 little-endian header length");
     cr_assert(!memcmp(b + 8, hdr, hl));
     for (size_t i = hl; i < padded; i++) cr_assert_eq(b[8 + i], ' ', "padding with spaces");
-    unsigned char data[8] = { 0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0 };
+    unsigned char data[8] = {0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0};
     cr_assert(!memcmp(b + 8 + padded, data, 8), "raw little-endian float32");
     free(b);
 
-    const char *mk[1] = { "k" }, *mv[1] = { "v\"" };
+    const char *mk[1] = {"k"}, *mv[1] = {"v\""};
     cr_assert_eq(st_write(tpath("b"), &t, 1, mk, mv, 1, err, sizeof err), 0, "%s", err);
     b = slurp(tpath("b"), &n);
-    hdr = "{\"__metadata__\":{\"k\":\"v\\\"\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    hdr =
+        "{\"__metadata__\":{\"k\":\"v\\\"\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
     hl = strlen(hdr);
     padded = (hl + 7) / 8 * 8;
     cr_assert_eq(b[0], padded);
@@ -169,7 +170,8 @@ static void expect_bad(const char *hdr, size_t data_len, const char *msg) {
     "\"" name "\":{\"dtype\":\"" dtype "\",\"shape\":" shape ",\"data_offsets\":[" #b "," #e "]}"
 
 Test(st, corrupted_headers) {
-    expect_bad("{" ENTRY("a", "F16", "[2]", 0, 4) "}", 4, "tensor \"a\" has dtype F16: only F32 is supported");
+    expect_bad("{" ENTRY("a", "F16", "[2]", 0, 4) "}", 4,
+               "tensor \"a\" has dtype F16: only F32 is supported");
     expect_bad("{" ENTRY("a", "BF16", "[2]", 0, 4) "}", 4, "has dtype BF16");
     char want[64];
     snprintf(want, sizeof want, "invalid JSON header: byte %zu: trailing comma",
@@ -214,10 +216,10 @@ Test(st, out_of_order_offsets_are_fine) {
     /* tensors need not be listed in data order */
     const char *hdr = "{" ENTRY("b", "F32", "[1]", 4, 8) "," ENTRY("a", "F32", "[1]", 0, 4) "}";
     FILE *f = fopen(tpath("o"), "wb");
-    unsigned char len8[8] = { (unsigned char)strlen(hdr) };
+    unsigned char len8[8] = {(unsigned char)strlen(hdr)};
     fwrite(len8, 1, 8, f);
     fwrite(hdr, 1, strlen(hdr), f);
-    float v[2] = { 3, 7 };
+    float v[2] = {3, 7};
     fwrite(v, 4, 2, f);
     fclose(f);
     st_file *s = st_read(tpath("o"), err, sizeof err);
@@ -259,9 +261,9 @@ Test(st, bad_lengths_and_files) {
 }
 
 Test(st, write_errors) {
-    float w[2] = { 1, 2 };
-    st_tensor t[2] = { { .name = "w", .rank = 1, .shape = { 2 }, .data = w },
-                       { .name = "w", .rank = 1, .shape = { 2 }, .data = w } };
+    float w[2] = {1, 2};
+    st_tensor t[2] = {{.name = "w", .rank = 1, .shape = {2}, .data = w},
+                      {.name = "w", .rank = 1, .shape = {2}, .data = w}};
     cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "duplicate tensor name \"w\""), "%s", err);
     t[1].name = "__metadata__";
@@ -280,7 +282,7 @@ Test(st, write_errors) {
     cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "rank 9"), "%s", err);
     t[1].rank = 1;
-    const char *mk[2] = { "a", "a" }, *mv[2] = { "1", "2" };
+    const char *mk[2] = {"a", "a"}, *mv[2] = {"1", "2"};
     cr_assert_eq(st_write(tpath("x"), t, 2, mk, mv, 2, err, sizeof err), -1);
     cr_assert(strstr(err, "duplicate metadata key \"a\""), "%s", err);
     mk[1] = "b";
@@ -316,10 +318,10 @@ Test(st, write_errors) {
  * message or returns tensors whose data lies inside the file (ASan checks
  * every access made here). */
 Test(st, mutations_never_crash) {
-    float w[6] = { 1, 2, 3, 4, 5, 6 }, b[2] = { 7, 8 };
-    st_tensor ts[2] = { { .name = "w", .rank = 2, .shape = { 2, 3 }, .data = w },
-                        { .name = "b", .rank = 1, .shape = { 2 }, .data = b } };
-    const char *mk[1] = { "m" }, *mv[1] = { "x" };
+    float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {7, 8};
+    st_tensor ts[2] = {{.name = "w", .rank = 2, .shape = {2, 3}, .data = w},
+                       {.name = "b", .rank = 1, .shape = {2}, .data = b}};
+    const char *mk[1] = {"m"}, *mv[1] = {"x"};
     cr_assert_eq(st_write(tpath("good"), ts, 2, mk, mv, 1, err, sizeof err), 0, "%s", err);
     size_t n0;
     unsigned char *orig = slurp(tpath("good"), &n0), *buf = malloc(n0 + 16);
@@ -333,9 +335,11 @@ Test(st, mutations_never_crash) {
         for (int e = 0; e < edits; e++) {
             size_t at = rt_rng_next(&r) % n;
             const char *alphabet = "0123456789[]{},:\\\"FUI8 ";
-            if (rt_rng_next(&r) % 4 == 0) buf[at] = (unsigned char)rt_rng_next(&r);
-            else buf[at] = (unsigned char)alphabet[rt_rng_next(&r) % strlen(alphabet)];
-            if (rt_rng_next(&r) % 8 == 0) n = at + 1;   /* truncation */
+            if (rt_rng_next(&r) % 4 == 0)
+                buf[at] = (unsigned char)rt_rng_next(&r);
+            else
+                buf[at] = (unsigned char)alphabet[rt_rng_next(&r) % strlen(alphabet)];
+            if (rt_rng_next(&r) % 8 == 0) n = at + 1; /* truncation */
         }
         FILE *f = fopen(tpath("mut"), "wb");
         fwrite(buf, 1, n, f);
@@ -353,7 +357,7 @@ Test(st, mutations_never_crash) {
             for (int d = 0; d < t->rank; d++) k *= t->shape[d];
             for (int64_t j = 0; j < k; j++) sum += t->data[j];
         }
-        volatile double sink = sum;   /* keeps the reads that ASan checks */
+        volatile double sink = sum; /* keeps the reads that ASan checks */
         (void)sink;
         st_free(s);
     }

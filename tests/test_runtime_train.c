@@ -56,7 +56,8 @@ static void synthetic(rt_dataset *d, int64_t n, int dim, int classes, uint64_t s
     rt_rng_seed(&r, seed);
     for (int64_t i = 0; i < n; i++) {
         d->y[i] = (int32_t)(rt_rng_next(&r) % (uint64_t)classes);
-        for (int j = 0; j < dim; j++) d->x[i * dim + j] = 0.5f * rt_rng_normal(&r) + (j == d->y[i] ? 1.5f : 0.0f);
+        for (int j = 0; j < dim; j++)
+            d->x[i * dim + j] = 0.5f * rt_rng_normal(&r) + (j == d->y[i] ? 1.5f : 0.0f);
     }
 }
 
@@ -152,7 +153,7 @@ Test(train, mismatched_data_is_refused) {
     cr_assert_eq(rt_train(&t->g, &cfg, &d, NULL, NULL, &m, err, sizeof err), -1);
     cr_assert(strstr(err, "8 values") && strstr(err, "expects 10"), "%s", err);
     tg_free(t);
-    t = mlp(8, 16, 3);   /* labels go up to 3 */
+    t = mlp(8, 16, 3); /* labels go up to 3 */
     cr_assert_eq(rt_train(&t->g, &cfg, &d, NULL, NULL, &m, err, sizeof err), -1);
     cr_assert(strstr(err, "label 3"), "%s", err);
     tg_free(t);
@@ -174,8 +175,8 @@ Test(train, save_load_round_trip_and_wrong_network) {
     cr_assert_not_null(tr, "%s", err);
     rt_metrics m;
     cr_assert_eq(rt_trainer_run(tr, &d, NULL, NULL, &m, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(rt_save_weights(&a->g, rt_trainer_optim(tr), path, "{\"width\": 16}", 1, err, sizeof err), 0, "%s",
-                 err);
+    cr_assert_eq(rt_save_weights(&a->g, rt_trainer_optim(tr), path, "{\"width\": 16}", 1, err, sizeof err), 0,
+                 "%s", err);
     tg *b = mlp(8, 16, 4);
     rt_resume st;
     cr_assert_eq(rt_load_weights(&b->g, path, &st, err, sizeof err), 0, "%s", err);
@@ -184,7 +185,7 @@ Test(train, save_load_round_trip_and_wrong_network) {
     cr_assert_eq(st.steps, (300 + 31) / 32);
     cr_assert_str_eq(st.point, "{\"width\": 16}");
     cr_assert_str_eq(st.space, "test");
-    cr_assert_eq(st.n, 4);   /* one momentum buffer per trainable tensor */
+    cr_assert_eq(st.n, 4); /* one momentum buffer per trainable tensor */
     cr_assert_str_eq(st.names[0], "optim.dense1.weight.momentum");
     float y1[8 * 4], y2[8 * 4];
     cr_assert_eq(rt_forward_eval(&a->g, d.x, y1, 8), 0);
@@ -198,7 +199,7 @@ Test(train, save_load_round_trip_and_wrong_network) {
     cr_assert(strstr(err, "does not match this network"), "%s", err);
     cr_assert(strstr(err, "'dense1.weight' has shape [16, 8], expected [12, 8]"), "%s", err);
     cr_assert(strstr(err, path), "%s", err);
-    cr_assert_null(c->nodes[1].params[0].data);   /* nothing loaded */
+    cr_assert_null(c->nodes[1].params[0].data); /* nothing loaded */
     cr_assert_eq(rt_load_weights(&c->g, "/nonexistent/w.safetensors", NULL, err, sizeof err), -1);
     rt_trainer_free(tr);
     unlink(path);
@@ -226,7 +227,8 @@ Test(train, resume_matches_uninterrupted) {
     rt_trainer *t = rt_trainer_new(&half->g, &one, err, sizeof err);
     cr_assert_not_null(t, "%s", err);
     cr_assert_eq(rt_trainer_run(t, &d, NULL, NULL, &m, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(rt_save_weights(&half->g, rt_trainer_optim(t), path, NULL, m.epochs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_save_weights(&half->g, rt_trainer_optim(t), path, NULL, m.epochs, err, sizeof err), 0,
+                 "%s", err);
     rt_trainer_free(t);
     rt_resume st;
     cr_assert_eq(rt_load_weights(&res->g, path, &st, err, sizeof err), 0, "%s", err);

@@ -15,7 +15,7 @@ Test(search_core, metrics_json_round_trip) {
     sr_metrics_init(&back);
     cr_assert_eq(sr_metrics_set(&m, "accuracy", 0.913), 0);
     cr_assert_eq(sr_metrics_set(&m, "latency", 412), 0);
-    cr_assert_eq(sr_metrics_set(&m, "accuracy", 0.1 + 0.2), 0);   /* replaces */
+    cr_assert_eq(sr_metrics_set(&m, "accuracy", 0.1 + 0.2), 0); /* replaces */
     cr_assert_eq(m.n, 2);
     char *js = sr_metrics_to_json(&m);
     char err[200];
@@ -51,7 +51,8 @@ Test(search_core, metrics_json_rejects_non_numbers) {
 Test(search_core, json_reader_nesting_and_escapes) {
     sj_doc d;
     char err[200];
-    const char *src = " {\"s\": \"a\\\"b\\u00e9\\n\", \"arr\": [1, -2.5e3, true, null, {\"x\": []}], \"o\": {}} ";
+    const char *src =
+        " {\"s\": \"a\\\"b\\u00e9\\n\", \"arr\": [1, -2.5e3, true, null, {\"x\": []}], \"o\": {}} ";
     cr_assert_eq(sj_parse(src, &d, err, sizeof err), 0, "%s", err);
     int s = sj_get(&d, 0, "s"), arr = sj_get(&d, 0, "arr");
     cr_assert_str_eq(d.v[s].str, "a\"b\xc3\xa9\n");
@@ -72,14 +73,15 @@ Test(search_core, json_reader_nesting_and_escapes) {
 
 /* accuracy * (latency / 300us) ^ -0.07, with latency reported in ms. */
 Test(search_core, objective_expression_with_units) {
-    sr_expr *lat = sr_expr_metric("latency", sr_unit_scale("ms"));   /* ms -> us */
+    sr_expr *lat = sr_expr_metric("latency", sr_unit_scale("ms")); /* ms -> us */
     sr_expr *e = sr_expr_bin(SR_EX_MUL, sr_expr_metric("accuracy", 1),
-                             sr_expr_bin(SR_EX_POW, sr_expr_bin(SR_EX_DIV, lat, sr_expr_num(300 * sr_unit_scale("us"))),
+                             sr_expr_bin(SR_EX_POW,
+                                         sr_expr_bin(SR_EX_DIV, lat, sr_expr_num(300 * sr_unit_scale("us"))),
                                          sr_expr_num(-0.07)));
     sr_metrics m;
     sr_metrics_init(&m);
     sr_metrics_set(&m, "accuracy", 0.9);
-    sr_metrics_set(&m, "latency", 0.6);   /* 600 us */
+    sr_metrics_set(&m, "latency", 0.6); /* 600 us */
     double v;
     const char *missing;
     cr_assert_eq(sr_expr_eval(e, &m, &v, &missing), 0);
@@ -128,7 +130,7 @@ Test(search_core, pareto_front_matches_brute_force) {
     const double v[] = {1, 5, 2, 4, 3, 3, 2, 2, 5, 1, 1, 1, 3, 3, 4, 0.5};
     unsigned char f[8];
     int n = sr_pareto_front(v, 8, 2, f);
-    const unsigned char want[8] = {1, 1, 1, 0, 1, 0, 1, 0};   /* (3,3) twice: neither dominates the other */
+    const unsigned char want[8] = {1, 1, 1, 0, 1, 0, 1, 0}; /* (3,3) twice: neither dominates the other */
     cr_assert_eq(n, 5);
     for (int i = 0; i < 8; i++) cr_assert_eq(f[i], want[i], "row %d", i);
     cr_assert(sr_dominates((double[]){2, 2}, (double[]){1, 2}, 2));
@@ -169,7 +171,8 @@ Test(search_core, split_command_like_a_shell) {
 }
 
 Test(search_core, worker_messages_round_trip) {
-    char *req = sr_req_encode(42, 3, "/tmp/w x.safetensors", "{\"space\": \"S\", \"decisions\": {\"a\": [1, 2]}}");
+    char *req =
+        sr_req_encode(42, 3, "/tmp/w x.safetensors", "{\"space\": \"S\", \"decisions\": {\"a\": [1, 2]}}");
     int64_t trial;
     double fid;
     char *w, *p;
@@ -178,7 +181,9 @@ Test(search_core, worker_messages_round_trip) {
     cr_assert_eq(fid, 3);
     cr_assert_str_eq(w, "/tmp/w x.safetensors");
     cr_assert_str_eq(p, "{\"space\": \"S\", \"decisions\": {\"a\": [1, 2]}}");
-    free(req); free(w); free(p);
+    free(req);
+    free(w);
+    free(p);
     sr_metrics m, back;
     sr_metrics_init(&m);
     sr_metrics_init(&back);
@@ -193,7 +198,8 @@ Test(search_core, worker_messages_round_trip) {
     cr_assert_str_eq(e, "failed: \"quoted\"\n");
     double v;
     cr_assert(sr_metrics_get(&back, "accuracy", &v) && v == 0.5);
-    free(rep); free(e);
+    free(rep);
+    free(e);
     sr_metrics_free(&m);
     sr_metrics_free(&back);
 }
@@ -208,7 +214,8 @@ Test(search_core, json_reader_survives_garbage) {
         size_t n = (size_t)rand() % (len + 1);
         memcpy(buf, seed, n);
         buf[n] = 0;
-        for (int k = rand() % 4; k > 0 && n > 0; k--) buf[(size_t)rand() % n] = (char)(rand() % 256 ? rand() % 256 : 1);
+        for (int k = rand() % 4; k > 0 && n > 0; k--)
+            buf[(size_t)rand() % n] = (char)(rand() % 256 ? rand() % 256 : 1);
         sj_doc d;
         if (sj_parse(buf, &d, err, sizeof err) == 0) {
             cr_assert_gt(d.n, 0);

@@ -43,12 +43,18 @@ Test(search_mpi, three_ranks) {
     ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
     cr_assert_gt(k, 0);
     self[k] = 0;
-    snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=detect_leaks=0 timeout 120 mpirun --allow-run-as-root --oversubscribe "
-             "-x NASC_SR_MPI_CHILD -x ASAN_OPTIONS -np 3 '%s' >'%s' 2>&1", self, out);
+    snprintf(cmd, sizeof cmd,
+             "ASAN_OPTIONS=detect_leaks=0 timeout 120 mpirun --allow-run-as-root --oversubscribe "
+             "-x NASC_SR_MPI_CHILD -x ASAN_OPTIONS -np 3 '%s' >'%s' 2>&1",
+             self, out);
     int rc = system(cmd);
     char text[8192] = "";
     FILE *f = fopen(out, "r");
-    if (f) { size_t n = fread(text, 1, sizeof text - 1, f); text[n] = 0; fclose(f); }
+    if (f) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = 0;
+        fclose(f);
+    }
     cr_assert_eq(rc, 0, "mpirun failed: %s", text);
     cr_assert(strstr(text, "rank0 done="), "%s", text);
     sr_store *s;

@@ -25,11 +25,13 @@ static const char *build_plugin(const char *dir, const char *name, const char *s
     return so;
 }
 
-#define PLUGIN_HEAD "#include <string.h>\n#include \"nasc/strategy.h\"\n" \
-    "static int cr(const nasc_space *s, const nasc_option *o, int n, unsigned long long seed, void **st, char *e, size_t c)" \
-    "{(void)s;(void)o;(void)n;(void)seed;(void)e;(void)c;*st=0;return 0;}\n" \
+#define PLUGIN_HEAD                                                                                          \
+    "#include <string.h>\n#include \"nasc/strategy.h\"\n"                                                    \
+    "static int cr(const nasc_space *s, const nasc_option *o, int n, unsigned long long seed, void **st, "   \
+    "char *e, size_t c)"                                                                                     \
+    "{(void)s;(void)o;(void)n;(void)seed;(void)e;(void)c;*st=0;return 0;}\n"                                 \
     "static int ask(void *s, nasc_point *p, char *e, size_t c){(void)s;(void)p;(void)e;(void)c;return 1;}\n" \
-    "static void tell(void *s, const nasc_point *p, const nasc_result *r){(void)s;(void)p;(void)r;}\n" \
+    "static void tell(void *s, const nasc_point *p, const nasc_result *r){(void)s;(void)p;(void)r;}\n"       \
     "static void des(void *s){(void)s;}\n"
 
 Test(search_plugin, refuses_missing_symbol) {
@@ -45,10 +47,12 @@ Test(search_plugin, refuses_missing_symbol) {
 Test(search_plugin, refuses_abi_mismatch) {
     char dir[1024];
     fk_tmpdir(dir, sizeof dir, "abi");
-    const char *so = build_plugin(dir, "nasc-abi2", PLUGIN_HEAD
-        "NASC_EXPORT int nasc_strategy_entry(uint32_t h, nasc_strategy *o) { (void)h; memset(o, 0, sizeof *o);"
-        " o->abi_version = 2; o->struct_size = sizeof *o; o->name = \"abi2\"; o->create = (void *)cr; o->ask = ask;"
-        " o->tell = tell; o->destroy = des; return 0; }\n");
+    const char *so = build_plugin(dir, "nasc-abi2",
+                                  PLUGIN_HEAD "NASC_EXPORT int nasc_strategy_entry(uint32_t h, nasc_strategy "
+                                              "*o) { (void)h; memset(o, 0, sizeof *o);"
+                                              " o->abi_version = 2; o->struct_size = sizeof *o; o->name = "
+                                              "\"abi2\"; o->create = (void *)cr; o->ask = ask;"
+                                              " o->tell = tell; o->destroy = des; return 0; }\n");
     sr_plugin p;
     char err[1500];
     cr_assert_eq(sr_plugin_open(so, &p, err, sizeof err), -1);
@@ -59,15 +63,19 @@ Test(search_plugin, refuses_abi_mismatch) {
 Test(search_plugin, refuses_short_table_and_missing_functions) {
     char dir[1024];
     fk_tmpdir(dir, sizeof dir, "short");
-    const char *so = build_plugin(dir, "nasc-short", PLUGIN_HEAD
-        "NASC_EXPORT int nasc_strategy_entry(uint32_t h, nasc_strategy *o) { (void)h;"
-        " o->abi_version = NASC_STRATEGY_ABI_VERSION; o->struct_size = 16; return 0; }\n");
+    const char *so = build_plugin(
+        dir, "nasc-short",
+        PLUGIN_HEAD "NASC_EXPORT int nasc_strategy_entry(uint32_t h, nasc_strategy *o) { (void)h;"
+                    " o->abi_version = NASC_STRATEGY_ABI_VERSION; o->struct_size = 16; return 0; }\n");
     sr_plugin p;
     char err[1500];
     cr_assert_eq(sr_plugin_open(so, &p, err, sizeof err), -1);
     cr_assert(strstr(err, "struct_size 16"), "%s", err);
-    so = build_plugin(dir, "nasc-notell", PLUGIN_HEAD
-        "NASC_EXPORT int nasc_strategy_entry(uint32_t h, nasc_strategy *o) { (void)h; memset(o, 0, sizeof *o);"
+    so = build_plugin(
+        dir, "nasc-notell",
+        PLUGIN_HEAD
+        "NASC_EXPORT int nasc_strategy_entry(uint32_t h, nasc_strategy *o) { (void)h; memset(o, 0, sizeof "
+        "*o);"
         " o->abi_version = NASC_STRATEGY_ABI_VERSION; o->struct_size = sizeof *o; o->name = \"x\";"
         " o->create = (void *)cr; o->ask = ask; o->destroy = des; return 0; }\n");
     cr_assert_eq(sr_plugin_open(so, &p, err, sizeof err), -1);
@@ -100,7 +108,10 @@ Test(search_plugin, finds_by_name_and_lists) {
             cr_assert_str_eq(v[i].options[0].key, "max_retries");
             cr_assert_str_eq(v[i].options[0].default_value, "100");
         }
-        if (!strcmp(v[i].name, "broken")) { saw_broken = 1; cr_assert(strstr(v[i].error, "no symbol"), "%s", v[i].error); }
+        if (!strcmp(v[i].name, "broken")) {
+            saw_broken = 1;
+            cr_assert(strstr(v[i].error, "no symbol"), "%s", v[i].error);
+        }
     }
     cr_assert(saw_random && saw_broken);
     char *buf;
@@ -121,7 +132,8 @@ static void ask_points(uint64_t seed, int n, nasc_value *out, unsigned char *act
     void *st;
     cr_assert_eq(p.s.create(&fk_space, NULL, 0, seed, &st, err, sizeof err), 0, "%s", err);
     for (int i = 0; i < n; i++) {
-        nasc_point pt = {NASC_STRATEGY_ABI_VERSION, sizeof pt, FK_N, out + i * FK_N, act + i * FK_N, 0, i + 1, 0};
+        nasc_point pt = {
+            NASC_STRATEGY_ABI_VERSION, sizeof pt, FK_N, out + i * FK_N, act + i * FK_N, 0, i + 1, 0};
         cr_assert_eq(p.s.ask(st, &pt, err, sizeof err), 0, "%s", err);
     }
     p.s.destroy(st);
@@ -146,12 +158,14 @@ Test(search_plugin, random_proposals_valid_and_active_aware) {
         width_active += act[FK_WIDTH];
         cr_assert_eq(act[FK_WIDTH], x[FK_DEPTH].i == 3);
     }
-    for (int d = 1; d <= 3; d++) cr_assert_gt(depth_seen[d], N / 6, "depth %d drawn %d times", d, depth_seen[d]);
+    for (int d = 1; d <= 3; d++)
+        cr_assert_gt(depth_seen[d], N / 6, "depth %d drawn %d times", d, depth_seen[d]);
     cr_assert_gt(width_active, 0);
     /* log-uniform: about half the draws below the geometric mean */
     int below = 0;
     for (int i = 0; i < N; i++) below += v[i * FK_N + FK_LR].f < sqrt(1e-3 * 0.3);
-    cr_assert(below > N / 2 - 60 && below < N / 2 + 60, "log-uniform lr: %d of %d below the middle", below, N);
+    cr_assert(below > N / 2 - 60 && below < N / 2 + 60, "log-uniform lr: %d of %d below the middle", below,
+              N);
     free(v);
     free(a);
 }
@@ -161,7 +175,9 @@ Test(search_plugin, random_reproducible_under_seed) {
     enum { N = 50 };
     nasc_value v1[N * FK_N], v2[N * FK_N], v3[N * FK_N];
     unsigned char a1[N * FK_N], a2[N * FK_N], a3[N * FK_N];
-    memset(v1, 0, sizeof v1); memset(v2, 0, sizeof v2); memset(v3, 0, sizeof v3);
+    memset(v1, 0, sizeof v1);
+    memset(v2, 0, sizeof v2);
+    memset(v3, 0, sizeof v3);
     ask_points(5, N, v1, a1);
     ask_points(5, N, v2, a2);
     ask_points(6, N, v3, a3);
@@ -193,8 +209,10 @@ Test(search_plugin, documented_example_plugin_searches) {
     char dir[1024], so[1200], cmd[4000], db[1200];
     fk_tmpdir(dir, sizeof dir, "example");
     snprintf(so, sizeof so, "%s/nasc-climb.so", dir);
-    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -Wall -Wextra -Werror -I'%s/include' -o '%s' '%s/docs/example-plugin/climb.c' -lm",
-             NASC_SOURCE_DIR, so, NASC_SOURCE_DIR);
+    snprintf(
+        cmd, sizeof cmd,
+        "cc -shared -fPIC -Wall -Wextra -Werror -I'%s/include' -o '%s' '%s/docs/example-plugin/climb.c' -lm",
+        NASC_SOURCE_DIR, so, NASC_SOURCE_DIR);
     cr_assert_eq(system(cmd), 0);
     const char *ev = fk_evaluator();
     cr_assert_not_null(ev);

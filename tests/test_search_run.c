@@ -14,7 +14,7 @@
 typedef struct run_out {
     sr_trial_row *t;
     int n;
-    int64_t by[4];   /* done failed infeasible running */
+    int64_t by[4]; /* done failed infeasible running */
 } run_out;
 
 static void load(const char *db, run_out *r) {
@@ -91,7 +91,10 @@ Test(search_run, exec_evaluator_success) {
         cr_assert_eq(metric(&r.t[i], "fidelity"), 4, "NASC_FIDELITY is the space's max fidelity");
         cr_assert(metric(&r.t[i], "params") > 0, "static metrics are added");
         double acc = metric(&r.t[i], "accuracy");
-        if (acc > best) { best = acc; best_id = r.t[i].id; }
+        if (acc > best) {
+            best = acc;
+            best_id = r.t[i].id;
+        }
         cr_assert(r.t[i].finished >= r.t[i].started && r.t[i].duration > 0);
     }
     cr_assert_eq(s.best_trial, best_id);
@@ -115,12 +118,15 @@ static void expect_all_failed(const char *mode, const char *why) {
     for (int i = 0; i < r.n; i++) {
         if (!strcmp(r.t[i].status, "infeasible")) continue;
         cr_assert_str_eq(r.t[i].status, "failed", "%s: trial %d", mode, i + 1);
-        cr_assert(r.t[i].error && strstr(r.t[i].error, why), "%s: reason '%s' lacks '%s'", mode, r.t[i].error, why);
+        cr_assert(r.t[i].error && strstr(r.t[i].error, why), "%s: reason '%s' lacks '%s'", mode, r.t[i].error,
+                  why);
     }
     sr_trials_free(r.t, r.n);
 }
 
-Test(search_run, exec_nonzero_exit_keeps_stderr) { expect_all_failed("exit3", "exited with status 3; stderr: something went wrong boom"); }
+Test(search_run, exec_nonzero_exit_keeps_stderr) {
+    expect_all_failed("exit3", "exited with status 3; stderr: something went wrong boom");
+}
 Test(search_run, exec_bad_json) { expect_all_failed("badjson", "not a JSON object of numbers"); }
 Test(search_run, exec_not_numbers) { expect_all_failed("notnum", "'accuracy' is not a number"); }
 Test(search_run, exec_no_output) { expect_all_failed("empty", "printed nothing"); }
@@ -206,7 +212,8 @@ Test(search_run, pipe_evaluator_death_restarts) {
     for (int i = 0; i < r.n; i++) {
         if (depth_of(&r.t[i]) == 3 && strcmp(r.t[i].status, "infeasible")) {
             cr_assert_str_eq(r.t[i].status, "failed");
-            cr_assert(strstr(r.t[i].error, "exited with status 9; stderr: pipe evaluator dying (restarted)"), "%s", r.t[i].error);
+            cr_assert(strstr(r.t[i].error, "exited with status 9; stderr: pipe evaluator dying (restarted)"),
+                      "%s", r.t[i].error);
             died++;
         } else if (died && !strcmp(r.t[i].status, "done")) {
             done_after++;
@@ -311,7 +318,7 @@ Test(search_run, two_workers_share_the_trials) {
         if (strcmp(r.t[i].status, "done")) continue;
         cr_assert(r.t[i].worker == 0 || r.t[i].worker == 1);
         used[r.t[i].worker]++;
-        for (int j = 0; j < r.n; j++)   /* two trials ran at the same time */
+        for (int j = 0; j < r.n; j++) /* two trials ran at the same time */
             if (j != i && !strcmp(r.t[j].status, "done") && r.t[j].started < r.t[i].finished &&
                 r.t[i].started < r.t[j].finished)
                 overlap = 1;
@@ -399,9 +406,10 @@ Test(search_run, scalarised_objective_and_pareto_front) {
     snprintf(cmd, sizeof cmd, "%s ok", ev);
     sr_config c = fk_config(db, SR_EVAL_EXEC, cmd, 25);
     /* accuracy * (latency / 300us) ^ -0.07, and minimize params */
-    sr_expr *mn = sr_expr_bin(SR_EX_MUL, sr_expr_metric("accuracy", 1),
-                              sr_expr_bin(SR_EX_POW, sr_expr_bin(SR_EX_DIV, sr_expr_metric("latency", 1), sr_expr_num(300)),
-                                          sr_expr_num(-0.07)));
+    sr_expr *mn = sr_expr_bin(
+        SR_EX_MUL, sr_expr_metric("accuracy", 1),
+        sr_expr_bin(SR_EX_POW, sr_expr_bin(SR_EX_DIV, sr_expr_metric("latency", 1), sr_expr_num(300)),
+                    sr_expr_num(-0.07)));
     sr_objective obj[] = {{"accuracy * (latency / 300us) ^ -0.07", 1, mn}, {"params", 0, NULL}};
     c.objectives = obj;
     c.n_objectives = 2;
@@ -445,7 +453,10 @@ Test(search_run, scalarised_objective_and_pareto_front) {
 static int count_status(const char *db, const char *status) {
     sqlite3 *h;
     int n = -1;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(h); return -1; }
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return -1;
+    }
     sqlite3_busy_timeout(h, 2000);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(h, "SELECT count(*) FROM trials WHERE status = ?", -1, &st, NULL) == SQLITE_OK) {
@@ -570,7 +581,8 @@ Test(search_run, interrupt_stops_cleanly_and_says_how_to_resume) {
     size_t n = fread(text, 1, sizeof text - 1, f);
     text[n] = 0;
     fclose(f);
-    cr_assert(strstr(text, "interrupted: ") && strstr(text, "trials done; resume with: nasc search fake.nas --db "),
+    cr_assert(strstr(text, "interrupted: ") &&
+                  strstr(text, "trials done; resume with: nasc search fake.nas --db "),
               "%s", text);
     cr_assert(strstr(text, "trial 1 done: accuracy = "), "plain progress lines off a terminal: %s", text);
 }
@@ -690,8 +702,8 @@ Test(search_run, resume_refuses_another_strategy) {
     cr_assert_eq(sr_run(&c, &fk_iface, &s, err, sizeof err), 0, "%s", err);
     sr_summary_free(&s);
     snprintf(so, sizeof so, "%s/nasc-climb.so", dir);
-    snprintf(cc, sizeof cc, "cc -shared -fPIC -I'%s/include' -o '%s' '%s/docs/example-plugin/climb.c' -lm", NASC_SOURCE_DIR,
-             so, NASC_SOURCE_DIR);
+    snprintf(cc, sizeof cc, "cc -shared -fPIC -I'%s/include' -o '%s' '%s/docs/example-plugin/climb.c' -lm",
+             NASC_SOURCE_DIR, so, NASC_SOURCE_DIR);
     cr_assert_eq(system(cc), 0);
     c.strategy = so;
     c.resume = 1;
@@ -757,15 +769,17 @@ Test(search_run, repeated_sigkill_at_arbitrary_moments) {
         usleep((useconds_t)delays_ms[round] * 1000);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        if (access(db, F_OK)) continue;   /* killed before the store existed */
+        if (access(db, F_OK)) continue; /* killed before the store existed */
         run_out now;
         load(db, &now);
         cr_assert_geq(now.n, prev.n, "round %d: no trial row disappears", round);
-        for (int i = 0; i < now.n; i++) cr_assert_eq(now.t[i].id, i + 1, "round %d: ids stay contiguous", round);
+        for (int i = 0; i < now.n; i++)
+            cr_assert_eq(now.t[i].id, i + 1, "round %d: ids stay contiguous", round);
         for (int i = 0; i < prev.n; i++) {
             if (!strcmp(prev.t[i].status, "running")) continue;
             cr_assert_str_eq(now.t[i].status, prev.t[i].status, "round %d: trial %d kept", round, i + 1);
-            cr_assert_eq(now.t[i].finished, prev.t[i].finished, "round %d: trial %d not re-run", round, i + 1);
+            cr_assert_eq(now.t[i].finished, prev.t[i].finished, "round %d: trial %d not re-run", round,
+                         i + 1);
         }
         sr_trials_free(prev.t, prev.n);
         prev = now;

@@ -13,8 +13,15 @@ Test(search_store, round_trip) {
     sr_store *s;
     cr_assert_eq(sr_store_open(db, 1, &s, err, sizeof err), 0, "%s", err);
     cr_assert_not(sr_store_has_run(s));
-    sr_run_row run = {"abc123", "Space", "random", "[{\"name\": \"accuracy\", \"maximize\": 1}]", "{\"j\": 2}", "0.1",
-                      "space Space {}", 1700000000.5, 42};
+    sr_run_row run = {"abc123",
+                      "Space",
+                      "random",
+                      "[{\"name\": \"accuracy\", \"maximize\": 1}]",
+                      "{\"j\": 2}",
+                      "0.1",
+                      "space Space {}",
+                      1700000000.5,
+                      42};
     cr_assert_eq(sr_store_put_run(s, &run, err, sizeof err), 0, "%s", err);
     sr_trial_row t = {0};
     t.id = 1;

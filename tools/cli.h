@@ -12,28 +12,28 @@ enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3 };
 
 typedef struct opts {
     const char *cmd;
-    const char *file;           /* the .nas file (or RUN.db for report) */
-    const char *arch;           /* --arch POINT */
-    const char *weights;        /* --weights W */
-    const char *out;            /* -o OUT */
-    const char *emit;           /* --emit */
-    const char *input;          /* --input F */
-    const char *db;             /* --db */
-    const char *strategy;       /* --strategy */
-    const char *evaluator;      /* --evaluator */
-    const char *svg;            /* --svg */
-    const char *dump_after;     /* --dump-after PASS */
-    const char *cpu;            /* build --cpu NAME */
-    const char *sets[64];       /* --set section.key=value */
+    const char *file;       /* the .nas file (or RUN.db for report) */
+    const char *arch;       /* --arch POINT */
+    const char *weights;    /* --weights W */
+    const char *out;        /* -o OUT */
+    const char *emit;       /* --emit */
+    const char *input;      /* --input F */
+    const char *db;         /* --db */
+    const char *strategy;   /* --strategy */
+    const char *evaluator;  /* --evaluator */
+    const char *svg;        /* --svg */
+    const char *dump_after; /* --dump-after PASS */
+    const char *cpu;        /* build --cpu NAME */
+    const char *sets[64];   /* --set section.key=value */
     int n_sets;
     const char *strategy_opts[32];
     int n_strategy_opts;
     long long seed;
     bool have_seed;
-    long long count;            /* sample --count */
-    long long trials;           /* --trials */
-    const char *time;           /* --time */
-    int jobs;                   /* -j */
+    long long count;  /* sample --count */
+    long long trials; /* --trials */
+    const char *time; /* --time */
+    int jobs;         /* -j */
     bool json, decisions, dot, bench, logits, resume, force, quiet, color;
     const char *includes[32];
     int n_includes;

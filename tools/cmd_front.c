@@ -36,7 +36,8 @@ static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
         return false;
     }
     bool is_search = set[0] == 's';
-    char *text = arena_printf(&c->A, "%s { %.*s = %s }\n", is_search ? "search" : "train", (int)(eq - dot - 1), dot + 1, eq + 1);
+    char *text = arena_printf(&c->A, "%s { %.*s = %s }\n", is_search ? "search" : "train",
+                              (int)(eq - dot - 1), dot + 1, eq + 1);
     int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", set), text, strlen(text));
     int e0 = c->n_errors;
     ast_file *sf = parse_file(c, fid);
@@ -49,14 +50,17 @@ static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
         ast_item *it = f->items.v[i];
         if (it->kind == (is_search ? I_SEARCH : I_TRAIN) && it->file == f->file) target = it;
     }
-    if (!target) {  /* no such section: add one for the file's only space */
+    if (!target) { /* no such section: add one for the file's only space */
         src->file = f->file;
         ast_list_push(c, &f->items, src);
         return true;
     }
     for (int i = 0; i < target->entries.n; i++) {
         ast_entry *old = target->entries.v[i];
-        if (!strcmp(old->key, en->key) && strcmp(en->key, "require")) { target->entries.v[i] = en; return true; }
+        if (!strcmp(old->key, en->key) && strcmp(en->key, "require")) {
+            target->entries.v[i] = en;
+            return true;
+        }
     }
     ast_list_push(c, &target->entries, en);
     return true;
@@ -74,10 +78,19 @@ program *cli_load(nasc_ctx *c, const opts *o, int *status) {
         return NULL;
     }
     for (int i = 0; i < o->n_sets && !c->n_errors; i++)
-        if (!apply_set(c, f, o->sets[i]) && !c->n_errors) { *status = EXIT_USAGE; return NULL; }
-    if (c->n_errors || c->n_internal) { *status = cli_diags(c, o); return NULL; }
+        if (!apply_set(c, f, o->sets[i]) && !c->n_errors) {
+            *status = EXIT_USAGE;
+            return NULL;
+        }
+    if (c->n_errors || c->n_internal) {
+        *status = cli_diags(c, o);
+        return NULL;
+    }
     program *p = prog_check(c, f);
-    if (c->n_errors || c->n_internal) { *status = cli_diags(c, o); return NULL; }
+    if (c->n_errors || c->n_internal) {
+        *status = cli_diags(c, o);
+        return NULL;
+    }
     if (c->n_warnings) diag_render(c, stderr, o->color);
     *status = EXIT_OK;
     return p;
@@ -97,7 +110,10 @@ static char *read_point_text(nasc_ctx *c, const char *arg) {
 }
 
 bool cli_point(nasc_ctx *c, program *p, const opts *o, space_ir **sp, assignment **a, ir_graph *g) {
-    if (!o->arch) { cli_err("%s needs --arch POINT (a point's JSON or a file holding it)", o->cmd); return false; }
+    if (!o->arch) {
+        cli_err("%s needs --arch POINT (a point's JSON or a file holding it)", o->cmd);
+        return false;
+    }
     char *text = read_point_text(c, o->arch);
     if (!text) return false;
     const char *what = o->arch[0] == '{' ? "the point" : o->arch;
@@ -157,14 +173,18 @@ static void check_text(nasc_ctx *c, program *p, const opts *o) {
         printf("space %s: OK\n", s->name);
         printf("  points:     %s%s%s\n", s->card_exact ? "" : "at most ", s->cardinality,
                s->n_continuous ? arena_printf(&c->A, " (times %d continuous decision%s)", s->n_continuous,
-                                              s->n_continuous == 1 ? "" : "s") : "");
+                                              s->n_continuous == 1 ? "" : "s")
+                               : "");
         printf("  decisions:  %d\n", s->decs.n);
         const char *approx = s->range_exact ? "" : " (bounds)";
-        printf("  params:     %s .. %s%s\n", cli_commas(s->params_min, b1, 32), cli_commas(s->params_max, b2, 32), approx);
-        printf("  FLOPs:      %s .. %s%s\n", cli_commas(s->flops_min, b1, 32), cli_commas(s->flops_max, b2, 32), approx);
+        printf("  params:     %s .. %s%s\n", cli_commas(s->params_min, b1, 32),
+               cli_commas(s->params_max, b2, 32), approx);
+        printf("  FLOPs:      %s .. %s%s\n", cli_commas(s->flops_min, b1, 32),
+               cli_commas(s->flops_max, b2, 32), approx);
         if (!o->decisions) continue;
         int w = 5;
-        for (int k = 0; k < s->decs.n; k++) if ((int)strlen(s->decs.v[k]->label) > w) w = (int)strlen(s->decs.v[k]->label);
+        for (int k = 0; k < s->decs.n; k++)
+            if ((int)strlen(s->decs.v[k]->label) > w) w = (int)strlen(s->decs.v[k]->label);
         printf("  %-*s  %-11s  %s\n", w, "label", "kind", "domain [condition]");
         for (int k = 0; k < s->decs.n; k++) {
             decision *d = s->decs.v[k];
@@ -179,8 +199,10 @@ int cmd_check(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
-    if (o->json) check_json(c, p);
-    else check_text(c, p, o);
+    if (o->json)
+        check_json(c, p);
+    else
+        check_text(c, p, o);
     return EXIT_OK;
 }
 
@@ -190,7 +212,10 @@ int cmd_sample(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
-    if (p->spaces.n == 0) { cli_err("%s has no space to sample", o->file); return EXIT_INPUT; }
+    if (p->spaces.n == 0) {
+        cli_err("%s has no space to sample", o->file);
+        return EXIT_INPUT;
+    }
     uint64_t rng = o->have_seed ? (uint64_t)o->seed : 0x6e617363ull;
     for (int i = 0; i < p->spaces.n; i++) {
         space_ir *s = p->spaces.v[i];
@@ -214,7 +239,8 @@ static void show_dot(const ir_graph *g) {
     char sh[64];
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
-        printf("  n%d [label=\"%s\\n%s %s\"];\n", i, n->name, ir_op_name(n->op), ir_shape_str(&n->shape, sh, sizeof sh));
+        printf("  n%d [label=\"%s\\n%s %s\"];\n", i, n->name, ir_op_name(n->op),
+               ir_shape_str(&n->shape, sh, sizeof sh));
         for (int k = 0; k < n->n_in; k++) printf("  n%d -> n%d;\n", n->in[k], i);
     }
     puts("}");
@@ -227,17 +253,20 @@ static const char *node_type(const ir_node *n) {
 static void show_table(const ir_graph *g, const char *point) {
     char sh[64], b1[32], b2[32];
     int w = 20;
-    for (int i = 0; i < g->n_nodes; i++) if ((int)strlen(g->nodes[i].name) + 2 > w) w = (int)strlen(g->nodes[i].name) + 2;
+    for (int i = 0; i < g->n_nodes; i++)
+        if ((int)strlen(g->nodes[i].name) + 2 > w) w = (int)strlen(g->nodes[i].name) + 2;
     printf("space %s, point %s\n\n", g->space, point);
-    printf("%-*s %-15s %-16s %12s %14s  %s\n", w, "layer", "type", "output shape", "params", "FLOPs", "inputs");
+    printf("%-*s %-15s %-16s %12s %14s  %s\n", w, "layer", "type", "output shape", "params", "FLOPs",
+           "inputs");
     for (int i = 0; i < w + 80; i++) putchar('-');
     putchar('\n');
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         int64_t p = 0;
-        for (int k = 0; k < n->n_params; k++) if (n->params[k].trainable) p += ir_shape_numel(&n->params[k].shape);
-        printf("%-*s %-15s %-16s %12s %14s  ", w, n->name, node_type(n), ir_shape_str(&n->shape, sh, sizeof sh),
-               cli_commas(p, b1, 32), cli_commas(n->flops, b2, 32));
+        for (int k = 0; k < n->n_params; k++)
+            if (n->params[k].trainable) p += ir_shape_numel(&n->params[k].shape);
+        printf("%-*s %-15s %-16s %12s %14s  ", w, n->name, node_type(n),
+               ir_shape_str(&n->shape, sh, sizeof sh), cli_commas(p, b1, 32), cli_commas(n->flops, b2, 32));
         for (int k = 0; k < n->n_in; k++) printf("%s%s", k ? ", " : "", g->nodes[n->in[k]].name);
         putchar('\n');
     }
@@ -256,19 +285,26 @@ static void show_json(const ir_graph *g, const char *point) {
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         int64_t p = 0;
-        for (int k = 0; k < n->n_params; k++) if (n->params[k].trainable) p += ir_shape_numel(&n->params[k].shape);
+        for (int k = 0; k < n->n_params; k++)
+            if (n->params[k].trainable) p += ir_shape_numel(&n->params[k].shape);
         json_buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
         json_str(&b, n->name);
         json_buf_puts(&b, ", \"type\": ");
         json_str(&b, node_type(n));
         json_buf_puts(&b, ", \"shape\": [");
-        for (int k = 0; k < n->shape.rank; k++) { if (k) json_buf_puts(&b, ", "); json_write_int(&b, n->shape.d[k]); }
+        for (int k = 0; k < n->shape.rank; k++) {
+            if (k) json_buf_puts(&b, ", ");
+            json_write_int(&b, n->shape.d[k]);
+        }
         json_buf_puts(&b, "], \"params\": ");
         json_write_int(&b, p);
         json_buf_puts(&b, ", \"flops\": ");
         json_write_int(&b, n->flops);
         json_buf_puts(&b, ", \"inputs\": [");
-        for (int k = 0; k < n->n_in; k++) { if (k) json_buf_puts(&b, ", "); json_str(&b, g->nodes[n->in[k]].name); }
+        for (int k = 0; k < n->n_in; k++) {
+            if (k) json_buf_puts(&b, ", ");
+            json_str(&b, g->nodes[n->in[k]].name);
+        }
         json_buf_puts(&b, "]}");
     }
     json_buf_puts(&b, "], \"params\": ");
@@ -291,10 +327,16 @@ int cmd_show(nasc_ctx *c, const opts *o) {
     ir_graph g = {0};
     if (!cli_point(c, p, o, &s, &a, &g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
     const char *why = ir_graph_verify(&g);
-    if (why) { diag_internal(c, "the graph of this point is malformed: %s", why); return cli_diags(c, o); }
+    if (why) {
+        diag_internal(c, "the graph of this point is malformed: %s", why);
+        return cli_diags(c, o);
+    }
     char *pj = point_json(c, s, a);
-    if (o->dot) show_dot(&g);
-    else if (o->json) show_json(&g, pj);
-    else show_table(&g, pj);
+    if (o->dot)
+        show_dot(&g);
+    else if (o->json)
+        show_json(&g, pj);
+    else
+        show_table(&g, pj);
     return EXIT_OK;
 }

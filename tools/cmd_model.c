@@ -20,9 +20,15 @@ static int load_model(nasc_ctx *c, const opts *o, ir_graph *g) {
     space_ir *s;
     assignment *a;
     if (!cli_point(c, p, o, &s, &a, g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
-    if (!o->weights) { cli_err("%s needs --weights W.safetensors (from nasc train -o or nasc search)", o->cmd); return EXIT_USAGE; }
+    if (!o->weights) {
+        cli_err("%s needs --weights W.safetensors (from nasc train -o or nasc search)", o->cmd);
+        return EXIT_USAGE;
+    }
     char err[1024];
-    if (rt_load_weights(g, o->weights, NULL, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
+    if (rt_load_weights(g, o->weights, NULL, err, sizeof err)) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
     return EXIT_OK;
 }
 
@@ -31,7 +37,10 @@ static const char *symbol_for(nasc_ctx *c, const char *out) {
     base = base ? base + 1 : out;
     char *sym = arena_printf(&c->A, "nasc_%s", base);
     for (char *q = sym; *q; q++) {
-        if (*q == '.') { *q = 0; break; }
+        if (*q == '.') {
+            *q = 0;
+            break;
+        }
         if (!isalnum((unsigned char)*q) && *q != '_') *q = '_';
     }
     return sym;
@@ -39,21 +48,37 @@ static const char *symbol_for(nasc_ctx *c, const char *out) {
 
 int cmd_build(nasc_ctx *c, const opts *o) {
     ir_graph g = {0};
-    if (!o->out) { cli_err("build needs -o OUT"); return EXIT_USAGE; }
-    static const struct { const char *name; cg_emit_kind k; } kinds[] = {
-        {"obj", CG_EMIT_OBJ}, {"lib", CG_EMIT_LIB}, {"exe", CG_EMIT_EXE}, {"llvm", CG_EMIT_LLVM_IR}, {"asm", CG_EMIT_ASM},
+    if (!o->out) {
+        cli_err("build needs -o OUT");
+        return EXIT_USAGE;
+    }
+    static const struct {
+        const char *name;
+        cg_emit_kind k;
+    } kinds[] = {
+        {"obj", CG_EMIT_OBJ},      {"lib", CG_EMIT_LIB}, {"exe", CG_EMIT_EXE},
+        {"llvm", CG_EMIT_LLVM_IR}, {"asm", CG_EMIT_ASM},
     };
     const char *emit = o->emit ? o->emit : "exe";
     int kind = -1;
-    for (int i = 0; i < 5; i++) if (!strcmp(kinds[i].name, emit)) kind = (int)kinds[i].k;
-    if (kind < 0) { cli_err("--emit must be obj, lib, exe, llvm or asm, got '%s'", emit); return EXIT_USAGE; }
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(kinds[i].name, emit)) kind = (int)kinds[i].k;
+    if (kind < 0) {
+        cli_err("--emit must be obj, lib, exe, llvm or asm, got '%s'", emit);
+        return EXIT_USAGE;
+    }
     if (o->cpu && !cg_cpu_known(o->cpu)) {
-        cli_err("unknown --cpu '%s' (native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, skylake, skylake-avx512, "
-                "cascadelake, icelake-server, sapphirerapids, znver2..znver5)", o->cpu);
+        cli_err("unknown --cpu '%s' (native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, skylake, "
+                "skylake-avx512, "
+                "cascadelake, icelake-server, sapphirerapids, znver2..znver5)",
+                o->cpu);
         return EXIT_USAGE;
     }
     int st = load_model(c, o, &g);
-    if (st) { rt_params_free(&g); return st; }
+    if (st) {
+        rt_params_free(&g);
+        return st;
+    }
     char err[2048];
     cg_compile_opts co = {0};
     co.opt_level = 3;
@@ -63,11 +88,15 @@ int cmd_build(nasc_ctx *c, const opts *o) {
     const char *sym = symbol_for(c, o->out);
     int rc = cg_emit_ex(&g, (cg_emit_kind)kind, o->out, sym, &co, err, sizeof err);
     rt_params_free(&g);
-    if (rc) { cli_err("%s", err); return EXIT_INPUT; }
+    if (rc) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
     if (!o->quiet) {
         char hb[1100];
         fprintf(stderr, "wrote %s", o->out);
-        if (kind == CG_EMIT_OBJ || kind == CG_EMIT_LIB) fprintf(stderr, " and %s (entry point %s)", cg_header_path(o->out, hb, sizeof hb), sym);
+        if (kind == CG_EMIT_OBJ || kind == CG_EMIT_LIB)
+            fprintf(stderr, " and %s (entry point %s)", cg_header_path(o->out, hb, sizeof hb), sym);
         fputc('\n', stderr);
     }
     return EXIT_OK;
@@ -77,10 +106,14 @@ int cmd_build(nasc_ctx *c, const opts *o) {
  * [0, 1]) or raw little-endian float32 samples. */
 static float *read_inputs(const char *path, int64_t numel, int64_t *n, char *err, size_t cap) {
     FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, cap, "cannot read %s: %s", path, strerror(errno)); return NULL; }
+    if (!f) {
+        snprintf(err, cap, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
     unsigned char mg[4] = {0};
     size_t got = fread(mg, 1, 4, f);
-    bool idx = got == 4 && ((mg[0] == 0x1f && mg[1] == 0x8b) || (mg[0] == 0 && mg[1] == 0 && (mg[2] == 0x08 || mg[2] == 0x0D)));
+    bool idx = got == 4 && ((mg[0] == 0x1f && mg[1] == 0x8b) ||
+                            (mg[0] == 0 && mg[1] == 0 && (mg[2] == 0x08 || mg[2] == 0x0D)));
     if (idx) {
         fclose(f);
         rt_dataset d = {0};
@@ -102,8 +135,8 @@ static float *read_inputs(const char *path, int64_t numel, int64_t *n, char *err
     fseek(f, 0, SEEK_SET);
     if (size <= 0 || size % (long)(numel * 4)) {
         fclose(f);
-        snprintf(err, cap, "%s is neither an IDX file nor raw float32 samples of %lld values (%ld bytes)", path,
-                 (long long)numel, size);
+        snprintf(err, cap, "%s is neither an IDX file nor raw float32 samples of %lld values (%ld bytes)",
+                 path, (long long)numel, size);
         return NULL;
     }
     *n = size / (numel * 4);
@@ -136,24 +169,41 @@ static int run_inputs(cg_jit *j, const opts *o, char *err, size_t cap) {
 }
 
 int cmd_run(nasc_ctx *c, const opts *o) {
-    if (!o->input && !o->bench) { cli_err("run needs --input F (IDX or raw float32) or --bench"); return EXIT_USAGE; }
+    if (!o->input && !o->bench) {
+        cli_err("run needs --input F (IDX or raw float32) or --bench");
+        return EXIT_USAGE;
+    }
     ir_graph g = {0};
     int st = load_model(c, o, &g);
-    if (st) { rt_params_free(&g); return st; }
+    if (st) {
+        rt_params_free(&g);
+        return st;
+    }
     char err[2048];
     cg_jit *j = cg_jit_compile(&g, 3, err, sizeof err);
-    if (!j) { rt_params_free(&g); cli_err("%s", err); return EXIT_INTERNAL; }
+    if (!j) {
+        rt_params_free(&g);
+        cli_err("%s", err);
+        return EXIT_INTERNAL;
+    }
     int rc = 0;
     if (o->input) rc = run_inputs(j, o, err, sizeof err);
     if (rc == 0 && o->bench) {
         cg_bench_result r;
         rc = cg_bench(j, 1000, &r, err, sizeof err);
-        if (rc == 0 && o->json) printf("{\"latency_us\": %.3f, \"throughput\": %.1f, \"compile_ms\": %.2f}\n", r.latency_us, r.throughput, cg_jit_compile_ms(j));
-        else if (rc == 0) printf("latency    %.2f us  (median, batch 1)\nthroughput %.0f samples/s  (batch 256)\ncompile    %.1f ms\n",
-                                 r.latency_us, r.throughput, cg_jit_compile_ms(j));
+        if (rc == 0 && o->json)
+            printf("{\"latency_us\": %.3f, \"throughput\": %.1f, \"compile_ms\": %.2f}\n", r.latency_us,
+                   r.throughput, cg_jit_compile_ms(j));
+        else if (rc == 0)
+            printf("latency    %.2f us  (median, batch 1)\nthroughput %.0f samples/s  (batch 256)\ncompile   "
+                   " %.1f ms\n",
+                   r.latency_us, r.throughput, cg_jit_compile_ms(j));
     }
     cg_jit_free(j);
     rt_params_free(&g);
-    if (rc) { cli_err("%s", err); return EXIT_INPUT; }
+    if (rc) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
     return EXIT_OK;
 }

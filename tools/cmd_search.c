@@ -29,7 +29,7 @@ typedef struct host_space {
     nasc_space ns;
     nasc_decision *decs;
     bool want_latency;
-    int threads;            /* OpenBLAS threads per trial */
+    int threads; /* OpenBLAS threads per trial */
     double max_epochs;
 } host_space;
 
@@ -57,7 +57,8 @@ static bool to_asg(host_space *h, const nasc_point *p, assignment *a) {
             x->f = v.f;
             break;
         case DK_SUBSET:
-            if (__builtin_popcountll(v.subset) != d->k || (d->n_alts < 64 && v.subset >> d->n_alts)) return false;
+            if (__builtin_popcountll(v.subset) != d->k || (d->n_alts < 64 && v.subset >> d->n_alts))
+                return false;
             x->i = (int64_t)v.subset;
             break;
         }
@@ -114,13 +115,16 @@ static int hs_from_json(void *ud, const char *json, nasc_point *p, char *err, si
             decision *d = s->decs.v[i];
             p->active[i] = a->active[i];
             memset(&p->values[i], 0, sizeof p->values[i]);
-            if (d->kind == DK_FLOAT) p->values[i].f = a->vals[i].f;
-            else if (d->kind == DK_SUBSET) p->values[i].subset = (uint64_t)a->vals[i].i;
-            else p->values[i].i = a->vals[i].i;
+            if (d->kind == DK_FLOAT)
+                p->values[i].f = a->vals[i].f;
+            else if (d->kind == DK_SUBSET)
+                p->values[i].subset = (uint64_t)a->vals[i].i;
+            else
+                p->values[i].i = a->vals[i].i;
         }
         rc = 0;
     } else {
-        nasc_ctx tmp = *h->c;      /* render only what this call recorded */
+        nasc_ctx tmp = *h->c; /* render only what this call recorded */
         tmp.diags = first ? first->next : h->c->diags;
         diags_to(&tmp, err, cap);
     }
@@ -171,11 +175,12 @@ static void checkpoint_path(const char *weights_path, const char *point_json, ch
     for (const char *s = point_json; *s; s++) hsh = (hsh ^ (unsigned char)*s) * 1099511628211ull;
     const char *slash = strrchr(weights_path, '/');
     int dir = slash ? (int)(slash - weights_path) : 1;
-    snprintf(buf, cap, "%.*s/ckpt-%016llx.safetensors", dir, slash ? weights_path : ".", (unsigned long long)hsh);
+    snprintf(buf, cap, "%.*s/ckpt-%016llx.safetensors", dir, slash ? weights_path : ".",
+             (unsigned long long)hsh);
 }
 
-static int hs_eval(void *ud, const char *point_json, double fidelity, const char *weights_path, sr_metrics *out,
-                   char *err, size_t cap) {
+static int hs_eval(void *ud, const char *point_json, double fidelity, const char *weights_path,
+                   sr_metrics *out, char *err, size_t cap) {
     host_space *h = ud;
     ctx_mark m = ctx_get_mark(h->c);
     diag *first = h->c->diags_tail;
@@ -199,8 +204,10 @@ static int hs_eval(void *ud, const char *point_json, double fidelity, const char
     if (weights_path && *weights_path && fidelity > 0) {
         checkpoint_path(weights_path, point_json, ckpt, sizeof ckpt);
         if (!access(ckpt, R_OK) && !rt_load_weights(&g, ckpt, &resume, err, cap)) {
-            if (resume.epochs < fidelity) rs = &resume;
-            else rt_params_free(&g);   /* trained as far already: start afresh */
+            if (resume.epochs < fidelity)
+                rs = &resume;
+            else
+                rt_params_free(&g); /* trained as far already: start afresh */
         }
     }
     trial_metrics tm;
@@ -252,7 +259,8 @@ static void simple_parent(host_space *h, decision *d, nasc_decision *nd) {
     int k = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t v = p->kind == DK_CAT ? i : p->lo + i * p->step;
-        vals[p->id] = p->kind == DK_CAT ? (p->by_index ? (sval){false, i, 0} : p->alt_vals[i]) : (sval){false, v, 0};
+        vals[p->id] =
+            p->kind == DK_CAT ? (p->by_index ? (sval){false, i, 0} : p->alt_vals[i]) : (sval){false, v, 0};
         sym_env env = {vals, sym_new_gen(), false};
         sval r = sym_eval(d->guard, &env);
         if (!env.err && (r.is_float ? r.f != 0 : r.i != 0)) out[k++] = v;
@@ -271,13 +279,16 @@ static void describe_space(host_space *h) {
         nd->abi_version = NASC_STRATEGY_ABI_VERSION;
         nd->struct_size = sizeof *nd;
         nd->label = d->label;
-        nd->kind = d->kind == DK_CAT ? NASC_DEC_CATEGORICAL : d->kind == DK_INT ? NASC_DEC_INT
-                 : d->kind == DK_FLOAT ? NASC_DEC_FLOAT : NASC_DEC_SUBSET;
+        nd->kind = d->kind == DK_CAT     ? NASC_DEC_CATEGORICAL
+                   : d->kind == DK_INT   ? NASC_DEC_INT
+                   : d->kind == DK_FLOAT ? NASC_DEC_FLOAT
+                                         : NASC_DEC_SUBSET;
         nd->n_choices = d->n_alts;
         nd->choices = d->alt_names;
         if (d->kind == DK_CAT && !d->by_index && (d->vt == DV_INT || d->vt == DV_FLOAT)) {
             double *cv = arena_alloc(&h->c->A, (size_t)d->n_alts * sizeof *cv);
-            for (int k = 0; k < d->n_alts; k++) cv[k] = d->alt_vals[k].is_float ? d->alt_vals[k].f : (double)d->alt_vals[k].i;
+            for (int k = 0; k < d->n_alts; k++)
+                cv[k] = d->alt_vals[k].is_float ? d->alt_vals[k].f : (double)d->alt_vals[k].i;
             nd->choice_values = cv;
         }
         nd->lo = d->lo;
@@ -309,7 +320,8 @@ static bool mentions(const ast_expr *e, const char *name) {
     if (!e) return false;
     if (e->kind == E_NAME) return !strcmp(e->name, name);
     if (mentions(e->lhs, name) || mentions(e->rhs, name)) return true;
-    for (int i = 0; i < e->items.n; i++) if (mentions(e->items.v[i], name)) return true;
+    for (int i = 0; i < e->items.n; i++)
+        if (mentions(e->items.v[i], name)) return true;
     return false;
 }
 
@@ -317,8 +329,9 @@ static bool mentions(const ast_expr *e, const char *name) {
  * seconds; durations written in objectives (2ms) are microseconds, so
  * train_time is scaled by 1e6 to compare with them. */
 static sr_expr *to_expr(const ast_expr *e, char *err, size_t cap) {
-    static const sr_expr_kind bin[] = {SR_EX_ADD, SR_EX_SUB, SR_EX_MUL, SR_EX_DIV, (sr_expr_kind)-1, SR_EX_POW,
-                                       SR_EX_EQ, SR_EX_NE, SR_EX_LT, SR_EX_LE, SR_EX_GT, SR_EX_GE};
+    static const sr_expr_kind bin[] = {SR_EX_ADD,        SR_EX_SUB, SR_EX_MUL, SR_EX_DIV,
+                                       (sr_expr_kind)-1, SR_EX_POW, SR_EX_EQ,  SR_EX_NE,
+                                       SR_EX_LT,         SR_EX_LE,  SR_EX_GT,  SR_EX_GE};
     switch (e->kind) {
     case E_INT: return sr_expr_num((double)e->ival);
     case E_FLOAT: return sr_expr_num(e->fval);
@@ -333,7 +346,10 @@ static sr_expr *to_expr(const ast_expr *e, char *err, size_t cap) {
     case E_BINOP:
         if (e->op <= OP_GE && e->op != OP_MOD) {
             sr_expr *a = to_expr(e->lhs, err, cap), *b = a ? to_expr(e->rhs, err, cap) : NULL;
-            if (!b) { sr_expr_free(a); return NULL; }
+            if (!b) {
+                sr_expr_free(a);
+                return NULL;
+            }
             return sr_expr_bin(bin[e->op], a, b);
         }
         break;
@@ -353,20 +369,29 @@ typedef struct goals {
 
 static bool add_goal(goals *g, const cfg_val *v, bool objective, const ast_expr *raw, char *err, size_t cap) {
     const ast_expr *e = objective ? v->expr : (v->expr ? v->expr : raw);
-    if (!e) { snprintf(err, cap, "bad %s", objective ? "objective" : "limit"); return false; }
+    if (!e) {
+        snprintf(err, cap, "bad %s", objective ? "objective" : "limit");
+        return false;
+    }
     sr_expr *x = to_expr(e, err, cap);
     if (!x) return false;
     g->latency |= mentions(e, "latency") || mentions(e, "throughput");
     int slot = g->n_obj + g->n_lim;
     sr_expr_format(x, g->text[slot], sizeof g->text[slot]);
     if (objective) {
-        if (g->n_obj == 16) { sr_expr_free(x); return false; }
+        if (g->n_obj == 16) {
+            sr_expr_free(x);
+            return false;
+        }
         sr_objective *o = &g->obj[g->n_obj++];
         o->text = g->text[slot];
         o->maximize = v->maximize;
         o->expr = x;
     } else {
-        if (g->n_lim == 32) { sr_expr_free(x); return false; }
+        if (g->n_lim == 32) {
+            sr_expr_free(x);
+            return false;
+        }
         g->lim[g->n_lim].text = g->text[slot];
         g->lim[g->n_lim++].expr = x;
     }
@@ -382,7 +407,9 @@ static bool read_goals(const section *se, goals *g, char *err, size_t cap) {
         int n = v->k == CV_LIST ? v->n : 1;
         for (int j = 0; j < n; j++) {
             const cfg_val *x = v->k == CV_LIST ? v->items[j] : v;
-            const ast_expr *raw = v->k == CV_LIST ? (se->exprs[i]->kind == E_LIST ? se->exprs[i]->items.v[j] : NULL) : se->exprs[i];
+            const ast_expr *raw = v->k == CV_LIST
+                                      ? (se->exprs[i]->kind == E_LIST ? se->exprs[i]->items.v[j] : NULL)
+                                      : se->exprs[i];
             if (!add_goal(g, x, obj, raw, err, cap)) return false;
         }
     }
@@ -400,9 +427,11 @@ static const char *cfg_text(nasc_ctx *c, const cfg_val *v) {
     switch (v->k) {
     case CV_NUM:
         if (!sym_is_const(v->num)) return "?";
-        return v->num->c.is_float ? arena_printf(&c->A, "%.17g", v->num->c.f) : arena_printf(&c->A, "%lld", (long long)v->num->c.i);
+        return v->num->c.is_float ? arena_printf(&c->A, "%.17g", v->num->c.f)
+                                  : arena_printf(&c->A, "%lld", (long long)v->num->c.i);
     case CV_BOOL: return sym_is_true(v->num) ? "true" : "false";
-    case CV_STR: case CV_IDENT: return v->s;
+    case CV_STR:
+    case CV_IDENT: return v->s;
     case CV_QUANT: return arena_printf(&c->A, "%g", v->unit == UNIT_TIME ? v->q : v->q);
     default: return "?";
     }
@@ -412,32 +441,47 @@ static bool parse_duration(const char *s, double *sec) {
     char *end;
     double v = strtod(s, &end);
     if (end == s || v < 0) return false;
-    double f = !*end || !strcmp(end, "s") ? 1 : !strcmp(end, "ms") ? 1e-3 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : -1;
+    double f = !*end || !strcmp(end, "s") ? 1
+               : !strcmp(end, "ms")       ? 1e-3
+               : !strcmp(end, "m")        ? 60
+               : !strcmp(end, "h")        ? 3600
+                                          : -1;
     if (f < 0) return false;
     *sec = v * f;
     return true;
 }
 
-static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, nasc_option *sopts, char *err, size_t cap) {
+static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, nasc_option *sopts, char *err,
+                     size_t cap) {
     const section *se = &s->search;
     const cfg_val *st = section_get(se, "strategy");
     cfg->strategy = o->strategy ? o->strategy : st ? st->s : "random";
     if (st && st->k == CV_CALL && !o->strategy)
         for (int i = 0; i < st->n && cfg->n_strategy_opts < 32; i++) {
-            if (!st->keys[i]) { snprintf(err, cap, "strategy options are named: %s(key = value)", st->s); return -1; }
+            if (!st->keys[i]) {
+                snprintf(err, cap, "strategy options are named: %s(key = value)", st->s);
+                return -1;
+            }
             sopts[cfg->n_strategy_opts].key = st->keys[i];
             sopts[cfg->n_strategy_opts++].value = cfg_text(c, st->items[i]);
         }
     for (int i = 0; i < o->n_strategy_opts && cfg->n_strategy_opts < 32; i++) {
         const char *eq = strchr(o->strategy_opts[i], '=');
-        if (!eq) { snprintf(err, cap, "--strategy-opt expects KEY=VALUE"); return EXIT_USAGE; }
-        sopts[cfg->n_strategy_opts].key = arena_strndup(&c->A, o->strategy_opts[i], (size_t)(eq - o->strategy_opts[i]));
+        if (!eq) {
+            snprintf(err, cap, "--strategy-opt expects KEY=VALUE");
+            return EXIT_USAGE;
+        }
+        sopts[cfg->n_strategy_opts].key =
+            arena_strndup(&c->A, o->strategy_opts[i], (size_t)(eq - o->strategy_opts[i]));
         sopts[cfg->n_strategy_opts++].value = eq + 1;
     }
     cfg->strategy_opts = sopts;
     cfg->trials = o->trials ? o->trials : (int64_t)section_num(se, "trials", 0);
     const cfg_val *t = section_get(se, "time");
-    if (o->time && !parse_duration(o->time, &cfg->time_budget)) { snprintf(err, cap, "--time expects a duration such as 90s, 10m or 2h"); return EXIT_USAGE; }
+    if (o->time && !parse_duration(o->time, &cfg->time_budget)) {
+        snprintf(err, cap, "--time expects a duration such as 90s, 10m or 2h");
+        return EXIT_USAGE;
+    }
     if (!o->time && t && t->k == CV_QUANT) cfg->time_budget = t->q;
     if (!cfg->trials && !cfg->time_budget) cfg->trials = 20;
     cfg->seed = o->have_seed ? (uint64_t)o->seed : (uint64_t)section_num(se, "seed", 0);
@@ -451,9 +495,16 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
     const cfg_val *ev = section_get(se, "evaluator");
     cfg->evaluator = SR_EVAL_BUILTIN;
     if (o->evaluator) {
-        if (!strncmp(o->evaluator, "exec:", 5)) { cfg->evaluator = SR_EVAL_EXEC; cfg->command = o->evaluator + 5; }
-        else if (!strncmp(o->evaluator, "pipe:", 5)) { cfg->evaluator = SR_EVAL_PIPE; cfg->command = o->evaluator + 5; }
-        else if (strcmp(o->evaluator, "builtin")) { snprintf(err, cap, "--evaluator expects builtin, exec:COMMAND or pipe:COMMAND"); return EXIT_USAGE; }
+        if (!strncmp(o->evaluator, "exec:", 5)) {
+            cfg->evaluator = SR_EVAL_EXEC;
+            cfg->command = o->evaluator + 5;
+        } else if (!strncmp(o->evaluator, "pipe:", 5)) {
+            cfg->evaluator = SR_EVAL_PIPE;
+            cfg->command = o->evaluator + 5;
+        } else if (strcmp(o->evaluator, "builtin")) {
+            snprintf(err, cap, "--evaluator expects builtin, exec:COMMAND or pipe:COMMAND");
+            return EXIT_USAGE;
+        }
     } else if (ev && ev->k == CV_CALL && ev->n == 1) {
         cfg->evaluator = !strcmp(ev->s, "exec") ? SR_EVAL_EXEC : SR_EVAL_PIPE;
         cfg->command = ev->items[0]->s;
@@ -463,11 +514,13 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
 
 static void print_summary(const sr_summary *sum, const opts *o, const char *db) {
     if (o->json) {
-        printf("{\"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"unfinished\": %lld}, ",
-               (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible, (long long)sum->unfinished);
+        printf(
+            "{\"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"unfinished\": %lld}, ",
+            (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible,
+            (long long)sum->unfinished);
         if (sum->best_trial >= 0)
-            printf("\"best\": {\"trial\": %lld, \"point\": %s, \"metrics\": %s}, ", (long long)sum->best_trial,
-                   sum->best_point, sum->best_metrics);
+            printf("\"best\": {\"trial\": %lld, \"point\": %s, \"metrics\": %s}, ",
+                   (long long)sum->best_trial, sum->best_point, sum->best_metrics);
         printf("\"front\": [");
         for (int i = 0; i < sum->n_front; i++) printf("%s%lld", i ? ", " : "", (long long)sum->front[i]);
         printf("], \"db\": \"%s\", \"weights\": \"%s\", \"interrupted\": %s}\n", db, sum->best_weights_path,
@@ -501,7 +554,10 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     if (!p) return st;
     recipe_set_base(o->file);
     space_ir *s = prog_space(p, NULL);
-    if (!s) { cli_err("%s must hold exactly one space to search", o->file); return EXIT_INPUT; }
+    if (!s) {
+        cli_err("%s must hold exactly one space to search", o->file);
+        return EXIT_INPUT;
+    }
     host_space h = {0};
     h.c = c;
     h.p = p;
@@ -509,12 +565,19 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     describe_space(&h);
     char err[2048] = "";
     goals g;
-    if (!read_goals(&s->search, &g, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
+    if (!read_goals(&s->search, &g, err, sizeof err)) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
     h.want_latency = g.latency;
     sr_config cfg = {0};
     nasc_option sopts[32];
     int rc = configure(c, o, s, &cfg, sopts, err, sizeof err);
-    if (rc) { cli_err("%s", err); free_goals(&g); return rc; }
+    if (rc) {
+        cli_err("%s", err);
+        free_goals(&g);
+        return rc;
+    }
     cfg.objectives = g.obj;
     cfg.n_objectives = g.n_obj;
     cfg.limits = g.lim;
@@ -557,10 +620,19 @@ int cmd_search(nasc_ctx *c, const opts *o) {
 int cmd_report(nasc_ctx *c, const opts *o) {
     (void)c;
     char err[1024];
-    if (access(o->file, R_OK)) { cli_err("cannot read %s: %s", o->file, strerror(errno)); return EXIT_INPUT; }
-    if (sr_report_print(o->file, stdout, 10, o->json, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
+    if (access(o->file, R_OK)) {
+        cli_err("cannot read %s: %s", o->file, strerror(errno));
+        return EXIT_INPUT;
+    }
+    if (sr_report_print(o->file, stdout, 10, o->json, err, sizeof err)) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
     if (o->svg) {
-        if (sr_report_svg(o->file, o->svg, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
+        if (sr_report_svg(o->file, o->svg, err, sizeof err)) {
+            cli_err("%s", err);
+            return EXIT_INPUT;
+        }
         if (!o->json) fprintf(stderr, "plots written to %s\n", o->svg);
     }
     return EXIT_OK;
@@ -592,7 +664,10 @@ static void plugins_json(const sr_plugin_info *v, int n) {
             json_buf_puts(&b, "}");
         }
         json_buf_puts(&b, "]");
-        if (v[i].error[0]) { json_buf_puts(&b, ", \"error\": "); jstr(&b, v[i].error); }
+        if (v[i].error[0]) {
+            json_buf_puts(&b, ", \"error\": ");
+            jstr(&b, v[i].error);
+        }
         json_buf_puts(&b, "}");
     }
     json_buf_puts(&b, "]}\n");
@@ -605,9 +680,14 @@ int cmd_plugins(nasc_ctx *c, const opts *o) {
     sr_plugin_info *v = NULL;
     int n = 0;
     char err[1024];
-    if (sr_plugins_list(&v, &n, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
-    if (o->json) plugins_json(v, n);
-    else sr_plugins_print(stdout, v, n);
+    if (sr_plugins_list(&v, &n, err, sizeof err)) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
+    if (o->json)
+        plugins_json(v, n);
+    else
+        sr_plugins_print(stdout, v, n);
     sr_plugins_free(v, n);
     return EXIT_OK;
 }

@@ -53,8 +53,10 @@ static void print_metrics(const trial_metrics *t, const opts *o, const char *poi
     }
     char b1[32];
     printf("accuracy       %.4f  (validation)\n", m->accuracy);
-    if (isnan(m->test_accuracy)) printf("test_accuracy  n/a  (the data has no test set)\n");
-    else printf("test_accuracy  %.4f  (reported, never used to select)\n", m->test_accuracy);
+    if (isnan(m->test_accuracy))
+        printf("test_accuracy  n/a  (the data has no test set)\n");
+    else
+        printf("test_accuracy  %.4f  (reported, never used to select)\n", m->test_accuracy);
     printf("loss           %.4f  (mean training loss, last epoch)\n", m->loss);
     printf("params         %s\n", cli_commas(m->params, b1, 32));
     printf("flops          %s  (per sample)\n", cli_commas(m->flops, b1, 32));
@@ -74,17 +76,23 @@ int cmd_train(nasc_ctx *c, const opts *o) {
     if (!cli_point(c, p, o, &s, &a, &g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
     char err[1024] = "";
     recipe r;
-    if (!recipe_from_section(&a->train, &r, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
-    if (o->have_seed) r.cfg.seed = (uint64_t)o->seed;   /* --seed is train.seed here */
+    if (!recipe_from_section(&a->train, &r, err, sizeof err)) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
+    if (o->have_seed) r.cfg.seed = (uint64_t)o->seed; /* --seed is train.seed here */
     rt_resume resume = {0}, *rs = NULL;
     if (o->weights) {
-        if (rt_load_weights(&g, o->weights, &resume, err, sizeof err)) { cli_err("%s", err); return EXIT_INPUT; }
+        if (rt_load_weights(&g, o->weights, &resume, err, sizeof err)) {
+            cli_err("%s", err);
+            return EXIT_INPUT;
+        }
         rs = &resume;
     }
     bool tty = isatty(2) && !o->quiet;
-    if (!o->quiet) fprintf(stderr, "training %s (%s params) on %s\n", s->name,
-                           cli_commas(g.params, (char[32]){0}, 32),
-                           r.data == DATA_FASHION ? "fashion_mnist" : r.path1);
+    if (!o->quiet)
+        fprintf(stderr, "training %s (%s params) on %s\n", s->name, cli_commas(g.params, (char[32]){0}, 32),
+                r.data == DATA_FASHION ? "fashion_mnist" : r.path1);
     trial_metrics tm;
     rt_trainer *keep = NULL;
     int rc = recipe_train(&g, &r, 0, rs, tty ? progress_bar : NULL, NULL, &tm, &keep, err, sizeof err);

@@ -28,13 +28,18 @@ static const command commands[] = {
     {"check", cmd_check, true, "nasc check FILE [--decisions] [--json]"},
     {"sample", cmd_sample, true, "nasc sample FILE [--seed N] [--count K]"},
     {"show", cmd_show, true, "nasc show FILE --arch POINT [--dot] [--json]"},
-    {"train", cmd_train, true, "nasc train FILE --arch POINT [-o W.safetensors] [--weights W (resume)] [--json]"},
+    {"train", cmd_train, true,
+     "nasc train FILE --arch POINT [-o W.safetensors] [--weights W (resume)] [--json]"},
     {"search", cmd_search, true,
-     "nasc search FILE [--strategy S] [--strategy-opt K=V] [--trials N] [--time T] [--seed N] [--db RUN.db] [-j N]\n"
+     "nasc search FILE [--strategy S] [--strategy-opt K=V] [--trials N] [--time T] [--seed N] [--db RUN.db] "
+     "[-j N]\n"
      "              [--resume [--force]] [--evaluator builtin|exec:CMD|pipe:CMD] [--json]"},
-    {"build", cmd_build, true, "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm] [--cpu native|x86-64-v3|...]\n"
+    {"build", cmd_build, true,
+     "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm] [--cpu "
+     "native|x86-64-v3|...]\n"
      "              [--dump-after PASS]"},
-    {"run", cmd_run, true, "nasc run FILE --arch POINT --weights W [--input F] [--logits] [--bench] [--json]"},
+    {"run", cmd_run, true,
+     "nasc run FILE --arch POINT --weights W [--input F] [--logits] [--bench] [--json]"},
     {"report", cmd_report, true, "nasc report RUN.db [--svg F] [--json]"},
     {"plugins", cmd_plugins, false, "nasc plugins [--json]"},
 };
@@ -53,7 +58,8 @@ static void usage(FILE *f) {
     fputs("nasc " NASC_VERSION_STR ": a compiler for neural architecture search spaces\n\nusage:\n", f);
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %s\n", commands[i].usage);
     fputs("\ncommon options: -I DIR (import path), --set section.key=value, --json, --seed N, --no-color\n"
-          "exit status: 0 success, 1 the input is wrong, 2 wrong usage, 3 internal error\n", f);
+          "exit status: 0 success, 1 the input is wrong, 2 wrong usage, 3 internal error\n",
+          f);
 }
 
 static bool parse_ll(const char *s, long long *out) {
@@ -68,9 +74,15 @@ static bool parse_ll(const char *s, long long *out) {
 /* Options that take a value; the value is the next argument or after '='. */
 static int take_value(const char *name, const char *arg, int *i, int argc, char **argv, const char **val) {
     size_t n = strlen(name);
-    if (!strncmp(arg, name, n) && arg[n] == '=') { *val = arg + n + 1; return 1; }
+    if (!strncmp(arg, name, n) && arg[n] == '=') {
+        *val = arg + n + 1;
+        return 1;
+    }
     if (strcmp(arg, name)) return 0;
-    if (*i + 1 >= argc) { cli_err("option %s needs a value", name); return -1; }
+    if (*i + 1 >= argc) {
+        cli_err("option %s needs a value", name);
+        return -1;
+    }
     *val = argv[++*i];
     return 1;
 }
@@ -79,8 +91,12 @@ static int parse_args(int argc, char **argv, opts *o) {
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         int r;
-#define VALOPT(flag, field) \
-        if ((r = take_value(flag, a, &i, argc, argv, &v)) != 0) { if (r < 0) return -1; o->field = v; continue; }
+#define VALOPT(flag, field)                                   \
+    if ((r = take_value(flag, a, &i, argc, argv, &v)) != 0) { \
+        if (r < 0) return -1;                                 \
+        o->field = v;                                         \
+        continue;                                             \
+    }
         VALOPT("--arch", arch)
         VALOPT("--weights", weights)
         VALOPT("-o", out)
@@ -105,42 +121,71 @@ static int parse_args(int argc, char **argv, opts *o) {
             o->strategy_opts[o->n_strategy_opts++] = v;
             continue;
         }
-        if ((r = take_value("-I", a, &i, argc, argv, &v)) != 0 || (!strncmp(a, "-I", 2) && a[2] && (v = a + 2))) {
+        if ((r = take_value("-I", a, &i, argc, argv, &v)) != 0 ||
+            (!strncmp(a, "-I", 2) && a[2] && (v = a + 2))) {
             if (r < 0 || o->n_includes >= 32) return -1;
             o->includes[o->n_includes++] = v;
             continue;
         }
         long long n;
         if ((r = take_value("--seed", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || !parse_ll(v, &o->seed) || o->seed < 0) { cli_err("--seed needs a non-negative integer"); return -1; }
+            if (r < 0 || !parse_ll(v, &o->seed) || o->seed < 0) {
+                cli_err("--seed needs a non-negative integer");
+                return -1;
+            }
             o->have_seed = true;
             continue;
         }
         if ((r = take_value("--count", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || !parse_ll(v, &o->count) || o->count < 1) { cli_err("--count needs a positive integer"); return -1; }
+            if (r < 0 || !parse_ll(v, &o->count) || o->count < 1) {
+                cli_err("--count needs a positive integer");
+                return -1;
+            }
             continue;
         }
         if ((r = take_value("--trials", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || !parse_ll(v, &o->trials) || o->trials < 1) { cli_err("--trials needs a positive integer"); return -1; }
+            if (r < 0 || !parse_ll(v, &o->trials) || o->trials < 1) {
+                cli_err("--trials needs a positive integer");
+                return -1;
+            }
             continue;
         }
-        if ((r = take_value("-j", a, &i, argc, argv, &v)) != 0 || (!strncmp(a, "-j", 2) && a[2] && (v = a + 2))) {
-            if (r < 0 || !parse_ll(v, &n) || n < 1 || n > 1024) { cli_err("-j needs a positive integer"); return -1; }
+        if ((r = take_value("-j", a, &i, argc, argv, &v)) != 0 ||
+            (!strncmp(a, "-j", 2) && a[2] && (v = a + 2))) {
+            if (r < 0 || !parse_ll(v, &n) || n < 1 || n > 1024) {
+                cli_err("-j needs a positive integer");
+                return -1;
+            }
             o->jobs = (int)n;
             continue;
         }
-        if (!strcmp(a, "--json")) o->json = true;
-        else if (!strcmp(a, "--decisions")) o->decisions = true;
-        else if (!strcmp(a, "--dot")) o->dot = true;
-        else if (!strcmp(a, "--bench")) o->bench = true;
-        else if (!strcmp(a, "--logits")) o->logits = true;
-        else if (!strcmp(a, "--resume")) o->resume = true;
-        else if (!strcmp(a, "--force")) o->force = true;
-        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o->quiet = true;
-        else if (!strcmp(a, "--no-color")) o->color = false;
-        else if (a[0] == '-' && a[1]) { cli_err("unknown option '%s' for '%s' (see nasc --help)", a, o->cmd); return -1; }
-        else if (!o->file) o->file = a;
-        else { cli_err("unexpected argument '%s'", a); return -1; }
+        if (!strcmp(a, "--json"))
+            o->json = true;
+        else if (!strcmp(a, "--decisions"))
+            o->decisions = true;
+        else if (!strcmp(a, "--dot"))
+            o->dot = true;
+        else if (!strcmp(a, "--bench"))
+            o->bench = true;
+        else if (!strcmp(a, "--logits"))
+            o->logits = true;
+        else if (!strcmp(a, "--resume"))
+            o->resume = true;
+        else if (!strcmp(a, "--force"))
+            o->force = true;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+            o->quiet = true;
+        else if (!strcmp(a, "--no-color"))
+            o->color = false;
+        else if (a[0] == '-' && a[1]) {
+            cli_err("unknown option '%s' for '%s' (see nasc --help)", a, o->cmd);
+            return -1;
+        } else if (!o->file)
+            o->file = a;
+        else {
+            cli_err("unexpected argument '%s'", a);
+            return -1;
+        }
     }
     return 0;
 }
@@ -150,19 +195,30 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) { puts("nasc " NASC_VERSION_STR); return EXIT_OK; }
+    if (!strcmp(argv[1], "--version")) {
+        puts("nasc " NASC_VERSION_STR);
+        return EXIT_OK;
+    }
     const command *cmd = NULL;
     for (int i = 0; i < N_COMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
-    if (!cmd) { cli_err("unknown command '%s' (see nasc --help)", argv[1]); return EXIT_USAGE; }
-    if (!cmd->run) { cli_err("'%s' is not available in this build", cmd->name); return EXIT_INTERNAL; }
+    if (!cmd) {
+        cli_err("unknown command '%s' (see nasc --help)", argv[1]);
+        return EXIT_USAGE;
+    }
+    if (!cmd->run) {
+        cli_err("'%s' is not available in this build", cmd->name);
+        return EXIT_INTERNAL;
+    }
     /* OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE; the
      * Debian build misdetects recent CPUs and falls back to SSE3 (6-8x
      * slower).  Commands that compute re-run themselves once with the
      * right core type (docs/design.md). */
-    bool computes = !strcmp(cmd->name, "train") || !strcmp(cmd->name, "search") || !strcmp(cmd->name, "run") ||
-                    !strcmp(cmd->name, "build");
-    const char *core = computes && !getenv("OPENBLAS_CORETYPE") && !getenv("NASC_NO_REEXEC") ? rt_blas_wanted_coretype() : NULL;
+    bool computes = !strcmp(cmd->name, "train") || !strcmp(cmd->name, "search") ||
+                    !strcmp(cmd->name, "run") || !strcmp(cmd->name, "build");
+    const char *core = computes && !getenv("OPENBLAS_CORETYPE") && !getenv("NASC_NO_REEXEC")
+                           ? rt_blas_wanted_coretype()
+                           : NULL;
     if (core) {
         setenv("OPENBLAS_CORETYPE", core, 1);
         setenv("NASC_NO_REEXEC", "1", 1);
@@ -174,8 +230,14 @@ int main(int argc, char **argv) {
     o.count = 1;
     o.jobs = 1;
     o.color = isatty(2) && !getenv("NO_COLOR");
-    if (parse_args(argc, argv, &o) < 0) { fprintf(stderr, "usage: %s\n", cmd->usage); return EXIT_USAGE; }
-    if (cmd->needs_file && !o.file) { fprintf(stderr, "usage: %s\n", cmd->usage); return EXIT_USAGE; }
+    if (parse_args(argc, argv, &o) < 0) {
+        fprintf(stderr, "usage: %s\n", cmd->usage);
+        return EXIT_USAGE;
+    }
+    if (cmd->needs_file && !o.file) {
+        fprintf(stderr, "usage: %s\n", cmd->usage);
+        return EXIT_USAGE;
+    }
     nasc_ctx *c = ctx_new();
     int st = cmd->run(c, &o);
     ctx_destroy(c);

@@ -13,7 +13,8 @@
 static double num_arg(const cfg_val *call, const char *key, double dflt) {
     if (!call || call->k != CV_CALL) return dflt;
     for (int i = 0; i < call->n; i++)
-        if (call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_NUM && sym_is_const(call->items[i]->num))
+        if (call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_NUM &&
+            sym_is_const(call->items[i]->num))
             return sym_fval(call->items[i]->num);
     for (int i = 0; i < call->n; i++)
         if (call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_BOOL)
@@ -26,7 +27,8 @@ static const char *str_arg(const cfg_val *call, int pos, const char *key) {
     int p = 0;
     for (int i = 0; i < call->n; i++) {
         if (!call->keys[i] && p++ == pos && call->items[i]->k == CV_STR) return call->items[i]->s;
-        if (key && call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_STR) return call->items[i]->s;
+        if (key && call->keys[i] && !strcmp(call->keys[i], key) && call->items[i]->k == CV_STR)
+            return call->items[i]->s;
     }
     return NULL;
 }
@@ -35,7 +37,10 @@ static bool optimizer(const section *tr, recipe *r, char *err, size_t cap) {
     const cfg_val *o = section_get(tr, "optimizer");
     const char *name = !o ? "sgd" : o->k == CV_CALL || o->k == CV_IDENT ? o->s : NULL;
     rt_optim_cfg *c = &r->cfg.optim;
-    if (!name) { snprintf(err, cap, "optimizer must be sgd(...), adam(...) or adamw(...)"); return false; }
+    if (!name) {
+        snprintf(err, cap, "optimizer must be sgd(...), adam(...) or adamw(...)");
+        return false;
+    }
     if (!strcmp(name, "sgd")) {
         c->kind = OPT_SGD;
         c->lr = num_arg(o, "lr", 0.05);
@@ -51,8 +56,12 @@ static bool optimizer(const section *tr, recipe *r, char *err, size_t cap) {
         snprintf(err, cap, "unknown optimizer '%s' (sgd, adam, adamw)", name);
         return false;
     }
-    c->weight_decay = num_arg(o, "weight_decay", section_num(tr, "weight_decay", c->kind == OPT_ADAMW ? 0.01 : 0));
-    if (!(c->lr > 0) || !isfinite(c->lr)) { snprintf(err, cap, "the learning rate must be positive, got %g", c->lr); return false; }
+    c->weight_decay =
+        num_arg(o, "weight_decay", section_num(tr, "weight_decay", c->kind == OPT_ADAMW ? 0.01 : 0));
+    if (!(c->lr > 0) || !isfinite(c->lr)) {
+        snprintf(err, cap, "the learning rate must be positive, got %g", c->lr);
+        return false;
+    }
     return true;
 }
 
@@ -62,9 +71,14 @@ static bool schedule(const section *tr, recipe *r, char *err, size_t cap) {
     c->kind = SCHED_CONSTANT;
     if (!s) return true;
     const char *name = s->s;
-    if (!name) { snprintf(err, cap, "bad schedule"); return false; }
-    if (!strcmp(name, "cosine")) { c->kind = SCHED_COSINE; c->min_lr = num_arg(s, "min_lr", 0); }
-    else if (!strcmp(name, "step")) {
+    if (!name) {
+        snprintf(err, cap, "bad schedule");
+        return false;
+    }
+    if (!strcmp(name, "cosine")) {
+        c->kind = SCHED_COSINE;
+        c->min_lr = num_arg(s, "min_lr", 0);
+    } else if (!strcmp(name, "step")) {
         c->kind = SCHED_STEP;
         c->step_size = num_arg(s, "step_size", 1);
         c->gamma = num_arg(s, "gamma", 0.1);
@@ -107,8 +121,14 @@ bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
     const cfg_val *in = section_get(tr, "init");
     r->cfg.init = in && in->k == CV_IDENT && !strcmp(in->s, "xavier") ? INIT_XAVIER : INIT_KAIMING;
     if (!optimizer(tr, r, err, cap) || !schedule(tr, r, err, cap)) return false;
-    if (r->cfg.batch < 1) { snprintf(err, cap, "batch must be positive"); return false; }
-    if (!(r->epochs > 0)) { snprintf(err, cap, "epochs must be positive"); return false; }
+    if (r->cfg.batch < 1) {
+        snprintf(err, cap, "batch must be positive");
+        return false;
+    }
+    if (!(r->epochs > 0)) {
+        snprintf(err, cap, "epochs must be positive");
+        return false;
+    }
     return true;
 }
 
@@ -118,7 +138,8 @@ static char g_base[1024];
 
 void recipe_set_base(const char *source_file) {
     const char *slash = strrchr(source_file, '/');
-    snprintf(g_base, sizeof g_base, "%.*s", slash ? (int)(slash - source_file) : 1, slash ? source_file : ".");
+    snprintf(g_base, sizeof g_base, "%.*s", slash ? (int)(slash - source_file) : 1,
+             slash ? source_file : ".");
 }
 
 /* A relative data path is tried from the working directory, then from the
@@ -134,9 +155,9 @@ static bool g_loaded;
 
 const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
     char key[1200];
-    snprintf(key, sizeof key, "%d|%s|%s|%s|%g|%llu|%d|%s|%s", r->data, r->path1 ? r->path1 : "", r->path2 ? r->path2 : "",
-             r->label ? r->label : "", r->split, (unsigned long long)r->cfg.seed, r->test_kind,
-             r->test1 ? r->test1 : "", r->test2 ? r->test2 : "");
+    snprintf(key, sizeof key, "%d|%s|%s|%s|%g|%llu|%d|%s|%s", r->data, r->path1 ? r->path1 : "",
+             r->path2 ? r->path2 : "", r->label ? r->label : "", r->split, (unsigned long long)r->cfg.seed,
+             r->test_kind, r->test1 ? r->test1 : "", r->test2 ? r->test2 : "");
     if (g_loaded && !strcmp(key, g_data.key)) return &g_data;
     if (g_loaded) {
         rt_dataset_free(&g_data.train);
@@ -159,14 +180,22 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
         rc = p1 ? rt_load_csv(p1, r->label, &all, err, cap) : -1;
         if (!r->path1) snprintf(err, cap, "csv(\"file.csv\", label = \"column\") needs a file name");
     }
-    if (rc == 0 && r->test_kind) {   /* a test set of the user's own, reported only */
+    if (rc == 0 && r->test_kind) { /* a test set of the user's own, reported only */
         char t1[1200], t2[1200];
         const char *q1 = data_path(r->test1, t1, sizeof t1), *q2 = data_path(r->test2, t2, sizeof t2);
-        if (!q1 || (r->test_kind == DATA_IDX && !q2)) { snprintf(err, cap, "test = idx(\"images\", \"labels\") or csv(\"file.csv\", label = ...)"); rc = -1; }
-        else rc = r->test_kind == DATA_IDX ? rt_load_idx(q1, q2, &g_data.test, err, cap) : rt_load_csv(q1, r->test_label, &g_data.test, err, cap);
+        if (!q1 || (r->test_kind == DATA_IDX && !q2)) {
+            snprintf(err, cap, "test = idx(\"images\", \"labels\") or csv(\"file.csv\", label = ...)");
+            rc = -1;
+        } else
+            rc = r->test_kind == DATA_IDX ? rt_load_idx(q1, q2, &g_data.test, err, cap)
+                                          : rt_load_csv(q1, r->test_label, &g_data.test, err, cap);
         g_data.have_test = rc == 0;
     }
-    if (rc) { rt_dataset_free(&all); rt_dataset_free(&g_data.test); return NULL; }
+    if (rc) {
+        rt_dataset_free(&all);
+        rt_dataset_free(&g_data.test);
+        return NULL;
+    }
     if (r->split > 0) {
         rc = rt_dataset_split(&all, r->split, r->cfg.seed, &g_data.train, &g_data.val, err, cap);
         rt_dataset_free(&all);
@@ -188,7 +217,7 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
     if (d->have_test && rt_check_data(g, &d->test, "the test data", err, cap)) return -1;
     double epochs = fidelity > 0 ? fidelity : r->epochs;
     r->cfg.epochs = (int)ceil(epochs);
-    if (epochs < 1 && r->cfg.data_fraction >= 1) r->cfg.data_fraction = epochs;  /* a fraction of an epoch */
+    if (epochs < 1 && r->cfg.data_fraction >= 1) r->cfg.data_fraction = epochs; /* a fraction of an epoch */
     r->cfg.progress = progress;
     r->cfg.progress_ctx = progress_ctx;
     r->cfg.resume = resume;
@@ -199,15 +228,21 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
         for (int k = 0; k < g->nodes[i].n_params; k++)
             if (g->nodes[i].params[k].data) fresh = false;
     if (fresh) {
-        if (rt_params_init(g, r->cfg.init, r->cfg.seed)) { snprintf(err, cap, "out of memory"); return -1; }
+        if (rt_params_init(g, r->cfg.init, r->cfg.seed)) {
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
         /* Proxies need the initial weights, so they come before training. */
         if (rt_proxy_naswot(g, &d->train, 64, r->cfg.seed, &out->naswot, err, cap)) out->naswot = NAN;
         if (rt_proxy_synflow(g, &out->synflow, err, cap)) out->synflow = NAN;
     }
     rt_trainer *t = rt_trainer_new(g, &r->cfg, err, cap);
     if (!t) return -1;
-    int rc = rt_trainer_run(t, &d->train, d->val.n ? &d->val : NULL, d->have_test ? &d->test : NULL, &out->m, err, cap);
-    if (keep && rc == 0) *keep = t;
-    else rt_trainer_free(t);
+    int rc = rt_trainer_run(t, &d->train, d->val.n ? &d->val : NULL, d->have_test ? &d->test : NULL, &out->m,
+                            err, cap);
+    if (keep && rc == 0)
+        *keep = t;
+    else
+        rt_trainer_free(t);
     return rc;
 }

@@ -9,13 +9,13 @@
 
 typedef struct recipe {
     rt_train_cfg cfg;
-    double split;               /* validation fraction */
-    double epochs;              /* as written (may be fractional: then data_fraction) */
+    double split;  /* validation fraction */
+    double epochs; /* as written (may be fractional: then data_fraction) */
     enum { DATA_FASHION, DATA_IDX, DATA_CSV } data;
-    const char *path1, *path2;  /* idx images/labels, csv path */
-    const char *label;          /* csv label column */
-    int test_kind;              /* 0: none (fashion_mnist brings its own), DATA_IDX or DATA_CSV */
-    const char *test1, *test2, *test_label;   /* the `test = ...` data */
+    const char *path1, *path2;              /* idx images/labels, csv path */
+    const char *label;                      /* csv label column */
+    int test_kind;                          /* 0: none (fashion_mnist brings its own), DATA_IDX or DATA_CSV */
+    const char *test1, *test2, *test_label; /* the `test = ...` data */
 } recipe;
 
 /* Reads the train section (already evaluated for one point).  Returns

@@ -28,7 +28,7 @@ struct cg_jit {
     nasc_model_fn fn;
     int64_t in_numel, out_numel;
     double compile_ms, compile_cpu_ms;
-    char jit_err[300];          /* what the session reported (instead of printing it) */
+    char jit_err[300]; /* what the session reported (instead of printing it) */
 };
 
 static double cpu_ms(void) {
@@ -47,7 +47,8 @@ static LLVMOrcLLJITRef make_jit(int opt_level, char *err, size_t errcap) {
     LLVMTargetMachineRef tm = cg_host_tm(opt_level, err, errcap);
     if (!tm) return NULL;
     LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
-    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(b, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(b,
+                                                  LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
     LLVMOrcLLJITRef j = NULL;
     LLVMErrorRef e = LLVMOrcCreateLLJIT(&j, b);
     if (e) {
@@ -67,11 +68,18 @@ static void report(void *ctx, LLVMErrorRef e) {
 }
 
 static int define_externals(cg_jit *j, char *err, size_t errcap) {
-    static const struct { const char *name; void (*fn)(void); } ext[] = {
-        {"malloc", (void (*)(void))malloc}, {"free", (void (*)(void))free},
-        {"memset", (void (*)(void))memset}, {"memcpy", (void (*)(void))memcpy},
-        {"memmove", (void (*)(void))memmove}, {"expf", (void (*)(void))expf},
-        {"erff", (void (*)(void))erff}, {"tanhf", (void (*)(void))tanhf},
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+    } ext[] = {
+        {"malloc", (void (*)(void))malloc},
+        {"free", (void (*)(void))free},
+        {"memset", (void (*)(void))memset},
+        {"memcpy", (void (*)(void))memcpy},
+        {"memmove", (void (*)(void))memmove},
+        {"expf", (void (*)(void))expf},
+        {"erff", (void (*)(void))erff},
+        {"tanhf", (void (*)(void))tanhf},
         {"cblas_sgemm", (void (*)(void))cblas_sgemm},
     };
     enum { N = sizeof ext / sizeof ext[0] };
@@ -79,7 +87,8 @@ static int define_externals(cg_jit *j, char *err, size_t errcap) {
     for (int i = 0; i < N; i++) {
         pairs[i].Name = LLVMOrcLLJITMangleAndIntern(j->jit, ext[i].name);
         pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)ext[i].fn;
-        pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+        pairs[i].Sym.Flags.GenericFlags =
+            LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
         pairs[i].Sym.Flags.TargetFlags = 0;
     }
     LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, N);
@@ -104,7 +113,10 @@ cg_jit *cg_jit_compile_ex(const ir_graph *g, const cg_compile_opts *o, char *err
     cg_modinfo info;
     cg_jit *j = calloc(1, sizeof *j);
     LLVMTargetMachineRef tm = NULL;
-    if (!j) { snprintf(err, errcap, "out of memory"); goto fail; }
+    if (!j) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
     if (cg_build_module(g, &bo, C, JIT_SYM, &m, &info, err, errcap)) goto fail;
     if (!(tm = cg_host_tm(lvl, err, errcap)) || cg_optimize(m, tm, lvl, err, errcap)) goto fail;
     if (!(j->jit = make_jit(lvl, err, errcap))) goto fail;
@@ -113,7 +125,11 @@ cg_jit *cg_jit_compile_ex(const ir_graph *g, const cg_compile_opts *o, char *err
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
     m = NULL;
     LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), tsm);
-    if (e) { LLVMOrcDisposeThreadSafeModule(tsm); cg_llvm_error(err, errcap, "JIT add failed", e); goto fail; }
+    if (e) {
+        LLVMOrcDisposeThreadSafeModule(tsm);
+        cg_llvm_error(err, errcap, "JIT add failed", e);
+        goto fail;
+    }
     LLVMOrcExecutorAddress addr = 0;
     e = LLVMOrcLLJITLookup(j->jit, &addr, JIT_SYM);
     if (e) {
@@ -181,19 +197,28 @@ static double median_call(cg_jit *j, const float *x, float *y, int64_t batch, in
 }
 
 int cg_bench(cg_jit *j, double budget_ms, cg_bench_result *r, char *err, size_t errcap) {
-    if (!j || !r) { snprintf(err, errcap, "no compiled model to benchmark"); return -1; }
+    if (!j || !r) {
+        snprintf(err, errcap, "no compiled model to benchmark");
+        return -1;
+    }
     if (budget_ms <= 0) budget_ms = 300;
     const int64_t B = 256;
     float *x = malloc((size_t)(B * j->in_numel) * sizeof(float));
     float *y = malloc((size_t)(B * j->out_numel) * sizeof(float));
-    if (!x || !y) { free(x); free(y); snprintf(err, errcap, "out of memory"); return -1; }
+    if (!x || !y) {
+        free(x);
+        free(y);
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
     uint64_t s = 0x9e3779b97f4a7c15ull;
     for (int64_t i = 0; i < B * j->in_numel; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         x[i] = (float)((s >> 40) & 0xffff) / 65536.0f;
     }
-    if (j->fn(x, y, 1) || j->fn(x, y, B)) {     /* warm-up, and the arena must fit */
-        free(x); free(y);
+    if (j->fn(x, y, 1) || j->fn(x, y, B)) { /* warm-up, and the arena must fit */
+        free(x);
+        free(y);
         snprintf(err, errcap, "the model could not allocate its arena");
         return -1;
     }

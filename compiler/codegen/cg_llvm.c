@@ -25,13 +25,13 @@
 typedef struct cx {
     LLVMContextRef C;
     LLVMModuleRef M;
-    LLVMBuilderRef B, BA;       /* BA: allocas, in the entry block */
+    LLVMBuilderRef B, BA; /* BA: allocas, in the entry block */
     LLVMValueRef fn;
     LLVMTypeRef f32, i64, i32, i8, ptr;
     const cg_lgraph *lg;
-    LLVMValueRef *base;         /* tile base pointer of each root value */
+    LLVMValueRef *base; /* tile base pointer of each root value */
     LLVMValueRef scratch, nb, arena, tile;
-    const float **gdata;        /* weight globals, by data pointer */
+    const float **gdata; /* weight globals, by data pointer */
     LLVMValueRef *gval;
     int n_g, cap_g;
     bool blas, uses_blas;
@@ -53,13 +53,27 @@ static LLVMValueRef fast(LLVMValueRef v) {
     if (LLVMIsAInstruction(v)) LLVMSetFastMathFlags(v, LLVMFastMathAllowReassoc | LLVMFastMathAllowContract);
     return v;
 }
-static LLVMValueRef f_add(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) { return fast(LLVMBuildFAdd(c->B, a, b, n)); }
-static LLVMValueRef f_sub(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) { return fast(LLVMBuildFSub(c->B, a, b, n)); }
-static LLVMValueRef f_mul(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) { return fast(LLVMBuildFMul(c->B, a, b, n)); }
-static LLVMValueRef add(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) { return LLVMBuildNSWAdd(c->B, a, b, n); }
-static LLVMValueRef mul(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) { return LLVMBuildNSWMul(c->B, a, b, n); }
-static LLVMValueRef addk(cx *c, LLVMValueRef a, int64_t k, const char *n) { return k ? add(c, a, ci(c, k), n) : a; }
-static LLVMValueRef mulk(cx *c, LLVMValueRef a, int64_t k, const char *n) { return k == 1 ? a : mul(c, a, ci(c, k), n); }
+static LLVMValueRef f_add(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
+    return fast(LLVMBuildFAdd(c->B, a, b, n));
+}
+static LLVMValueRef f_sub(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
+    return fast(LLVMBuildFSub(c->B, a, b, n));
+}
+static LLVMValueRef f_mul(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
+    return fast(LLVMBuildFMul(c->B, a, b, n));
+}
+static LLVMValueRef add(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
+    return LLVMBuildNSWAdd(c->B, a, b, n);
+}
+static LLVMValueRef mul(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
+    return LLVMBuildNSWMul(c->B, a, b, n);
+}
+static LLVMValueRef addk(cx *c, LLVMValueRef a, int64_t k, const char *n) {
+    return k ? add(c, a, ci(c, k), n) : a;
+}
+static LLVMValueRef mulk(cx *c, LLVMValueRef a, int64_t k, const char *n) {
+    return k == 1 ? a : mul(c, a, ci(c, k), n);
+}
 
 static LLVMValueRef gep(cx *c, LLVMValueRef p, LLVMValueRef i, const char *n) {
     return LLVMBuildInBoundsGEP2(c->B, c->f32, p, &i, 1, n);
@@ -85,7 +99,8 @@ static LLVMValueRef get(cx *c, LLVMValueRef v, const char *n) { return LLVMBuild
 static void set(cx *c, LLVMValueRef v, LLVMValueRef x) { LLVMBuildStore(c->B, x, v); }
 
 /* for (iv = lo; iv < hi; iv += step) */
-static LLVMValueRef loop_begin(cx *c, loop *L, LLVMValueRef lo, LLVMValueRef hi, int64_t step, const char *name) {
+static LLVMValueRef loop_begin(cx *c, loop *L, LLVMValueRef lo, LLVMValueRef hi, int64_t step,
+                               const char *name) {
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->B);
     L->head = LLVMAppendBasicBlockInContext(c->C, c->fn, name);
     LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->C, c->fn, "body");
@@ -110,8 +125,8 @@ static void loop_end(cx *c, loop *L) {
     LLVMPositionBuilderAtEnd(c->B, L->exit);
 }
 
-static LLVMValueRef call(cx *c, const char *fname, LLVMTypeRef ret, LLVMTypeRef *pt, int np, LLVMValueRef *args,
-                         const char *n) {
+static LLVMValueRef call(cx *c, const char *fname, LLVMTypeRef ret, LLVMTypeRef *pt, int np,
+                         LLVMValueRef *args, const char *n) {
     LLVMTypeRef ft = LLVMFunctionType(ret, pt, (unsigned)np, 0);
     LLVMValueRef f = LLVMGetNamedFunction(c->M, fname);
     if (!f) f = LLVMAddFunction(c->M, fname, ft);
@@ -183,7 +198,7 @@ static LLVMValueRef act(cx *c, ir_act a, LLVMValueRef x) {
     case ACT_RELU:
         return LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOGT, x, cf(c, 0), ""), x, cf(c, 0), "relu");
     case ACT_RELU6: return relu6(c, x);
-    case ACT_GELU: {  /* exact (erf) form, as PyTorch's default */
+    case ACT_GELU: { /* exact (erf) form, as PyTorch's default */
         LLVMValueRef e = libm1(c, "erff", f_mul(c, x, cf(c, M_SQRT1_2), ""), "");
         return f_mul(c, f_mul(c, x, cf(c, 0.5), ""), f_add(c, cf(c, 1), e, ""), "gelu");
     }
@@ -214,7 +229,8 @@ static LLVMValueRef epilogue_rng(cx *c, const cg_lnode *r, int lo, int hi, LLVMV
         case CG_EPI_MULC: v = f_mul(c, v, ld(c, value_ptr(c, e->src, s), ch, ""), "gate"); break;
         case CG_EPI_AFFINE: {
             int64_t chn = c->lg->nodes[e->from].shape.d[0];
-            LLVMValueRef sc = weights(c, e->scale, chn, "bn.scale"), sh = weights(c, e->shift, chn, "bn.shift");
+            LLVMValueRef sc = weights(c, e->scale, chn, "bn.scale"),
+                         sh = weights(c, e->shift, chn, "bn.shift");
             v = f_add(c, f_mul(c, v, ld(c, sc, ch, ""), ""), ld(c, sh, ch, ""), "bn");
             break;
         }
@@ -246,9 +262,9 @@ static LLVMValueRef hsum(cx *c, LLVMTypeRef vt, LLVMValueRef v) {
 /* ub units starting at u0: each input vector load feeds ub FMAs into
  * vector accumulators; a scalar tail covers K % VW; a tree reduction,
  * the bias and the fused steps end each unit. */
-static void dense_block(cx *c, const cg_lnode *r, LLVMValueRef x, LLVMValueRef W, LLVMValueRef b, LLVMValueRef y,
-                        LLVMValueRef s, LLVMValueRef u0, int ub, int64_t K, const LLVMValueRef *vacc,
-                        const LLVMValueRef *sacc) {
+static void dense_block(cx *c, const cg_lnode *r, LLVMValueRef x, LLVMValueRef W, LLVMValueRef b,
+                        LLVMValueRef y, LLVMValueRef s, LLVMValueRef u0, int ub, int64_t K,
+                        const LLVMValueRef *vacc, const LLVMValueRef *sacc) {
     int64_t vw = vec_width(), kv = K / vw * vw;
     LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vw);
     LLVMValueRef wr[4];
@@ -270,12 +286,14 @@ static void dense_block(cx *c, const cg_lnode *r, LLVMValueRef x, LLVMValueRef W
     if (kv < K) {
         LLVMValueRef k = loop_begin(c, &Lt, ci(c, kv), ci(c, K), 1, "ktail");
         LLVMValueRef xs = ld(c, x, k, "x");
-        for (int q = 0; q < ub; q++) set(c, sacc[q], f_add(c, get(c, sacc[q], ""), f_mul(c, ld(c, wr[q], k, "w"), xs, ""), ""));
+        for (int q = 0; q < ub; q++)
+            set(c, sacc[q], f_add(c, get(c, sacc[q], ""), f_mul(c, ld(c, wr[q], k, "w"), xs, ""), ""));
         loop_end(c, &Lt);
     }
     for (int q = 0; q < ub; q++) {
         LLVMValueRef u = addk(c, u0, q, "u");
-        LLVMValueRef v = f_add(c, hsum(c, vt, LLVMBuildLoad2(c->B, vt, vacc[q], "")), get(c, sacc[q], ""), "");
+        LLVMValueRef v =
+            f_add(c, hsum(c, vt, LLVMBuildLoad2(c->B, vt, vacc[q], "")), get(c, sacc[q], ""), "");
         if (b) v = f_add(c, v, ld(c, b, u, "b"), "");
         st(c, epilogue(c, r, v, s, u), y, u);
     }
@@ -313,10 +331,19 @@ static void emit_dense_blas(cx *c, const cg_lnode *r, int64_t rows, int64_t K, i
     LLVMTypeRef pt[14] = {c->i32, c->i32, c->i32, c->i32, c->i32, c->i32, c->f32,
                           c->ptr, c->i32, c->ptr, c->i32, c->f32, c->ptr, c->i32};
     LLVMValueRef M = LLVMBuildTrunc(c->B, mulk(c, c->nb, rows, ""), c->i32, "m");
-    LLVMValueRef a[14] = {LLVMConstInt(c->i32, 101, 0), LLVMConstInt(c->i32, 111, 0), LLVMConstInt(c->i32, 112, 0),
-                          M, LLVMConstInt(c->i32, (unsigned long long)U, 0), LLVMConstInt(c->i32, (unsigned long long)K, 0),
-                          cf(c, 1), x, LLVMConstInt(c->i32, (unsigned long long)K, 0), W,
-                          LLVMConstInt(c->i32, (unsigned long long)K, 0), cf(c, 0), y,
+    LLVMValueRef a[14] = {LLVMConstInt(c->i32, 101, 0),
+                          LLVMConstInt(c->i32, 111, 0),
+                          LLVMConstInt(c->i32, 112, 0),
+                          M,
+                          LLVMConstInt(c->i32, (unsigned long long)U, 0),
+                          LLVMConstInt(c->i32, (unsigned long long)K, 0),
+                          cf(c, 1),
+                          x,
+                          LLVMConstInt(c->i32, (unsigned long long)K, 0),
+                          W,
+                          LLVMConstInt(c->i32, (unsigned long long)K, 0),
+                          cf(c, 0),
+                          y,
                           LLVMConstInt(c->i32, (unsigned long long)U, 0)};
     call(c, "cblas_sgemm", LLVMVoidTypeInContext(c->C), pt, 14, a, "");
     c->uses_blas = true;
@@ -335,10 +362,13 @@ static void emit_dense_blas(cx *c, const cg_lnode *r, int64_t rows, int64_t K, i
 static void emit_dense(cx *c, const cg_lnode *r) {
     const ir_node *n = r->ir;
     const cg_lnode *xin = &c->lg->nodes[r->in[0]];
-    int64_t K = xin->numel, U = n->units, rows = 1;   /* dense reads the whole sample */
+    int64_t K = xin->numel, U = n->units, rows = 1; /* dense reads the whole sample */
     LLVMValueRef W = param_global(c, n, PARAM_WEIGHT), b = param_global(c, n, PARAM_BIAS);
     /* small layers never gain from a GEMM call: one code path keeps compiles short */
-    if (!c->blas || K * U < CG_GEMM_MIN_MACS) { emit_dense_naive(c, r, K, U, W, b); return; }
+    if (!c->blas || K * U < CG_GEMM_MIN_MACS) {
+        emit_dense_naive(c, r, K, U, W, b);
+        return;
+    }
     LLVMBasicBlockRef big = LLVMAppendBasicBlockInContext(c->C, c->fn, "gemm");
     LLVMBasicBlockRef small = LLVMAppendBasicBlockInContext(c->C, c->fn, "gemv");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->C, c->fn, "dense.done");
@@ -356,12 +386,12 @@ static void emit_dense(cx *c, const cg_lnode *r) {
 /* Geometry of a conv or pool, 1-D ones seen as height 1. */
 typedef struct geo {
     int64_t C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G;
-    int64_t Hp, Wp;             /* padded input */
+    int64_t Hp, Wp; /* padded input */
 } geo;
 
 static geo geometry(const cg_lgraph *lg, const cg_lnode *r, bool conv) {
     const ir_node *n = r->ir;
-    const ir_shape *x = &lg->nodes[r->in[0]].ir->shape, *y = &n->shape;   /* not the pooled value's */
+    const ir_shape *x = &lg->nodes[r->in[0]].ir->shape, *y = &n->shape; /* not the pooled value's */
     bool two = x->rank == 3;
     geo g = {0};
     g.C = x->d[0];
@@ -370,7 +400,7 @@ static geo geometry(const cg_lgraph *lg, const cg_lnode *r, bool conv) {
     g.F = y->d[0];
     g.OH = two ? y->d[1] : 1;
     g.OW = y->d[two ? 2 : 1];
-    int a = two ? 0 : -1;   /* index of the height attributes, -1: none */
+    int a = two ? 0 : -1; /* index of the height attributes, -1: none */
     int b = two ? 1 : 0;
     g.KH = a < 0 ? 1 : n->kernel[a];
     g.SH = a < 0 ? 1 : n->stride[a];
@@ -393,7 +423,8 @@ static int64_t conv_chan(const geo *g) { return g->SH * g->SW * conv_hq(g) * con
 
 /* The clipped window [h0,h1) x [w0,w1) of pooled output (oh, ow). */
 static void pool_window(cx *c, const geo *g, LLVMValueRef oh, LLVMValueRef ow, LLVMValueRef *b) {
-    LLVMValueRef hs = addk(c, mulk(c, oh, g->SH, ""), -g->PH, ""), ws = addk(c, mulk(c, ow, g->SW, ""), -g->PW, "");
+    LLVMValueRef hs = addk(c, mulk(c, oh, g->SH, ""), -g->PH, ""),
+                 ws = addk(c, mulk(c, ow, g->SW, ""), -g->PW, "");
     b[0] = smax(c, hs, ci(c, 0));
     b[1] = smin(c, addk(c, hs, g->KH, ""), ci(c, g->H));
     b[2] = smax(c, ws, ci(c, 0));
@@ -403,18 +434,20 @@ static void pool_window(cx *c, const geo *g, LLVMValueRef oh, LLVMValueRef ow, L
 static bool pool_unclipped(const geo *g) { return g->PH == 0 && g->PW == 0 && g->KH * g->KW <= 9; }
 
 static LLVMValueRef pool_acc(cx *c, bool mx, LLVMValueRef a, LLVMValueRef v) {
-    return mx ? LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOGT, v, a, ""), v, a, "") : f_add(c, a, v, "");
+    return mx ? LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOGT, v, a, ""), v, a, "")
+              : f_add(c, a, v, "");
 }
 static LLVMValueRef pool_finish(cx *c, bool mx, LLVMValueRef v, const LLVMValueRef *b) {
-    if (mx) return v;   /* padding excluded from the count */
-    LLVMValueRef cnt = smax(c, mul(c, LLVMBuildSub(c->B, b[1], b[0], ""), LLVMBuildSub(c->B, b[3], b[2], ""), ""), ci(c, 1));
+    if (mx) return v; /* padding excluded from the count */
+    LLVMValueRef cnt =
+        smax(c, mul(c, LLVMBuildSub(c->B, b[1], b[0], ""), LLVMBuildSub(c->B, b[3], b[2], ""), ""), ci(c, 1));
     return LLVMBuildFDiv(c->B, v, LLVMBuildSIToFP(c->B, cnt, c->f32, ""), "avg");
 }
 
 /* Bias, the fused steps and a fused pooling, from the finished plane of
  * output channel oc (row pitch P). */
-static void conv_pooled_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef plane, int64_t P, LLVMValueRef bias,
-                            LLVMValueRef oc, LLVMValueRef s, LLVMValueRef y) {
+static void conv_pooled_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef plane, int64_t P,
+                            LLVMValueRef bias, LLVMValueRef oc, LLVMValueRef s, LLVMValueRef y) {
     const cg_lnode *pl = &c->lg->nodes[r->pool];
     geo pg = geometry(c->lg, pl, false);
     bool mx = pl->op == IR_MAXPOOL;
@@ -422,14 +455,16 @@ static void conv_pooled_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef
     LLVMValueRef acc = var(c, c->f32, "pool.acc"), b[4], v;
     LLVMValueRef ph = loop_n(c, &Lph, pg.OH, "ph");
     LLVMValueRef pw = loop_n(c, &Lpw, pg.OW, "pw");
-    if (pool_unclipped(&pg)) {  /* constant window, unrolled: the pw loop vectorises */
+    if (pool_unclipped(&pg)) { /* constant window, unrolled: the pw loop vectorises */
         v = NULL;
         for (int64_t kh = 0; kh < pg.KH; kh++)
             for (int64_t kw = 0; kw < pg.KW; kw++) {
-                LLVMValueRef h = addk(c, mulk(c, ph, pg.SH, ""), kh, ""), w = addk(c, mulk(c, pw, pg.SW, ""), kw, "");
+                LLVMValueRef h = addk(c, mulk(c, ph, pg.SH, ""), kh, ""),
+                             w = addk(c, mulk(c, pw, pg.SW, ""), kw, "");
                 LLVMValueRef e = ld(c, plane, add(c, mulk(c, h, P, ""), w, ""), "");
                 if (bias) e = f_add(c, e, bias, "");
-                LLVMValueRef fc = add(c, mulk(c, oc, g->OH * g->OW, ""), add(c, mulk(c, h, g->OW, ""), w, ""), "fc");
+                LLVMValueRef fc =
+                    add(c, mulk(c, oc, g->OH * g->OW, ""), add(c, mulk(c, h, g->OW, ""), w, ""), "fc");
                 e = epilogue_rng(c, r, 0, r->n_epi_pre, e, s, fc);
                 v = v ? pool_acc(c, mx, v, e) : e;
             }
@@ -496,7 +531,8 @@ static LLVMValueRef tap_table(cx *c, const geo *g, const char *name) {
         for (int64_t kh = 0; kh < g->KH; kh++)
             for (int64_t kw = 0; kw < g->KW; kw++) {
                 int64_t dh = kh * g->DH, dw = kw * g->DW, ph = (dh % g->SH) * g->SW + dw % g->SW;
-                tab[t++] = (int32_t)(i * conv_chan(g) + ph * conv_hq(g) * conv_wq(g) + dh / g->SH * conv_wq(g) + dw / g->SW);
+                tab[t++] = (int32_t)(i * conv_chan(g) + ph * conv_hq(g) * conv_wq(g) +
+                                     dh / g->SH * conv_wq(g) + dw / g->SW);
             }
     LLVMValueRef init = LLVMConstStringInContext2(c->C, (const char *)tab, (size_t)T * sizeof *tab, 1);
     free(tab);
@@ -511,7 +547,8 @@ static LLVMValueRef tap_table(cx *c, const geo *g, const char *name) {
 static LLVMValueRef splat(cx *c, LLVMValueRef x, int64_t vw) {
     LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vw);
     LLVMValueRef v = LLVMBuildInsertElement(c->B, LLVMGetPoison(vt), x, LLVMConstInt(c->i32, 0, 0), "");
-    return LLVMBuildShuffleVector(c->B, v, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(c->i32, (unsigned)vw)), "w");
+    return LLVMBuildShuffleVector(c->B, v, LLVMGetPoison(vt),
+                                  LLVMConstNull(LLVMVectorType(c->i32, (unsigned)vw)), "w");
 }
 
 /* Scatters sample x into the zeroed phase planes at pad. */
@@ -519,17 +556,21 @@ static void conv_phases(cx *c, const geo *g, LLVMValueRef pad, LLVMValueRef x) {
     loop Lr, Lw;
     int64_t hq = conv_hq(g), wq = conv_wq(g);
     LLVMValueRef row = loop_n(c, &Lr, g->C * g->H, "padrow");
-    LLVMValueRef ic = LLVMBuildSDiv(c->B, row, ci(c, g->H), "ic"), h = LLVMBuildSRem(c->B, row, ci(c, g->H), "h");
+    LLVMValueRef ic = LLVMBuildSDiv(c->B, row, ci(c, g->H), "ic"),
+                 h = LLVMBuildSRem(c->B, row, ci(c, g->H), "h");
     LLVMValueRef hp = addk(c, h, g->PH, "hp"), xr = gep(c, x, mulk(c, row, g->W, ""), "xrow");
-    LLVMValueRef base = add(c, mulk(c, ic, conv_chan(g), ""), mulk(c, LLVMBuildSDiv(c->B, hp, ci(c, g->SH), ""), wq, ""), "");
+    LLVMValueRef base =
+        add(c, mulk(c, ic, conv_chan(g), ""), mulk(c, LLVMBuildSDiv(c->B, hp, ci(c, g->SH), ""), wq, ""), "");
     base = add(c, base, mulk(c, LLVMBuildSRem(c->B, hp, ci(c, g->SH), ""), g->SW * hq * wq, ""), "prow");
     if (g->SW == 1) {
         LLVMBuildMemCpy(c->B, gep(c, pad, addk(c, base, g->PW, ""), ""), 4, xr, 4, ci(c, g->W * 4));
     } else {
         LLVMValueRef w = loop_n(c, &Lw, g->W, "w");
         LLVMValueRef wp = addk(c, w, g->PW, "wp");
-        LLVMValueRef d = add(c, base, add(c, mulk(c, LLVMBuildSRem(c->B, wp, ci(c, g->SW), ""), hq * wq, ""),
-                                          LLVMBuildSDiv(c->B, wp, ci(c, g->SW), ""), ""), "");
+        LLVMValueRef d = add(c, base,
+                             add(c, mulk(c, LLVMBuildSRem(c->B, wp, ci(c, g->SW), ""), hq * wq, ""),
+                                 LLVMBuildSDiv(c->B, wp, ci(c, g->SW), ""), ""),
+                             "");
         st(c, ld(c, xr, w, ""), pad, d);
         loop_end(c, &Lw);
     }
@@ -545,7 +586,8 @@ static void emit_conv(cx *c, const cg_lnode *r) {
     LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vw);
     char nm[160];
     snprintf(nm, sizeof nm, "%s.taps", n->name ? n->name : "conv");
-    LLVMValueRef W = param_global(c, n, PARAM_WEIGHT), b = param_global(c, n, PARAM_BIAS), taps = tap_table(c, &g, nm);
+    LLVMValueRef W = param_global(c, n, PARAM_WEIGHT), b = param_global(c, n, PARAM_BIAS),
+                 taps = tap_table(c, &g, nm);
     LLVMValueRef pad = c->scratch, plane = gep(c, c->scratch, ci(c, padn), "plane");
     LLVMValueRef acc[8];
     for (int q = 0; q < qb; q++) acc[q] = var(c, vt, "acc");
@@ -555,12 +597,14 @@ static void emit_conv(cx *c, const cg_lnode *r) {
     memset0(c, pad, ci(c, padn));
     conv_phases(c, &g, pad, x);
     LLVMValueRef ob = loop_begin(c, &Lo, ci(c, 0), ci(c, g.F), qb, "ocb");
-    LLVMValueRef src = gep(c, pad, mulk(c, LLVMBuildSDiv(c->B, ob, ci(c, fg), "group"), cg * conv_chan(&g), ""), "src");
+    LLVMValueRef src =
+        gep(c, pad, mulk(c, LLVMBuildSDiv(c->B, ob, ci(c, fg), "group"), cg * conv_chan(&g), ""), "src");
     LLVMValueRef wb = gep(c, W, mulk(c, ob, T, ""), "wblock");
     LLVMValueRef jb = loop_begin(c, &Lj, ci(c, 0), ci(c, nj * vw), vw, "jb");
     for (int q = 0; q < qb; q++) LLVMBuildStore(c->B, LLVMConstNull(vt), acc[q]);
     LLVMValueRef t = loop_n(c, &Lt, T, "tap");
-    LLVMValueRef toff = LLVMBuildLoad2(c->B, c->i32, LLVMBuildInBoundsGEP2(c->B, c->i32, taps, &t, 1, ""), "toff");
+    LLVMValueRef toff =
+        LLVMBuildLoad2(c->B, c->i32, LLVMBuildInBoundsGEP2(c->B, c->i32, taps, &t, 1, ""), "toff");
     LLVMValueRef ip = gep(c, src, add(c, LLVMBuildSExt(c->B, toff, c->i64, ""), jb, ""), "");
     LLVMValueRef xv = LLVMBuildLoad2(c->B, vt, ip, "x");
     LLVMSetAlignment(xv, 4);
@@ -577,7 +621,8 @@ static void emit_conv(cx *c, const cg_lnode *r) {
     }
     loop_end(c, &Lj);
     LLVMValueRef q = loop_n(c, &Lq, qb, "q");
-    conv_out(c, r, &g, gep(c, plane, mulk(c, q, nj * vw, ""), "planeq"), conv_wq(&g), b, add(c, ob, q, "oc"), s, y);
+    conv_out(c, r, &g, gep(c, plane, mulk(c, q, nj * vw, ""), "planeq"), conv_wq(&g), b, add(c, ob, q, "oc"),
+             s, y);
     loop_end(c, &Lq);
     loop_end(c, &Lo);
     loop_end(c, &Ls);
@@ -597,7 +642,8 @@ static void emit_pool(cx *c, const cg_lnode *r) {
     if (pool_unclipped(&g)) {
         for (int64_t kh = 0; kh < g.KH; kh++)
             for (int64_t kw = 0; kw < g.KW; kw++) {
-                LLVMValueRef h = addk(c, mulk(c, oh, g.SH, ""), kh, ""), w = addk(c, mulk(c, ow, g.SW, ""), kw, "");
+                LLVMValueRef h = addk(c, mulk(c, oh, g.SH, ""), kh, ""),
+                             w = addk(c, mulk(c, ow, g.SW, ""), kw, "");
                 LLVMValueRef e = ld(c, plane, add(c, mulk(c, h, g.W, ""), w, ""), "x");
                 v = v ? pool_acc(c, mx, v, e) : e;
             }
@@ -644,7 +690,8 @@ static void emit_gap(cx *c, const cg_lnode *r) {
 static void emit_rows(cx *c, const cg_lnode *r) {
     int64_t D = r->shape.d[r->shape.rank - 1], rows = r->numel / D;
     bool ln = r->op == IR_LAYERNORM;
-    LLVMValueRef Wg = ln ? param_global(c, r->ir, PARAM_WEIGHT) : NULL, Bg = ln ? param_global(c, r->ir, PARAM_BIAS) : NULL;
+    LLVMValueRef Wg = ln ? param_global(c, r->ir, PARAM_WEIGHT) : NULL,
+                 Bg = ln ? param_global(c, r->ir, PARAM_BIAS) : NULL;
     loop Ls, Lr, L1, L2, L3;
     LLVMValueRef a1 = var(c, c->f32, "stat1"), a2 = var(c, c->f32, "stat2");
     LLVMValueRef s = loop_begin(c, &Ls, ci(c, 0), c->nb, 1, "sample");
@@ -654,29 +701,38 @@ static void emit_rows(cx *c, const cg_lnode *r) {
     set(c, a1, cf(c, ln ? 0 : -INFINITY));
     LLVMValueRef i = loop_n(c, &L1, D, "i");
     LLVMValueRef xv = ld(c, x, i, ""), a = get(c, a1, "");
-    set(c, a1, ln ? f_add(c, a, xv, "") : LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOGT, xv, a, ""), xv, a, ""));
+    set(c, a1,
+        ln ? f_add(c, a, xv, "")
+           : LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOGT, xv, a, ""), xv, a, ""));
     loop_end(c, &L1);
     LLVMValueRef m = ln ? LLVMBuildFDiv(c->B, get(c, a1, ""), cf(c, (double)D), "mean") : get(c, a1, "max");
     set(c, a2, cf(c, 0));
     i = loop_n(c, &L2, D, "i");
     LLVMValueRef d = f_sub(c, ld(c, x, i, ""), m, "");
-    if (ln) set(c, a2, f_add(c, get(c, a2, ""), f_mul(c, d, d, ""), ""));
+    if (ln)
+        set(c, a2, f_add(c, get(c, a2, ""), f_mul(c, d, d, ""), ""));
     else {
         LLVMValueRef e = intrinsic1(c, "llvm.exp", d, "e");
         st(c, e, y, i);
         set(c, a2, f_add(c, get(c, a2, ""), e, ""));
     }
     loop_end(c, &L2);
-    LLVMValueRef k = ln ? LLVMBuildFDiv(c->B, cf(c, 1), intrinsic1(c, "llvm.sqrt", f_add(c, LLVMBuildFDiv(c->B,
-                          get(c, a2, ""), cf(c, (double)D), "var"), cf(c, cg_eps(r->ir)), ""), ""), "rstd")
-                        : LLVMBuildFDiv(c->B, cf(c, 1), get(c, a2, ""), "rsum");
+    LLVMValueRef k =
+        ln ? LLVMBuildFDiv(c->B, cf(c, 1),
+                           intrinsic1(c, "llvm.sqrt",
+                                      f_add(c, LLVMBuildFDiv(c->B, get(c, a2, ""), cf(c, (double)D), "var"),
+                                            cf(c, cg_eps(r->ir)), ""),
+                                      ""),
+                           "rstd")
+           : LLVMBuildFDiv(c->B, cf(c, 1), get(c, a2, ""), "rsum");
     i = loop_n(c, &L3, D, "i");
     LLVMValueRef v;
     if (ln) {
         v = f_mul(c, f_sub(c, ld(c, x, i, ""), m, ""), k, "");
         if (Wg) v = f_mul(c, v, ld(c, Wg, i, ""), "");
         if (Bg) v = f_add(c, v, ld(c, Bg, i, ""), "");
-    } else v = f_mul(c, ld(c, y, i, ""), k, "p");
+    } else
+        v = f_mul(c, ld(c, y, i, ""), k, "p");
     LLVMValueRef f = add(c, mulk(c, row, D, ""), i, "f");
     st(c, epilogue(c, r, v, s, f), y, i);
     loop_end(c, &L3);
@@ -706,14 +762,19 @@ static void emit_elementwise(cx *c, const cg_lnode *r) {
     loop Ls, Lf;
     int big = r->op == IR_MUL && c->lg->nodes[r->in[0]].numel != r->numel ? 1 : 0;
     bool chan = r->op == IR_MUL && c->lg->nodes[r->in[1 - big]].numel != r->numel;
-    int64_t inner = r->numel / c->lg->nodes[r->op == IR_MUL ? r->in[big] : (int)(r - c->lg->nodes)].shape.d[0];
+    int64_t inner =
+        r->numel / c->lg->nodes[r->op == IR_MUL ? r->in[big] : (int)(r - c->lg->nodes)].shape.d[0];
     LLVMValueRef sc = r->op == IR_BATCHNORM ? weights(c, r->scale, r->shape.d[0], "bn.scale") : NULL;
     LLVMValueRef sh = r->op == IR_BATCHNORM ? weights(c, r->shift, r->shape.d[0], "bn.shift") : NULL;
     LLVMValueRef s = loop_begin(c, &Ls, ci(c, 0), c->nb, 1, "sample");
     LLVMValueRef y = value_ptr(c, (int)(r - c->lg->nodes), s);
     LLVMValueRef x[r->n_in];
     for (int j = 0; j < r->n_in; j++) x[j] = value_ptr(c, r->in[j], s);
-    if (big) { LLVMValueRef t = x[0]; x[0] = x[1]; x[1] = t; }
+    if (big) {
+        LLVMValueRef t = x[0];
+        x[0] = x[1];
+        x[1] = t;
+    }
     LLVMValueRef f = loop_n(c, &Lf, r->numel, "f");
     LLVMValueRef v = r->op == IR_ZERO ? cf(c, 0) : ld(c, x[0], f, "x");
     LLVMValueRef ch = LLVMBuildSDiv(c->B, f, ci(c, inner), "ch");
@@ -737,10 +798,13 @@ static void emit_elementwise(cx *c, const cg_lnode *r) {
 static void emit_node(cx *c, const cg_lnode *r) {
     switch (r->op) {
     case IR_DENSE: emit_dense(c, r); break;
-    case IR_CONV2D: case IR_CONV1D: emit_conv(c, r); break;
-    case IR_MAXPOOL: case IR_AVGPOOL: emit_pool(c, r); break;
+    case IR_CONV2D:
+    case IR_CONV1D: emit_conv(c, r); break;
+    case IR_MAXPOOL:
+    case IR_AVGPOOL: emit_pool(c, r); break;
     case IR_GLOBAL_AVGPOOL: emit_gap(c, r); break;
-    case IR_LAYERNORM: case IR_SOFTMAX: emit_rows(c, r); break;
+    case IR_LAYERNORM:
+    case IR_SOFTMAX: emit_rows(c, r); break;
     case IR_CONCAT: emit_concat(c, r); break;
     default: emit_elementwise(c, r); break;
     }
@@ -751,7 +815,8 @@ static void emit_node(cx *c, const cg_lnode *r) {
 static LLVMValueRef declare_entry(cx *c, const char *sym, bool avx512) {
     LLVMTypeRef pt[3] = {c->ptr, c->ptr, c->i64};
     LLVMValueRef fn = LLVMAddFunction(c->M, sym, LLVMFunctionType(c->i32, pt, 3, 0));
-    unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7), nu = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7),
+             nu = LLVMGetEnumAttributeKindForName("nounwind", 8);
     LLVMAddAttributeAtIndex(fn, 1, LLVMCreateEnumAttribute(c->C, na, 0));
     LLVMAddAttributeAtIndex(fn, 2, LLVMCreateEnumAttribute(c->C, na, 0));
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->C, nu, 0));
@@ -771,9 +836,13 @@ static void tile_bases(cx *c, LLVMValueRef t0) {
     for (int i = 0; i < lg->n; i++) {
         const cg_lnode *n = &lg->nodes[i];
         if (n->view_of >= 0 || n->fused_into >= 0) continue;
-        if (n->op == IR_INPUT) c->base[i] = gep(c, LLVMGetParam(c->fn, 0), mulk(c, t0, n->numel, ""), "in.tile");
-        else if (i == out) c->base[i] = gep(c, LLVMGetParam(c->fn, 1), mulk(c, t0, n->numel, ""), "out.tile");
-        else c->base[i] = gep(c, c->arena, mul(c, c->tile, ci(c, n->offset), ""), n->ir->name ? n->ir->name : "");
+        if (n->op == IR_INPUT)
+            c->base[i] = gep(c, LLVMGetParam(c->fn, 0), mulk(c, t0, n->numel, ""), "in.tile");
+        else if (i == out)
+            c->base[i] = gep(c, LLVMGetParam(c->fn, 1), mulk(c, t0, n->numel, ""), "out.tile");
+        else
+            c->base[i] =
+                gep(c, c->arena, mul(c, c->tile, ci(c, n->offset), ""), n->ir->name ? n->ir->name : "");
     }
 }
 
@@ -781,7 +850,7 @@ static void emit_tile(cx *c, LLVMValueRef t0) {
     const cg_lgraph *lg = c->lg;
     tile_bases(c, t0);
     int out = cg_root(lg, lg->output);
-    if (lg->nodes[out].op == IR_INPUT) {    /* the model is a reshape of its input */
+    if (lg->nodes[out].op == IR_INPUT) { /* the model is a reshape of its input */
         LLVMValueRef dst = gep(c, LLVMGetParam(c->fn, 1), mulk(c, t0, lg->nodes[out].numel, ""), "");
         LLVMBuildMemCpy(c->B, dst, 4, c->base[out], 4, mulk(c, c->nb, lg->nodes[out].numel * 4, ""));
         return;
@@ -885,7 +954,7 @@ int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C,
             if (!c.gval[i]) rc = -1;
         if (rc) snprintf(err, errcap, "out of memory building weights");
 #ifndef NDEBUG
-        char *msg = NULL;   /* a malformed module is a back-end bug: report it, never crash in LLVM */
+        char *msg = NULL; /* a malformed module is a back-end bug: report it, never crash in LLVM */
         if (!rc && LLVMVerifyModule(c.M, LLVMReturnStatusAction, &msg)) {
             snprintf(err, errcap, "internal error: invalid LLVM IR: %.300s", msg ? msg : "");
             rc = -1;
@@ -899,12 +968,16 @@ int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C,
     LLVMDisposeBuilder(c.B);
     LLVMDisposeBuilder(c.BA);
     cg_state_free(&stt);
-    if (rc) { LLVMDisposeModule(c.M); return -1; }
+    if (rc) {
+        LLVMDisposeModule(c.M);
+        return -1;
+    }
     *mod = c.M;
     return 0;
 }
 
-int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after, FILE *f, char *err, size_t errcap) {
+int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after, FILE *f, char *err,
+                     size_t errcap) {
     if (!after) return 0;
     cg_state st;
     if (cg_state_init(&st, g, passes, err, errcap)) return -1;
@@ -917,7 +990,7 @@ int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after
 
 /* The search level: what default<O2> does to these kernels that matters
  * (promotion, LICM, rotation, vectorisation), at a third of its cost. */
-#define CG_SEARCH_PIPELINE                                                                        \
+#define CG_SEARCH_PIPELINE                                                                             \
     "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,loop-mssa(licm,loop-rotate)," \
     "loop-simplify,lcssa,loop-vectorize,instcombine<no-verify-fixpoint>,simplifycfg)"
 
@@ -960,10 +1033,12 @@ LLVMTargetMachineRef cg_host_tm(int opt_level, char *err, size_t errcap) {
         return NULL;
     }
     char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
-    LLVMCodeGenOptLevel lv = opt_level >= 3 ? LLVMCodeGenLevelAggressive
+    LLVMCodeGenOptLevel lv = opt_level >= 3   ? LLVMCodeGenLevelAggressive
                              : opt_level == 2 ? LLVMCodeGenLevelDefault
-                             : opt_level == 1 ? LLVMCodeGenLevelLess : LLVMCodeGenLevelNone;
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, cpu, feat, lv, LLVMRelocPIC, LLVMCodeModelDefault);
+                             : opt_level == 1 ? LLVMCodeGenLevelLess
+                                              : LLVMCodeGenLevelNone;
+    LLVMTargetMachineRef tm =
+        LLVMCreateTargetMachine(t, triple, cpu, feat, lv, LLVMRelocPIC, LLVMCodeModelDefault);
     LLVMDisposeMessage(triple);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(feat);
@@ -972,9 +1047,10 @@ LLVMTargetMachineRef cg_host_tm(int opt_level, char *err, size_t errcap) {
 }
 
 bool cg_cpu_known(const char *cpu) {
-    static const char *const known[] = {"native", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "haswell", "skylake",
-                                        "skylake-avx512", "cascadelake", "icelake-server", "sapphirerapids",
-                                        "znver2", "znver3", "znver4", "znver5", NULL};
+    static const char *const known[] = {"native",      "x86-64",         "x86-64-v2",      "x86-64-v3",
+                                        "x86-64-v4",   "haswell",        "skylake",        "skylake-avx512",
+                                        "cascadelake", "icelake-server", "sapphirerapids", "znver2",
+                                        "znver3",      "znver4",         "znver5",         NULL};
     for (int i = 0; known[i]; i++)
         if (!strcmp(known[i], cpu)) return true;
     return false;
@@ -995,21 +1071,25 @@ LLVMTargetMachineRef cg_cpu_tm(const char *cpu, int opt_level, bool *avx512, cha
     }
     /* The CPU name alone selects its features; LLVM only warns on an unknown
      * name, so known names are checked here. */
-    static const char *const wide[] = {"x86-64-v4", "skylake-avx512", "cascadelake", "icelake-server",
-                                       "sapphirerapids", "znver4", "znver5", NULL};
+    static const char *const wide[] = {"x86-64-v4",      "skylake-avx512", "cascadelake", "icelake-server",
+                                       "sapphirerapids", "znver4",         "znver5",      NULL};
     bool ok = cg_cpu_known(cpu);
     *avx512 = false;
     for (int i = 0; wide[i]; i++) *avx512 |= !strcmp(wide[i], cpu);
     if (!ok) {
-        snprintf(err, errcap, "unknown --cpu '%s' (try native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, "
-                              "skylake-avx512, znver4)", cpu);
+        snprintf(err, errcap,
+                 "unknown --cpu '%s' (try native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, "
+                 "skylake-avx512, znver4)",
+                 cpu);
         LLVMDisposeMessage(triple);
         return NULL;
     }
-    LLVMCodeGenOptLevel lv = opt_level >= 3 ? LLVMCodeGenLevelAggressive
+    LLVMCodeGenOptLevel lv = opt_level >= 3   ? LLVMCodeGenLevelAggressive
                              : opt_level == 2 ? LLVMCodeGenLevelDefault
-                             : opt_level == 1 ? LLVMCodeGenLevelLess : LLVMCodeGenLevelNone;
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, cpu, "", lv, LLVMRelocPIC, LLVMCodeModelDefault);
+                             : opt_level == 1 ? LLVMCodeGenLevelLess
+                                              : LLVMCodeGenLevelNone;
+    LLVMTargetMachineRef tm =
+        LLVMCreateTargetMachine(t, triple, cpu, "", lv, LLVMRelocPIC, LLVMCodeModelDefault);
     LLVMDisposeMessage(triple);
     if (!tm) snprintf(err, errcap, "cannot create a target machine for cpu '%s'", cpu);
     return tm;
@@ -1034,6 +1114,9 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, char *e
     LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
     LLVMErrorRef e = LLVMRunPasses(m, pipe, tm, po);
     LLVMDisposePassBuilderOptions(po);
-    if (e) { cg_llvm_error(err, errcap, "LLVM optimisation failed", e); return -1; }
+    if (e) {
+        cg_llvm_error(err, errcap, "LLVM optimisation failed", e);
+        return -1;
+    }
     return 0;
 }

@@ -21,15 +21,15 @@
 typedef struct cg_modinfo {
     int64_t in_numel, out_numel;
     ir_shape in_shape, out_shape;
-    int64_t arena_floats;       /* per sample */
-    int64_t scratch_floats;     /* per call */
-    bool uses_blas;             /* references cblas_sgemm */
+    int64_t arena_floats;   /* per sample */
+    int64_t scratch_floats; /* per call */
+    bool uses_blas;         /* references cblas_sgemm */
 } cg_modinfo;
 
 typedef struct cg_build_opts {
     const cg_opts *passes;
-    bool blas;                  /* allow cblas_sgemm for large batches */
-    bool avx512;                /* host has AVX-512: prefer 512-bit vectors */
+    bool blas;   /* allow cblas_sgemm for large batches */
+    bool avx512; /* host has AVX-512: prefer 512-bit vectors */
 } cg_build_opts;
 
 /* Runs the pass pipeline on g and builds `int sym(const float *in,
@@ -38,7 +38,8 @@ int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C,
                     LLVMModuleRef *mod, cg_modinfo *info, char *err, size_t errcap);
 /* --dump-after: runs the pass pipeline alone and writes the state after
  * pass `after` to f (no-op when after is NULL).  0 or -1 with err. */
-int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after, FILE *f, char *err, size_t errcap);
+int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after, FILE *f, char *err,
+                     size_t errcap);
 /* One-time native target initialisation (thread-safe). */
 void cg_llvm_init(void);
 /* A target machine for the host CPU. */

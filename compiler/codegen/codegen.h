@@ -22,12 +22,12 @@
 typedef struct cg_jit cg_jit;
 
 typedef struct cg_compile_opts {
-    int opt_level;              /* 0..3 */
-    const cg_opts *passes;      /* passes to skip, or NULL */
-    int no_blas;                /* never call cblas_sgemm */
-    const char *dump_after;     /* pass name, or NULL */
-    FILE *dump;                 /* where --dump-after writes */
-    const char *cpu;            /* AOT target CPU: NULL or "native" = this host; else an LLVM CPU
+    int opt_level;          /* 0..3 */
+    const cg_opts *passes;  /* passes to skip, or NULL */
+    int no_blas;            /* never call cblas_sgemm */
+    const char *dump_after; /* pass name, or NULL */
+    FILE *dump;             /* where --dump-after writes */
+    const char *cpu;        /* AOT target CPU: NULL or "native" = this host; else an LLVM CPU
                                    name such as "x86-64-v3" or "x86-64" (portable binaries) */
 } cg_compile_opts;
 
@@ -46,8 +46,8 @@ double cg_jit_compile_ms(const cg_jit *j);
 double cg_jit_compile_cpu_ms(const cg_jit *j);
 
 typedef struct cg_bench_result {
-    double latency_us;          /* median batch-1 latency */
-    double throughput;          /* samples/s at batch 256 (median run) */
+    double latency_us; /* median batch-1 latency */
+    double throughput; /* samples/s at batch 256 (median run) */
 } cg_bench_result;
 /* Times repeated runs on deterministic pseudo-random inputs for about
  * budget_ms in total (<= 0: a default of 300 ms).  0 or -1. */

@@ -20,7 +20,7 @@ void *arena_alloc(arena *a, size_t n) {
     if (!a->head || a->head->cap - a->head->used < n) {
         size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
         arena_chunk *c = NULL;
-        if (a->spare && a->spare->cap >= n) {   /* a released chunk: no malloc, no page faults */
+        if (a->spare && a->spare->cap >= n) { /* a released chunk: no malloc, no page faults */
             c = a->spare;
             a->spare = c->next;
         } else {

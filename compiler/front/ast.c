@@ -192,7 +192,8 @@ ast_stmt *ast_assign(nasc_ctx *c, loc at, bool is_let, const char *name, loc nam
     return s;
 }
 
-ast_stmt *ast_for(nasc_ctx *c, loc at, const char *var, loc var_at, ast_expr *lo, ast_expr *hi, ast_list body) {
+ast_stmt *ast_for(nasc_ctx *c, loc at, const char *var, loc var_at, ast_expr *lo, ast_expr *hi,
+                  ast_list body) {
     ast_stmt *s = stmt_new(c, S_FOR, at);
     s->name = var;
     s->name_at = var_at;
@@ -245,7 +246,8 @@ ast_item *ast_import(nasc_ctx *c, loc at, const char *path) {
     return it;
 }
 
-ast_item *ast_enum(nasc_ctx *c, loc at, const char *name, loc name_at, ast_list members, ast_list member_locs) {
+ast_item *ast_enum(nasc_ctx *c, loc at, const char *name, loc name_at, ast_list members,
+                   ast_list member_locs) {
     ast_item *it = item_new(c, I_ENUM, at);
     it->name = name;
     it->name_at = name_at;
@@ -254,8 +256,8 @@ ast_item *ast_enum(nasc_ctx *c, loc at, const char *name, loc name_at, ast_list 
     return it;
 }
 
-ast_item *ast_block(nasc_ctx *c, loc at, bool is_space, const char *name, loc name_at,
-                    ast_list params, ast_type *ret, ast_list body) {
+ast_item *ast_block(nasc_ctx *c, loc at, bool is_space, const char *name, loc name_at, ast_list params,
+                    ast_type *ret, ast_list body) {
     ast_item *it = item_new(c, is_space ? I_SPACE : I_BLOCK, at);
     it->name = name;
     it->name_at = name_at;
@@ -329,7 +331,10 @@ static void put(dbuf *b, const char *s) {
  * exponent so that a float never looks like an int. */
 static void put_float(dbuf *b, double v) {
     char buf[64];
-    if (!isfinite(v)) { put(b, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"); return; }
+    if (!isfinite(v)) {
+        put(b, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+        return;
+    }
     if (v == floor(v) && fabs(v) < 1e15) {
         snprintf(buf, sizeof buf, "%.1f", v);
         put(b, buf);
@@ -348,19 +353,28 @@ static void put_string(dbuf *b, const char *s) {
     put(b, "\"");
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') { one[0] = '\\'; one[1] = (char)ch; one[2] = 0; }
-        else if (ch == '\n') strcpy(one, "\\n");
-        else if (ch == '\t') strcpy(one, "\\t");
-        else if (ch < 0x20) snprintf(one, sizeof one, "\\x%02x", ch);
-        else { one[0] = (char)ch; one[1] = 0; }
+        if (ch == '"' || ch == '\\') {
+            one[0] = '\\';
+            one[1] = (char)ch;
+            one[2] = 0;
+        } else if (ch == '\n')
+            strcpy(one, "\\n");
+        else if (ch == '\t')
+            strcpy(one, "\\t");
+        else if (ch < 0x20)
+            snprintf(one, sizeof one, "\\x%02x", ch);
+        else {
+            one[0] = (char)ch;
+            one[1] = 0;
+        }
         put(b, one);
     }
     put(b, "\"");
 }
 
 static const char *op_name(ast_op op) {
-    static const char *names[] = {"+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=",
-                                  "and", "or", "not", "neg", "maximize", "minimize"};
+    static const char *names[] = {"+",  "-", "*",  "/",   "%",  "^",   "==",  "!=",       "<",
+                                  "<=", ">", ">=", "and", "or", "not", "neg", "maximize", "minimize"};
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "?";
 }
 
@@ -398,7 +412,10 @@ static void dump_choice(dbuf *b, const ast_expr *e) {
         dump_expr(b, e->lo);
         put(b, " ");
         dump_expr(b, e->hi);
-        if (e->step) { put(b, " step "); dump_expr(b, e->step); }
+        if (e->step) {
+            put(b, " step ");
+            dump_expr(b, e->step);
+        }
         break;
     case CH_FLOAT:
         put(b, "(choice-float ");
@@ -418,9 +435,15 @@ static void dump_choice(dbuf *b, const ast_expr *e) {
 
 static void dump_expr(dbuf *b, const ast_expr *e) {
     char buf[32];
-    if (!e) { put(b, "<null>"); return; }
+    if (!e) {
+        put(b, "<null>");
+        return;
+    }
     switch (e->kind) {
-    case E_INT: snprintf(buf, sizeof buf, "%lld", (long long)e->ival); put(b, buf); break;
+    case E_INT:
+        snprintf(buf, sizeof buf, "%lld", (long long)e->ival);
+        put(b, buf);
+        break;
     case E_FLOAT: put_float(b, e->fval); break;
     case E_STRING: put_string(b, e->sval); break;
     case E_BOOL: put(b, e->ival ? "true" : "false"); break;
@@ -437,23 +460,37 @@ static void dump_expr(dbuf *b, const ast_expr *e) {
         put(b, op_name(e->op));
         put(b, " ");
         dump_expr(b, e->lhs);
-        if (e->kind == E_BINOP) { put(b, " "); dump_expr(b, e->rhs); }
+        if (e->kind == E_BINOP) {
+            put(b, " ");
+            dump_expr(b, e->rhs);
+        }
         put(b, ")");
         break;
     case E_CALL: dump_call(b, e); break;
     case E_CHOICE: dump_choice(b, e); break;
-    case E_LIST: put(b, "(list"); dump_exprs(b, &e->items); put(b, ")"); break;
+    case E_LIST:
+        put(b, "(list");
+        dump_exprs(b, &e->items);
+        put(b, ")");
+        break;
     }
 }
 
 static void dump_type(dbuf *b, const ast_type *t) {
-    if (!t) { put(b, "<null>"); return; }
+    if (!t) {
+        put(b, "<null>");
+        return;
+    }
     switch (t->kind) {
     case T_INT: put(b, "int"); break;
     case T_FLOAT: put(b, "float"); break;
     case T_BOOL: put(b, "bool"); break;
     case T_NAMED: put(b, t->name); break;
-    case T_TENSOR: put(b, "(tensor"); dump_exprs(b, &t->dims); put(b, ")"); break;
+    case T_TENSOR:
+        put(b, "(tensor");
+        dump_exprs(b, &t->dims);
+        put(b, ")");
+        break;
     case T_BLOCK:
         put(b, "(fn (");
         for (int i = 0; i < t->params.n; i++) {
@@ -492,11 +529,24 @@ static void dump_stmt(dbuf *b, const ast_stmt *s) {
         put(b, " (then");
         dump_stmts(b, &s->body);
         put(b, ")");
-        if (s->els.n) { put(b, " (else"); dump_stmts(b, &s->els); put(b, ")"); }
+        if (s->els.n) {
+            put(b, " (else");
+            dump_stmts(b, &s->els);
+            put(b, ")");
+        }
         break;
-    case S_REQUIRE: put(b, "(require "); dump_expr(b, s->value); break;
-    case S_RETURN: put(b, "(return "); dump_expr(b, s->value); break;
-    case S_EXPR: put(b, "(expr "); dump_expr(b, s->value); break;
+    case S_REQUIRE:
+        put(b, "(require ");
+        dump_expr(b, s->value);
+        break;
+    case S_RETURN:
+        put(b, "(return ");
+        dump_expr(b, s->value);
+        break;
+    case S_EXPR:
+        put(b, "(expr ");
+        dump_expr(b, s->value);
+        break;
     }
     put(b, ")");
 }
@@ -517,7 +567,10 @@ static void dump_block(dbuf *b, const ast_item *it) {
         put(b, p->name);
         put(b, " ");
         dump_type(b, p->type);
-        if (p->dflt) { put(b, " "); dump_expr(b, p->dflt); }
+        if (p->dflt) {
+            put(b, " ");
+            dump_expr(b, p->dflt);
+        }
         put(b, ")");
     }
     put(b, " (-> ");
@@ -528,18 +581,27 @@ static void dump_block(dbuf *b, const ast_item *it) {
 
 static void dump_item(dbuf *b, const ast_item *it) {
     switch (it->kind) {
-    case I_IMPORT: put(b, "(import "); put(b, it->name); break;
+    case I_IMPORT:
+        put(b, "(import ");
+        put(b, it->name);
+        break;
     case I_ENUM:
         put(b, "(enum ");
         put(b, it->name);
-        for (int i = 0; i < it->members.n; i++) { put(b, " "); put(b, it->members.v[i]); }
+        for (int i = 0; i < it->members.n; i++) {
+            put(b, " ");
+            put(b, it->members.v[i]);
+        }
         break;
     case I_BLOCK:
     case I_SPACE: dump_block(b, it); break;
     case I_TRAIN:
     case I_SEARCH:
         put(b, it->kind == I_TRAIN ? "(train" : "(search");
-        if (it->name) { put(b, " "); put(b, it->name); }
+        if (it->name) {
+            put(b, " ");
+            put(b, it->name);
+        }
         for (int i = 0; i < it->entries.n; i++) {
             const ast_entry *en = it->entries.v[i];
             put(b, " (");

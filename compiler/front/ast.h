@@ -25,34 +25,48 @@ void ast_list_push(nasc_ctx *c, ast_list *l, void *x);
 /* ----- expressions ----- */
 
 typedef enum {
-    E_INT,      /* ival (suffixes already applied: 100k -> 100000) */
-    E_FLOAT,    /* fval */
-    E_STRING,   /* sval (escapes decoded) */
-    E_BOOL,     /* ival 0/1 */
-    E_QUANT,    /* a number with a unit: fval in base units (seconds or bytes), unit */
-    E_NAME,     /* name */
-    E_BINOP,    /* op, lhs, rhs */
-    E_UNOP,     /* op (OP_NEG or OP_NOT), lhs */
-    E_CALL,     /* callee (an E_NAME, or any expr yielding a block), args, named */
-    E_CHOICE,   /* choice: see ch_* fields */
-    E_OBJECTIVE,/* maximize/minimize lhs: op is OP_MAXIMIZE or OP_MINIMIZE */
-    E_LIST,     /* items: `a, b, c` as the value of a section key (objectives, limits) */
+    E_INT,       /* ival (suffixes already applied: 100k -> 100000) */
+    E_FLOAT,     /* fval */
+    E_STRING,    /* sval (escapes decoded) */
+    E_BOOL,      /* ival 0/1 */
+    E_QUANT,     /* a number with a unit: fval in base units (seconds or bytes), unit */
+    E_NAME,      /* name */
+    E_BINOP,     /* op, lhs, rhs */
+    E_UNOP,      /* op (OP_NEG or OP_NOT), lhs */
+    E_CALL,      /* callee (an E_NAME, or any expr yielding a block), args, named */
+    E_CHOICE,    /* choice: see ch_* fields */
+    E_OBJECTIVE, /* maximize/minimize lhs: op is OP_MAXIMIZE or OP_MINIMIZE */
+    E_LIST,      /* items: `a, b, c` as the value of a section key (objectives, limits) */
 } ast_expr_kind;
 
 typedef enum {
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_POW,
-    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
-    OP_AND, OP_OR, OP_NOT, OP_NEG,
-    OP_MAXIMIZE, OP_MINIMIZE,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_MOD,
+    OP_POW,
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_AND,
+    OP_OR,
+    OP_NOT,
+    OP_NEG,
+    OP_MAXIMIZE,
+    OP_MINIMIZE,
 } ast_op;
 
 typedef enum { UNIT_TIME, UNIT_BYTES } ast_unit;
 
 typedef enum {
-    CH_SET,     /* choice {a, b, c}: items */
-    CH_RANGE,   /* choice lo..hi [step s]: lo, hi, step (NULL = 1) */
-    CH_FLOAT,   /* choice [lo, hi] [log]: lo, hi, log */
-    CH_KOF,     /* choice k of {a, b, c}: k, items */
+    CH_SET,   /* choice {a, b, c}: items */
+    CH_RANGE, /* choice lo..hi [step s]: lo, hi, step (NULL = 1) */
+    CH_FLOAT, /* choice [lo, hi] [log]: lo, hi, log */
+    CH_KOF,   /* choice k of {a, b, c}: k, items */
 } ast_choice_kind;
 
 typedef struct ast_named_arg {
@@ -63,21 +77,21 @@ typedef struct ast_named_arg {
 
 struct ast_expr {
     ast_expr_kind kind;
-    loc at;                 /* the whole expression's start; len covers the first token */
+    loc at; /* the whole expression's start; len covers the first token */
     int64_t ival;
     double fval;
-    const char *sval;       /* E_STRING */
-    const char *name;       /* E_NAME */
-    ast_unit unit;          /* E_QUANT */
-    ast_op op;              /* E_BINOP, E_UNOP, E_OBJECTIVE */
-    ast_expr *lhs, *rhs;    /* E_BINOP; E_UNOP and E_OBJECTIVE use lhs */
-    ast_expr *callee;       /* E_CALL */
-    ast_list args;          /* E_CALL positional (ast_expr*) */
-    ast_list named;         /* E_CALL named (ast_named_arg*) */
-    ast_choice_kind ch;     /* E_CHOICE */
-    ast_list items;         /* E_CHOICE set / k-of alternatives (ast_expr*); E_LIST items */
-    ast_expr *lo, *hi, *step, *k;  /* E_CHOICE ranges and k-of */
-    bool log;               /* E_CHOICE float: log-uniform */
+    const char *sval;             /* E_STRING */
+    const char *name;             /* E_NAME */
+    ast_unit unit;                /* E_QUANT */
+    ast_op op;                    /* E_BINOP, E_UNOP, E_OBJECTIVE */
+    ast_expr *lhs, *rhs;          /* E_BINOP; E_UNOP and E_OBJECTIVE use lhs */
+    ast_expr *callee;             /* E_CALL */
+    ast_list args;                /* E_CALL positional (ast_expr*) */
+    ast_list named;               /* E_CALL named (ast_named_arg*) */
+    ast_choice_kind ch;           /* E_CHOICE */
+    ast_list items;               /* E_CHOICE set / k-of alternatives (ast_expr*); E_LIST items */
+    ast_expr *lo, *hi, *step, *k; /* E_CHOICE ranges and k-of */
+    bool log;                     /* E_CHOICE float: log-uniform */
     /* Filled by the checker (not the parser): the call's number among the
      * calls of the same callee name in its body, for #k labels. */
     int call_ord, call_total;
@@ -108,10 +122,12 @@ ast_expr *ast_list_expr(nasc_ctx *c, loc at, ast_list items);
 /* ----- types ----- */
 
 typedef enum {
-    T_INT, T_FLOAT, T_BOOL,
-    T_NAMED,    /* name: an enum, or `Act` */
-    T_TENSOR,   /* dims: ast_expr* (int literals, names, integer expressions) */
-    T_BLOCK,    /* params: ast_type*, ret */
+    T_INT,
+    T_FLOAT,
+    T_BOOL,
+    T_NAMED,  /* name: an enum, or `Act` */
+    T_TENSOR, /* dims: ast_expr* (int literals, names, integer expressions) */
+    T_BLOCK,  /* params: ast_type*, ret */
 } ast_type_kind;
 
 struct ast_type {
@@ -131,29 +147,30 @@ ast_type *ast_type_block(nasc_ctx *c, loc at, ast_list params, ast_type *ret);
 /* ----- statements ----- */
 
 typedef enum {
-    S_ASSIGN,   /* name = value (is_let: `let name = value`) */
-    S_FOR,      /* for var in lo..hi { body } */
-    S_IF,       /* if cond { body } else { els } ; els may hold one S_IF for `else if` */
-    S_REQUIRE,  /* require cond */
-    S_RETURN,   /* return value */
-    S_EXPR,     /* a bare expression (a call) */
+    S_ASSIGN,  /* name = value (is_let: `let name = value`) */
+    S_FOR,     /* for var in lo..hi { body } */
+    S_IF,      /* if cond { body } else { els } ; els may hold one S_IF for `else if` */
+    S_REQUIRE, /* require cond */
+    S_RETURN,  /* return value */
+    S_EXPR,    /* a bare expression (a call) */
 } ast_stmt_kind;
 
 struct ast_stmt {
     ast_stmt_kind kind;
     loc at;
-    const char *name;       /* S_ASSIGN target, S_FOR variable */
+    const char *name; /* S_ASSIGN target, S_FOR variable */
     loc name_at;
     bool is_let;
-    ast_expr *value;        /* S_ASSIGN, S_RETURN, S_EXPR, S_REQUIRE (cond) */
-    ast_expr *cond;         /* S_IF */
-    ast_expr *lo, *hi;      /* S_FOR */
-    ast_list body;          /* ast_stmt*: S_FOR, S_IF then-branch */
-    ast_list els;           /* ast_stmt*: S_IF else-branch (empty when absent) */
+    ast_expr *value;   /* S_ASSIGN, S_RETURN, S_EXPR, S_REQUIRE (cond) */
+    ast_expr *cond;    /* S_IF */
+    ast_expr *lo, *hi; /* S_FOR */
+    ast_list body;     /* ast_stmt*: S_FOR, S_IF then-branch */
+    ast_list els;      /* ast_stmt*: S_IF else-branch (empty when absent) */
 };
 
 ast_stmt *ast_assign(nasc_ctx *c, loc at, bool is_let, const char *name, loc name_at, ast_expr *v);
-ast_stmt *ast_for(nasc_ctx *c, loc at, const char *var, loc var_at, ast_expr *lo, ast_expr *hi, ast_list body);
+ast_stmt *ast_for(nasc_ctx *c, loc at, const char *var, loc var_at, ast_expr *lo, ast_expr *hi,
+                  ast_list body);
 ast_stmt *ast_if(nasc_ctx *c, loc at, ast_expr *cond, ast_list then, ast_list els);
 ast_stmt *ast_require(nasc_ctx *c, loc at, ast_expr *cond);
 ast_stmt *ast_return(nasc_ctx *c, loc at, ast_expr *v);
@@ -165,7 +182,7 @@ typedef struct ast_param {
     const char *name;
     loc at;
     ast_type *type;
-    ast_expr *dflt;         /* optional default value (an extension: `k: int = 3`) */
+    ast_expr *dflt; /* optional default value (an extension: `k: int = 3`) */
 } ast_param;
 
 /* One `key = expr` entry of a train/search section; `require a, b` is an
@@ -181,33 +198,34 @@ typedef enum { I_IMPORT, I_ENUM, I_BLOCK, I_SPACE, I_TRAIN, I_SEARCH } ast_item_
 struct ast_item {
     ast_item_kind kind;
     loc at;
-    const char *name;       /* block/space/enum name; train/search target (NULL if omitted);
+    const char *name; /* block/space/enum name; train/search target (NULL if omitted);
                                I_IMPORT: the dotted module path, e.g. "std.blocks" */
     loc name_at;
-    ast_list members;       /* I_ENUM: const char* member names */
-    ast_list member_locs;   /* I_ENUM: loc* of each member */
-    ast_list params;        /* I_BLOCK, I_SPACE: ast_param* */
-    ast_type *ret;          /* I_BLOCK, I_SPACE */
-    ast_list body;          /* I_BLOCK, I_SPACE: ast_stmt* */
-    ast_list entries;       /* I_TRAIN, I_SEARCH: ast_entry* */
-    int file;               /* the file the item came from */
+    ast_list members;     /* I_ENUM: const char* member names */
+    ast_list member_locs; /* I_ENUM: loc* of each member */
+    ast_list params;      /* I_BLOCK, I_SPACE: ast_param* */
+    ast_type *ret;        /* I_BLOCK, I_SPACE */
+    ast_list body;        /* I_BLOCK, I_SPACE: ast_stmt* */
+    ast_list entries;     /* I_TRAIN, I_SEARCH: ast_entry* */
+    int file;             /* the file the item came from */
     /* Filled by the checker (not the parser). */
-    bool call_numbered;     /* call_ord/call_total of its body are set */
-    struct label_map *labels;  /* I_SPACE: decision label -> id */
+    bool call_numbered;       /* call_ord/call_total of its body are set */
+    struct label_map *labels; /* I_SPACE: decision label -> id */
 };
 
 ast_item *ast_import(nasc_ctx *c, loc at, const char *path);
-ast_item *ast_enum(nasc_ctx *c, loc at, const char *name, loc name_at, ast_list members, ast_list member_locs);
-ast_item *ast_block(nasc_ctx *c, loc at, bool is_space, const char *name, loc name_at,
-                    ast_list params, ast_type *ret, ast_list body);
+ast_item *ast_enum(nasc_ctx *c, loc at, const char *name, loc name_at, ast_list members,
+                   ast_list member_locs);
+ast_item *ast_block(nasc_ctx *c, loc at, bool is_space, const char *name, loc name_at, ast_list params,
+                    ast_type *ret, ast_list body);
 ast_param *ast_param_new(nasc_ctx *c, loc at, const char *name, ast_type *t, ast_expr *dflt);
 ast_item *ast_section(nasc_ctx *c, loc at, bool is_search, const char *name, loc name_at, ast_list entries);
 ast_entry *ast_entry_new(nasc_ctx *c, loc at, const char *key, ast_expr *v);
 
 /* A parsed file: its items in order. */
 typedef struct ast_file {
-    int file;               /* index in ctx->files */
-    ast_list items;         /* ast_item* */
+    int file;       /* index in ctx->files */
+    ast_list items; /* ast_item* */
 } ast_file;
 
 /* ===== parse.c (grammar/) ===== */

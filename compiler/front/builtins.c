@@ -12,7 +12,7 @@
 
 typedef struct bspec {
     const char *name;
-    const char *params;     /* "x:T units:i bias:b" ; '*' = variadic tensors */
+    const char *params; /* "x:T units:i bias:b" ; '*' = variadic tensors */
 } bspec;
 
 static const bspec specs[BI_COUNT] = {
@@ -22,10 +22,16 @@ static const bspec specs[BI_COUNT] = {
     [BI_DEPTHWISE] = {"depthwise", "x:T kernel:i stride:i pad:p dilation:i bias:b"},
     [BI_BATCHNORM] = {"batchnorm", "x:T"},
     [BI_LAYERNORM] = {"layernorm", "x:T"},
-    [BI_RELU] = {"relu", "x:T"}, [BI_RELU6] = {"relu6", "x:T"}, [BI_GELU] = {"gelu", "x:T"},
-    [BI_TANH] = {"tanh", "x:T"}, [BI_SIGMOID] = {"sigmoid", "x:T"}, [BI_SWISH] = {"swish", "x:T"},
-    [BI_HSWISH] = {"hswish", "x:T"}, [BI_IDENTITY] = {"identity", "x:T"},
-    [BI_SKIP] = {"skip", "x:T"}, [BI_ZERO] = {"zero", "x:T"},
+    [BI_RELU] = {"relu", "x:T"},
+    [BI_RELU6] = {"relu6", "x:T"},
+    [BI_GELU] = {"gelu", "x:T"},
+    [BI_TANH] = {"tanh", "x:T"},
+    [BI_SIGMOID] = {"sigmoid", "x:T"},
+    [BI_SWISH] = {"swish", "x:T"},
+    [BI_HSWISH] = {"hswish", "x:T"},
+    [BI_IDENTITY] = {"identity", "x:T"},
+    [BI_SKIP] = {"skip", "x:T"},
+    [BI_ZERO] = {"zero", "x:T"},
     [BI_MAXPOOL] = {"maxpool", "x:T kernel:i stride:i pad:i"},
     [BI_AVGPOOL] = {"avgpool", "x:T kernel:i stride:i pad:i"},
     [BI_GLOBAL_AVGPOOL] = {"global_avgpool", "x:T"},
@@ -125,7 +131,8 @@ static bool bind_args(interp *I, builtin_id id, ast_expr *call, value **pos, int
                 strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
                 strncat(list, b->names[j], sizeof list - strlen(list) - 1);
             }
-            diag_error(I->c, named_at[k], "%s has no parameter '%s' (its parameters: %s)", bn, names[k], list);
+            diag_error(I->c, named_at[k], "%s has no parameter '%s' (its parameters: %s)", bn, names[k],
+                       list);
             return false;
         }
         if (b->v[i]) {
@@ -140,7 +147,8 @@ static bool bind_args(interp *I, builtin_id id, ast_expr *call, value **pos, int
         if (!type_ok(b->types[i], b->v[i])) {
             diag_error(I->c, i < npos && call && i < call->args.n ? ((ast_expr *)call->args.v[i])->at : at,
                        "argument '%s' of %s must be %s, got %s%s", b->names[i], bn, type_word(b->types[i]),
-                       vkind_name(b->v[i]), b->v[i]->k == V_TENSOR ? arena_printf(&I->c->A, " %s", shape_str(I, b->v[i])) : "");
+                       vkind_name(b->v[i]),
+                       b->v[i]->k == V_TENSOR ? arena_printf(&I->c->A, " %s", shape_str(I, b->v[i])) : "");
             return false;
         }
     }
@@ -162,7 +170,9 @@ static sym *sub(interp *I, sym *a, sym *b) { return sym_bin(I->c, OP_SUB, a, b);
 static sym *mul(interp *I, sym *a, sym *b) { return sym_bin(I->c, OP_MUL, a, b); }
 static sym *dv(interp *I, sym *a, sym *b) { return sym_bin(I->c, OP_DIV, a, b); }
 
-static sym *argi(interp *I, bargs *b, int i, sym *dflt) { return b->v[i] ? b->v[i]->s : dflt ? dflt : S(I, 0); }
+static sym *argi(interp *I, bargs *b, int i, sym *dflt) {
+    return b->v[i] ? b->v[i]->s : dflt ? dflt : S(I, 0);
+}
 static bool argb(bargs *b, int i, bool dflt) { return b->v[i] ? sym_is_true(b->v[i]->s) : dflt; }
 
 static sym *numel(interp *I, const value *t) {
@@ -200,9 +210,7 @@ static int64_t K(const sym *s) { return sym_ival(s); }
 
 /* Layer names are unique: "dense", "dense#2", ... A hash set keeps this
  * linear in the number of layers (a search names every layer of every trial). */
-static bool name_used(interp *I, const char *name) {
-    return label_lookup(&I->node_set, name) >= 0;
-}
+static bool name_used(interp *I, const char *name) { return label_lookup(&I->node_set, name) >= 0; }
 
 static const char *node_name(interp *I, const char *op) {
     if (I->no_names) return op;
@@ -231,7 +239,8 @@ static ir_node *emit(interp *I, ir_op op, const char *opname, value **ins, int n
     return &I->nodes.v[I->nodes.n - 1];
 }
 
-static void add_param(interp *I, ir_node *n, const char *suffix, ir_param_role role, int rank, const int64_t *dims, bool train) {
+static void add_param(interp *I, ir_node *n, const char *suffix, ir_param_role role, int rank,
+                      const int64_t *dims, bool train) {
     ir_param *p = &n->params[n->n_params++];
     p->name = I->no_names ? suffix : arena_printf(&I->c->A, "%s.%s", n->name, suffix);
     p->role = role;
@@ -278,7 +287,10 @@ static bool rank_is(interp *I, loc at, const char *bn, value *x, int lo, int hi,
 
 static value *b_dense(interp *I, loc at, bargs *b) {
     value *x = b->v[0];
-    if (!b->v[1]) { diag_error(I->c, at, "dense needs 'units'"); return v_new(I, V_POISON); }
+    if (!b->v[1]) {
+        diag_error(I->c, at, "dense needs 'units'");
+        return v_new(I, V_POISON);
+    }
     if (!rank_is(I, at, "dense", x, 1, 1, "a Tensor[n]")) return v_new(I, V_POISON);
     sym *units = b->v[1]->s;
     bool bias = argb(b, 2, true);
@@ -305,9 +317,13 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
     int sp = id == BI_CONV1D ? 1 : 2;
     const char *bn = specs[id].name;
     value *x = b->v[0];
-    if (!rank_is(I, at, bn, x, sp + 1, sp + 1, sp == 2 ? "a Tensor[c, h, w]" : "a Tensor[c, l]")) return v_new(I, V_POISON);
-    int o = dw ? -1 : 0;   /* depthwise has no filters/groups parameters */
-    if (!dw && !b->v[1]) { diag_error(I->c, at, "%s needs 'filters'", bn); return v_new(I, V_POISON); }
+    if (!rank_is(I, at, bn, x, sp + 1, sp + 1, sp == 2 ? "a Tensor[c, h, w]" : "a Tensor[c, l]"))
+        return v_new(I, V_POISON);
+    int o = dw ? -1 : 0; /* depthwise has no filters/groups parameters */
+    if (!dw && !b->v[1]) {
+        diag_error(I->c, at, "%s needs 'filters'", bn);
+        return v_new(I, V_POISON);
+    }
     sym *c = x->d[0];
     sym *filters = dw ? c : b->v[1]->s;
     sym *k = argi(I, b, 2 + o, S(I, 3)), *s = argi(I, b, 3 + o, S(I, 1));
@@ -333,7 +349,7 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
         oblig_add(I, at, OB_DIVIDES, sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, filters, groups), S(I, 0)),
                   fmt1(I, "%s groups must divide the filters: filters and groups are", bn), &cv, &gv);
     }
-    sym *ext = add(I, mul(I, dil, sub(I, k, S(I, 1))), S(I, 1));   /* effective kernel */
+    sym *ext = add(I, mul(I, dil, sub(I, k, S(I, 1))), S(I, 1)); /* effective kernel */
     sym *d[3] = {filters};
     for (int i = 1; i <= sp; i++) {
         sym *h = x->d[i];
@@ -379,14 +395,16 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
             }
             int64_t got = (h + 2 * nd->pad[i] - e) / st + 1;
             if (got != K(d[i + 1])) {
-                diag_internal(I->c, "conv padding: output %lld, expected %lld", (long long)got, (long long)K(d[i + 1]));
+                diag_internal(I->c, "conv padding: output %lld, expected %lld", (long long)got,
+                              (long long)K(d[i + 1]));
                 I->abort = true;
             }
         }
         int64_t w[4] = {K(filters), K(c) / K(groups), K(k), K(k)};
         add_param(I, nd, "weight", PARAM_WEIGHT, sp + 2, w, true);
         if (bias) add_param(I, nd, "bias", PARAM_BIAS, 1, w, true);
-        nd->flops = 2 * w[0] * w[1] * (sp == 2 ? w[2] * w[3] : w[2]) * (sp == 2 ? nd->shape.d[1] * nd->shape.d[2] : nd->shape.d[1]);
+        nd->flops = 2 * w[0] * w[1] * (sp == 2 ? w[2] * w[3] : w[2]) *
+                    (sp == 2 ? nd->shape.d[1] * nd->shape.d[2] : nd->shape.d[1]);
         y->node = nd->id;
     }
     return y;
@@ -399,7 +417,8 @@ static value *b_norm(interp *I, loc at, bargs *b, bool layer) {
     cost(I, mul(I, S(I, 2), ch), mul(I, S(I, 2), numel(I, x)));
     value *y = out_tensor(I, x->rank, x->d);
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, layer ? "layernorm" : "batchnorm", &x, 1, y);
+        ir_node *nd =
+            emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, layer ? "layernorm" : "batchnorm", &x, 1, y);
         int64_t c = K(ch);
         nd->eps = 1e-5f;
         nd->momentum = 0.1f;
@@ -440,7 +459,8 @@ static value *b_pool(interp *I, loc at, bargs *b, bool maxp) {
     value pv = {0};
     pv.k = V_INT;
     pv.s = p;
-    oblig_add(I, at, OB_TRUE, sym_and(I->c, sym_bin(I->c, OP_GE, p, S(I, 0)), sym_bin(I->c, OP_LE, mul(I, S(I, 2), p), k)),
+    oblig_add(I, at, OB_TRUE,
+              sym_and(I->c, sym_bin(I->c, OP_GE, p, S(I, 0)), sym_bin(I->c, OP_LE, mul(I, S(I, 2), p), k)),
               fmt1(I, "%s padding must be between 0 and half the kernel, got", bn), &pv, NULL);
     sym *d[3] = {x->d[0]};
     for (int i = 1; i < x->rank; i++) {
@@ -470,7 +490,8 @@ static value *b_shape_op(interp *I, loc at, bargs *b, builtin_id id) {
     value *x = b->v[0];
     value *y;
     if (id == BI_GLOBAL_AVGPOOL) {
-        if (!rank_is(I, at, "global_avgpool", x, 2, IR_MAX_RANK, "a Tensor[c, ...] of rank 2 or more")) return v_new(I, V_POISON);
+        if (!rank_is(I, at, "global_avgpool", x, 2, IR_MAX_RANK, "a Tensor[c, ...] of rank 2 or more"))
+            return v_new(I, V_POISON);
         y = out_tensor(I, 1, x->d);
         cost(I, S(I, 0), numel(I, x));
     } else {
@@ -488,11 +509,16 @@ static value *b_shape_op(interp *I, loc at, bargs *b, builtin_id id) {
 
 static value *b_dropout(interp *I, loc at, bargs *b) {
     value *x = b->v[0];
-    if (!b->v[1]) { diag_error(I->c, at, "dropout needs 'p'"); return v_new(I, V_POISON); }
+    if (!b->v[1]) {
+        diag_error(I->c, at, "dropout needs 'p'");
+        return v_new(I, V_POISON);
+    }
     sym *p = b->v[1]->s;
     if (!sym_is_const(p) || sym_fval(p) < 0 || sym_fval(p) >= 1) {
-        if (sym_is_const(p)) diag_error(I->c, at, "dropout p must be in [0, 1), got %g", sym_fval(p));
-        else if (!concrete(I)) { /* a searched dropout rate is fine; it is checked per point */ }
+        if (sym_is_const(p))
+            diag_error(I->c, at, "dropout p must be in [0, 1), got %g", sym_fval(p));
+        else if (!concrete(I)) { /* a searched dropout rate is fine; it is checked per point */
+        }
         if (sym_is_const(p)) return v_new(I, V_POISON);
     }
     value *y = out_tensor(I, x->rank, x->d);
@@ -509,8 +535,14 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
     const char *bn = id == BI_CONCAT ? "concat" : "sum";
     value **ts = pos;
     int n = npos;
-    if (npos == 1 && pos[0]->k == V_LIST) { ts = pos[0]->items; n = pos[0]->n; }
-    if (n < 1) { diag_error(I->c, at, "%s needs at least one tensor", bn); return v_new(I, V_POISON); }
+    if (npos == 1 && pos[0]->k == V_LIST) {
+        ts = pos[0]->items;
+        n = pos[0]->n;
+    }
+    if (n < 1) {
+        diag_error(I->c, at, "%s needs at least one tensor", bn);
+        return v_new(I, V_POISON);
+    }
     for (int i = 0; i < n; i++)
         if (ts[i]->k != V_TENSOR) {
             diag_error(I->c, call && i < call->args.n ? ((ast_expr *)call->args.v[i])->at : at,
@@ -518,11 +550,13 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
             return v_new(I, V_POISON);
         }
     if (n == 1) return ts[0];
-    const char *what = id == BI_CONCAT ? "cannot concatenate tensors of shapes"
-                     : call && call->kind == E_BINOP ? "cannot add tensors of shapes" : "cannot sum tensors of shapes";
+    const char *what = id == BI_CONCAT                 ? "cannot concatenate tensors of shapes"
+                       : call && call->kind == E_BINOP ? "cannot add tensors of shapes"
+                                                       : "cannot sum tensors of shapes";
     for (int i = 1; i < n; i++) {
         if (ts[i]->rank != ts[0]->rank) {
-            diag_error(I->c, at, "%s %s and %s: their ranks differ", what, shape_str(I, ts[0]), shape_str(I, ts[i]));
+            diag_error(I->c, at, "%s %s and %s: their ranks differ", what, shape_str(I, ts[0]),
+                       shape_str(I, ts[i]));
             I->abort = true;
             return v_new(I, V_POISON);
         }
@@ -535,7 +569,8 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
     value *y = out_tensor(I, ts[0]->rank, d);
     if (id == BI_SUM) cost(I, S(I, 0), mul(I, S(I, n - 1), numel(I, y)));
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, id == BI_CONCAT ? "concat" : "add", ts, n, y);
+        ir_node *nd =
+            emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, id == BI_CONCAT ? "concat" : "add", ts, n, y);
         nd->flops = id == BI_SUM ? (n - 1) * ir_shape_numel(&nd->shape) : 0;
         y->node = nd->id;
     }
@@ -568,19 +603,25 @@ static value *b_mul(interp *I, loc at, value *a, value *b) {
 }
 
 static value *b_minmax(interp *I, bargs *b, bool mx) {
-    if (!b->v[0] || !b->v[1]) { diag_error(I->c, loc_none(), "min/max need two ints"); return v_new(I, V_POISON); }
+    if (!b->v[0] || !b->v[1]) {
+        diag_error(I->c, loc_none(), "min/max need two ints");
+        return v_new(I, V_POISON);
+    }
     sym *a = b->v[0]->s, *c = b->v[1]->s;
     sym *lt = sym_bin(I->c, OP_LT, a, c);
     return v_int(I, mx ? sym_ite(I->c, lt, c, a) : sym_ite(I->c, lt, a, c));
 }
 
-value *builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int npos,
-                    const char **names, value **named, loc *named_at, int nnamed) {
+value *builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int npos, const char **names,
+                    value **named, loc *named_at, int nnamed) {
     loc at = call ? call->at : loc_none();
     I->call_at = at;
     if (id == BI_MUL) return b_mul(I, at, pos[0], pos[1]);
     if (id == BI_CONCAT || id == BI_SUM) {
-        if (nnamed) { diag_error(I->c, named_at[0], "%s takes no named arguments", specs[id].name); return v_new(I, V_POISON); }
+        if (nnamed) {
+            diag_error(I->c, named_at[0], "%s takes no named arguments", specs[id].name);
+            return v_new(I, V_POISON);
+        }
         return b_nary(I, call, at, pos, npos, id);
     }
     bargs b;
@@ -592,7 +633,9 @@ value *builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int n
     if (b.types[0] == 'T' && (b.v[0]->rank < 1)) return v_new(I, V_POISON);
     switch (id) {
     case BI_DENSE: return b_dense(I, at, &b);
-    case BI_CONV2D: case BI_CONV1D: case BI_DEPTHWISE: return b_conv(I, at, &b, id);
+    case BI_CONV2D:
+    case BI_CONV1D:
+    case BI_DEPTHWISE: return b_conv(I, at, &b, id);
     case BI_BATCHNORM: return b_norm(I, at, &b, false);
     case BI_LAYERNORM: return b_norm(I, at, &b, true);
     case BI_RELU: return b_unary(I, &b, IR_ACT, ACT_RELU, "relu");
@@ -602,12 +645,14 @@ value *builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int n
     case BI_SIGMOID: return b_unary(I, &b, IR_ACT, ACT_SIGMOID, "sigmoid");
     case BI_SWISH: return b_unary(I, &b, IR_ACT, ACT_SWISH, "swish");
     case BI_HSWISH: return b_unary(I, &b, IR_ACT, ACT_HSWISH, "hswish");
-    case BI_IDENTITY: case BI_SKIP: return b.v[0];
+    case BI_IDENTITY:
+    case BI_SKIP: return b.v[0];
     case BI_ZERO: return b_unary(I, &b, IR_ZERO, ACT_IDENTITY, "zero");
     case BI_SOFTMAX: return b_unary(I, &b, IR_SOFTMAX, ACT_IDENTITY, "softmax");
     case BI_MAXPOOL: return b_pool(I, at, &b, true);
     case BI_AVGPOOL: return b_pool(I, at, &b, false);
-    case BI_GLOBAL_AVGPOOL: case BI_FLATTEN: return b_shape_op(I, at, &b, id);
+    case BI_GLOBAL_AVGPOOL:
+    case BI_FLATTEN: return b_shape_op(I, at, &b, id);
     case BI_DROPOUT: return b_dropout(I, at, &b);
     case BI_MIN: return b_minmax(I, &b, false);
     case BI_MAX: return b_minmax(I, &b, true);

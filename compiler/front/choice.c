@@ -25,7 +25,11 @@ static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0
 /* A canonical text of a type with dimension names renamed in order of
  * first appearance, so (Tensor[c,h,w]) -> Tensor[c,h,w] and
  * (Tensor[a,b,d]) -> Tensor[a,b,d] compare equal. */
-typedef struct renamer { const char *names[32]; int n; bool display; } renamer;
+typedef struct renamer {
+    const char *names[32];
+    int n;
+    bool display;
+} renamer;
 
 static char *dim_text(interp *I, renamer *r, ast_expr *e) {
     switch (e->kind) {
@@ -74,13 +78,16 @@ static char *type_text(interp *I, renamer *r, ast_type *t) {
 static char *bval_sig_r(interp *I, bval *b, bool *shape_preserving, bool display);
 
 /* Canonical (renamed) form for comparing, display form for messages. */
-static char *bval_sig(interp *I, bval *b, bool *shape_preserving) { return bval_sig_r(I, b, shape_preserving, false); }
+static char *bval_sig(interp *I, bval *b, bool *shape_preserving) {
+    return bval_sig_r(I, b, shape_preserving, false);
+}
 
 static char *bval_sig_r(interp *I, bval *b, bool *shape_preserving, bool display) {
     *shape_preserving = false;
     if (b->k == B_BUILTIN) {
         *shape_preserving = builtin_is_act(b->builtin);
-        return *shape_preserving ? "(Tensor[...]) -> same shape" : arena_printf(&I->c->A, "builtin %s", b->name);
+        return *shape_preserving ? "(Tensor[...]) -> same shape"
+                                 : arena_printf(&I->c->A, "builtin %s", b->name);
     }
     if (b->k == B_SWITCH) return bval_sig_r(I, b->alts[0], shape_preserving, display);
     renamer r = {0};
@@ -88,7 +95,7 @@ static char *bval_sig_r(interp *I, bval *b, bool *shape_preserving, bool display
     char *s = "(";
     for (int i = 0; i < b->blk->params.n; i++) {
         ast_param *p = b->blk->params.v[i];
-        if (p->dflt) continue;  /* defaulted parameters need not be passed */
+        if (p->dflt) continue; /* defaulted parameters need not be passed */
         s = arena_printf(&I->c->A, "%s%s%s", s, i ? ", " : "", type_text(I, &r, p->type));
     }
     char *ret = type_text(I, &r, b->blk->ret);
@@ -96,7 +103,8 @@ static char *bval_sig_r(interp *I, bval *b, bool *shape_preserving, bool display
         renamer r2 = {0};
         ast_param *p0 = b->blk->params.v[0];
         int required = 0;
-        for (int i = 0; i < b->blk->params.n; i++) required += ((ast_param *)b->blk->params.v[i])->dflt == NULL;
+        for (int i = 0; i < b->blk->params.n; i++)
+            required += ((ast_param *)b->blk->params.v[i])->dflt == NULL;
         *shape_preserving = required == 1 && p0->type->kind == T_TENSOR && b->blk->ret &&
                             !strcmp(type_text(I, &r2, p0->type), type_text(I, &r2, b->blk->ret));
         /* type_text renames consistently across both calls with one renamer */
@@ -118,7 +126,8 @@ static bool same_signature(interp *I, bval *a, bval *b, char **sa, char **sb) {
 
 static const char *alt_name(interp *I, ast_expr *item, value *v) {
     switch (v->k) {
-    case V_INT: case V_FLOAT:
+    case V_INT:
+    case V_FLOAT:
         if (sym_is_const(v->s))
             return v->s->c.is_float ? arena_printf(&I->c->A, "%g", v->s->c.f)
                                     : arena_printf(&I->c->A, "%lld", (long long)v->s->c.i);
@@ -163,8 +172,10 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
         if (ok && vt == DV_ENUM) ok = v->enum_id == vals[0]->enum_id;
         if (vt == DV_STRING && v->k != V_STRING) ok = false;
         if (!ok) {
-            diag *dg = diag_error(I->c, it->at, "the alternatives of choice '%s' must have one type: this one is %s, the first is %s",
-                                  d->label, vkind_name(v), vkind_name(vals[0]));
+            diag *dg = diag_error(
+                I->c, it->at,
+                "the alternatives of choice '%s' must have one type: this one is %s, the first is %s",
+                d->label, vkind_name(v), vkind_name(vals[0]));
             diag_note(I->c, dg, ((ast_expr *)items->v[0])->at, "the first alternative");
             return false;
         }
@@ -175,8 +186,10 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
         if (vt == DV_BLOCK && i > 0) {
             char *sa, *sb;
             if (!same_signature(I, vals[0]->b, v->b, &sa, &sb)) {
-                diag *dg = diag_error(I->c, it->at, "the alternatives of choice '%s' must have one signature: %s is %s, but %s is %s",
-                                      d->label, vals[0]->b->name, sa, v->b->name, sb);
+                diag *dg = diag_error(
+                    I->c, it->at,
+                    "the alternatives of choice '%s' must have one signature: %s is %s, but %s is %s",
+                    d->label, vals[0]->b->name, sa, v->b->name, sb);
                 diag_note(I->c, dg, ((ast_expr *)items->v[0])->at, "the first alternative");
                 return false;
             }
@@ -184,11 +197,13 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
         d->alt_names[i] = alt_name(I, it, v);
         for (int j = 0; j < i; j++)
             if (!strcmp(d->alt_names[j], d->alt_names[i])) {
-                diag_error(I->c, it->at, "alternative '%s' appears twice in choice '%s'", d->alt_names[i], d->label);
+                diag_error(I->c, it->at, "alternative '%s' appears twice in choice '%s'", d->alt_names[i],
+                           d->label);
                 return false;
             }
         bool cst = (vt == DV_INT || vt == DV_FLOAT || vt == DV_BOOL || vt == DV_ENUM) && sym_is_const(v->s);
-        if (!cst) d->by_index = true;
+        if (!cst)
+            d->by_index = true;
         else {
             d->alt_vals[i] = v->s->c;
             if (d->vt == DV_FLOAT && !d->alt_vals[i].is_float) {
@@ -206,7 +221,8 @@ static int64_t const_int(interp *I, ast_expr *e, const char *what, bool *ok) {
     value *v = eval_expr(I, e);
     if (v->k != V_INT || !sym_is_const(v->s)) {
         if (v->k != V_POISON)
-            diag_error(I->c, e->at, "%s must be a constant int, got %s", what, v->k == V_INT ? "a value that depends on decisions" : vkind_name(v));
+            diag_error(I->c, e->at, "%s must be a constant int, got %s", what,
+                       v->k == V_INT ? "a value that depends on decisions" : vkind_name(v));
         *ok = false;
         return 0;
     }
@@ -234,7 +250,11 @@ static value **eval_items(interp *I, ast_list *items) {
 static value *decision_value(interp *I, decision *d, value **alts, sym *dec, loc at) {
     value *v;
     if (d->kind == DK_INT) return v_int(I, dec);
-    if (d->kind == DK_FLOAT) { v = v_new(I, V_FLOAT); v->s = dec; return v; }
+    if (d->kind == DK_FLOAT) {
+        v = v_new(I, V_FLOAT);
+        v->s = dec;
+        return v;
+    }
     switch (d->vt) {
     case DV_BLOCK: {
         bval *b = arena_alloc(&I->c->A, sizeof *b);
@@ -254,25 +274,33 @@ static value *decision_value(interp *I, decision *d, value **alts, sym *dec, loc
         value *r = alts[0];
         for (int i = 1; i < d->n_alts; i++) {
             if (alts[i]->rank != alts[0]->rank) {
-                diag_error(I->c, at, "the alternatives of input choice '%s' must have one shape: %s is %s, %s is %s",
-                           d->label, d->alt_names[0], shape_str(I, alts[0]), d->alt_names[i], shape_str(I, alts[i]));
+                diag_error(
+                    I->c, at, "the alternatives of input choice '%s' must have one shape: %s is %s, %s is %s",
+                    d->label, d->alt_names[0], shape_str(I, alts[0]), d->alt_names[i], shape_str(I, alts[i]));
                 return v_new(I, V_POISON);
             }
             oblig_add(I, at, OB_EQUAL, dims_equal(I, alts[0], alts[i], 0),
-                      arena_printf(&I->c->A, "the alternatives of input choice '%s' have different shapes:", d->label),
+                      arena_printf(&I->c->A,
+                                   "the alternatives of input choice '%s' have different shapes:", d->label),
                       alts[0], alts[i]);
         }
-        return r;   /* all alternatives have its shape */
+        return r; /* all alternatives have its shape */
     }
     default:
-        v = v_new(I, d->vt == DV_FLOAT ? V_FLOAT : d->vt == DV_BOOL ? V_BOOL : d->vt == DV_ENUM ? V_ENUM
-                     : d->vt == DV_STRING ? V_STRING : V_INT);
+        v = v_new(I, d->vt == DV_FLOAT    ? V_FLOAT
+                     : d->vt == DV_BOOL   ? V_BOOL
+                     : d->vt == DV_ENUM   ? V_ENUM
+                     : d->vt == DV_STRING ? V_STRING
+                                          : V_INT);
         if (d->vt == DV_ENUM) v->enum_id = alts[0]->enum_id;
         if (d->vt == DV_STRING) {
             v->str = sym_is_const(dec) ? alts[sym_ival(dec)]->str : alts[0]->str;
             return v;
         }
-        if (!d->by_index) { v->s = dec; return v; }
+        if (!d->by_index) {
+            v->s = dec;
+            return v;
+        }
         sym *s = alts[d->n_alts - 1]->s;
         for (int i = d->n_alts - 2; i >= 0; i--)
             s = sym_ite(I->c, sym_bin(I->c, OP_EQ, dec, sym_int(I->c, i)), alts[i]->s, s);
@@ -288,12 +316,14 @@ static value *subset_value(interp *I, decision *d, value **alts, uint64_t mask, 
     if (symbolic) {
         for (int i = 1; i < d->n_alts; i++) {
             if (alts[i]->k != alts[0]->k || (alts[0]->k == V_TENSOR && alts[i]->rank != alts[0]->rank)) {
-                diag_error(I->c, at, "the alternatives of choice '%s' must have one type and shape", d->label);
+                diag_error(I->c, at, "the alternatives of choice '%s' must have one type and shape",
+                           d->label);
                 return v_new(I, V_POISON);
             }
             if (alts[0]->k == V_TENSOR)
                 oblig_add(I, at, OB_EQUAL, dims_equal(I, alts[0], alts[i], 0),
-                          arena_printf(&I->c->A, "the alternatives of choice '%s' have different shapes:", d->label),
+                          arena_printf(&I->c->A,
+                                       "the alternatives of choice '%s' have different shapes:", d->label),
                           alts[0], alts[i]);
         }
         for (int j = 0; j < d->k; j++) v->items[j] = alts[0];
@@ -328,7 +358,10 @@ static bool build_domain(interp *I, ast_expr *e, decision *d, value ***alts_out)
     switch (e->ch) {
     case CH_SET:
         d->kind = DK_CAT;
-        if (e->items.n < 1) { diag_error(I->c, e->at, "a choice needs at least one alternative"); return false; }
+        if (e->items.n < 1) {
+            diag_error(I->c, e->at, "a choice needs at least one alternative");
+            return false;
+        }
         *alts_out = eval_items(I, &e->items);
         return set_domain(I, d, &e->items, *alts_out);
     case CH_RANGE:
@@ -337,8 +370,14 @@ static bool build_domain(interp *I, ast_expr *e, decision *d, value ***alts_out)
         d->lo = const_int(I, e->lo, "the lower bound of a choice range", &ok);
         d->hi = const_int(I, e->hi, "the upper bound of a choice range", &ok);
         d->step = e->step ? const_int(I, e->step, "the step of a choice range", &ok) : 1;
-        if (ok && d->step <= 0) { diag_error(I->c, e->step->at, "the step of a choice range must be positive"); ok = false; }
-        if (ok && d->lo > d->hi) { diag_error(I->c, e->at, "empty choice range %lld..%lld", (long long)d->lo, (long long)d->hi); ok = false; }
+        if (ok && d->step <= 0) {
+            diag_error(I->c, e->step->at, "the step of a choice range must be positive");
+            ok = false;
+        }
+        if (ok && d->lo > d->hi) {
+            diag_error(I->c, e->at, "empty choice range %lld..%lld", (long long)d->lo, (long long)d->hi);
+            ok = false;
+        }
         if (ok) d->hi = d->lo + (d->hi - d->lo) / d->step * d->step;
         return ok;
     case CH_FLOAT:
@@ -347,8 +386,14 @@ static bool build_domain(interp *I, ast_expr *e, decision *d, value ***alts_out)
         d->flo = const_num(I, e->lo, "the lower bound of a float choice", &ok);
         d->fhi = const_num(I, e->hi, "the upper bound of a float choice", &ok);
         d->log = e->log;
-        if (ok && !(d->flo < d->fhi)) { diag_error(I->c, e->at, "empty float range [%g, %g]", d->flo, d->fhi); ok = false; }
-        if (ok && d->log && d->flo <= 0) { diag_error(I->c, e->lo->at, "a log-uniform range must be positive"); ok = false; }
+        if (ok && !(d->flo < d->fhi)) {
+            diag_error(I->c, e->at, "empty float range [%g, %g]", d->flo, d->fhi);
+            ok = false;
+        }
+        if (ok && d->log && d->flo <= 0) {
+            diag_error(I->c, e->lo->at, "a log-uniform range must be positive");
+            ok = false;
+        }
         return ok;
     case CH_KOF:
         d->kind = DK_SUBSET;
@@ -357,7 +402,10 @@ static bool build_domain(interp *I, ast_expr *e, decision *d, value ***alts_out)
         *alts_out = eval_items(I, &e->items);
         if (!set_domain(I, d, &e->items, *alts_out)) return false;
         d->kind = DK_SUBSET;
-        if (d->n_alts > 64) { diag_error(I->c, e->at, "a k-of choice may list at most 64 alternatives"); return false; }
+        if (d->n_alts > 64) {
+            diag_error(I->c, e->at, "a k-of choice may list at most 64 alternatives");
+            return false;
+        }
         if (d->k < 1 || d->k > d->n_alts) {
             diag_error(I->c, e->k->at, "cannot choose %d of %d alternatives", d->k, d->n_alts);
             return false;
@@ -374,7 +422,8 @@ static value *choice_check(interp *I, ast_expr *e, const char *label, loc at, bo
     if (!build_domain(I, e, d, &alts)) return v_new(I, V_POISON);
     vec_push(&I->c->A, I->sp->decs, d);
     label_insert(I->c, I->labels, label, d->id);
-    sym *dec = sym_dec(I->c, d->id, d->kind == DK_FLOAT || (d->kind == DK_CAT && d->vt == DV_FLOAT && !d->by_index));
+    sym *dec =
+        sym_dec(I->c, d->id, d->kind == DK_FLOAT || (d->kind == DK_CAT && d->vt == DV_FLOAT && !d->by_index));
     if (d->kind == DK_SUBSET) return subset_value(I, d, alts, 0, true, at);
     return decision_value(I, d, alts, dec, at);
 }
@@ -386,7 +435,9 @@ static void draw(interp *I, decision *d, sval *v) {
     memset(v, 0, sizeof *v);
     switch (d->kind) {
     case DK_CAT: v->i = (int64_t)(rng_next(r) % (uint64_t)d->n_alts); break;
-    case DK_INT: v->i = d->lo + (int64_t)(rng_next(r) % (uint64_t)((d->hi - d->lo) / d->step + 1)) * d->step; break;
+    case DK_INT:
+        v->i = d->lo + (int64_t)(rng_next(r) % (uint64_t)((d->hi - d->lo) / d->step + 1)) * d->step;
+        break;
     case DK_FLOAT:
         v->is_float = true;
         v->f = d->log ? exp(log(d->flo) + rng_unit(r) * (log(d->fhi) - log(d->flo)))
@@ -398,7 +449,9 @@ static void draw(interp *I, decision *d, sval *v) {
         uint64_t m = 0;
         for (int i = 0; i < d->k; i++) {
             int j = i + (int)(rng_next(r) % (uint64_t)(d->n_alts - i));
-            int t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+            int t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
             m |= 1ull << idx[i];
         }
         v->i = (int64_t)m;
@@ -425,7 +478,10 @@ static value *choice_concrete(interp *I, ast_expr *e, const char *label, loc at)
         diag_error(I->c, loc_none(), "the point has no value for decision '%s', which is active here", label);
         memset(&a->vals[id], 0, sizeof a->vals[id]);
         if (d->kind == DK_INT) a->vals[id].i = d->lo;
-        if (d->kind == DK_FLOAT) { a->vals[id].is_float = true; a->vals[id].f = d->flo; }
+        if (d->kind == DK_FLOAT) {
+            a->vals[id].is_float = true;
+            a->vals[id].f = d->flo;
+        }
         if (d->kind == DK_SUBSET) a->vals[id].i = (int64_t)((d->k >= 64 ? 0 : (1ull << d->k)) - 1);
         a->given[id] = true;
     }
@@ -435,13 +491,18 @@ static value *choice_concrete(interp *I, ast_expr *e, const char *label, loc at)
     (void)at;
     switch (d->kind) {
     case DK_INT: return v_int(I, sym_int(I->c, x.i));
-    case DK_FLOAT: { value *v = v_new(I, V_FLOAT); v->s = sym_float(I->c, x.f); return v; }
+    case DK_FLOAT: {
+        value *v = v_new(I, V_FLOAT);
+        v->s = sym_float(I->c, x.f);
+        return v;
+    }
     case DK_SUBSET: return subset_value(I, d, alts, (uint64_t)x.i, false, at);
     case DK_CAT: break;
     }
     /* Categorical: the sym is the index or the alternative's value. */
-    sym *s = d->by_index ? sym_int(I->c, x.i)
-             : d->alt_vals[x.i].is_float ? sym_float(I->c, d->alt_vals[x.i].f) : sym_int(I->c, d->alt_vals[x.i].i);
+    sym *s = d->by_index                 ? sym_int(I->c, x.i)
+             : d->alt_vals[x.i].is_float ? sym_float(I->c, d->alt_vals[x.i].f)
+                                         : sym_int(I->c, d->alt_vals[x.i].i);
     return decision_value(I, d, alts, s, at);
 }
 

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #if defined(__GNUC__)
-#define NASC_HIDDEN __attribute__((visibility("hidden")))
+#define NASC_HIDDEN       __attribute__((visibility("hidden")))
 #define NASC_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define NASC_HIDDEN
@@ -30,10 +30,10 @@ typedef struct arena_chunk arena_chunk;
 typedef struct arena {
     arena_chunk *head;
     size_t used_total;
-    arena_chunk *spare;     /* chunks given back by arena_release, reused first */
+    arena_chunk *spare; /* chunks given back by arena_release, reused first */
 } arena;
 
-void *arena_alloc(arena *a, size_t n);           /* zeroed, 16-aligned */
+void *arena_alloc(arena *a, size_t n); /* zeroed, 16-aligned */
 char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_printf(arena *a, const char *fmt, ...) NASC_PRINTF(2, 3);
@@ -41,22 +41,29 @@ char *arena_vprintf(arena *a, const char *fmt, va_list ap);
 void arena_free_all(arena *a);
 /* A point in the arena's history; releasing it frees everything allocated
  * since (for the many short-lived runs of a search). */
-typedef struct arena_mark { arena_chunk *head; size_t used, used_total; } arena_mark;
+typedef struct arena_mark {
+    arena_chunk *head;
+    size_t used, used_total;
+} arena_mark;
 arena_mark arena_get_mark(const arena *a);
 void arena_release(arena *a, arena_mark m);
 
 /* A growable array in the arena: old storage is simply abandoned. */
-#define VEC(T) struct { T *v; int n, cap; }
-#define vec_push(A, vec, x)                                                    \
-    do {                                                                       \
-        if ((vec).n == (vec).cap) {                                            \
-            int nc_ = (vec).cap ? (vec).cap * 2 : 8;                           \
-            void *nv_ = arena_alloc((A), (size_t)nc_ * sizeof(*(vec).v));      \
+#define VEC(T)      \
+    struct {        \
+        T *v;       \
+        int n, cap; \
+    }
+#define vec_push(A, vec, x)                                                        \
+    do {                                                                           \
+        if ((vec).n == (vec).cap) {                                                \
+            int nc_ = (vec).cap ? (vec).cap * 2 : 8;                               \
+            void *nv_ = arena_alloc((A), (size_t)nc_ * sizeof(*(vec).v));          \
             if ((vec).n) memcpy(nv_, (vec).v, (size_t)(vec).n * sizeof(*(vec).v)); \
-            (vec).v = nv_;                                                     \
-            (vec).cap = nc_;                                                   \
-        }                                                                      \
-        (vec).v[(vec).n++] = (x);                                              \
+            (vec).v = nv_;                                                         \
+            (vec).cap = nc_;                                                       \
+        }                                                                          \
+        (vec).v[(vec).n++] = (x);                                                  \
     } while (0)
 
 /* ===== diag.c ===== */
@@ -75,13 +82,13 @@ typedef struct diag {
     diag_kind kind;
     loc at;
     char *msg;
-    struct diag *notes;      /* notes attached to this error, in order */
+    struct diag *notes; /* notes attached to this error, in order */
     struct diag *next;
 } diag;
 
 typedef struct src_file {
-    const char *path;        /* as the user named it, for messages */
-    const char *text;        /* whole contents, NUL-terminated */
+    const char *path; /* as the user named it, for messages */
+    const char *text; /* whole contents, NUL-terminated */
     size_t len;
 } src_file;
 
@@ -90,8 +97,8 @@ typedef struct nasc_ctx {
     VEC(src_file) files;
     diag *diags, *diags_tail;
     int n_errors, n_internal, n_warnings;
-    int max_errors;          /* stop recording after this many (default 20) */
-    VEC(const char *) include_dirs;  /* import search path, in order */
+    int max_errors;                 /* stop recording after this many (default 20) */
+    VEC(const char *) include_dirs; /* import search path, in order */
 } nasc_ctx;
 
 nasc_ctx *ctx_new(void);
@@ -99,7 +106,11 @@ void ctx_destroy(nasc_ctx *c);
 
 /* Saves and restores the arena and the diagnostics together, so that a
  * throw-away run (normalising a point during a search) leaves no trace. */
-typedef struct ctx_mark { arena_mark a; diag *tail; int n_errors, n_internal, n_warnings; } ctx_mark;
+typedef struct ctx_mark {
+    arena_mark a;
+    diag *tail;
+    int n_errors, n_internal, n_warnings;
+} ctx_mark;
 ctx_mark ctx_get_mark(nasc_ctx *c);
 void ctx_release(nasc_ctx *c, ctx_mark m);
 
@@ -114,8 +125,7 @@ diag *diag_warning(nasc_ctx *c, loc at, const char *fmt, ...) NASC_PRINTF(3, 4);
 void diag_note(nasc_ctx *c, diag *d, loc at, const char *fmt, ...) NASC_PRINTF(4, 5);
 /* An internal error: a bug in nasc, not in the user's input. */
 #define diag_internal(c, ...) diag_internal_at((c), __FILE__, __LINE__, __VA_ARGS__)
-diag *diag_internal_at(nasc_ctx *c, const char *file, int line, const char *fmt, ...)
-    NASC_PRINTF(4, 5);
+diag *diag_internal_at(nasc_ctx *c, const char *file, int line, const char *fmt, ...) NASC_PRINTF(4, 5);
 
 /* Prints every diagnostic as `file:line:col: error: msg`, the source line and
  * a caret.  color: use ANSI colours. */
@@ -127,6 +137,9 @@ char *diag_render_string(nasc_ctx *c);
  * names over 60 bytes. */
 int name_distance(const char *a, const char *b);
 
-static inline loc loc_none(void) { loc l = {-1, 0, 0, 0}; return l; }
+static inline loc loc_none(void) {
+    loc l = {-1, 0, 0, 0};
+    return l;
+}
 
 #endif

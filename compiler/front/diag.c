@@ -31,7 +31,10 @@ ctx_mark ctx_get_mark(nasc_ctx *c) {
 void ctx_release(nasc_ctx *c, ctx_mark m) {
     arena_release(&c->A, m.a);
     c->diags_tail = m.tail;
-    if (m.tail) m.tail->next = NULL; else c->diags = NULL;
+    if (m.tail)
+        m.tail->next = NULL;
+    else
+        c->diags = NULL;
     c->n_errors = m.n_errors;
     c->n_internal = m.n_internal;
     c->n_warnings = m.n_warnings;
@@ -52,7 +55,12 @@ int ctx_load_file(nasc_ctx *c, const char *path) {
         if (n == cap) {
             cap *= 2;
             char *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(fp); errno = ENOMEM; return -1; }
+            if (!nb) {
+                free(buf);
+                fclose(fp);
+                errno = ENOMEM;
+                return -1;
+            }
             buf = nb;
         }
         size_t r = fread(buf + n, 1, cap - n, fp);
@@ -61,7 +69,11 @@ int ctx_load_file(nasc_ctx *c, const char *path) {
     }
     int err = ferror(fp);
     fclose(fp);
-    if (err) { free(buf); errno = EIO; return -1; }
+    if (err) {
+        free(buf);
+        errno = EIO;
+        return -1;
+    }
     int id = ctx_add_file(c, path, buf, n);
     free(buf);
     return id;
@@ -77,7 +89,10 @@ static diag *push(nasc_ctx *c, diag_kind k, loc at, const char *fmt, va_list ap)
     if (k == DIAG_INTERNAL) c->n_internal++;
     /* Past the limit errors still count (so callers fail) but are not kept. */
     if (k == DIAG_ERROR && c->n_errors > c->max_errors) return d;
-    if (c->diags_tail) c->diags_tail->next = d; else c->diags = d;
+    if (c->diags_tail)
+        c->diags_tail->next = d;
+    else
+        c->diags = d;
     c->diags_tail = d;
     return d;
 }
@@ -141,11 +156,13 @@ static void render_one(nasc_ctx *c, FILE *out, const diag *d, const diag *parent
         fprintf(out, "%s%s:%d:%d: ", color ? "\033[1m" : "", f->path, d->at.line, d->at.col);
     else
         fprintf(out, "%snasc: ", color ? "\033[1m" : "");
-    fprintf(out, "%s%s:%s %s\n", color ? colors[d->kind] : "", names[d->kind],
-            color ? "\033[0m" : "", d->msg);
+    fprintf(out, "%s%s:%s %s\n", color ? colors[d->kind] : "", names[d->kind], color ? "\033[0m" : "",
+            d->msg);
     if (!f || d->at.line <= 0) return;
     /* A note at its error's own place would only repeat the excerpt. */
-    if (parent && parent->at.file == d->at.file && parent->at.line == d->at.line && parent->at.col == d->at.col) return;
+    if (parent && parent->at.file == d->at.file && parent->at.line == d->at.line &&
+        parent->at.col == d->at.col)
+        return;
     int len;
     const char *s = line_of(f, d->at.line, &len);
     fprintf(out, "  %.*s\n  ", len, s);

@@ -22,12 +22,12 @@ typedef struct enumr {
     space_ir *s;
     int n;
     const int *ids;
-    int64_t *size;          /* per decision */
+    int64_t *size; /* per decision */
     int64_t *idx;
-    uint64_t **masks;       /* SUBSET: the k-subsets */
-    sval *vals;             /* indexed by decision id */
+    uint64_t **masks; /* SUBSET: the k-subsets */
+    sval *vals;       /* indexed by decision id */
     sym_env env;
-    bool exhaustive;        /* false when a FLOAT decision is only sampled */
+    bool exhaustive; /* false when a FLOAT decision is only sampled */
 } enumr;
 
 
@@ -131,7 +131,10 @@ static bool deps_meet(const int *a, int na, const int *b, int nb) {
     int i = 0, j = 0;
     while (i < na && j < nb) {
         if (a[i] == b[j]) return true;
-        if (a[i] < b[j]) i++; else j++;
+        if (a[i] < b[j])
+            i++;
+        else
+            j++;
     }
     return false;
 }
@@ -140,7 +143,8 @@ static bool deps_meet(const int *a, int na, const int *b, int nb) {
 static bool requires_hold(space_ir *s, enumr *e, const int *ids, int n) {
     for (int r = 0; r < s->reqs.n; r++) {
         require_c *q = &s->reqs.v[r];
-        if (!deps_subset(q->guard->deps, q->guard->n_deps, ids, n) || !deps_subset(q->cond->deps, q->cond->n_deps, ids, n))
+        if (!deps_subset(q->guard->deps, q->guard->n_deps, ids, n) ||
+            !deps_subset(q->cond->deps, q->cond->n_deps, ids, n))
             continue;
         if (truthy(sym_eval(q->guard, &e->env)) && !truthy(sym_eval(q->cond, &e->env))) return false;
     }
@@ -164,15 +168,17 @@ static char *shown(nasc_ctx *c, oblig *o, int j, enumr *e) {
 static char *dec_value_text(nasc_ctx *c, const decision *d, sval v) {
     if (d->kind == DK_CAT) {
         for (int i = 0; i < d->n_alts; i++)
-            if (d->by_index ? v.i == i : (d->alt_vals[i].is_float ? v.is_float && v.f == d->alt_vals[i].f
-                                                                  : !v.is_float && v.i == d->alt_vals[i].i))
+            if (d->by_index ? v.i == i
+                            : (d->alt_vals[i].is_float ? v.is_float && v.f == d->alt_vals[i].f
+                                                       : !v.is_float && v.i == d->alt_vals[i].i))
                 return (char *)d->alt_names[i];
     }
     if (d->kind == DK_SUBSET) {
         char *s = "{";
         int k = 0;
         for (int i = 0; i < d->n_alts; i++)
-            if ((uint64_t)v.i >> i & 1) s = arena_printf(&c->A, "%s%s%s", s, k++ ? ", " : "", d->alt_names[i]);
+            if ((uint64_t)v.i >> i & 1)
+                s = arena_printf(&c->A, "%s%s%s", s, k++ ? ", " : "", d->alt_names[i]);
         return arena_printf(&c->A, "%s}", s);
     }
     return val_text(c, v);
@@ -184,8 +190,10 @@ static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n
     int k = 0;
     for (int j = 0; j < n; j++) {
         decision *d = s->decs.v[ids[j]];
-        if (deps_subset(d->guard->deps, d->guard->n_deps, ids, n) && !truthy(sym_eval(d->guard, &e->env))) continue;
-        w = arena_printf(&c->A, "%s%s%s = %s", w, k++ ? ", " : "", d->label, dec_value_text(c, d, e->vals[d->id]));
+        if (deps_subset(d->guard->deps, d->guard->n_deps, ids, n) && !truthy(sym_eval(d->guard, &e->env)))
+            continue;
+        w = arena_printf(&c->A, "%s%s%s = %s", w, k++ ? ", " : "", d->label,
+                         dec_value_text(c, d, e->vals[d->id]));
     }
     return w;
 }
@@ -193,7 +201,8 @@ static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n
 static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
     char *msg = o->what_arg ? arena_printf(&c->A, o->what, o->what_arg) : arena_strdup(&c->A, o->what);
     for (int j = 0; j < o->n_show; j++)
-        msg = arena_printf(&c->A, "%s%s %s", msg, j ? (o->joiner ? o->joiner : " and") : "", shown(c, o, j, e));
+        msg =
+            arena_printf(&c->A, "%s%s %s", msg, j ? (o->joiner ? o->joiner : " and") : "", shown(c, o, j, e));
     if (div_err) msg = arena_printf(&c->A, "%s (the arithmetic overflows or divides by zero)", msg);
     diag *d = diag_error(c, o->at, "%s", msg);
     o->reported = d;
@@ -249,10 +258,14 @@ static void prove(nasc_ctx *c, space_ir *s, int oi) {
     for (int64_t t = 0; t < iters; t++) {
         if (sampled) {
             for (int j = 0; j < n; j++) {
-                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
                 e.idx[j] = (int64_t)(rng % (uint64_t)e.size[j]);
-                if (s->decs.v[ids[j]]->kind == DK_SUBSET && !e.masks[j]) e.masks[j] = subset_masks(c, s->decs.v[ids[j]]);
-                e.vals[ids[j]] = e.masks[j] || s->decs.v[ids[j]]->kind != DK_SUBSET ? dec_value(&e, j) : (sval){0};
+                if (s->decs.v[ids[j]]->kind == DK_SUBSET && !e.masks[j])
+                    e.masks[j] = subset_masks(c, s->decs.v[ids[j]]);
+                e.vals[ids[j]] =
+                    e.masks[j] || s->decs.v[ids[j]]->kind != DK_SUBSET ? dec_value(&e, j) : (sval){0};
             }
             e.env.gen = sym_new_gen();
             e.env.err = false;
@@ -269,21 +282,32 @@ static void prove(nasc_ctx *c, space_ir *s, int oi) {
         }
     }
     if (sampled)
-        diag_warning(c, o->at, "this check depends on %d decisions, too many combinations to try them all; "
-                               "200000 random ones passed", n);
+        diag_warning(c, o->at,
+                     "this check depends on %d decisions, too many combinations to try them all; "
+                     "200000 random ones passed",
+                     n);
 }
 
 /* ----- big integers (for cardinalities beyond 2^64) ----- */
 
-typedef struct big { int n; uint32_t d[256]; } big;   /* little-endian limbs: up to 8192 bits */
+typedef struct big {
+    int n;
+    uint32_t d[256];
+} big; /* little-endian limbs: up to 8192 bits */
 
 static void big_set(big *b, uint64_t v) {
     b->n = 0;
-    while (v) { b->d[b->n++] = (uint32_t)v; v >>= 32; }
+    while (v) {
+        b->d[b->n++] = (uint32_t)v;
+        v >>= 32;
+    }
 }
 
 static bool big_mul_small(big *b, uint64_t m) {
-    if (m == 0) { b->n = 0; return true; }
+    if (m == 0) {
+        b->n = 0;
+        return true;
+    }
     /* multiply by the two 32-bit halves to stay in 64-bit arithmetic */
     uint32_t parts[2] = {(uint32_t)m, (uint32_t)(m >> 32)};
     big acc = {0};
@@ -294,7 +318,10 @@ static bool big_mul_small(big *b, uint64_t m) {
             int k = i + p;
             if (k >= 256) return false;
             uint64_t cur = (k < acc.n ? acc.d[k] : 0) + carry + (i < b->n ? (uint64_t)b->d[i] * parts[p] : 0);
-            if (k >= acc.n) { for (int z = acc.n; z <= k; z++) acc.d[z] = 0; acc.n = k + 1; }
+            if (k >= acc.n) {
+                for (int z = acc.n; z <= k; z++) acc.d[z] = 0;
+                acc.n = k + 1;
+            }
             acc.d[k] = (uint32_t)cur;
             carry = cur >> 32;
         }
@@ -310,7 +337,10 @@ static bool big_mul(big *a, const big *b) {
         for (int j = 0; j < b->n || carry; j++) {
             int k = i + j;
             if (k >= 256) return false;
-            if (k >= r.n) { for (int z = r.n; z <= k; z++) r.d[z] = 0; r.n = k + 1; }
+            if (k >= r.n) {
+                for (int z = r.n; z <= k; z++) r.d[z] = 0;
+                r.n = k + 1;
+            }
             uint64_t cur = r.d[k] + carry + (j < b->n ? (uint64_t)a->d[i] * b->d[j] : 0);
             r.d[k] = (uint32_t)cur;
             carry = cur >> 32;
@@ -373,10 +403,12 @@ static uint64_t leaf_size(const decision *d) {
     return (uint64_t)dec_size(d);
 }
 
-static void count_component(nasc_ctx *c, space_ir *s, int *members, int nm, bool *control, big *out, bool *exact) {
+static void count_component(nasc_ctx *c, space_ir *s, int *members, int nm, bool *control, big *out,
+                            bool *exact) {
     int nc = 0;
     int *ctl = arena_alloc(&c->A, (size_t)(nm + 1) * sizeof *ctl);
-    for (int i = 0; i < nm; i++) if (control[members[i]]) ctl[nc++] = members[i];
+    for (int i = 0; i < nm; i++)
+        if (control[members[i]]) ctl[nc++] = members[i];
     if (nc == 0) {
         big_set(out, 1);
         for (int i = 0; i < nm; i++) big_mul_small(out, leaf_size(s->decs.v[members[i]]));
@@ -443,10 +475,14 @@ static void cardinality(nasc_ctx *c, space_ir *s) {
         if (done[root]) continue;
         done[root] = true;
         int nm = 0;
-        for (int j = 0; j < n; j++) if (uf_find(parent, j) == root) members[nm++] = j;
+        for (int j = 0; j < n; j++)
+            if (uf_find(parent, j) == root) members[nm++] = j;
         big comp;
         count_component(c, s, members, nm, control, &comp, &s->card_exact);
-        if (!big_mul(&total, &comp)) { s->card_exact = false; break; }
+        if (!big_mul(&total, &comp)) {
+            s->card_exact = false;
+            break;
+        }
     }
     s->cardinality = big_str(c, &total);
 }
@@ -461,7 +497,11 @@ static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], in
     int64_t total = enum_init(c, &e, s, ids, n, ENUM_LIMIT / 8);
     mn[0] = mn[1] = INT64_MAX;
     mx[0] = mx[1] = 0;
-    if (total < 0) { *exact = false; mn[0] = mn[1] = 0; return; }
+    if (total < 0) {
+        *exact = false;
+        mn[0] = mn[1] = 0;
+        return;
+    }
     for (int64_t k = 0; k < total; k++) {
         enum_set(&e, k);
         bool on = truthy(sym_eval(t->guard, &e.env));
@@ -519,7 +559,8 @@ static void ranges(nasc_ctx *c, space_ir *s) {
     for (int t = 0; t < nt; t++) {
         cost_term *ct = &s->costs.v[t];
         int n1, n;
-        int *d1 = deps_union(c, ct->guard->deps, ct->guard->n_deps, ct->params->deps, ct->params->n_deps, &n1);
+        int *d1 =
+            deps_union(c, ct->guard->deps, ct->guard->n_deps, ct->params->deps, ct->params->n_deps, &n1);
         int *ids = deps_union(c, d1, n1, ct->flops->deps, ct->flops->n_deps, &n);
         for (int k = 1; k < n; k++) uf_join(parent, ids[0], ids[k]);
     }
@@ -533,8 +574,10 @@ static void ranges(nasc_ctx *c, space_ir *s) {
     int *gid = arena_alloc(&c->A, (size_t)(nt + 1) * sizeof *gid);
     for (int t = 0; t < nt; t++) {
         cost_term *ct = &s->costs.v[t];
-        int d = ct->guard->n_deps ? ct->guard->deps[0] : ct->params->n_deps ? ct->params->deps[0]
-              : ct->flops->n_deps ? ct->flops->deps[0] : -1;
+        int d = ct->guard->n_deps    ? ct->guard->deps[0]
+                : ct->params->n_deps ? ct->params->deps[0]
+                : ct->flops->n_deps  ? ct->flops->deps[0]
+                                     : -1;
         gid[t] = d < 0 ? -1 : uf_find(parent, d);
     }
     s->params_min = s->params_max = s->flops_min = s->flops_max = 0;
@@ -545,7 +588,10 @@ static void ranges(nasc_ctx *c, space_ir *s) {
         if (done[t]) continue;
         int ng = 0;
         for (int u = t; u < nt; u++)
-            if (!done[u] && gid[u] == gid[t]) { grp[ng++] = &s->costs.v[u]; done[u] = true; }
+            if (!done[u] && gid[u] == gid[t]) {
+                grp[ng++] = &s->costs.v[u];
+                done[u] = true;
+            }
         int64_t mn[2], mx[2];
         if (!group_range(c, s, grp, ng, mn, mx)) {
             s->range_exact = false;
@@ -553,7 +599,10 @@ static void ranges(nasc_ctx *c, space_ir *s) {
             for (int k = 0; k < ng; k++) {
                 int64_t a[2], b[2];
                 term_range(c, s, grp[k], a, b, &s->range_exact);
-                mn[0] += a[0]; mn[1] += a[1]; mx[0] += b[0]; mx[1] += b[1];
+                mn[0] += a[0];
+                mn[1] += a[1];
+                mx[0] += b[0];
+                mx[1] += b[1];
             }
         }
         s->params_min += mn[0];
@@ -610,11 +659,14 @@ const char *decision_domain(nasc_ctx *c, const decision *d) {
     switch (d->kind) {
     case DK_INT:
         return d->step == 1 ? arena_printf(&c->A, "%lld..%lld", (long long)d->lo, (long long)d->hi)
-                            : arena_printf(&c->A, "%lld..%lld step %lld", (long long)d->lo, (long long)d->hi, (long long)d->step);
+                            : arena_printf(&c->A, "%lld..%lld step %lld", (long long)d->lo, (long long)d->hi,
+                                           (long long)d->step);
     case DK_FLOAT: return arena_printf(&c->A, "[%g, %g]%s", d->flo, d->fhi, d->log ? " log" : "");
-    case DK_CAT: case DK_SUBSET: {
+    case DK_CAT:
+    case DK_SUBSET: {
         char *s = d->kind == DK_SUBSET ? arena_printf(&c->A, "%d of {", d->k) : "{";
-        for (int i = 0; i < d->n_alts; i++) s = arena_printf(&c->A, "%s%s%s", s, i ? ", " : "", d->alt_names[i]);
+        for (int i = 0; i < d->n_alts; i++)
+            s = arena_printf(&c->A, "%s%s%s", s, i ? ", " : "", d->alt_names[i]);
         return arena_printf(&c->A, "%s}", s);
     }
     }

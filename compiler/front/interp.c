@@ -24,8 +24,16 @@ value *v_new(interp *I, vkind k) {
     return v;
 }
 
-value *v_int(interp *I, sym *s) { value *v = v_new(I, V_INT); v->s = s; return v; }
-value *v_bool(interp *I, sym *s) { value *v = v_new(I, V_BOOL); v->s = s; return v; }
+value *v_int(interp *I, sym *s) {
+    value *v = v_new(I, V_INT);
+    v->s = s;
+    return v;
+}
+value *v_bool(interp *I, sym *s) {
+    value *v = v_new(I, V_BOOL);
+    v->s = s;
+    return v;
+}
 
 value *v_tensor(interp *I, int rank, sym **d, int node) {
     value *v = v_new(I, V_TENSOR);
@@ -36,8 +44,8 @@ value *v_tensor(interp *I, int rank, sym **d, int node) {
 }
 
 const char *vkind_name(const value *v) {
-    static const char *n[] = {"int", "float", "bool", "enum", "Tensor", "block", "list",
-                              "string", "same", "quantity", "undefined"};
+    static const char *n[] = {"int",  "float",  "bool", "enum",     "Tensor",   "block",
+                              "list", "string", "same", "quantity", "undefined"};
     return n[v->k];
 }
 
@@ -146,8 +154,7 @@ char *shape_str(interp *I, const value *t) {
 }
 
 /* Records that prop must hold here; in POINT mode it is decided at once. */
-void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
-               const value *a, const value *b) {
+void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, const value *a, const value *b) {
     const char *joiner = I->joiner, *what_arg = I->what_arg;
     I->joiner = I->what_arg = NULL;
     if (sym_is_true(prop)) return;
@@ -167,7 +174,7 @@ void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
             o.show_rank[j] = vs[j]->rank;
             for (int i = 0; i < vs[j]->rank; i++) o.show[j][i] = vs[j]->d[i];
         } else if (vs[j]->s) {
-            o.show_rank[j] = -1;        /* a scalar */
+            o.show_rank[j] = -1; /* a scalar */
             o.show[j][0] = vs[j]->s;
         }
     }
@@ -177,8 +184,9 @@ void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
         char *msg = what_arg ? arena_printf(&I->c->A, what, what_arg) : arena_strdup(&I->c->A, what);
         for (int j = 0; j < o.n_show; j++)
             msg = arena_printf(&I->c->A, "%s%s %s", msg, j ? (joiner ? joiner : " and") : "",
-                               vs[j]->k == V_TENSOR ? shape_str(I, vs[j])
-                                                    : sym_str(I->c, vs[j]->s, dec_label_name, dec_val_name, I->sp));
+                               vs[j]->k == V_TENSOR
+                                   ? shape_str(I, vs[j])
+                                   : sym_str(I->c, vs[j]->s, dec_label_name, dec_val_name, I->sp));
         diag_error(I->c, at, "%s", msg);
         I->abort = true;
         return;
@@ -272,26 +280,27 @@ static value *merge(interp *I, sym *c, value *a, value *b, const char *name) {
     value *m = v_new(I, a->k);
     *m = *a;
     switch (a->k) {
-    case V_INT: case V_FLOAT: case V_BOOL: case V_ENUM:
-        m->s = sym_ite(I->c, c, a->s, b->s);
-        return m;
+    case V_INT:
+    case V_FLOAT:
+    case V_BOOL:
+    case V_ENUM: m->s = sym_ite(I->c, c, a->s, b->s); return m;
     case V_TENSOR:
         if (a->rank != b->rank)
-            return poison(I, arena_printf(&I->c->A, "the rank of '%s' depends on decisions: %s on one path, %s on another",
-                                          name, shape_str(I, a), shape_str(I, b)));
+            return poison(I,
+                          arena_printf(&I->c->A,
+                                       "the rank of '%s' depends on decisions: %s on one path, %s on another",
+                                       name, shape_str(I, a), shape_str(I, b)));
         for (int i = 0; i < a->rank; i++) m->d[i] = sym_ite(I->c, c, a->d[i], b->d[i]);
         m->node = -1;
         return m;
-    case V_BLOCK:
-        m->b = merge_blocks(I, c, a->b, b->b);
-        return m;
+    case V_BLOCK: m->b = merge_blocks(I, c, a->b, b->b); return m;
     case V_LIST:
-        if (a->n != b->n) return poison(I, arena_printf(&I->c->A, "the length of '%s' depends on decisions", name));
+        if (a->n != b->n)
+            return poison(I, arena_printf(&I->c->A, "the length of '%s' depends on decisions", name));
         m->items = arena_alloc(&I->c->A, (size_t)a->n * sizeof *m->items);
         for (int i = 0; i < a->n; i++) m->items[i] = merge(I, c, a->items[i], b->items[i], name);
         return m;
-    default:
-        return a;
+    default: return a;
     }
 }
 
@@ -307,15 +316,24 @@ static const char *suggest(interp *I, const char *name) {
     for (scope *s = I->sc; s; s = s->up)
         for (int i = 0; i < s->b.n; i++) {
             int d = name_distance(name, s->b.v[i].name);
-            if (d < bd) { bd = d; best = s->b.v[i].name; }
+            if (d < bd) {
+                bd = d;
+                best = s->b.v[i].name;
+            }
         }
     for (int i = 0; i < I->prog->blocks.n; i++) {
         int d = name_distance(name, I->prog->blocks.v[i]->name);
-        if (d < bd) { bd = d; best = I->prog->blocks.v[i]->name; }
+        if (d < bd) {
+            bd = d;
+            best = I->prog->blocks.v[i]->name;
+        }
     }
     for (int b = 0; b < BI_MUL; b++) {
         int d = name_distance(name, builtin_name((builtin_id)b));
-        if (d < bd) { bd = d; best = builtin_name((builtin_id)b); }
+        if (d < bd) {
+            bd = d;
+            best = builtin_name((builtin_id)b);
+        }
     }
     return best;
 }
@@ -375,8 +393,10 @@ static value *cached_global(interp *I, ast_expr *name) {
         return block_value(I, b);
     }
     value *v = lookup_global(I, name->name);
-    if (v && v->k == V_BLOCK && v->b->k == B_USER) name->gblock = v->b->blk;
-    else if (v && v->k == V_BLOCK && v->b->k == B_BUILTIN) name->gbuiltin = (int)v->b->builtin + 1;
+    if (v && v->k == V_BLOCK && v->b->k == B_USER)
+        name->gblock = v->b->blk;
+    else if (v && v->k == V_BLOCK && v->b->k == B_BUILTIN)
+        name->gbuiltin = (int)v->b->builtin + 1;
     return v;
 }
 
@@ -417,9 +437,10 @@ static value *eval_binop(interp *I, ast_expr *e) {
         return v_bool(I, sym_bin(I->c, op, a->s, b->s));
     }
     if (op >= OP_EQ && op <= OP_GE) {
-        bool ok = (is_num(a) && is_num(b)) ||
-                  ((op == OP_EQ || op == OP_NE) &&
-                   ((a->k == V_BOOL && b->k == V_BOOL) || (a->k == V_ENUM && b->k == V_ENUM && a->enum_id == b->enum_id)));
+        bool ok =
+            (is_num(a) && is_num(b)) || ((op == OP_EQ || op == OP_NE) &&
+                                         ((a->k == V_BOOL && b->k == V_BOOL) ||
+                                          (a->k == V_ENUM && b->k == V_ENUM && a->enum_id == b->enum_id)));
         if (!ok) {
             diag_error(I->c, e->at, "cannot compare %s with %s", vkind_name(a), vkind_name(b));
             return poison(I, "");
@@ -438,8 +459,9 @@ static value *eval_binop(interp *I, ast_expr *e) {
         value tmp = {0};
         tmp.k = V_INT;
         tmp.s = b->s;
-        if (!b->s->is_float) oblig_add(I, e->at, OB_TRUE, sym_bin(I->c, OP_NE, b->s, sym_int(I->c, 0)),
-                                       "division by zero: the divisor", &tmp, NULL);
+        if (!b->s->is_float)
+            oblig_add(I, e->at, OB_TRUE, sym_bin(I->c, OP_NE, b->s, sym_int(I->c, 0)),
+                      "division by zero: the divisor", &tmp, NULL);
     }
     sym *r = sym_bin(I->c, op, a->s, b->s);
     value *v = v_new(I, r->is_float ? V_FLOAT : V_INT);
@@ -481,10 +503,20 @@ value *eval_expr(interp *I, ast_expr *e) {
     value *v;
     switch (e->kind) {
     case E_INT: return v_int(I, sym_int(I->c, e->ival));
-    case E_FLOAT: v = v_new(I, V_FLOAT); v->s = sym_float(I->c, e->fval); return v;
+    case E_FLOAT:
+        v = v_new(I, V_FLOAT);
+        v->s = sym_float(I->c, e->fval);
+        return v;
     case E_BOOL: return v_bool(I, sym_bool(I->c, e->ival != 0));
-    case E_STRING: v = v_new(I, V_STRING); v->str = e->sval; return v;
-    case E_QUANT: v = v_new(I, V_QUANT); v->q = e->fval; v->unit = e->unit; return v;
+    case E_STRING:
+        v = v_new(I, V_STRING);
+        v->str = e->sval;
+        return v;
+    case E_QUANT:
+        v = v_new(I, V_QUANT);
+        v->q = e->fval;
+        v->unit = e->unit;
+        return v;
     case E_NAME: return eval_name(I, e);
     case E_BINOP: return eval_binop(I, e);
     case E_UNOP: return eval_unop(I, e);
@@ -492,7 +524,8 @@ value *eval_expr(interp *I, ast_expr *e) {
     case E_CHOICE:
         diag_error(I->c, e->at, "a choice must be the whole right side of a binding (let NAME = choice ...)");
         return poison(I, "");
-    case E_OBJECTIVE: case E_LIST:
+    case E_OBJECTIVE:
+    case E_LIST:
         diag_error(I->c, e->at, "objectives and lists belong in a search section");
         return poison(I, "");
     }
@@ -530,7 +563,10 @@ static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const c
 
 /* Numbers the calls of each callee name in a body, in source order, so a
  * block called twice gets "#1" and "#2" segments (section 5). */
-typedef struct callcount { const char *name; int n; } callcount;
+typedef struct callcount {
+    const char *name;
+    int n;
+} callcount;
 typedef VEC(callcount) callcounts;
 typedef VEC(ast_expr *) exprvec;
 
@@ -553,7 +589,10 @@ static void number_expr(nasc_ctx *c, ast_expr *e, callcounts *cc, exprvec *calls
     if (e->kind == E_CALL && e->callee && e->callee->kind == E_NAME) {
         int k = 0;
         while (k < cc->n && strcmp(cc->v[k].name, e->callee->name)) k++;
-        if (k == cc->n) { callcount x = {e->callee->name, 0}; vec_push(&c->A, *cc, x); }
+        if (k == cc->n) {
+            callcount x = {e->callee->name, 0};
+            vec_push(&c->A, *cc, x);
+        }
         e->call_ord = ++cc->v[k].n;
         vec_push(&c->A, *calls, e);
     }
@@ -609,8 +648,10 @@ static value *eval_call(interp *I, ast_expr *e) {
     }
     callargs a = eval_args(I, e);
     if (I->abort) return poison(I, "");
-    for (int i = 0; i < a.npos; i++) if (a.pos[i]->k == V_POISON) return a.pos[i];
-    for (int i = 0; i < a.nnamed; i++) if (a.named[i]->k == V_POISON) return a.named[i];
+    for (int i = 0; i < a.npos; i++)
+        if (a.pos[i]->k == V_POISON) return a.pos[i];
+    for (int i = 0; i < a.nnamed; i++)
+        if (a.named[i]->k == V_POISON) return a.named[i];
     return call_bval(I, cal->b, e, &a, NULL);
 }
 
@@ -656,7 +697,8 @@ static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, a
     case T_TENSOR: ok = v->k == V_TENSOR; break;
     case T_BLOCK: ok = v->k == V_BLOCK; break;
     case T_NAMED:
-        if (!strcmp(t->name, "Act")) ok = v->k == V_BLOCK;
+        if (!strcmp(t->name, "Act"))
+            ok = v->k == V_BLOCK;
         else {
             ok = v->k == V_ENUM && !strcmp(I->prog->enums.v[v->enum_id]->name, t->name);
         }
@@ -664,8 +706,12 @@ static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, a
     }
     if (!ok) {
         diag_error(I->c, call->at, "argument '%s' of %s must be %s, got %s", p->name, blk->name,
-                   t->kind == T_INT ? "an int" : t->kind == T_FLOAT ? "a float" : t->kind == T_BOOL ? "a bool"
-                   : t->kind == T_TENSOR ? "a Tensor" : t->kind == T_BLOCK ? "a block" : t->name,
+                   t->kind == T_INT      ? "an int"
+                   : t->kind == T_FLOAT  ? "a float"
+                   : t->kind == T_BOOL   ? "a bool"
+                   : t->kind == T_TENSOR ? "a Tensor"
+                   : t->kind == T_BLOCK  ? "a block"
+                                         : t->name,
                    vkind_name(v));
         I->abort = true;
     }
@@ -709,7 +755,10 @@ static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call)
     w.rank = r->rank;
     for (int i = 0; i < r->rank; i++) {
         value *d = eval_expr(I, t->dims.v[i]);
-        if (d->k != V_INT) { I->abort = true; return r; }
+        if (d->k != V_INT) {
+            I->abort = true;
+            return r;
+        }
         w.d[i] = d->s;
     }
     I->joiner = ", but its type says";
@@ -718,7 +767,8 @@ static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call)
     return r;
 }
 
-static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, const char *seg_label, const char *seg_alt) {
+static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, const char *seg_label,
+                        const char *seg_alt) {
     if (I->fr && I->fr->depth > 64) {
         diag_error(I->c, call->at, "block calls nest more than 64 deep (is %s recursive?)", blk->name);
         I->abort = true;
@@ -727,7 +777,8 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
     int np = blk->params.n;
     value **vals = arena_alloc(&I->c->A, (size_t)(np + 1) * sizeof *vals);
     if (a->npos > np) {
-        diag_error(I->c, call->at, "%s takes %d argument%s, got %d", blk->name, np, np == 1 ? "" : "s", a->npos);
+        diag_error(I->c, call->at, "%s takes %d argument%s, got %d", blk->name, np, np == 1 ? "" : "s",
+                   a->npos);
         return poison(I, "");
     }
     for (int i = 0; i < a->npos; i++) vals[i] = a->pos[i];
@@ -747,8 +798,10 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
     /* New frame: the body sees only its parameters and globals. */
     frame fr = {0};
     fr.parent = I->fr;
-    if (seg_label) set_segment(I, &fr.seg, seg_label, seg_alt, call);
-    else set_segment(I, &fr.seg, blk->name, NULL, call);
+    if (seg_label)
+        set_segment(I, &fr.seg, seg_label, seg_alt, call);
+    else
+        set_segment(I, &fr.seg, blk->name, NULL, call);
     fr.base_guard = I->guard;
     fr.item = blk;
     fr.depth = I->fr ? I->fr->depth + 1 : 0;
@@ -778,7 +831,10 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
     }
     value *r = NULL;
     if (!I->abort) {
-        if (!blk->call_numbered) { number_body(I->c, blk); blk->call_numbered = true; }
+        if (!blk->call_numbered) {
+            number_body(I->c, blk);
+            blk->call_numbered = true;
+        }
         I->fr = &fr;
         exec_stmts(I, &blk->body);
         r = fr.ret;
@@ -797,19 +853,25 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
 
 /* Calls a block value: a builtin, a user block, or a switch between
  * blocks (a choice, or a merge), each alternative under its own guard. */
-static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label, const char *seg_alt);
+static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label,
+                         const char *seg_alt);
 
 static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label) {
     return call_bval2(I, b, call, a, seg_label, NULL);
 }
 
-static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label, const char *seg_alt) {
+static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label,
+                         const char *seg_alt) {
     if (b->k == B_BUILTIN)
         return builtin_call(I, b->builtin, call, a->pos, a->npos, a->names, a->named, a->named_at, a->nnamed);
     if (b->k == B_USER) return call_user(I, b->blk, call, a, seg_label, seg_alt);
     if (sym_is_const(b->sel)) {
         int64_t k = sym_ival(b->sel);
-        if (k < 0 || k >= b->n) { diag_internal(I->c, "switch index out of range"); I->abort = true; return poison(I, ""); }
+        if (k < 0 || k >= b->n) {
+            diag_internal(I->c, "switch index out of range");
+            I->abort = true;
+            return poison(I, "");
+        }
         bval *alt = b->alts[k];
         return call_bval2(I, alt, call, a, b->label, b->label ? alt->name : NULL);
     }
@@ -825,7 +887,8 @@ static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const 
     }
     I->guard = g0;
     if (res && res->k == V_POISON && res->str && *res->str) {
-        diag_error(I->c, call->at, "the alternatives of '%s' differ: %s", b->label ? b->label : b->name, res->str);
+        diag_error(I->c, call->at, "the alternatives of '%s' differ: %s", b->label ? b->label : b->name,
+                   res->str);
         I->abort = true;
     }
     return res ? res : poison(I, "");
@@ -834,10 +897,15 @@ static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const 
 /* ----- statements ----- */
 
 static void assign(interp *I, ast_stmt *s, value *v) {
-    if (s->is_let) { bind(I, s->name, v); return; }
+    if (s->is_let) {
+        bind(I, s->name, v);
+        return;
+    }
     binding *b = scope_find(I, s->name, true);
-    if (b) b->v = v;
-    else bind(I, s->name, v);
+    if (b)
+        b->v = v;
+    else
+        bind(I, s->name, v);
 }
 
 static void exec_assign(interp *I, ast_stmt *s) {
@@ -863,9 +931,18 @@ static void exec_for(interp *I, ast_stmt *s) {
     bool ok = true;
     int64_t a = sym_is_const(lo->s) ? sym_ival(lo->s) : bound_extreme(I, lo->s, false, &ok);
     int64_t b = sym_is_const(hi->s) ? sym_ival(hi->s) : bound_extreme(I, hi->s, true, &ok);
-    if (!ok) { diag_error(I->c, s->at, "cannot bound this loop: its bounds depend on too many decisions"); return; }
-    if (b - a > 10000) { diag_error(I->c, s->at, "loop runs %lld times: more than 10000", (long long)(b - a + 1)); return; }
-    if (!I->fr || I->fr->n_loops >= 16) { diag_error(I->c, s->at, "loops nest more than 16 deep"); return; }
+    if (!ok) {
+        diag_error(I->c, s->at, "cannot bound this loop: its bounds depend on too many decisions");
+        return;
+    }
+    if (b - a > 10000) {
+        diag_error(I->c, s->at, "loop runs %lld times: more than 10000", (long long)(b - a + 1));
+        return;
+    }
+    if (!I->fr || I->fr->n_loops >= 16) {
+        diag_error(I->c, s->at, "loops nest more than 16 deep");
+        return;
+    }
     sym *g0 = I->guard;
     I->fr->n_loops++;
     for (int64_t i = a; i <= b && !I->abort && !I->fr->returned; i++) {
@@ -912,7 +989,10 @@ static void exec_if(interp *I, ast_stmt *s) {
     if (!sym_is_false(I->guard)) exec_stmts(I, &s->body);
     scope_pop(I);
     value **then_vals = arena_alloc(&I->c->A, (size_t)(sn.n + 1) * sizeof *then_vals);
-    for (int k = 0; k < sn.n; k++) { then_vals[k] = sn.where[k]->v; sn.where[k]->v = sn.vals[k]; }
+    for (int k = 0; k < sn.n; k++) {
+        then_vals[k] = sn.where[k]->v;
+        sn.where[k]->v = sn.vals[k];
+    }
     bool ret_then = I->fr->returned;
     I->fr->returned = false;
     I->guard = sym_and(I->c, g0, sym_not(I->c, c->s));
@@ -920,7 +1000,7 @@ static void exec_if(interp *I, ast_stmt *s) {
     if (!sym_is_false(I->guard)) exec_stmts(I, &s->els);
     scope_pop(I);
     bool ret_else = I->fr->returned;
-    I->fr->returned = ret_then && ret_else;   /* both sides returned: so has the if */
+    I->fr->returned = ret_then && ret_else; /* both sides returned: so has the if */
     I->guard = g0;
     for (int k = 0; k < sn.n; k++)
         sn.where[k]->v = merge(I, c->s, then_vals[k], sn.where[k]->v, sn.where[k]->name);
@@ -935,7 +1015,11 @@ static void exec_require(interp *I, ast_stmt *s) {
         return;
     }
     if (concrete(I)) {
-        if (sym_is_false(c->s)) { I->infeasible = true; I->infeasible_at = s->at; I->abort = true; }
+        if (sym_is_false(c->s)) {
+            I->infeasible = true;
+            I->infeasible_at = s->at;
+            I->abort = true;
+        }
         return;
     }
     if (sym_is_true(c->s)) return;
@@ -996,11 +1080,17 @@ static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok) {
     for (int i = 0; i < n; i++) {
         int64_t m = domain_size(sp->decs.v[s->deps[i]]);
         total *= m;
-        if (total > 1000000) { *ok = false; return 0; }
+        if (total > 1000000) {
+            *ok = false;
+            return 0;
+        }
     }
     sval *vals = arena_alloc(&I->c->A, (size_t)(sp->decs.n + 1) * sizeof *vals);
     int64_t idx[64] = {0};
-    if (n > 64) { *ok = false; return 0; }
+    if (n > 64) {
+        *ok = false;
+        return 0;
+    }
     sym_env env = {vals, 0, false};
     int64_t best = want_max ? INT64_MIN : INT64_MAX;
     for (int64_t t = 0; t < total; t++) {
@@ -1011,8 +1101,10 @@ static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok) {
             idx[i] = r % m;
             r /= m;
             sval v = {0};
-            if (d->kind == DK_CAT) v = d->by_index ? (sval){false, idx[i], 0} : d->alt_vals[idx[i]];
-            else if (d->kind == DK_INT) v.i = d->lo + idx[i] * d->step;
+            if (d->kind == DK_CAT)
+                v = d->by_index ? (sval){false, idx[i], 0} : d->alt_vals[idx[i]];
+            else if (d->kind == DK_INT)
+                v.i = d->lo + idx[i] * d->step;
             vals[d->id] = v;
         }
         env.gen = sym_new_gen();
@@ -1036,7 +1128,8 @@ static void run_space(interp *I, ast_item *sp) {
     I->sc = NULL;
     scope_push(I, true);
     if (sp->params.n != 1 || ((ast_param *)sp->params.v[0])->type->kind != T_TENSOR) {
-        diag_error(I->c, sp->name_at, "space %s must take exactly one Tensor parameter (the input sample)", sp->name);
+        diag_error(I->c, sp->name_at, "space %s must take exactly one Tensor parameter (the input sample)",
+                   sp->name);
         return;
     }
     ast_param *p = sp->params.v[0];
@@ -1057,7 +1150,10 @@ static void run_space(interp *I, ast_item *sp) {
     }
     if (I->g) x->node = graph_input(I, x);
     bind(I, p->name, x);
-    if (!sp->call_numbered) { number_body(I->c, sp); sp->call_numbered = true; }
+    if (!sp->call_numbered) {
+        number_body(I->c, sp);
+        sp->call_numbered = true;
+    }
     exec_stmts(I, &sp->body);
     if (I->abort) return;
     if (!fr.ret) {
@@ -1079,7 +1175,8 @@ static void collect_items(nasc_ctx *c, program *p) {
                     diag *d = diag_error(c, it->name_at, "block '%s' is defined twice", it->name);
                     diag_note(c, d, p->blocks.v[k]->name_at, "first defined here");
                 }
-            if (builtin_lookup(it->name) >= 0) diag_error(c, it->name_at, "'%s' is a builtin block", it->name);
+            if (builtin_lookup(it->name) >= 0)
+                diag_error(c, it->name_at, "'%s' is a builtin block", it->name);
             vec_push(&c->A, p->blocks, it);
         } else if (it->kind == I_ENUM) {
             vec_push(&c->A, p->enums, it);
@@ -1100,16 +1197,24 @@ static void attach_sections(nasc_ctx *c, program *p) {
         space_ir *s = NULL;
         if (it->name) {
             s = prog_space(p, it->name);
-            if (!s) { diag_error(c, it->name_at, "%s section for unknown space '%s'", kw, it->name); continue; }
+            if (!s) {
+                diag_error(c, it->name_at, "%s section for unknown space '%s'", kw, it->name);
+                continue;
+            }
         } else if (p->spaces.n == 1) {
             s = p->spaces.v[0];
         } else {
-            diag_error(c, it->at, p->spaces.n ? "this file has several spaces: name the one this %s section is for"
-                                              : "a %s section needs a space", kw);
+            diag_error(c, it->at,
+                       p->spaces.n ? "this file has several spaces: name the one this %s section is for"
+                                   : "a %s section needs a space",
+                       kw);
             continue;
         }
         ast_item **slot = it->kind == I_TRAIN ? &s->train_item : &s->search_item;
-        if (*slot) { diag_error(c, it->at, "space %s has two %s sections", s->name, kw); continue; }
+        if (*slot) {
+            diag_error(c, it->at, "space %s has two %s sections", s->name, kw);
+            continue;
+        }
         *slot = it;
     }
 }
@@ -1178,8 +1283,8 @@ static void finish_graph(interp *I) {
     ir_graph_finish(g);
 }
 
-static bool run_concrete(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir_graph *g,
-                         bool *feasible, imode mode, uint64_t *rng) {
+static bool run_concrete(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir_graph *g, bool *feasible,
+                         imode mode, uint64_t *rng) {
     interp I = {0};
     I.c = c;
     I.prog = p;

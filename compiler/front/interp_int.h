@@ -7,7 +7,17 @@
 #include "space.h"
 
 typedef enum {
-    V_INT, V_FLOAT, V_BOOL, V_ENUM, V_TENSOR, V_BLOCK, V_LIST, V_STRING, V_SAME, V_QUANT, V_POISON
+    V_INT,
+    V_FLOAT,
+    V_BOOL,
+    V_ENUM,
+    V_TENSOR,
+    V_BLOCK,
+    V_LIST,
+    V_STRING,
+    V_SAME,
+    V_QUANT,
+    V_POISON
 } vkind;
 
 typedef struct bval bval;
@@ -15,26 +25,48 @@ typedef struct value value;
 
 struct value {
     vkind k;
-    sym *s;                 /* V_INT, V_FLOAT, V_BOOL, V_ENUM */
-    int enum_id;            /* V_ENUM: index in prog->enums */
-    int rank;               /* V_TENSOR */
+    sym *s;      /* V_INT, V_FLOAT, V_BOOL, V_ENUM */
+    int enum_id; /* V_ENUM: index in prog->enums */
+    int rank;    /* V_TENSOR */
     sym *d[IR_MAX_RANK];
-    int node;               /* V_TENSOR: graph node in POINT mode, else -1 */
-    bval *b;                /* V_BLOCK */
-    int n;                  /* V_LIST */
+    int node; /* V_TENSOR: graph node in POINT mode, else -1 */
+    bval *b;  /* V_BLOCK */
+    int n;    /* V_LIST */
     value **items;
-    const char *str;        /* V_STRING; V_POISON: why */
-    double q;               /* V_QUANT */
+    const char *str; /* V_STRING; V_POISON: why */
+    double q;        /* V_QUANT */
     ast_unit unit;
 };
 
 /* Builtin block ids. */
 typedef enum {
-    BI_DENSE, BI_CONV2D, BI_CONV1D, BI_DEPTHWISE, BI_BATCHNORM, BI_LAYERNORM,
-    BI_RELU, BI_RELU6, BI_GELU, BI_TANH, BI_SIGMOID, BI_SWISH, BI_HSWISH, BI_IDENTITY,
-    BI_SKIP, BI_ZERO, BI_MAXPOOL, BI_AVGPOOL, BI_GLOBAL_AVGPOOL, BI_FLATTEN, BI_DROPOUT,
-    BI_CONCAT, BI_SUM, BI_SOFTMAX, BI_MIN, BI_MAX,
-    BI_MUL,                 /* `a * b` on tensors; not callable by name */
+    BI_DENSE,
+    BI_CONV2D,
+    BI_CONV1D,
+    BI_DEPTHWISE,
+    BI_BATCHNORM,
+    BI_LAYERNORM,
+    BI_RELU,
+    BI_RELU6,
+    BI_GELU,
+    BI_TANH,
+    BI_SIGMOID,
+    BI_SWISH,
+    BI_HSWISH,
+    BI_IDENTITY,
+    BI_SKIP,
+    BI_ZERO,
+    BI_MAXPOOL,
+    BI_AVGPOOL,
+    BI_GLOBAL_AVGPOOL,
+    BI_FLATTEN,
+    BI_DROPOUT,
+    BI_CONCAT,
+    BI_SUM,
+    BI_SOFTMAX,
+    BI_MIN,
+    BI_MAX,
+    BI_MUL, /* `a * b` on tensors; not callable by name */
     BI_COUNT
 } builtin_id;
 
@@ -42,12 +74,12 @@ struct bval {
     enum { B_BUILTIN, B_USER, B_SWITCH } k;
     builtin_id builtin;
     ast_item *blk;
-    const char *name;       /* as written: "relu", "ConvBNAct" */
+    const char *name; /* as written: "relu", "ConvBNAct" */
     /* B_SWITCH: alternative sel-value i is alts[i] */
     sym *sel;
     int n;
     bval **alts;
-    const char *label;      /* the choice's label (for "op.sepconv." segments), or NULL */
+    const char *label; /* the choice's label (for "op.sepconv." segments), or NULL */
 };
 
 typedef struct binding {
@@ -58,36 +90,36 @@ typedef struct binding {
 typedef struct scope {
     struct scope *up;
     VEC(binding) b;
-    bool boundary;          /* a block body: lookups stop here before globals */
+    bool boundary; /* a block body: lookups stop here before globals */
 } scope;
 
 /* What names a block instance, kept as parts and turned into text only
  * when a label or a layer name needs it (a search runs the space for every
  * trial, and most runs need neither). */
 typedef struct segment {
-    const char *a, *b;      /* "ConvBlock", or the choice label and alternative: "op", "sepconv" */
-    int ord, total;         /* #ord when total > 1 */
-    int loops[16];          /* the caller's loop indices at the call */
+    const char *a, *b; /* "ConvBlock", or the choice label and alternative: "op", "sepconv" */
+    int ord, total;    /* #ord when total > 1 */
+    int loops[16];     /* the caller's loop indices at the call */
     int n_loops;
 } segment;
 
 typedef struct frame {
-    const char *prefix;     /* label prefix, "" or "ConvBlock#2[3]."; NULL until frame_prefix builds it */
+    const char *prefix; /* label prefix, "" or "ConvBlock#2[3]."; NULL until frame_prefix builds it */
     struct frame *parent;
     segment seg;
     int loops[16];
     int n_loops;
     sym *base_guard;
-    value *ret;             /* the value returned so far (merged over the paths that returned) */
-    sym *ret_guard;         /* the paths that have returned (absolute guard), NULL: none */
-    bool returned;          /* the current statement list has returned on every path: stop it */
+    value *ret;     /* the value returned so far (merged over the paths that returned) */
+    sym *ret_guard; /* the paths that have returned (absolute guard), NULL: none */
+    bool returned;  /* the current statement list has returned on every path: stop it */
     ast_item *item;
     int depth;
 } frame;
 
 typedef enum { MODE_CHECK, MODE_POINT, MODE_SAMPLE } imode;
 
-typedef struct label_map {  /* open addressing: label -> decision id */
+typedef struct label_map { /* open addressing: label -> decision id */
     const char **keys;
     int *vals;
     int cap, n;
@@ -101,20 +133,20 @@ typedef struct interp {
     sym *guard;
     scope *sc;
     frame *fr;
-    assignment *asg;        /* POINT/SAMPLE */
-    uint64_t *rng;          /* SAMPLE */
-    ir_graph *g;            /* POINT with a graph */
+    assignment *asg; /* POINT/SAMPLE */
+    uint64_t *rng;   /* SAMPLE */
+    ir_graph *g;     /* POINT with a graph */
     VEC(ir_node) nodes;
-    label_map node_set;     /* layer names in use (POINT mode) */
-    bool no_names;          /* sizes only: skip naming layers and parameters */
-    bool infeasible;        /* a require failed (POINT/SAMPLE) */
+    label_map node_set; /* layer names in use (POINT mode) */
+    bool no_names;      /* sizes only: skip naming layers and parameters */
+    bool infeasible;    /* a require failed (POINT/SAMPLE) */
     loc infeasible_at;
-    bool abort;             /* stop executing (infeasible, fatal error) */
+    bool abort; /* stop executing (infeasible, fatal error) */
     int errors_at_start;
-    label_map *labels;      /* the space's labels (owned by the space, built in CHECK) */
-    loc call_at;            /* the builtin call being interpreted */
-    const char *joiner;     /* for the next obligation's message (oblig.joiner) */
-    const char *what_arg;   /* for the next obligation: its message is a format of this */
+    label_map *labels;    /* the space's labels (owned by the space, built in CHECK) */
+    loc call_at;          /* the builtin call being interpreted */
+    const char *joiner;   /* for the next obligation's message (oblig.joiner) */
+    const char *what_arg; /* for the next obligation: its message is a format of this */
 } interp;
 
 /* interp.c */
@@ -124,8 +156,7 @@ value *v_bool(interp *I, sym *s);
 value *v_tensor(interp *I, int rank, sym **d, int node);
 const char *vkind_name(const value *v);
 bool concrete(const interp *I);
-void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what,
-               const value *a, const value *b);
+void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, const value *a, const value *b);
 sym *dims_equal(interp *I, const value *a, const value *b, int from);
 char *shape_str(interp *I, const value *t);
 const char *dec_label_name(void *ud, int dec);
@@ -140,9 +171,9 @@ const char *frame_prefix(interp *I, frame *f);
 /* builtins.c */
 int builtin_lookup(const char *name);
 const char *builtin_name(builtin_id b);
-bool builtin_is_act(builtin_id b);  /* shape-preserving single-tensor blocks (Act, skip, zero) */
-value *builtin_call(interp *I, builtin_id b, ast_expr *call, value **pos, int npos,
-                    const char **names, value **named, loc *named_at, int nnamed);
+bool builtin_is_act(builtin_id b); /* shape-preserving single-tensor blocks (Act, skip, zero) */
+value *builtin_call(interp *I, builtin_id b, ast_expr *call, value **pos, int npos, const char **names,
+                    value **named, loc *named_at, int nnamed);
 int graph_input(interp *I, value *x);
 
 /* section.c */

@@ -151,9 +151,9 @@ char *parse_lex_dump(nasc_ctx *c, int file, bool with_locs) {
 /* ----- imports ----- */
 
 typedef struct mod {
-    const char *name;       /* dotted name, e.g. "std.blocks" */
-    const char *real;       /* canonical path of its file */
-    bool done;              /* false while its own imports are being loaded */
+    const char *name; /* dotted name, e.g. "std.blocks" */
+    const char *real; /* canonical path of its file */
+    bool done;        /* false while its own imports are being loaded */
 } mod;
 
 typedef VEC(const char *) strvec;

@@ -17,7 +17,10 @@ static const char *closest_label(space_ir *s, const char *label) {
     int bd = 4;
     for (int i = 0; i < s->decs.n; i++) {
         int d = name_distance(label, s->decs.v[i]->label);
-        if (d < bd) { bd = d; best = s->decs.v[i]->label; }
+        if (d < bd) {
+            bd = d;
+            best = s->decs.v[i]->label;
+        }
     }
     return best;
 }
@@ -33,13 +36,19 @@ static char *json_text(nasc_ctx *c, const json_value *v) {
 static bool cat_value(nasc_ctx *c, const char *what, decision *d, const json_value *v, sval *out) {
     for (int i = 0; i < d->n_alts; i++) {
         bool m = false;
-        if (v->type == JSON_STRING) m = !strcmp(v->str, d->alt_names[i]);
-        else if (v->type == JSON_BOOL && d->vt == DV_BOOL) m = (v->boolean ? 1 : 0) == d->alt_vals[i].i;
+        if (v->type == JSON_STRING)
+            m = !strcmp(v->str, d->alt_names[i]);
+        else if (v->type == JSON_BOOL && d->vt == DV_BOOL)
+            m = (v->boolean ? 1 : 0) == d->alt_vals[i].i;
         else if (v->type == JSON_NUMBER && (d->vt == DV_INT || d->vt == DV_FLOAT) && !d->by_index) {
             double x = d->alt_vals[i].is_float ? d->alt_vals[i].f : (double)d->alt_vals[i].i;
             m = v->number == x || fabs(v->number - x) <= 1e-12 * fabs(x);
         }
-        if (m) { out->is_float = false; out->i = i; return true; }
+        if (m) {
+            out->is_float = false;
+            out->i = i;
+            return true;
+        }
     }
     diag_error(c, loc_none(), "%s: decision '%s': %s is not one of %s", what, d->label, json_text(c, v),
                decision_domain(c, d));
@@ -53,14 +62,16 @@ static bool decode(nasc_ctx *c, const char *what, decision *d, const json_value 
     case DK_INT:
         if (v->type != JSON_NUMBER || !v->is_int || v->integer < d->lo || v->integer > d->hi ||
             (v->integer - d->lo) % d->step) {
-            diag_error(c, loc_none(), "%s: decision '%s': %s is not in %s", what, d->label, json_text(c, v), decision_domain(c, d));
+            diag_error(c, loc_none(), "%s: decision '%s': %s is not in %s", what, d->label, json_text(c, v),
+                       decision_domain(c, d));
             return false;
         }
         out->i = v->integer;
         return true;
     case DK_FLOAT:
         if (v->type != JSON_NUMBER || !(v->number >= d->flo && v->number <= d->fhi)) {
-            diag_error(c, loc_none(), "%s: decision '%s': %s is not in %s", what, d->label, json_text(c, v), decision_domain(c, d));
+            diag_error(c, loc_none(), "%s: decision '%s': %s is not in %s", what, d->label, json_text(c, v),
+                       decision_domain(c, d));
             return false;
         }
         out->is_float = true;
@@ -68,7 +79,8 @@ static bool decode(nasc_ctx *c, const char *what, decision *d, const json_value 
         return true;
     case DK_SUBSET: {
         if (v->type != JSON_ARRAY || (int)v->n != d->k) {
-            diag_error(c, loc_none(), "%s: decision '%s' needs a list of %d distinct alternatives of %s, got %s", what,
+            diag_error(c, loc_none(),
+                       "%s: decision '%s' needs a list of %d distinct alternatives of %s, got %s", what,
                        d->label, d->k, decision_domain(c, d), json_text(c, v));
             return false;
         }
@@ -78,7 +90,8 @@ static bool decode(nasc_ctx *c, const char *what, decision *d, const json_value 
             for (int j = 0; j < d->n_alts; j++)
                 if (v->items[i].type == JSON_STRING && !strcmp(v->items[i].str, d->alt_names[j])) k = j;
             if (k < 0 || (m >> k & 1)) {
-                diag_error(c, loc_none(), "%s: decision '%s': %s is not a list of %d distinct alternatives of %s", what,
+                diag_error(c, loc_none(),
+                           "%s: decision '%s': %s is not a list of %d distinct alternatives of %s", what,
                            d->label, json_text(c, v), d->k, decision_domain(c, d));
                 return false;
             }
@@ -100,17 +113,25 @@ static space_ir *pick_space(nasc_ctx *c, program *p, const json_value *root, con
     space_ir *s = prog_space(p, sv ? sv->str : NULL);
     if (s) return s;
     char *names = "";
-    for (int i = 0; i < p->spaces.n; i++) names = arena_printf(&c->A, "%s%s%s", names, i ? ", " : "", p->spaces.v[i]->name);
-    if (sv) diag_error(c, loc_none(), "%s: unknown space '%s' (this file has: %s)", what, sv->str, names);
-    else diag_error(c, loc_none(), "%s: this file has several spaces (%s): the point must say which in \"space\"", what, names);
+    for (int i = 0; i < p->spaces.n; i++)
+        names = arena_printf(&c->A, "%s%s%s", names, i ? ", " : "", p->spaces.v[i]->name);
+    if (sv)
+        diag_error(c, loc_none(), "%s: unknown space '%s' (this file has: %s)", what, sv->str, names);
+    else
+        diag_error(c, loc_none(),
+                   "%s: this file has several spaces (%s): the point must say which in \"space\"", what,
+                   names);
     return NULL;
 }
 
-bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *text, const char *what,
-                assignment **out, ir_graph *g) {
+bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *text, const char *what, assignment **out,
+                ir_graph *g) {
     char err[256];
     json_value *root = json_parse(text, strlen(text), err, sizeof err);
-    if (!root) { diag_error(c, loc_none(), "%s is not valid JSON: %s", what, err); return false; }
+    if (!root) {
+        diag_error(c, loc_none(), "%s is not valid JSON: %s", what, err);
+        return false;
+    }
     bool ok = false;
     const json_value *decs = json_get(root, "decisions");
     if (root->type != JSON_OBJECT || !decs || decs->type != JSON_OBJECT) {
@@ -119,7 +140,10 @@ bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *text, const 
     }
     space_ir *s = pick_space(c, p, root, what);
     if (!s) goto done;
-    if (!s->ok) { diag_error(c, loc_none(), "space %s has errors", s->name); goto done; }
+    if (!s->ok) {
+        diag_error(c, loc_none(), "space %s has errors", s->name);
+        goto done;
+    }
     *sp = s;
     assignment *a = asg_new(c, s);
     int e0 = c->n_errors;
@@ -131,7 +155,10 @@ bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *text, const 
             if (near) diag_note(c, d, loc_none(), "did you mean '%s'?", near);
             continue;
         }
-        if (a->given[id]) { diag_error(c, loc_none(), "%s: decision '%s' is given twice", what, decs->keys[i]); continue; }
+        if (a->given[id]) {
+            diag_error(c, loc_none(), "%s: decision '%s' is given twice", what, decs->keys[i]);
+            continue;
+        }
         if (decode(c, what, s->decs.v[id], &decs->items[i], &a->vals[id])) a->given[id] = true;
     }
     if (c->n_errors != e0) goto done;
@@ -143,7 +170,8 @@ bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *text, const 
     for (int i = 0; i < a->n; i++)
         if (a->given[i] && !a->active[i]) {
             decision *d = s->decs.v[i];
-            diag *dg = diag_error(c, loc_none(), "%s: decision '%s' is inactive at this point", what, d->label);
+            diag *dg =
+                diag_error(c, loc_none(), "%s: decision '%s' is inactive at this point", what, d->label);
             diag_note(c, dg, d->at, "it is active only when %s", decision_condition(c, s, d));
         }
     ok = c->n_errors == e0;
@@ -179,10 +207,14 @@ char *point_json(nasc_ctx *c, space_ir *s, const assignment *a) {
             json_buf_puts(&b, "]");
             break;
         case DK_CAT:
-            if (d->vt == DV_INT && !d->by_index) json_write_int(&b, d->alt_vals[v.i].i);
-            else if (d->vt == DV_FLOAT && !d->by_index) json_write_number(&b, d->alt_vals[v.i].f);
-            else if (d->vt == DV_BOOL && !d->by_index) json_buf_puts(&b, d->alt_vals[v.i].i ? "true" : "false");
-            else json_write_string(&b, d->alt_names[v.i], strlen(d->alt_names[v.i]));
+            if (d->vt == DV_INT && !d->by_index)
+                json_write_int(&b, d->alt_vals[v.i].i);
+            else if (d->vt == DV_FLOAT && !d->by_index)
+                json_write_number(&b, d->alt_vals[v.i].f);
+            else if (d->vt == DV_BOOL && !d->by_index)
+                json_buf_puts(&b, d->alt_vals[v.i].i ? "true" : "false");
+            else
+                json_write_string(&b, d->alt_names[v.i], strlen(d->alt_names[v.i]));
             break;
         }
     }

@@ -36,7 +36,10 @@ static sym *numeric(interp *I, section *s, ast_expr *e) {
         return v && v->k == CV_NUM ? v->num : NULL;
     }
     case E_UNOP:
-        if (e->op == OP_NEG) { sym *a = numeric(I, s, e->lhs); return a ? sym_neg(I->c, a) : NULL; }
+        if (e->op == OP_NEG) {
+            sym *a = numeric(I, s, e->lhs);
+            return a ? sym_neg(I->c, a) : NULL;
+        }
         return NULL;
     case E_BINOP: {
         if (e->op > OP_POW) return NULL;
@@ -71,11 +74,25 @@ static cfg_val *from_call(interp *I, section *s, ast_expr *e) {
 static cfg_val *from_expr(interp *I, section *s, ast_expr *e) {
     cfg_val *v;
     sym *n = numeric(I, s, e);
-    if (n) { v = cv_new(I, CV_NUM, e->at); v->num = n; return v; }
+    if (n) {
+        v = cv_new(I, CV_NUM, e->at);
+        v->num = n;
+        return v;
+    }
     switch (e->kind) {
-    case E_BOOL: v = cv_new(I, CV_BOOL, e->at); v->num = sym_bool(I->c, e->ival); return v;
-    case E_STRING: v = cv_new(I, CV_STR, e->at); v->s = e->sval; return v;
-    case E_QUANT: v = cv_new(I, CV_QUANT, e->at); v->q = e->fval; v->unit = e->unit; return v;
+    case E_BOOL:
+        v = cv_new(I, CV_BOOL, e->at);
+        v->num = sym_bool(I->c, e->ival);
+        return v;
+    case E_STRING:
+        v = cv_new(I, CV_STR, e->at);
+        v->s = e->sval;
+        return v;
+    case E_QUANT:
+        v = cv_new(I, CV_QUANT, e->at);
+        v->q = e->fval;
+        v->unit = e->unit;
+        return v;
     case E_NAME: {
         cfg_val *k = find_key(s, e->name);
         if (k) return k;
@@ -110,10 +127,23 @@ static cfg_val *from_expr(interp *I, section *s, ast_expr *e) {
 static cfg_val *from_value(interp *I, value *x, loc at) {
     cfg_val *v;
     switch (x->k) {
-    case V_INT: case V_FLOAT: v = cv_new(I, CV_NUM, at); v->num = x->s; return v;
-    case V_BOOL: v = cv_new(I, CV_BOOL, at); v->num = x->s; return v;
-    case V_STRING: v = cv_new(I, CV_STR, at); v->s = x->str; return v;
-    case V_BLOCK: v = cv_new(I, CV_IDENT, at); v->s = x->b->name; return v;
+    case V_INT:
+    case V_FLOAT:
+        v = cv_new(I, CV_NUM, at);
+        v->num = x->s;
+        return v;
+    case V_BOOL:
+        v = cv_new(I, CV_BOOL, at);
+        v->num = x->s;
+        return v;
+    case V_STRING:
+        v = cv_new(I, CV_STR, at);
+        v->s = x->str;
+        return v;
+    case V_BLOCK:
+        v = cv_new(I, CV_IDENT, at);
+        v->s = x->b->name;
+        return v;
     default:
         diag_error(I->c, at, "a section choice must be over numbers, bools or strings");
         v = cv_new(I, CV_IDENT, at);
@@ -133,7 +163,7 @@ static void want(interp *I, section *s, const char *key, bool ok, const char *wh
 
 static bool num_in(const cfg_val *v, double lo, double hi, bool integral) {
     if (!is_num(v)) return false;
-    if (!sym_is_const(v->num)) return true;   /* a choice: its domain was checked */
+    if (!sym_is_const(v->num)) return true; /* a choice: its domain was checked */
     double x = sym_fval(v->num);
     if (integral && v->num->c.is_float) return false;
     return x >= lo && x <= hi;
@@ -157,59 +187,84 @@ static void check_train(interp *I, section *s) {
     cfg_val *d = find_key(s, "data");
     if (d) {
         bool ok = (d->k == CV_IDENT && !strcmp(d->s, "fashion_mnist")) ||
-                  (d->k == CV_CALL && !strcmp(d->s, "idx") && d->n == 2 && d->items[0]->k == CV_STR && d->items[1]->k == CV_STR) ||
+                  (d->k == CV_CALL && !strcmp(d->s, "idx") && d->n == 2 && d->items[0]->k == CV_STR &&
+                   d->items[1]->k == CV_STR) ||
                   (d->k == CV_CALL && !strcmp(d->s, "csv") && d->n >= 1 && d->items[0]->k == CV_STR);
-        if (!ok) diag_error(I->c, d->at, "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", label = \"column\")");
+        if (!ok)
+            diag_error(I->c, d->at,
+                       "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", label = "
+                       "\"column\")");
     }
     cfg_val *t = find_key(s, "test");
     if (t) {
-        bool ok = (t->k == CV_CALL && !strcmp(t->s, "idx") && t->n == 2 && t->items[0]->k == CV_STR && t->items[1]->k == CV_STR) ||
+        bool ok = (t->k == CV_CALL && !strcmp(t->s, "idx") && t->n == 2 && t->items[0]->k == CV_STR &&
+                   t->items[1]->k == CV_STR) ||
                   (t->k == CV_CALL && !strcmp(t->s, "csv") && t->n >= 1 && t->items[0]->k == CV_STR);
-        if (!ok) diag_error(I->c, t->at, "test must be idx(\"images\", \"labels\") or csv(\"file.csv\", label = \"column\")");
+        if (!ok)
+            diag_error(I->c, t->at,
+                       "test must be idx(\"images\", \"labels\") or csv(\"file.csv\", label = \"column\")");
     }
-    want(I, s, "split", !find_key(s, "split") || num_in(find_key(s, "split"), 0, 0.99, false), "a fraction in [0, 1)");
-    want(I, s, "epochs", !find_key(s, "epochs") || num_in(find_key(s, "epochs"), 1e-9, 1e6, false), "a positive number");
-    want(I, s, "batch", !find_key(s, "batch") || num_in(find_key(s, "batch"), 1, 1 << 20, true), "a positive int");
-    want(I, s, "seed", !find_key(s, "seed") || num_in(find_key(s, "seed"), 0, 9.2e18, true), "a non-negative int");
-    want(I, s, "threads", !find_key(s, "threads") || num_in(find_key(s, "threads"), 1, 1024, true), "a positive int");
-    want(I, s, "data_fraction", !find_key(s, "data_fraction") || num_in(find_key(s, "data_fraction"), 1e-9, 1, false),
+    want(I, s, "split", !find_key(s, "split") || num_in(find_key(s, "split"), 0, 0.99, false),
+         "a fraction in [0, 1)");
+    want(I, s, "epochs", !find_key(s, "epochs") || num_in(find_key(s, "epochs"), 1e-9, 1e6, false),
+         "a positive number");
+    want(I, s, "batch", !find_key(s, "batch") || num_in(find_key(s, "batch"), 1, 1 << 20, true),
+         "a positive int");
+    want(I, s, "seed", !find_key(s, "seed") || num_in(find_key(s, "seed"), 0, 9.2e18, true),
+         "a non-negative int");
+    want(I, s, "threads", !find_key(s, "threads") || num_in(find_key(s, "threads"), 1, 1024, true),
+         "a positive int");
+    want(I, s, "data_fraction",
+         !find_key(s, "data_fraction") || num_in(find_key(s, "data_fraction"), 1e-9, 1, false),
          "a fraction in (0, 1]");
     cfg_val *o = find_key(s, "optimizer");
     if (o) {
         static const char *const names[] = {"sgd", "adam", "adamw", NULL};
-        static const char *const args[] = {"lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps"};
-        if (!call_named(o, names, args, 7) && !(o->k == CV_IDENT && (!strcmp(o->s, "sgd") || !strcmp(o->s, "adam") || !strcmp(o->s, "adamw"))))
-            diag_error(I->c, o->at, "optimizer must be sgd(lr = ..., momentum = ..., nesterov = ..., weight_decay = ...), "
-                                    "adam(lr = ...) or adamw(lr = ..., weight_decay = ...)");
+        static const char *const args[] = {"lr",    "momentum", "nesterov", "weight_decay",
+                                           "beta1", "beta2",    "eps"};
+        if (!call_named(o, names, args, 7) &&
+            !(o->k == CV_IDENT && (!strcmp(o->s, "sgd") || !strcmp(o->s, "adam") || !strcmp(o->s, "adamw"))))
+            diag_error(I->c, o->at,
+                       "optimizer must be sgd(lr = ..., momentum = ..., nesterov = ..., weight_decay = ...), "
+                       "adam(lr = ...) or adamw(lr = ..., weight_decay = ...)");
     }
     cfg_val *sc = find_key(s, "schedule");
     if (sc) {
         static const char *const names[] = {"cosine", "step", "constant", NULL};
         static const char *const args[] = {"min_lr", "step_size", "gamma", "warmup"};
         bool ok = call_named(sc, names, args, 4) ||
-                  (sc->k == CV_IDENT && (!strcmp(sc->s, "cosine") || !strcmp(sc->s, "constant") || !strcmp(sc->s, "step")));
-        if (!ok) diag_error(I->c, sc->at, "schedule must be constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
+                  (sc->k == CV_IDENT &&
+                   (!strcmp(sc->s, "cosine") || !strcmp(sc->s, "constant") || !strcmp(sc->s, "step")));
+        if (!ok)
+            diag_error(
+                I->c, sc->at,
+                "schedule must be constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
     }
     cfg_val *in = find_key(s, "init");
     if (in && !(in->k == CV_IDENT && (!strcmp(in->s, "kaiming") || !strcmp(in->s, "xavier"))))
         diag_error(I->c, in->at, "init must be kaiming or xavier");
 }
 
-static const char *const known_metrics[] = {"accuracy", "loss", "latency", "throughput", "params", "flops",
-                                            "memory", "train_time", "naswot", "synflow", NULL};
+static const char *const known_metrics[] = {"accuracy", "loss",    "latency", "throughput",
+                                            "params",   "flops",   "memory",  "train_time",
+                                            "naswot",   "synflow", NULL};
 
 static void check_metric_names(interp *I, ast_expr *e, bool external) {
     if (!e) return;
     if (e->kind == E_NAME) {
         if (!strcmp(e->name, "test_accuracy")) {
-            diag_error(I->c, e->at, "test_accuracy is reported but never used to select (use accuracy, the validation accuracy)");
+            diag_error(
+                I->c, e->at,
+                "test_accuracy is reported but never used to select (use accuracy, the validation accuracy)");
             return;
         }
         bool known = false;
         for (int i = 0; known_metrics[i]; i++) known |= !strcmp(known_metrics[i], e->name);
         if (!known && !external)
-            diag_error(I->c, e->at, "unknown metric '%s' (the builtin evaluator reports accuracy, loss, latency, "
-                                    "throughput, params, flops, memory, train_time, naswot, synflow)", e->name);
+            diag_error(I->c, e->at,
+                       "unknown metric '%s' (the builtin evaluator reports accuracy, loss, latency, "
+                       "throughput, params, flops, memory, train_time, naswot, synflow)",
+                       e->name);
         return;
     }
     if (e->kind == E_CALL || e->kind == E_CHOICE) {
@@ -230,12 +285,16 @@ static void check_search(interp *I, section *s) {
         diag_error(I->c, ev->at, "%s takes one string: the command line", ev->s);
     cfg_val *st = find_key(s, "strategy");
     if (st && st->k != CV_IDENT && st->k != CV_CALL && st->k != CV_STR)
-        diag_error(I->c, st->at, "strategy must be a plugin name, optionally with options: evolution(population = 20)");
-    want(I, s, "trials", !find_key(s, "trials") || num_in(find_key(s, "trials"), 1, 1e9, true), "a positive int");
+        diag_error(I->c, st->at,
+                   "strategy must be a plugin name, optionally with options: evolution(population = 20)");
+    want(I, s, "trials", !find_key(s, "trials") || num_in(find_key(s, "trials"), 1, 1e9, true),
+         "a positive int");
     cfg_val *t = find_key(s, "time");
-    if (t && !(t->k == CV_QUANT && t->unit == UNIT_TIME)) diag_error(I->c, t->at, "time must be a duration such as 10m or 2h");
+    if (t && !(t->k == CV_QUANT && t->unit == UNIT_TIME))
+        diag_error(I->c, t->at, "time must be a duration such as 10m or 2h");
     cfg_val *to = find_key(s, "timeout");
-    if (to && !(to->k == CV_QUANT && to->unit == UNIT_TIME)) diag_error(I->c, to->at, "timeout must be a duration such as 30s");
+    if (to && !(to->k == CV_QUANT && to->unit == UNIT_TIME))
+        diag_error(I->c, to->at, "timeout must be a duration such as 30s");
     for (int i = 0; i < s->n; i++) {
         if (strcmp(s->keys[i], "objective") && strcmp(s->keys[i], "require")) continue;
         cfg_val *v = s->vals[i];
@@ -267,9 +326,13 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
         cfg_val *v;
         if (en->value->kind == E_CHOICE) {
             I->fr = NULL;
-            value *x = make_choice(I, en->value, arena_printf(&I->c->A, "%s%s", prefix, en->key), en->at, true);
-            if (x->k == V_POISON) { v = cv_new(I, CV_IDENT, en->at); v->s = ""; }
-            else v = from_value(I, x, en->at);
+            value *x =
+                make_choice(I, en->value, arena_printf(&I->c->A, "%s%s", prefix, en->key), en->at, true);
+            if (x->k == V_POISON) {
+                v = cv_new(I, CV_IDENT, en->at);
+                v->s = "";
+            } else
+                v = from_value(I, x, en->at);
         } else {
             v = from_expr(I, out, en->value);
         }
@@ -279,8 +342,10 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
         out->n++;
     }
     if (I->mode == MODE_CHECK) {
-        if (!strcmp(prefix, "train.")) check_train(I, out);
-        else check_search(I, out);
+        if (!strcmp(prefix, "train."))
+            check_train(I, out);
+        else
+            check_search(I, out);
     }
 }
 

@@ -36,9 +36,9 @@ typedef struct decision {
     int64_t lo, hi, step;   /* INT */
     double flo, fhi;        /* FLOAT */
     bool log;
-    int k;                  /* SUBSET */
-    sym *guard;             /* active when true */
-    bool in_section;        /* a train/search decision */
+    int k;           /* SUBSET */
+    sym *guard;      /* active when true */
+    bool in_section; /* a train/search decision */
 } decision;
 
 typedef struct require_c {
@@ -53,13 +53,13 @@ typedef struct oblig {
     loc at;
     oblig_kind kind;
     sym *guard, *prop;
-    const char *what;       /* the message head: "cannot add tensors of shapes"; a format when what_arg */
+    const char *what; /* the message head: "cannot add tensors of shapes"; a format when what_arg */
     const char *what_arg;
-    int n_show;             /* values to print in a counterexample: shapes as lists of dims */
+    int n_show; /* values to print in a counterexample: shapes as lists of dims */
     int show_rank[2];
     sym *show[2][IR_MAX_RANK];
     const char *show_label[2];
-    const char *joiner;     /* between the two shown values; NULL: " and" */
+    const char *joiner; /* between the two shown values; NULL: " and" */
     diag *reported;
 } oblig;
 
@@ -69,20 +69,30 @@ typedef struct cost_term {
 } cost_term;
 
 /* A configuration value of a train/search section. */
-typedef enum { CV_NUM, CV_STR, CV_IDENT, CV_CALL, CV_LIST, CV_OBJECTIVE, CV_QUANT, CV_BOOL, CV_EXPR } cfg_kind;
+typedef enum {
+    CV_NUM,
+    CV_STR,
+    CV_IDENT,
+    CV_CALL,
+    CV_LIST,
+    CV_OBJECTIVE,
+    CV_QUANT,
+    CV_BOOL,
+    CV_EXPR
+} cfg_kind;
 typedef struct cfg_val cfg_val;
 struct cfg_val {
     cfg_kind k;
     loc at;
-    sym *num;               /* CV_NUM, CV_BOOL (maybe a decision) */
-    double q;               /* CV_QUANT: base units */
+    sym *num; /* CV_NUM, CV_BOOL (maybe a decision) */
+    double q; /* CV_QUANT: base units */
     ast_unit unit;
-    const char *s;          /* CV_STR, CV_IDENT, CV_CALL name */
-    int n;                  /* CV_CALL named args, CV_LIST items */
-    const char **keys;      /* CV_CALL: arg names (NULL for positional) */
+    const char *s;     /* CV_STR, CV_IDENT, CV_CALL name */
+    int n;             /* CV_CALL named args, CV_LIST items */
+    const char **keys; /* CV_CALL: arg names (NULL for positional) */
     cfg_val **items;
-    bool maximize;          /* CV_OBJECTIVE */
-    ast_expr *expr;         /* CV_OBJECTIVE, and limits (the raw expression) */
+    bool maximize;  /* CV_OBJECTIVE */
+    ast_expr *expr; /* CV_OBJECTIVE, and limits (the raw expression) */
 };
 
 typedef struct section {
@@ -104,13 +114,13 @@ typedef struct space_ir {
     section train, search;
     ast_item *train_item, *search_item;
     /* filled by space_analyze() */
-    char *cardinality;      /* decimal */
-    bool card_exact;        /* false: an upper bound (require too costly to count) */
+    char *cardinality; /* decimal */
+    bool card_exact;   /* false: an upper bound (require too costly to count) */
     int n_continuous;
     int64_t params_min, params_max, flops_min, flops_max;
     bool range_exact;
-    bool ok;                /* checked without errors */
-    sval *scratch;          /* one value per decision, reused by every enumeration */
+    bool ok;       /* checked without errors */
+    sval *scratch; /* one value per decision, reused by every enumeration */
 } space_ir;
 
 typedef struct program {
@@ -126,17 +136,17 @@ typedef struct program {
  * space (CHECK mode), recording diagnostics.  Returns the program (never
  * NULL); ok-ness is ctx->n_errors == 0. */
 program *prog_check(nasc_ctx *c, ast_file *f);
-space_ir *prog_space(program *p, const char *name);   /* NULL name: the only one */
+space_ir *prog_space(program *p, const char *name); /* NULL name: the only one */
 
 /* A concrete assignment: value per decision id, and whether it is active. */
 typedef struct assignment {
     int n;
-    sval *vals;             /* CAT: alternative index; INT: value; FLOAT: f; SUBSET: bitmask */
+    sval *vals; /* CAT: alternative index; INT: value; FLOAT: f; SUBSET: bitmask */
     bool *active;
     bool *given;
-    section train, search;  /* the sections as this point evaluates them */
-    loc infeasible_at;      /* the require a point failed */
-    bool no_names;          /* build the graph without layer and parameter names (sizes only) */
+    section train, search; /* the sections as this point evaluates them */
+    loc infeasible_at;     /* the require a point failed */
+    bool no_names;         /* build the graph without layer and parameter names (sizes only) */
 } assignment;
 
 assignment *asg_new(nasc_ctx *c, space_ir *s);
@@ -169,8 +179,8 @@ const char *decision_kind_name(const decision *d);
 /* Parses a point (language.md section 10) into an assignment, checks it
  * against the space and builds its graph (g may be NULL).  Errors name the
  * decision. `file` is for messages. */
-bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *json, const char *what,
-                assignment **out, ir_graph *g);
+bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *json, const char *what, assignment **out,
+                ir_graph *g);
 /* Renders an assignment's active decisions as a point JSON object. */
 char *point_json(nasc_ctx *c, space_ir *s, const assignment *a);
 

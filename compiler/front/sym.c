@@ -10,15 +10,26 @@
 #include "sym.h"
 
 int *deps_union(nasc_ctx *c, const int *a, int na, const int *b, int nb, int *n) {
-    if (nb == 0) { *n = na; return (int *)a; }
-    if (na == 0) { *n = nb; return (int *)b; }
+    if (nb == 0) {
+        *n = na;
+        return (int *)a;
+    }
+    if (na == 0) {
+        *n = nb;
+        return (int *)b;
+    }
     int *out = arena_alloc(&c->A, (size_t)(na + nb) * sizeof(int));
     int i = 0, j = 0, k = 0;
     while (i < na || j < nb) {
         int x;
-        if (j >= nb || (i < na && a[i] < b[j])) x = a[i++];
-        else if (i >= na || b[j] < a[i]) x = b[j++];
-        else { x = a[i++]; j++; }
+        if (j >= nb || (i < na && a[i] < b[j]))
+            x = a[i++];
+        else if (i >= na || b[j] < a[i])
+            x = b[j++];
+        else {
+            x = a[i++];
+            j++;
+        }
         out[k++] = x;
     }
     *n = k;
@@ -79,30 +90,51 @@ static sval apply(ast_op op, sval x, sval y, bool *err) {
     bool fl = x.is_float || y.is_float;
     double xf = x.is_float ? x.f : (double)x.i, yf = y.is_float ? y.f : (double)y.i;
     switch (op) {
-    case OP_ADD: case OP_SUB: case OP_MUL:
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL:
         if (fl) {
             r.is_float = true;
             r.f = op == OP_ADD ? xf + yf : op == OP_SUB ? xf - yf : xf * yf;
         } else {
             long long out;
-            bool ovf = op == OP_ADD ? __builtin_add_overflow(x.i, y.i, &out)
-                     : op == OP_SUB ? __builtin_sub_overflow(x.i, y.i, &out)
-                                    : __builtin_mul_overflow(x.i, y.i, &out);
+            bool ovf = op == OP_ADD   ? __builtin_add_overflow(x.i, y.i, &out)
+                       : op == OP_SUB ? __builtin_sub_overflow(x.i, y.i, &out)
+                                      : __builtin_mul_overflow(x.i, y.i, &out);
             if (ovf) *err = true;
             r.i = ovf ? 0 : out;
         }
         return r;
     case OP_DIV:
-        if (fl) { r.is_float = true; r.f = xf / yf; if (yf == 0) *err = true; return r; }
-        if (y.i == 0 || (x.i == INT64_MIN && y.i == -1)) { *err = true; return r; }
+        if (fl) {
+            r.is_float = true;
+            r.f = xf / yf;
+            if (yf == 0) *err = true;
+            return r;
+        }
+        if (y.i == 0 || (x.i == INT64_MIN && y.i == -1)) {
+            *err = true;
+            return r;
+        }
         r.i = idiv(x.i, y.i);
         return r;
     case OP_MOD:
-        if (fl) { r.is_float = true; r.f = fmod(xf, yf); if (yf == 0) *err = true; return r; }
-        if (y.i == 0 || y.i == -1) { if (y.i == 0) *err = true; return r; }
+        if (fl) {
+            r.is_float = true;
+            r.f = fmod(xf, yf);
+            if (yf == 0) *err = true;
+            return r;
+        }
+        if (y.i == 0 || y.i == -1) {
+            if (y.i == 0) *err = true;
+            return r;
+        }
         r.i = imod(x.i, y.i);
         return r;
-    case OP_POW: r.is_float = true; r.f = pow(xf, yf); return r;
+    case OP_POW:
+        r.is_float = true;
+        r.f = pow(xf, yf);
+        return r;
     case OP_EQ: r.i = fl ? xf == yf : x.i == y.i; return r;
     case OP_NE: r.i = fl ? xf != yf : x.i != y.i; return r;
     case OP_LT: r.i = fl ? xf < yf : x.i < y.i; return r;
@@ -134,12 +166,30 @@ sym *sym_bin(nasc_ctx *c, ast_op op, sym *a, sym *b) {
     }
     /* Identities that keep shapes readable and equalities pointer-equal. */
     switch (op) {
-    case OP_ADD: if (is_int_const(b, 0)) return a; if (is_int_const(a, 0)) return b; break;
-    case OP_SUB: if (is_int_const(b, 0)) return a; break;
-    case OP_MUL: if (is_int_const(b, 1)) return a; if (is_int_const(a, 1)) return b; break;
-    case OP_DIV: if (is_int_const(b, 1) && !a->is_float) return a; break;
-    case OP_EQ: case OP_LE: case OP_GE: if (a == b) return sym_bool(c, true); break;
-    case OP_NE: case OP_LT: case OP_GT: if (a == b) return sym_bool(c, false); break;
+    case OP_ADD:
+        if (is_int_const(b, 0)) return a;
+        if (is_int_const(a, 0)) return b;
+        break;
+    case OP_SUB:
+        if (is_int_const(b, 0)) return a;
+        break;
+    case OP_MUL:
+        if (is_int_const(b, 1)) return a;
+        if (is_int_const(a, 1)) return b;
+        break;
+    case OP_DIV:
+        if (is_int_const(b, 1) && !a->is_float) return a;
+        break;
+    case OP_EQ:
+    case OP_LE:
+    case OP_GE:
+        if (a == b) return sym_bool(c, true);
+        break;
+    case OP_NE:
+    case OP_LT:
+    case OP_GT:
+        if (a == b) return sym_bool(c, false);
+        break;
     case OP_AND:
         if (sym_is_false(a) || sym_is_false(b)) return sym_bool(c, false);
         if (sym_is_true(a)) return b;
@@ -220,12 +270,21 @@ sval sym_eval(sym *s, sym_env *env) {
     switch (s->k) {
     case SY_DEC: r = env->vals[s->dec]; break;
     case SY_NOT: r.i = !truthy(sym_eval(s->a, env)); break;
-    case SY_NEG: r = sym_eval(s->a, env); if (r.is_float) r.f = -r.f; else r.i = -r.i; break;
+    case SY_NEG:
+        r = sym_eval(s->a, env);
+        if (r.is_float)
+            r.f = -r.f;
+        else
+            r.i = -r.i;
+        break;
     case SY_ITE: r = truthy(sym_eval(s->a, env)) ? sym_eval(s->b, env) : sym_eval(s->t, env); break;
     case SY_BIN:
-        if (s->op == OP_AND || s->op == OP_OR) {   /* short-circuit: guards protect divisions */
+        if (s->op == OP_AND || s->op == OP_OR) { /* short-circuit: guards protect divisions */
             bool x = truthy(sym_eval(s->a, env));
-            if (s->op == OP_AND ? !x : x) { r.i = x; break; }
+            if (s->op == OP_AND ? !x : x) {
+                r.i = x;
+                break;
+            }
             r.i = truthy(sym_eval(s->b, env));
             break;
         }
@@ -243,8 +302,8 @@ sval sym_eval(sym *s, sym_env *env) {
 /* ----- printing ----- */
 
 static const char *op_text(ast_op op) {
-    static const char *t[] = {"+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=",
-                              "and", "or", "not", "-"};
+    static const char *t[] = {
+        "+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or", "not", "-"};
     return op <= OP_NEG ? t[op] : "?";
 }
 
@@ -253,14 +312,22 @@ static int prec(const sym *s) {
     switch (s->op) {
     case OP_OR: return 1;
     case OP_AND: return 2;
-    case OP_ADD: case OP_SUB: return 4;
-    case OP_MUL: case OP_DIV: case OP_MOD: return 5;
+    case OP_ADD:
+    case OP_SUB: return 4;
+    case OP_MUL:
+    case OP_DIV:
+    case OP_MOD: return 5;
     case OP_POW: return 6;
     default: return 3;
     }
 }
 
-typedef struct pctx { nasc_ctx *c; sym_namer nm; sym_valnamer vn; void *ud; } pctx;
+typedef struct pctx {
+    nasc_ctx *c;
+    sym_namer nm;
+    sym_valnamer vn;
+    void *ud;
+} pctx;
 
 static char *str_rec(pctx *p, const sym *s, int min_prec);
 
@@ -276,7 +343,9 @@ static char *cmp_str(pctx *p, const sym *s) {
     const sym *k = d == s->a ? s->b : s->a;
     if (!d || k->k != SY_CONST) return NULL;
     const char *name = p->vn && !k->c.is_float ? p->vn(p->ud, d->dec, k->c.i) : NULL;
-    if (!name) name = k->c.is_float ? arena_printf(&p->c->A, "%g", k->c.f) : arena_printf(&p->c->A, "%lld", (long long)k->c.i);
+    if (!name)
+        name = k->c.is_float ? arena_printf(&p->c->A, "%g", k->c.f)
+                             : arena_printf(&p->c->A, "%lld", (long long)k->c.i);
     ast_op op = s->op;
     if (d == s->b) /* mirror so the decision comes first */
         op = op == OP_LT ? OP_GT : op == OP_GT ? OP_LT : op == OP_LE ? OP_GE : op == OP_GE ? OP_LE : op;

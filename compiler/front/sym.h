@@ -27,12 +27,12 @@ typedef struct sval {
 typedef struct sym sym;
 struct sym {
     sym_kind k;
-    ast_op op;              /* SY_BIN */
-    bool is_float;          /* the value is a float */
-    sval c;                 /* SY_CONST */
-    int dec;                /* SY_DEC: decision id */
-    sym *a, *b, *t;         /* operands; SY_ITE: a ? b : t */
-    int n_deps;             /* sorted decision ids this value depends on */
+    ast_op op;      /* SY_BIN */
+    bool is_float;  /* the value is a float */
+    sval c;         /* SY_CONST */
+    int dec;        /* SY_DEC: decision id */
+    sym *a, *b, *t; /* operands; SY_ITE: a ? b : t */
+    int n_deps;     /* sorted decision ids this value depends on */
     int *deps;
     /* evaluation memo, valid when memo_gen == the evaluator's generation */
     uint32_t memo_gen;
@@ -44,8 +44,8 @@ struct sym {
  * d (the alternative's value, already mapped through its domain). */
 typedef struct sym_env {
     const sval *vals;
-    uint32_t gen;           /* bump for every new assignment */
-    bool err;               /* set on division by zero etc. */
+    uint32_t gen; /* bump for every new assignment */
+    bool err;     /* set on division by zero etc. */
 } sym_env;
 
 sym *sym_int(nasc_ctx *c, int64_t v);

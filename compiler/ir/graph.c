@@ -5,9 +5,8 @@
 #include "graph.h"
 
 static const char *op_names[IR_OP_COUNT] = {
-    "input", "dense", "conv2d", "conv1d", "batchnorm", "layernorm", "act",
-    "maxpool", "avgpool", "global_avgpool", "flatten", "dropout", "concat",
-    "add", "mul", "zero", "softmax",
+    "input",          "dense",   "conv2d",  "conv1d", "batchnorm", "layernorm", "act",  "maxpool", "avgpool",
+    "global_avgpool", "flatten", "dropout", "concat", "add",       "mul",       "zero", "softmax",
 };
 static const char *act_names[ACT_COUNT] = {
     "relu", "relu6", "gelu", "tanh", "sigmoid", "swish", "hswish", "identity",
@@ -89,7 +88,10 @@ const char *ir_graph_verify(const ir_graph *g) {
     if (g->output < 0 || g->output >= g->n_nodes) return "output id out of range";
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
-        if (n->id != i) { snprintf(msg, sizeof msg, "node %d has id %d", i, n->id); return msg; }
+        if (n->id != i) {
+            snprintf(msg, sizeof msg, "node %d has id %d", i, n->id);
+            return msg;
+        }
         if (n->shape.rank < 1 || n->shape.rank > IR_MAX_RANK) {
             snprintf(msg, sizeof msg, "node %d (%s) has rank %d", i, ir_op_name(n->op), n->shape.rank);
             return msg;
@@ -102,7 +104,8 @@ const char *ir_graph_verify(const ir_graph *g) {
             }
         for (int j = 0; j < n->n_in; j++)
             if (n->in[j] < 0 || n->in[j] >= i) {
-                snprintf(msg, sizeof msg, "node %d (%s) reads node %d out of order", i, ir_op_name(n->op), n->in[j]);
+                snprintf(msg, sizeof msg, "node %d (%s) reads node %d out of order", i, ir_op_name(n->op),
+                         n->in[j]);
                 return msg;
             }
         if (n->op == IR_INPUT ? n->n_in != 0 : n->n_in < 1) {

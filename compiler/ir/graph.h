@@ -22,33 +22,40 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IR_MAX_RANK 4
+#define IR_MAX_RANK   4
 #define IR_MAX_PARAMS 4
 
 typedef enum {
-    IR_INPUT,       /* the space's input; no inputs */
-    IR_DENSE,       /* units, bias */
-    IR_CONV2D,      /* filters, kernel[2], stride[2], pad[2], dilation[2], groups, bias */
-    IR_CONV1D,      /* same attributes, index 0 only */
-    IR_BATCHNORM,   /* eps, momentum; per channel (dim 0) */
-    IR_LAYERNORM,   /* eps; over the last dimension */
-    IR_ACT,         /* act */
-    IR_MAXPOOL,     /* kernel, stride, pad (2-D on rank 3, 1-D on rank 2) */
-    IR_AVGPOOL,     /* same; padding is excluded from the average (count_include_pad=false) */
+    IR_INPUT,          /* the space's input; no inputs */
+    IR_DENSE,          /* units, bias */
+    IR_CONV2D,         /* filters, kernel[2], stride[2], pad[2], dilation[2], groups, bias */
+    IR_CONV1D,         /* same attributes, index 0 only */
+    IR_BATCHNORM,      /* eps, momentum; per channel (dim 0) */
+    IR_LAYERNORM,      /* eps; over the last dimension */
+    IR_ACT,            /* act */
+    IR_MAXPOOL,        /* kernel, stride, pad (2-D on rank 3, 1-D on rank 2) */
+    IR_AVGPOOL,        /* same; padding is excluded from the average (count_include_pad=false) */
     IR_GLOBAL_AVGPOOL, /* Tensor[c, ...] -> Tensor[c] */
-    IR_FLATTEN,     /* reshape to Tensor[product] (no data movement) */
-    IR_DROPOUT,     /* p; identity at inference */
-    IR_CONCAT,      /* n inputs, along dim 0 */
-    IR_ADD,         /* n inputs (>= 2), elementwise sum (`+`, `sum(list)`) */
-    IR_MUL,         /* 2 inputs, elementwise product */
-    IR_ZERO,        /* one input (for shape only); output all zeros */
-    IR_SOFTMAX,     /* over the last dimension */
+    IR_FLATTEN,        /* reshape to Tensor[product] (no data movement) */
+    IR_DROPOUT,        /* p; identity at inference */
+    IR_CONCAT,         /* n inputs, along dim 0 */
+    IR_ADD,            /* n inputs (>= 2), elementwise sum (`+`, `sum(list)`) */
+    IR_MUL,            /* 2 inputs, elementwise product */
+    IR_ZERO,           /* one input (for shape only); output all zeros */
+    IR_SOFTMAX,        /* over the last dimension */
     IR_OP_COUNT
 } ir_op;
 
 typedef enum {
-    ACT_RELU, ACT_RELU6, ACT_GELU, ACT_TANH, ACT_SIGMOID, ACT_SWISH, ACT_HSWISH,
-    ACT_IDENTITY, ACT_COUNT
+    ACT_RELU,
+    ACT_RELU6,
+    ACT_GELU,
+    ACT_TANH,
+    ACT_SIGMOID,
+    ACT_SWISH,
+    ACT_HSWISH,
+    ACT_IDENTITY,
+    ACT_COUNT
 } ir_act;
 
 typedef struct ir_shape {
@@ -59,47 +66,47 @@ typedef struct ir_shape {
 typedef enum { PARAM_WEIGHT, PARAM_BIAS, PARAM_RUNNING_MEAN, PARAM_RUNNING_VAR } ir_param_role;
 
 typedef struct ir_param {
-    const char *name;       /* full name, e.g. "ConvBNAct#2.conv2d.weight" (unique in the graph) */
+    const char *name; /* full name, e.g. "ConvBNAct#2.conv2d.weight" (unique in the graph) */
     ir_param_role role;
     ir_shape shape;
-    bool trainable;         /* false for running statistics */
-    float *data;            /* owned by whoever initialised the graph (runtime / loader); may be NULL */
+    bool trainable; /* false for running statistics */
+    float *data;    /* owned by whoever initialised the graph (runtime / loader); may be NULL */
 } ir_param;
 
 typedef struct ir_node {
     int id;
     ir_op op;
-    const char *name;       /* unique layer name, e.g. "ConvBNAct#2.conv2d" */
+    const char *name; /* unique layer name, e.g. "ConvBNAct#2.conv2d" */
     int n_in;
-    int *in;                /* ids of input nodes, all < id */
-    ir_shape shape;         /* output shape, per sample */
+    int *in;        /* ids of input nodes, all < id */
+    ir_shape shape; /* output shape, per sample */
 
     /* attributes (meaning depends on op; unused ones are 0) */
-    int units;              /* dense */
-    int filters;            /* conv */
-    int kernel[2], stride[2], pad[2], dilation[2];  /* conv, pool ([1] unused for 1-D) */
+    int units;                                     /* dense */
+    int filters;                                   /* conv */
+    int kernel[2], stride[2], pad[2], dilation[2]; /* conv, pool ([1] unused for 1-D) */
     int groups;
     bool bias;
     ir_act act;
-    float p;                /* dropout */
-    float eps, momentum;    /* batchnorm (eps 1e-5, momentum 0.1 as PyTorch), layernorm eps */
+    float p;             /* dropout */
+    float eps, momentum; /* batchnorm (eps 1e-5, momentum 0.1 as PyTorch), layernorm eps */
 
     int n_params;
     ir_param params[IR_MAX_PARAMS];
 
-    int64_t n_param_elems;  /* trainable + buffers */
-    int64_t flops;          /* per sample: 2 * MACs for dense/conv, 1 per element otherwise */
+    int64_t n_param_elems; /* trainable + buffers */
+    int64_t flops;         /* per sample: 2 * MACs for dense/conv, 1 per element otherwise */
 } ir_node;
 
 typedef struct ir_graph {
     int n_nodes;
-    ir_node *nodes;         /* nodes[i].id == i */
-    int input;              /* id of the IR_INPUT node */
-    int output;             /* id of the node whose value the space returns */
-    int64_t params;         /* trainable parameter count (what `params` reports) */
-    int64_t flops;          /* per sample, summed over nodes */
-    int64_t memory;         /* peak activation bytes at batch 1 (simple liveness) */
-    const char *space;      /* the space's name */
+    ir_node *nodes;    /* nodes[i].id == i */
+    int input;         /* id of the IR_INPUT node */
+    int output;        /* id of the node whose value the space returns */
+    int64_t params;    /* trainable parameter count (what `params` reports) */
+    int64_t flops;     /* per sample, summed over nodes */
+    int64_t memory;    /* peak activation bytes at batch 1 (simple liveness) */
+    const char *space; /* the space's name */
 } ir_graph;
 
 /* ===== graph.c ===== */

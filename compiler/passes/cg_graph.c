@@ -57,7 +57,7 @@ static bool param_ok(const ir_node *n, ir_param_role role, int64_t numel, bool r
 }
 
 static const char *check_window(const ir_node *n, const ir_shape *x, bool conv, char *buf, size_t cap) {
-    int sp = x->rank - 1;                 /* spatial dims: 2 (rank 3) or 1 (rank 2) */
+    int sp = x->rank - 1; /* spatial dims: 2 (rank 3) or 1 (rank 2) */
     if (sp < 1 || sp > 2) return bad(buf, cap, n, "input must be [c, h, w] or [c, l]");
     for (int i = 0; i < sp; i++) {
         int d = conv ? cg_dil(n, i) : 1;
@@ -84,10 +84,12 @@ static const char *check_conv(const ir_node *n, const ir_shape *x, char *buf, si
 }
 
 static const char *check_multi(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
-    if (n->op == IR_CONCAT) {   /* flat, per sample, as the runtime does */
+    if (n->op == IR_CONCAT) { /* flat, per sample, as the runtime does */
         int64_t sum = 0;
         for (int i = 0; i < n->n_in; i++) sum += ir_shape_numel(&g->nodes[n->in[i]].shape);
-        return sum == ir_shape_numel(&n->shape) ? NULL : bad(buf, cap, n, "output size is not the sum of the inputs'");
+        return sum == ir_shape_numel(&n->shape)
+                   ? NULL
+                   : bad(buf, cap, n, "output size is not the sum of the inputs'");
     }
     if (n->op == IR_MUL) {
         if (n->n_in != 2) return bad(buf, cap, n, "needs 2 inputs");
@@ -111,11 +113,12 @@ const char *cg_check_node(const ir_graph *g, const ir_node *n, char *buf, size_t
     const ir_shape *x = &g->nodes[n->in[0]].shape;
     int64_t xn = ir_shape_numel(x), yn = ir_shape_numel(&n->shape);
     switch (n->op) {
-    case IR_DENSE:      /* over the whole sample, as the runtime does */
+    case IR_DENSE: /* over the whole sample, as the runtime does */
         if (n->units < 1 || yn != n->units) return bad(buf, cap, n, "output size differs from units");
         if (!param_ok(n, PARAM_WEIGHT, (int64_t)n->units * xn, true))
             return bad(buf, cap, n, "weight missing or of the wrong size");
-        if (n->bias && !param_ok(n, PARAM_BIAS, n->units, true)) return bad(buf, cap, n, "bias missing or of the wrong size");
+        if (n->bias && !param_ok(n, PARAM_BIAS, n->units, true))
+            return bad(buf, cap, n, "bias missing or of the wrong size");
         if (!param_ok(n, PARAM_BIAS, n->units, false)) return bad(buf, cap, n, "bias of the wrong size");
         return NULL;
     case IR_CONV2D:
@@ -132,26 +135,31 @@ const char *cg_check_node(const ir_graph *g, const ir_node *n, char *buf, size_t
         return NULL;
     case IR_LAYERNORM:
         if (!same_shape(x, &n->shape)) return bad(buf, cap, n, "shape differs from input");
-        if (!param_ok(n, PARAM_WEIGHT, x->d[x->rank - 1], false) || !param_ok(n, PARAM_BIAS, x->d[x->rank - 1], false))
+        if (!param_ok(n, PARAM_WEIGHT, x->d[x->rank - 1], false) ||
+            !param_ok(n, PARAM_BIAS, x->d[x->rank - 1], false))
             return bad(buf, cap, n, "weight/bias missing data or of the wrong size");
         return NULL;
     case IR_ACT:
         if ((unsigned)n->act >= ACT_COUNT) return bad(buf, cap, n, "unknown activation");
         /* fall through */
-    case IR_DROPOUT: case IR_SOFTMAX: case IR_ZERO: case IR_FLATTEN:
+    case IR_DROPOUT:
+    case IR_SOFTMAX:
+    case IR_ZERO:
+    case IR_FLATTEN:
         if (xn != yn) return bad(buf, cap, n, "size differs from input");
         return NULL;
-    case IR_MAXPOOL: case IR_AVGPOOL:
+    case IR_MAXPOOL:
+    case IR_AVGPOOL:
         if (n->shape.d[0] != x->d[0]) return bad(buf, cap, n, "channels differ from input");
         return check_window(n, x, false, buf, cap);
     case IR_GLOBAL_AVGPOOL:
         if (x->rank < 2 || n->shape.rank != 1 || n->shape.d[0] != x->d[0])
             return bad(buf, cap, n, "needs [c, ...] in and [c] out");
         return NULL;
-    case IR_CONCAT: case IR_ADD: case IR_MUL:
-        return check_multi(g, n, buf, cap);
-    default:
-        return bad(buf, cap, n, "unsupported operation");
+    case IR_CONCAT:
+    case IR_ADD:
+    case IR_MUL: return check_multi(g, n, buf, cap);
+    default: return bad(buf, cap, n, "unsupported operation");
     }
 }
 
@@ -159,7 +167,10 @@ int cg_state_init(cg_state *st, const ir_graph *g, const cg_opts *opts, char *er
     memset(st, 0, sizeof *st);
     st->opts = opts;
     const char *v = g ? ir_graph_verify(g) : "no graph";
-    if (v) { snprintf(err, errcap, "invalid graph: %s", v); return -1; }
+    if (v) {
+        snprintf(err, errcap, "invalid graph: %s", v);
+        return -1;
+    }
     if (g->input < 0 || g->input >= g->n_nodes || g->nodes[g->input].op != IR_INPUT) {
         snprintf(err, errcap, "invalid graph: input id does not name an input node");
         return -1;
@@ -171,7 +182,10 @@ int cg_state_init(cg_state *st, const ir_graph *g, const cg_opts *opts, char *er
             return -1;
         }
         const char *e = cg_check_node(g, &g->nodes[i], buf, sizeof buf);
-        if (e) { snprintf(err, errcap, "cannot compile: %s", e); return -1; }
+        if (e) {
+            snprintf(err, errcap, "cannot compile: %s", e);
+            return -1;
+        }
     }
     st->g = *g;
     st->g.nodes = cg_own(st, (size_t)g->n_nodes * sizeof(ir_node));
@@ -195,7 +209,7 @@ void cg_state_free(cg_state *st) {
     free(st->owned);
     st->owned = NULL;
     st->n_owned = st->cap_owned = 0;
-    st->lg = NULL;      /* its memory was owned too */
+    st->lg = NULL; /* its memory was owned too */
 }
 
 /* Number of readers of each node (+1 for the graph output). */
@@ -212,14 +226,17 @@ static void count_uses(const ir_graph *g, int *uses) {
 static int compact(cg_state *st, int *repl, char *err, size_t errcap) {
     ir_graph *g = &st->g;
     int n = g->n_nodes;
-    for (int i = 0; i < n; i++)            /* resolve chains; repl[i] <= i */
+    for (int i = 0; i < n; i++) /* resolve chains; repl[i] <= i */
         if (repl[i] != i) repl[i] = repl[repl[i]];
     for (int i = 0; i < n; i++)
         for (int j = 0; j < g->nodes[i].n_in; j++) g->nodes[i].in[j] = repl[g->nodes[i].in[j]];
     g->output = repl[g->output];
     char *live = cg_own(st, (size_t)n);
     int *newid = cg_own(st, (size_t)n * sizeof(int));
-    if (!live || !newid) { snprintf(err, errcap, "out of memory"); return -1; }
+    if (!live || !newid) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
     live[g->output] = 1;
     live[g->input] = 1;
     for (int i = n - 1; i >= 0; i--)
@@ -227,7 +244,10 @@ static int compact(cg_state *st, int *repl, char *err, size_t errcap) {
             for (int j = 0; j < g->nodes[i].n_in; j++) live[g->nodes[i].in[j]] = 1;
     int m = 0;
     for (int i = 0; i < n; i++) {
-        if (!live[i] || repl[i] != i) { newid[i] = -1; continue; }
+        if (!live[i] || repl[i] != i) {
+            newid[i] = -1;
+            continue;
+        }
         newid[i] = m;
         ir_node nd = g->nodes[i];
         nd.id = m;
@@ -291,7 +311,10 @@ int cg_pass_fold_bn(cg_state *st, char *err, size_t errcap) {
     ir_graph *g = &st->g;
     int *uses = cg_own(st, (size_t)g->n_nodes * sizeof(int));
     int *repl = cg_own(st, (size_t)g->n_nodes * sizeof(int));
-    if (!uses || !repl) { snprintf(err, errcap, "out of memory"); return -1; }
+    if (!uses || !repl) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
     count_uses(g, uses);
     int folded = 0;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -299,8 +322,14 @@ int cg_pass_fold_bn(cg_state *st, char *err, size_t errcap) {
         ir_node *n = &g->nodes[i];
         if (n->op != IR_BATCHNORM || !foldable(g, n, uses)) continue;
         int r = fold_one(st, n, &g->nodes[n->in[0]]);
-        if (r < 0) { snprintf(err, errcap, "out of memory folding batchnorm"); return -1; }
-        if (r > 0) { repl[i] = n->in[0]; folded++; }
+        if (r < 0) {
+            snprintf(err, errcap, "out of memory folding batchnorm");
+            return -1;
+        }
+        if (r > 0) {
+            repl[i] = n->in[0];
+            folded++;
+        }
     }
     return folded ? compact(st, repl, err, errcap) : 0;
 }
@@ -309,16 +338,14 @@ int cg_pass_fold_bn(cg_state *st, char *err, size_t errcap) {
 static int dce_node(ir_graph *g, ir_node *n, const int *repl) {
     int id = n->id;
     switch (n->op) {
-    case IR_DROPOUT:
-        return n->in[0];
+    case IR_DROPOUT: return n->in[0];
     case IR_ACT:
         return n->act == ACT_IDENTITY && same_shape(&n->shape, &g->nodes[n->in[0]].shape) ? n->in[0] : id;
-    case IR_CONCAT:
-        return n->n_in == 1 && same_shape(&n->shape, &g->nodes[n->in[0]].shape) ? n->in[0] : id;
+    case IR_CONCAT: return n->n_in == 1 && same_shape(&n->shape, &g->nodes[n->in[0]].shape) ? n->in[0] : id;
     case IR_MUL:
         for (int j = 0; j < 2; j++)
             if (g->nodes[repl[n->in[j]]].op == IR_ZERO) {
-                n->op = IR_ZERO;    /* x * 0 is 0; keep input 0 for the shape */
+                n->op = IR_ZERO; /* x * 0 is 0; keep input 0 for the shape */
                 n->n_in = 1;
                 break;
             }
@@ -327,19 +354,26 @@ static int dce_node(ir_graph *g, ir_node *n, const int *repl) {
         int k = 0, first = n->in[0];
         for (int j = 0; j < n->n_in; j++)
             if (g->nodes[repl[n->in[j]]].op != IR_ZERO) n->in[k++] = n->in[j];
-        if (k == 0) { n->op = IR_ZERO; n->in[0] = first; n->n_in = 1; return id; }
+        if (k == 0) {
+            n->op = IR_ZERO;
+            n->in[0] = first;
+            n->n_in = 1;
+            return id;
+        }
         n->n_in = k;
         return k == 1 && same_shape(&n->shape, &g->nodes[n->in[0]].shape) ? n->in[0] : id;
     }
-    default:
-        return id;
+    default: return id;
     }
 }
 
 int cg_pass_dce(cg_state *st, char *err, size_t errcap) {
     ir_graph *g = &st->g;
     int *repl = cg_own(st, (size_t)g->n_nodes * sizeof(int));
-    if (!repl) { snprintf(err, errcap, "out of memory"); return -1; }
+    if (!repl) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *n = &g->nodes[i];
         for (int j = 0; j < n->n_in; j++) n->in[j] = repl[n->in[j]];

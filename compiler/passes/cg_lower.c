@@ -15,9 +15,12 @@
 int cg_root(const cg_lgraph *lg, int v) {
     for (;;) {
         const cg_lnode *n = &lg->nodes[v];
-        if (n->view_of >= 0) v = n->view_of;
-        else if (n->fused_into >= 0) v = n->fused_into;
-        else return v;
+        if (n->view_of >= 0)
+            v = n->view_of;
+        else if (n->fused_into >= 0)
+            v = n->fused_into;
+        else
+            return v;
     }
 }
 
@@ -144,7 +147,7 @@ static int steps_for(const cg_lgraph *lg, int xi, int j, cg_epi *s) {
     case IR_MUL: {
         int big = lg->nodes[x->in[0]].numel == x->numel ? 0 : 1;
         bool chan = lg->nodes[x->in[1 - big]].numel != x->numel;
-        if (j != big && chan) return 0;     /* the gate vector cannot carry the product */
+        if (j != big && chan) return 0; /* the gate vector cannot carry the product */
         int o = 1 - j;
         if (cg_root(lg, x->in[o]) == p) return 0;
         s[0].kind = chan ? CG_EPI_MULC : CG_EPI_MUL;
@@ -153,14 +156,16 @@ static int steps_for(const cg_lgraph *lg, int xi, int j, cg_epi *s) {
         s[0].from = xi;
         return 1;
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
 static int fuse_kind(cg_state *st, ir_op op, char *err, size_t errcap) {
     cg_lgraph *lg = st->lg;
-    if (!lg) { snprintf(err, errcap, "fusion needs a lowered graph"); return -1; }
+    if (!lg) {
+        snprintf(err, errcap, "fusion needs a lowered graph");
+        return -1;
+    }
     cg_epi s[CG_MAX_EPI];
     for (int xi = 0; xi < lg->n; xi++) {
         cg_lnode *x = &lg->nodes[xi];
@@ -179,7 +184,9 @@ static int fuse_kind(cg_state *st, ir_op op, char *err, size_t errcap) {
 
 int cg_pass_fuse_act(cg_state *st, char *err, size_t errcap) { return fuse_kind(st, IR_ACT, err, errcap); }
 int cg_pass_fuse_add(cg_state *st, char *err, size_t errcap) { return fuse_kind(st, IR_ADD, err, errcap); }
-int cg_pass_fuse_bn(cg_state *st, char *err, size_t errcap) { return fuse_kind(st, IR_BATCHNORM, err, errcap); }
+int cg_pass_fuse_bn(cg_state *st, char *err, size_t errcap) {
+    return fuse_kind(st, IR_BATCHNORM, err, errcap);
+}
 int cg_pass_fuse_mul(cg_state *st, char *err, size_t errcap) { return fuse_kind(st, IR_MUL, err, errcap); }
 
 /* Pooling after a conv becomes part of the conv's epilogue loop: each
@@ -187,14 +194,18 @@ int cg_pass_fuse_mul(cg_state *st, char *err, size_t errcap) { return fuse_kind(
  * the accumulation plane, so the full conv output is never stored. */
 int cg_pass_fuse_pool(cg_state *st, char *err, size_t errcap) {
     cg_lgraph *lg = st->lg;
-    if (!lg) { snprintf(err, errcap, "fusion needs a lowered graph"); return -1; }
+    if (!lg) {
+        snprintf(err, errcap, "fusion needs a lowered graph");
+        return -1;
+    }
     for (int xi = 0; xi < lg->n; xi++) {
         cg_lnode *x = &lg->nodes[xi];
         if ((x->op != IR_MAXPOOL && x->op != IR_AVGPOOL) || x->view_of >= 0 || x->fused_into >= 0) continue;
         int p = cg_root(lg, x->in[0]);
         cg_lnode *pn = &lg->nodes[p];
         if ((pn->op != IR_CONV2D && pn->op != IR_CONV1D) || pn->uses != 1 || pn->pool >= 0 ||
-            pn->fused_into >= 0 || pn->n_epi + x->n_epi > CG_MAX_EPI || x->ir->shape.rank != pn->ir->shape.rank)
+            pn->fused_into >= 0 || pn->n_epi + x->n_epi > CG_MAX_EPI ||
+            x->ir->shape.rank != pn->ir->shape.rank)
             continue;
         pn->pool = xi;
         pn->n_epi_pre = pn->n_epi;
@@ -235,10 +246,16 @@ static bool in_arena(const cg_lgraph *lg, int i) {
 
 int cg_pass_plan_memory(cg_state *st, char *err, size_t errcap) {
     cg_lgraph *lg = st->lg;
-    if (!lg) { snprintf(err, errcap, "the memory plan needs a lowered graph"); return -1; }
+    if (!lg) {
+        snprintf(err, errcap, "the memory plan needs a lowered graph");
+        return -1;
+    }
     int *def = cg_own(st, (size_t)lg->n * sizeof(int)), *last = cg_own(st, (size_t)lg->n * sizeof(int));
     int *placed = cg_own(st, (size_t)lg->n * sizeof(int));
-    if (!def || !last || !placed) { snprintf(err, errcap, "out of memory"); return -1; }
+    if (!def || !last || !placed) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
     live_ranges(lg, def, last);
     int np = 0;
     lg->arena = 0;
@@ -249,7 +266,7 @@ int cg_pass_plan_memory(cg_state *st, char *err, size_t errcap) {
             if (in_arena(lg, i) && lg->nodes[i].pos == pos) v = i;
         if (v < 0) continue;
         int64_t size = (lg->nodes[v].numel + 15) / 16 * 16, off = 0;
-        for (bool moved = true; moved;) {       /* first fit: bump past any live overlap */
+        for (bool moved = true; moved;) { /* first fit: bump past any live overlap */
             moved = false;
             for (int k = 0; k < np; k++) {
                 const cg_lnode *o = &lg->nodes[placed[k]];
@@ -273,16 +290,29 @@ const char *cg_lgraph_verify(const cg_lgraph *lg, char *buf, size_t cap) {
     for (int i = 0; i < lg->n; i++) {
         const cg_lnode *n = &lg->nodes[i];
         for (int j = 0; j < n->n_in; j++)
-            if (n->in[j] < 0 || n->in[j] >= i) { snprintf(buf, cap, "value %d reads %d out of order", i, n->in[j]); return buf; }
-        if (n->view_of >= i || n->fused_into >= i) { snprintf(buf, cap, "value %d aliases a later value", i); return buf; }
+            if (n->in[j] < 0 || n->in[j] >= i) {
+                snprintf(buf, cap, "value %d reads %d out of order", i, n->in[j]);
+                return buf;
+            }
+        if (n->view_of >= i || n->fused_into >= i) {
+            snprintf(buf, cap, "value %d aliases a later value", i);
+            return buf;
+        }
         if (n->view_of >= 0 && lg->nodes[n->view_of].numel != n->numel) {
             snprintf(buf, cap, "view %d changes the size", i);
             return buf;
         }
-        if (n->fused_into < 0 && n->view_of < 0 && n->pos < i) { snprintf(buf, cap, "value %d emitted early", i); return buf; }
-        if (n->n_epi < 0 || n->n_epi > CG_MAX_EPI) { snprintf(buf, cap, "value %d epilogue overflow", i); return buf; }
+        if (n->fused_into < 0 && n->view_of < 0 && n->pos < i) {
+            snprintf(buf, cap, "value %d emitted early", i);
+            return buf;
+        }
+        if (n->n_epi < 0 || n->n_epi > CG_MAX_EPI) {
+            snprintf(buf, cap, "value %d epilogue overflow", i);
+            return buf;
+        }
         for (int e = 0; e < n->n_epi; e++)
-            if ((n->epi[e].kind == CG_EPI_ADD || n->epi[e].kind == CG_EPI_MUL || n->epi[e].kind == CG_EPI_MULC) &&
+            if ((n->epi[e].kind == CG_EPI_ADD || n->epi[e].kind == CG_EPI_MUL ||
+                 n->epi[e].kind == CG_EPI_MULC) &&
                 lg->nodes[cg_root(lg, n->epi[e].src)].pos >= n->pos) {
                 snprintf(buf, cap, "value %d's epilogue reads a value not yet computed", i);
                 return buf;
@@ -290,7 +320,8 @@ const char *cg_lgraph_verify(const cg_lgraph *lg, char *buf, size_t cap) {
     }
     if (lg->planned) {
         for (int i = 0; i < lg->n; i++)
-            if (in_arena(lg, i) && (lg->nodes[i].offset < 0 || lg->nodes[i].offset + lg->nodes[i].numel > lg->arena)) {
+            if (in_arena(lg, i) &&
+                (lg->nodes[i].offset < 0 || lg->nodes[i].offset + lg->nodes[i].numel > lg->arena)) {
                 snprintf(buf, cap, "value %d is outside the arena", i);
                 return buf;
             }
@@ -322,15 +353,19 @@ static void dump_lnode(const cg_lgraph *lg, int i, FILE *f) {
             fprintf(f, " %%%d", cg_root(lg, n->epi[e].src));
     }
     if (n->pool >= 0 && n->n_epi == n->n_epi_pre) fprintf(f, " | %s", ir_op_name(lg->nodes[n->pool].op));
-    if (n->op == IR_INPUT) fprintf(f, "  [input]");
-    else if (i == cg_root(lg, lg->output)) fprintf(f, "  [output]");
-    else if (lg->planned) fprintf(f, "  [arena +%lld]", (long long)n->offset);
+    if (n->op == IR_INPUT)
+        fprintf(f, "  [input]");
+    else if (i == cg_root(lg, lg->output))
+        fprintf(f, "  [output]");
+    else if (lg->planned)
+        fprintf(f, "  [arena +%lld]", (long long)n->offset);
     fprintf(f, "   ; %s\n", n->ir->name ? n->ir->name : "");
 }
 
 static void dump_lgraph(const cg_lgraph *lg, FILE *f) {
     fprintf(f, "lowered graph: %d values, output %%%d", lg->n, cg_root(lg, lg->output));
-    if (lg->planned) fprintf(f, ", arena %lld floats/sample (%lld bytes)", (long long)lg->arena, (long long)lg->arena * 4);
+    if (lg->planned)
+        fprintf(f, ", arena %lld floats/sample (%lld bytes)", (long long)lg->arena, (long long)lg->arena * 4);
     fprintf(f, "\n");
     for (int pos = 0; pos < lg->n; pos++)
         for (int i = 0; i < lg->n; i++) {
@@ -355,6 +390,8 @@ static void dump_graph(const ir_graph *g, FILE *f) {
 }
 
 void cg_dump(const cg_state *st, FILE *f) {
-    if (st->lg) dump_lgraph(st->lg, f);
-    else dump_graph(&st->g, f);
+    if (st->lg)
+        dump_lgraph(st->lg, f);
+    else
+        dump_graph(&st->g, f);
 }

@@ -22,46 +22,46 @@
 
 /* One step applied to each value a node computes, before it is stored. */
 typedef enum {
-    CG_EPI_ACT,     /* v = act(v) */
-    CG_EPI_ADD,     /* v += src[f] (residual add) */
-    CG_EPI_MUL,     /* v *= src[f] */
-    CG_EPI_MULC,    /* v *= src[channel] (squeeze-excite) */
-    CG_EPI_AFFINE,  /* v = v * scale[channel] + shift[channel] (batchnorm not folded) */
+    CG_EPI_ACT,    /* v = act(v) */
+    CG_EPI_ADD,    /* v += src[f] (residual add) */
+    CG_EPI_MUL,    /* v *= src[f] */
+    CG_EPI_MULC,   /* v *= src[channel] (squeeze-excite) */
+    CG_EPI_AFFINE, /* v = v * scale[channel] + shift[channel] (batchnorm not folded) */
 } cg_epi_kind;
 
 typedef struct cg_epi {
     cg_epi_kind kind;
     ir_act act;
-    int src;                /* value (lnode id) read by ADD/MUL/MULC */
-    int from;               /* the ir node that was fused (for dumps) */
-    int64_t inner;          /* channel = flat index / inner */
+    int src;       /* value (lnode id) read by ADD/MUL/MULC */
+    int from;      /* the ir node that was fused (for dumps) */
+    int64_t inner; /* channel = flat index / inner */
     const float *scale, *shift;
 } cg_epi;
 
 typedef struct cg_lnode {
-    const ir_node *ir;      /* attributes; in the pipeline's graph copy */
+    const ir_node *ir; /* attributes; in the pipeline's graph copy */
     ir_op op;
     int n_in;
-    int *in;                /* value ids (already resolved through views) */
-    ir_shape shape;         /* of the value; after pool fusion, the pool's (ir->shape stays the conv's) */
-    int view_of;            /* >= 0: flatten/identity, shares that value's buffer */
-    int fused_into;         /* >= 0: computed as an epilogue of that node */
-    int pos;                /* emission position (ir id of the last fused member) */
-    int uses;               /* readers of this value (+1 if it is the output) */
+    int *in;        /* value ids (already resolved through views) */
+    ir_shape shape; /* of the value; after pool fusion, the pool's (ir->shape stays the conv's) */
+    int view_of;    /* >= 0: flatten/identity, shares that value's buffer */
+    int fused_into; /* >= 0: computed as an epilogue of that node */
+    int pos;        /* emission position (ir id of the last fused member) */
+    int uses;       /* readers of this value (+1 if it is the output) */
     int n_epi;
     cg_epi epi[CG_MAX_EPI];
-    int pool;               /* >= 0: a pool node fused after epi[0..n_epi_pre) (conv only) */
-    int n_epi_pre;          /* steps applied per conv output before pooling */
-    float *scale, *shift;   /* batchnorm as affine (owned), channels = d0 */
-    int64_t offset;         /* arena offset in floats per sample; -1 if not in the arena */
+    int pool;             /* >= 0: a pool node fused after epi[0..n_epi_pre) (conv only) */
+    int n_epi_pre;        /* steps applied per conv output before pooling */
+    float *scale, *shift; /* batchnorm as affine (owned), channels = d0 */
+    int64_t offset;       /* arena offset in floats per sample; -1 if not in the arena */
     int64_t numel;
 } cg_lnode;
 
 typedef struct cg_lgraph {
     int n;
-    cg_lnode *nodes;        /* same ids as the ir graph they were lowered from */
-    int input, output;      /* value ids */
-    int64_t arena;          /* floats per sample in the activation arena */
+    cg_lnode *nodes;   /* same ids as the ir graph they were lowered from */
+    int input, output; /* value ids */
+    int64_t arena;     /* floats per sample in the activation arena */
     bool planned;
 } cg_lgraph;
 
@@ -72,10 +72,10 @@ typedef struct cg_opts {
 } cg_opts;
 
 typedef struct cg_state {
-    ir_graph g;             /* the private copy */
-    void **owned;           /* allocations of the copy */
+    ir_graph g;   /* the private copy */
+    void **owned; /* allocations of the copy */
     int n_owned, cap_owned;
-    cg_lgraph *lg;          /* after "lower" */
+    cg_lgraph *lg; /* after "lower" */
     const cg_opts *opts;
 } cg_state;
 
@@ -83,7 +83,7 @@ typedef int (*cg_pass_fn)(cg_state *st, char *err, size_t errcap);
 typedef struct cg_pass {
     const char *name;
     cg_pass_fn fn;
-    const char *requires;   /* a pass that must have run before (NULL: none) */
+    const char *requires; /* a pass that must have run before (NULL: none) */
     const char *what;
 } cg_pass;
 
@@ -114,7 +114,7 @@ int cg_pass_fuse_pool(cg_state *st, char *err, size_t errcap);
 int cg_pass_plan_memory(cg_state *st, char *err, size_t errcap);
 
 /* Internal helpers shared by the pass files. */
-void *cg_own(cg_state *st, size_t bytes);     /* zeroed, freed with the state */
+void *cg_own(cg_state *st, size_t bytes); /* zeroed, freed with the state */
 /* Resolves a value through views and fusion to the node that owns its buffer. */
 int cg_root(const cg_lgraph *lg, int v);
 /* Checks shapes/arity/params of every node (codegen relies on these). */

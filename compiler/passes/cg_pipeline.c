@@ -50,7 +50,7 @@ int cg_run_pipeline(cg_state *st, const char *dump_after, FILE *dump, char *err,
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        bool required = false;      /* a pass others depend on always runs */
+        bool required = false; /* a pass others depend on always runs */
         for (int j = i + 1; j < n; j++) required |= p[j].requires && !strcmp(p[j].requires, p[i].name);
         if (!required && cg_opts_skips(st->opts, p[i].name)) continue;
         if (p[i].fn(st, err, errcap)) return -1;

@@ -16,10 +16,10 @@
 typedef struct climb {
     const nasc_space *space;
     uint64_t rng;
-    int init;              /* random trials before climbing */
-    int told;              /* results seen */
+    int init; /* random trials before climbing */
+    int told; /* results seen */
     int have_best;
-    double best;           /* first objective, larger is better */
+    double best; /* first objective, larger is better */
     nasc_value *best_values;
 } climb;
 
@@ -49,16 +49,22 @@ static void climb_draw(climb *c, const nasc_decision *d, nasc_value *v) {
         v->subset = 0;
         for (int k = 0; k < d->k;) {
             uint64_t bit = 1ull << (int)(climb_unit(c) * d->n_choices);
-            if (!(v->subset & bit)) { v->subset |= bit; k++; }
+            if (!(v->subset & bit)) {
+                v->subset |= bit;
+                k++;
+            }
         }
         break;
     }
 }
 
-static int climb_create(const nasc_space *space, const nasc_option *opts, int n_opts, uint64_t seed, void **state,
-                        char *err, size_t errcap) {
+static int climb_create(const nasc_space *space, const nasc_option *opts, int n_opts, uint64_t seed,
+                        void **state, char *err, size_t errcap) {
     climb *c = calloc(1, sizeof *c);
-    if (!c) { snprintf(err, errcap, "climb: out of memory"); return -1; }
+    if (!c) {
+        snprintf(err, errcap, "climb: out of memory");
+        return -1;
+    }
     c->space = space;
     c->rng = seed;
     c->init = 10;
@@ -78,7 +84,11 @@ static int climb_create(const nasc_space *space, const nasc_option *opts, int n_
         c->init = (int)v;
     }
     c->best_values = calloc((size_t)space->n_decisions + 1, sizeof *c->best_values);
-    if (!c->best_values) { free(c); snprintf(err, errcap, "climb: out of memory"); return -1; }
+    if (!c->best_values) {
+        free(c);
+        snprintf(err, errcap, "climb: out of memory");
+        return -1;
+    }
     *state = c;
     return 0;
 }
@@ -99,18 +109,21 @@ static int climb_ask(void *state, nasc_point *p, char *err, size_t errcap) {
             for (int i = 0; i < s->n_decisions; i++)
                 if (p->active[i] && pick-- == 0) climb_draw(c, &s->decisions[i], &p->values[i]);
         }
-        p->fidelity = 0;   /* the full fidelity */
+        p->fidelity = 0; /* the full fidelity */
         int ok = s->normalize(s->host, p);
-        if (ok < 0) { snprintf(err, errcap, "climb: drew a value outside its domain"); return -1; }
+        if (ok < 0) {
+            snprintf(err, errcap, "climb: drew a value outside its domain");
+            return -1;
+        }
         if (ok == 1) return 0;
     }
-    return 0;   /* still infeasible after 100 draws: the host records it as such */
+    return 0; /* still infeasible after 100 draws: the host records it as such */
 }
 
 static void climb_tell(void *state, const nasc_point *p, const nasc_result *r) {
     climb *c = state;
     c->told++;
-    if (r->status != NASC_RESULT_OK) return;   /* objectives are only set for OK results */
+    if (r->status != NASC_RESULT_OK) return; /* objectives are only set for OK results */
     if (!c->have_best || r->objectives[0] > c->best) {
         c->have_best = 1;
         c->best = r->objectives[0];

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define NASC_STRATEGY_ABI_VERSION 1u
-#define NASC_STRATEGY_ENTRY "nasc_strategy_entry"
+#define NASC_STRATEGY_ENTRY       "nasc_strategy_entry"
 
 #if defined(__GNUC__)
 #define NASC_EXPORT __attribute__((visibility("default")))
@@ -37,23 +37,23 @@ extern "C" {
 /* ----- the space, as the host describes it ----- */
 
 typedef enum {
-    NASC_DEC_CATEGORICAL = 0,   /* one of n_choices labelled alternatives (value: index) */
-    NASC_DEC_INT = 1,           /* lo..hi step (value: the integer) */
-    NASC_DEC_FLOAT = 2,         /* [lo, hi], uniform or log-uniform (value: the real) */
-    NASC_DEC_SUBSET = 3,        /* k distinct of n_choices alternatives (value: sorted indices) */
+    NASC_DEC_CATEGORICAL = 0, /* one of n_choices labelled alternatives (value: index) */
+    NASC_DEC_INT = 1,         /* lo..hi step (value: the integer) */
+    NASC_DEC_FLOAT = 2,       /* [lo, hi], uniform or log-uniform (value: the real) */
+    NASC_DEC_SUBSET = 3,      /* k distinct of n_choices alternatives (value: sorted indices) */
 } nasc_decision_kind;
 
 typedef struct nasc_decision {
     uint32_t abi_version, struct_size;
-    const char *label;          /* e.g. "width[2]", "op.sepconv.k", "train.lr" */
+    const char *label; /* e.g. "width[2]", "op.sepconv.k", "train.lr" */
     nasc_decision_kind kind;
-    int n_choices;              /* CATEGORICAL, SUBSET */
-    const char *const *choices; /* their names as a point spells them ("relu", "32", "true") */
-    const double *choice_values;/* numeric value of each alternative, or NULL when not numeric */
-    int64_t lo, hi, step;       /* INT */
-    double flo, fhi;            /* FLOAT */
-    int log;                    /* FLOAT: log-uniform */
-    int k;                      /* SUBSET: how many are chosen */
+    int n_choices;               /* CATEGORICAL, SUBSET */
+    const char *const *choices;  /* their names as a point spells them ("relu", "32", "true") */
+    const double *choice_values; /* numeric value of each alternative, or NULL when not numeric */
+    int64_t lo, hi, step;        /* INT */
+    double flo, fhi;             /* FLOAT */
+    int log;                     /* FLOAT: log-uniform */
+    int k;                       /* SUBSET: how many are chosen */
     /* Activity: the decision is active when its parent decision (an index
      * into nasc_space.decisions, or -1 for always/unknown) takes one of
      * parent_values (indices for CATEGORICAL parents, integers for INT
@@ -64,13 +64,13 @@ typedef struct nasc_decision {
     int parent;
     int n_parent_values;
     const int64_t *parent_values;
-    const char *condition;      /* human-readable, "" when always active */
+    const char *condition; /* human-readable, "" when always active */
 } nasc_decision;
 
 typedef struct nasc_objective {
     uint32_t abi_version, struct_size;
-    const char *name;           /* "accuracy", or the text of a scalarised expression */
-    int maximize;               /* 1 maximise, 0 minimise */
+    const char *name; /* "accuracy", or the text of a scalarised expression */
+    int maximize;     /* 1 maximise, 0 minimise */
 } nasc_objective;
 
 typedef struct nasc_point nasc_point;
@@ -82,7 +82,7 @@ typedef struct nasc_space {
     const nasc_decision *decisions;
     int n_objectives;
     const nasc_objective *objectives;
-    double min_fidelity, max_fidelity;  /* e.g. epochs: 1 and train.epochs */
+    double min_fidelity, max_fidelity; /* e.g. epochs: 1 and train.epochs */
     /* Host services (may be called from any plugin function): */
     void *host;
     /* Sets p->active[] for the values in p (inactive values are ignored)
@@ -94,19 +94,19 @@ typedef struct nasc_space {
 /* ----- points and results ----- */
 
 typedef union nasc_value {
-    int64_t i;                  /* CATEGORICAL: index; INT: the integer */
-    double f;                   /* FLOAT */
-    uint64_t subset;            /* SUBSET: bit i set = alternative i chosen (n_choices <= 64) */
+    int64_t i;       /* CATEGORICAL: index; INT: the integer */
+    double f;        /* FLOAT */
+    uint64_t subset; /* SUBSET: bit i set = alternative i chosen (n_choices <= 64) */
 } nasc_value;
 
 struct nasc_point {
     uint32_t abi_version, struct_size;
-    int n;                      /* == space->n_decisions */
-    nasc_value *values;         /* n values (host-allocated; plugins write into them in ask) */
-    unsigned char *active;      /* n flags, set by normalize; plugins read them */
-    double fidelity;            /* requested fidelity (0 = the space's max_fidelity) */
-    int64_t trial;              /* host's trial id (set by the host before tell; in ask: the id it will get) */
-    uint64_t tag;               /* plugin's own bookkeeping, returned unchanged in tell */
+    int n;                 /* == space->n_decisions */
+    nasc_value *values;    /* n values (host-allocated; plugins write into them in ask) */
+    unsigned char *active; /* n flags, set by normalize; plugins read them */
+    double fidelity;       /* requested fidelity (0 = the space's max_fidelity) */
+    int64_t trial;         /* host's trial id (set by the host before tell; in ask: the id it will get) */
+    uint64_t tag;          /* plugin's own bookkeeping, returned unchanged in tell */
 };
 
 typedef enum {
@@ -119,17 +119,17 @@ typedef struct nasc_result {
     uint32_t abi_version, struct_size;
     nasc_result_status status;
     int n_objectives;
-    const double *objectives;   /* one per space objective, in space order; already signed so that
+    const double *objectives; /* one per space objective, in space order; already signed so that
                                    LARGER IS BETTER for every objective (minimised ones negated) */
-    const double *raw;          /* the same objectives, unsigned, as the user sees them */
-    double fidelity;            /* the fidelity actually evaluated */
+    const double *raw;        /* the same objectives, unsigned, as the user sees them */
+    double fidelity;          /* the fidelity actually evaluated */
 } nasc_result;
 
 /* ----- the plugin ----- */
 
 typedef struct nasc_option {
     const char *key;
-    const char *value;          /* as written: "20", "0.5", "true", "\"name\"" */
+    const char *value; /* as written: "20", "0.5", "true", "\"name\"" */
 } nasc_option;
 
 typedef struct nasc_option_doc {
@@ -138,15 +138,15 @@ typedef struct nasc_option_doc {
 
 typedef struct nasc_strategy {
     uint32_t abi_version, struct_size;
-    const char *name;           /* "evolution" */
-    const char *version;        /* the plugin's own version, "1.0" */
-    const char *description;    /* one line */
+    const char *name;        /* "evolution" */
+    const char *version;     /* the plugin's own version, "1.0" */
+    const char *description; /* one line */
     int n_option_docs;
     const nasc_option_doc *option_docs;
     /* Returns 0 and sets *state, or -1 and writes a message into err
      * (unknown option, bad value, space it cannot handle). */
-    int (*create)(const nasc_space *space, const nasc_option *opts, int n_opts, uint64_t seed,
-                  void **state, char *err, size_t errcap);
+    int (*create)(const nasc_space *space, const nasc_option *opts, int n_opts, uint64_t seed, void **state,
+                  char *err, size_t errcap);
     /* Fills p->values (and p->fidelity, p->tag).  Returns 0, 1 when the
      * strategy is exhausted (grid: every point proposed), -1 on error. */
     int (*ask)(void *state, nasc_point *p, char *err, size_t errcap);

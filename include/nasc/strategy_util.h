@@ -29,27 +29,20 @@ typedef struct nasc_su_rng {
     uint64_t s[4];
 } nasc_su_rng;
 
-static inline uint64_t nasc_su_splitmix64(uint64_t *x)
-{
+static inline uint64_t nasc_su_splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
-static inline void nasc_su_rng_seed(nasc_su_rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = nasc_su_splitmix64(&seed);
+static inline void nasc_su_rng_seed(nasc_su_rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = nasc_su_splitmix64(&seed);
 }
 
-static inline uint64_t nasc_su_rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t nasc_su_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-static inline uint64_t nasc_su_next(nasc_su_rng *r)
-{
+static inline uint64_t nasc_su_next(nasc_su_rng *r) {
     uint64_t *s = r->s;
     uint64_t out = nasc_su_rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -63,30 +56,24 @@ static inline uint64_t nasc_su_next(nasc_su_rng *r)
 }
 
 /* Uniform in [0, 1) with 53 random bits. */
-static inline double nasc_su_uniform(nasc_su_rng *r)
-{
+static inline double nasc_su_uniform(nasc_su_rng *r) {
     return (double)(nasc_su_next(r) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 /* Uniform integer in [0, n); n == 0 gives 0.  Rejection avoids modulo bias. */
-static inline uint64_t nasc_su_below(nasc_su_rng *r, uint64_t n)
-{
-    if (n <= 1)
-        return 0;
+static inline uint64_t nasc_su_below(nasc_su_rng *r, uint64_t n) {
+    if (n <= 1) return 0;
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
-    do
-        x = nasc_su_next(r);
+    do x = nasc_su_next(r);
     while (x >= limit);
     return x % n;
 }
 
 /* Standard normal (Box-Muller; one value per call keeps the state simple). */
-static inline double nasc_su_normal(nasc_su_rng *r)
-{
+static inline double nasc_su_normal(nasc_su_rng *r) {
     double u1 = nasc_su_uniform(r), u2 = nasc_su_uniform(r);
-    if (u1 < 1e-300)
-        u1 = 1e-300;
+    if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
@@ -94,8 +81,7 @@ static inline double nasc_su_normal(nasc_su_rng *r)
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
-static inline int nasc_su_fail(char *err, size_t errcap, const char *fmt, ...)
-{
+static inline int nasc_su_fail(char *err, size_t errcap, const char *fmt, ...) {
     if (err && errcap) {
         va_list ap;
         va_start(ap, fmt);
@@ -115,14 +101,13 @@ typedef enum { NASC_SU_OPT_INT, NASC_SU_OPT_REAL, NASC_SU_OPT_CHOICE } nasc_su_o
 
 typedef struct nasc_su_optrule {
     nasc_su_optkind kind;
-    double lo, hi;            /* inclusive unless *_open; +-1e9 and beyond go unmentioned */
+    double lo, hi; /* inclusive unless *_open; +-1e9 and beyond go unmentioned */
     int lo_open, hi_open;
-    const char *choices;      /* CHOICE: "sh|hyperband" */
+    const char *choices; /* CHOICE: "sh|hyperband" */
 } nasc_su_optrule;
 
 /* Describes the accepted range as "an integer >= 2", "a number in (0, 1)". */
-static inline void nasc_su_rule_text(const nasc_su_optrule *r, char *buf, size_t cap)
-{
+static inline void nasc_su_rule_text(const nasc_su_optrule *r, char *buf, size_t cap) {
     if (r->kind == NASC_SU_OPT_CHOICE) {
         snprintf(buf, cap, "one of %s", r->choices);
         return;
@@ -142,23 +127,20 @@ static inline void nasc_su_rule_text(const nasc_su_optrule *r, char *buf, size_t
 }
 
 /* Strips one pair of double quotes, as option values keep them as written. */
-static inline void nasc_su_unquote(const char *s, char *buf, size_t cap)
-{
+static inline void nasc_su_unquote(const char *s, char *buf, size_t cap) {
     size_t n = strlen(s);
     if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
         s++;
         n -= 2;
     }
-    if (n >= cap)
-        n = cap - 1;
+    if (n >= cap) n = cap - 1;
     memcpy(buf, s, n);
     buf[n] = '\0';
 }
 
 /* Parses one value by its rule into *out (CHOICE: the alternative's index).
  * Returns 0, or -1 when the text does not fit the rule. */
-static inline int nasc_su_parse_value(const nasc_su_optrule *r, const char *text, double *out)
-{
+static inline int nasc_su_parse_value(const nasc_su_optrule *r, const char *text, double *out) {
     char buf[128];
     nasc_su_unquote(text ? text : "", buf, sizeof buf);
     if (r->kind == NASC_SU_OPT_CHOICE) {
@@ -171,22 +153,17 @@ static inline int nasc_su_parse_value(const nasc_su_optrule *r, const char *text
                 *out = idx;
                 return 0;
             }
-            if (!bar)
-                break;
+            if (!bar) break;
             c = bar + 1;
         }
         return -1;
     }
-    if (!buf[0])
-        return -1;
+    if (!buf[0]) return -1;
     char *end;
     double v = strtod(buf, &end);
-    if (*end != '\0' || !isfinite(v))
-        return -1;
-    if (r->kind == NASC_SU_OPT_INT && (v != floor(v) || fabs(v) > 1e15))
-        return -1;
-    if (v < r->lo || (r->lo_open && v == r->lo) || v > r->hi || (r->hi_open && v == r->hi))
-        return -1;
+    if (*end != '\0' || !isfinite(v)) return -1;
+    if (r->kind == NASC_SU_OPT_INT && (v != floor(v) || fabs(v) > 1e15)) return -1;
+    if (v < r->lo || (r->lo_open && v == r->lo) || v > r->hi || (r->hi_open && v == r->hi)) return -1;
     *out = v;
     return 0;
 }
@@ -195,35 +172,28 @@ static inline int nasc_su_parse_value(const nasc_su_optrule *r, const char *text
  * opts.  An unknown key, a key given twice or a bad value is an error
  * naming the plugin, the option and the accepted values. */
 static inline int nasc_su_parse_options(const char *plugin, const nasc_option_doc *docs,
-                                        const nasc_su_optrule *rules, int n_docs,
-                                        const nasc_option *opts, int n_opts, double *out,
-                                        char *err, size_t errcap)
-{
+                                        const nasc_su_optrule *rules, int n_docs, const nasc_option *opts,
+                                        int n_opts, double *out, char *err, size_t errcap) {
     char want[160];
     for (int i = 0; i < n_docs; i++) {
         if (nasc_su_parse_value(&rules[i], docs[i].default_value, &out[i]) != 0)
-            return nasc_su_fail(err, errcap, "%s: bad built-in default for option '%s'", plugin,
-                                docs[i].key);
+            return nasc_su_fail(err, errcap, "%s: bad built-in default for option '%s'", plugin, docs[i].key);
     }
-    if (n_opts > 0 && !opts)
-        return nasc_su_fail(err, errcap, "%s: options missing", plugin);
+    if (n_opts > 0 && !opts) return nasc_su_fail(err, errcap, "%s: options missing", plugin);
     for (int j = 0; j < n_opts; j++) {
         const char *key = opts[j].key ? opts[j].key : "";
         int found = -1;
         for (int i = 0; i < n_docs; i++)
-            if (strcmp(key, docs[i].key) == 0)
-                found = i;
+            if (strcmp(key, docs[i].key) == 0) found = i;
         if (found < 0) {
             char list[512] = "";
             size_t used = 0;
             for (int i = 0; i < n_docs && used < sizeof list; i++)
-                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                         docs[i].key);
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", docs[i].key);
             if (n_docs == 0)
-                return nasc_su_fail(err, errcap, "%s: unknown option '%s' (%s takes no options)",
-                                    plugin, key, plugin);
-            return nasc_su_fail(err, errcap, "%s: unknown option '%s'; valid options: %s", plugin,
-                                key, list);
+                return nasc_su_fail(err, errcap, "%s: unknown option '%s' (%s takes no options)", plugin, key,
+                                    plugin);
+            return nasc_su_fail(err, errcap, "%s: unknown option '%s'; valid options: %s", plugin, key, list);
         }
         for (int k = 0; k < j; k++)
             if (opts[k].key && strcmp(opts[k].key, key) == 0)
@@ -232,13 +202,13 @@ static inline int nasc_su_parse_options(const char *plugin, const nasc_option_do
             char num[128], *end;
             nasc_su_unquote(opts[j].value ? opts[j].value : "", num, sizeof num);
             double v = strtod(num, &end);
-            if (rules[found].kind != NASC_SU_OPT_CHOICE && num[0] && *end == '\0' &&
-                isfinite(v) && v > rules[found].hi && rules[found].hi >= 1e9)
-                return nasc_su_fail(err, errcap, "%s: option '%s' must be at most %g, got '%s'",
-                                    plugin, key, rules[found].hi, opts[j].value);
+            if (rules[found].kind != NASC_SU_OPT_CHOICE && num[0] && *end == '\0' && isfinite(v) &&
+                v > rules[found].hi && rules[found].hi >= 1e9)
+                return nasc_su_fail(err, errcap, "%s: option '%s' must be at most %g, got '%s'", plugin, key,
+                                    rules[found].hi, opts[j].value);
             nasc_su_rule_text(&rules[found], want, sizeof want);
-            return nasc_su_fail(err, errcap, "%s: option '%s' must be %s, got '%s'", plugin, key,
-                                want, opts[j].value ? opts[j].value : "");
+            return nasc_su_fail(err, errcap, "%s: option '%s' must be %s, got '%s'", plugin, key, want,
+                                opts[j].value ? opts[j].value : "");
         }
     }
     return 0;
@@ -251,17 +221,13 @@ static inline int nasc_su_parse_options(const char *plugin, const nasc_option_do
 /* Checks what every plugin relies on: somewhere to put the state,
  * decision tables present, domains non-empty, SUBSET within 64
  * alternatives, a normalize service. */
-static inline int nasc_su_check_space(const char *plugin, const nasc_space *sp, void **state,
-                                      char *err, size_t errcap)
-{
-    if (!state)
-        return nasc_su_fail(err, errcap, "%s: no place for the state given", plugin);
-    if (!sp)
-        return nasc_su_fail(err, errcap, "%s: no space given", plugin);
+static inline int nasc_su_check_space(const char *plugin, const nasc_space *sp, void **state, char *err,
+                                      size_t errcap) {
+    if (!state) return nasc_su_fail(err, errcap, "%s: no place for the state given", plugin);
+    if (!sp) return nasc_su_fail(err, errcap, "%s: no space given", plugin);
     if (sp->n_decisions < 0 || (sp->n_decisions > 0 && !sp->decisions))
         return nasc_su_fail(err, errcap, "%s: the space has a malformed decision table", plugin);
-    if (!sp->normalize)
-        return nasc_su_fail(err, errcap, "%s: the host gives no normalize service", plugin);
+    if (!sp->normalize) return nasc_su_fail(err, errcap, "%s: the host gives no normalize service", plugin);
     for (int i = 0; i < sp->n_decisions; i++) {
         const nasc_decision *d = &sp->decisions[i];
         const char *l = d->label ? d->label : "?";
@@ -273,18 +239,15 @@ static inline int nasc_su_check_space(const char *plugin, const nasc_space *sp, 
         case NASC_DEC_INT:
             int64_t span;
             if (d->step < 1 || d->hi < d->lo || __builtin_sub_overflow(d->hi, d->lo, &span))
-                return nasc_su_fail(err, errcap, "%s: decision '%s' has an empty integer range",
-                                    plugin, l);
+                return nasc_su_fail(err, errcap, "%s: decision '%s' has an empty integer range", plugin, l);
             break;
         case NASC_DEC_FLOAT:
-            if (!(d->flo <= d->fhi) || !isfinite(d->flo) || !isfinite(d->fhi) ||
-                (d->log && d->flo <= 0))
+            if (!(d->flo <= d->fhi) || !isfinite(d->flo) || !isfinite(d->fhi) || (d->log && d->flo <= 0))
                 return nasc_su_fail(err, errcap, "%s: decision '%s' has a bad real range", plugin, l);
             break;
         case NASC_DEC_SUBSET:
             if (d->n_choices < 1 || d->n_choices > 64 || d->k < 0 || d->k > d->n_choices)
-                return nasc_su_fail(err, errcap, "%s: decision '%s' has a bad subset domain",
-                                    plugin, l);
+                return nasc_su_fail(err, errcap, "%s: decision '%s' has a bad subset domain", plugin, l);
             break;
         default:
             return nasc_su_fail(err, errcap, "%s: decision '%s' has an unknown kind %d", plugin, l,
@@ -295,40 +258,30 @@ static inline int nasc_su_check_space(const char *plugin, const nasc_space *sp, 
 }
 
 /* n choose k, saturating at UINT64_MAX. */
-static inline uint64_t nasc_su_binom(int n, int k)
-{
-    if (k < 0 || k > n)
-        return 0;
-    if (k > n - k)
-        k = n - k;
+static inline uint64_t nasc_su_binom(int n, int k) {
+    if (k < 0 || k > n) return 0;
+    if (k > n - k) k = n - k;
     uint64_t c = 1;
     for (int i = 1; i <= k; i++) {
         uint64_t num = (uint64_t)(n - k + i);
-        if (c > UINT64_MAX / num)
-            return UINT64_MAX;
+        if (c > UINT64_MAX / num) return UINT64_MAX;
         c = c * num / (uint64_t)i;
     }
     return c;
 }
 
 /* Number of values of a discrete decision (0 for FLOAT: infinitely many). */
-static inline uint64_t nasc_su_domain_size(const nasc_decision *d)
-{
+static inline uint64_t nasc_su_domain_size(const nasc_decision *d) {
     switch (d->kind) {
-    case NASC_DEC_CATEGORICAL:
-        return (uint64_t)d->n_choices;
-    case NASC_DEC_INT:
-        return (uint64_t)((d->hi - d->lo) / d->step) + 1;
-    case NASC_DEC_SUBSET:
-        return nasc_su_binom(d->n_choices, d->k);
-    default:
-        return 0;
+    case NASC_DEC_CATEGORICAL: return (uint64_t)d->n_choices;
+    case NASC_DEC_INT: return (uint64_t)((d->hi - d->lo) / d->step) + 1;
+    case NASC_DEC_SUBSET: return nasc_su_binom(d->n_choices, d->k);
+    default: return 0;
     }
 }
 
 /* The idx-th k-subset of n in lexicographic order of sorted indices. */
-static inline uint64_t nasc_su_subset_unrank(int n, int k, uint64_t idx)
-{
+static inline uint64_t nasc_su_subset_unrank(int n, int k, uint64_t idx) {
     uint64_t bits = 0;
     int next = 0;
     for (int left = k; left > 0; left--) {
@@ -346,55 +299,38 @@ static inline uint64_t nasc_su_subset_unrank(int n, int k, uint64_t idx)
 }
 
 /* The idx-th value of a discrete decision (idx < domain size). */
-static inline nasc_value nasc_su_value_at(const nasc_decision *d, uint64_t idx)
-{
+static inline nasc_value nasc_su_value_at(const nasc_decision *d, uint64_t idx) {
     nasc_value v;
     v.i = 0;
     switch (d->kind) {
-    case NASC_DEC_CATEGORICAL:
-        v.i = (int64_t)idx;
-        break;
-    case NASC_DEC_INT:
-        v.i = d->lo + (int64_t)idx * d->step;
-        break;
-    case NASC_DEC_SUBSET:
-        v.subset = nasc_su_subset_unrank(d->n_choices, d->k, idx);
-        break;
-    default:
-        v.f = d->flo;
-        break;
+    case NASC_DEC_CATEGORICAL: v.i = (int64_t)idx; break;
+    case NASC_DEC_INT: v.i = d->lo + (int64_t)idx * d->step; break;
+    case NASC_DEC_SUBSET: v.subset = nasc_su_subset_unrank(d->n_choices, d->k, idx); break;
+    default: v.f = d->flo; break;
     }
     return v;
 }
 
 /* Maps a real in [0, 1] to a FLOAT decision's value (log scale when log). */
-static inline double nasc_su_float_from_unit(const nasc_decision *d, double u)
-{
-    if (u < 0)
-        u = 0;
-    if (u > 1)
-        u = 1;
-    double v = d->log ? exp(log(d->flo) + u * (log(d->fhi) - log(d->flo)))
-                      : d->flo + u * (d->fhi - d->flo);
+static inline double nasc_su_float_from_unit(const nasc_decision *d, double u) {
+    if (u < 0) u = 0;
+    if (u > 1) u = 1;
+    double v = d->log ? exp(log(d->flo) + u * (log(d->fhi) - log(d->flo))) : d->flo + u * (d->fhi - d->flo);
     return v < d->flo ? d->flo : v > d->fhi ? d->fhi : v;
 }
 
 /* Inverse of nasc_su_float_from_unit. */
-static inline double nasc_su_float_to_unit(const nasc_decision *d, double v)
-{
-    if (d->fhi <= d->flo)
-        return 0.5;
-    double u = d->log ? (log(v) - log(d->flo)) / (log(d->fhi) - log(d->flo))
-                      : (v - d->flo) / (d->fhi - d->flo);
+static inline double nasc_su_float_to_unit(const nasc_decision *d, double v) {
+    if (d->fhi <= d->flo) return 0.5;
+    double u =
+        d->log ? (log(v) - log(d->flo)) / (log(d->fhi) - log(d->flo)) : (v - d->flo) / (d->fhi - d->flo);
     return u < 0 ? 0 : u > 1 ? 1 : u;
 }
 
 /* A uniformly random k-subset of n as a bit set (partial Fisher-Yates). */
-static inline uint64_t nasc_su_random_subset(nasc_su_rng *r, int n, int k)
-{
+static inline uint64_t nasc_su_random_subset(nasc_su_rng *r, int n, int k) {
     int idx[64];
-    for (int i = 0; i < n; i++)
-        idx[i] = i;
+    for (int i = 0; i < n; i++) idx[i] = i;
     uint64_t bits = 0;
     for (int i = 0; i < k; i++) {
         int j = i + (int)nasc_su_below(r, (uint64_t)(n - i));
@@ -407,8 +343,7 @@ static inline uint64_t nasc_su_random_subset(nasc_su_rng *r, int n, int k)
 }
 
 /* A value drawn uniformly from the decision's domain (log-uniform for log FLOAT). */
-static inline nasc_value nasc_su_sample_value(nasc_su_rng *r, const nasc_decision *d)
-{
+static inline nasc_value nasc_su_sample_value(nasc_su_rng *r, const nasc_decision *d) {
     nasc_value v;
     if (d->kind == NASC_DEC_FLOAT) {
         v.f = nasc_su_float_from_unit(d, nasc_su_uniform(r));
@@ -423,8 +358,7 @@ static inline nasc_value nasc_su_sample_value(nasc_su_rng *r, const nasc_decisio
 
 /* The value a plugin stores for an inactive decision, so that two points
  * that differ only in inactive decisions are bitwise equal. */
-static inline nasc_value nasc_su_canonical_value(const nasc_decision *d)
-{
+static inline nasc_value nasc_su_canonical_value(const nasc_decision *d) {
     if (d->kind == NASC_DEC_FLOAT) {
         nasc_value v;
         v.f = d->flo;
@@ -433,22 +367,16 @@ static inline nasc_value nasc_su_canonical_value(const nasc_decision *d)
     return nasc_su_value_at(d, 0);
 }
 
-static inline int nasc_su_same_value(const nasc_decision *d, nasc_value a, nasc_value b)
-{
-    if (d->kind == NASC_DEC_FLOAT)
-        return a.f == b.f;
-    if (d->kind == NASC_DEC_SUBSET)
-        return a.subset == b.subset;
+static inline int nasc_su_same_value(const nasc_decision *d, nasc_value a, nasc_value b) {
+    if (d->kind == NASC_DEC_FLOAT) return a.f == b.f;
+    if (d->kind == NASC_DEC_SUBSET) return a.subset == b.subset;
     return a.i == b.i;
 }
 
 /* Number of distinct values the decision can take, capped (FLOAT: many). */
-static inline int nasc_su_mutable(const nasc_decision *d)
-{
-    if (d->kind == NASC_DEC_FLOAT)
-        return d->fhi > d->flo;
-    if (d->kind == NASC_DEC_SUBSET)
-        return d->k > 0 && d->k < d->n_choices;
+static inline int nasc_su_mutable(const nasc_decision *d) {
+    if (d->kind == NASC_DEC_FLOAT) return d->fhi > d->flo;
+    if (d->kind == NASC_DEC_SUBSET) return d->k > 0 && d->k < d->n_choices;
     return nasc_su_domain_size(d) > 1;
 }
 
@@ -460,8 +388,7 @@ static inline int nasc_su_mutable(const nasc_decision *d)
  * is feasible; writes the flags into act and canonical values into the
  * inactive slots.  Returns the host's answer: 1 feasible, 0 infeasible,
  * -1 out of domain. */
-static inline int nasc_su_normalize(const nasc_space *sp, nasc_value *vals, unsigned char *act)
-{
+static inline int nasc_su_normalize(const nasc_space *sp, nasc_value *vals, unsigned char *act) {
     nasc_point p;
     memset(&p, 0, sizeof p);
     p.abi_version = NASC_STRATEGY_ABI_VERSION;
@@ -469,12 +396,10 @@ static inline int nasc_su_normalize(const nasc_space *sp, nasc_value *vals, unsi
     p.n = sp->n_decisions;
     p.values = vals;
     p.active = act;
-    for (int i = 0; i < sp->n_decisions; i++)
-        act[i] = 1;
+    for (int i = 0; i < sp->n_decisions; i++) act[i] = 1;
     int rc = sp->normalize(sp->host, &p);
     for (int i = 0; i < sp->n_decisions; i++)
-        if (!act[i])
-            vals[i] = nasc_su_canonical_value(&sp->decisions[i]);
+        if (!act[i]) vals[i] = nasc_su_canonical_value(&sp->decisions[i]);
     return rc;
 }
 
@@ -483,15 +408,12 @@ static inline int nasc_su_normalize(const nasc_space *sp, nasc_value *vals, unsi
  * for a feasible point, 0 when every try was infeasible (the last one is
  * left in vals), -1 when the host rejects the values. */
 static inline int nasc_su_random_point(const nasc_space *sp, nasc_su_rng *r, nasc_value *vals,
-                                       unsigned char *act, int max_tries)
-{
+                                       unsigned char *act, int max_tries) {
     int rc = 0;
     for (int t = 0; t < (max_tries < 1 ? 1 : max_tries); t++) {
-        for (int i = 0; i < sp->n_decisions; i++)
-            vals[i] = nasc_su_sample_value(r, &sp->decisions[i]);
+        for (int i = 0; i < sp->n_decisions; i++) vals[i] = nasc_su_sample_value(r, &sp->decisions[i]);
         rc = nasc_su_normalize(sp, vals, act);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
     }
     return rc;
 }
@@ -499,31 +421,24 @@ static inline int nasc_su_random_point(const nasc_space *sp, nasc_su_rng *r, nas
 /* Gives every currently inactive decision a fresh random value, so that a
  * decision a change activates starts from a uniform draw, not from its
  * canonical placeholder. */
-static inline void nasc_su_resample_inactive(const nasc_space *sp, nasc_su_rng *r,
-                                             nasc_value *vals, const unsigned char *act)
-{
+static inline void nasc_su_resample_inactive(const nasc_space *sp, nasc_su_rng *r, nasc_value *vals,
+                                             const unsigned char *act) {
     for (int i = 0; i < sp->n_decisions; i++)
-        if (!act[i])
-            vals[i] = nasc_su_sample_value(r, &sp->decisions[i]);
+        if (!act[i]) vals[i] = nasc_su_sample_value(r, &sp->decisions[i]);
 }
 
 /* Changes decision i to a different value: another alternative, another
  * integer, a Gaussian step of sigma (in unit, log-aware coordinates) for
  * reals, one element swapped for subsets. */
-static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, nasc_value *v,
-                                        double sigma)
-{
+static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, nasc_value *v, double sigma) {
     switch (d->kind) {
     case NASC_DEC_CATEGORICAL:
     case NASC_DEC_INT: {
         uint64_t n = nasc_su_domain_size(d);
-        uint64_t cur = d->kind == NASC_DEC_INT ? (uint64_t)((v->i - d->lo) / d->step)
-                                               : (uint64_t)v->i;
-        if (n < 2)
-            return;
+        uint64_t cur = d->kind == NASC_DEC_INT ? (uint64_t)((v->i - d->lo) / d->step) : (uint64_t)v->i;
+        if (n < 2) return;
         uint64_t nx = nasc_su_below(r, n - 1);
-        if (nx >= cur)
-            nx++;
+        if (nx >= cur) nx++;
         *v = nasc_su_value_at(d, nx);
         break;
     }
@@ -532,10 +447,8 @@ static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, 
         double old = v->f;
         for (int t = 0; t < 16 && v->f == old; t++) {
             double nu = u + sigma * nasc_su_normal(r);
-            if (nu < 0)
-                nu = -nu;
-            if (nu > 1)
-                nu = 2 - nu;
+            if (nu < 0) nu = -nu;
+            if (nu > 1) nu = 2 - nu;
             v->f = nasc_su_float_from_unit(d, nu);
         }
         break;
@@ -544,14 +457,11 @@ static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, 
         uint64_t all = d->n_choices == 64 ? UINT64_MAX : ((1ull << d->n_choices) - 1);
         uint64_t in = v->subset & all, out = all & ~in;
         int nin = __builtin_popcountll(in), nout = __builtin_popcountll(out);
-        if (nin == 0 || nout == 0)
-            return;
+        if (nin == 0 || nout == 0) return;
         int a = (int)nasc_su_below(r, (uint64_t)nin), b = (int)nasc_su_below(r, (uint64_t)nout);
         uint64_t x = in, y = out;
-        while (a--)
-            x &= x - 1;
-        while (b--)
-            y &= y - 1;
+        while (a--) x &= x - 1;
+        while (b--) y &= y - 1;
         v->subset = (in & ~(x & -x)) | (y & -y);
         break;
     }
@@ -562,17 +472,13 @@ static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, 
  * the inactive ones and renormalises.  Returns the host's answer (1
  * feasible), or -2 when no active decision can change. */
 static inline int nasc_su_mutate_one(const nasc_space *sp, nasc_su_rng *r, nasc_value *vals,
-                                     unsigned char *act, double sigma)
-{
+                                     unsigned char *act, double sigma) {
     int cand = 0;
-    for (int i = 0; i < sp->n_decisions; i++)
-        cand += act[i] && nasc_su_mutable(&sp->decisions[i]);
-    if (cand == 0)
-        return -2;
+    for (int i = 0; i < sp->n_decisions; i++) cand += act[i] && nasc_su_mutable(&sp->decisions[i]);
+    if (cand == 0) return -2;
     int pick = (int)nasc_su_below(r, (uint64_t)cand);
     for (int i = 0; i < sp->n_decisions; i++) {
-        if (!(act[i] && nasc_su_mutable(&sp->decisions[i])))
-            continue;
+        if (!(act[i] && nasc_su_mutable(&sp->decisions[i]))) continue;
         if (pick-- == 0) {
             nasc_su_change_value(r, &sp->decisions[i], &vals[i], sigma);
             break;
@@ -583,23 +489,18 @@ static inline int nasc_su_mutate_one(const nasc_space *sp, nasc_su_rng *r, nasc_
 }
 
 /* 1 when two normalised points have the same active decisions and values. */
-static inline int nasc_su_same_point(const nasc_space *sp, const nasc_value *a,
-                                     const unsigned char *aa, const nasc_value *b,
-                                     const unsigned char *ba)
-{
+static inline int nasc_su_same_point(const nasc_space *sp, const nasc_value *a, const unsigned char *aa,
+                                     const nasc_value *b, const unsigned char *ba) {
     for (int i = 0; i < sp->n_decisions; i++) {
-        if (aa[i] != ba[i])
-            return 0;
-        if (aa[i] && !nasc_su_same_value(&sp->decisions[i], a[i], b[i]))
-            return 0;
+        if (aa[i] != ba[i]) return 0;
+        if (aa[i] && !nasc_su_same_value(&sp->decisions[i], a[i], b[i])) return 0;
     }
     return 1;
 }
 
 /* A 64-bit hash of a point's activity and active values (for sets of points). */
 static inline uint64_t nasc_su_point_hash(const nasc_space *sp, const nasc_value *v,
-                                          const unsigned char *act)
-{
+                                          const unsigned char *act) {
     uint64_t h = 0x243f6a8885a308d3ull;
     for (int i = 0; i < sp->n_decisions; i++) {
         uint64_t x = act[i] ? 0x9e37u + v[i].subset : 0x51u;
@@ -618,8 +519,7 @@ static inline uint64_t nasc_su_point_hash(const nasc_space *sp, const nasc_value
 /* The scalar a single-objective strategy maximises: the first (signed,
  * larger-is-better) objective, or -inf for failed, infeasible or
  * malformed results, which every strategy treats as the worst. */
-static inline double nasc_su_score(const nasc_result *r)
-{
+static inline double nasc_su_score(const nasc_result *r) {
     if (!r || r->status != NASC_RESULT_OK || r->n_objectives < 1 || !r->objectives ||
         !isfinite(r->objectives[0]))
         return -HUGE_VAL;
@@ -629,10 +529,8 @@ static inline double nasc_su_score(const nasc_result *r)
 /* Copies a point's values and activity out of a host point (tell); unknown
  * shapes (n mismatch) return -1 so a plugin can ignore them. */
 static inline int nasc_su_copy_in(const nasc_space *sp, const nasc_point *p, nasc_value *vals,
-                                  unsigned char *act)
-{
-    if (!p || p->n != sp->n_decisions || (p->n > 0 && (!p->values || !p->active)))
-        return -1;
+                                  unsigned char *act) {
+    if (!p || p->n != sp->n_decisions || (p->n > 0 && (!p->values || !p->active))) return -1;
     for (int i = 0; i < p->n; i++) {
         act[i] = p->active[i] ? 1 : 0;
         vals[i] = act[i] ? p->values[i] : nasc_su_canonical_value(&sp->decisions[i]);
@@ -641,22 +539,19 @@ static inline int nasc_su_copy_in(const nasc_space *sp, const nasc_point *p, nas
 }
 
 /* Writes a stored point into the host's point (ask). */
-static inline int nasc_su_copy_out(const nasc_space *sp, nasc_point *p, const nasc_value *vals,
-                                   char *err, size_t errcap, const char *plugin)
-{
+static inline int nasc_su_copy_out(const nasc_space *sp, nasc_point *p, const nasc_value *vals, char *err,
+                                   size_t errcap, const char *plugin) {
     if (!p || p->n != sp->n_decisions || (p->n > 0 && !p->values))
-        return nasc_su_fail(err, errcap, "%s: the host's point has %d values, the space %d",
-                            plugin, p ? p->n : -1, sp->n_decisions);
-    for (int i = 0; i < p->n; i++)
-        p->values[i] = vals[i];
+        return nasc_su_fail(err, errcap, "%s: the host's point has %d values, the space %d", plugin,
+                            p ? p->n : -1, sp->n_decisions);
+    for (int i = 0; i < p->n; i++) p->values[i] = vals[i];
     return 0;
 }
 
 /* Fills the common part of the table an entry point returns.  The host,
  * not the plugin, judges ABI compatibility (it reads abi_version), so the
  * table is always filled. */
-static inline void nasc_su_entry_fill(nasc_strategy *out)
-{
+static inline void nasc_su_entry_fill(nasc_strategy *out) {
     memset(out, 0, sizeof *out);
     out->abi_version = NASC_STRATEGY_ABI_VERSION;
     out->struct_size = sizeof *out;
@@ -668,55 +563,47 @@ static inline void nasc_su_entry_fill(nasc_strategy *out)
 /* ------------------------------------------------------------------ */
 
 typedef struct nasc_su_points {
-    int n;                    /* decisions per point */
+    int n; /* decisions per point */
     size_t count, cap;
-    nasc_value *vals;         /* count * n */
-    unsigned char *act;       /* count * n */
-    double *score;            /* count */
+    nasc_value *vals;   /* count * n */
+    unsigned char *act; /* count * n */
+    double *score;      /* count */
 } nasc_su_points;
 
-static inline void nasc_su_points_init(nasc_su_points *ps, int n)
-{
+static inline void nasc_su_points_init(nasc_su_points *ps, int n) {
     memset(ps, 0, sizeof *ps);
     ps->n = n;
 }
 
-static inline void nasc_su_points_free(nasc_su_points *ps)
-{
+static inline void nasc_su_points_free(nasc_su_points *ps) {
     free(ps->vals);
     free(ps->act);
     free(ps->score);
     memset(ps, 0, sizeof *ps);
 }
 
-static inline nasc_value *nasc_su_pv(const nasc_su_points *ps, size_t i)
-{
+static inline nasc_value *nasc_su_pv(const nasc_su_points *ps, size_t i) {
     return ps->vals + i * (size_t)ps->n;
 }
 
-static inline unsigned char *nasc_su_pa(const nasc_su_points *ps, size_t i)
-{
+static inline unsigned char *nasc_su_pa(const nasc_su_points *ps, size_t i) {
     return ps->act + i * (size_t)ps->n;
 }
 
 /* Appends a point; returns its index, or -1 when memory runs out. */
-static inline long nasc_su_points_push(nasc_su_points *ps, const nasc_value *vals,
-                                       const unsigned char *act, double score)
-{
+static inline long nasc_su_points_push(nasc_su_points *ps, const nasc_value *vals, const unsigned char *act,
+                                       double score) {
     if (ps->count == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 16;
         size_t n = ps->n > 0 ? (size_t)ps->n : 1;
         nasc_value *v = realloc(ps->vals, cap * n * sizeof *v);
-        if (!v)
-            return -1;
+        if (!v) return -1;
         ps->vals = v;
         unsigned char *a = realloc(ps->act, cap * n);
-        if (!a)
-            return -1;
+        if (!a) return -1;
         ps->act = a;
         double *s = realloc(ps->score, cap * sizeof *s);
-        if (!s)
-            return -1;
+        if (!s) return -1;
         ps->score = s;
         ps->cap = cap;
     }
@@ -730,8 +617,7 @@ static inline long nasc_su_points_push(nasc_su_points *ps, const nasc_value *val
 }
 
 /* Removes point i, keeping the order of the others (oldest first). */
-static inline void nasc_su_points_remove(nasc_su_points *ps, size_t i)
-{
+static inline void nasc_su_points_remove(nasc_su_points *ps, size_t i) {
     size_t n = (size_t)ps->n, tail = ps->count - i - 1;
     memmove(ps->vals + i * n, ps->vals + (i + 1) * n, tail * n * sizeof *ps->vals);
     memmove(ps->act + i * n, ps->act + (i + 1) * n, tail * n);

@@ -23,8 +23,9 @@ static const nasc_option_doc evo_docs[] = {
     {"population", "20",
      "population size P (the paper uses 100 for large budgets; 20 suits budgets of a few "
      "hundred trials)"},
-    {"sample", "5", "tournament size S: members sampled uniformly; the best is the parent "
-                    "(paper: 25 of 100)"},
+    {"sample", "5",
+     "tournament size S: members sampled uniformly; the best is the parent "
+     "(paper: 25 of 100)"},
     {"sigma", "0.1", "step of a real decision's mutation, as a fraction of its (log) range"},
 };
 static const nasc_su_optrule evo_rules[] = {
@@ -40,17 +41,15 @@ typedef struct evo_state {
     int population, sample;
     double sigma;
     long n_asked, n_told;
-    nasc_su_points pop;       /* oldest first */
-    nasc_value *cv;           /* scratch candidate */
+    nasc_su_points pop; /* oldest first */
+    nasc_value *cv;     /* scratch candidate */
     unsigned char *ca;
-    size_t *pick;             /* scratch for the tournament */
+    size_t *pick; /* scratch for the tournament */
 } evo_state;
 
-static void evo_destroy(void *state)
-{
+static void evo_destroy(void *state) {
     evo_state *e = state;
-    if (!e)
-        return;
+    if (!e) return;
     nasc_su_points_free(&e->pop);
     free(e->cv);
     free(e->ca);
@@ -58,17 +57,14 @@ static void evo_destroy(void *state)
     free(e);
 }
 
-static int evo_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed,
-                      void **state, char *err, size_t errcap)
-{
+static int evo_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed, void **state,
+                      char *err, size_t errcap) {
     double o[EVO_NOPT];
     if (nasc_su_check_space("evolution", sp, state, err, errcap) != 0 ||
-        nasc_su_parse_options("evolution", evo_docs, evo_rules, EVO_NOPT, opts, n_opts, o, err,
-                              errcap) != 0)
+        nasc_su_parse_options("evolution", evo_docs, evo_rules, EVO_NOPT, opts, n_opts, o, err, errcap) != 0)
         return -1;
     if (o[1] > o[0])
-        return nasc_su_fail(err, errcap,
-                            "evolution: option 'sample' (%g) must not exceed 'population' (%g)",
+        return nasc_su_fail(err, errcap, "evolution: option 'sample' (%g) must not exceed 'population' (%g)",
                             o[1], o[0]);
     evo_state *e = calloc(1, sizeof *e);
     size_t n = (size_t)sp->n_decisions + 1;
@@ -93,19 +89,16 @@ static int evo_create(const nasc_space *sp, const nasc_option *opts, int n_opts,
 
 /* Tournament: S distinct members drawn uniformly, the best wins (ties: the
  * first drawn, so the result depends only on the seed). */
-static size_t evo_tournament(evo_state *e)
-{
+static size_t evo_tournament(evo_state *e) {
     size_t m = e->pop.count, s = (size_t)e->sample < m ? (size_t)e->sample : m;
-    for (size_t i = 0; i < m; i++)
-        e->pick[i] = i;
+    for (size_t i = 0; i < m; i++) e->pick[i] = i;
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < s; i++) {
         size_t j = i + (size_t)nasc_su_below(&e->rng, m - i);
         size_t t = e->pick[i];
         e->pick[i] = e->pick[j];
         e->pick[j] = t;
-        if (best == SIZE_MAX || e->pop.score[e->pick[i]] > e->pop.score[best])
-            best = e->pick[i];
+        if (best == SIZE_MAX || e->pop.score[e->pick[i]] > e->pop.score[best]) best = e->pick[i];
     }
     return best;
 }
@@ -113,55 +106,43 @@ static size_t evo_tournament(evo_state *e)
 /* A child of the tournament winner differing in one active decision;
  * infeasible children are redrawn.  Returns 1 when a feasible child is in
  * cv, 0 to fall back on a random point. */
-static int evo_child(evo_state *e)
-{
+static int evo_child(evo_state *e) {
     size_t parent = evo_tournament(e);
     int n = e->sp->n_decisions;
     for (int t = 0; t < EVO_TRIES; t++) {
         memcpy(e->cv, nasc_su_pv(&e->pop, parent), (size_t)n * sizeof *e->cv);
         memcpy(e->ca, nasc_su_pa(&e->pop, parent), (size_t)n);
         int rc = nasc_su_mutate_one(e->sp, &e->rng, e->cv, e->ca, e->sigma);
-        if (rc == -2 || rc < 0)
-            return 0;
-        if (rc == 1)
-            return 1;
+        if (rc == -2 || rc < 0) return 0;
+        if (rc == 1) return 1;
     }
     return 0;
 }
 
-static int evo_ask(void *state, nasc_point *p, char *err, size_t errcap)
-{
+static int evo_ask(void *state, nasc_point *p, char *err, size_t errcap) {
     evo_state *e = state;
     long started = e->n_asked > e->n_told ? e->n_asked : e->n_told;
     int ok = 0;
-    if (started >= e->population && e->pop.count > 0)
-        ok = evo_child(e);
+    if (started >= e->population && e->pop.count > 0) ok = evo_child(e);
     if (!ok && nasc_su_random_point(e->sp, &e->rng, e->cv, e->ca, EVO_TRIES) < 0)
         return nasc_su_fail(err, errcap, "evolution: the host rejected a sampled point");
-    if (nasc_su_copy_out(e->sp, p, e->cv, err, errcap, "evolution") != 0)
-        return -1;
+    if (nasc_su_copy_out(e->sp, p, e->cv, err, errcap, "evolution") != 0) return -1;
     p->fidelity = 0;
     p->tag = (uint64_t)e->n_asked++;
     return 0;
 }
 
-static void evo_tell(void *state, const nasc_point *p, const nasc_result *r)
-{
+static void evo_tell(void *state, const nasc_point *p, const nasc_result *r) {
     evo_state *e = state;
-    if (nasc_su_copy_in(e->sp, p, e->cv, e->ca) != 0)
-        return;
+    if (nasc_su_copy_in(e->sp, p, e->cv, e->ca) != 0) return;
     e->n_told++;
-    if (nasc_su_points_push(&e->pop, e->cv, e->ca, nasc_su_score(r)) < 0)
-        return;
-    while (e->pop.count > (size_t)e->population)
-        nasc_su_points_remove(&e->pop, 0);
+    if (nasc_su_points_push(&e->pop, e->cv, e->ca, nasc_su_score(r)) < 0) return;
+    while (e->pop.count > (size_t)e->population) nasc_su_points_remove(&e->pop, 0);
 }
 
-NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out)
-{
+NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out) {
     (void)host_abi;
-    if (!out)
-        return -1;
+    if (!out) return -1;
     nasc_su_entry_fill(out);
     out->name = "evolution";
     out->version = "1.0";

@@ -27,16 +27,14 @@ typedef struct grid_state {
     nasc_value *vals;
     unsigned char *act;
     int started, done;
-    nasc_su_points told;      /* every told point, to skip on resume */
-    size_t *table;            /* open addressing: index + 1 into told, 0 empty */
-    size_t table_cap;         /* a power of two, kept at most half full */
+    nasc_su_points told; /* every told point, to skip on resume */
+    size_t *table;       /* open addressing: index + 1 into told, 0 empty */
+    size_t table_cap;    /* a power of two, kept at most half full */
 } grid_state;
 
-static void grid_destroy(void *state)
-{
+static void grid_destroy(void *state) {
     grid_state *g = state;
-    if (!g)
-        return;
+    if (!g) return;
     free(g->digit);
     free(g->size);
     free(g->vals);
@@ -47,31 +45,26 @@ static void grid_destroy(void *state)
 }
 
 /* Slot of (vals, act) in the table: its entry, or the empty slot to use. */
-static size_t grid_slot(const grid_state *g, const nasc_value *vals, const unsigned char *act)
-{
+static size_t grid_slot(const grid_state *g, const nasc_value *vals, const unsigned char *act) {
     size_t mask = g->table_cap - 1;
     size_t i = (size_t)nasc_su_point_hash(g->sp, vals, act) & mask;
     while (g->table[i]) {
         size_t k = g->table[i] - 1;
-        if (nasc_su_same_point(g->sp, vals, act, nasc_su_pv(&g->told, k), nasc_su_pa(&g->told, k)))
-            return i;
+        if (nasc_su_same_point(g->sp, vals, act, nasc_su_pv(&g->told, k), nasc_su_pa(&g->told, k))) return i;
         i = (i + 1) & mask;
     }
     return i;
 }
 
-static int grid_was_told(const grid_state *g, const nasc_value *vals, const unsigned char *act)
-{
+static int grid_was_told(const grid_state *g, const nasc_value *vals, const unsigned char *act) {
     return g->table_cap && g->table[grid_slot(g, vals, act)];
 }
 
 /* Doubles the table, re-inserting every told point. */
-static int grid_grow(grid_state *g)
-{
+static int grid_grow(grid_state *g) {
     size_t cap = g->table_cap ? g->table_cap * 2 : 64;
     size_t *t = calloc(cap, sizeof *t);
-    if (!t)
-        return -1;
+    if (!t) return -1;
     free(g->table);
     g->table = t;
     g->table_cap = cap;
@@ -80,9 +73,8 @@ static int grid_grow(grid_state *g)
     return 0;
 }
 
-static int grid_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed,
-                       void **state, char *err, size_t errcap)
-{
+static int grid_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed, void **state,
+                       char *err, size_t errcap) {
     (void)seed;
     double none[1];
     if (nasc_su_check_space("grid", sp, state, err, errcap) != 0 ||
@@ -108,22 +100,18 @@ static int grid_create(const nasc_space *sp, const nasc_option *opts, int n_opts
     }
     g->sp = sp;
     nasc_su_points_init(&g->told, sp->n_decisions);
-    for (int i = 0; i < sp->n_decisions; i++)
-        g->size[i] = nasc_su_domain_size(&sp->decisions[i]);
+    for (int i = 0; i < sp->n_decisions; i++) g->size[i] = nasc_su_domain_size(&sp->decisions[i]);
     *state = g;
     return 0;
 }
 
 /* Turns the odometer: the last active decision that still has a next value
  * advances and every later decision restarts.  Returns 0 when exhausted. */
-static int grid_advance(grid_state *g)
-{
+static int grid_advance(grid_state *g) {
     for (int i = g->sp->n_decisions - 1; i >= 0; i--) {
-        if (!g->act[i] || g->digit[i] + 1 >= g->size[i])
-            continue;
+        if (!g->act[i] || g->digit[i] + 1 >= g->size[i]) continue;
         g->digit[i]++;
-        for (int j = i + 1; j < g->sp->n_decisions; j++)
-            g->digit[j] = 0;
+        for (int j = i + 1; j < g->sp->n_decisions; j++) g->digit[j] = 0;
         return 1;
     }
     return 0;
@@ -132,24 +120,19 @@ static int grid_advance(grid_state *g)
 /* Loads the digits into values and asks the host about them.  Returns 1
  * for a point to propose, 0 for one to skip (infeasible, or an inactive
  * decision off its first value: a duplicate), -1 for a host error. */
-static int grid_load(grid_state *g)
-{
+static int grid_load(grid_state *g) {
     for (int i = 0; i < g->sp->n_decisions; i++)
         g->vals[i] = nasc_su_value_at(&g->sp->decisions[i], g->digit[i]);
     int rc = nasc_su_normalize(g->sp, g->vals, g->act);
-    if (rc < 0)
-        return -1;
+    if (rc < 0) return -1;
     for (int i = 0; i < g->sp->n_decisions; i++)
-        if (!g->act[i] && g->digit[i] != 0)
-            return 0;
+        if (!g->act[i] && g->digit[i] != 0) return 0;
     return rc == 1 && !grid_was_told(g, g->vals, g->act);
 }
 
-static int grid_ask(void *state, nasc_point *p, char *err, size_t errcap)
-{
+static int grid_ask(void *state, nasc_point *p, char *err, size_t errcap) {
     grid_state *g = state;
-    if (g->done)
-        return 1;
+    if (g->done) return 1;
     for (long skipped = 0; skipped < GRID_MAX_SKIP; skipped++) {
         int fresh = !g->started;
         g->started = 1;
@@ -158,22 +141,18 @@ static int grid_ask(void *state, nasc_point *p, char *err, size_t errcap)
             return 1;
         }
         int rc = grid_load(g);
-        if (rc < 0)
-            return nasc_su_fail(err, errcap, "grid: the host rejected a grid point");
+        if (rc < 0) return nasc_su_fail(err, errcap, "grid: the host rejected a grid point");
         if (rc == 1) {
-            if (nasc_su_copy_out(g->sp, p, g->vals, err, errcap, "grid") != 0)
-                return -1;
+            if (nasc_su_copy_out(g->sp, p, g->vals, err, errcap, "grid") != 0) return -1;
             p->fidelity = 0;
             p->tag = 0;
             return 0;
         }
     }
-    return nasc_su_fail(err, errcap, "grid: no feasible point among the next %ld grid points",
-                        GRID_MAX_SKIP);
+    return nasc_su_fail(err, errcap, "grid: no feasible point among the next %ld grid points", GRID_MAX_SKIP);
 }
 
-static void grid_tell(void *state, const nasc_point *p, const nasc_result *r)
-{
+static void grid_tell(void *state, const nasc_point *p, const nasc_result *r) {
     grid_state *g = state;
     (void)r;
     int n = g->sp->n_decisions;
@@ -187,11 +166,9 @@ static void grid_tell(void *state, const nasc_point *p, const nasc_result *r)
     free(a);
 }
 
-NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out)
-{
+NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out) {
     (void)host_abi;
-    if (!out)
-        return -1;
+    if (!out) return -1;
     nasc_su_entry_fill(out);
     out->name = "grid";
     out->version = "1.0";

@@ -33,8 +33,9 @@
 
 static const nasc_option_doc hb_docs[] = {
     {"eta", "3", "keep 1/eta of each rung and multiply the fidelity by eta (Li et al.: 3)"},
-    {"mode", "hyperband", "hyperband: cycle all brackets; sh: successive halving, the most "
-                          "aggressive bracket only"},
+    {"mode", "hyperband",
+     "hyperband: cycle all brackets; sh: successive halving, the most "
+     "aggressive bracket only"},
 };
 static const nasc_su_optrule hb_rules[] = {
     {NASC_SU_OPT_INT, 2, 1000, 0, 0, NULL},
@@ -45,9 +46,9 @@ static const nasc_su_optrule hb_rules[] = {
 typedef struct hb_bracket {
     uint64_t id;
     int s, rung;
-    double n0;                /* configurations at rung 0 */
+    double n0; /* configurations at rung 0 */
     size_t asked, told;
-    nasc_su_points cfg;       /* the current rung's points; score NAN until told */
+    nasc_su_points cfg; /* the current rung's points; score NAN until told */
 } hb_bracket;
 
 typedef struct hb_state {
@@ -63,29 +64,23 @@ typedef struct hb_state {
     unsigned char *ca;
 } hb_state;
 
-static void hb_destroy(void *state)
-{
+static void hb_destroy(void *state) {
     hb_state *h = state;
-    if (!h)
-        return;
-    for (size_t i = 0; i < h->n_br; i++)
-        nasc_su_points_free(&h->br[i].cfg);
+    if (!h) return;
+    for (size_t i = 0; i < h->n_br; i++) nasc_su_points_free(&h->br[i].cfg);
     free(h->br);
     free(h->cv);
     free(h->ca);
     free(h);
 }
 
-static int hb_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed,
-                     void **state, char *err, size_t errcap)
-{
+static int hb_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed, void **state,
+                     char *err, size_t errcap) {
     double o[HB_NOPT];
     if (nasc_su_check_space("hyperband", sp, state, err, errcap) != 0 ||
-        nasc_su_parse_options("hyperband", hb_docs, hb_rules, HB_NOPT, opts, n_opts, o, err,
-                              errcap) != 0)
+        nasc_su_parse_options("hyperband", hb_docs, hb_rules, HB_NOPT, opts, n_opts, o, err, errcap) != 0)
         return -1;
-    if (!(sp->min_fidelity > 0) || !(sp->max_fidelity >= sp->min_fidelity) ||
-        !isfinite(sp->max_fidelity))
+    if (!(sp->min_fidelity > 0) || !(sp->max_fidelity >= sp->min_fidelity) || !isfinite(sp->max_fidelity))
         return nasc_su_fail(err, errcap,
                             "hyperband: the space has no fidelity range (min %g, max %g); "
                             "hyperband needs a training budget such as train.epochs",
@@ -122,43 +117,35 @@ static int hb_create(const nasc_space *sp, const nasc_option *opts, int n_opts, 
 }
 
 /* Fidelity of rung i of bracket s: min * R * eta^(i - s). */
-static double hb_fidelity(const hb_state *h, int s, int rung)
-{
-    if (rung >= s)
-        return h->fmax;
+static double hb_fidelity(const hb_state *h, int s, int rung) {
+    if (rung >= s) return h->fmax;
     double f = h->fmax * pow((double)h->eta, (double)(rung - s));
-    if (h->round_fid)
-        f = floor(f + 0.5);
+    if (h->round_fid) f = floor(f + 0.5);
     return f < h->fmin ? h->fmin : f > h->fmax ? h->fmax : f;
 }
 
 /* Configurations in rung i of a bracket that started with n0. */
-static size_t hb_rung_size(const hb_state *h, double n0, int rung)
-{
+static size_t hb_rung_size(const hb_state *h, double n0, int rung) {
     double k = floor(n0 / pow((double)h->eta, (double)rung) + 1e-9);
     return k < 1 ? 1 : (size_t)k;
 }
 
 /* Opens the next bracket with its random configurations. */
-static hb_bracket *hb_open(hb_state *h, int64_t trial)
-{
+static hb_bracket *hb_open(hb_state *h, int64_t trial) {
     if (h->n_br == h->cap_br) {
         size_t cap = h->cap_br ? h->cap_br * 2 : 4;
         hb_bracket *b = realloc(h->br, cap * sizeof *b);
-        if (!b)
-            return NULL;
+        if (!b) return NULL;
         h->br = b;
         h->cap_br = cap;
     }
     int s = h->sh ? h->s_max : h->next_s;
-    if (!h->sh)
-        h->next_s = h->next_s == 0 ? h->s_max : h->next_s - 1;
+    if (!h->sh) h->next_s = h->next_s == 0 ? h->s_max : h->next_s - 1;
     hb_bracket *b = &h->br[h->n_br];
     memset(b, 0, sizeof *b);
     /* ids follow the host's trial ids, which a resumed search never reuses,
      * so a replayed or re-run trial of an old bracket cannot match a new one */
-    h->next_id = trial >= 0 && (uint64_t)trial + 1 > h->next_id ? (uint64_t)trial + 1
-                                                                 : h->next_id + 1;
+    h->next_id = trial >= 0 && (uint64_t)trial + 1 > h->next_id ? (uint64_t)trial + 1 : h->next_id + 1;
     b->id = h->next_id & 0xffffffffu;
     b->s = s;
     b->n0 = ceil((double)(h->s_max + 1) / (s + 1) * pow((double)h->eta, (double)s) - 1e-9);
@@ -174,21 +161,18 @@ static hb_bracket *hb_open(hb_state *h, int64_t trial)
     return b;
 }
 
-static int hb_ask(void *state, nasc_point *p, char *err, size_t errcap)
-{
+static int hb_ask(void *state, nasc_point *p, char *err, size_t errcap) {
     hb_state *h = state;
-    if (!p)
-        return nasc_su_fail(err, errcap, "hyperband: no point given");
+    if (!p) return nasc_su_fail(err, errcap, "hyperband: no point given");
     hb_bracket *b = NULL;
     for (size_t i = 0; i < h->n_br && !b; i++)
-        if (h->br[i].asked < h->br[i].cfg.count)
-            b = &h->br[i];
+        if (h->br[i].asked < h->br[i].cfg.count) b = &h->br[i];
     if (!b && !(b = hb_open(h, p->trial)))
-        return nasc_su_fail(err, errcap, "hyperband: could not sample a bracket (out of memory "
-                                         "or the host rejected a point)");
+        return nasc_su_fail(err, errcap,
+                            "hyperband: could not sample a bracket (out of memory "
+                            "or the host rejected a point)");
     size_t idx = b->asked++;
-    if (nasc_su_copy_out(h->sp, p, nasc_su_pv(&b->cfg, idx), err, errcap, "hyperband") != 0)
-        return -1;
+    if (nasc_su_copy_out(h->sp, p, nasc_su_pv(&b->cfg, idx), err, errcap, "hyperband") != 0) return -1;
     p->fidelity = hb_fidelity(h, b->s, b->rung);
     p->tag = b->id << 32 | (uint64_t)b->rung << 24 | (uint64_t)idx;
     return 0;
@@ -196,8 +180,7 @@ static int hb_ask(void *state, nasc_point *p, char *err, size_t errcap)
 
 /* Ranks the rung's told points (best first, ties by index) and keeps the
  * first `keep` that did not fail. */
-static void hb_promote(hb_state *h, size_t bi)
-{
+static void hb_promote(hb_state *h, size_t bi) {
     hb_bracket *b = &h->br[bi];
     size_t keep = b->rung >= b->s ? 0 : hb_rung_size(h, b->n0, b->rung + 1);
     size_t n = b->cfg.count, kept = 0;
@@ -210,12 +193,9 @@ static void hb_promote(hb_state *h, size_t bi)
             if (!taken[k] && isfinite(b->cfg.score[k]) &&
                 (best == SIZE_MAX || b->cfg.score[k] > b->cfg.score[best]))
                 best = k;
-        if (best == SIZE_MAX)
-            break;
+        if (best == SIZE_MAX) break;
         taken[best] = 1;
-        if (nasc_su_points_push(&next, nasc_su_pv(&b->cfg, best), nasc_su_pa(&b->cfg, best),
-                                NAN) < 0)
-            break;
+        if (nasc_su_points_push(&next, nasc_su_pv(&b->cfg, best), nasc_su_pa(&b->cfg, best), NAN) < 0) break;
         kept++;
     }
     free(taken);
@@ -231,37 +211,29 @@ static void hb_promote(hb_state *h, size_t bi)
     b->asked = b->told = 0;
 }
 
-static void hb_tell(void *state, const nasc_point *p, const nasc_result *r)
-{
+static void hb_tell(void *state, const nasc_point *p, const nasc_result *r) {
     hb_state *h = state;
-    if (!p)
-        return;
+    if (!p) return;
     uint64_t id = p->tag >> 32, idx = p->tag & 0xffffff;
     int rung = (int)(p->tag >> 24 & 0xff);
     for (size_t i = 0; i < h->n_br; i++) {
         hb_bracket *b = &h->br[i];
-        if (b->id != id)
-            continue;
-        if (rung != b->rung || idx >= b->asked || !isnan(b->cfg.score[idx]))
-            return;
+        if (b->id != id) continue;
+        if (rung != b->rung || idx >= b->asked || !isnan(b->cfg.score[idx])) return;
         /* a result counts only for the very point and fidelity asked */
         if (nasc_su_copy_in(h->sp, p, h->cv, h->ca) != 0 ||
-            !nasc_su_same_point(h->sp, h->cv, h->ca, nasc_su_pv(&b->cfg, idx),
-                                nasc_su_pa(&b->cfg, idx)))
+            !nasc_su_same_point(h->sp, h->cv, h->ca, nasc_su_pv(&b->cfg, idx), nasc_su_pa(&b->cfg, idx)))
             return;
         double sc = nasc_su_score(r);
         b->cfg.score[idx] = isnan(sc) ? -HUGE_VAL : sc;
-        if (++b->told == b->cfg.count)
-            hb_promote(h, i);
+        if (++b->told == b->cfg.count) hb_promote(h, i);
         return;
     }
 }
 
-NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out)
-{
+NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out) {
     (void)host_abi;
-    if (!out)
-        return -1;
+    if (!out) return -1;
     nasc_su_entry_fill(out);
     out->name = "hyperband";
     out->version = "1.0";

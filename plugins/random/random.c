@@ -41,7 +41,9 @@ static uint64_t rnd_next(rnd_state *st) {
 static double rnd_unit(rnd_state *st) { return (double)(rnd_next(st) >> 11) * 0x1.0p-53; }
 
 /* Uniform integer in [0, n) without modulo bias worth caring about (n small). */
-static uint64_t rnd_below(rnd_state *st, uint64_t n) { return n ? (uint64_t)(rnd_unit(st) * (double)n) % n : 0; }
+static uint64_t rnd_below(rnd_state *st, uint64_t n) {
+    return n ? (uint64_t)(rnd_unit(st) * (double)n) % n : 0;
+}
 
 static void rnd_decision(rnd_state *st, const nasc_decision *d, nasc_value *v) {
     switch (d->kind) {
@@ -56,16 +58,21 @@ static void rnd_decision(rnd_state *st, const nasc_decision *d, nasc_value *v) {
     }
     case NASC_DEC_FLOAT: {
         double u = rnd_unit(st);
-        if (d->log && d->flo > 0 && d->fhi > 0) v->f = exp(log(d->flo) + u * (log(d->fhi) - log(d->flo)));
-        else v->f = d->flo + u * (d->fhi - d->flo);
+        if (d->log && d->flo > 0 && d->fhi > 0)
+            v->f = exp(log(d->flo) + u * (log(d->fhi) - log(d->flo)));
+        else
+            v->f = d->flo + u * (d->fhi - d->flo);
         break;
     }
     case NASC_DEC_SUBSET: {
         uint64_t bits = 0;
         int n = d->n_choices > 64 ? 64 : d->n_choices;
-        for (int chosen = 0; chosen < d->k && chosen < n;) {   /* k distinct: redraw a taken one */
+        for (int chosen = 0; chosen < d->k && chosen < n;) { /* k distinct: redraw a taken one */
             uint64_t b = 1ull << rnd_below(st, (uint64_t)n);
-            if (!(bits & b)) { bits |= b; chosen++; }
+            if (!(bits & b)) {
+                bits |= b;
+                chosen++;
+            }
         }
         v->subset = bits;
         break;
@@ -73,10 +80,13 @@ static void rnd_decision(rnd_state *st, const nasc_decision *d, nasc_value *v) {
     }
 }
 
-static int rnd_create(const nasc_space *space, const nasc_option *opts, int n_opts, uint64_t seed, void **state,
-                      char *err, size_t errcap) {
+static int rnd_create(const nasc_space *space, const nasc_option *opts, int n_opts, uint64_t seed,
+                      void **state, char *err, size_t errcap) {
     rnd_state *st = calloc(1, sizeof *st);
-    if (!st) { snprintf(err, errcap, "random: out of memory"); return -1; }
+    if (!st) {
+        snprintf(err, errcap, "random: out of memory");
+        return -1;
+    }
     st->space = space;
     st->max_retries = 100;
     for (int i = 0; i < n_opts; i++) {
@@ -84,7 +94,8 @@ static int rnd_create(const nasc_space *space, const nasc_option *opts, int n_op
             char *end;
             long v = strtol(opts[i].value, &end, 10);
             if (*end || v < 0 || v > 1000000) {
-                snprintf(err, errcap, "random: max_retries must be an integer in 0..1000000, not '%s'", opts[i].value);
+                snprintf(err, errcap, "random: max_retries must be an integer in 0..1000000, not '%s'",
+                         opts[i].value);
                 free(st);
                 return -1;
             }
@@ -113,7 +124,8 @@ static int rnd_ask(void *state, nasc_point *p, char *err, size_t errcap) {
     rnd_state *st = state;
     const nasc_space *sp = st->space;
     for (int attempt = 0;; attempt++) {
-        for (int i = 0; i < sp->n_decisions && i < p->n; i++) rnd_decision(st, &sp->decisions[i], &p->values[i]);
+        for (int i = 0; i < sp->n_decisions && i < p->n; i++)
+            rnd_decision(st, &sp->decisions[i], &p->values[i]);
         p->fidelity = 0;
         p->tag = 0;
         if (!sp->normalize) {
@@ -121,13 +133,19 @@ static int rnd_ask(void *state, nasc_point *p, char *err, size_t errcap) {
             return 0;
         }
         int ok = sp->normalize(sp->host, p);
-        if (ok < 0) { snprintf(err, errcap, "random: drew a value outside its domain"); return -1; }
-        if (ok == 1 || attempt >= st->max_retries) return 0;   /* an infeasible last draw: the host records it */
+        if (ok < 0) {
+            snprintf(err, errcap, "random: drew a value outside its domain");
+            return -1;
+        }
+        if (ok == 1 || attempt >= st->max_retries)
+            return 0; /* an infeasible last draw: the host records it */
     }
 }
 
 static void rnd_tell(void *state, const nasc_point *p, const nasc_result *r) {
-    (void)state; (void)p; (void)r;   /* random search learns nothing */
+    (void)state;
+    (void)p;
+    (void)r; /* random search learns nothing */
 }
 
 static void rnd_destroy(void *state) { free(state); }

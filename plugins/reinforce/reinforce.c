@@ -29,8 +29,9 @@
 static const nasc_option_doc rf_docs[] = {
     {"lr", "0.01", "Adam learning rate of the policy logits (NB201 runs: 0.01)"},
     {"momentum", "0.9", "momentum of the moving-average reward baseline"},
-    {"bins", "10", "bins of a real decision's policy; integer ranges with more values are "
-                   "binned too"},
+    {"bins", "10",
+     "bins of a real decision's policy; integer ranges with more values are "
+     "binned too"},
 };
 static const nasc_su_optrule rf_rules[] = {
     {NASC_SU_OPT_REAL, 0, 10, 1, 0, NULL},
@@ -44,20 +45,18 @@ typedef struct rf_state {
     nasc_su_rng rng;
     double lr, momentum;
     int bins;
-    int *off, *len;           /* each decision's logits in theta */
+    int *off, *len; /* each decision's logits in theta */
     double *theta, *m, *v, *grad, *prob;
-    long *steps;              /* Adam step count per decision */
+    long *steps; /* Adam step count per decision */
     double ema_num, ema_den, worst;
     int have_reward;
     nasc_value *cv;
     unsigned char *ca;
 } rf_state;
 
-static void rf_destroy(void *state)
-{
+static void rf_destroy(void *state) {
     rf_state *s = state;
-    if (!s)
-        return;
+    if (!s) return;
     free(s->off);
     free(s->len);
     free(s->theta);
@@ -72,27 +71,21 @@ static void rf_destroy(void *state)
 }
 
 /* Number of logits of decision d's policy. */
-static int rf_len(const nasc_decision *d, int bins)
-{
-    if (d->kind == NASC_DEC_FLOAT)
-        return bins;
-    if (d->kind == NASC_DEC_SUBSET)
-        return d->n_choices;
+static int rf_len(const nasc_decision *d, int bins) {
+    if (d->kind == NASC_DEC_FLOAT) return bins;
+    if (d->kind == NASC_DEC_SUBSET) return d->n_choices;
     uint64_t n = nasc_su_domain_size(d);
     return n > (uint64_t)bins ? bins : (int)n;
 }
 
-static int rf_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed,
-                     void **state, char *err, size_t errcap)
-{
+static int rf_create(const nasc_space *sp, const nasc_option *opts, int n_opts, uint64_t seed, void **state,
+                     char *err, size_t errcap) {
     double o[RF_NOPT];
     if (nasc_su_check_space("reinforce", sp, state, err, errcap) != 0 ||
-        nasc_su_parse_options("reinforce", rf_docs, rf_rules, RF_NOPT, opts, n_opts, o, err,
-                              errcap) != 0)
+        nasc_su_parse_options("reinforce", rf_docs, rf_rules, RF_NOPT, opts, n_opts, o, err, errcap) != 0)
         return -1;
     rf_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return nasc_su_fail(err, errcap, "reinforce: out of memory");
+    if (!s) return nasc_su_fail(err, errcap, "reinforce: out of memory");
     s->sp = sp;
     s->lr = o[0];
     s->momentum = o[1];
@@ -114,8 +107,8 @@ static int rf_create(const nasc_space *sp, const nasc_option *opts, int n_opts, 
     s->steps = calloc(n, sizeof *s->steps);
     s->cv = calloc(n, sizeof *s->cv);
     s->ca = calloc(n, 1);
-    if (!s->off || !s->len || !s->theta || !s->m || !s->v || !s->grad || !s->prob || !s->steps ||
-        !s->cv || !s->ca) {
+    if (!s->off || !s->len || !s->theta || !s->m || !s->v || !s->grad || !s->prob || !s->steps || !s->cv ||
+        !s->ca) {
         rf_destroy(s);
         return nasc_su_fail(err, errcap, "reinforce: out of memory");
     }
@@ -125,37 +118,30 @@ static int rf_create(const nasc_space *sp, const nasc_option *opts, int n_opts, 
 }
 
 /* Softmax of logits th[0..n) restricted to the mask (NULL: all) into p. */
-static void rf_softmax(const double *th, int n, const unsigned char *mask, double *p)
-{
+static void rf_softmax(const double *th, int n, const unsigned char *mask, double *p) {
     double mx = -HUGE_VAL, z = 0;
     for (int j = 0; j < n; j++)
-        if ((!mask || mask[j]) && th[j] > mx)
-            mx = th[j];
+        if ((!mask || mask[j]) && th[j] > mx) mx = th[j];
     for (int j = 0; j < n; j++) {
         p[j] = (!mask || mask[j]) ? exp(th[j] - mx) : 0;
         z += p[j];
     }
-    for (int j = 0; j < n; j++)
-        p[j] /= z;
+    for (int j = 0; j < n; j++) p[j] /= z;
 }
 
-static int rf_draw(nasc_su_rng *r, const double *p, int n)
-{
+static int rf_draw(nasc_su_rng *r, const double *p, int n) {
     double u = nasc_su_uniform(r), c = 0;
     for (int j = 0; j < n; j++) {
         c += p[j];
-        if (u < c && p[j] > 0)
-            return j;
+        if (u < c && p[j] > 0) return j;
     }
     for (int j = n - 1; j >= 0; j--)
-        if (p[j] > 0)
-            return j;
+        if (p[j] > 0) return j;
     return 0;
 }
 
 /* Draws decision i from its policy. */
-static nasc_value rf_sample(rf_state *s, int i)
-{
+static nasc_value rf_sample(rf_state *s, int i) {
     const nasc_decision *d = &s->sp->decisions[i];
     const double *th = s->theta + s->off[i];
     double *p = s->prob + s->off[i];
@@ -180,38 +166,31 @@ static nasc_value rf_sample(rf_state *s, int i)
         return v;
     }
     uint64_t size = nasc_su_domain_size(d);
-    if (size <= (uint64_t)n)
-        return nasc_su_value_at(d, (uint64_t)b);
+    if (size <= (uint64_t)n) return nasc_su_value_at(d, (uint64_t)b);
     /* a bin of a long integer range: values [lo_b, hi_b) of the index range */
     uint64_t lo = (uint64_t)((double)size * b / n), hi = (uint64_t)((double)size * (b + 1) / n);
-    if (hi <= lo)
-        hi = lo + 1;
+    if (hi <= lo) hi = lo + 1;
     return nasc_su_value_at(d, lo + nasc_su_below(&s->rng, hi - lo));
 }
 
-static int rf_ask(void *state, nasc_point *p, char *err, size_t errcap)
-{
+static int rf_ask(void *state, nasc_point *p, char *err, size_t errcap) {
     rf_state *s = state;
     int rc = 0;
     for (int t = 0; t < RF_TRIES && rc != 1; t++) {
-        for (int i = 0; i < s->sp->n_decisions; i++)
-            s->cv[i] = rf_sample(s, i);
+        for (int i = 0; i < s->sp->n_decisions; i++) s->cv[i] = rf_sample(s, i);
         rc = nasc_su_normalize(s->sp, s->cv, s->ca);
-        if (rc < 0)
-            return nasc_su_fail(err, errcap, "reinforce: the host rejected a sampled point");
+        if (rc < 0) return nasc_su_fail(err, errcap, "reinforce: the host rejected a sampled point");
     }
     if (rc != 1 && nasc_su_random_point(s->sp, &s->rng, s->cv, s->ca, RF_TRIES) < 0)
         return nasc_su_fail(err, errcap, "reinforce: the host rejected a sampled point");
-    if (nasc_su_copy_out(s->sp, p, s->cv, err, errcap, "reinforce") != 0)
-        return -1;
+    if (nasc_su_copy_out(s->sp, p, s->cv, err, errcap, "reinforce") != 0) return -1;
     p->fidelity = 0;
     p->tag = 0;
     return 0;
 }
 
 /* Gradient of log pi(value) for decision i into grad[off..off+len). */
-static void rf_logprob_grad(rf_state *s, int i, nasc_value val)
-{
+static void rf_logprob_grad(rf_state *s, int i, nasc_value val) {
     const nasc_decision *d = &s->sp->decisions[i];
     const double *th = s->theta + s->off[i];
     double *g = s->grad + s->off[i], *p = s->prob + s->off[i];
@@ -221,11 +200,9 @@ static void rf_logprob_grad(rf_state *s, int i, nasc_value val)
         unsigned char mask[64];
         memset(mask, 1, sizeof mask);
         for (int j = 0; j < n; j++) {
-            if (!(val.subset >> j & 1))
-                continue;
+            if (!(val.subset >> j & 1)) continue;
             rf_softmax(th, n, mask, p);
-            for (int q = 0; q < n; q++)
-                g[q] -= p[q];
+            for (int q = 0; q < n; q++) g[q] -= p[q];
             g[j] += 1;
             mask[j] = 0;
         }
@@ -236,40 +213,34 @@ static void rf_logprob_grad(rf_state *s, int i, nasc_value val)
         b = (int)(nasc_su_float_to_unit(d, val.f) * n);
     } else {
         uint64_t size = nasc_su_domain_size(d);
-        uint64_t idx = d->kind == NASC_DEC_INT ? (uint64_t)((val.i - d->lo) / d->step)
-                                               : (uint64_t)val.i;
+        uint64_t idx = d->kind == NASC_DEC_INT ? (uint64_t)((val.i - d->lo) / d->step) : (uint64_t)val.i;
         b = size <= (uint64_t)n ? (int)idx : (int)((double)idx * n / (double)size);
     }
     b = b < 0 ? 0 : b >= n ? n - 1 : b;
     rf_softmax(th, n, NULL, p);
-    for (int q = 0; q < n; q++)
-        g[q] = -p[q];
+    for (int q = 0; q < n; q++) g[q] = -p[q];
     g[b] += 1;
 }
 
 /* One Adam step of decision i's logits along +adv * grad (ascent). */
-static void rf_adam(rf_state *s, int i, double adv)
-{
+static void rf_adam(rf_state *s, int i, double adv) {
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     long t = ++s->steps[i];
     double c1 = 1 - pow(b1, (double)t), c2 = 1 - pow(b2, (double)t);
     for (int q = s->off[i]; q < s->off[i] + s->len[i]; q++) {
-        double g = -adv * s->grad[q];   /* gradient of the loss -(R-b) log pi */
+        double g = -adv * s->grad[q]; /* gradient of the loss -(R-b) log pi */
         s->m[q] = b1 * s->m[q] + (1 - b1) * g;
         s->v[q] = b2 * s->v[q] + (1 - b2) * g * g;
         s->theta[q] -= s->lr * (s->m[q] / c1) / (sqrt(s->v[q] / c2) + eps);
     }
 }
 
-static void rf_tell(void *state, const nasc_point *p, const nasc_result *r)
-{
+static void rf_tell(void *state, const nasc_point *p, const nasc_result *r) {
     rf_state *s = state;
-    if (nasc_su_copy_in(s->sp, p, s->cv, s->ca) != 0)
-        return;
+    if (nasc_su_copy_in(s->sp, p, s->cv, s->ca) != 0) return;
     double reward = nasc_su_score(r);
     if (isfinite(reward)) {
-        if (!s->have_reward || reward < s->worst)
-            s->worst = reward;
+        if (!s->have_reward || reward < s->worst) s->worst = reward;
         s->have_reward = 1;
     } else if (s->have_reward) {
         reward = s->worst;
@@ -280,18 +251,15 @@ static void rf_tell(void *state, const nasc_point *p, const nasc_result *r)
     s->ema_den = s->momentum * s->ema_den + (1 - s->momentum);
     double adv = reward - s->ema_num / s->ema_den;
     for (int i = 0; i < s->sp->n_decisions; i++) {
-        if (!s->ca[i] || s->len[i] < 2)
-            continue;
+        if (!s->ca[i] || s->len[i] < 2) continue;
         rf_logprob_grad(s, i, s->cv[i]);
         rf_adam(s, i, adv);
     }
 }
 
-NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out)
-{
+NASC_EXPORT int nasc_strategy_entry(uint32_t host_abi, nasc_strategy *out) {
     (void)host_abi;
-    if (!out)
-        return -1;
+    if (!out) return -1;
     nasc_su_entry_fill(out);
     out->name = "reinforce";
     out->version = "1.0";

@@ -53,23 +53,33 @@ int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap)
 /* Objective and limit expressions, built by the front end from the AST. */
 
 typedef enum {
-    SR_EX_NUM,      /* num (units already applied, see sr_unit_scale) */
-    SR_EX_METRIC,   /* metric(name) * scale */
-    SR_EX_ADD, SR_EX_SUB, SR_EX_MUL, SR_EX_DIV, SR_EX_POW, SR_EX_NEG,
-    SR_EX_LT, SR_EX_LE, SR_EX_GT, SR_EX_GE, SR_EX_EQ, SR_EX_NE,  /* limits: 1 or 0 */
+    SR_EX_NUM,    /* num (units already applied, see sr_unit_scale) */
+    SR_EX_METRIC, /* metric(name) * scale */
+    SR_EX_ADD,
+    SR_EX_SUB,
+    SR_EX_MUL,
+    SR_EX_DIV,
+    SR_EX_POW,
+    SR_EX_NEG,
+    SR_EX_LT,
+    SR_EX_LE,
+    SR_EX_GT,
+    SR_EX_GE,
+    SR_EX_EQ,
+    SR_EX_NE, /* limits: 1 or 0 */
 } sr_expr_kind;
 
 typedef struct sr_expr {
     sr_expr_kind kind;
-    double num;                 /* SR_EX_NUM */
-    char *metric;               /* SR_EX_METRIC (owned) */
-    double scale;               /* SR_EX_METRIC: multiplies the reported value */
-    struct sr_expr *a, *b;      /* operands (b NULL for NEG) */
+    double num;            /* SR_EX_NUM */
+    char *metric;          /* SR_EX_METRIC (owned) */
+    double scale;          /* SR_EX_METRIC: multiplies the reported value */
+    struct sr_expr *a, *b; /* operands (b NULL for NEG) */
 } sr_expr;
 
 sr_expr *sr_expr_num(double v);
 sr_expr *sr_expr_metric(const char *name, double scale);
-sr_expr *sr_expr_bin(sr_expr_kind op, sr_expr *a, sr_expr *b);   /* takes a and b */
+sr_expr *sr_expr_bin(sr_expr_kind op, sr_expr *a, sr_expr *b); /* takes a and b */
 void sr_expr_free(sr_expr *e);
 /* Evaluates e on m.  Returns 0, or -1 when a metric is missing (its name
  * goes to *missing) or the value is not finite. */
@@ -86,14 +96,14 @@ void sr_expr_format(const sr_expr *e, char *buf, size_t cap);
 double sr_unit_scale(const char *unit);
 
 typedef struct sr_objective {
-    const char *text;           /* as the user wrote it, e.g. "accuracy" */
+    const char *text; /* as the user wrote it, e.g. "accuracy" */
     int maximize;
-    const sr_expr *expr;        /* NULL: the metric named `text` */
+    const sr_expr *expr; /* NULL: the metric named `text` */
 } sr_objective;
 
 typedef struct sr_limit {
-    const char *text;           /* "params < 200k" */
-    const sr_expr *expr;        /* a comparison */
+    const char *text;    /* "params < 200k" */
+    const sr_expr *expr; /* a comparison */
 } sr_limit;
 
 /* ------------------------------------------------------------------ */
@@ -110,7 +120,7 @@ int sr_pareto_front(const double *vals, int n, int k, unsigned char *front);
 
 typedef struct sr_plugin {
     void *dl;
-    nasc_strategy s;            /* copied field by field from the plugin */
+    nasc_strategy s; /* copied field by field from the plugin */
     char path[1024];
 } sr_plugin;
 
@@ -124,8 +134,8 @@ void sr_plugin_close(sr_plugin *p);
 typedef struct sr_plugin_info {
     char name[64], version[32], path[1024], description[256];
     int n_options;
-    nasc_option_doc *options;   /* strings owned by this struct (malloc'ed) */
-    char error[512];            /* non-empty: the plugin could not be loaded */
+    nasc_option_doc *options; /* strings owned by this struct (malloc'ed) */
+    char error[512];          /* non-empty: the plugin could not be loaded */
 } sr_plugin_info;
 
 /* Every plugin found in the search path (first of a name wins), loaded
@@ -139,7 +149,7 @@ void sr_plugins_print(FILE *f, const sr_plugin_info *v, int n);
 /* The space, as the front end supplies it. */
 
 typedef struct sr_space_iface {
-    const nasc_space *space;    /* decisions; objectives are replaced by sr_config's */
+    const nasc_space *space; /* decisions; objectives are replaced by sr_config's */
     void *ud;
     /* malloc'ed point JSON: {"space": "...", "decisions": {...}} (active only). */
     char *(*to_json)(void *ud, const nasc_point *p);
@@ -150,8 +160,8 @@ typedef struct sr_space_iface {
     /* The builtin evaluator (NULL when the front end has none); runs in a
      * worker process.  weights_path: where to save the trained weights
      * (may be ignored).  Returns 0, or -1 with a message. */
-    int (*eval)(void *ud, const char *point_json, double fidelity, const char *weights_path,
-                sr_metrics *out, char *err, size_t cap);
+    int (*eval)(void *ud, const char *point_json, double fidelity, const char *weights_path, sr_metrics *out,
+                char *err, size_t cap);
     /* Called once in each worker process right after it starts (NULL: none),
      * e.g. to set up thread pools that do not survive fork(). */
     void (*worker_init)(void *ud);
@@ -181,37 +191,37 @@ typedef struct sr_space_iface {
 typedef enum { SR_EVAL_BUILTIN, SR_EVAL_EXEC, SR_EVAL_PIPE } sr_eval_kind;
 
 typedef struct sr_progress {
-    int64_t finished, done, failed, infeasible, running, budget;  /* budget 0: none */
-    double elapsed;             /* seconds */
+    int64_t finished, done, failed, infeasible, running, budget; /* budget 0: none */
+    double elapsed;                                              /* seconds */
     int have_best;
-    double best;                /* raw value of the first objective of the best trial */
+    double best; /* raw value of the first objective of the best trial */
     int64_t best_trial;
-    const char *event;          /* one line about the trial that just finished, or NULL */
+    const char *event; /* one line about the trial that just finished, or NULL */
 } sr_progress;
 
 typedef struct sr_config {
-    const char *strategy;       /* plugin name or path ("random" when NULL) */
+    const char *strategy; /* plugin name or path ("random" when NULL) */
     const nasc_option *strategy_opts;
     int n_strategy_opts;
-    int64_t trials;             /* trial budget (0: none; then time must be set) */
-    double time_budget;         /* seconds (0: none); no new trial starts after it */
+    int64_t trials;     /* trial budget (0: none; then time must be set) */
+    double time_budget; /* seconds (0: none); no new trial starts after it */
     uint64_t seed;
-    const char *db_path;        /* the store */
-    int jobs;                   /* worker processes (>= 1) */
+    const char *db_path; /* the store */
+    int jobs;            /* worker processes (>= 1) */
     int resume;
-    int force;                  /* resume even though the source changed */
+    int force; /* resume even though the source changed */
     sr_eval_kind evaluator;
-    const char *command;        /* exec / pipe command line */
-    double timeout;             /* per trial, seconds (0: none): the trial fails, its worker is replaced */
-    double memory_limit;        /* bytes of address space per worker, RLIMIT_AS (0: none); the
+    const char *command; /* exec / pipe command line */
+    double timeout;      /* per trial, seconds (0: none): the trial fails, its worker is replaced */
+    double memory_limit; /* bytes of address space per worker, RLIMIT_AS (0: none); the
                                    evaluator processes a worker starts inherit it */
-    const sr_objective *objectives;  /* none: maximize accuracy */
+    const sr_objective *objectives; /* none: maximize accuracy */
     int n_objectives;
     const sr_limit *limits;
     int n_limits;
-    const char *source;         /* the source text (hashed into the store) */
-    const char *source_path;    /* the FILE argument, for messages */
-    const char *options_json;   /* the effective options, kept in the store (may be NULL) */
+    const char *source;       /* the source text (hashed into the store) */
+    const char *source_path;  /* the FILE argument, for messages */
+    const char *options_json; /* the effective options, kept in the store (may be NULL) */
     /* Progress: a callback, or else lines written to progress_fp (a one-line
      * updating status when it is a terminal, one line per finished trial
      * otherwise), or nothing when both are NULL.  progress_fp also gets the
@@ -219,21 +229,21 @@ typedef struct sr_config {
     void (*progress)(void *ud, const sr_progress *p);
     void *progress_ud;
     FILE *progress_fp;
-    int handle_signals;         /* install SIGINT/SIGTERM handlers during the run: the first
+    int handle_signals; /* install SIGINT/SIGTERM handlers during the run: the first
                                    stops asking and lets running trials finish, the second
                                    kills them (they stay `running` in the store for --resume) */
 } sr_config;
 
 typedef struct sr_summary {
-    int worker_rank;            /* 1: this MPI rank only evaluated; nothing else is set */
-    int interrupted;            /* stopped by SIGINT/SIGTERM */
+    int worker_rank; /* 1: this MPI rank only evaluated; nothing else is set */
+    int interrupted; /* stopped by SIGINT/SIGTERM */
     int64_t done, failed, infeasible, unfinished;
-    int64_t best_trial;         /* -1 when no trial succeeded */
-    char *best_point;           /* malloc'ed JSON */
-    char *best_metrics;         /* malloc'ed JSON */
-    int n_front;                /* Pareto front (several objectives), trial ids */
+    int64_t best_trial; /* -1 when no trial succeeded */
+    char *best_point;   /* malloc'ed JSON */
+    char *best_metrics; /* malloc'ed JSON */
+    int n_front;        /* Pareto front (several objectives), trial ids */
     int64_t *front;
-    char best_json_path[1100];  /* <db-stem>.best.json ("" when not written) */
+    char best_json_path[1100]; /* <db-stem>.best.json ("" when not written) */
     char best_weights_path[1100];
 } sr_summary;
 

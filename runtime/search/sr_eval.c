@@ -18,10 +18,10 @@
 #include <unistd.h>
 #include "sr_util.h"
 
-#define SR_TAIL 600              /* bytes of stderr kept for a failure message */
-#define SR_STDOUT_MAX (4 << 20)  /* an exec evaluator's stdout beyond this is cut ... */
-#define SR_STDOUT_KEEP (64 << 10) /* ... to its last 64 KB */
-#define SR_PIPE_MAX_DEATHS 5     /* consecutive deaths of a pipe evaluator before giving up */
+#define SR_TAIL            600        /* bytes of stderr kept for a failure message */
+#define SR_STDOUT_MAX      (4 << 20)  /* an exec evaluator's stdout beyond this is cut ... */
+#define SR_STDOUT_KEEP     (64 << 10) /* ... to its last 64 KB */
+#define SR_PIPE_MAX_DEATHS 5          /* consecutive deaths of a pipe evaluator before giving up */
 
 /* ---------------- command lines ---------------- */
 
@@ -50,7 +50,12 @@ int sr_split_command(const char *cmd, char ***argv, char *err, size_t cap) {
         while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
             if (*p == '\'') {
                 const char *q = strchr(p + 1, '\'');
-                if (!q) { sr_buf_free(&w); sr_argv_free(v); sr_errf(err, cap, "unterminated ' in command: %s", cmd); return -1; }
+                if (!q) {
+                    sr_buf_free(&w);
+                    sr_argv_free(v);
+                    sr_errf(err, cap, "unterminated ' in command: %s", cmd);
+                    return -1;
+                }
                 sr_buf_put(&w, p + 1, (size_t)(q - p - 1));
                 p = q + 1;
             } else if (*p == '"') {
@@ -59,7 +64,12 @@ int sr_split_command(const char *cmd, char ***argv, char *err, size_t cap) {
                     if (*p == '\\' && (p[1] == '"' || p[1] == '\\')) p++;
                     sr_buf_put(&w, p++, 1);
                 }
-                if (!*p) { sr_buf_free(&w); sr_argv_free(v); sr_errf(err, cap, "unterminated \" in command: %s", cmd); return -1; }
+                if (!*p) {
+                    sr_buf_free(&w);
+                    sr_argv_free(v);
+                    sr_errf(err, cap, "unterminated \" in command: %s", cmd);
+                    return -1;
+                }
                 p++;
             } else if (*p == '\\' && p[1]) {
                 sr_buf_put(&w, p + 1, 1);
@@ -69,9 +79,18 @@ int sr_split_command(const char *cmd, char ***argv, char *err, size_t cap) {
             }
         }
         char *word = sr_buf_take(&w);
-        if (!word || argv_push(&v, &n, &vcap, word)) { free(word); sr_argv_free(v); sr_errf(err, cap, "out of memory"); return -1; }
+        if (!word || argv_push(&v, &n, &vcap, word)) {
+            free(word);
+            sr_argv_free(v);
+            sr_errf(err, cap, "out of memory");
+            return -1;
+        }
     }
-    if (!n) { sr_argv_free(v); sr_errf(err, cap, "empty evaluator command"); return -1; }
+    if (!n) {
+        sr_argv_free(v);
+        sr_errf(err, cap, "empty evaluator command");
+        return -1;
+    }
     *argv = v;
     return n;
 }
@@ -84,7 +103,10 @@ void sr_argv_free(char **argv) {
 /* ---------------- helpers ---------------- */
 
 static void tail_add(char *tail, size_t *len, const char *s, size_t n) {
-    if (n >= SR_TAIL) { s += n - SR_TAIL; n = SR_TAIL; }
+    if (n >= SR_TAIL) {
+        s += n - SR_TAIL;
+        n = SR_TAIL;
+    }
     if (*len + n > SR_TAIL) {
         size_t drop = *len + n - SR_TAIL;
         memmove(tail, tail + drop, *len - drop);
@@ -111,16 +133,23 @@ static int cannot_run(int status, const char *tail) {
 }
 
 static void describe_status(int status, char *out, size_t cap) {
-    if (WIFEXITED(status)) snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status)) snprintf(out, cap, "killed by %s", sr_signal_name(WTERMSIG(status)));
-    else snprintf(out, cap, "stopped");
+    if (WIFEXITED(status))
+        snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, cap, "killed by %s", sr_signal_name(WTERMSIG(status)));
+    else
+        snprintf(out, cap, "stopped");
 }
 
 /* Parses the last non-empty line of text as a metrics object. */
 static int parse_last_line(char *text, sr_metrics *m, char *err, size_t cap) {
     size_t n = strlen(text);
     while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) text[--n] = 0;
-    if (!n) { sr_errf(err, cap, "the evaluator printed nothing (expected a JSON object of metrics on its last line)"); return -1; }
+    if (!n) {
+        sr_errf(err, cap,
+                "the evaluator printed nothing (expected a JSON object of metrics on its last line)");
+        return -1;
+    }
     char *line = strrchr(text, '\n');
     line = line ? line + 1 : text;
     char e2[200];
@@ -133,7 +162,7 @@ static int parse_last_line(char *text, sr_metrics *m, char *err, size_t cap) {
 
 typedef struct child {
     pid_t pid;
-    int in, out, errfd;          /* our ends */
+    int in, out, errfd; /* our ends */
 } child;
 
 static int spawn(char **argv, const char *trial, const char *fidelity, child *c, char *err, size_t cap) {
@@ -147,7 +176,7 @@ static int spawn(char **argv, const char *trial, const char *fidelity, child *c,
         dup2(pin[0], 0);
         dup2(pout[1], 1);
         dup2(perr[1], 2);
-        signal(SIGPIPE, SIG_DFL);   /* the worker ignores these; exec would pass that on */
+        signal(SIGPIPE, SIG_DFL); /* the worker ignores these; exec would pass that on */
         signal(SIGINT, SIG_DFL);
         if (trial) setenv("NASC_TRIAL", trial, 1);
         if (fidelity) setenv("NASC_FIDELITY", fidelity, 1);
@@ -155,15 +184,23 @@ static int spawn(char **argv, const char *trial, const char *fidelity, child *c,
         dprintf(2, "cannot run '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    close(pin[0]); close(pout[1]); close(perr[1]);
+    close(pin[0]);
+    close(pout[1]);
+    close(perr[1]);
     c->pid = pid;
     c->in = pin[1];
     c->out = pout[0];
     c->errfd = perr[0];
     return 0;
-fail3: close(perr[0]); close(perr[1]);
-fail2: close(pout[0]); close(pout[1]);
-fail1: close(pin[0]); close(pin[1]);
+fail3:
+    close(perr[0]);
+    close(perr[1]);
+fail2:
+    close(pout[0]);
+    close(pout[1]);
+fail1:
+    close(pin[0]);
+    close(pin[1]);
 fail0:
     sr_errf(err, cap, "cannot start the evaluator: %s", strerror(errno));
     return -1;
@@ -188,7 +225,7 @@ struct sr_evaluator {
     sr_buf line;
     char tail[SR_TAIL + 1];
     size_t tail_len;
-    int deaths;                  /* consecutive deaths of the pipe process */
+    int deaths; /* consecutive deaths of the pipe process */
 };
 
 sr_evaluator *sr_evaluator_new(const sr_eval_env *env) {
@@ -196,7 +233,8 @@ sr_evaluator *sr_evaluator_new(const sr_eval_env *env) {
     if (!ev) return NULL;
     ev->env = *env;
     ev->pc.in = ev->pc.out = ev->pc.errfd = -1;
-    if (env->kind != SR_EVAL_BUILTIN && sr_split_command(env->command, &ev->argv, ev->argv_err, sizeof ev->argv_err) < 0)
+    if (env->kind != SR_EVAL_BUILTIN &&
+        sr_split_command(env->command, &ev->argv, ev->argv_err, sizeof ev->argv_err) < 0)
         ev->argv = NULL;
     return ev;
 }
@@ -208,7 +246,10 @@ static void pipe_stop(sr_evaluator *ev, int *status) {
     if (status) {
         /* a dying process may still be writing its last words: give it a moment */
         for (int i = 0; i < 50 && waitpid(ev->pc.pid, &st, WNOHANG) == 0; i++) usleep(2000);
-        if (waitpid(ev->pc.pid, &st, WNOHANG) == 0) { kill(ev->pc.pid, SIGKILL); waitpid(ev->pc.pid, &st, 0); }
+        if (waitpid(ev->pc.pid, &st, WNOHANG) == 0) {
+            kill(ev->pc.pid, SIGKILL);
+            waitpid(ev->pc.pid, &st, 0);
+        }
         *status = st;
     } else {
         kill(ev->pc.pid, SIGKILL);
@@ -229,7 +270,10 @@ void sr_evaluator_free(sr_evaluator *ev) {
 static int run_builtin(sr_evaluator *ev, const char *point, double fid, const char *weights, sr_metrics *out,
                        char *err, size_t cap) {
     const sr_space_iface *sp = ev->env.space;
-    if (!sp || !sp->eval) { sr_errf(err, cap, "no builtin evaluator available"); return -1; }
+    if (!sp || !sp->eval) {
+        sr_errf(err, cap, "no builtin evaluator available");
+        return -1;
+    }
     err[0] = 0;
     if (sp->eval(sp->ud, point, fid, weights, out, err, cap)) {
         if (!err[0]) sr_errf(err, cap, "the builtin evaluator failed");
@@ -239,8 +283,8 @@ static int run_builtin(sr_evaluator *ev, const char *point, double fid, const ch
 }
 
 /* exec: one process; write the point, collect stdout and a stderr tail. */
-static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double fid, sr_metrics *out, char *err,
-                    size_t cap, int *fatal) {
+static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double fid, sr_metrics *out,
+                    char *err, size_t cap, int *fatal) {
     char ts[32], fs[40];
     snprintf(ts, sizeof ts, "%lld", (long long)trial);
     snprintf(fs, sizeof fs, "%.17g", fid);
@@ -255,18 +299,29 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
         if (poll(pf, 3, -1) < 0 && errno != EINTR) break;
         if (in_open && (pf[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
             ssize_t w = off < plen ? write(c.in, point + off, plen - off) : write(c.in, "\n", 1);
-            if (w < 0 || off >= plen) { close(c.in); c.in = -1; in_open = 0; }   /* EPIPE: it does not read stdin */
-            else off += (size_t)w;
+            if (w < 0 || off >= plen) {
+                close(c.in);
+                c.in = -1;
+                in_open = 0;
+            } /* EPIPE: it does not read stdin */
+            else
+                off += (size_t)w;
         }
         char buf[4096];
         for (int k = 0; k < 2; k++) {
             int *fd = k ? &c.errfd : &c.out;
             if (*fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             ssize_t r = read(*fd, buf, sizeof buf);
-            if (r <= 0) { close(*fd); *fd = -1; continue; }
-            if (k) tail_add(tail, &tail_len, buf, (size_t)r);
-            else sr_buf_put(&outb, buf, (size_t)r);
-            if (outb.n > SR_STDOUT_MAX) {   /* the metrics are at the end: keep the last lines only */
+            if (r <= 0) {
+                close(*fd);
+                *fd = -1;
+                continue;
+            }
+            if (k)
+                tail_add(tail, &tail_len, buf, (size_t)r);
+            else
+                sr_buf_put(&outb, buf, (size_t)r);
+            if (outb.n > SR_STDOUT_MAX) { /* the metrics are at the end: keep the last lines only */
                 memmove(outb.p, outb.p + outb.n - SR_STDOUT_KEEP, SR_STDOUT_KEEP);
                 outb.n = SR_STDOUT_KEEP;
                 outb.p[outb.n] = 0;
@@ -286,8 +341,12 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
         *fatal = cannot_run(status, t2);
         rc = -1;
     } else if (!text || parse_last_line(text, out, err, cap)) {
-        if (!text) sr_errf(err, cap, "out of memory");
-        else if (t2[0]) { size_t k = strlen(err); snprintf(err + k, cap - k, "; stderr: %s", t2); }
+        if (!text)
+            sr_errf(err, cap, "out of memory");
+        else if (t2[0]) {
+            size_t k = strlen(err);
+            snprintf(err + k, cap - k, "; stderr: %s", t2);
+        }
         rc = -1;
     }
     free(text);
@@ -335,8 +394,14 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
     int nl = 0;
     while (off < n || !nl) {
         ssize_t w = off < n ? write(ev->pc.in, line + off, n - off) : write(ev->pc.in, "\n", 1);
-        if (w < 0) { if (errno == EINTR) continue; return -1; }
-        if (off < n) off += (size_t)w; else nl = 1;
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (off < n)
+            off += (size_t)w;
+        else
+            nl = 1;
     }
     for (;;) {
         char *eol = ev->line.p ? memchr(ev->line.p, '\n', ev->line.n) : NULL;
@@ -348,12 +413,19 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
             return *reply ? 0 : -1;
         }
         struct pollfd pf[2] = {{ev->pc.out, POLLIN, 0}, {ev->pc.errfd, POLLIN, 0}};
-        if (poll(pf, 2, -1) < 0) { if (errno == EINTR) continue; return -1; }
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
         char buf[4096];
         if (pf[1].revents & (POLLIN | POLLHUP)) {
             ssize_t r = read(ev->pc.errfd, buf, sizeof buf);
-            if (r > 0) tail_add(ev->tail, &ev->tail_len, buf, (size_t)r);
-            else { close(ev->pc.errfd); ev->pc.errfd = -1; }   /* stderr closed: keep reading stdout */
+            if (r > 0)
+                tail_add(ev->tail, &ev->tail_len, buf, (size_t)r);
+            else {
+                close(ev->pc.errfd);
+                ev->pc.errfd = -1;
+            } /* stderr closed: keep reading stdout */
         }
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = read(ev->pc.out, buf, sizeof buf);
@@ -363,11 +435,17 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
     }
 }
 
-static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double fid, sr_metrics *out, char *err,
-                    size_t cap, int *fatal) {
-    if (!ev->running && pipe_start(ev, err, cap)) { *fatal = 1; return -1; }
+static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double fid, sr_metrics *out,
+                    char *err, size_t cap, int *fatal) {
+    if (!ev->running && pipe_start(ev, err, cap)) {
+        *fatal = 1;
+        return -1;
+    }
     char *line = pipe_line(trial, fid, point), *reply = NULL;
-    if (!line) { sr_errf(err, cap, "out of memory"); return -1; }
+    if (!line) {
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     int rc = pipe_exchange(ev, line, &reply);
     free(line);
     if (rc) {
@@ -393,12 +471,16 @@ static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double f
     return rc;
 }
 
-int sr_evaluator_run(sr_evaluator *ev, int64_t trial, const char *point_json, double fidelity, const char *weights,
-                     sr_metrics *out, char *err, size_t cap, int *fatal) {
+int sr_evaluator_run(sr_evaluator *ev, int64_t trial, const char *point_json, double fidelity,
+                     const char *weights, sr_metrics *out, char *err, size_t cap, int *fatal) {
     *fatal = 0;
     sr_metrics_clear(out);
     if (ev->env.kind == SR_EVAL_BUILTIN) return run_builtin(ev, point_json, fidelity, weights, out, err, cap);
-    if (!ev->argv) { sr_errf(err, cap, "%s", ev->argv_err); *fatal = 1; return -1; }
+    if (!ev->argv) {
+        sr_errf(err, cap, "%s", ev->argv_err);
+        *fatal = 1;
+        return -1;
+    }
     if (ev->env.kind == SR_EVAL_EXEC) return run_exec(ev, trial, point_json, fidelity, out, err, cap, fatal);
     return run_pipe(ev, trial, point_json, fidelity, out, err, cap, fatal);
 }

@@ -24,7 +24,10 @@ void sr_metrics_clear(sr_metrics *m) { m->n = 0; }
 int sr_metrics_set(sr_metrics *m, const char *name, double value) {
     if (!name || strlen(name) >= sizeof m->v[0].name) return -1;
     for (int i = 0; i < m->n; i++)
-        if (!strcmp(m->v[i].name, name)) { m->v[i].value = value; return 0; }
+        if (!strcmp(m->v[i].name, name)) {
+            m->v[i].value = value;
+            return 0;
+        }
     if (m->n == m->cap) {
         int cap = m->cap ? m->cap * 2 : 8;
         sr_metric *v = realloc(m->v, (size_t)cap * sizeof *v);
@@ -40,7 +43,10 @@ int sr_metrics_set(sr_metrics *m, const char *name, double value) {
 
 int sr_metrics_get(const sr_metrics *m, const char *name, double *value) {
     for (int i = 0; i < m->n; i++)
-        if (!strcmp(m->v[i].name, name)) { if (value) *value = m->v[i].value; return 1; }
+        if (!strcmp(m->v[i].name, name)) {
+            if (value) *value = m->v[i].value;
+            return 1;
+        }
     return 0;
 }
 
@@ -101,13 +107,20 @@ sr_expr *sr_expr_metric(const char *name, double scale) {
     if (!e) return NULL;
     e->metric = strdup(name ? name : "");
     e->scale = scale;
-    if (!e->metric) { free(e); return NULL; }
+    if (!e->metric) {
+        free(e);
+        return NULL;
+    }
     return e;
 }
 
 sr_expr *sr_expr_bin(sr_expr_kind op, sr_expr *a, sr_expr *b) {
     sr_expr *e = (a && (b || op == SR_EX_NEG)) ? expr_new(op) : NULL;
-    if (!e) { sr_expr_free(a); sr_expr_free(b); return NULL; }
+    if (!e) {
+        sr_expr_free(a);
+        sr_expr_free(b);
+        return NULL;
+    }
     e->a = a;
     e->b = b;
     return e;
@@ -123,9 +136,15 @@ void sr_expr_free(sr_expr *e) {
 
 static int expr_eval(const sr_expr *e, const sr_metrics *m, double *out, const char **missing) {
     double a = 0, b = 0;
-    if (e->kind == SR_EX_NUM) { *out = e->num; return 0; }
+    if (e->kind == SR_EX_NUM) {
+        *out = e->num;
+        return 0;
+    }
     if (e->kind == SR_EX_METRIC) {
-        if (!sr_metrics_get(m, e->metric, &a)) { if (missing) *missing = e->metric; return -1; }
+        if (!sr_metrics_get(m, e->metric, &a)) {
+            if (missing) *missing = e->metric;
+            return -1;
+        }
         *out = a * e->scale;
         return 0;
     }
@@ -164,19 +183,30 @@ int sr_expr_is_static(const sr_expr *e) {
 }
 
 static const char *op_text(sr_expr_kind k) {
-    static const char *t[] = {"", "", " + ", " - ", " * ", " / ", " ^ ", "-",
-                              " < ", " <= ", " > ", " >= ", " == ", " != "};
+    static const char *t[] = {"",  "",    " + ",  " - ", " * ",  " / ",  " ^ ",
+                              "-", " < ", " <= ", " > ", " >= ", " == ", " != "};
     return t[k];
 }
 
 static void expr_fmt(const sr_expr *e, sr_buf *b) {
-    if (e->kind == SR_EX_NUM) { sr_buf_num(b, e->num); return; }
-    if (e->kind == SR_EX_METRIC) {
-        sr_buf_puts(b, e->metric);
-        if (e->scale != 1) { sr_buf_puts(b, "*"); sr_buf_num(b, e->scale); }
+    if (e->kind == SR_EX_NUM) {
+        sr_buf_num(b, e->num);
         return;
     }
-    if (e->kind == SR_EX_NEG) { sr_buf_puts(b, "-("); expr_fmt(e->a, b); sr_buf_puts(b, ")"); return; }
+    if (e->kind == SR_EX_METRIC) {
+        sr_buf_puts(b, e->metric);
+        if (e->scale != 1) {
+            sr_buf_puts(b, "*");
+            sr_buf_num(b, e->scale);
+        }
+        return;
+    }
+    if (e->kind == SR_EX_NEG) {
+        sr_buf_puts(b, "-(");
+        expr_fmt(e->a, b);
+        sr_buf_puts(b, ")");
+        return;
+    }
     int paren = e->kind <= SR_EX_POW;
     if (paren) sr_buf_puts(b, "(");
     expr_fmt(e->a, b);
@@ -195,10 +225,13 @@ void sr_expr_format(const sr_expr *e, char *buf, size_t cap) {
 }
 
 double sr_unit_scale(const char *u) {
-    static const struct { const char *u; double s; } t[] = {
-        {"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 6e7}, {"min", 6e7}, {"h", 3.6e9},
-        {"B", 1}, {"KB", 1024}, {"MB", 1048576.0}, {"GB", 1073741824.0},
-        {"k", 1e3}, {"M", 1e6}, {"G", 1e9},
+    static const struct {
+        const char *u;
+        double s;
+    } t[] = {
+        {"us", 1},    {"ms", 1e3}, {"s", 1e6},   {"m", 6e7},        {"min", 6e7},
+        {"h", 3.6e9}, {"B", 1},    {"KB", 1024}, {"MB", 1048576.0}, {"GB", 1073741824.0},
+        {"k", 1e3},   {"M", 1e6},  {"G", 1e9},
     };
     for (size_t i = 0; u && i < sizeof t / sizeof t[0]; i++)
         if (!strcmp(u, t[i].u)) return t[i].s;
@@ -221,7 +254,8 @@ int sr_pareto_front(const double *vals, int n, int k, unsigned char *front) {
     for (int i = 0; i < n; i++) {
         front[i] = 1;
         for (int j = 0; j < n && front[i]; j++)
-            if (j != i && sr_dominates(vals + (size_t)j * (size_t)k, vals + (size_t)i * (size_t)k, k)) front[i] = 0;
+            if (j != i && sr_dominates(vals + (size_t)j * (size_t)k, vals + (size_t)i * (size_t)k, k))
+                front[i] = 0;
         size += front[i];
     }
     return size;

@@ -28,7 +28,7 @@ enum { SR_TAG_REQ = 1, SR_TAG_REP = 2, SR_TAG_STOP = 3 };
 static int g_inited, g_rank, g_size, g_role = -1;
 
 int sr_mpi_role(void) {
-    if (g_role >= 0) return g_role;   /* stays known after MPI_Finalize */
+    if (g_role >= 0) return g_role; /* stays known after MPI_Finalize */
     const char *sz = getenv("OMPI_COMM_WORLD_SIZE");
     if (!sz || atoi(sz) < 2) return g_role = 0;
     int already = 0, fin = 0;
@@ -37,7 +37,7 @@ int sr_mpi_role(void) {
     MPI_Initialized(&already);
     if (!already && MPI_Init(NULL, NULL) != MPI_SUCCESS) return g_role = 0;
     g_inited = 1;
-    atexit(sr_mpi_finalize);   /* at exit, so sr_run can be called more than once */
+    atexit(sr_mpi_finalize); /* at exit, so sr_run can be called more than once */
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
     return g_role = g_rank == 0 ? 1 : 2;
@@ -95,16 +95,26 @@ typedef struct local {
 static int local_spawn(const sr_eval_env *env, local *w) {
     int a[2], b[2];
     if (pipe2(a, O_CLOEXEC)) return -1;
-    if (pipe2(b, O_CLOEXEC)) { close(a[0]); close(a[1]); return -1; }
+    if (pipe2(b, O_CLOEXEC)) {
+        close(a[0]);
+        close(a[1]);
+        return -1;
+    }
     pid_t pid = fork();
-    if (pid < 0) { close(a[0]); close(a[1]); close(b[0]); close(b[1]); return -1; }
+    if (pid < 0) {
+        close(a[0]);
+        close(a[1]);
+        close(b[0]);
+        close(b[1]);
+        return -1;
+    }
     if (pid == 0) {
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(a[1]);
         close(b[0]);
         sr_worker_serve(env, a[0], b[1]);
-        _exit(0);   /* never run MPI's exit handlers in the child */
+        _exit(0); /* never run MPI's exit handlers in the child */
     }
     setpgid(pid, pid);
     close(a[0]);
@@ -132,10 +142,15 @@ static char *local_eval(const sr_eval_env *env, local *w, const char *req) {
     int64_t trial = 0;
     double fid;
     char *weights = NULL, *point = NULL;
-    if (!sr_req_decode(req, &trial, &fid, &weights, &point)) { free(weights); free(point); }
+    if (!sr_req_decode(req, &trial, &fid, &weights, &point)) {
+        free(weights);
+        free(point);
+    }
     char why[200] = "";
-    if (w->pid <= 0 && local_spawn(env, w)) snprintf(why, sizeof why, "cannot start a worker on this rank");
-    else if (sr_msg_write(w->to, req, strlen(req))) snprintf(why, sizeof why, "cannot reach the worker on this rank");
+    if (w->pid <= 0 && local_spawn(env, w))
+        snprintf(why, sizeof why, "cannot start a worker on this rank");
+    else if (sr_msg_write(w->to, req, strlen(req)))
+        snprintf(why, sizeof why, "cannot reach the worker on this rank");
     if (!why[0]) {
         double deadline = env->timeout > 0 ? sr_now() + env->timeout : 0;
         for (;;) {
@@ -152,8 +167,10 @@ static char *local_eval(const sr_eval_env *env, local *w, const char *req) {
             char *body;
             if (sr_msg_read(w->from, &body, NULL) == 0) return body;
             int st = local_kill(w, 0);
-            if (WIFSIGNALED(st)) snprintf(why, sizeof why, "the worker crashed (%s)", sr_signal_name(WTERMSIG(st)));
-            else snprintf(why, sizeof why, "the worker exited unexpectedly");
+            if (WIFSIGNALED(st))
+                snprintf(why, sizeof why, "the worker crashed (%s)", sr_signal_name(WTERMSIG(st)));
+            else
+                snprintf(why, sizeof why, "the worker exited unexpectedly");
             break;
         }
     }
@@ -172,7 +189,7 @@ int sr_mpi_serve(const sr_eval_env *env, char *err, size_t cap) {
         int flag = 0;
         MPI_Status st;
         MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
-        if (!flag) {   /* back off to 5 ms while there is no work */
+        if (!flag) { /* back off to 5 ms while there is no work */
             usleep(nap);
             if (nap < 5000) nap *= 2;
             continue;
@@ -184,7 +201,11 @@ int sr_mpi_serve(const sr_eval_env *env, char *err, size_t cap) {
             break;
         }
         char *req = recv_from(0, st.MPI_TAG, NULL);
-        if (!req) { sr_errf(err, cap, "out of memory on an MPI rank"); local_kill(&w, 1); return -1; }
+        if (!req) {
+            sr_errf(err, cap, "out of memory on an MPI rank");
+            local_kill(&w, 1);
+            return -1;
+        }
         char *rep = local_eval(env, &w, req);
         free(req);
         if (rep) MPI_Send(rep, (int)strlen(rep), MPI_CHAR, 0, SR_TAG_REP, MPI_COMM_WORLD);
@@ -194,13 +215,23 @@ int sr_mpi_serve(const sr_eval_env *env, char *err, size_t cap) {
     return 0;
 }
 
-#else  /* built without MPI: every run is local */
+#else /* built without MPI: every run is local */
 
 int sr_mpi_role(void) { return 0; }
 int sr_mpi_size(void) { return 1; }
 void sr_mpi_finalize(void) {}
-int sr_mpi_send(int rank, const char *body, size_t n) { (void)rank; (void)body; (void)n; return -1; }
-int sr_mpi_poll(int *rank, char **body, size_t *n) { (void)rank; (void)body; (void)n; return 0; }
+int sr_mpi_send(int rank, const char *body, size_t n) {
+    (void)rank;
+    (void)body;
+    (void)n;
+    return -1;
+}
+int sr_mpi_poll(int *rank, char **body, size_t *n) {
+    (void)rank;
+    (void)body;
+    (void)n;
+    return 0;
+}
 void sr_mpi_stop_all(void) {}
 int sr_mpi_serve(const sr_eval_env *env, char *err, size_t cap) {
     (void)env;

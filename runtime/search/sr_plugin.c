@@ -78,7 +78,10 @@ static int is_path(const char *name) {
 static int find_plugin(const char *name, char *path, size_t pcap, char *err, size_t cap) {
     if (is_path(name)) {
         snprintf(path, pcap, "%s", name);
-        if (access(path, R_OK)) { sr_errf(err, cap, "%s: no such plugin file", name); return -1; }
+        if (access(path, R_OK)) {
+            sr_errf(err, cap, "%s: no such plugin file", name);
+            return -1;
+        }
         return 0;
     }
     dirlist l;
@@ -100,12 +103,19 @@ static int find_plugin(const char *name, char *path, size_t pcap, char *err, siz
 static int load_table(void *dl, const char *path, nasc_strategy *out, char *err, size_t cap) {
     nasc_strategy_entry_fn entry;
     void *sym = dlsym(dl, NASC_STRATEGY_ENTRY);
-    if (!sym) { sr_errf(err, cap, "%s: no symbol %s", path, NASC_STRATEGY_ENTRY); return -1; }
+    if (!sym) {
+        sr_errf(err, cap, "%s: no symbol %s", path, NASC_STRATEGY_ENTRY);
+        return -1;
+    }
     memcpy(&entry, &sym, sizeof entry);
-    union { nasc_strategy s; unsigned char pad[8192]; } buf;
+    union {
+        nasc_strategy s;
+        unsigned char pad[8192];
+    } buf;
     memset(&buf, 0, sizeof buf);
     if (entry(NASC_STRATEGY_ABI_VERSION, &buf.s) != 0) {
-        sr_errf(err, cap, "%s: %s refused host ABI version %u", path, NASC_STRATEGY_ENTRY, NASC_STRATEGY_ABI_VERSION);
+        sr_errf(err, cap, "%s: %s refused host ABI version %u", path, NASC_STRATEGY_ENTRY,
+                NASC_STRATEGY_ABI_VERSION);
         return -1;
     }
     if (buf.s.abi_version != NASC_STRATEGY_ABI_VERSION) {
@@ -120,9 +130,16 @@ static int load_table(void *dl, const char *path, nasc_strategy *out, char *err,
     }
     memset(out, 0, sizeof *out);
     memcpy(out, &buf.s, buf.s.struct_size < sizeof *out ? buf.s.struct_size : sizeof *out);
-    const char *missing = !out->name ? "name" : !out->create ? "create" : !out->ask ? "ask"
-                        : !out->tell ? "tell" : !out->destroy ? "destroy" : NULL;
-    if (missing) { sr_errf(err, cap, "%s: the table from %s has no %s", path, NASC_STRATEGY_ENTRY, missing); return -1; }
+    const char *missing = !out->name      ? "name"
+                          : !out->create  ? "create"
+                          : !out->ask     ? "ask"
+                          : !out->tell    ? "tell"
+                          : !out->destroy ? "destroy"
+                                          : NULL;
+    if (missing) {
+        sr_errf(err, cap, "%s: the table from %s has no %s", path, NASC_STRATEGY_ENTRY, missing);
+        return -1;
+    }
     if (out->n_option_docs < 0 || (out->n_option_docs > 0 && !out->option_docs)) {
         sr_errf(err, cap, "%s: bad option_docs in the table from %s", path, NASC_STRATEGY_ENTRY);
         return -1;
@@ -133,10 +150,16 @@ static int load_table(void *dl, const char *path, nasc_strategy *out, char *err,
 static int open_file(const char *path, sr_plugin *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
     size_t n = strlen(path);
-    if (n >= sizeof out->path) { sr_errf(err, cap, "%.200s...: plugin path too long", path); return -1; }
+    if (n >= sizeof out->path) {
+        sr_errf(err, cap, "%.200s...: plugin path too long", path);
+        return -1;
+    }
     memcpy(out->path, path, n + 1);
     out->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!out->dl) { sr_errf(err, cap, "%s: cannot load: %s", path, dlerror()); return -1; }
+    if (!out->dl) {
+        sr_errf(err, cap, "%s: cannot load: %s", path, dlerror());
+        return -1;
+    }
     if (load_table(out->dl, path, &out->s, err, cap)) {
         dlclose(out->dl);
         out->dl = NULL;
@@ -208,7 +231,12 @@ int sr_plugins_list(sr_plugin_info **out, int *n, char *err, size_t cap) {
             if (cnt == vcap) {
                 vcap = vcap ? vcap * 2 : 8;
                 sr_plugin_info *nv = realloc(v, (size_t)vcap * sizeof *nv);
-                if (!nv) { closedir(d); sr_plugins_free(v, cnt); sr_errf(err, cap, "out of memory"); return -1; }
+                if (!nv) {
+                    closedir(d);
+                    sr_plugins_free(v, cnt);
+                    sr_errf(err, cap, "out of memory");
+                    return -1;
+                }
                 v = nv;
             }
             char path[PATH_MAX + 300];
@@ -238,7 +266,10 @@ void sr_plugins_free(sr_plugin_info *v, int n) {
 void sr_plugins_print(FILE *f, const sr_plugin_info *v, int n) {
     if (!n) fprintf(f, "no strategy plugins found\n");
     for (int i = 0; i < n; i++) {
-        if (v[i].error[0]) { fprintf(f, "%-12s (broken) %s\n", v[i].name, v[i].error); continue; }
+        if (v[i].error[0]) {
+            fprintf(f, "%-12s (broken) %s\n", v[i].name, v[i].error);
+            continue;
+        }
         fprintf(f, "%-12s %-6s %s\n", v[i].name, v[i].version, v[i].description);
         fprintf(f, "             %s\n", v[i].path);
         for (int k = 0; k < v[i].n_options; k++)

@@ -21,10 +21,10 @@ typedef struct rp_data {
     int k;
     sr_trial_row *t;
     int n;
-    int *done;                  /* indices of done trials with objectives */
+    int *done; /* indices of done trials with objectives */
     int nd;
-    double *raw, *sgn;          /* nd x k */
-    int64_t counts[4];          /* done failed infeasible running */
+    double *raw, *sgn; /* nd x k */
+    int64_t counts[4]; /* done failed infeasible running */
 } rp_data;
 
 static void rp_free(rp_data *d) {
@@ -48,7 +48,10 @@ static int rp_objectives(rp_data *d, char *err, size_t cap) {
         d->k++;
     }
     sj_free(&j);
-    if (!d->k) { sr_errf(err, cap, "store: no objectives recorded"); return -1; }
+    if (!d->k) {
+        sr_errf(err, cap, "store: no objectives recorded");
+        return -1;
+    }
     return 0;
 }
 
@@ -58,7 +61,10 @@ static int rp_row_objs(rp_data *d, const char *json, double *raw, double *sgn) {
     if (!json || sj_parse(json, &j, e, sizeof e)) return -1;
     int i = 0, rc = j.v[0].kind == SJ_ARR && j.v[0].count == d->k ? 0 : -1;
     for (int c = rc ? -1 : j.v[0].child; c >= 0; c = j.v[c].next, i++) {
-        if (j.v[c].kind != SJ_NUM) { rc = -1; break; }
+        if (j.v[c].kind != SJ_NUM) {
+            rc = -1;
+            break;
+        }
         raw[i] = j.v[c].num;
         sgn[i] = d->obj[i].maximize ? raw[i] : -raw[i];
     }
@@ -74,12 +80,19 @@ static int rp_load(const char *db, rp_data *d, char *err, size_t cap) {
     if (!rc) rc = sr_store_trials(s, &d->t, &d->n, err, cap);
     sr_store_close(s);
     if (!rc) rc = rp_objectives(d, err, cap);
-    if (rc) { rp_free(d); return -1; }
+    if (rc) {
+        rp_free(d);
+        return -1;
+    }
     size_t n = (size_t)(d->n ? d->n : 1);
     d->done = calloc(n, sizeof *d->done);
     d->raw = calloc(n * (size_t)d->k, sizeof *d->raw);
     d->sgn = calloc(n * (size_t)d->k, sizeof *d->sgn);
-    if (!d->done || !d->raw || !d->sgn) { rp_free(d); sr_errf(err, cap, "out of memory"); return -1; }
+    if (!d->done || !d->raw || !d->sgn) {
+        rp_free(d);
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < d->n; i++) {
         const char *st = d->t[i].status;
         d->counts[!strcmp(st, "done") ? 0 : !strcmp(st, "failed") ? 1 : !strcmp(st, "infeasible") ? 2 : 3]++;
@@ -124,13 +137,16 @@ static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
     sr_buf_json_str(&b, d->run.space);
     sr_buf_puts(&b, ", \"strategy\": ");
     sr_buf_json_str(&b, d->run.strategy);
-    sr_buf_printf(&b, ", \"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"running\": %lld}",
-                  (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2], (long long)d->counts[3]);
-    sr_buf_printf(&b, ", \"objectives\": %s, \"%s\": [", d->run.objectives, d->k > 1 ? "front" : "leaderboard");
+    sr_buf_printf(
+        &b, ", \"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"running\": %lld}",
+        (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2], (long long)d->counts[3]);
+    sr_buf_printf(&b, ", \"objectives\": %s, \"%s\": [", d->run.objectives,
+                  d->k > 1 ? "front" : "leaderboard");
     for (int r = 0; r < m; r++) {
         const sr_trial_row *t = &d->t[d->done[rows[r]]];
-        sr_buf_printf(&b, "%s{\"trial\": %lld, \"objectives\": %s, \"metrics\": %s, \"point\": %s}", r ? ", " : "",
-                      (long long)t->id, t->objectives, t->metrics ? t->metrics : "{}", t->point);
+        sr_buf_printf(&b, "%s{\"trial\": %lld, \"objectives\": %s, \"metrics\": %s, \"point\": %s}",
+                      r ? ", " : "", (long long)t->id, t->objectives, t->metrics ? t->metrics : "{}",
+                      t->point);
     }
     sr_buf_puts(&b, "]");
     if (m > 0) {
@@ -144,10 +160,14 @@ static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
 }
 
 static void rp_print_text(const rp_data *d, FILE *f, const int *rows, int m) {
-    fprintf(f, "search of %s with %s: %lld trials: %lld done, %lld failed, %lld infeasible, %lld unfinished\n",
-            d->run.space ? d->run.space : "?", d->run.strategy ? d->run.strategy : "?", (long long)d->n,
-            (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2], (long long)d->counts[3]);
-    if (!m) { fprintf(f, "no trial succeeded\n"); return; }
+    fprintf(
+        f, "search of %s with %s: %lld trials: %lld done, %lld failed, %lld infeasible, %lld unfinished\n",
+        d->run.space ? d->run.space : "?", d->run.strategy ? d->run.strategy : "?", (long long)d->n,
+        (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2], (long long)d->counts[3]);
+    if (!m) {
+        fprintf(f, "no trial succeeded\n");
+        return;
+    }
     fprintf(f, "%s\n", d->k > 1 ? "Pareto front:" : "leaderboard:");
     fprintf(f, "%4s %7s", "rank", "trial");
     for (int i = 0; i < d->k; i++) fprintf(f, " %14.14s%s", d->obj[i].name, d->obj[i].maximize ? "^" : "v");
@@ -155,7 +175,8 @@ static void rp_print_text(const rp_data *d, FILE *f, const int *rows, int m) {
     for (int r = 0; r < m; r++) {
         const sr_trial_row *t = &d->t[d->done[rows[r]]];
         fprintf(f, "%4d %7lld", r + 1, (long long)t->id);
-        for (int i = 0; i < d->k; i++) fprintf(f, " %15.6g", d->raw[(size_t)rows[r] * (size_t)d->k + (size_t)i]);
+        for (int i = 0; i < d->k; i++)
+            fprintf(f, " %15.6g", d->raw[(size_t)rows[r] * (size_t)d->k + (size_t)i]);
         fprintf(f, "  %.200s\n", t->point);
     }
     const sr_trial_row *b = &d->t[d->done[rows[0]]];
@@ -166,10 +187,16 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
     rp_data d;
     if (rp_load(db_path, &d, err, cap)) return -1;
     int *rows = calloc((size_t)(d.nd ? d.nd : 1), sizeof *rows);
-    if (!rows) { rp_free(&d); sr_errf(err, cap, "out of memory"); return -1; }
+    if (!rows) {
+        rp_free(&d);
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     int m = rp_rows(&d, top > 0 ? top : 10, rows);
-    if (json) rp_print_json(&d, f, rows, m);
-    else rp_print_text(&d, f, rows, m);
+    if (json)
+        rp_print_json(&d, f, rows, m);
+    else
+        rp_print_text(&d, f, rows, m);
     free(rows);
     rp_free(&d);
     return 0;
@@ -178,15 +205,21 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
 /* ---------------- SVG ---------------- */
 
 typedef struct plot {
-    double x0, y0, w, h;        /* the panel's inner area in SVG units */
+    double x0, y0, w, h; /* the panel's inner area in SVG units */
     double xmin, xmax, ymin, ymax;
 } plot;
 
 static double px(const plot *p, double x) { return p->x0 + (x - p->xmin) / (p->xmax - p->xmin) * p->w; }
-static double py(const plot *p, double y) { return p->y0 + p->h - (y - p->ymin) / (p->ymax - p->ymin) * p->h; }
+static double py(const plot *p, double y) {
+    return p->y0 + p->h - (y - p->ymin) / (p->ymax - p->ymin) * p->h;
+}
 
 static void widen(double *lo, double *hi) {
-    if (!(*hi > *lo)) { *lo -= 0.5; *hi += 0.5; return; }
+    if (!(*hi > *lo)) {
+        *lo -= 0.5;
+        *hi += 0.5;
+        return;
+    }
     double pad = (*hi - *lo) * 0.05;
     *lo -= pad;
     *hi += pad;
@@ -197,17 +230,22 @@ static void svg_text(sr_buf *b, double x, double y, const char *anchor, const ch
     if (rotate) sr_buf_printf(b, " transform=\"rotate(-90 %.1f %.1f)\"", x, y);
     sr_buf_puts(b, ">");
     for (const char *c = text; *c; c++) {
-        if (*c == '<') sr_buf_puts(b, "&lt;");
-        else if (*c == '>') sr_buf_puts(b, "&gt;");
-        else if (*c == '&') sr_buf_puts(b, "&amp;");
-        else sr_buf_put(b, c, 1);
+        if (*c == '<')
+            sr_buf_puts(b, "&lt;");
+        else if (*c == '>')
+            sr_buf_puts(b, "&gt;");
+        else if (*c == '&')
+            sr_buf_puts(b, "&amp;");
+        else
+            sr_buf_put(b, c, 1);
     }
     sr_buf_puts(b, "</text>\n");
 }
 
 static void svg_axes(sr_buf *b, const plot *p, const char *title, const char *xl, const char *yl) {
-    sr_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n",
-                  p->x0, p->y0, p->w, p->h);
+    sr_buf_printf(
+        b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n",
+        p->x0, p->y0, p->w, p->h);
     svg_text(b, p->x0 + p->w / 2, p->y0 - 10, "middle", title, 0);
     svg_text(b, p->x0 + p->w / 2, p->y0 + p->h + 36, "middle", xl, 0);
     svg_text(b, p->x0 - 52, p->y0 + p->h / 2, "middle", yl, 1);
@@ -218,8 +256,8 @@ static void svg_axes(sr_buf *b, const plot *p, const char *title, const char *xl
         svg_text(b, px(p, fx), p->y0 + p->h + 16, "middle", t, 0);
         snprintf(t, sizeof t, "%.4g", fy);
         svg_text(b, p->x0 - 6, py(p, fy) + 4, "end", t, 0);
-        sr_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", p->x0, py(p, fy),
-                      p->x0 + p->w, py(p, fy));
+        sr_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", p->x0,
+                      py(p, fy), p->x0 + p->w, py(p, fy));
     }
 }
 
@@ -228,7 +266,11 @@ static void svg_best(sr_buf *b, const rp_data *d, double ox, double oy, int by_t
     plot p = {ox + 70, oy + 30, 330, 220, 0, 1, 0, 1};
     int n = d->nd;
     double *xs = calloc((size_t)(n ? n : 1), sizeof *xs), *ys = calloc((size_t)(n ? n : 1), sizeof *ys);
-    if (!xs || !ys) { free(xs); free(ys); return; }
+    if (!xs || !ys) {
+        free(xs);
+        free(ys);
+        return;
+    }
     double best = 0;
     /* done[] follows trial id order, which is the order trials started */
     for (int i = 0; i < n; i++) {
@@ -279,7 +321,8 @@ static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
     }
     widen(&p.xmin, &p.xmax);
     widen(&p.ymin, &p.ymax);
-    svg_axes(b, &p, k > 2 ? "Pareto front (first two objectives)" : "Pareto front", d->obj[0].name, d->obj[1].name);
+    svg_axes(b, &p, k > 2 ? "Pareto front (first two objectives)" : "Pareto front", d->obj[0].name,
+             d->obj[1].name);
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             if (front[i] != pass) continue;
@@ -297,8 +340,10 @@ int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t c
     double W = 440.0 * panels, H = 310;
     sr_buf b = {0};
     sr_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    sr_buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
-                      "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n", W, H, W, H);
+    sr_buf_printf(&b,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
+                  "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n",
+                  W, H, W, H);
     sr_buf_printf(&b, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
     svg_best(&b, &d, 0, 10, 0);
     svg_best(&b, &d, 440, 10, 1);
@@ -306,7 +351,10 @@ int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t c
     sr_buf_puts(&b, "</svg>\n");
     rp_free(&d);
     char *text = sr_buf_take(&b);
-    if (!text) { sr_errf(err, cap, "out of memory"); return -1; }
+    if (!text) {
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     FILE *f = fopen(svg_path, "w");
     int rc = 0;
     if (!f || fputs(text, f) < 0) rc = -1;

@@ -27,11 +27,11 @@
 #endif
 
 typedef struct hs_worker {
-    pid_t pid;                  /* forked worker, or 0 for an MPI rank */
-    int rank;                   /* MPI rank (> 0) or 0 */
-    int to, from;               /* pipe ends of a forked worker */
-    int slot;                   /* outstanding trial index, or -1 when idle */
-    double deadline;            /* monotonic time the trial times out (0: never) */
+    pid_t pid;       /* forked worker, or 0 for an MPI rank */
+    int rank;        /* MPI rank (> 0) or 0 */
+    int to, from;    /* pipe ends of a forked worker */
+    int slot;        /* outstanding trial index, or -1 when idle */
+    double deadline; /* monotonic time the trial times out (0: never) */
 } hs_worker;
 
 typedef struct hs_trial {
@@ -53,17 +53,17 @@ typedef struct hs_requeued {
 typedef struct host {
     const sr_config *cfg;
     const sr_space_iface *sp;
-    nasc_space space;           /* the front end's, with our objectives */
+    nasc_space space; /* the front end's, with our objectives */
     nasc_objective *objs;
     sr_objective *sobj;
-    int k;                      /* objectives */
+    int k; /* objectives */
     sr_plugin plug;
     void *state;
     sr_store *store;
     sr_eval_env env;
     hs_worker *w;
     int nw;
-    hs_trial *t;                /* one slot per worker */
+    hs_trial *t; /* one slot per worker */
     hs_requeued *rq;
     int nrq, rq_next;
     int64_t next_id, done, failed, infeasible, running;
@@ -74,7 +74,7 @@ typedef struct host {
     double t0;
     int exhausted, fatal, mpi, stopped;
     char fatal_msg[1024];
-    char stem[1024];            /* db path without .db */
+    char stem[1024]; /* db path without .db */
     int tty;
     char *objbuf;
 } host;
@@ -94,10 +94,16 @@ static int setup_objectives(host *h, char *err, size_t cap) {
     h->k = h->cfg->n_objectives > 0 ? h->cfg->n_objectives : 1;
     h->objs = calloc((size_t)h->k, sizeof *h->objs);
     h->sobj = calloc((size_t)h->k, sizeof *h->sobj);
-    if (!h->objs || !h->sobj) { sr_errf(err, cap, "out of memory"); return -1; }
+    if (!h->objs || !h->sobj) {
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < h->k; i++) {
         h->sobj[i] = src[i];
-        if (!h->sobj[i].text || !*h->sobj[i].text) { sr_errf(err, cap, "objective %d has no text", i + 1); return -1; }
+        if (!h->sobj[i].text || !*h->sobj[i].text) {
+            sr_errf(err, cap, "objective %d has no text", i + 1);
+            return -1;
+        }
         h->objs[i].abi_version = NASC_STRATEGY_ABI_VERSION;
         h->objs[i].struct_size = sizeof h->objs[i];
         h->objs[i].name = h->sobj[i].text;
@@ -148,7 +154,10 @@ static int parse_objs(const host *h, const char *json, double *raw, double *sgn)
     int i = 0, rc = 0;
     if (d.v[0].kind != SJ_ARR || d.v[0].count != h->k) rc = -1;
     for (int c = rc ? -1 : d.v[0].child; c >= 0; c = d.v[c].next, i++) {
-        if (d.v[c].kind != SJ_NUM) { rc = -1; break; }
+        if (d.v[c].kind != SJ_NUM) {
+            rc = -1;
+            break;
+        }
         raw[i] = d.v[c].num;
         sgn[i] = h->sobj[i].maximize ? raw[i] : -raw[i];
     }
@@ -156,7 +165,8 @@ static int parse_objs(const host *h, const char *json, double *raw, double *sgn)
     return rc;
 }
 
-static void tell(host *h, nasc_point *p, nasc_result_status st, const double *raw, const double *sgn, double fid) {
+static void tell(host *h, nasc_point *p, nasc_result_status st, const double *raw, const double *sgn,
+                 double fid) {
     nasc_result r;
     memset(&r, 0, sizeof r);
     r.abi_version = NASC_STRATEGY_ABI_VERSION;
@@ -172,28 +182,36 @@ static void tell(host *h, nasc_point *p, nasc_result_status st, const double *ra
 }
 
 static void count_status(host *h, const char *status) {
-    if (!strcmp(status, "done")) h->done++;
-    else if (!strcmp(status, "failed")) h->failed++;
-    else if (!strcmp(status, "infeasible")) h->infeasible++;
+    if (!strcmp(status, "done"))
+        h->done++;
+    else if (!strcmp(status, "failed"))
+        h->failed++;
+    else if (!strcmp(status, "infeasible"))
+        h->infeasible++;
 }
 
 static int64_t finished(const host *h) { return h->done + h->failed + h->infeasible; }
 
 static void progress(host *h, const char *event) {
     const sr_config *c = h->cfg;
-    sr_progress p = {finished(h), h->done, h->failed, h->infeasible, h->running, c->trials,
-                     sr_now() - h->t0, h->have_best, h->best_raw, h->best_id, event};
-    if (c->progress) { c->progress(c->progress_ud, &p); return; }
+    sr_progress p = {finished(h),      h->done,      h->failed,   h->infeasible, h->running, c->trials,
+                     sr_now() - h->t0, h->have_best, h->best_raw, h->best_id,    event};
+    if (c->progress) {
+        c->progress(c->progress_ud, &p);
+        return;
+    }
     FILE *f = c->progress_fp;
     if (!f) return;
     char budget[32] = "";
     if (c->trials > 0) snprintf(budget, sizeof budget, "/%lld", (long long)c->trials);
     char best[96] = "";
-    if (h->have_best) snprintf(best, sizeof best, ", best %s %.6g (#%lld)", h->sobj[0].text, h->best_raw, (long long)h->best_id);
+    if (h->have_best)
+        snprintf(best, sizeof best, ", best %s %.6g (#%lld)", h->sobj[0].text, h->best_raw,
+                 (long long)h->best_id);
     if (h->tty) {
         fprintf(f, "\r\033[K[%lld%s] %lld done, %lld failed, %lld infeasible, %lld running%s, %.1fs",
-                (long long)p.finished, budget, (long long)h->done, (long long)h->failed, (long long)h->infeasible,
-                (long long)h->running, best, p.elapsed);
+                (long long)p.finished, budget, (long long)h->done, (long long)h->failed,
+                (long long)h->infeasible, (long long)h->running, best, p.elapsed);
     } else if (event) {
         fprintf(f, "[%lld%s %.1fs] %s%s\n", (long long)p.finished, budget, p.elapsed, event, best);
     }
@@ -201,7 +219,8 @@ static void progress(host *h, const char *event) {
 }
 
 /* Evaluates objectives and limits on m; returns the status and fills why. */
-static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, double *sgn, char *why, size_t cap) {
+static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, double *sgn, char *why,
+                                size_t cap) {
     for (int i = 0; i < m->n; i++)
         if (!isfinite(m->v[i].value)) {
             sr_errf(why, cap, "metric '%s' is %s", m->v[i].name, isnan(m->v[i].value) ? "NaN" : "infinite");
@@ -210,11 +229,14 @@ static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, doubl
     for (int i = 0; i < h->k; i++) {
         const char *missing = NULL;
         double v;
-        int rc = h->sobj[i].expr ? sr_expr_eval(h->sobj[i].expr, m, &v, &missing)
-                                 : (sr_metrics_get(m, h->sobj[i].text, &v) ? 0 : (missing = h->sobj[i].text, -1));
+        int rc = h->sobj[i].expr
+                     ? sr_expr_eval(h->sobj[i].expr, m, &v, &missing)
+                     : (sr_metrics_get(m, h->sobj[i].text, &v) ? 0 : (missing = h->sobj[i].text, -1));
         if (rc) {
-            if (missing) sr_errf(why, cap, "objective needs '%s' but the evaluator did not report it", missing);
-            else sr_errf(why, cap, "objective '%s' is not a finite number", h->sobj[i].text);
+            if (missing)
+                sr_errf(why, cap, "objective needs '%s' but the evaluator did not report it", missing);
+            else
+                sr_errf(why, cap, "objective '%s' is not a finite number", h->sobj[i].text);
             return NASC_RESULT_FAILED;
         }
         raw[i] = v;
@@ -225,11 +247,17 @@ static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, doubl
         const char *missing = NULL;
         double v;
         if (sr_expr_eval(l->expr, m, &v, &missing)) {
-            if (missing) sr_errf(why, cap, "limit '%s' needs '%s' but the evaluator did not report it", l->text, missing);
-            else sr_errf(why, cap, "limit '%s' is not a finite number", l->text);
+            if (missing)
+                sr_errf(why, cap, "limit '%s' needs '%s' but the evaluator did not report it", l->text,
+                        missing);
+            else
+                sr_errf(why, cap, "limit '%s' is not a finite number", l->text);
             return NASC_RESULT_FAILED;
         }
-        if (v == 0) { sr_errf(why, cap, "violates '%s'", l->text); return NASC_RESULT_INFEASIBLE; }
+        if (v == 0) {
+            sr_errf(why, cap, "violates '%s'", l->text);
+            return NASC_RESULT_INFEASIBLE;
+        }
     }
     return NASC_RESULT_OK;
 }
@@ -237,7 +265,7 @@ static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, doubl
 /* Keeps the best trial's weights, deletes the others (single objective). */
 static void keep_weights(host *h, hs_trial *t, int is_best) {
     if (!t->weights[0] || access(t->weights, F_OK)) return;
-    if (h->k > 1) return;    /* several objectives: every front member may matter */
+    if (h->k > 1) return; /* several objectives: every front member may matter */
     if (is_best) {
         if (h->best_weights[0]) unlink(h->best_weights);
         snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights);
@@ -269,7 +297,10 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     sr_buf ob = {0};
     if (st == NASC_RESULT_OK) {
         sr_buf_puts(&ob, "[");
-        for (int i = 0; i < h->k; i++) { if (i) sr_buf_puts(&ob, ", "); sr_buf_num(&ob, raw[i]); }
+        for (int i = 0; i < h->k; i++) {
+            if (i) sr_buf_puts(&ob, ", ");
+            sr_buf_num(&ob, raw[i]);
+        }
         sr_buf_puts(&ob, "]");
         row.objectives = sr_buf_take(&ob);
     }
@@ -279,19 +310,26 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     row.error = (char *)(why && *why ? why : NULL);
     int is_best = 0;
     if (st == NASC_RESULT_OK) note_best(h, t->id, raw, sgn, &is_best);
-    row.weights = (st == NASC_RESULT_OK && t->weights[0] && !access(t->weights, F_OK) && (is_best || h->k > 1)) ? t->weights : NULL;
+    row.weights =
+        (st == NASC_RESULT_OK && t->weights[0] && !access(t->weights, F_OK) && (is_best || h->k > 1))
+            ? t->weights
+            : NULL;
     int rc = sr_store_finish(h->store, &row, err, cap);
     free(row.metrics);
     free(row.objectives);
     if (rc) return -1;
-    if (st == NASC_RESULT_OK) keep_weights(h, t, is_best);
-    else if (t->weights[0]) unlink(t->weights);   /* a failed trial's partial weights */
+    if (st == NASC_RESULT_OK)
+        keep_weights(h, t, is_best);
+    else if (t->weights[0])
+        unlink(t->weights); /* a failed trial's partial weights */
     count_status(h, row.status);
     t->p.trial = t->id;
     tell(h, &t->p, st, raw, sgn, t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity);
     char ev[512];
-    if (st == NASC_RESULT_OK) snprintf(ev, sizeof ev, "trial %lld done: %s = %.6g", (long long)t->id, h->sobj[0].text, raw[0]);
-    else snprintf(ev, sizeof ev, "trial %lld %s: %.300s", (long long)t->id, row.status, why ? why : "");
+    if (st == NASC_RESULT_OK)
+        snprintf(ev, sizeof ev, "trial %lld done: %s = %.6g", (long long)t->id, h->sobj[0].text, raw[0]);
+    else
+        snprintf(ev, sizeof ev, "trial %lld %s: %.300s", (long long)t->id, row.status, why ? why : "");
     progress(h, ev);
     return 0;
 }
@@ -300,19 +338,33 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
 
 static int spawn_worker(host *h, int k, char *err, size_t cap) {
     int a[2], b[2];
-    if (pipe2(a, O_CLOEXEC)) { sr_errf(err, cap, "pipe: %s", strerror(errno)); return -1; }
-    if (pipe2(b, O_CLOEXEC)) { close(a[0]); close(a[1]); sr_errf(err, cap, "pipe: %s", strerror(errno)); return -1; }
+    if (pipe2(a, O_CLOEXEC)) {
+        sr_errf(err, cap, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(b, O_CLOEXEC)) {
+        close(a[0]);
+        close(a[1]);
+        sr_errf(err, cap, "pipe: %s", strerror(errno));
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
-        close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+        close(a[0]);
+        close(a[1]);
+        close(b[0]);
+        close(b[1]);
         sr_errf(err, cap, "cannot start a worker: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
-        setpgid(0, 0);   /* its own group: a timeout kills the worker and its evaluator together */
+        setpgid(0, 0); /* its own group: a timeout kills the worker and its evaluator together */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         for (int i = 0; i < h->nw; i++)
-            if (i != k && h->w[i].pid > 0) { close(h->w[i].to); close(h->w[i].from); }
+            if (i != k && h->w[i].pid > 0) {
+                close(h->w[i].to);
+                close(h->w[i].from);
+            }
         close(a[1]);
         close(b[0]);
         sr_worker_serve(&h->env, a[0], b[1]);
@@ -338,7 +390,7 @@ static int kill_worker(host *h, int k, int force) {
     close(w->to);
     close(w->from);
     waitpid(w->pid, &st, 0);
-    if (force) kill(-w->pid, SIGKILL);   /* anything left in its group */
+    if (force) kill(-w->pid, SIGKILL); /* anything left in its group */
     w->pid = 0;
     w->to = w->from = -1;
     return st;
@@ -348,7 +400,8 @@ static int send_request(host *h, int k, hs_trial *t) {
     double fid = t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity;
     char *req = sr_req_encode(t->id, fid, t->weights, t->json);
     if (!req) return -1;
-    int rc = h->mpi ? sr_mpi_send(h->w[k].rank, req, strlen(req)) : sr_msg_write(h->w[k].to, req, strlen(req));
+    int rc =
+        h->mpi ? sr_mpi_send(h->w[k].rank, req, strlen(req)) : sr_msg_write(h->w[k].to, req, strlen(req));
     free(req);
     return rc;
 }
@@ -382,15 +435,25 @@ static void trial_weights(host *h, hs_trial *t) {
 static int precheck(host *h, hs_trial *t, char *why, size_t cap) {
     int nz = h->space.normalize ? h->space.normalize(h->space.host, &t->p) : 1;
     if (!h->space.normalize) memset(t->p.active, 1, (size_t)t->p.n);
-    if (nz < 0) { sr_errf(why, cap, "the strategy proposed a value outside its domain"); return NASC_RESULT_FAILED; }
-    if (nz == 0) { sr_errf(why, cap, "violates a require of the space"); return NASC_RESULT_INFEASIBLE; }
+    if (nz < 0) {
+        sr_errf(why, cap, "the strategy proposed a value outside its domain");
+        return NASC_RESULT_FAILED;
+    }
+    if (nz == 0) {
+        sr_errf(why, cap, "violates a require of the space");
+        return NASC_RESULT_INFEASIBLE;
+    }
     sr_metrics_clear(&t->statics);
-    if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics)) sr_metrics_clear(&t->statics);
+    if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics))
+        sr_metrics_clear(&t->statics);
     for (int i = 0; i < h->cfg->n_limits; i++) {
         const sr_limit *l = &h->cfg->limits[i];
         double v;
         if (!sr_expr_is_static(l->expr) || sr_expr_eval(l->expr, &t->statics, &v, NULL)) continue;
-        if (v == 0) { sr_errf(why, cap, "violates '%s' (checked before evaluation)", l->text); return NASC_RESULT_INFEASIBLE; }
+        if (v == 0) {
+            sr_errf(why, cap, "violates '%s' (checked before evaluation)", l->text);
+            return NASC_RESULT_INFEASIBLE;
+        }
     }
     return -1;
 }
@@ -426,7 +489,8 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         char e2[300];
         if (h->sp->from_json(h->sp->ud, r->json, &t->p, e2, sizeof e2)) {
             if (!h->cfg->force) {
-                sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path, (long long)r->id, e2);
+                sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
+                        (long long)r->id, e2);
                 return -1;
             }
             return drop_requeued(h, r, k, e2, err, cap);
@@ -438,7 +502,8 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         t->p.trial = r->id;
         t->json = strdup(r->json);
         sr_metrics_clear(&t->statics);
-        if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics)) sr_metrics_clear(&t->statics);
+        if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics))
+            sr_metrics_clear(&t->statics);
         trial_weights(h, t);
         if (!t->json || sr_store_restart(h->store, t->id, t->wall_start, err, cap)) return -1;
     } else {
@@ -449,13 +514,22 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         t->p.trial = h->next_id;
         char e2[512] = "";
         int rc = h->plug.s.ask(h->state, &t->p, e2, sizeof e2);
-        if (rc == 1) { h->exhausted = 1; return 1; }
-        if (rc != 0) { sr_errf(err, cap, "strategy %s: %s", h->plug.s.name, e2[0] ? e2 : "ask failed"); return -1; }
+        if (rc == 1) {
+            h->exhausted = 1;
+            return 1;
+        }
+        if (rc != 0) {
+            sr_errf(err, cap, "strategy %s: %s", h->plug.s.name, e2[0] ? e2 : "ask failed");
+            return -1;
+        }
         t->id = h->next_id++;
         char why[512] = "";
         int pre = precheck(h, t, why, sizeof why);
         t->json = h->sp->to_json(h->sp->ud, &t->p);
-        if (!t->json) { sr_errf(err, cap, "cannot write the point of trial %lld as JSON", (long long)t->id); return -1; }
+        if (!t->json) {
+            sr_errf(err, cap, "cannot write the point of trial %lld as JSON", (long long)t->id);
+            return -1;
+        }
         trial_weights(h, t);
         sr_trial_row row;
         memset(&row, 0, sizeof row);
@@ -469,11 +543,16 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         if (sr_store_insert(h->store, &row, err, cap)) return -1;
         if (pre >= 0) {
             /* recorded now, no worker needed */
-            return finish_trial(h, t, k, (nasc_result_status)pre, t->statics.n ? &t->statics : NULL, NULL, NULL, why,
-                                err, cap) ? -1 : 2;
+            return finish_trial(h, t, k, (nasc_result_status)pre, t->statics.n ? &t->statics : NULL, NULL,
+                                NULL, why, err, cap)
+                       ? -1
+                       : 2;
         }
     }
-    if (send_request(h, k, t)) { sr_errf(err, cap, "cannot send trial %lld to worker %d", (long long)t->id, k); return -1; }
+    if (send_request(h, k, t)) {
+        sr_errf(err, cap, "cannot send trial %lld to worker %d", (long long)t->id, k);
+        return -1;
+    }
     h->w[k].slot = k;
     h->w[k].deadline = h->cfg->timeout > 0 && !h->mpi ? sr_now() + h->cfg->timeout : 0;
     h->running++;
@@ -485,7 +564,7 @@ static int fill_idle(host *h, char *err, size_t cap) {
         while (h->w[k].slot < 0 && (h->mpi || h->w[k].pid > 0) && can_start(h)) {
             int rc = start_one(h, k, err, cap);
             if (rc < 0) return -1;
-            if (rc == 1) return 0;   /* exhausted */
+            if (rc == 1) return 0; /* exhausted */
         }
     }
     return 0;
@@ -515,7 +594,8 @@ static int handle_reply(host *h, int k, const char *body, char *err, size_t cap)
     nasc_result_status st = NASC_RESULT_FAILED;
     if (ok) {
         for (int i = 0; i < t->statics.n; i++)
-            if (!sr_metrics_get(&m, t->statics.v[i].name, NULL)) sr_metrics_set(&m, t->statics.v[i].name, t->statics.v[i].value);
+            if (!sr_metrics_get(&m, t->statics.v[i].name, NULL))
+                sr_metrics_set(&m, t->statics.v[i].name, t->statics.v[i].value);
         st = judge(h, &m, raw, sgn, why, sizeof why);
     } else {
         snprintf(why, sizeof why, "%s", msg ? msg : "evaluation failed");
@@ -538,7 +618,8 @@ static int worker_lost(host *h, int k, const char *reason, char *err, size_t cap
     w->deadline = 0;
     if (slot >= 0) {
         h->running--;
-        if (finish_trial(h, &h->t[slot], k, NASC_RESULT_FAILED, NULL, NULL, NULL, reason, err, cap)) return -1;
+        if (finish_trial(h, &h->t[slot], k, NASC_RESULT_FAILED, NULL, NULL, NULL, reason, err, cap))
+            return -1;
     }
     if (!can_start(h)) return 0;
     return spawn_worker(h, k, err, cap);
@@ -550,10 +631,13 @@ static int on_worker_eof(host *h, int k, char *err, size_t cap) {
     if (WIFSIGNALED(st)) {
         int sig = WTERMSIG(st);
         snprintf(why, sizeof why, "the worker crashed (%s)%s", sr_signal_name(sig),
-                 h->cfg->memory_limit > 0 && (sig == SIGSEGV || sig == SIGABRT || sig == SIGKILL || sig == SIGBUS)
-                     ? ", probably over memory_limit" : "");
+                 h->cfg->memory_limit > 0 &&
+                         (sig == SIGSEGV || sig == SIGABRT || sig == SIGKILL || sig == SIGBUS)
+                     ? ", probably over memory_limit"
+                     : "");
     } else {
-        snprintf(why, sizeof why, "the worker exited unexpectedly (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        snprintf(why, sizeof why, "the worker exited unexpectedly (status %d)",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     }
     return worker_lost(h, k, why, err, cap);
 }
@@ -582,11 +666,14 @@ static int wait_events(host *h, char *err, size_t cap) {
         int rank;
         char *body;
         int got = 0;
-        useconds_t nap = 100;   /* back off to 5 ms while ranks are busy: MPI has no fd to poll */
+        useconds_t nap = 100; /* back off to 5 ms while ranks are busy: MPI has no fd to poll */
         while (sr_now() < until && !g_interrupts) {
             if (sr_mpi_poll(&rank, &body, NULL) == 1) {
                 for (int k = 0; k < h->nw; k++)
-                    if (h->w[k].rank == rank && handle_reply(h, k, body, err, cap)) { free(body); return -1; }
+                    if (h->w[k].rank == rank && handle_reply(h, k, body, err, cap)) {
+                        free(body);
+                        return -1;
+                    }
                 free(body);
                 got = 1;
                 continue;
@@ -600,10 +687,18 @@ static int wait_events(host *h, char *err, size_t cap) {
     struct pollfd pf[256];
     int idx[256], n = 0;
     for (int k = 0; k < h->nw && n < 256; k++)
-        if (h->w[k].pid > 0) { pf[n].fd = h->w[k].from; pf[n].events = POLLIN; pf[n].revents = 0; idx[n++] = k; }
+        if (h->w[k].pid > 0) {
+            pf[n].fd = h->w[k].from;
+            pf[n].events = POLLIN;
+            pf[n].revents = 0;
+            idx[n++] = k;
+        }
     int ms = (int)((until - now) * 1000) + 1;
     int r = poll(pf, (nfds_t)n, ms < 0 ? 0 : ms);
-    if (r < 0 && errno != EINTR) { sr_errf(err, cap, "poll: %s", strerror(errno)); return -1; }
+    if (r < 0 && errno != EINTR) {
+        sr_errf(err, cap, "poll: %s", strerror(errno));
+        return -1;
+    }
     for (int i = 0; r > 0 && i < n; i++) {
         if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         int k = idx[i];
@@ -627,7 +722,10 @@ static int open_store(host *h, char *err, size_t cap) {
     char hash[17];
     sr_hash_hex(c->source ? c->source : "", hash);
     int exists = access(c->db_path, F_OK) == 0;
-    if (c->resume && !exists) { sr_errf(err, cap, "%s: no such store to resume", c->db_path); return -1; }
+    if (c->resume && !exists) {
+        sr_errf(err, cap, "%s: no such store to resume", c->db_path);
+        return -1;
+    }
     if (sr_store_open(c->db_path, 1, &h->store, err, cap)) return -1;
     /* A store killed before its run row was committed holds nothing (trials
      * come after the run row): resuming it is starting afresh. */
@@ -645,20 +743,24 @@ static int open_store(host *h, char *err, size_t cap) {
             return -1;
         }
         if (other_objs && !c->force)
-            sr_errf(err, cap, "%s: the objectives changed since this search started (were %s, now %s; use --force to "
-                    "resume anyway)", c->db_path, run.objectives, objs);
+            sr_errf(err, cap,
+                    "%s: the objectives changed since this search started (were %s, now %s; use --force to "
+                    "resume anyway)",
+                    c->db_path, run.objectives, objs);
         free(objs);
         sr_run_row_free(&run);
         if (other_objs && !c->force) return -1;
         if (changed && !c->force) {
-            sr_errf(err, cap, "%s: the source of %s changed since this search started (use --force to resume anyway)",
+            sr_errf(err, cap,
+                    "%s: the source of %s changed since this search started (use --force to resume anyway)",
                     c->db_path, c->source_path ? c->source_path : "the search");
             return -1;
         }
         return 0;
     }
     if (sr_store_has_run(h->store)) {
-        sr_errf(err, cap, "%s already holds a search: resume it with --resume or choose another --db", c->db_path);
+        sr_errf(err, cap, "%s already holds a search: resume it with --resume or choose another --db",
+                c->db_path);
         return -1;
     }
     sr_run_row run = {0};
@@ -682,7 +784,11 @@ static int replay(host *h, char *err, size_t cap) {
     int n;
     if (sr_store_trials(h->store, &v, &n, err, cap)) return -1;
     nasc_point p;
-    if (point_alloc(&p, h->space.n_decisions)) { sr_trials_free(v, n); sr_errf(err, cap, "out of memory"); return -1; }
+    if (point_alloc(&p, h->space.n_decisions)) {
+        sr_trials_free(v, n);
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     h->rq = calloc((size_t)(n ? n : 1), sizeof *h->rq);
     int rc = h->rq ? 0 : -1;
     double *raw = calloc((size_t)h->k * 2, sizeof *raw);
@@ -718,8 +824,9 @@ static int replay(host *h, char *err, size_t cap) {
         p.fidelity = t->fidelity;
         p.tag = t->tag;
         p.trial = t->id;
-        nasc_result_status st = !strcmp(t->status, "done") ? NASC_RESULT_OK
-                              : !strcmp(t->status, "infeasible") ? NASC_RESULT_INFEASIBLE : NASC_RESULT_FAILED;
+        nasc_result_status st = !strcmp(t->status, "done")         ? NASC_RESULT_OK
+                                : !strcmp(t->status, "infeasible") ? NASC_RESULT_INFEASIBLE
+                                                                   : NASC_RESULT_FAILED;
         double *r = raw, *s = raw + h->k;
         if (st == NASC_RESULT_OK && parse_objs(h, t->objectives, r, s)) st = NASC_RESULT_FAILED;
         tell(h, &p, st, r, s, t->fidelity);
@@ -732,9 +839,13 @@ static int replay(host *h, char *err, size_t cap) {
             h->best_raw = r[0];
             is_best = 1;
         }
-        if (st == NASC_RESULT_OK && is_best) snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights ? t->weights : "");
+        if (st == NASC_RESULT_OK && is_best)
+            snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights ? t->weights : "");
     }
-    if (!h->rq || !raw) { rc = -1; sr_errf(err, cap, "out of memory"); }
+    if (!h->rq || !raw) {
+        rc = -1;
+        sr_errf(err, cap, "out of memory");
+    }
     free(raw);
     point_free(&p);
     sr_trials_free(v, n);
@@ -747,12 +858,18 @@ static int copy_file(const char *from, const char *to) {
     FILE *a = fopen(from, "rb");
     if (!a) return -1;
     FILE *b = fopen(to, "wb");
-    if (!b) { fclose(a); return -1; }
+    if (!b) {
+        fclose(a);
+        return -1;
+    }
     char buf[65536];
     size_t n;
     int rc = 0;
     while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, n, b) != n) { rc = -1; break; }
+        if (fwrite(buf, 1, n, b) != n) {
+            rc = -1;
+            break;
+        }
     fclose(a);
     if (fclose(b)) rc = -1;
     return rc;
@@ -773,7 +890,14 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
     double *vals = calloc((size_t)(n ? n : 1) * (size_t)h->k * 2, sizeof *vals);
     int *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
     unsigned char *front = calloc((size_t)(n ? n : 1), 1);
-    if (!vals || !rows || !front) { free(vals); free(rows); free(front); sr_trials_free(v, n); sr_errf(err, cap, "out of memory"); return -1; }
+    if (!vals || !rows || !front) {
+        free(vals);
+        free(rows);
+        free(front);
+        sr_trials_free(v, n);
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     int m = 0, best = -1;
     double *raw = vals + (size_t)n * (size_t)h->k;
     for (int i = 0; i < n; i++) {
@@ -801,8 +925,9 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
             if (!front[i]) continue;
             sr_trial_row *t = &v[rows[i]];
             out->front[out->n_front++] = t->id;
-            sr_buf_printf(&fb, "%s\n {\"trial\": %lld, \"point\": %s, \"metrics\": %s}", out->n_front > 1 ? "," : "",
-                          (long long)t->id, t->point, t->metrics ? t->metrics : "{}");
+            sr_buf_printf(&fb, "%s\n {\"trial\": %lld, \"point\": %s, \"metrics\": %s}",
+                          out->n_front > 1 ? "," : "", (long long)t->id, t->point,
+                          t->metrics ? t->metrics : "{}");
         }
         sr_buf_puts(&fb, "\n]");
         char *ftext = sr_buf_take(&fb);
@@ -841,22 +966,45 @@ void sr_summary_free(sr_summary *s) {
 /* ---------------- the run ---------------- */
 
 static int validate(const sr_config *c, const sr_space_iface *sp, char *err, size_t cap) {
-    if (!sp || !sp->space || !sp->to_json || !sp->from_json) { sr_errf(err, cap, "search: incomplete space interface"); return -1; }
-    if (!c->db_path || !*c->db_path) { sr_errf(err, cap, "search: no store path (--db)"); return -1; }
-    if (c->jobs < 1 || c->jobs > 256) { sr_errf(err, cap, "search: -j must be between 1 and 256, not %d", c->jobs); return -1; }
+    if (!sp || !sp->space || !sp->to_json || !sp->from_json) {
+        sr_errf(err, cap, "search: incomplete space interface");
+        return -1;
+    }
+    if (!c->db_path || !*c->db_path) {
+        sr_errf(err, cap, "search: no store path (--db)");
+        return -1;
+    }
+    if (c->jobs < 1 || c->jobs > 256) {
+        sr_errf(err, cap, "search: -j must be between 1 and 256, not %d", c->jobs);
+        return -1;
+    }
     if (c->trials < 0 || c->time_budget < 0 || c->timeout < 0 || c->memory_limit < 0) {
         sr_errf(err, cap, "search: trials, time, timeout and memory_limit must not be negative");
         return -1;
     }
-    if (c->trials == 0 && c->time_budget == 0) { sr_errf(err, cap, "search: give a trial budget (trials) or a time budget (time)"); return -1; }
-    if (c->evaluator == SR_EVAL_BUILTIN && !sp->eval) { sr_errf(err, cap, "search: the builtin evaluator is not available"); return -1; }
-    if (c->evaluator != SR_EVAL_BUILTIN && (!c->command || !*c->command)) {
-        sr_errf(err, cap, "search: the %s evaluator needs a command", c->evaluator == SR_EVAL_EXEC ? "exec" : "pipe");
+    if (c->trials == 0 && c->time_budget == 0) {
+        sr_errf(err, cap, "search: give a trial budget (trials) or a time budget (time)");
         return -1;
     }
-    if (c->n_objectives > 64) { sr_errf(err, cap, "search: at most 64 objectives"); return -1; }
+    if (c->evaluator == SR_EVAL_BUILTIN && !sp->eval) {
+        sr_errf(err, cap, "search: the builtin evaluator is not available");
+        return -1;
+    }
+    if (c->evaluator != SR_EVAL_BUILTIN && (!c->command || !*c->command)) {
+        sr_errf(err, cap, "search: the %s evaluator needs a command",
+                c->evaluator == SR_EVAL_EXEC ? "exec" : "pipe");
+        return -1;
+    }
+    if (c->n_objectives > 64) {
+        sr_errf(err, cap, "search: at most 64 objectives");
+        return -1;
+    }
     for (int i = 0; i < c->n_limits; i++)
-        if (!c->limits[i].expr) { sr_errf(err, cap, "search: limit '%s' has no expression", c->limits[i].text ? c->limits[i].text : "?"); return -1; }
+        if (!c->limits[i].expr) {
+            sr_errf(err, cap, "search: limit '%s' has no expression",
+                    c->limits[i].text ? c->limits[i].text : "?");
+            return -1;
+        }
     return 0;
 }
 
@@ -864,15 +1012,24 @@ static int start_workers(host *h, char *err, size_t cap) {
     int role = sr_mpi_role();
     h->mpi = role == 1;
     h->nw = h->mpi ? sr_mpi_size() - 1 : h->cfg->jobs;
-    if (h->mpi && h->nw < 1) { sr_errf(err, cap, "search: under mpirun with one rank there is no rank to evaluate"); return -1; }
+    if (h->mpi && h->nw < 1) {
+        sr_errf(err, cap, "search: under mpirun with one rank there is no rank to evaluate");
+        return -1;
+    }
     h->w = calloc((size_t)h->nw, sizeof *h->w);
     h->t = calloc((size_t)h->nw, sizeof *h->t);
-    if (!h->w || !h->t) { sr_errf(err, cap, "out of memory"); return -1; }
+    if (!h->w || !h->t) {
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     for (int k = 0; k < h->nw; k++) {
         h->w[k].slot = -1;
         h->w[k].to = h->w[k].from = -1;
         h->w[k].rank = h->mpi ? k + 1 : 0;
-        if (point_alloc(&h->t[k].p, h->space.n_decisions)) { sr_errf(err, cap, "out of memory"); return -1; }
+        if (point_alloc(&h->t[k].p, h->space.n_decisions)) {
+            sr_errf(err, cap, "out of memory");
+            return -1;
+        }
         sr_metrics_init(&h->t[k].statics);
     }
     for (int k = 0; !h->mpi && k < h->nw; k++)
@@ -895,11 +1052,12 @@ static int main_loop(host *h, char *err, size_t cap) {
         if (fill_idle(h, err, cap)) return -1;
         if (h->running == 0 && !can_start(h)) return 0;
         if (g_interrupts == 1 && !warned && h->cfg->progress_fp) {
-            fprintf(h->cfg->progress_fp, "%sinterrupt: waiting for %lld running trial(s); interrupt again to kill them\n",
+            fprintf(h->cfg->progress_fp,
+                    "%sinterrupt: waiting for %lld running trial(s); interrupt again to kill them\n",
                     h->tty ? "\n" : "", (long long)h->running);
             warned = 1;
         }
-        if (g_interrupts >= 2) return 0;   /* running trials stay `running` in the store */
+        if (g_interrupts >= 2) return 0; /* running trials stay `running` in the store */
         if (wait_events(h, err, cap)) return -1;
         if (h->tty) progress(h, NULL);
     }
@@ -952,17 +1110,19 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     struct sigaction sa, old_int, old_term, old_pipe;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, &old_pipe);   /* a dead worker must not kill the host */
+    sigaction(SIGPIPE, &sa, &old_pipe); /* a dead worker must not kill the host */
     g_interrupts = 0;
     if (cfg->handle_signals) {
-        sa.sa_handler = on_signal;        /* no SA_RESTART: poll() wakes up */
+        sa.sa_handler = on_signal; /* no SA_RESTART: poll() wakes up */
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
     }
-    if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap) || open_store(&h, err, cap))
+    if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap) ||
+        open_store(&h, err, cap))
         goto out;
     char e2[512] = "";
-    if (h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2, sizeof e2)) {
+    if (h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2,
+                        sizeof e2)) {
         h.state = NULL;
         sr_errf(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
         goto out;
@@ -981,13 +1141,18 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     if (summarize(&h, out, rc ? e2 : err, rc ? sizeof e2 : cap) && rc == 0) rc = -1;
     if (out->interrupted && cfg->progress_fp) {
         /* The hint repeats what a resume must keep: the strategy and an external evaluator. */
-        const char *ev = cfg->evaluator == SR_EVAL_EXEC ? " --evaluator 'exec:" : cfg->evaluator == SR_EVAL_PIPE ? " --evaluator 'pipe:" : "";
-        fprintf(cfg->progress_fp, "interrupted: %lld trials done; resume with: nasc search %s --db %s --strategy %s%s%s%s --resume\n",
-                (long long)(h.done + h.failed + h.infeasible), cfg->source_path ? cfg->source_path : "FILE", cfg->db_path,
-                cfg->strategy ? cfg->strategy : "random", ev, *ev ? cfg->command : "", *ev ? "'" : "");
+        const char *ev = cfg->evaluator == SR_EVAL_EXEC   ? " --evaluator 'exec:"
+                         : cfg->evaluator == SR_EVAL_PIPE ? " --evaluator 'pipe:"
+                                                          : "";
+        fprintf(cfg->progress_fp,
+                "interrupted: %lld trials done; resume with: nasc search %s --db %s --strategy %s%s%s%s "
+                "--resume\n",
+                (long long)(h.done + h.failed + h.infeasible), cfg->source_path ? cfg->source_path : "FILE",
+                cfg->db_path, cfg->strategy ? cfg->strategy : "random", ev, *ev ? cfg->command : "",
+                *ev ? "'" : "");
     }
 out:
-    if (sr_mpi_role() == 1) h.mpi = 1;   /* also on early errors: the ranks wait for work */
+    if (sr_mpi_role() == 1) h.mpi = 1; /* also on early errors: the ranks wait for work */
     if (rc || h.mpi) stop_workers(&h, 1);
     host_free(&h);
     sigaction(SIGPIPE, &old_pipe, NULL);

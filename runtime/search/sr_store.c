@@ -48,11 +48,13 @@ static int st_exec(sr_store *s, const char *sql, char *err, size_t cap) {
 }
 
 static int st_prepare(sr_store *s, char *err, size_t cap) {
-    static const char *ins = "INSERT INTO trials (id, point, fidelity, tag, status, metrics, objectives, started,"
-                             " finished, duration, worker, error, weights) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    static const char *ins =
+        "INSERT INTO trials (id, point, fidelity, tag, status, metrics, objectives, started,"
+        " finished, duration, worker, error, weights) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char *fin = "UPDATE trials SET status=?, metrics=?, objectives=?, finished=?, duration=?,"
                              " error=?, weights=?, worker=? WHERE id=?";
-    static const char *rs = "UPDATE trials SET status='running', started=?, finished=NULL, duration=NULL WHERE id=?";
+    static const char *rs =
+        "UPDATE trials SET status='running', started=?, finished=NULL, duration=NULL WHERE id=?";
     if (sqlite3_prepare_v2(s->db, ins, -1, &s->ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, fin, -1, &s->fin, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, rs, -1, &s->restart, NULL) != SQLITE_OK)
@@ -63,10 +65,14 @@ static int st_prepare(sr_store *s, char *err, size_t cap) {
 int sr_store_open(const char *path, int create, sr_store **out, char *err, size_t cap) {
     *out = NULL;
     sr_store *s = calloc(1, sizeof *s);
-    if (!s) { sr_errf(err, cap, "out of memory"); return -1; }
+    if (!s) {
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        sr_errf(err, cap, "%s: cannot open the store: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sr_errf(err, cap, "%s: cannot open the store: %s", path,
+                s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sr_store_close(s);
         return -1;
     }
@@ -81,7 +87,8 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     char v[32];
     snprintf(v, sizeof v, "%d", SR_SCHEMA_VERSION);
     char *have = sr_store_kv_get(s, "schema_version");
-    if (!have) sr_store_kv_set(s, "schema_version", v, NULL, 0);
+    if (!have)
+        sr_store_kv_set(s, "schema_version", v, NULL, 0);
     else if (strcmp(have, v)) {
         sr_errf(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
         free(have);
@@ -103,8 +110,10 @@ void sr_store_close(sr_store *s) {
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v) {
-    if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, i);
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
 }
 
 static char *col_text(sqlite3_stmt *st, int i) {
@@ -124,8 +133,9 @@ int sr_store_has_run(sr_store *s) {
 
 int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
     sqlite3_stmt *st;
-    const char *sql = "INSERT OR REPLACE INTO run (id, source, source_hash, space, strategy, seed, objectives,"
-                      " options, nasc_version, started) VALUES (1,?,?,?,?,?,?,?,?,?)";
+    const char *sql =
+        "INSERT OR REPLACE INTO run (id, source, source_hash, space, strategy, seed, objectives,"
+        " options, nasc_version, started) VALUES (1,?,?,?,?,?,?,?,?,?)";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "write run", err, cap);
     bind_text(st, 1, r->source);
     bind_text(st, 2, r->source_hash ? r->source_hash : "");
@@ -167,8 +177,13 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
 }
 
 void sr_run_row_free(sr_run_row *r) {
-    free(r->source_hash); free(r->space); free(r->strategy); free(r->objectives);
-    free(r->options); free(r->version); free(r->source);
+    free(r->source_hash);
+    free(r->space);
+    free(r->strategy);
+    free(r->objectives);
+    free(r->options);
+    free(r->version);
+    free(r->source);
     memset(r, 0, sizeof *r);
 }
 
@@ -183,8 +198,14 @@ int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
     bind_text(st, 6, t->metrics);
     bind_text(st, 7, t->objectives);
     sqlite3_bind_double(st, 8, t->started);
-    if (t->finished > 0) sqlite3_bind_double(st, 9, t->finished); else sqlite3_bind_null(st, 9);
-    if (t->finished > 0) sqlite3_bind_double(st, 10, t->duration); else sqlite3_bind_null(st, 10);
+    if (t->finished > 0)
+        sqlite3_bind_double(st, 9, t->finished);
+    else
+        sqlite3_bind_null(st, 9);
+    if (t->finished > 0)
+        sqlite3_bind_double(st, 10, t->duration);
+    else
+        sqlite3_bind_null(st, 10);
     sqlite3_bind_int(st, 11, t->worker);
     bind_text(st, 12, t->error);
     bind_text(st, 13, t->weights);
@@ -224,16 +245,21 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st;
-    const char *sql = "SELECT id, point, fidelity, tag, status, metrics, objectives, started, finished, duration,"
-                      " worker, error, weights FROM trials ORDER BY id";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "read trials", err, cap);
+    const char *sql =
+        "SELECT id, point, fidelity, tag, status, metrics, objectives, started, finished, duration,"
+        " worker, error, weights FROM trials ORDER BY id";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return st_fail(s, "read trials", err, cap);
     sr_trial_row *v = NULL;
     int cnt = 0, vcap = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (cnt == vcap) {
             vcap = vcap ? vcap * 2 : 64;
             sr_trial_row *nv = realloc(v, (size_t)vcap * sizeof *nv);
-            if (!nv) { rc = SQLITE_NOMEM; break; }
+            if (!nv) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
             v = nv;
         }
         sr_trial_row *t = &v[cnt++];
@@ -265,14 +291,19 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
 
 void sr_trials_free(sr_trial_row *v, int n) {
     for (int i = 0; v && i < n; i++) {
-        free(v[i].point); free(v[i].metrics); free(v[i].objectives); free(v[i].error); free(v[i].weights);
+        free(v[i].point);
+        free(v[i].metrics);
+        free(v[i].objectives);
+        free(v[i].error);
+        free(v[i].weights);
     }
     free(v);
 }
 
 int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, size_t cap) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) !=
+        SQLITE_OK)
         return st_fail(s, "write kv", err, cap);
     bind_text(st, 1, key);
     bind_text(st, 2, value);
@@ -284,7 +315,8 @@ int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, 
 char *sr_store_kv_get(sr_store *s, const char *key) {
     sqlite3_stmt *st;
     char *v = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM kv WHERE key = ?", -1, &st, NULL) != SQLITE_OK) return NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM kv WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+        return NULL;
     bind_text(st, 1, key);
     if (sqlite3_step(st) == SQLITE_ROW) v = col_text(st, 0);
     sqlite3_finalize(st);

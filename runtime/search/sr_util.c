@@ -21,7 +21,10 @@ static int buf_grow(sr_buf *b, size_t extra) {
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->n + extra + 1) cap *= 2;
     char *p = realloc(b->p, cap);
-    if (!p) { b->oom = 1; return -1; }
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
     b->p = p;
     b->cap = cap;
     return 0;
@@ -43,7 +46,10 @@ void sr_buf_printf(sr_buf *b, const char *fmt, ...) {
     int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (k < 0) return;
-    if ((size_t)k < sizeof tmp) { sr_buf_put(b, tmp, (size_t)k); return; }
+    if ((size_t)k < sizeof tmp) {
+        sr_buf_put(b, tmp, (size_t)k);
+        return;
+    }
     if (buf_grow(b, (size_t)k)) return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
@@ -61,18 +67,26 @@ void sr_buf_json_str(sr_buf *b, const char *s) {
         case '\t': sr_buf_puts(b, "\\t"); break;
         case '\r': sr_buf_puts(b, "\\r"); break;
         default:
-            if (*p < 0x20) sr_buf_printf(b, "\\u%04x", *p);
-            else sr_buf_put(b, (const char *)p, 1);
+            if (*p < 0x20)
+                sr_buf_printf(b, "\\u%04x", *p);
+            else
+                sr_buf_put(b, (const char *)p, 1);
         }
     }
     sr_buf_put(b, "\"", 1);
 }
 
 void sr_buf_num(sr_buf *b, double v) {
-    if (!isfinite(v)) { sr_buf_puts(b, "null"); return; }
-    if (v == floor(v) && fabs(v) < 1e15) { sr_buf_printf(b, "%.0f", v); return; }
+    if (!isfinite(v)) {
+        sr_buf_puts(b, "null");
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) {
+        sr_buf_printf(b, "%.0f", v);
+        return;
+    }
     char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {   /* shortest that reads back exactly */
+    for (int prec = 15; prec <= 17; prec++) { /* shortest that reads back exactly */
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (strtod(tmp, NULL) == v) break;
     }
@@ -80,7 +94,10 @@ void sr_buf_num(sr_buf *b, double v) {
 }
 
 char *sr_buf_take(sr_buf *b) {
-    if (b->oom) { sr_buf_free(b); return NULL; }
+    if (b->oom) {
+        sr_buf_free(b);
+        return NULL;
+    }
     if (!b->p) sr_buf_put(b, "", 0);
     char *p = b->p;
     b->p = NULL;
@@ -132,20 +149,43 @@ static int jp_node(jp *p, sj_kind k) {
 
 static void put_utf8(sr_buf *b, unsigned c) {
     char t[4];
-    if (c < 0x80) { t[0] = (char)c; sr_buf_put(b, t, 1); }
-    else if (c < 0x800) { t[0] = (char)(0xC0 | (c >> 6)); t[1] = (char)(0x80 | (c & 63)); sr_buf_put(b, t, 2); }
-    else { t[0] = (char)(0xE0 | (c >> 12)); t[1] = (char)(0x80 | ((c >> 6) & 63)); t[2] = (char)(0x80 | (c & 63)); sr_buf_put(b, t, 3); }
+    if (c < 0x80) {
+        t[0] = (char)c;
+        sr_buf_put(b, t, 1);
+    } else if (c < 0x800) {
+        t[0] = (char)(0xC0 | (c >> 6));
+        t[1] = (char)(0x80 | (c & 63));
+        sr_buf_put(b, t, 2);
+    } else {
+        t[0] = (char)(0xE0 | (c >> 12));
+        t[1] = (char)(0x80 | ((c >> 6) & 63));
+        t[2] = (char)(0x80 | (c & 63));
+        sr_buf_put(b, t, 3);
+    }
 }
 
 static int jp_string(jp *p, char **out) {
     sr_buf b = {0};
-    p->i++;   /* opening quote */
+    p->i++; /* opening quote */
     for (;;) {
         unsigned char c = (unsigned char)p->s[p->i];
-        if (c == 0) { sr_buf_free(&b); return jp_fail(p, "unterminated string"); }
-        if (c == '"') { p->i++; break; }
-        if (c < 0x20) { sr_buf_free(&b); return jp_fail(p, "control character in string"); }
-        if (c != '\\') { sr_buf_put(&b, (const char *)&p->s[p->i], 1); p->i++; continue; }
+        if (c == 0) {
+            sr_buf_free(&b);
+            return jp_fail(p, "unterminated string");
+        }
+        if (c == '"') {
+            p->i++;
+            break;
+        }
+        if (c < 0x20) {
+            sr_buf_free(&b);
+            return jp_fail(p, "control character in string");
+        }
+        if (c != '\\') {
+            sr_buf_put(&b, (const char *)&p->s[p->i], 1);
+            p->i++;
+            continue;
+        }
         char e = p->s[p->i + 1];
         p->i += 2;
         switch (e) {
@@ -161,8 +201,12 @@ static int jp_string(jp *p, char **out) {
             unsigned v = 0;
             for (int k = 0; k < 4; k++) {
                 char h = p->s[p->i + (size_t)k];
-                if (!isxdigit((unsigned char)h)) { sr_buf_free(&b); return jp_fail(p, "bad \\u escape"); }
-                v = v * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
+                if (!isxdigit((unsigned char)h)) {
+                    sr_buf_free(&b);
+                    return jp_fail(p, "bad \\u escape");
+                }
+                v = v * 16 +
+                    (unsigned)(isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
             }
             p->i += 4;
             put_utf8(&b, v);
@@ -181,7 +225,10 @@ static int jp_container(jp *p, int idx, char close) {
     p->i++;
     jp_ws(p);
     int last = -1;
-    if (p->s[p->i] == close) { p->i++; return 0; }
+    if (p->s[p->i] == close) {
+        p->i++;
+        return 0;
+    }
     for (;;) {
         char *key = NULL;
         if (close == '}') {
@@ -189,19 +236,33 @@ static int jp_container(jp *p, int idx, char close) {
             if (p->s[p->i] != '"') return jp_fail(p, "expected a string key");
             if (jp_string(p, &key)) return -1;
             jp_ws(p);
-            if (p->s[p->i] != ':') { free(key); return jp_fail(p, "expected ':'"); }
+            if (p->s[p->i] != ':') {
+                free(key);
+                return jp_fail(p, "expected ':'");
+            }
             p->i++;
         }
         int c = jp_value(p);
-        if (c < 0) { free(key); return -1; }
+        if (c < 0) {
+            free(key);
+            return -1;
+        }
         p->d->v[c].key = key;
-        if (last < 0) p->d->v[idx].child = c;
-        else p->d->v[last].next = c;
+        if (last < 0)
+            p->d->v[idx].child = c;
+        else
+            p->d->v[last].next = c;
         last = c;
         p->d->v[idx].count++;
         jp_ws(p);
-        if (p->s[p->i] == ',') { p->i++; continue; }
-        if (p->s[p->i] == close) { p->i++; return 0; }
+        if (p->s[p->i] == ',') {
+            p->i++;
+            continue;
+        }
+        if (p->s[p->i] == close) {
+            p->i++;
+            return 0;
+        }
         return jp_fail(p, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
     }
 }
@@ -249,16 +310,29 @@ static int jp_value(jp *p) {
 int sj_parse(const char *src, sj_doc *d, char *err, size_t cap) {
     memset(d, 0, sizeof *d);
     d->src = src;
-    if (!src) { sr_errf(err, cap, "invalid JSON: no text"); return -1; }
+    if (!src) {
+        sr_errf(err, cap, "invalid JSON: no text");
+        return -1;
+    }
     jp p = {src, 0, d, err, cap, 0};
-    if (jp_value(&p) < 0) { sj_free(d); return -1; }
+    if (jp_value(&p) < 0) {
+        sj_free(d);
+        return -1;
+    }
     jp_ws(&p);
-    if (src[p.i]) { jp_fail(&p, "trailing text"); sj_free(d); return -1; }
+    if (src[p.i]) {
+        jp_fail(&p, "trailing text");
+        sj_free(d);
+        return -1;
+    }
     return 0;
 }
 
 void sj_free(sj_doc *d) {
-    for (int i = 0; i < d->n; i++) { free(d->v[i].str); free(d->v[i].key); }
+    for (int i = 0; i < d->n; i++) {
+        free(d->v[i].str);
+        free(d->v[i].key);
+    }
     free(d->v);
     memset(d, 0, sizeof *d);
 }

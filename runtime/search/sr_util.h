@@ -20,21 +20,21 @@ typedef struct sr_buf {
 void sr_buf_put(sr_buf *b, const char *s, size_t n);
 void sr_buf_puts(sr_buf *b, const char *s);
 void sr_buf_printf(sr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sr_buf_json_str(sr_buf *b, const char *s);   /* "escaped" */
-void sr_buf_num(sr_buf *b, double v);              /* shortest round-trip, null for NaN/inf */
-char *sr_buf_take(sr_buf *b);                      /* NUL-terminated, owned by caller; NULL on oom */
+void sr_buf_json_str(sr_buf *b, const char *s); /* "escaped" */
+void sr_buf_num(sr_buf *b, double v);           /* shortest round-trip, null for NaN/inf */
+char *sr_buf_take(sr_buf *b);                   /* NUL-terminated, owned by caller; NULL on oom */
 void sr_buf_free(sr_buf *b);
 
 /* ---- JSON reader: a flat array of nodes, children linked by index ---- */
 typedef enum { SJ_NULL, SJ_BOOL, SJ_NUM, SJ_STR, SJ_ARR, SJ_OBJ } sj_kind;
 typedef struct sj_node {
     sj_kind kind;
-    double num;                 /* NUM, BOOL (0/1) */
-    char *str;                  /* STR: decoded (owned) */
-    char *key;                  /* member of an OBJ: its key (owned) */
-    int child, next;            /* first child, next sibling (-1: none) */
-    int count;                  /* ARR/OBJ: number of children */
-    size_t start, end;          /* byte span in the source */
+    double num;        /* NUM, BOOL (0/1) */
+    char *str;         /* STR: decoded (owned) */
+    char *key;         /* member of an OBJ: its key (owned) */
+    int child, next;   /* first child, next sibling (-1: none) */
+    int count;         /* ARR/OBJ: number of children */
+    size_t start, end; /* byte span in the source */
 } sj_node;
 typedef struct sj_doc {
     sj_node *v;
@@ -45,12 +45,12 @@ typedef struct sj_doc {
 /* Parses one JSON value (surrounding whitespace allowed); node 0 is the root. */
 int sj_parse(const char *src, sj_doc *d, char *err, size_t cap);
 void sj_free(sj_doc *d);
-int sj_get(const sj_doc *d, int obj, const char *key);   /* member index or -1 */
+int sj_get(const sj_doc *d, int obj, const char *key); /* member index or -1 */
 
 /* ---- misc ---- */
-void sr_copy(char *dst, size_t cap, const char *src);   /* truncating strcpy */
-double sr_now(void);          /* monotonic seconds */
-double sr_wall(void);         /* unix time, seconds */
+void sr_copy(char *dst, size_t cap, const char *src); /* truncating strcpy */
+double sr_now(void);                                  /* monotonic seconds */
+double sr_wall(void);                                 /* unix time, seconds */
 void sr_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *sr_signal_name(int sig);
 /* FNV-1a 64 of the text, as 16 hex digits. */
@@ -61,12 +61,12 @@ typedef struct sr_store sr_store;
 
 typedef struct sr_trial_row {
     int64_t id;
-    char *point;                /* JSON */
+    char *point; /* JSON */
     double fidelity;
     uint64_t tag;
-    char status[16];            /* running done failed infeasible */
-    char *metrics;              /* JSON or NULL */
-    char *objectives;           /* JSON array of raw objective values or NULL */
+    char status[16];  /* running done failed infeasible */
+    char *metrics;    /* JSON or NULL */
+    char *objectives; /* JSON array of raw objective values or NULL */
     double started, finished, duration;
     int worker;
     char *error;
@@ -95,7 +95,7 @@ int sr_store_restart(sr_store *s, int64_t id, double started, char *err, size_t 
 int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t cap);
 void sr_trials_free(sr_trial_row *v, int n);
 int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, size_t cap);
-char *sr_store_kv_get(sr_store *s, const char *key);   /* malloc'ed or NULL */
+char *sr_store_kv_get(sr_store *s, const char *key); /* malloc'ed or NULL */
 
 /* ---- evaluators and workers (sr_worker.c) ---- */
 typedef struct sr_eval_env {
@@ -103,7 +103,7 @@ typedef struct sr_eval_env {
     const char *command;
     const sr_space_iface *space;
     double memory_limit;
-    double timeout;             /* per trial (enforced by whoever owns the worker) */
+    double timeout; /* per trial (enforced by whoever owns the worker) */
 } sr_eval_env;
 
 /* Splits a command line as a shell would for simple quoting ('..', "..",

@@ -20,7 +20,10 @@ static int write_all(int fd, const void *p, size_t n) {
     const char *c = p;
     while (n) {
         ssize_t w = write(fd, c, n);
-        if (w < 0) { if (errno == EINTR) continue; return -1; }
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
         c += w;
         n -= (size_t)w;
     }
@@ -33,7 +36,10 @@ static int read_all(int fd, void *p, size_t n) {
     size_t got = 0;
     while (got < n) {
         ssize_t r = read(fd, c + got, n - got);
-        if (r < 0) { if (errno == EINTR) continue; return -1; }
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
         if (r == 0) return got ? -1 : 1;
         got += (size_t)r;
     }
@@ -62,7 +68,10 @@ int sr_msg_read(int fd, char **body, size_t *n) {
     if (len > SR_MSG_MAX) return -1;
     char *b = malloc((size_t)len + 1);
     if (!b) return -1;
-    if (read_all(fd, b, len)) { free(b); return -1; }
+    if (read_all(fd, b, len)) {
+        free(b);
+        return -1;
+    }
     b[len] = 0;
     *body = b;
     if (n) *n = len;
@@ -85,7 +94,8 @@ int sr_req_decode(const char *body, int64_t *trial, double *fidelity, char **wei
     sj_doc d;
     char e[100];
     if (sj_parse(body, &d, e, sizeof e)) return -1;
-    int t = sj_get(&d, 0, "trial"), f = sj_get(&d, 0, "fidelity"), w = sj_get(&d, 0, "weights"), p = sj_get(&d, 0, "point");
+    int t = sj_get(&d, 0, "trial"), f = sj_get(&d, 0, "fidelity"), w = sj_get(&d, 0, "weights"),
+        p = sj_get(&d, 0, "point");
     int rc = -1;
     if (t >= 0 && f >= 0 && w >= 0 && p >= 0 && d.v[w].kind == SJ_STR) {
         *trial = (int64_t)d.v[t].num;
@@ -100,7 +110,8 @@ int sr_req_decode(const char *body, int64_t *trial, double *fidelity, char **wei
 
 char *sr_rep_encode(int64_t trial, int ok, const sr_metrics *m, const char *error, int fatal) {
     sr_buf b = {0};
-    sr_buf_printf(&b, "{\"trial\": %lld, \"ok\": %d, \"fatal\": %d, \"metrics\": ", (long long)trial, ok, fatal);
+    sr_buf_printf(&b, "{\"trial\": %lld, \"ok\": %d, \"fatal\": %d, \"metrics\": ", (long long)trial, ok,
+                  fatal);
     char *mj = sr_metrics_to_json(m);
     sr_buf_puts(&b, mj ? mj : "{}");
     free(mj);
@@ -114,8 +125,8 @@ int sr_rep_decode(const char *body, int64_t *trial, int *ok, sr_metrics *m, char
     sj_doc d;
     char e[100];
     if (sj_parse(body, &d, e, sizeof e)) return -1;
-    int t = sj_get(&d, 0, "trial"), o = sj_get(&d, 0, "ok"), mm = sj_get(&d, 0, "metrics"), er = sj_get(&d, 0, "error"),
-        fa = sj_get(&d, 0, "fatal");
+    int t = sj_get(&d, 0, "trial"), o = sj_get(&d, 0, "ok"), mm = sj_get(&d, 0, "metrics"),
+        er = sj_get(&d, 0, "error"), fa = sj_get(&d, 0, "fatal");
     int rc = -1;
     if (t >= 0 && o >= 0 && mm >= 0 && er >= 0 && fa >= 0 && d.v[mm].kind == SJ_OBJ) {
         *trial = (int64_t)d.v[t].num;
@@ -133,7 +144,7 @@ int sr_rep_decode(const char *body, int64_t *trial, int *ok, sr_metrics *m, char
 
 void sr_worker_serve(const sr_eval_env *env, int in_fd, int out_fd) {
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, SIG_IGN);      /* the host decides what an interrupt means */
+    signal(SIGINT, SIG_IGN); /* the host decides what an interrupt means */
     signal(SIGTERM, SIG_DFL);
     if (env->memory_limit > 0) {
         struct rlimit rl = {(rlim_t)env->memory_limit, (rlim_t)env->memory_limit};
@@ -149,8 +160,11 @@ void sr_worker_serve(const sr_eval_env *env, int in_fd, int out_fd) {
         double fid = 0;
         char *weights = NULL, *point = NULL, err[1024] = "";
         int fatal = 0, ok = 0;
-        if (sr_req_decode(body, &trial, &fid, &weights, &point)) sr_errf(err, sizeof err, "bad request from the host");
-        else ok = sr_evaluator_run(ev, trial, point, fid, weights[0] ? weights : NULL, &m, err, sizeof err, &fatal) == 0;
+        if (sr_req_decode(body, &trial, &fid, &weights, &point))
+            sr_errf(err, sizeof err, "bad request from the host");
+        else
+            ok = sr_evaluator_run(ev, trial, point, fid, weights[0] ? weights : NULL, &m, err, sizeof err,
+                                  &fatal) == 0;
         char *rep = sr_rep_encode(trial, ok, &m, ok ? NULL : err, fatal);
         int wr = rep ? sr_msg_write(out_fd, rep, strlen(rep)) : -1;
         free(rep);
