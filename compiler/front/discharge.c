@@ -296,8 +296,7 @@ static bool already_reported(space_ir *s, int upto, loc at) {
     return false;
 }
 
-/* The interval of a decision's values, for sym_bounds. */
-static bool dec_interval(void *ud, int id, int64_t *lo, int64_t *hi) {
+bool decision_interval(void *ud, int id, int64_t *lo, int64_t *hi) {
     const decision *d = ((space_ir *)ud)->decs.v[id];
     switch (d->kind) {
     case DK_INT: *lo = d->lo, *hi = d->hi; return true;
@@ -392,7 +391,7 @@ static void prove(prover *pv, int oi) {
     if (sym_is_true(o->prop) || sym_is_false(o->guard)) return;
     if (already_reported(s, oi, o->at)) return;
     int64_t lo, hi;
-    if (sym_bounds(o->prop, dec_interval, s, &lo, &hi) && lo > 0) return; /* true on the whole box */
+    if (sym_bounds(o->prop, decision_interval, s, &lo, &hi) && lo > 0) return; /* true on the whole box */
     int n, nreq;
     require_c **reqs;
     int *ids = deps_union(c, o->guard->deps, o->guard->n_deps, o->prop->deps, o->prop->n_deps, &n);
@@ -538,6 +537,11 @@ static int64_t sat_add(int64_t a, int64_t b) {
 }
 
 
+/* A cost is never negative at a valid point; combinations an enumeration
+ * visits that no require excludes here may be invalid ones (a size below
+ * 1 that a require elsewhere rules out), and must not drag a bound down. */
+static int64_t nonneg(int64_t v) { return v < 0 ? 0 : v; }
+
 static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], int64_t mx[2], bool *exact,
                        int64_t *budget) {
     int n1, n;
@@ -556,16 +560,17 @@ static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], in
         sym *v[2] = {sym_ite(c, t->guard, t->params, zero), sym_ite(c, t->guard, t->flops, zero)};
         for (int k = 0; k < 2; k++) {
             int64_t lo, hi;
-            if (!sym_bounds(v[k], dec_interval, s, &lo, &hi)) lo = 0, hi = INT64_MAX;
-            mn[k] = lo == INT64_MIN ? 0 : lo;
-            mx[k] = hi;
+            if (!sym_bounds(v[k], decision_interval, s, &lo, &hi)) lo = 0, hi = INT64_MAX;
+            mn[k] = lo < 0 ? 0 : lo; /* no point has a negative cost */
+            mx[k] = hi < 0 ? 0 : hi;
         }
         return;
     }
     for (int64_t k = 0; k < total; k++) {
         enum_set(&e, k);
         bool on = truthy(sym_eval(t->guard, &e.env));
-        int64_t p = on ? sym_eval(t->params, &e.env).i : 0, f = on ? sym_eval(t->flops, &e.env).i : 0;
+        int64_t p = on ? nonneg(sym_eval(t->params, &e.env).i) : 0,
+                f = on ? nonneg(sym_eval(t->flops, &e.env).i) : 0;
         if (e.env.err) continue;
         if (p < mn[0]) mn[0] = p;
         if (p > mx[0]) mx[0] = p;
@@ -598,8 +603,8 @@ static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_
         int64_t p = 0, f = 0;
         for (int i = 0; i < nt; i++) {
             if (!truthy(sym_eval(ts[i]->guard, &e.env))) continue;
-            p = sat_add(p, sym_eval(ts[i]->params, &e.env).i);
-            f = sat_add(f, sym_eval(ts[i]->flops, &e.env).i);
+            p = sat_add(p, nonneg(sym_eval(ts[i]->params, &e.env).i));
+            f = sat_add(f, nonneg(sym_eval(ts[i]->flops, &e.env).i));
         }
         if (e.env.err) continue;
         if (p < mn[0]) mn[0] = p;

@@ -767,6 +767,22 @@ static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call)
     return r;
 }
 
+/* The checker runs each block instance and loop iteration (that is what
+ * gives every decision its own label), so a space whose blocks call
+ * blocks twice, 20 deep, is a million instances: stop with a diagnostic at
+ * the space-level statement, not after minutes and gigabytes. */
+#define INTERP_STEP_LIMIT 200000
+
+static bool over_step_limit(interp *I) {
+    if (++I->steps <= INTERP_STEP_LIMIT) return false;
+    diag_error(I->c, I->top_at,
+               "this statement is too big to check: it runs more than %d statements and block calls "
+               "(nested loops and blocks that call blocks multiply)",
+               INTERP_STEP_LIMIT);
+    I->abort = true;
+    return true;
+}
+
 static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, const char *seg_label,
                         const char *seg_alt) {
     if (I->fr && I->fr->depth > 64) {
@@ -774,6 +790,7 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         I->abort = true;
         return poison(I, "");
     }
+    if (over_step_limit(I)) return poison(I, "");
     int np = blk->params.n;
     value **vals = arena_alloc(&I->c->A, (size_t)(np + 1) * sizeof *vals);
     if (a->npos > np) {
@@ -920,6 +937,36 @@ static void exec_assign(interp *I, ast_stmt *s) {
 
 static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok);
 
+static bool same_diag(const diag *a, const diag *b) {
+    return a->kind == b->kind && a->at.file == b->at.file && a->at.line == b->at.line &&
+           a->at.col == b->at.col && !strcmp(a->msg, b->msg);
+}
+
+/* A loop body runs once per iteration, but a mistake in it is one
+ * mistake: drop the diagnostics that repeat one recorded since `mark` (the
+ * last diagnostic before the loop; NULL: there was none). */
+static void drop_repeats(nasc_ctx *c, diag *mark) {
+    diag *first = mark ? mark->next : c->diags, *prev = mark;
+    for (diag *d = first; d;) {
+        bool dup = false;
+        for (diag *e = first; e != d && !dup; e = e->next) dup = same_diag(e, d);
+        if (!dup) {
+            prev = d;
+            d = d->next;
+            continue;
+        }
+        diag *next = d->next;
+        if (prev)
+            prev->next = next;
+        else
+            c->diags = next;
+        if (c->diags_tail == d) c->diags_tail = prev;
+        if (d->kind == DIAG_ERROR) c->n_errors--;
+        if (d->kind == DIAG_WARNING) c->n_warnings--;
+        d = next;
+    }
+}
+
 static void exec_for(interp *I, ast_stmt *s) {
     value *lo = eval_expr(I, s->lo), *hi = eval_expr(I, s->hi);
     if (I->abort) return;
@@ -935,8 +982,16 @@ static void exec_for(interp *I, ast_stmt *s) {
         diag_error(I->c, s->at, "cannot bound this loop: its bounds depend on too many decisions");
         return;
     }
-    if (b - a > 10000) {
-        diag_error(I->c, s->at, "loop runs %lld times: more than 10000", (long long)(b - a + 1));
+    if (b >= a && (uint64_t)b - (uint64_t)a > 10000) {
+        diag_error(I->c, s->at, "loop runs %llu times: more than 10000",
+                   (unsigned long long)((uint64_t)b - (uint64_t)a) + 1);
+        return;
+    }
+    if (a < -(int64_t)1000000000 || b > 1000000000) {
+        /* loop indices become labels (width[3]) and must stay small ints */
+        diag_error(I->c, s->at,
+                   "a loop index must stay between -1000000000 and 1000000000, this one reaches %lld",
+                   (long long)(a < -(int64_t)1000000000 ? a : b));
         return;
     }
     if (!I->fr || I->fr->n_loops >= 16) {
@@ -945,7 +1000,9 @@ static void exec_for(interp *I, ast_stmt *s) {
     }
     sym *g0 = I->guard;
     I->fr->n_loops++;
+    diag *mark = I->c->diags_tail;
     for (int64_t i = a; i <= b && !I->abort && !I->fr->returned; i++) {
+        if (i > a) drop_repeats(I->c, mark);
         g0 = I->guard;
         I->fr->loops[I->fr->n_loops - 1] = (int)i;
         sym *iv = sym_int(I->c, i);
@@ -966,6 +1023,7 @@ static void exec_for(interp *I, ast_stmt *s) {
         }
         if (!I->fr->returned) continue_unreturned(I, g0);
     }
+    drop_repeats(I->c, mark);
     I->fr->n_loops--;
 }
 
@@ -1062,53 +1120,58 @@ static void exec_stmt(interp *I, ast_stmt *s) {
 static void exec_stmts(interp *I, ast_list *stmts) {
     for (int i = 0; i < stmts->n && !I->abort && !I->fr->returned; i++) {
         ast_stmt *s = stmts->v[i];
+        if (!I->fr->parent && stmts == &I->fr->item->body) I->top_at = s->at;
+        if (over_step_limit(I)) break;
         /* Keep going after a user error so one run reports several. */
         exec_stmt(I, s);
         if (I->c->n_errors > I->c->max_errors) I->abort = true;
     }
 }
 
-static int64_t domain_size(const decision *d) {
-    return d->kind == DK_CAT ? d->n_alts : d->kind == DK_INT ? (d->hi - d->lo) / d->step + 1 : 2;
-}
-
-/* Min or max of an int sym over its decisions (for loop bounds). */
+/* Min or max of an int sym over its decisions (for loop bounds): exact by
+ * enumeration when they have few combinations, else a sound interval
+ * bound (an iteration past the real maximum runs under a guard no point
+ * satisfies, so it adds no obligation that can fail and no point). */
 static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok) {
     space_ir *sp = I->sp;
     int n = s->n_deps;
     int64_t total = 1;
-    for (int i = 0; i < n; i++) {
-        int64_t m = domain_size(sp->decs.v[s->deps[i]]);
-        total *= m;
-        if (total > 1000000) {
+    for (int i = 0; i < n && total > 0; i++) {
+        decision *d = sp->decs.v[s->deps[i]];
+        int64_t lo, hi;
+        if (!decision_interval(sp, d->id, &lo, &hi) || d->kind == DK_FLOAT) total = -1;
+        int64_t m = d->kind == DK_CAT                        ? d->n_alts
+                    : (uint64_t)hi - (uint64_t)lo < 1000000u ? (hi - lo) / d->step + 1
+                                                             : -1;
+        total = m < 0 || total > 1000000 / m ? -1 : total * m;
+    }
+    if (total < 0) {
+        int64_t lo, hi;
+        if (!sym_bounds(s, decision_interval, sp, &lo, &hi) || (want_max ? hi : lo) == INT64_MIN ||
+            (want_max ? hi : lo) == INT64_MAX)
             *ok = false;
-            return 0;
-        }
+        return want_max ? hi : lo;
     }
     sval *vals = arena_alloc(&I->c->A, (size_t)(sp->decs.n + 1) * sizeof *vals);
-    int64_t idx[64] = {0};
-    if (n > 64) {
-        *ok = false;
-        return 0;
-    }
     sym_env env = {vals, 0, false};
     int64_t best = want_max ? INT64_MIN : INT64_MAX;
     for (int64_t t = 0; t < total; t++) {
         int64_t r = t;
         for (int i = 0; i < n; i++) {
             decision *d = sp->decs.v[s->deps[i]];
-            int64_t m = domain_size(d);
-            idx[i] = r % m;
+            int64_t m = d->kind == DK_CAT ? d->n_alts : (d->hi - d->lo) / d->step + 1, k = r % m;
             r /= m;
             sval v = {0};
             if (d->kind == DK_CAT)
-                v = d->by_index ? (sval){false, idx[i], 0} : d->alt_vals[idx[i]];
-            else if (d->kind == DK_INT)
-                v.i = d->lo + idx[i] * d->step;
+                v = d->by_index ? (sval){false, k, 0} : d->alt_vals[k];
+            else
+                v.i = d->lo + k * d->step;
             vals[d->id] = v;
         }
         env.gen = sym_new_gen();
+        env.err = false;
         sval v = sym_eval(s, &env);
+        if (env.err) continue;
         int64_t x = v.is_float ? (int64_t)v.f : v.i;
         if (want_max ? x > best : x < best) best = x;
     }

@@ -143,6 +143,8 @@ typedef struct interp {
     loc infeasible_at;
     bool abort; /* stop executing (infeasible, fatal error) */
     int errors_at_start;
+    int64_t steps;        /* statements run and blocks entered: bounded by INTERP_STEP_LIMIT */
+    loc top_at;           /* the space-level statement running (where the step limit is reported) */
     label_map *labels;    /* the space's labels (owned by the space, built in CHECK) */
     loc call_at;          /* the builtin call being interpreted */
     const char *joiner;   /* for the next obligation's message (oblig.joiner) */

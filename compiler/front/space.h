@@ -173,6 +173,9 @@ void space_analyze(nasc_ctx *c, space_ir *s);
 const char *decision_condition(nasc_ctx *c, space_ir *s, const decision *d);
 const char *decision_domain(nasc_ctx *c, const decision *d);
 const char *decision_kind_name(const decision *d);
+/* The interval of a decision's values (a sym_domain over a space_ir *);
+ * false for floats and subsets. */
+bool decision_interval(void *space, int dec, int64_t *lo, int64_t *hi);
 
 /* ===== point.c ===== */
 
