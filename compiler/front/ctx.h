@@ -134,7 +134,8 @@ void diag_render(nasc_ctx *c, FILE *out, bool color);
 char *diag_render_string(nasc_ctx *c);
 
 /* Edit distance of two short names (for "did you mean" notes); large for
- * names over 60 bytes. */
+ * names over 60 bytes.  Same as fr_distance (suggest.h), which also picks
+ * the closest of a set. */
 int name_distance(const char *a, const char *b);
 
 static inline loc loc_none(void) {
