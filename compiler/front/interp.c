@@ -687,32 +687,36 @@ static void unify_tensor(interp *I, ast_item *blk, ast_param *p, value *arg, ast
     }
 }
 
-static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, ast_expr *call) {
-    ast_type *t = p->type;
-    bool ok = true;
+/* Whether a value fits a declared non-dimension type, and the type's name
+ * for messages. */
+static bool type_fits(interp *I, const ast_type *t, const value *v) {
     switch (t->kind) {
-    case T_INT: ok = v->k == V_INT; break;
-    case T_FLOAT: ok = v->k == V_FLOAT || v->k == V_INT; break;
-    case T_BOOL: ok = v->k == V_BOOL; break;
-    case T_TENSOR: ok = v->k == V_TENSOR; break;
-    case T_BLOCK: ok = v->k == V_BLOCK; break;
+    case T_INT: return v->k == V_INT;
+    case T_FLOAT: return v->k == V_FLOAT || v->k == V_INT;
+    case T_BOOL: return v->k == V_BOOL;
+    case T_TENSOR: return v->k == V_TENSOR;
+    case T_BLOCK: return v->k == V_BLOCK;
     case T_NAMED:
-        if (!strcmp(t->name, "Act"))
-            ok = v->k == V_BLOCK;
-        else {
-            ok = v->k == V_ENUM && !strcmp(I->prog->enums.v[v->enum_id]->name, t->name);
-        }
-        break;
+        if (!strcmp(t->name, "Act")) return v->k == V_BLOCK;
+        return v->k == V_ENUM && !strcmp(I->prog->enums.v[v->enum_id]->name, t->name);
     }
+    return false;
+}
+
+static const char *type_desc(const ast_type *t) {
+    return t->kind == T_INT      ? "an int"
+           : t->kind == T_FLOAT  ? "a float"
+           : t->kind == T_BOOL   ? "a bool"
+           : t->kind == T_TENSOR ? "a Tensor"
+           : t->kind == T_BLOCK  ? "a block"
+                                 : t->name;
+}
+
+static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, ast_expr *call) {
+    bool ok = type_fits(I, p->type, v);
     if (!ok) {
         diag_error(I->c, call->at, "argument '%s' of %s must be %s, got %s", p->name, blk->name,
-                   t->kind == T_INT      ? "an int"
-                   : t->kind == T_FLOAT  ? "a float"
-                   : t->kind == T_BOOL   ? "a bool"
-                   : t->kind == T_TENSOR ? "a Tensor"
-                   : t->kind == T_BLOCK  ? "a block"
-                                         : t->name,
-                   vkind_name(v));
+                   type_desc(p->type), vkind_name(v));
         I->abort = true;
     }
     return ok;
@@ -731,39 +735,65 @@ static void returns_everywhere(interp *I, frame *f, ast_item *blk) {
     I->guard = g;
 }
 
-static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call) {
+/* The declared return shape of a block or space, evaluated on entry, once
+ * its parameters are bound: the names it uses are those of the signature,
+ * whatever the body later rebinds. */
+static void want_return(interp *I, frame *f, ast_item *blk) {
     ast_type *t = blk->ret;
-    if (!t || r->k == V_POISON) return r;
-    if (t->kind != T_TENSOR) {
-        ast_param fake = {"result", blk->at, t, NULL};
-        check_param_type(I, blk, &fake, r, call);
-        return r;
-    }
-    if (r->k != V_TENSOR) {
-        diag_error(I->c, blk->ret->at, "%s must return a Tensor, but returns %s", blk->name, vkind_name(r));
-        I->abort = true;
-        return r;
-    }
-    if (r->rank != t->dims.n) {
-        diag_error(I->c, blk->ret->at, "%s returns a tensor of shape %s, but its type says rank %d",
-                   blk->name, shape_str(I, r), t->dims.n);
-        I->abort = true;
-        return r;
-    }
-    value w = {0};
-    w.k = V_TENSOR;
-    w.rank = r->rank;
-    for (int i = 0; i < r->rank; i++) {
-        value *d = eval_expr(I, t->dims.v[i]);
+    if (!t || t->kind != T_TENSOR) return;
+    value *w = v_new(I, V_TENSOR);
+    w->rank = t->dims.n;
+    w->node = -1;
+    for (int i = 0; i < w->rank; i++) {
+        ast_expr *de = t->dims.v[i];
+        value *d = eval_expr(I, de);
         if (d->k != V_INT) {
+            if (d->k != V_POISON)
+                diag_error(I->c, de->at, "a dimension of %s's return type must be an int, not %s", blk->name,
+                           vkind_name(d));
             I->abort = true;
-            return r;
+            return;
         }
-        w.d[i] = d->s;
+        w->d[i] = d->s;
+    }
+    f->ret_want = w;
+}
+
+/* One returned value against the declared type, at the return, on the
+ * path that reaches it (so a mismatch names the decisions of that path).
+ * The result takes the declared dimensions: where they differ an error
+ * is reported here, so the caller need not see the mismatch again. */
+static value *check_return(interp *I, ast_item *blk, value *v, loc at) {
+    ast_type *t = blk->ret;
+    if (!t || v->k == V_POISON) return v;
+    if (t->kind != T_TENSOR) {
+        if (!type_fits(I, t, v)) {
+            const char *k = vkind_name(v);
+            diag_error(I->c, at, "%s must return %s, but returns a%s %s", blk->name, type_desc(t),
+                       strchr("aeiou", k[0]) ? "n" : "", k);
+            I->abort = true;
+        }
+        return v;
+    }
+    if (v->k != V_TENSOR) {
+        diag_error(I->c, at, "%s must return a Tensor, but returns %s", blk->name, vkind_name(v));
+        I->abort = true;
+        return v;
+    }
+    value *w = I->fr->ret_want;
+    if (!w) return v;
+    if (v->rank != w->rank) {
+        diag_error(I->c, at, "%s returns a tensor of shape %s, but its type says rank %d", blk->name,
+                   shape_str(I, v), w->rank);
+        I->abort = true;
+        return v;
     }
     I->joiner = ", but its type says";
-    oblig_add(I, blk->ret->at, OB_EQUAL, dims_equal(I, r, &w, 0),
-              arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), r, &w);
+    oblig_add(I, at, OB_EQUAL, dims_equal(I, v, w, 0),
+              arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), v, w);
+    value *r = v_new(I, V_TENSOR);
+    *r = *v;
+    for (int i = 0; i < r->rank; i++) r->d[i] = w->d[i];
     return r;
 }
 
@@ -829,6 +859,7 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         ast_param *p = blk->params.v[i];
         if (p->type->kind == T_TENSOR) unify_tensor(I, blk, p, vals[i], call);
     }
+    if (!I->abort) want_return(I, &fr, blk);
     value *r = NULL;
     if (!I->abort) {
         if (!blk->call_numbered) {
@@ -844,7 +875,6 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         }
         if (r && !I->abort && !fr.returned) returns_everywhere(I, &fr, blk);
         I->guard = fr.base_guard;
-        if (r && !I->abort) r = ret_type_check(I, blk, r, call);
     }
     I->fr = saved_fr;
     I->sc = saved_sc;
@@ -1032,7 +1062,7 @@ static void exec_require(interp *I, ast_stmt *s) {
  * decision-dependent if run only on the others. */
 static void exec_return(interp *I, ast_stmt *s) {
     frame *f = I->fr;
-    value *v = eval_expr(I, s->value);
+    value *v = check_return(I, f->item, eval_expr(I, s->value), s->value->at);
     if (!f->ret) {
         f->ret = v;
         f->ret_guard = I->guard;
@@ -1150,6 +1180,8 @@ static void run_space(interp *I, ast_item *sp) {
     }
     if (I->g) x->node = graph_input(I, x);
     bind(I, p->name, x);
+    want_return(I, &fr, sp);
+    if (I->abort) return;
     if (!sp->call_numbered) {
         number_body(I->c, sp);
         sp->call_numbered = true;
@@ -1162,7 +1194,6 @@ static void run_space(interp *I, ast_item *sp) {
     }
     if (!fr.returned) returns_everywhere(I, &fr, sp);
     I->guard = fr.base_guard;
-    ret_type_check(I, sp, fr.ret, NULL);
     if (I->g && fr.ret->k == V_TENSOR) I->g->output = fr.ret->node;
 }
 
