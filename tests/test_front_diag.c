@@ -113,6 +113,7 @@ static char *slurp(const char *path) {
  * paths in the messages are the bare file names. */
 static char *check_output(const char *name) {
     nasc_ctx *c = ctx_new();
+    vec_push(&c->A, c->include_dirs, "."); /* as the CLI: the file's own folder first */
     vec_push(&c->A, c->include_dirs, NASC_SOURCE_DIR "/stdlib");
     ast_file *f = parse_program(c, name);
     cr_assert(f, "%s: cannot read", name);

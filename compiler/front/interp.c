@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "interp_int.h"
+#include "suggest.h"
 
 /* ----- values ----- */
 
@@ -309,39 +310,61 @@ static value *merge(interp *I, sym *c, value *a, value *b, const char *name) {
 static value *eval_call(interp *I, ast_expr *e);
 
 
-/* A close visible name, for "did you mean" notes. */
-static const char *suggest(interp *I, const char *name) {
-    const char *best = NULL;
-    int bd = 3;
+/* Whether block b can be named from file `from`: a module's own blocks
+ * always; another module's unless its name starts with `_` (private). */
+static bool block_visible(const ast_item *b, int from) { return b->file == from || b->name[0] != '_'; }
+
+/* The note under an unknown name: a close visible name, or that the name
+ * is a private block of another module. */
+static void note_near(interp *I, diag *d, const char *name, loc at) {
+    fr_near n;
+    fr_near_init(&n, name);
     for (scope *s = I->sc; s; s = s->up)
-        for (int i = 0; i < s->b.n; i++) {
-            int d = name_distance(name, s->b.v[i].name);
-            if (d < bd) {
-                bd = d;
-                best = s->b.v[i].name;
-            }
-        }
+        for (int i = 0; i < s->b.n; i++) fr_near_add(&n, s->b.v[i].name);
     for (int i = 0; i < I->prog->blocks.n; i++) {
-        int d = name_distance(name, I->prog->blocks.v[i]->name);
-        if (d < bd) {
-            bd = d;
-            best = I->prog->blocks.v[i]->name;
+        ast_item *b = I->prog->blocks.v[i];
+        if (!strcmp(b->name, name) && !block_visible(b, at.file)) {
+            diag_note(I->c, d, b->name_at, "'%s' is private to %s (names starting with '_' are)", name,
+                      I->c->files.v[b->file].path);
+            return;
         }
+        if (block_visible(b, at.file)) fr_near_add(&n, b->name);
     }
-    for (int b = 0; b < BI_MUL; b++) {
-        int d = name_distance(name, builtin_name((builtin_id)b));
-        if (d < bd) {
-            bd = d;
-            best = builtin_name((builtin_id)b);
-        }
-    }
-    return best;
+    for (int b = 0; b < BI_MUL; b++) fr_near_add(&n, builtin_name((builtin_id)b));
+    if (n.best) diag_note(I->c, d, at, "did you mean '%s'?", n.best);
 }
 
-static ast_item *find_block(interp *I, const char *name) {
-    for (int i = 0; i < I->prog->blocks.n; i++)
-        if (!strcmp(I->prog->blocks.v[i]->name, name)) return I->prog->blocks.v[i];
-    return NULL;
+/* Which block a name written in file `from` means.  Each module is a
+ * namespace: its own blocks come first, so a user's block never collides
+ * with a library's helper of the same name, and a library always calls
+ * its own.  Otherwise the visible block of another module; *twice is set
+ * when two other modules both offer one (an ambiguous name). */
+static ast_item *find_block(interp *I, const char *name, int from, ast_item **twice) {
+    ast_item *found = NULL;
+    *twice = NULL;
+    for (int i = 0; i < I->prog->blocks.n; i++) {
+        ast_item *b = I->prog->blocks.v[i];
+        if (strcmp(b->name, name)) continue;
+        if (b->file == from) {
+            *twice = NULL;
+            return b;
+        }
+        if (!block_visible(b, from)) continue;
+        if (!found)
+            found = b;
+        else if (!*twice)
+            *twice = b;
+    }
+    return found;
+}
+
+static void ambiguous_block(interp *I, const char *name, loc at, ast_item *a, ast_item *b) {
+    diag *d = diag_error(I->c, at, "'%s' is defined by two imported modules, %s and %s", name,
+                         I->c->files.v[a->file].path, I->c->files.v[b->file].path);
+    diag_note(I->c, d, a->name_at, "one is here");
+    diag_note(I->c, d, b->name_at, "and one is here; a block '%s' of %s itself would be used instead", name,
+              at.file >= 0 && at.file < I->c->files.n ? I->c->files.v[at.file].path : "the calling file");
+    I->abort = true;
 }
 
 static value *block_value(interp *I, bval *b) {
@@ -350,7 +373,7 @@ static value *block_value(interp *I, bval *b) {
     return v;
 }
 
-static value *lookup_global(interp *I, const char *name) {
+static value *lookup_global(interp *I, const char *name, loc at) {
     for (int i = 0; i < I->prog->enums.n; i++) {
         ast_item *en = I->prog->enums.v[i];
         for (int m = 0; m < en->members.n; m++)
@@ -361,7 +384,8 @@ static value *lookup_global(interp *I, const char *name) {
                 return v;
             }
     }
-    ast_item *blk = find_block(I, name);
+    ast_item *twice, *blk = find_block(I, name, at.file, &twice);
+    if (blk && twice) ambiguous_block(I, name, at, blk, twice);
     if (blk) {
         bval *b = arena_alloc(&I->c->A, sizeof *b);
         b->k = B_USER;
@@ -392,7 +416,7 @@ static value *cached_global(interp *I, ast_expr *name) {
         b->name = name->gblock ? name->gblock->name : builtin_name(b->builtin);
         return block_value(I, b);
     }
-    value *v = lookup_global(I, name->name);
+    value *v = lookup_global(I, name->name, name->at);
     if (v && v->k == V_BLOCK && v->b->k == B_USER)
         name->gblock = v->b->blk;
     else if (v && v->k == V_BLOCK && v->b->k == B_BUILTIN)
@@ -409,11 +433,10 @@ static value *eval_name(interp *I, ast_expr *e) {
         }
         return b->v;
     }
-    value *g = lookup_global(I, e->name);
+    value *g = lookup_global(I, e->name, e->at);
     if (g) return g;
     diag *d = diag_error(I->c, e->at, "unknown name '%s'", e->name);
-    const char *s = suggest(I, e->name);
-    if (s) diag_note(I->c, d, e->at, "did you mean '%s'?", s);
+    note_near(I, d, e->name, e->at);
     return poison(I, "");
 }
 
@@ -634,8 +657,7 @@ static value *eval_call(interp *I, ast_expr *e) {
         cal = b ? b->v : cached_global(I, e->callee);
         if (!cal) {
             diag *d = diag_error(I->c, e->callee->at, "unknown block '%s'", e->callee->name);
-            const char *s = suggest(I, e->callee->name);
-            if (s) diag_note(I->c, d, e->callee->at, "did you mean '%s'?", s);
+            note_near(I, d, e->callee->name, e->callee->at);
             return poison(I, "");
         }
     } else {
@@ -1201,8 +1223,8 @@ static void collect_items(nasc_ctx *c, program *p) {
     for (int i = 0; i < p->ast->items.n; i++) {
         ast_item *it = p->ast->items.v[i];
         if (it->kind == I_BLOCK) {
-            for (int k = 0; k < p->blocks.n; k++)
-                if (!strcmp(p->blocks.v[k]->name, it->name)) {
+            for (int k = 0; k < p->blocks.n; k++) /* one namespace per module */
+                if (!strcmp(p->blocks.v[k]->name, it->name) && p->blocks.v[k]->file == it->file) {
                     diag *d = diag_error(c, it->name_at, "block '%s' is defined twice", it->name);
                     diag_note(c, d, p->blocks.v[k]->name_at, "first defined here");
                 }
