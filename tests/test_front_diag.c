@@ -159,3 +159,69 @@ Test(golden, every_fixture_renders_as_expected) {
         free(names[i]);
     }
 }
+
+/* ----- limits and tables that golden files cannot show well ----- */
+
+/* What checking a source text renders (no imports). */
+static char *check_text(const char *src) {
+    nasc_ctx *c = ctx_new();
+    int id = ctx_add_file(c, "t.nas", src, strlen(src));
+    ast_file *f = parse_file(c, id);
+    if (c->n_errors == 0) prog_check(c, f);
+    char *s = render(c);
+    ctx_destroy(c);
+    return s;
+}
+
+Test(sections, a_huge_section_is_an_error_not_a_quadratic_wait) {
+    /* 5000 keys, each reading the first: every lookup scans the keys
+     * before it, so the limit is what keeps this fast. */
+    size_t cap = 200000, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src + n, cap - n,
+                          "space S(x: Tensor[4]) -> Tensor[2] {\n return dense(x, 2)\n}\n"
+                          "train {\n k0 = 1\n");
+    for (int i = 1; i < 5000; i++) n += (size_t)snprintf(src + n, cap - n, " k%d = k0\n", i);
+    n += (size_t)snprintf(src + n, cap - n, " epochs = k4999\n}\n");
+    char *s = check_text(src);
+    cr_assert(strstr(s, "t.nas:4101:2: error: a section may set at most 4096 keys, this one sets 5001\n"),
+              "%.400s", s);
+    free(s);
+    free(src);
+}
+
+Test(sections, key_tables_list_what_the_runtime_reads) {
+    const char *const *t = section_keys(false), *const *s = section_keys(true);
+    int nt = 0, ns = 0;
+    while (t[nt]) nt++;
+    while (s[ns]) ns++;
+    cr_assert_eq(nt, 12);
+    cr_assert_eq(ns, 9);
+    cr_assert_str_eq(t[0], "data");
+    cr_assert_str_eq(s[ns - 1], "require");
+}
+
+Test(sections, every_metric_has_one_dimension) {
+    cr_assert_eq(section_metric("latency")->dim, MD_TIME);
+    cr_assert_eq(section_metric("train_time")->dim, MD_TIME);
+    cr_assert_eq(section_metric("memory")->dim, MD_BYTES);
+    cr_assert_eq(section_metric("params")->dim, MD_NUMBER);
+    cr_assert_eq(section_metric("accuracy")->dim, MD_NUMBER);
+    cr_assert_null(section_metric("test_accuracy"));
+    cr_assert_null(section_metric("acuracy"));
+    cr_assert_str_eq(metric_dim_name(MD_BYTES), "a size in bytes");
+    int n = 0;
+    for (const metric_info *m = section_metrics(); m->name; m++) n++;
+    cr_assert_eq(n, 10);
+}
+
+Test(sections, external_metrics_have_no_known_dimension) {
+    char *s = check_text("space S(x: Tensor[4]) -> Tensor[2] {\n return dense(x, 2)\n}\n"
+                         "search {\n evaluator = exec(\"./eval.sh\")\n objective = maximize energy\n"
+                         " require energy < 2ms, latency < 3\n}\n");
+    cr_assert_str_eq(s, "t.nas:7:34: error: latency is a time, so it cannot be compared with a number (3)\n"
+                        "   require energy < 2ms, latency < 3\n"
+                        "                                   ^\n"
+                        "t.nas:7:34: note: a time is written with a unit: us, ms, s, m or h (300us, 2ms)\n");
+    free(s);
+}

@@ -11,6 +11,10 @@
 #include "interp_int.h"
 #include "suggest.h"
 
+/* Far more than any recipe needs; keeps the lookups of earlier keys (a
+ * scan per name) cheap whatever the input. */
+enum { SECTION_MAX_KEYS = 4096 };
+
 static cfg_val *cv_new(interp *I, cfg_kind k, loc at) {
     cfg_val *v = arena_alloc(&I->c->A, sizeof *v);
     v->k = k;
@@ -166,38 +170,35 @@ static const char *const search_keys[] = {"strategy",  "trials",       "time",  
 
 const char *const *section_keys(bool search) { return search ? search_keys : train_keys; }
 
-static bool names_key(const ast_expr *e, const char *key);
-
-static bool list_names_key(const ast_list *l, const char *key) {
-    for (int i = 0; i < l->n; i++)
-        if (names_key(l->v[i], key)) return true;
-    return false;
-}
-
-/* Whether an expression reads `key` as a name (callees are not reads). */
-static bool names_key(const ast_expr *e, const char *key) {
-    if (!e) return false;
-    if (e->kind == E_NAME) return !strcmp(e->name, key);
-    if (names_key(e->lhs, key) || names_key(e->rhs, key) || names_key(e->lo, key) || names_key(e->hi, key) ||
-        names_key(e->step, key) || names_key(e->k, key))
-        return true;
-    if (list_names_key(&e->args, key) || list_names_key(&e->items, key)) return true;
-    for (int i = 0; i < e->named.n; i++)
-        if (names_key(((ast_named_arg *)e->named.v[i])->value, key)) return true;
-    return false;
+/* Records every name an expression reads (callees are not reads) as read
+ * by entry `at`, keeping the first recorded: entries are visited last
+ * first, so the map gives each name its last reader. */
+static void note_reads(interp *I, label_map *m, const ast_expr *e, int at) {
+    for (; e; e = e->lhs) { /* the left spine as a loop: chains of + are long */
+        if (e->kind == E_NAME && label_lookup(m, e->name) < 0) label_insert(I->c, m, e->name, at);
+        note_reads(I, m, e->rhs, at);
+        note_reads(I, m, e->lo, at);
+        note_reads(I, m, e->hi, at);
+        note_reads(I, m, e->step, at);
+        note_reads(I, m, e->k, at);
+        for (int i = 0; i < e->args.n; i++) note_reads(I, m, e->args.v[i], at);
+        for (int i = 0; i < e->items.n; i++) note_reads(I, m, e->items.v[i], at);
+        for (int i = 0; i < e->named.n; i++) note_reads(I, m, ((ast_named_arg *)e->named.v[i])->value, at);
+    }
 }
 
 /* Unknown keys: errors at the key, with the closest known one. */
 static void check_keys(interp *I, ast_item *it, bool search) {
     const char *const *known = section_keys(search);
     const char *what = search ? "search" : "train";
+    label_map reads = {0};
+    for (int i = it->entries.n - 1; i >= 0; i--)
+        note_reads(I, &reads, ((ast_entry *)it->entries.v[i])->value, i);
     for (int i = 0; i < it->entries.n; i++) {
         ast_entry *en = it->entries.v[i];
         bool ok = false;
         for (int k = 0; known[k] && !ok; k++) ok = !strcmp(known[k], en->key);
-        for (int j = i + 1; j < it->entries.n && !ok; j++)
-            ok = names_key(((ast_entry *)it->entries.v[j])->value, en->key);
-        if (ok) continue;
+        if (ok || label_lookup(&reads, en->key) > i) continue;
         diag *d = diag_error(I->c, en->at, "unknown %s key '%s'", what, en->key);
         const char *near = fr_suggest(en->key, known, -1);
         if (near)
@@ -545,15 +546,21 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
     out->keys = arena_alloc(&I->c->A, (size_t)(n + 1) * sizeof *out->keys);
     out->vals = arena_alloc(&I->c->A, (size_t)(n + 1) * sizeof *out->vals);
     out->exprs = arena_alloc(&I->c->A, (size_t)(n + 1) * sizeof *out->exprs);
+    if (n > SECTION_MAX_KEYS) {
+        diag_error(I->c, ((ast_entry *)it->entries.v[SECTION_MAX_KEYS])->at,
+                   "a section may set at most %d keys, this one sets %d", SECTION_MAX_KEYS, n);
+        n = SECTION_MAX_KEYS;
+    }
+    label_map seen = {0}; /* key -> its first entry */
     for (int i = 0; i < n && !I->abort; i++) {
         ast_entry *en = it->entries.v[i];
-        for (int j = 0; j < out->n; j++)
-            if (!strcmp(out->keys[j], en->key) && strcmp(en->key, "require") &&
-                strcmp(en->key, "objective")) {
-                diag *d = diag_error(I->c, en->at, "key '%s' is set twice in this section", en->key);
-                diag_note(I->c, d, ((ast_entry *)it->entries.v[j])->at, "first set here");
-                break;
-            }
+        int first = label_lookup(&seen, en->key);
+        if (first < 0)
+            label_insert(I->c, &seen, en->key, i);
+        else if (strcmp(en->key, "require") && strcmp(en->key, "objective")) {
+            diag *d = diag_error(I->c, en->at, "key '%s' is set twice in this section", en->key);
+            diag_note(I->c, d, ((ast_entry *)it->entries.v[first])->at, "first set here");
+        }
         cfg_val *v;
         if (en->value->kind == E_CHOICE) {
             I->fr = NULL;
