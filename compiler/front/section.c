@@ -230,18 +230,80 @@ static bool num_in(const cfg_val *v, double lo, double hi, bool integral) {
     return x >= lo && x <= hi;
 }
 
-static bool call_named(const cfg_val *v, const char *const *names, const char *const *allowed, int na) {
-    if (!v || v->k != CV_CALL) return false;
-    bool name_ok = false;
-    for (int i = 0; names[i]; i++) name_ok |= !strcmp(v->s, names[i]);
-    if (!name_ok) return false;
-    for (int i = 0; i < v->n; i++) {
-        if (!v->keys[i]) continue;
-        bool k = false;
-        for (int j = 0; j < na; j++) k |= !strcmp(v->keys[i], allowed[j]);
-        if (!k) return false;
+/* A value that is one of a few forms, each a name with its named options:
+ * `sgd`, `sgd(lr = 0.1, momentum = 0.9)`.  The options are those the
+ * training runtime reads (tools/recipe.c); anything else would be ignored. */
+typedef struct form {
+    const char *name;
+    const char *opts[8];
+} form;
+
+static const form optimizers[] = {{"sgd", {"lr", "momentum", "nesterov", "weight_decay"}},
+                                  {"adam", {"lr", "beta1", "beta2", "eps", "weight_decay"}},
+                                  {"adamw", {"lr", "beta1", "beta2", "eps", "weight_decay"}},
+                                  {NULL, {NULL}}};
+static const form schedules[] = {{"constant", {"warmup"}},
+                                 {"cosine", {"min_lr", "warmup"}},
+                                 {"step", {"step_size", "gamma", "warmup"}},
+                                 {NULL, {NULL}}};
+static const form inits[] = {{"kaiming", {NULL}}, {"xavier", {NULL}}, {NULL, {NULL}}};
+
+/* A did-you-mean note when a value is a misspelt name of `names`. */
+static void note_name(interp *I, diag *d, const cfg_val *v, const char *const *names) {
+    if (v->k != CV_IDENT && v->k != CV_CALL) return;
+    const char *near = fr_suggest(v->s, names, -1);
+    if (near) diag_note(I->c, d, v->at, "did you mean '%s'?", near);
+}
+
+/* The expression a key was last set to, for the places of its parts. */
+static ast_expr *key_expr(section *s, const char *key) {
+    for (int i = s->n - 1; i >= 0; i--)
+        if (!strcmp(s->keys[i], key)) return s->exprs[i];
+    return NULL;
+}
+
+static void check_options(interp *I, const form *f, ast_expr *e) {
+    if (e->args.n) {
+        diag *d = diag_error(I->c, ((ast_expr *)e->args.v[0])->at, "the options of %s are named", f->name);
+        if (f->opts[0]) diag_note(I->c, d, e->at, "for example %s(%s = ...)", f->name, f->opts[0]);
     }
-    return true;
+    for (int i = 0; i < e->named.n; i++) {
+        ast_named_arg *na = e->named.v[i];
+        bool ok = false;
+        for (int k = 0; f->opts[k] && !ok; k++) ok = !strcmp(f->opts[k], na->name);
+        if (ok) continue;
+        diag *d = f->opts[0] ? diag_error(I->c, na->at, "%s has no option '%s'", f->name, na->name)
+                             : diag_error(I->c, na->at, "%s takes no options", f->name);
+        const char *near = f->opts[0] ? fr_suggest(na->name, f->opts, -1) : NULL;
+        if (near)
+            diag_note(I->c, d, na->at, "did you mean '%s'?", near);
+        else if (f->opts[0]) {
+            char *list = "";
+            for (int k = 0; f->opts[k]; k++)
+                list = arena_printf(&I->c->A, "%s%s%s", list, k ? ", " : "", f->opts[k]);
+            diag_note(I->c, d, na->at, "the options of %s are %s", f->name, list);
+        }
+    }
+}
+
+/* Checks `key` against its forms: an unknown name is an error with the
+ * closest form's name; an unknown option one with the closest option. */
+static void check_form(interp *I, section *s, const char *key, const form *forms, const char *usage) {
+    cfg_val *v = find_key(s, key);
+    if (!v) return;
+    const form *f = NULL;
+    if (v->k == CV_IDENT || v->k == CV_CALL)
+        for (int i = 0; forms[i].name && !f; i++)
+            if (!strcmp(forms[i].name, v->s)) f = &forms[i];
+    if (!f) {
+        diag *d = diag_error(I->c, v->at, "%s must be %s", key, usage);
+        const char *names[8] = {NULL};
+        for (int i = 0; forms[i].name && i < 7; i++) names[i] = forms[i].name;
+        note_name(I, d, v, names);
+        return;
+    }
+    ast_expr *e = key_expr(s, key);
+    if (v->k == CV_CALL && e && e->kind == E_CALL) check_options(I, f, e);
 }
 
 static void check_train(interp *I, section *s) {
@@ -251,10 +313,13 @@ static void check_train(interp *I, section *s) {
                   (d->k == CV_CALL && !strcmp(d->s, "idx") && d->n == 2 && d->items[0]->k == CV_STR &&
                    d->items[1]->k == CV_STR) ||
                   (d->k == CV_CALL && !strcmp(d->s, "csv") && d->n >= 1 && d->items[0]->k == CV_STR);
-        if (!ok)
-            diag_error(I->c, d->at,
-                       "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", label = "
-                       "\"column\")");
+        if (!ok) {
+            diag *e =
+                diag_error(I->c, d->at,
+                           "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", "
+                           "label = \"column\")");
+            note_name(I, e, d, (const char *const[]){"fashion_mnist", "idx", "csv", NULL});
+        }
     }
     cfg_val *t = find_key(s, "test");
     if (t) {
@@ -278,32 +343,12 @@ static void check_train(interp *I, section *s) {
     want(I, s, "data_fraction",
          !find_key(s, "data_fraction") || num_in(find_key(s, "data_fraction"), 1e-9, 1, false),
          "a fraction in (0, 1]");
-    cfg_val *o = find_key(s, "optimizer");
-    if (o) {
-        static const char *const names[] = {"sgd", "adam", "adamw", NULL};
-        static const char *const args[] = {"lr",    "momentum", "nesterov", "weight_decay",
-                                           "beta1", "beta2",    "eps"};
-        if (!call_named(o, names, args, 7) &&
-            !(o->k == CV_IDENT && (!strcmp(o->s, "sgd") || !strcmp(o->s, "adam") || !strcmp(o->s, "adamw"))))
-            diag_error(I->c, o->at,
-                       "optimizer must be sgd(lr = ..., momentum = ..., nesterov = ..., weight_decay = ...), "
-                       "adam(lr = ...) or adamw(lr = ..., weight_decay = ...)");
-    }
-    cfg_val *sc = find_key(s, "schedule");
-    if (sc) {
-        static const char *const names[] = {"cosine", "step", "constant", NULL};
-        static const char *const args[] = {"min_lr", "step_size", "gamma", "warmup"};
-        bool ok = call_named(sc, names, args, 4) ||
-                  (sc->k == CV_IDENT &&
-                   (!strcmp(sc->s, "cosine") || !strcmp(sc->s, "constant") || !strcmp(sc->s, "step")));
-        if (!ok)
-            diag_error(
-                I->c, sc->at,
-                "schedule must be constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
-    }
-    cfg_val *in = find_key(s, "init");
-    if (in && !(in->k == CV_IDENT && (!strcmp(in->s, "kaiming") || !strcmp(in->s, "xavier"))))
-        diag_error(I->c, in->at, "init must be kaiming or xavier");
+    check_form(I, s, "optimizer", optimizers,
+               "sgd(lr = ..., momentum = ..., nesterov = ..., weight_decay = ...), adam(lr = ...) or "
+               "adamw(lr = ..., weight_decay = ...)");
+    check_form(I, s, "schedule", schedules,
+               "constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
+    check_form(I, s, "init", inits, "kaiming or xavier");
 }
 
 /* ----- metrics and their dimensions ----- */
@@ -508,8 +553,11 @@ static void check_goal(interp *I, ast_expr *e, bool objective, bool external) {
 static void check_search(interp *I, section *s) {
     cfg_val *ev = find_key(s, "evaluator");
     bool external = ev && ev->k == CV_CALL && (!strcmp(ev->s, "exec") || !strcmp(ev->s, "pipe"));
-    if (ev && !external && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin")))
-        diag_error(I->c, ev->at, "evaluator must be builtin, exec(\"command\") or pipe(\"command\")");
+    if (ev && !external && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin"))) {
+        diag *e =
+            diag_error(I->c, ev->at, "evaluator must be builtin, exec(\"command\") or pipe(\"command\")");
+        note_name(I, e, ev, (const char *const[]){"builtin", "exec", "pipe", NULL});
+    }
     if (ev && external && (ev->n != 1 || ev->items[0]->k != CV_STR))
         diag_error(I->c, ev->at, "%s takes one string: the command line", ev->s);
     cfg_val *st = find_key(s, "strategy");
