@@ -98,6 +98,26 @@ Test(render, a_place_past_the_text_draws_no_garbage) {
     ctx_destroy(c);
 }
 
+Test(render, sort_since_puts_later_diagnostics_in_source_order) {
+    nasc_ctx *c = ctx_new();
+    int f = ctx_add_file(c, "t.nas", "a\nb\nc\n", 6);
+    diag *first = diag_error(c, at(f, 3, 1, 1), "kept first: before the mark");
+    diag_error(c, at(f, 3, 1, 1), "c");
+    diag_error(c, at(f, 1, 1, 1), "a");
+    diag_error(c, at(f, 3, 1, 1), "c again");
+    diag_error(c, at(f, 2, 1, 1), "b");
+    diag_sort_since(c, first);
+    /* After the mark: a (line 1), b (2), then c and c again (3, as recorded). */
+    const char *order[] = {"kept first: before the mark", "a", "b", "c", "c again"};
+    int i = 0;
+    for (diag *d = c->diags; d; d = d->next, i++) cr_assert_str_eq(d->msg, order[i]);
+    cr_assert_eq(i, 5);
+    cr_assert_str_eq(c->diags_tail->msg, "c again");
+    diag_error(c, at(f, 1, 1, 1), "appended after sorting");
+    cr_assert_str_eq(c->diags_tail->msg, "appended after sorting");
+    ctx_destroy(c);
+}
+
 /* ----- golden files ----- */
 
 /* A file's text (through the front end's own reader), or NULL. */

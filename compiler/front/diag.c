@@ -138,6 +138,28 @@ void diag_note(nasc_ctx *c, diag *d, loc at, const char *fmt, ...) {
     *pp = n;
 }
 
+static bool loc_before(loc a, loc b) {
+    if (a.file != b.file) return a.file < b.file;
+    if (a.line != b.line) return a.line < b.line;
+    return a.col < b.col;
+}
+
+void diag_sort_since(nasc_ctx *c, diag *after) {
+    diag **head = after ? &after->next : &c->diags;
+    /* Insertion sort of a short list: stable, and no allocation. */
+    diag *sorted = NULL, *tail = NULL;
+    for (diag *d = *head, *next; d; d = next) {
+        next = d->next;
+        diag **pp = &sorted;
+        while (*pp && !loc_before(d->at, (*pp)->at)) pp = &(*pp)->next;
+        d->next = *pp;
+        *pp = d;
+    }
+    *head = sorted;
+    for (diag *d = sorted; d; d = d->next) tail = d;
+    if (tail) c->diags_tail = tail;
+}
+
 /* Finds line `line` (1-based) of a file; returns its start and length. */
 static const char *line_of(const src_file *f, int line, int *len) {
     const char *p = f->text, *end = f->text + f->len;

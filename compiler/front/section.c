@@ -587,6 +587,7 @@ static void check_search(interp *I, section *s) {
 }
 
 void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
+    diag *before = I->c->diags_tail;
     memset(out, 0, sizeof *out);
     out->present = true;
     out->at = it->at;
@@ -633,6 +634,7 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
             check_train(I, out);
         else
             check_search(I, out);
+        diag_sort_since(I->c, before); /* the checks run by kind; report top to bottom */
     }
 }
 
