@@ -498,7 +498,10 @@ static dimv dim_expr(interp *I, ast_expr *e, bool external) {
                 return bad;
             }
             if (!l.any && (l.t || l.b)) {
-                if (e->rhs->kind != E_INT) {
+                const ast_expr *x = e->rhs;
+                bool neg = x->kind == E_UNOP && x->op == OP_NEG;
+                if (neg) x = x->lhs;
+                if (x->kind != E_INT) {
                     diag *d = diag_error(I->c, e->lhs->at,
                                          "only a plain number may be raised to a fractional power, not %s",
                                          dim_words(I, l));
@@ -506,7 +509,15 @@ static dimv dim_expr(interp *I, ast_expr *e, bool external) {
                               "divide by a reference first, as in (latency / 2ms) ^ -0.07");
                     return bad;
                 }
-                out.t = l.t * (int)e->rhs->ival, out.b = l.b * (int)e->rhs->ival;
+                /* Exponents stay small: the dimension's own would overflow. */
+                int64_t k = neg ? -x->ival : x->ival;
+                if (k > 8 || k < -8 || (l.t * k) > 64 || (l.t * k) < -64 || (l.b * k) > 64 ||
+                    (l.b * k) < -64) {
+                    diag_error(I->c, e->rhs->at, "%s may be raised to an integer power of at most 8",
+                               dim_words(I, l));
+                    return bad;
+                }
+                out.t = l.t * (int)k, out.b = l.b * (int)k;
             }
             return out;
         default: /* a comparison */
