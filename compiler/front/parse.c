@@ -84,8 +84,11 @@ void parse_note_keyword(nasc_ctx *c, diag *d, loc at) {
     const char *p = f->text, *end = f->text + f->len;
     for (int l = 1; l < at.line && p < end; p++)
         if (*p == '\n') l++;
-    const char *line = p, *tok = line + at.col - 1;
-    if (tok > end) return;
+    const char *line = p, *eol = p;
+    while (eol < end && *eol != '\n') eol++;
+    if (at.col - 1 > eol - line) return; /* past the line (the end of the file) */
+    const char *tok = line + at.col - 1;
+    end = eol;
     const char *e = tok;
     while (e < end && ident_char(*e)) e++;
     if (note_word(c, d, at, line, tok, (size_t)(e - tok))) return;

@@ -418,6 +418,7 @@ static const char *token_text(interp *I, const ast_expr *e) {
     for (int l = 1; l < e->at.line && p < end; p++)
         if (*p == '\n') l++;
     if (p + e->at.col - 1 + e->at.len > end) return NULL;
+    if (memchr(p + e->at.col - 1, '\n', (size_t)e->at.len)) return NULL;
     return arena_strndup(&I->c->A, p + e->at.col - 1, (size_t)e->at.len);
 }
 
