@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "interp_int.h"
+#include "suggest.h"
 
 /* ----- values ----- */
 
@@ -309,39 +310,61 @@ static value *merge(interp *I, sym *c, value *a, value *b, const char *name) {
 static value *eval_call(interp *I, ast_expr *e);
 
 
-/* A close visible name, for "did you mean" notes. */
-static const char *suggest(interp *I, const char *name) {
-    const char *best = NULL;
-    int bd = 3;
+/* Whether block b can be named from file `from`: a module's own blocks
+ * always; another module's unless its name starts with `_` (private). */
+static bool block_visible(const ast_item *b, int from) { return b->file == from || b->name[0] != '_'; }
+
+/* The note under an unknown name: a close visible name, or that the name
+ * is a private block of another module. */
+static void note_near(interp *I, diag *d, const char *name, loc at) {
+    fr_near n;
+    fr_near_init(&n, name);
     for (scope *s = I->sc; s; s = s->up)
-        for (int i = 0; i < s->b.n; i++) {
-            int d = name_distance(name, s->b.v[i].name);
-            if (d < bd) {
-                bd = d;
-                best = s->b.v[i].name;
-            }
-        }
+        for (int i = 0; i < s->b.n; i++) fr_near_add(&n, s->b.v[i].name);
     for (int i = 0; i < I->prog->blocks.n; i++) {
-        int d = name_distance(name, I->prog->blocks.v[i]->name);
-        if (d < bd) {
-            bd = d;
-            best = I->prog->blocks.v[i]->name;
+        ast_item *b = I->prog->blocks.v[i];
+        if (!strcmp(b->name, name) && !block_visible(b, at.file)) {
+            diag_note(I->c, d, b->name_at, "'%s' is private to %s (names starting with '_' are)", name,
+                      I->c->files.v[b->file].path);
+            return;
         }
+        if (block_visible(b, at.file)) fr_near_add(&n, b->name);
     }
-    for (int b = 0; b < BI_MUL; b++) {
-        int d = name_distance(name, builtin_name((builtin_id)b));
-        if (d < bd) {
-            bd = d;
-            best = builtin_name((builtin_id)b);
-        }
-    }
-    return best;
+    for (int b = 0; b < BI_MUL; b++) fr_near_add(&n, builtin_name((builtin_id)b));
+    if (n.best) diag_note(I->c, d, at, "did you mean '%s'?", n.best);
 }
 
-static ast_item *find_block(interp *I, const char *name) {
-    for (int i = 0; i < I->prog->blocks.n; i++)
-        if (!strcmp(I->prog->blocks.v[i]->name, name)) return I->prog->blocks.v[i];
-    return NULL;
+/* Which block a name written in file `from` means.  Each module is a
+ * namespace: its own blocks come first, so a user's block never collides
+ * with a library's helper of the same name, and a library always calls
+ * its own.  Otherwise the visible block of another module; *twice is set
+ * when two other modules both offer one (an ambiguous name). */
+static ast_item *find_block(interp *I, const char *name, int from, ast_item **twice) {
+    ast_item *found = NULL;
+    *twice = NULL;
+    for (int i = 0; i < I->prog->blocks.n; i++) {
+        ast_item *b = I->prog->blocks.v[i];
+        if (strcmp(b->name, name)) continue;
+        if (b->file == from) {
+            *twice = NULL;
+            return b;
+        }
+        if (!block_visible(b, from)) continue;
+        if (!found)
+            found = b;
+        else if (!*twice)
+            *twice = b;
+    }
+    return found;
+}
+
+static void ambiguous_block(interp *I, const char *name, loc at, ast_item *a, ast_item *b) {
+    diag *d = diag_error(I->c, at, "'%s' is defined by two imported modules, %s and %s", name,
+                         I->c->files.v[a->file].path, I->c->files.v[b->file].path);
+    diag_note(I->c, d, a->name_at, "one is here");
+    diag_note(I->c, d, b->name_at, "and one is here; a block '%s' of %s itself would be used instead", name,
+              at.file >= 0 && at.file < I->c->files.n ? I->c->files.v[at.file].path : "the calling file");
+    I->abort = true;
 }
 
 static value *block_value(interp *I, bval *b) {
@@ -350,7 +373,7 @@ static value *block_value(interp *I, bval *b) {
     return v;
 }
 
-static value *lookup_global(interp *I, const char *name) {
+static value *lookup_global(interp *I, const char *name, loc at) {
     for (int i = 0; i < I->prog->enums.n; i++) {
         ast_item *en = I->prog->enums.v[i];
         for (int m = 0; m < en->members.n; m++)
@@ -361,7 +384,8 @@ static value *lookup_global(interp *I, const char *name) {
                 return v;
             }
     }
-    ast_item *blk = find_block(I, name);
+    ast_item *twice, *blk = find_block(I, name, at.file, &twice);
+    if (blk && twice) ambiguous_block(I, name, at, blk, twice);
     if (blk) {
         bval *b = arena_alloc(&I->c->A, sizeof *b);
         b->k = B_USER;
@@ -392,7 +416,7 @@ static value *cached_global(interp *I, ast_expr *name) {
         b->name = name->gblock ? name->gblock->name : builtin_name(b->builtin);
         return block_value(I, b);
     }
-    value *v = lookup_global(I, name->name);
+    value *v = lookup_global(I, name->name, name->at);
     if (v && v->k == V_BLOCK && v->b->k == B_USER)
         name->gblock = v->b->blk;
     else if (v && v->k == V_BLOCK && v->b->k == B_BUILTIN)
@@ -409,11 +433,10 @@ static value *eval_name(interp *I, ast_expr *e) {
         }
         return b->v;
     }
-    value *g = lookup_global(I, e->name);
+    value *g = lookup_global(I, e->name, e->at);
     if (g) return g;
     diag *d = diag_error(I->c, e->at, "unknown name '%s'", e->name);
-    const char *s = suggest(I, e->name);
-    if (s) diag_note(I->c, d, e->at, "did you mean '%s'?", s);
+    note_near(I, d, e->name, e->at);
     return poison(I, "");
 }
 
@@ -634,8 +657,7 @@ static value *eval_call(interp *I, ast_expr *e) {
         cal = b ? b->v : cached_global(I, e->callee);
         if (!cal) {
             diag *d = diag_error(I->c, e->callee->at, "unknown block '%s'", e->callee->name);
-            const char *s = suggest(I, e->callee->name);
-            if (s) diag_note(I->c, d, e->callee->at, "did you mean '%s'?", s);
+            note_near(I, d, e->callee->name, e->callee->at);
             return poison(I, "");
         }
     } else {
@@ -687,32 +709,36 @@ static void unify_tensor(interp *I, ast_item *blk, ast_param *p, value *arg, ast
     }
 }
 
-static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, ast_expr *call) {
-    ast_type *t = p->type;
-    bool ok = true;
+/* Whether a value fits a declared non-dimension type, and the type's name
+ * for messages. */
+static bool type_fits(interp *I, const ast_type *t, const value *v) {
     switch (t->kind) {
-    case T_INT: ok = v->k == V_INT; break;
-    case T_FLOAT: ok = v->k == V_FLOAT || v->k == V_INT; break;
-    case T_BOOL: ok = v->k == V_BOOL; break;
-    case T_TENSOR: ok = v->k == V_TENSOR; break;
-    case T_BLOCK: ok = v->k == V_BLOCK; break;
+    case T_INT: return v->k == V_INT;
+    case T_FLOAT: return v->k == V_FLOAT || v->k == V_INT;
+    case T_BOOL: return v->k == V_BOOL;
+    case T_TENSOR: return v->k == V_TENSOR;
+    case T_BLOCK: return v->k == V_BLOCK;
     case T_NAMED:
-        if (!strcmp(t->name, "Act"))
-            ok = v->k == V_BLOCK;
-        else {
-            ok = v->k == V_ENUM && !strcmp(I->prog->enums.v[v->enum_id]->name, t->name);
-        }
-        break;
+        if (!strcmp(t->name, "Act")) return v->k == V_BLOCK;
+        return v->k == V_ENUM && !strcmp(I->prog->enums.v[v->enum_id]->name, t->name);
     }
+    return false;
+}
+
+static const char *type_desc(const ast_type *t) {
+    return t->kind == T_INT      ? "an int"
+           : t->kind == T_FLOAT  ? "a float"
+           : t->kind == T_BOOL   ? "a bool"
+           : t->kind == T_TENSOR ? "a Tensor"
+           : t->kind == T_BLOCK  ? "a block"
+                                 : t->name;
+}
+
+static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, ast_expr *call) {
+    bool ok = type_fits(I, p->type, v);
     if (!ok) {
         diag_error(I->c, call->at, "argument '%s' of %s must be %s, got %s", p->name, blk->name,
-                   t->kind == T_INT      ? "an int"
-                   : t->kind == T_FLOAT  ? "a float"
-                   : t->kind == T_BOOL   ? "a bool"
-                   : t->kind == T_TENSOR ? "a Tensor"
-                   : t->kind == T_BLOCK  ? "a block"
-                                         : t->name,
-                   vkind_name(v));
+                   type_desc(p->type), vkind_name(v));
         I->abort = true;
     }
     return ok;
@@ -731,39 +757,65 @@ static void returns_everywhere(interp *I, frame *f, ast_item *blk) {
     I->guard = g;
 }
 
-static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call) {
+/* The declared return shape of a block or space, evaluated on entry, once
+ * its parameters are bound: the names it uses are those of the signature,
+ * whatever the body later rebinds. */
+static void want_return(interp *I, frame *f, ast_item *blk) {
     ast_type *t = blk->ret;
-    if (!t || r->k == V_POISON) return r;
-    if (t->kind != T_TENSOR) {
-        ast_param fake = {"result", blk->at, t, NULL};
-        check_param_type(I, blk, &fake, r, call);
-        return r;
-    }
-    if (r->k != V_TENSOR) {
-        diag_error(I->c, blk->ret->at, "%s must return a Tensor, but returns %s", blk->name, vkind_name(r));
-        I->abort = true;
-        return r;
-    }
-    if (r->rank != t->dims.n) {
-        diag_error(I->c, blk->ret->at, "%s returns a tensor of shape %s, but its type says rank %d",
-                   blk->name, shape_str(I, r), t->dims.n);
-        I->abort = true;
-        return r;
-    }
-    value w = {0};
-    w.k = V_TENSOR;
-    w.rank = r->rank;
-    for (int i = 0; i < r->rank; i++) {
-        value *d = eval_expr(I, t->dims.v[i]);
+    if (!t || t->kind != T_TENSOR) return;
+    value *w = v_new(I, V_TENSOR);
+    w->rank = t->dims.n;
+    w->node = -1;
+    for (int i = 0; i < w->rank; i++) {
+        ast_expr *de = t->dims.v[i];
+        value *d = eval_expr(I, de);
         if (d->k != V_INT) {
+            if (d->k != V_POISON)
+                diag_error(I->c, de->at, "a dimension of %s's return type must be an int, not %s", blk->name,
+                           vkind_name(d));
             I->abort = true;
-            return r;
+            return;
         }
-        w.d[i] = d->s;
+        w->d[i] = d->s;
+    }
+    f->ret_want = w;
+}
+
+/* One returned value against the declared type, at the return, on the
+ * path that reaches it (so a mismatch names the decisions of that path).
+ * The result takes the declared dimensions: where they differ an error
+ * is reported here, so the caller need not see the mismatch again. */
+static value *check_return(interp *I, ast_item *blk, value *v, loc at) {
+    ast_type *t = blk->ret;
+    if (!t || v->k == V_POISON) return v;
+    if (t->kind != T_TENSOR) {
+        if (!type_fits(I, t, v)) {
+            const char *k = vkind_name(v);
+            diag_error(I->c, at, "%s must return %s, but returns a%s %s", blk->name, type_desc(t),
+                       strchr("aeiou", k[0]) ? "n" : "", k);
+            I->abort = true;
+        }
+        return v;
+    }
+    if (v->k != V_TENSOR) {
+        diag_error(I->c, at, "%s must return a Tensor, but returns %s", blk->name, vkind_name(v));
+        I->abort = true;
+        return v;
+    }
+    value *w = I->fr->ret_want;
+    if (!w) return v;
+    if (v->rank != w->rank) {
+        diag_error(I->c, at, "%s returns a tensor of shape %s, but its type says rank %d", blk->name,
+                   shape_str(I, v), w->rank);
+        I->abort = true;
+        return v;
     }
     I->joiner = ", but its type says";
-    oblig_add(I, blk->ret->at, OB_EQUAL, dims_equal(I, r, &w, 0),
-              arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), r, &w);
+    oblig_add(I, at, OB_EQUAL, dims_equal(I, v, w, 0),
+              arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), v, w);
+    value *r = v_new(I, V_TENSOR);
+    *r = *v;
+    for (int i = 0; i < r->rank; i++) r->d[i] = w->d[i];
     return r;
 }
 
@@ -846,6 +898,7 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         ast_param *p = blk->params.v[i];
         if (p->type->kind == T_TENSOR) unify_tensor(I, blk, p, vals[i], call);
     }
+    if (!I->abort) want_return(I, &fr, blk);
     value *r = NULL;
     if (!I->abort) {
         if (!blk->call_numbered) {
@@ -861,7 +914,6 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         }
         if (r && !I->abort && !fr.returned) returns_everywhere(I, &fr, blk);
         I->guard = fr.base_guard;
-        if (r && !I->abort) r = ret_type_check(I, blk, r, call);
     }
     I->fr = saved_fr;
     I->sc = saved_sc;
@@ -1090,7 +1142,7 @@ static void exec_require(interp *I, ast_stmt *s) {
  * decision-dependent if run only on the others. */
 static void exec_return(interp *I, ast_stmt *s) {
     frame *f = I->fr;
-    value *v = eval_expr(I, s->value);
+    value *v = check_return(I, f->item, eval_expr(I, s->value), s->value->at);
     if (!f->ret) {
         f->ret = v;
         f->ret_guard = I->guard;
@@ -1213,6 +1265,8 @@ static void run_space(interp *I, ast_item *sp) {
     }
     if (I->g) x->node = graph_input(I, x);
     bind(I, p->name, x);
+    want_return(I, &fr, sp);
+    if (I->abort) return;
     if (!sp->call_numbered) {
         number_body(I->c, sp);
         sp->call_numbered = true;
@@ -1225,7 +1279,6 @@ static void run_space(interp *I, ast_item *sp) {
     }
     if (!fr.returned) returns_everywhere(I, &fr, sp);
     I->guard = fr.base_guard;
-    ret_type_check(I, sp, fr.ret, NULL);
     if (I->g && fr.ret->k == V_TENSOR) I->g->output = fr.ret->node;
 }
 
@@ -1233,8 +1286,8 @@ static void collect_items(nasc_ctx *c, program *p) {
     for (int i = 0; i < p->ast->items.n; i++) {
         ast_item *it = p->ast->items.v[i];
         if (it->kind == I_BLOCK) {
-            for (int k = 0; k < p->blocks.n; k++)
-                if (!strcmp(p->blocks.v[k]->name, it->name)) {
+            for (int k = 0; k < p->blocks.n; k++) /* one namespace per module */
+                if (!strcmp(p->blocks.v[k]->name, it->name) && p->blocks.v[k]->file == it->file) {
                     diag *d = diag_error(c, it->name_at, "block '%s' is defined twice", it->name);
                     diag_note(c, d, p->blocks.v[k]->name_at, "first defined here");
                 }

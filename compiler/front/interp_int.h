@@ -113,6 +113,8 @@ typedef struct frame {
     value *ret;     /* the value returned so far (merged over the paths that returned) */
     sym *ret_guard; /* the paths that have returned (absolute guard), NULL: none */
     bool returned;  /* the current statement list has returned on every path: stop it */
+    /* The declared return shape, evaluated on entry (NULL: not a tensor type). */
+    value *ret_want;
     ast_item *item;
     int depth;
 } frame;
