@@ -48,6 +48,10 @@ int cli_diags(nasc_ctx *c, const opts *o);
  * NULL). Returns false after recording diagnostics. */
 bool cli_point(nasc_ctx *c, program *p, const opts *o, space_ir **sp, assignment **a, ir_graph *g);
 void cli_err(const char *fmt, ...) NASC_PRINTF(1, 2);
+/* "Did you mean": the closest of known[0..n) to word (n < 0: the array is
+ * NULL-terminated), or NULL when none is close.  The one such helper of
+ * tools/ (nasc.c). */
+const char *cli_suggest(const char *word, const char *const *known, int n);
 /* "1,234,567" */
 const char *cli_commas(long long v, char *buf, int cap);
 

@@ -26,44 +26,169 @@ int cli_diags(nasc_ctx *c, const opts *o) {
     return c->n_errors ? EXIT_INPUT : EXIT_OK;
 }
 
-/* --set section.key=value: parsed as a one-entry section in a file of its
- * own (so values get the language's syntax and diagnostics), then
- * replacing or adding that key in the program's section. */
-static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
-    const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
-    if (!dot || !eq || dot > eq || (strncmp(set, "train.", 6) && strncmp(set, "search.", 7))) {
-        cli_err("--set expects train.KEY=VALUE or search.KEY=VALUE, got '%s'", set);
+/* ----- --set ----- */
+
+/* The keys the tool itself reads from each section (recipe.c for train,
+ * cmd_search.c for search).  Any other key may be overridden only where a
+ * section defines it (a helper key such as `lr` that a later key uses).
+ * The checker's own list of known keys (compiler/front/section.c) should
+ * become the one list once both are merged (issue 17). */
+static const char *const train_keys[] = {
+    "data",          "test", "split",     "epochs",   "batch",        "seed", "threads",
+    "data_fraction", "init", "optimizer", "schedule", "weight_decay", NULL};
+static const char *const search_keys[] = {"strategy",     "trials",    "time",      "seed",    "timeout",
+                                          "memory_limit", "evaluator", "objective", "require", NULL};
+static const char *const section_kinds[] = {"train", "search", NULL};
+
+typedef struct set_req {
+    const char *text; /* the whole argument, for messages */
+    bool is_search;
+    const char *space; /* SECTION.SPACE.KEY: only that space's section; else NULL */
+    const char *key, *value;
+} set_req;
+
+/* SECTION.KEY=VALUE or SECTION.SPACE.KEY=VALUE. */
+static bool set_split(nasc_ctx *c, const char *set, set_req *r) {
+    memset(r, 0, sizeof *r);
+    r->text = set;
+    const char *eq = strchr(set, '=');
+    const char *d1 = strchr(set, '.');
+    if (!eq || !d1 || d1 > eq || d1 == set || eq == d1 + 1) {
+        cli_err("--set expects section.key=value (train.epochs=3, search.trials=20), got '%s'", set);
         return false;
     }
-    bool is_search = set[0] == 's';
-    char *text = arena_printf(&c->A, "%s { %.*s = %s }\n", is_search ? "search" : "train",
-                              (int)(eq - dot - 1), dot + 1, eq + 1);
+    char *sec = arena_strndup(&c->A, set, (size_t)(d1 - set));
+    if (strcmp(sec, "train") && strcmp(sec, "search")) {
+        const char *near = cli_suggest(sec, section_kinds, -1);
+        if (near)
+            cli_err("--set %s: there is no section '%s'; did you mean '%s'?", set, sec, near);
+        else
+            cli_err("--set %s: there is no section '%s' (the sections are train and search)", set, sec);
+        return false;
+    }
+    r->is_search = sec[1] == 'e';
+    const char *d2 = memchr(d1 + 1, '.', (size_t)(eq - d1 - 1));
+    if (d2) r->space = arena_strndup(&c->A, d1 + 1, (size_t)(d2 - d1 - 1));
+    const char *k = d2 ? d2 + 1 : d1 + 1;
+    r->key = arena_strndup(&c->A, k, (size_t)(eq - k));
+    r->value = eq + 1;
+    if (!*r->key || (r->space && !*r->space)) {
+        cli_err("--set expects section.key=value or section.SPACE.key=value, got '%s'", set);
+        return false;
+    }
+    return true;
+}
+
+static bool is_space_item(const ast_item *it) { return it->kind == I_SPACE; }
+
+/* The section of kind is_search in force for the space named `space`. */
+static ast_item *section_for(ast_file *f, bool is_search, const char *space, int n_spaces) {
+    for (int i = 0; i < f->items.n; i++) {
+        ast_item *it = f->items.v[i];
+        if (it->kind != (is_search ? I_SEARCH : I_TRAIN)) continue;
+        if (it->name ? !strcmp(it->name, space) : n_spaces == 1) return it;
+    }
+    return NULL;
+}
+
+static bool section_defines(const ast_item *sec, const char *key) {
+    for (int i = 0; sec && i < sec->entries.n; i++)
+        if (!strcmp(((ast_entry *)sec->entries.v[i])->key, key)) return true;
+    return false;
+}
+
+/* An unknown space or key: a message with the closest name. */
+static void set_unknown(nasc_ctx *c, const set_req *r, ast_file *f, const char *what) {
+    const char *kind = r->is_search ? "search" : "train";
+    if (!strcmp(what, "space")) {
+        const char **names = arena_alloc(&c->A, (size_t)(f->items.n + 1) * sizeof *names);
+        int n = 0;
+        for (int i = 0; i < f->items.n; i++)
+            if (is_space_item(f->items.v[i])) names[n++] = ((ast_item *)f->items.v[i])->name;
+        const char *near = cli_suggest(r->space, names, n);
+        if (near)
+            cli_err("--set %s: there is no space '%s'; did you mean '%s'?", r->text, r->space, near);
+        else
+            cli_err("--set %s: there is no space '%s' in this file", r->text, r->space);
+        return;
+    }
+    const char *const *known = r->is_search ? search_keys : train_keys;
+    int nk = 0;
+    while (known[nk]) nk++;
+    const char **names = arena_alloc(&c->A, (size_t)(nk + 64) * sizeof *names);
+    int n = 0;
+    for (int i = 0; i < nk; i++) names[n++] = known[i];
+    for (int i = 0; i < f->items.n && n < nk + 64; i++) {
+        ast_item *it = f->items.v[i];
+        if (it->kind != (r->is_search ? I_SEARCH : I_TRAIN)) continue;
+        for (int k = 0; k < it->entries.n && n < nk + 64; k++)
+            names[n++] = ((ast_entry *)it->entries.v[k])->key;
+    }
+    const char *near = cli_suggest(r->key, names, n);
+    if (near)
+        cli_err("--set %s: the %s section has no key '%s'; did you mean '%s'?", r->text, kind, r->key, near);
+    else
+        cli_err("--set %s: the %s section has no key '%s'", r->text, kind, r->key);
+}
+
+/* Replaces the key in a section (or appends it; `require` always adds). */
+static void section_put(nasc_ctx *c, ast_item *sec, ast_entry *en) {
+    for (int i = 0; i < sec->entries.n; i++) {
+        ast_entry *old = sec->entries.v[i];
+        if (!strcmp(old->key, en->key) && strcmp(en->key, "require")) {
+            sec->entries.v[i] = en;
+            return;
+        }
+    }
+    ast_list_push(c, &sec->entries, en);
+}
+
+/* --set: the value is parsed as a one-entry section in a file of its own
+ * (so it gets the language's syntax and diagnostics), then put into the
+ * section in force for every space it targets: all of the file's spaces,
+ * or the one it names.  A space without such a section gets one.  An
+ * override that would reach no section is an error, as is an unknown
+ * section, space or key.  Returns false after a message or diagnostic. */
+static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
+    set_req r;
+    if (!set_split(c, set, &r)) return false;
+    int n_spaces = 0;
+    for (int i = 0; i < f->items.n; i++) n_spaces += is_space_item(f->items.v[i]);
+    if (!n_spaces) {
+        cli_err("--set %s: %s has no space, so no section to override", set, c->files.v[f->file].path);
+        return false;
+    }
+    bool named_found = false, known = false;
+    for (int i = 0; (r.is_search ? search_keys : train_keys)[i]; i++)
+        known |= !strcmp((r.is_search ? search_keys : train_keys)[i], r.key);
+    char *text = arena_printf(&c->A, "%s { %s = %s }\n", r.is_search ? "search" : "train", r.key, r.value);
     int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", set), text, strlen(text));
     int e0 = c->n_errors;
     ast_file *sf = parse_file(c, fid);
-    if (c->n_errors != e0 || sf->items.n != 1) return false;
-    ast_item *src = sf->items.v[0];
-    if (src->entries.n != 1) return false;
-    ast_entry *en = src->entries.v[0];
-    ast_item *target = NULL;
+    if (c->n_errors != e0) return false;
+    if (sf->items.n != 1 || ((ast_item *)sf->items.v[0])->entries.n != 1) {
+        cli_err("--set %s: the value must be one expression", set);
+        return false;
+    }
+    ast_entry *en = ((ast_item *)sf->items.v[0])->entries.v[0];
+    int applied = 0;
     for (int i = 0; i < f->items.n; i++) {
-        ast_item *it = f->items.v[i];
-        if (it->kind == (is_search ? I_SEARCH : I_TRAIN) && it->file == f->file) target = it;
-    }
-    if (!target) { /* no such section: add one for the file's only space */
-        src->file = f->file;
-        ast_list_push(c, &f->items, src);
-        return true;
-    }
-    for (int i = 0; i < target->entries.n; i++) {
-        ast_entry *old = target->entries.v[i];
-        if (!strcmp(old->key, en->key) && strcmp(en->key, "require")) {
-            target->entries.v[i] = en;
-            return true;
+        ast_item *sp = f->items.v[i];
+        if (!is_space_item(sp) || (r.space && strcmp(sp->name, r.space))) continue;
+        named_found = true;
+        ast_item *sec = section_for(f, r.is_search, sp->name, n_spaces);
+        if (!known && !section_defines(sec, r.key)) continue;
+        if (!sec) {
+            ast_list none = {0};
+            sec = ast_section(c, sp->at, r.is_search, n_spaces == 1 ? NULL : sp->name, sp->name_at, none);
+            sec->file = f->file;
+            ast_list_push(c, &f->items, sec);
         }
+        section_put(c, sec, en);
+        applied++;
     }
-    ast_list_push(c, &target->entries, en);
-    return true;
+    if (!applied) set_unknown(c, &r, f, r.space && !named_found ? "space" : "key");
+    return applied > 0;
 }
 
 program *cli_load(nasc_ctx *c, const opts *o, int *status) {
