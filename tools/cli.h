@@ -55,6 +55,12 @@ const char *cli_suggest(const char *word, const char *const *known, int n);
 /* "1,234,567" */
 const char *cli_commas(long long v, char *buf, int cap);
 
+/* Checks every space's `strategy = name(options)` (or --strategy and
+ * --strategy-opt) against the installed plugins and their option docs.
+ * Returns the exit status (EXIT_OK, or 1 after file diagnostics, or 2
+ * after a message about the command line); cli_strategy.c. */
+int cli_check_strategies(nasc_ctx *c, program *p, const opts *o);
+
 int cmd_check(nasc_ctx *c, const opts *o);
 int cmd_sample(nasc_ctx *c, const opts *o);
 int cmd_show(nasc_ctx *c, const opts *o);

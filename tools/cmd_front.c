@@ -1,6 +1,7 @@
 /* cmd_front.c: the front-end commands, check, sample and show, and the
  * loading steps every command shares (parse, --set, check, points). */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,12 @@ typedef struct set_req {
     const char *key, *value;
 } set_req;
 
+static bool is_ident(const char *s) {
+    if (!isalpha((unsigned char)*s) && *s != '_') return false;
+    while (isalnum((unsigned char)*s) || *s == '_') s++;
+    return !*s;
+}
+
 /* SECTION.KEY=VALUE or SECTION.SPACE.KEY=VALUE. */
 static bool set_split(nasc_ctx *c, const char *set, set_req *r) {
     memset(r, 0, sizeof *r);
@@ -72,7 +79,7 @@ static bool set_split(nasc_ctx *c, const char *set, set_req *r) {
     const char *k = d2 ? d2 + 1 : d1 + 1;
     r->key = arena_strndup(&c->A, k, (size_t)(eq - k));
     r->value = eq + 1;
-    if (!*r->key || (r->space && !*r->space)) {
+    if (!is_ident(r->key) || (r->space && !is_ident(r->space))) {
         cli_err("--set expects section.key=value or section.SPACE.key=value, got '%s'", set);
         return false;
     }
@@ -161,7 +168,11 @@ static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
     bool named_found = false, known = false;
     for (int i = 0; (r.is_search ? search_keys : train_keys)[i]; i++)
         known |= !strcmp((r.is_search ? search_keys : train_keys)[i], r.key);
-    char *text = arena_printf(&c->A, "%s { %s = %s }\n", r.is_search ? "search" : "train", r.key, r.value);
+    /* "train{epochs=3\n}" or "train CNNS{epochs=3\n}": every column of the
+     * value is its column in the argument, so diagnostics point into what
+     * was typed. */
+    char *text = arena_printf(&c->A, "%s%s%s{%s=%s\n}\n", r.is_search ? "search" : "train",
+                              r.space ? " " : "", r.space ? r.space : "", r.key, r.value);
     int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", set), text, strlen(text));
     int e0 = c->n_errors;
     ast_file *sf = parse_file(c, fid);
@@ -324,6 +335,7 @@ int cmd_check(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
+    if ((st = cli_check_strategies(c, p, o)) != EXIT_OK) return st;
     if (o->json)
         check_json(c, p);
     else
