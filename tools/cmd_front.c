@@ -150,10 +150,47 @@ static void section_put(nasc_ctx *c, ast_item *sec, ast_entry *en) {
     ast_list_push(c, &sec->entries, en);
 }
 
-/* --set: the value is parsed as a one-entry section in a file of its own
- * (so it gets the language's syntax and diagnostics), then put into the
- * section in force for every space it targets: all of the file's spaces,
- * or the one it names.  A space without such a section gets one.  An
+/* The spaces an override reaches: all of the file's, or the one it names,
+ * and of those only the ones whose section has the key when the key is
+ * not one the tool reads.  *named_found: the named space exists. */
+static int set_targets(nasc_ctx *c, ast_file *f, const set_req *r, int n_spaces, ast_item ***out,
+                       bool *named_found) {
+    const char *const *keys = r->is_search ? search_keys : train_keys;
+    bool known = false;
+    for (int i = 0; keys[i]; i++) known |= !strcmp(keys[i], r->key);
+    ast_item **t = arena_alloc(&c->A, (size_t)(f->items.n + 1) * sizeof *t);
+    int n = 0;
+    *named_found = false;
+    for (int i = 0; i < f->items.n; i++) {
+        ast_item *sp = f->items.v[i];
+        if (!is_space_item(sp) || (r->space && strcmp(sp->name, r->space))) continue;
+        *named_found = true;
+        if (known || section_defines(section_for(f, r->is_search, sp->name, n_spaces), r->key)) t[n++] = sp;
+    }
+    *out = t;
+    return n;
+}
+
+/* The override's value as a one-entry section in a file of its own, so it
+ * gets the language's syntax and diagnostics: "train{epochs=3\n}" or
+ * "train CNNS{epochs=3\n}", in which every column of the value is its
+ * column in the argument, so diagnostics point into what was typed. */
+static ast_entry *set_entry(nasc_ctx *c, const set_req *r) {
+    char *text = arena_printf(&c->A, "%s%s%s{%s=%s\n}\n", r->is_search ? "search" : "train",
+                              r->space ? " " : "", r->space ? r->space : "", r->key, r->value);
+    int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", r->text), text, strlen(text));
+    int e0 = c->n_errors;
+    ast_file *sf = parse_file(c, fid);
+    if (c->n_errors != e0) return NULL;
+    if (sf->items.n != 1 || ((ast_item *)sf->items.v[0])->entries.n != 1) {
+        cli_err("--set %s: the value must be one expression", r->text);
+        return NULL;
+    }
+    return ((ast_item *)sf->items.v[0])->entries.v[0];
+}
+
+/* --set: the value goes into the section in force for every space it
+ * targets (set_targets); a space without such a section gets one.  An
  * override that would reach no section is an error, as is an unknown
  * section, space or key.  Returns false after a message or diagnostic. */
 static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
@@ -165,30 +202,17 @@ static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
         cli_err("--set %s: %s has no space, so no section to override", set, c->files.v[f->file].path);
         return false;
     }
-    bool named_found = false, known = false;
-    for (int i = 0; (r.is_search ? search_keys : train_keys)[i]; i++)
-        known |= !strcmp((r.is_search ? search_keys : train_keys)[i], r.key);
-    /* "train{epochs=3\n}" or "train CNNS{epochs=3\n}": every column of the
-     * value is its column in the argument, so diagnostics point into what
-     * was typed. */
-    char *text = arena_printf(&c->A, "%s%s%s{%s=%s\n}\n", r.is_search ? "search" : "train",
-                              r.space ? " " : "", r.space ? r.space : "", r.key, r.value);
-    int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", set), text, strlen(text));
-    int e0 = c->n_errors;
-    ast_file *sf = parse_file(c, fid);
-    if (c->n_errors != e0) return false;
-    if (sf->items.n != 1 || ((ast_item *)sf->items.v[0])->entries.n != 1) {
-        cli_err("--set %s: the value must be one expression", set);
+    ast_item **targets;
+    bool named_found;
+    int n = set_targets(c, f, &r, n_spaces, &targets, &named_found);
+    if (!n) {
+        set_unknown(c, &r, f, r.space && !named_found ? "space" : "key");
         return false;
     }
-    ast_entry *en = ((ast_item *)sf->items.v[0])->entries.v[0];
-    int applied = 0;
-    for (int i = 0; i < f->items.n; i++) {
-        ast_item *sp = f->items.v[i];
-        if (!is_space_item(sp) || (r.space && strcmp(sp->name, r.space))) continue;
-        named_found = true;
-        ast_item *sec = section_for(f, r.is_search, sp->name, n_spaces);
-        if (!known && !section_defines(sec, r.key)) continue;
+    ast_entry *en = set_entry(c, &r);
+    if (!en) return false;
+    for (int i = 0; i < n; i++) {
+        ast_item *sp = targets[i], *sec = section_for(f, r.is_search, sp->name, n_spaces);
         if (!sec) {
             ast_list none = {0};
             sec = ast_section(c, sp->at, r.is_search, n_spaces == 1 ? NULL : sp->name, sp->name_at, none);
@@ -196,10 +220,8 @@ static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
             ast_list_push(c, &f->items, sec);
         }
         section_put(c, sec, en);
-        applied++;
     }
-    if (!applied) set_unknown(c, &r, f, r.space && !named_found ? "space" : "key");
-    return applied > 0;
+    return true;
 }
 
 program *cli_load(nasc_ctx *c, const opts *o, int *status) {

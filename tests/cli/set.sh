@@ -43,6 +43,9 @@ expect_exit 2 "$NASC" check "$F" --set search.trails=2
 expect_text "$T/err" "nasc: --set search.trails=2: the search section has no key 'trails'; did you mean 'trials'?"
 expect_exit 2 "$NASC" check "$F" --set train.zzz=2
 expect_text "$T/err" "nasc: --set train.zzz=2: the train section has no key 'zzz'"
+# the key is checked before the value is parsed
+expect_exit 2 "$NASC" check "$F" --set 'train.zzz=(('
+expect_text "$T/err" "nasc: --set train.zzz=((: the train section has no key 'zzz'"
 expect_exit 2 "$NASC" check "$F" --set trian.epochs=2
 expect_text "$T/err" "nasc: --set trian.epochs=2: there is no section 'trian'; did you mean 'train'?"
 expect_exit 2 "$NASC" check "$F" --set model.epochs=2
