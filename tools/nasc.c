@@ -419,7 +419,8 @@ static int help(int argc, char **argv) {
         usage(stdout);
         return EXIT_OK;
     }
-    const command *cmd = find_command(argv[2]);
+    bool self = !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h");
+    const command *cmd = find_command(self ? "help" : argv[2]);
     if (!cmd) {
         unknown_command(argv[2]);
         return EXIT_USAGE;

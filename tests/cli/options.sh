@@ -30,6 +30,11 @@ cmp -s "$T/out" "$T/help_check" && ok || bad "nasc check FILE --bogus -h"
 expect_exit 0 "$NASC" help search
 expect_line "$T/out" "  --strategy-opt K=V     an option of the strategy (repeatable)"
 ! grep -qF -- "--output" "$T/out" && ok || bad "nasc help search lists -o, an option of train and build"
+expect_exit 0 "$NASC" help --help
+expect_line "$T/out" "usage: nasc help [COMMAND]"
+expect_exit 2 "$NASC" help check extra
+expect_text "$T/err" "nasc: unexpected argument 'extra'
+usage: nasc help [COMMAND]"
 expect_exit 0 "$NASC" help plugins
 expect_line "$T/out" "usage: nasc plugins [--json]"
 expect_exit 0 "$NASC" --version
