@@ -4,6 +4,7 @@
 # exact message and exit status of each mistake (docs/tool.md).
 . "$(dirname "$0")/common.bash"
 F=$SRC/examples/fashion_mlp.nas
+TINY_F=$SRC/tests/fixtures/cli/tiny.nas
 export NO_COLOR=1
 
 # ----- help and version: stdout, exit 0 -----
@@ -96,6 +97,14 @@ expect_exit 2 "$NASC" check "$F" "$F"
 expect_line "$T/err" "nasc: unexpected argument '$F'"
 expect_exit 2 "$NASC" plugins extra
 expect_line "$T/err" "nasc: unexpected argument 'extra'"
+# values of build options, checked before anything is loaded
+P='{"decisions": {"depth": 1, "act": "relu", "width[1]": 8}}'
+expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --emit exee
+expect_text "$T/err" "nasc: --emit must be obj, lib, exe, llvm or asm, got 'exee'; did you mean 'exe'?"
+expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --dump-after fuse-ac
+expect_text "$T/err" "nasc: --dump-after: unknown pass 'fuse-ac'; did you mean 'fuse-act'?"
+expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --dump-after zz
+expect_text "$T/err" "nasc: --dump-after: unknown pass 'zz' (the passes: fold-bn, dce, lower, fuse-bn, fuse-act, fuse-add, fuse-mul, fuse-pool, plan-memory)"
 # spellings that are fine: --opt=value, -jN, -IDIR, --output for -o, -- before a file
 expect_exit 0 "$NASC" sample "$F" --count=2 --seed=4
 [ "$(wc -l < "$T/out")" = 2 ] && ok || bad "--count=2"
