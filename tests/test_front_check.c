@@ -232,8 +232,8 @@ Test(cardinality, spec_examples) {
     for (size_t i = 0; i < 4; i++) {
         nasc_ctx *c = ctx_new();
         vec_push(&c->A, c->include_dirs, NASC_SOURCE_DIR "/stdlib");
-        ast_file *f =
-            parse_program(c, arena_printf(&c->A, "%s/spec/examples/%s", NASC_SHARED_DIR, cases[i].file));
+        ast_file *f = parse_program(
+            c, arena_printf(&c->A, "%s/tests/fixtures/spec/%s", NASC_SOURCE_DIR, cases[i].file));
         cr_assert_not_null(f);
         program *p = prog_check(c, f);
         cr_assert_eq(c->n_errors, 0, "%s", cases[i].file);

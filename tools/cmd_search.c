@@ -558,6 +558,7 @@ int cmd_search(nasc_ctx *c, const opts *o) {
         cli_err("%s must hold exactly one space to search", o->file);
         return EXIT_INPUT;
     }
+    if ((st = cli_check_strategies(c, p, o)) != EXIT_OK) return st;
     host_space h = {0};
     h.c = c;
     h.p = p;

@@ -2,7 +2,7 @@
 # nasc check / sample / show as a user runs them: outputs, JSON, exit statuses.
 . "$(dirname "$0")/common.bash"
 EX=$SRC/examples
-for f in "$SRC"/../shared/spec/examples/*.nas "$EX"/*.nas; do
+for f in "$SRC"/tests/fixtures/spec/*.nas "$EX"/*.nas; do
     [ -f "$f" ] || continue
     expect_exit 0 "$NASC" check "$f"
 done
