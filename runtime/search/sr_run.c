@@ -74,7 +74,6 @@ typedef struct host {
     double t0;
     int exhausted, fatal, mpi, stopped;
     char fatal_msg[1024];
-    char stem[1024]; /* db path without .db */
     int tty;
     char *objbuf;
 } host;
@@ -418,15 +417,12 @@ static int can_start(const host *h) {
     return 1;
 }
 
+/* The layout names the file; a folder that cannot be made means no weights. */
 static void trial_weights(host *h, hs_trial *t) {
     t->weights[0] = 0;
-    if (h->env.kind != SR_EVAL_BUILTIN) return;
-    sr_buf b = {0};
-    sr_buf_printf(&b, "%s.weights", h->stem);
-    if (b.p) mkdir(b.p, 0777);
-    sr_buf_printf(&b, "/trial-%lld.safetensors", (long long)t->id);
-    sr_copy(t->weights, sizeof t->weights, b.p);
-    sr_buf_free(&b);
+    const sr_layout *l = h->cfg->layout;
+    if (h->env.kind != SR_EVAL_BUILTIN || !l || !l->trial_weights) return;
+    if (l->trial_weights(l->ud, t->id, t->weights, sizeof t->weights)) t->weights[0] = 0;
 }
 
 /* Checks a fresh point before spending a worker on it: domain, the space's
@@ -931,9 +927,8 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
         }
         sr_buf_puts(&fb, "\n]");
         char *ftext = sr_buf_take(&fb);
-        char fpath[1100];
-        snprintf(fpath, sizeof fpath, "%s.front.json", h->stem);
-        if (ftext) write_text(fpath, ftext);
+        const sr_layout *l = h->cfg->layout;
+        if (ftext && l && l->front_json) write_text(l->front_json, ftext);
         free(ftext);
     }
     if (best >= 0) {
@@ -941,10 +936,13 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
         out->best_trial = t->id;
         out->best_point = strdup(t->point);
         out->best_metrics = strdup(t->metrics ? t->metrics : "{}");
-        snprintf(out->best_json_path, sizeof out->best_json_path, "%s.best.json", h->stem);
-        if (write_text(out->best_json_path, t->point)) out->best_json_path[0] = 0;
-        if (t->weights && !access(t->weights, R_OK)) {
-            snprintf(out->best_weights_path, sizeof out->best_weights_path, "%s.best.safetensors", h->stem);
+        const sr_layout *l = h->cfg->layout;
+        if (l && l->best_json) {
+            snprintf(out->best_json_path, sizeof out->best_json_path, "%s", l->best_json);
+            if (write_text(out->best_json_path, t->point)) out->best_json_path[0] = 0;
+        }
+        if (l && l->best_weights && t->weights && !access(t->weights, R_OK)) {
+            snprintf(out->best_weights_path, sizeof out->best_weights_path, "%s", l->best_weights);
             if (copy_file(t->weights, out->best_weights_path)) out->best_weights_path[0] = 0;
         }
     }
@@ -1080,12 +1078,6 @@ static void host_free(host *h) {
     free(h->sobj);
 }
 
-static void set_stem(host *h) {
-    snprintf(h->stem, sizeof h->stem, "%s", h->cfg->db_path);
-    size_t n = strlen(h->stem);
-    if (n > 3 && !strcmp(h->stem + n - 3, ".db")) h->stem[n - 3] = 0;
-}
-
 int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
     out->best_trial = -1;
@@ -1104,7 +1096,6 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         out->worker_rank = 1;
         return sr_mpi_serve(&h.env, err, cap);
     }
-    set_stem(&h);
     h.tty = cfg->progress_fp && isatty(fileno(cfg->progress_fp));
     int rc = -1;
     struct sigaction sa, old_int, old_term, old_pipe;
@@ -1139,18 +1130,6 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         rc = -1;
     }
     if (summarize(&h, out, rc ? e2 : err, rc ? sizeof e2 : cap) && rc == 0) rc = -1;
-    if (out->interrupted && cfg->progress_fp) {
-        /* The hint repeats what a resume must keep: the strategy and an external evaluator. */
-        const char *ev = cfg->evaluator == SR_EVAL_EXEC   ? " --evaluator 'exec:"
-                         : cfg->evaluator == SR_EVAL_PIPE ? " --evaluator 'pipe:"
-                                                          : "";
-        fprintf(cfg->progress_fp,
-                "interrupted: %lld trials done; resume with: nasc search %s --db %s --strategy %s%s%s%s "
-                "--resume\n",
-                (long long)(h.done + h.failed + h.infeasible), cfg->source_path ? cfg->source_path : "FILE",
-                cfg->db_path, cfg->strategy ? cfg->strategy : "random", ev, *ev ? cfg->command : "",
-                *ev ? "'" : "");
-    }
 out:
     if (sr_mpi_role() == 1) h.mpi = 1; /* also on early errors: the ranks wait for work */
     if (rc || h.mpi) stop_workers(&h, 1);
