@@ -107,10 +107,10 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
 
 static void print_summary(const sr_summary *sum, const opts *o, const char *db) {
     if (o->json) {
-        printf(
-            "{\"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"unfinished\": %lld}, ",
-            (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible,
-            (long long)sum->unfinished);
+        printf("{\"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"unfinished\": %lld, "
+               "\"evaluated\": %lld, \"cached\": %lld, \"checked\": %lld}, ",
+               (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible, (long long)sum->unfinished,
+               (long long)sum->evaluated, (long long)sum->cached, (long long)sum->checked);
         if (sum->best_trial >= 0)
             printf("\"best\": {\"trial\": %lld, \"point\": %s, \"metrics\": %s}, ",
                    (long long)sum->best_trial, sum->best_point, sum->best_metrics);

@@ -249,6 +249,10 @@ typedef struct sr_summary {
     int worker_rank; /* 1: this MPI rank only evaluated; nothing else is set */
     int interrupted; /* stopped by SIGINT/SIGTERM */
     int64_t done, failed, infeasible, unfinished;
+    /* How the finished trials were answered: by an evaluator (what --trials
+     * counts), by the result cache, or before evaluation (a require or a
+     * static limit refused the point). */
+    int64_t evaluated, cached, checked;
     int64_t best_trial; /* -1 when no trial succeeded */
     char *best_point;   /* malloc'ed JSON */
     char *best_metrics; /* malloc'ed JSON */
