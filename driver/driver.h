@@ -81,6 +81,30 @@ void drv_space_init(drv_space *h, nasc_ctx *c, program *p, space_ir *s);
  * metrics and the builtin evaluator. */
 sr_space_iface drv_space_iface(drv_space *h);
 
+/* ----- the options a search ran with (run.options in the store) ----- */
+
+typedef struct drv_run_options {
+    char evaluator[1200]; /* "builtin", "exec:CMD" or "pipe:CMD" */
+    char strategy[1024];
+    char *strategy_opts[32]; /* "key=value", the effective list (the file's, then --strategy-opt) */
+    int n_strategy_opts;
+    char *sets[64]; /* --set overrides, as given */
+    int n_sets;
+    int64_t trials;
+    double time; /* seconds, 0: none */
+    uint64_t seed;
+    char source_hash[17];
+} drv_run_options;
+
+/* The evaluator as one string: builtin, exec:CMD, pipe:CMD. */
+void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap);
+/* The JSON kept in run.options.  malloc'ed (NULL when out of memory). */
+char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets);
+/* Reads a store's options: 0, 1 when there is no store, no search or no
+ * options in it (nothing to resume from), -1 with a message. */
+int drv_options_read(const char *db, drv_run_options *o, char *err, size_t cap);
+void drv_options_free(drv_run_options *o);
+
 /* ----- a whole search ----- */
 
 /* Runs (or resumes) the search of s with cfg, which the caller filled from

@@ -64,9 +64,12 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
             snprintf(err, cap, "--strategy-opt expects KEY=VALUE");
             return EXIT_USAGE;
         }
-        sopts[cfg->n_strategy_opts].key =
-            arena_strndup(&c->A, o->strategy_opts[i], (size_t)(eq - o->strategy_opts[i]));
-        sopts[cfg->n_strategy_opts++].value = eq + 1;
+        const char *key = arena_strndup(&c->A, o->strategy_opts[i], (size_t)(eq - o->strategy_opts[i]));
+        int k = 0; /* --strategy-opt overrides the file's (and an earlier one's) value */
+        while (k < cfg->n_strategy_opts && strcmp(sopts[k].key, key)) k++;
+        sopts[k].key = key;
+        sopts[k].value = eq + 1;
+        if (k == cfg->n_strategy_opts) cfg->n_strategy_opts++;
     }
     cfg->strategy_opts = sopts;
     cfg->trials = o->trials ? o->trials : (int64_t)section_num(se, "trials", 0);
@@ -109,8 +112,9 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
     if (o->json) {
         printf("{\"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"unfinished\": %lld, "
                "\"evaluated\": %lld, \"cached\": %lld, \"checked\": %lld}, ",
-               (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible, (long long)sum->unfinished,
-               (long long)sum->evaluated, (long long)sum->cached, (long long)sum->checked);
+               (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible,
+               (long long)sum->unfinished, (long long)sum->evaluated, (long long)sum->cached,
+               (long long)sum->checked);
         if (sum->best_trial >= 0)
             printf("\"best\": {\"trial\": %lld, \"point\": %s, \"metrics\": %s}, ",
                    (long long)sum->best_trial, sum->best_point, sum->best_metrics);
@@ -129,6 +133,117 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
     }
 }
 
+/* ----- resume: the stored options ----- */
+
+static bool same_list(char *const *a, int na, const char *const *b, int nb) {
+    if (na != nb) return false;
+    for (int i = 0; i < na; i++)
+        if (strcmp(a[i], b[i])) return false;
+    return true;
+}
+
+static void join(char *const *v, int n, char *buf, size_t cap) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k + 1 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? " " : "", v[i]);
+    if (!n) snprintf(buf, cap, "(none)");
+}
+
+/* What a resumed search takes from its store: every option the command
+ * line does not give (the effective strategy options followed by any
+ * --strategy-opt, which override).  `so` holds the strings. */
+static void take_stored(const opts *o, const drv_run_options *st, opts *eff, const char **so, char *time_buf,
+                        size_t tcap) {
+    if (!o->evaluator) eff->evaluator = st->evaluator;
+    if (!o->strategy) eff->strategy = st->strategy;
+    int n = 0;
+    for (int i = 0; i < st->n_strategy_opts && n < 32; i++) so[n++] = st->strategy_opts[i];
+    for (int i = 0; i < o->n_strategy_opts && n < 32; i++) so[n++] = o->strategy_opts[i];
+    memcpy(eff->strategy_opts, so, (size_t)n * sizeof *so);
+    eff->n_strategy_opts = n;
+    if (!o->have_seed) {
+        eff->have_seed = true;
+        eff->seed = (long long)st->seed;
+    }
+    if (!o->trials && !o->time) { /* a budget given on resume replaces the stored one */
+        eff->trials = st->trials;
+        if (st->time > 0) {
+            snprintf(time_buf, tcap, "%.17gs", st->time);
+            eff->time = time_buf;
+        }
+    }
+}
+
+/* An option given on resume that differs from the stored one is an error
+ * naming both, unless --force (then the new value is used and stored). */
+static int check_conflicts(const opts *o, const sr_config *cfg, const drv_run_options *st, char *err,
+                           size_t cap) {
+    if (o->force) return 0;
+    char now[1200];
+    drv_evaluator_text(cfg, now, sizeof now);
+    if (o->evaluator && strcmp(now, st->evaluator)) {
+        snprintf(err, cap, "--evaluator %.500s: this search was started with --evaluator %.500s", now,
+                 st->evaluator);
+        return -1;
+    }
+    if (o->strategy && strcmp(cfg->strategy, st->strategy)) {
+        snprintf(err, cap, "--strategy %s: this search was started with --strategy %s", cfg->strategy,
+                 st->strategy);
+        return -1;
+    }
+    char kv[32][600], *v[32];
+    for (int i = 0; i < cfg->n_strategy_opts; i++) {
+        snprintf(kv[i], sizeof kv[i], "%s=%s", cfg->strategy_opts[i].key, cfg->strategy_opts[i].value);
+        v[i] = kv[i];
+    }
+    if (o->n_strategy_opts &&
+        !same_list(v, cfg->n_strategy_opts, (const char *const *)st->strategy_opts, st->n_strategy_opts)) {
+        char a[1000], b[1000];
+        join(v, cfg->n_strategy_opts, a, sizeof a);
+        join(st->strategy_opts, st->n_strategy_opts, b, sizeof b);
+        snprintf(err, cap,
+                 "--strategy-opt: the strategy options would be %s; this search was started with %s", a, b);
+        return -1;
+    }
+    if (o->have_seed && cfg->seed != st->seed) {
+        snprintf(err, cap, "--seed %llu: this search was started with --seed %llu",
+                 (unsigned long long)cfg->seed, (unsigned long long)st->seed);
+        return -1;
+    }
+    return 0;
+}
+
+/* On --resume, the --set overrides are the stored ones: given again they
+ * must be the same; not given, the program is loaded again with them. */
+static int stored_sets(nasc_ctx **c, program **p, space_ir **s, const opts *o, opts *eff,
+                       const drv_run_options *st, char *err, size_t cap) {
+    if (same_list((char *const *)o->sets, o->n_sets, (const char *const *)st->sets, st->n_sets)) return 0;
+    if (o->n_sets && !o->force) {
+        char a[1000], b[1000];
+        join((char *const *)o->sets, o->n_sets, a, sizeof a);
+        join(st->sets, st->n_sets, b, sizeof b);
+        snprintf(err, cap, "--set %s: this search was started with --set %s", a, b);
+        return EXIT_USAGE;
+    }
+    if (o->n_sets) return 0; /* --force: the new overrides */
+    for (int i = 0; i < st->n_sets; i++) eff->sets[i] = st->sets[i];
+    eff->n_sets = st->n_sets;
+    nasc_ctx *c2 = ctx_new();
+    int status;
+    program *p2 = cli_load(c2, eff, &status);
+    space_ir *s2 = p2 ? prog_space(p2, (*s)->name) : NULL;
+    if (!s2) {
+        ctx_destroy(c2);
+        snprintf(err, cap, "%s: cannot be loaded with the stored --set overrides", o->file);
+        return p2 ? EXIT_INPUT : status;
+    }
+    *c = c2;
+    *p = p2;
+    *s = s2;
+    return 0;
+}
+
 int cmd_search(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
@@ -139,30 +254,57 @@ int cmd_search(nasc_ctx *c, const opts *o) {
         cli_err("%s must hold exactly one space to search", o->file);
         return EXIT_INPUT;
     }
-    char err[2048] = "";
+    char err[2048] = "", time_buf[64];
+    opts eff = *o;
+    drv_run_options stored;
+    const char *so[32];
+    nasc_ctx *own = NULL; /* a context of our own when the program is loaded again */
+    int rc = 0, have_stored = 0;
+    if (o->resume) {
+        drv_folder f;
+        drv_folder_init(&f, o->db, s->name);
+        int r = drv_options_read(f.db, &stored, err, sizeof err);
+        have_stored = r == 0;
+        if (r < 0) rc = EXIT_INPUT;
+        if (have_stored) {
+            nasc_ctx *orig = c;
+            rc = stored_sets(&c, &p, &s, o, &eff, &stored, err, sizeof err);
+            if (c != orig) own = c;
+            take_stored(o, &stored, &eff, so, time_buf, sizeof time_buf);
+        }
+    }
     sr_config cfg = {0};
     nasc_option sopts[32];
-    int rc = configure(c, o, s, &cfg, sopts, err, sizeof err);
+    if (!rc) rc = configure(c, &eff, s, &cfg, sopts, err, sizeof err);
+    if (!rc && have_stored && check_conflicts(o, &cfg, &stored, err, sizeof err)) rc = EXIT_USAGE;
     if (rc) {
         cli_err("%s", err);
+        if (have_stored) drv_options_free(&stored);
+        if (own) ctx_destroy(own);
         return rc;
     }
+    char *options = drv_options_json(&cfg, eff.sets, eff.n_sets);
+    cfg.options_json = options;
     cfg.source_path = o->file;
     cfg.progress_fp = o->quiet ? NULL : stderr;
     cfg.handle_signals = 1;
     drv_folder folder;
     sr_summary sum;
+    int status = EXIT_OK;
     if (drv_search_run(c, p, s, &cfg, o->db, &folder, &sum, err, sizeof err)) {
         cli_err("%s", err);
-        sr_summary_free(&sum);
-        return EXIT_INPUT;
+        status = EXIT_INPUT;
+    } else {
+        if (!sum.worker_rank) print_summary(&sum, o, folder.db);
+        if (sum.interrupted && !o->quiet)
+            fprintf(stderr, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
+                    (long long)(sum.done + sum.failed + sum.infeasible), o->file, folder.db);
+        if (sum.interrupted) status = 130;
     }
-    if (!sum.worker_rank) print_summary(&sum, o, folder.db);
-    if (sum.interrupted && !o->quiet)
-        fprintf(stderr, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
-                (long long)(sum.done + sum.failed + sum.infeasible), o->file, folder.db);
-    int status = sum.interrupted ? 130 : EXIT_OK;
     sr_summary_free(&sum);
+    free(options);
+    if (have_stored) drv_options_free(&stored);
+    if (own) ctx_destroy(own);
     return status;
 }
 

@@ -798,8 +798,19 @@ static int open_store(host *h, char *err, size_t cap) {
         sr_run_row run;
         if (sr_store_get_run(h->store, &run, err, cap)) return -1;
         int changed = strcmp(run.source_hash ? run.source_hash : "", hash) != 0;
+        char stored_hash[17];
+        sr_copy(stored_hash, sizeof stored_hash, run.source_hash ? run.source_hash : "");
         char *objs = objectives_json(h);
         int other_objs = objs && run.objectives && strcmp(objs, run.objectives) != 0;
+        const char *space = h->space.name ? h->space.name : "";
+        if (!c->force && run.space && strcmp(run.space, space)) {
+            sr_errf(err, cap,
+                    "%s: this store holds a search of the space %s, not %s (use --force to resume anyway)",
+                    c->db_path, run.space, space);
+            free(objs);
+            sr_run_row_free(&run);
+            return -1;
+        }
         if (!other_objs && !c->force && run.strategy && strcmp(run.strategy, h->plug.s.name)) {
             sr_errf(err, cap, "%s: this search used the strategy %s, not %s (use --force to resume anyway)",
                     c->db_path, run.strategy, h->plug.s.name);
@@ -817,11 +828,12 @@ static int open_store(host *h, char *err, size_t cap) {
         if (other_objs && !c->force) return -1;
         if (changed && !c->force) {
             sr_errf(err, cap,
-                    "%s: the source of %s changed since this search started (use --force to resume anyway)",
-                    c->db_path, c->source_path ? c->source_path : "the search");
+                    "%s: the source of %s changed since this search started (source hash %s, now %s; use "
+                    "--force to resume anyway)",
+                    c->db_path, c->source_path ? c->source_path : "the search", stored_hash, hash);
             return -1;
         }
-        return 0;
+        return c->options_json ? sr_store_set_options(h->store, c->options_json, err, cap) : 0;
     }
     if (sr_store_has_run(h->store)) {
         sr_errf(err, cap, "%s already holds a search: resume it with --resume or choose another --db",

@@ -211,6 +211,16 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
     return rc;
 }
 
+int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE run SET options = ? WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        return st_fail(s, "write run options", err, cap);
+    bind_text(st, 1, options);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write run options", err, cap);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void sr_run_row_free(sr_run_row *r) {
     free(r->source_hash);
     free(r->space);

@@ -90,6 +90,8 @@ int sr_store_has_run(sr_store *s);
 int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap);
 int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap);
 void sr_run_row_free(sr_run_row *r);
+/* Replaces run.options (a resumed search with a new budget, or --force). */
+int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap);
 /* A new trial, committed before it is acted on. */
 int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap);
 /* The end of a trial (status, metrics, objectives, finished, duration, error,
