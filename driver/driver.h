@@ -54,7 +54,10 @@ typedef struct drv_goals {
     sr_limit lim[32];
     int n_obj, n_lim;
     char text[48][256];
-    bool latency; /* an objective or limit needs latency or throughput */
+    bool latency;    /* an objective or limit needs latency or throughput */
+    bool throughput; /* ... throughput */
+    bool test;       /* ... test_accuracy */
+    bool proxies;    /* ... naswot or synflow */
 } drv_goals;
 
 /* Reads `objective` and `require` of a search section.  false with err. */
@@ -69,8 +72,8 @@ typedef struct drv_space {
     space_ir *s;
     nasc_space ns;
     nasc_decision *decs;
-    bool want_latency;
-    int threads; /* OpenBLAS threads per trial */
+    bool want_latency, want_throughput, want_test, want_proxies; /* what the builtin evaluator measures */
+    int threads;                                                 /* OpenBLAS threads per trial */
     double max_epochs;
     const drv_folder *folder; /* for checkpoints */
 } drv_space;

@@ -57,6 +57,9 @@ static bool add_goal(drv_goals *g, const cfg_val *v, bool objective, const ast_e
     sr_expr *x = to_expr(e, err, cap);
     if (!x) return false;
     g->latency |= mentions(e, "latency") || mentions(e, "throughput");
+    g->throughput |= mentions(e, "throughput");
+    g->test |= mentions(e, "test_accuracy");
+    g->proxies |= mentions(e, "naswot") || mentions(e, "synflow");
     int slot = g->n_obj + g->n_lim;
     sr_expr_format(x, g->text[slot], sizeof g->text[slot]);
     if (objective) {

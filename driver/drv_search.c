@@ -17,6 +17,9 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     drv_goals g;
     if (!drv_goals_read(&s->search, &g, err, cap)) return -1;
     h.want_latency = g.latency;
+    h.want_throughput = g.throughput;
+    h.want_test = g.test;
+    h.want_proxies = g.proxies;
     cfg->objectives = g.obj;
     cfg->n_objectives = g.n_obj;
     cfg->limits = g.lim;
