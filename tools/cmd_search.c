@@ -44,6 +44,38 @@ static bool parse_duration(const char *s, double *sec) {
     return true;
 }
 
+static void jstr(json_buf *b, const char *s) { json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
+
+/* --evaluator: builtin, exec:CMD, pipe:CMD, or the section's forms
+ * exec("CMD") and pipe("CMD") (a double-quoted string with \" and \\). */
+static bool evaluator_form(nasc_ctx *c, const char *text, sr_config *cfg) {
+    if (!strcmp(text, "builtin")) {
+        cfg->evaluator = SR_EVAL_BUILTIN;
+        return true;
+    }
+    bool exec = !strncmp(text, "exec", 4), pipe = !strncmp(text, "pipe", 4);
+    if (!exec && !pipe) return false;
+    cfg->evaluator = exec ? SR_EVAL_EXEC : SR_EVAL_PIPE;
+    const char *q = text + 4;
+    if (*q == ':') {
+        cfg->command = q + 1;
+        return q[1] != 0;
+    }
+    while (*q == ' ') q++;
+    if (*q++ != '(') return false;
+    while (*q == ' ') q++;
+    if (*q++ != '"') return false;
+    char *cmd = arena_alloc(&c->A, strlen(q) + 1), *w = cmd;
+    for (; *q && *q != '"'; q++) *w++ = *q == '\\' && (q[1] == '"' || q[1] == '\\') ? *++q : *q;
+    *w = 0;
+    if (*q++ != '"') return false;
+    while (*q == ' ') q++;
+    if (*q++ != ')') return false;
+    while (*q == ' ') q++;
+    cfg->command = cmd;
+    return !*q && *cmd;
+}
+
 static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, nasc_option *sopts, char *err,
                      size_t cap) {
     const section *se = &s->search;
@@ -91,14 +123,11 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
     const cfg_val *ev = section_get(se, "evaluator");
     cfg->evaluator = SR_EVAL_BUILTIN;
     if (o->evaluator) {
-        if (!strncmp(o->evaluator, "exec:", 5)) {
-            cfg->evaluator = SR_EVAL_EXEC;
-            cfg->command = o->evaluator + 5;
-        } else if (!strncmp(o->evaluator, "pipe:", 5)) {
-            cfg->evaluator = SR_EVAL_PIPE;
-            cfg->command = o->evaluator + 5;
-        } else if (strcmp(o->evaluator, "builtin")) {
-            snprintf(err, cap, "--evaluator expects builtin, exec:COMMAND or pipe:COMMAND");
+        if (!evaluator_form(c, o->evaluator, cfg)) {
+            snprintf(err, cap,
+                     "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or "
+                     "pipe:COMMAND, not '%.200s'",
+                     o->evaluator);
             return EXIT_USAGE;
         }
     } else if (ev && ev->k == CV_CALL && ev->n == 1) {
@@ -118,10 +147,14 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
         if (sum->best_trial >= 0)
             printf("\"best\": {\"trial\": %lld, \"point\": %s, \"metrics\": %s}, ",
                    (long long)sum->best_trial, sum->best_point, sum->best_metrics);
-        printf("\"front\": [");
-        for (int i = 0; i < sum->n_front; i++) printf("%s%lld", i ? ", " : "", (long long)sum->front[i]);
-        printf("], \"db\": \"%s\", \"weights\": \"%s\", \"interrupted\": %s}\n", db, sum->best_weights_path,
-               sum->interrupted ? "true" : "false");
+        /* the front as report --json gives it: trial, point and metrics of each member */
+        printf("\"front\": %s, \"db\": ", sum->front_json ? sum->front_json : "[]");
+        json_buf b = {0};
+        jstr(&b, db);
+        json_buf_puts(&b, ", \"weights\": ");
+        jstr(&b, sum->best_weights_path);
+        printf("%s, \"interrupted\": %s}\n", b.data, sum->interrupted ? "true" : "false");
+        json_buf_free(&b);
         return;
     }
     char err[512];
@@ -283,6 +316,12 @@ int cmd_search(nasc_ctx *c, const opts *o) {
         if (own) ctx_destroy(own);
         return rc;
     }
+    if (cfg.jobs < 1 || cfg.jobs > 256) {
+        cli_err("-j expects a number of workers from 1 to 256, not %d", cfg.jobs);
+        if (have_stored) drv_options_free(&stored);
+        if (own) ctx_destroy(own);
+        return EXIT_USAGE;
+    }
     char *options = drv_options_json(&cfg, eff.sets, eff.n_sets);
     cfg.options_json = options;
     cfg.source_path = o->file;
@@ -299,7 +338,13 @@ int cmd_search(nasc_ctx *c, const opts *o) {
         if (sum.interrupted && !o->quiet)
             fprintf(stderr, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
                     (long long)(sum.done + sum.failed + sum.infeasible), o->file, folder.db);
-        if (sum.interrupted) status = 130;
+        if (sum.interrupted)
+            status = 130;
+        else if (!sum.worker_rank && sum.best_trial < 0) {
+            cli_err("no trial was feasible: %lld failed, %lld infeasible (nasc report %s shows why)",
+                    (long long)sum.failed, (long long)sum.infeasible, folder.db);
+            status = EXIT_INPUT;
+        }
     }
     sr_summary_free(&sum);
     free(options);
@@ -329,7 +374,6 @@ int cmd_report(nasc_ctx *c, const opts *o) {
     return EXIT_OK;
 }
 
-static void jstr(json_buf *b, const char *s) { json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
 
 /* {"plugins": [{"name", "version", "path", "description", "options": [{"key", "default", "help"}], "error"}]} */
 static void plugins_json(const sr_plugin_info *v, int n) {

@@ -258,6 +258,7 @@ typedef struct sr_summary {
     char *best_metrics; /* malloc'ed JSON */
     int n_front;        /* Pareto front (several objectives), trial ids */
     int64_t *front;
+    char *front_json; /* the same as [{"trial", "point", "metrics"}], malloc'ed (NULL: one objective) */
     char best_json_path[1100];    /* layout->best_json ("" when not written) */
     char best_weights_path[1100]; /* layout->best_weights ("" when not written) */
 } sr_summary;

@@ -1104,7 +1104,7 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
         char *ftext = sr_buf_take(&fb);
         const sr_layout *l = h->cfg->layout;
         if (ftext && l && l->front_json) write_text(l->front_json, ftext);
-        free(ftext);
+        out->front_json = ftext;
     }
     if (best >= 0) {
         sr_trial_row *t = &v[rows[best]];
@@ -1133,6 +1133,7 @@ void sr_summary_free(sr_summary *s) {
     free(s->best_point);
     free(s->best_metrics);
     free(s->front);
+    free(s->front_json);
     memset(s, 0, sizeof *s);
 }
 
@@ -1284,16 +1285,16 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
     }
-    if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap) ||
-        open_store(&h, err, cap))
-        goto out;
+    if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap)) goto out;
     char e2[512] = "";
+    /* the strategy first: a search that cannot start claims no store */
     if (h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2,
                         sizeof e2)) {
         h.state = NULL;
         sr_errf(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
         goto out;
     }
+    if (open_store(&h, err, cap)) goto out;
     h.t0 = sr_now();
     h.cache = sr_cache_new();
     if (!h.cache) {

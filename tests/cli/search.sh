@@ -68,4 +68,29 @@ python3 -c "
 import json, sqlite3
 o = json.loads(sqlite3.connect('$T/o.db').execute('select options from run').fetchone()[0])
 assert o['strategy_opts'] == ['population=4', 'sample=3'], o" && ok || bad "--strategy-opt overrides the file"
+# usage errors exit 2 and claim no store
+expect_exit 2 "$NASC" search "$Q" -j 999 --db "$T/j.db"
+expect_in "$T/err" "-j expects a number of workers from 1 to 256, not 999"
+[ ! -e "$T/j.db" ] && ok || bad "-j 999 created its store"
+expect_exit 2 "$NASC" search "$Q" --evaluator 'exec(' --db "$T/j.db"
+expect_in "$T/err" "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or pipe:COMMAND, not 'exec('"
+# a strategy that refuses its options starts nothing and claims no store
+expect_exit 1 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --strategy-opt bogus=1 --db "$T/s.db"
+expect_in "$T/err" "unknown option 'bogus'"
+[ ! -e "$T/s.db" ] && ok || bad "a search that failed to start claimed its store"
+# the section's form exec("...") on the command line
+expect_exit 0 "$NASC" search "$Q" --evaluator "exec(\"$T/ev.sh\")" --trials 2 --db "$T/x.db" --quiet --json
+python3 -c "import json; d=json.load(open('$T/out')); assert d['trials']['evaluated']==2, d" && ok || bad "exec(\"...\")"
+# no feasible trial: exit 1 with a message
+expect_exit 1 "$NASC" search "$Q" --evaluator 'exec:sh -c "exit 3"' --trials 2 --db "$T/f.db" --quiet
+expect_in "$T/err" "no trial was feasible: 2 failed, 0 infeasible"
+# --json gives the whole Pareto front, points and metrics
+F2="$SRC/examples/fashion_cnn.nas"
+expect_exit 0 "$NASC" search "$F2" --evaluator "exec:sh -c 'read p; echo {\\\"accuracy\\\": 0.5, \\\"latency\\\": 3}'" \
+    --trials 3 --db "$T/p.db" --quiet --json
+python3 -c "
+import json; d = json.load(open('$T/out'))
+assert len(d['front']) == 3 and all(set(m) == {'trial', 'point', 'metrics'} for m in d['front']), d['front']
+assert d['front'][0]['point']['space'] == 'FashionCNN' and d['front'][0]['metrics']['latency'] == 3
+" && ok || bad "search --json prints the front with points and metrics"
 finish
