@@ -270,6 +270,13 @@ static int measure_latency(const ir_graph *g, bool throughput, sr_metrics *out, 
     return rc ? -1 : 0;
 }
 
+/* Training progress, to the host's progress line. */
+static int train_progress(void *ctx, const rt_progress *p) {
+    (void)ctx;
+    sr_trial_progress(p->epoch, p->epochs, p->step, p->steps, p->loss);
+    return 0;
+}
+
 /* Checkpoints for multi-fidelity strategies: the same point trained again
  * at a higher fidelity resumes from its last checkpoint (drv_folder). */
 static int ad_eval(void *ud, const char *point_json, double fidelity, const char *weights_path,
@@ -313,7 +320,7 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     }
     trial_metrics tm;
     rt_trainer *keep = NULL;
-    if (recipe_train(&g, &r, fidelity, rs, NULL, NULL, &tm, &keep, err, cap)) goto out;
+    if (recipe_train(&g, &r, fidelity, rs, train_progress, NULL, &tm, &keep, err, cap)) goto out;
     set_if_finite(out, "accuracy", tm.m.accuracy);
     set_if_finite(out, "test_accuracy", tm.m.test_accuracy);
     set_if_finite(out, "loss", tm.m.loss);

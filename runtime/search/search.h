@@ -275,6 +275,11 @@ typedef struct sr_summary {
 int sr_run(const sr_config *cfg, const sr_space_iface *space, sr_summary *out, char *err, size_t cap);
 void sr_summary_free(sr_summary *s);
 
+/* Progress of the trial running in this worker process, for the host's
+ * progress line (the builtin evaluator calls it while it trains); does
+ * nothing outside a forked worker. */
+void sr_trial_progress(int epoch, int epochs, int64_t step, int64_t steps, double loss);
+
 /* ------------------------------------------------------------------ */
 /* Reports from a store (nasc report, and the end of nasc search). */
 

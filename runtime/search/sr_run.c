@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,6 +34,15 @@ typedef struct hs_worker {
     int slot;        /* outstanding trial index, or -1 when idle */
     double deadline; /* monotonic time the trial times out (0: never) */
 } hs_worker;
+
+/* What a worker's trial is doing, written by the worker (sr_trial_progress)
+ * into memory shared with the host, read for the progress line.  A torn
+ * read shows a wrong number for half a second; nothing depends on it. */
+typedef struct sr_live {
+    volatile int64_t trial, step, steps;
+    volatile int epoch, epochs;
+    volatile double loss;
+} sr_live;
 
 typedef struct hs_trial {
     int64_t id;
@@ -72,6 +82,9 @@ typedef struct host {
     int64_t seq;                        /* the last event number (an ask or a tell) */
     int64_t streak;                     /* asks in a row answered without an evaluation */
     sr_cache *cache;
+    sr_live *live;      /* one slot per forked worker (shared memory), or NULL */
+    int64_t evaluated0; /* evaluations before this run (resume) */
+    double last_line;   /* when the last plain progress line was written */
     int have_best;
     double best_signed, best_raw;
     int64_t best_id;
@@ -209,6 +222,53 @@ static void count_answered(host *h, const char *answered) {
         h->evaluated++;
 }
 
+/* "1h02m", "4m10s", "12s" */
+static void fmt_dur(double s, char *buf, size_t cap) {
+    long t = s > 0 && s < 1e8 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(buf, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, cap, "%lds", t);
+}
+
+/* The search as a whole: evaluations per minute in this run, and the time
+ * left by the trial budget (or the time budget). */
+static void search_rate(const host *h, double elapsed, char *buf, size_t cap) {
+    const sr_config *c = h->cfg;
+    int64_t here = h->evaluated - h->evaluated0;
+    double rate = elapsed > 0 ? here / elapsed : 0; /* per second */
+    char eta[32] = "";
+    if (c->trials > 0 && rate > 0)
+        fmt_dur((double)(c->trials - h->evaluated) / rate, eta, sizeof eta);
+    else if (c->time_budget > 0)
+        fmt_dur(c->time_budget - elapsed, eta, sizeof eta);
+    snprintf(buf, cap, ", %.1f/min%s%s", rate * 60, eta[0] ? ", ETA " : "", eta);
+}
+
+/* The running trial that started first, as "#6 epoch 1/3 step 40/255 loss
+ * 0.52 ETA 5s" (its worker's shared slot), or its elapsed time. */
+static void trial_status(const host *h, char *buf, size_t cap) {
+    buf[0] = 0;
+    int k = -1;
+    for (int i = 0; i < h->nw; i++)
+        if (h->w[i].slot >= 0 && (k < 0 || h->t[i].mono_start < h->t[k].mono_start)) k = i;
+    if (k < 0) return;
+    const hs_trial *t = &h->t[k];
+    double el = sr_now() - t->mono_start;
+    const sr_live *l = h->live ? &h->live[k] : NULL;
+    char ela[32], eta[32];
+    fmt_dur(el, ela, sizeof ela);
+    if (l && l->trial == t->id && l->steps > 0 && l->step > 0) {
+        fmt_dur(el * (double)(l->steps - l->step) / (double)l->step, eta, sizeof eta);
+        snprintf(buf, cap, "#%lld epoch %d/%d step %lld/%lld loss %.4g ETA %s", (long long)t->id, l->epoch,
+                 l->epochs, (long long)l->step, (long long)l->steps, l->loss, eta);
+    } else {
+        snprintf(buf, cap, "#%lld running %s", (long long)t->id, ela);
+    }
+}
+
 static void progress(host *h, const char *event) {
     const sr_config *c = h->cfg;
     sr_progress p = {finished(h),      h->done,      h->failed,   h->infeasible, h->running, c->trials,
@@ -221,19 +281,37 @@ static void progress(host *h, const char *event) {
     if (!f) return;
     char budget[32] = "";
     if (c->trials > 0) snprintf(budget, sizeof budget, "/%lld", (long long)c->trials);
-    char best[96] = "";
+    char best[96] = "", rate[64], trial[160];
     if (h->have_best)
         snprintf(best, sizeof best, ", best %s %.6g (#%lld)", h->sobj[0].text, h->best_raw,
                  (long long)h->best_id);
+    search_rate(h, p.elapsed, rate, sizeof rate);
     if (h->tty) {
-        fprintf(
-            f, "\r\033[K[%lld%s] %lld done, %lld failed, %lld infeasible, %lld cached, %lld running%s, %.1fs",
-            (long long)h->evaluated, budget, (long long)h->done, (long long)h->failed,
-            (long long)h->infeasible, (long long)h->cached, (long long)h->running, best, p.elapsed);
+        trial_status(h, trial, sizeof trial);
+        fprintf(f, "\r\033[K[%lld%s] %lld done, %lld failed, %lld infeasible, %lld cached%s%s%s%s",
+                (long long)h->evaluated, budget, (long long)h->done, (long long)h->failed,
+                (long long)h->infeasible, (long long)h->cached, best, rate, trial[0] ? " | " : "", trial);
     } else if (event) {
-        fprintf(f, "[%lld%s %.1fs] %s%s\n", (long long)h->evaluated, budget, p.elapsed, event, best);
+        fprintf(f, "[%lld%s %.1fs] %s%s%s\n", (long long)h->evaluated, budget, p.elapsed, event, best, rate);
+        h->last_line = sr_now();
+    } else if (h->running && sr_now() - h->last_line >= 10) { /* a long trial: a line every 10 s */
+        trial_status(h, trial, sizeof trial);
+        fprintf(f, "  %s\n", trial);
+        h->last_line = sr_now();
     }
     fflush(f);
+}
+
+/* The slot of the worker process this is (NULL in the host and MPI ranks). */
+static sr_live *g_live;
+
+void sr_trial_progress(int epoch, int epochs, int64_t step, int64_t steps, double loss) {
+    if (!g_live) return;
+    g_live->epoch = epoch;
+    g_live->epochs = epochs;
+    g_live->step = step;
+    g_live->steps = steps;
+    g_live->loss = loss;
 }
 
 /* Evaluates objectives and limits on m; returns the status and fills why. */
@@ -395,6 +473,7 @@ static int spawn_worker(host *h, int k, char *err, size_t cap) {
             }
         close(a[1]);
         close(b[0]);
+        g_live = h->live ? &h->live[k] : NULL;
         sr_worker_serve(&h->env, a[0], b[1]);
         _exit(0);
     }
@@ -426,6 +505,10 @@ static int kill_worker(host *h, int k, int force) {
 
 static int send_request(host *h, int k, hs_trial *t) {
     double fid = t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity;
+    if (h->live) {
+        h->live[k].step = h->live[k].steps = 0;
+        h->live[k].trial = t->id;
+    }
     char *req = sr_req_encode(t->id, fid, t->weights, t->json);
     if (!req) return -1;
     int rc =
@@ -1206,6 +1289,12 @@ static int start_workers(host *h, char *err, size_t cap) {
         }
         sr_metrics_init(&h->t[k].statics);
     }
+    if (!h->mpi) {
+        void *m = mmap(NULL, (size_t)h->nw * sizeof *h->live, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        h->live = m == MAP_FAILED ? NULL : m; /* without it, progress shows elapsed times only */
+        if (h->live) memset(h->live, 0, (size_t)h->nw * sizeof *h->live);
+    }
     for (int k = 0; !h->mpi && k < h->nw; k++)
         if (spawn_worker(h, k, err, cap)) return -1;
     return 0;
@@ -1233,7 +1322,7 @@ static int main_loop(host *h, char *err, size_t cap) {
         }
         if (g_interrupts >= 2) return 0; /* running trials stay `running` in the store */
         if (wait_events(h, err, cap)) return -1;
-        if (h->tty) progress(h, NULL);
+        progress(h, NULL); /* a terminal: redrawn in place; otherwise a line now and then */
     }
 }
 
@@ -1248,6 +1337,7 @@ static void host_free(host *h) {
     for (int i = 0; h->rq && i < h->nrq; i++) free(h->rq[i].json);
     free(h->rq);
     sr_cache_free(h->cache);
+    if (h->live) munmap(h->live, (size_t)h->nw * sizeof *h->live);
     if (h->state) h->plug.s.destroy(h->state);
     sr_plugin_close(&h->plug);
     sr_store_close(h->store);
@@ -1302,6 +1392,7 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         goto out;
     }
     if ((cfg->resume && replay(&h, err, cap)) || start_workers(&h, err, cap)) goto out;
+    h.evaluated0 = h.evaluated;
     progress(&h, NULL);
     rc = main_loop(&h, err, cap);
     out->interrupted = g_interrupts > 0;

@@ -93,4 +93,10 @@ import json; d = json.load(open('$T/out'))
 assert len(d['front']) == 3 and all(set(m) == {'trial', 'point', 'metrics'} for m in d['front']), d['front']
 assert d['front'][0]['point']['space'] == 'FashionCNN' and d['front'][0]['metrics']['latency'] == 3
 " && ok || bad "search --json prints the front with points and metrics"
+# progress: plain lines off a terminal with the rate; --quiet: none
+expect_exit 0 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --trials 2 --db "$T/g.db"
+grep -Eq '^\[1/2 [0-9.]+s\] trial 1 done: accuracy = [0-9.]+, best accuracy [0-9.]+ \(#1\), [0-9.]+/min, ETA [0-9]+s$' "$T/err" \
+    && ok || { bad "progress line"; cat "$T/err" >&2; }
+expect_exit 0 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --trials 2 --db "$T/h.db" --quiet
+[ ! -s "$T/err" ] && ok || bad "--quiet printed: $(cat "$T/err")"
 finish
