@@ -75,7 +75,7 @@ expect_in "$T/err" "-j expects a number of workers from 1 to 256, not 999"
 expect_exit 2 "$NASC" search "$Q" --evaluator 'exec(' --db "$T/j.db"
 expect_in "$T/err" "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or pipe:COMMAND, not 'exec('"
 # a strategy that refuses its options starts nothing and claims no store
-expect_exit 1 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --strategy-opt bogus=1 --db "$T/s.db"
+expect_exit 2 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --strategy-opt bogus=1 --db "$T/s.db"
 expect_in "$T/err" "unknown option 'bogus'"
 [ ! -e "$T/s.db" ] && ok || bad "a search that failed to start claimed its store"
 # the section's form exec("...") on the command line
