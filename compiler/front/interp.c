@@ -1176,7 +1176,7 @@ static void exec_stmts(interp *I, ast_list *stmts) {
         if (over_step_limit(I)) break;
         /* Keep going after a user error so one run reports several. */
         exec_stmt(I, s);
-        if (I->c->n_errors > I->c->max_errors) I->abort = true;
+        if (I->c->n_errors - I->c->n_repeats > I->c->max_errors) I->abort = true; /* distinct errors */
     }
 }
 
