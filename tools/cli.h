@@ -22,6 +22,7 @@ typedef struct opts {
     const char *strategy;   /* --strategy */
     const char *evaluator;  /* --evaluator */
     const char *svg;        /* --svg */
+    const char *html;       /* report --html */
     const char *dump_after; /* --dump-after PASS */
     const char *cpu;        /* build --cpu NAME */
     const char *sets[64];   /* --set section.key=value */
@@ -31,6 +32,7 @@ typedef struct opts {
     long long seed;
     bool have_seed;
     long long count;  /* sample --count */
+    long long top;    /* report --top */
     long long trials; /* --trials */
     const char *time; /* --time */
     int jobs;         /* -j */

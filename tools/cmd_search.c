@@ -158,7 +158,7 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
         return;
     }
     char err[512];
-    if (sr_report_print(db, stdout, 10, 0, err, sizeof err)) cli_err("%s", err);
+    if (sr_report_print(db, stdout, 0, 0, err, sizeof err)) cli_err("%s", err);
     /* The report above already shows the best trial; say where it was written. */
     if (sum->best_trial >= 0) {
         if (sum->best_json_path[0]) printf("point:   %s\n", sum->best_json_path);
@@ -360,7 +360,8 @@ int cmd_report(nasc_ctx *c, const opts *o) {
         cli_err("cannot read %s: %s", o->file, strerror(errno));
         return EXIT_INPUT;
     }
-    if (sr_report_print(o->file, stdout, 10, o->json, err, sizeof err)) {
+    int top = o->top > 0 ? (int)(o->top < 1000000 ? o->top : 1000000) : 0;
+    if (sr_report_print(o->file, stdout, top, o->json, err, sizeof err)) {
         cli_err("%s", err);
         return EXIT_INPUT;
     }
@@ -370,6 +371,13 @@ int cmd_report(nasc_ctx *c, const opts *o) {
             return EXIT_INPUT;
         }
         if (!o->json) fprintf(stderr, "plots written to %s\n", o->svg);
+    }
+    if (o->html) {
+        if (sr_report_html(o->file, o->html, top, err, sizeof err)) {
+            cli_err("%s", err);
+            return EXIT_INPUT;
+        }
+        if (!o->json) fprintf(stderr, "report written to %s\n", o->html);
     }
     return EXIT_OK;
 }

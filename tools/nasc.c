@@ -40,7 +40,7 @@ static const command commands[] = {
      "              [--dump-after PASS]"},
     {"run", cmd_run, true,
      "nasc run FILE --arch POINT --weights W [--input F] [--logits] [--bench] [--json]"},
-    {"report", cmd_report, true, "nasc report RUN.db [--svg F] [--json]"},
+    {"report", cmd_report, true, "nasc report RUN.db [--svg F] [--html F] [--top N] [--json]"},
     {"plugins", cmd_plugins, false, "nasc plugins [--json]"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
@@ -107,6 +107,7 @@ static int parse_args(int argc, char **argv, opts *o) {
         VALOPT("--strategy", strategy)
         VALOPT("--evaluator", evaluator)
         VALOPT("--svg", svg)
+        VALOPT("--html", html)
         VALOPT("--dump-after", dump_after)
         VALOPT("--cpu", cpu)
         VALOPT("--time", time)
@@ -134,6 +135,13 @@ static int parse_args(int argc, char **argv, opts *o) {
                 return -1;
             }
             o->have_seed = true;
+            continue;
+        }
+        if ((r = take_value("--top", a, &i, argc, argv, &v)) != 0) {
+            if (r < 0 || !parse_ll(v, &o->top) || o->top < 1) {
+                cli_err("--top needs a positive integer");
+                return -1;
+            }
             continue;
         }
         if ((r = take_value("--count", a, &i, argc, argv, &v)) != 0) {

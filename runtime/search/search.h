@@ -284,11 +284,16 @@ void sr_trial_progress(int epoch, int epochs, int64_t step, int64_t steps, doubl
 /* Reports from a store (nasc report, and the end of nasc search). */
 
 /* Prints the leaderboard (top `top` by the first objective) or the Pareto
- * front, and the counts by status.  json: one JSON object instead. */
+ * front (its first `top` by the first objective), and the counts by
+ * status; top <= 0: the top 10, or the whole front.  json: one JSON object
+ * instead. */
 int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, size_t cap);
 /* Writes an SVG: best-so-far against trials and against time, and a Pareto
  * scatter of the first two objectives when there are several. */
 int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t cap);
+/* One HTML page: the same SVG inline, and the leaderboard (top `top`, 0:
+ * all) or the front as a table sorted by a click on a column's header. */
+int sr_report_html(const char *db_path, const char *html_path, int top, char *err, size_t cap);
 
 /* ------------------------------------------------------------------ */
 /* MPI. */
