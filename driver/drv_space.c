@@ -130,6 +130,31 @@ static int ad_static(void *ud, const nasc_point *p, sr_metrics *out) {
     return ok ? 0 : -1;
 }
 
+/* Activity, feasibility, static metrics and JSON of a point from one run
+ * of the interpreter (sr_space_iface.instantiate). */
+static int ad_instantiate(void *ud, nasc_point *p, sr_metrics *m, char **json) {
+    drv_space *h = ud;
+    ctx_mark mk = ctx_get_mark(h->c);
+    assignment *a = asg_new(h->c, h->s);
+    a->no_names = true; /* sizes only: the point's JSON does not need layer names */
+    ir_graph g = {0};
+    int rc = -1;
+    *json = NULL;
+    if (to_asg(h, p, a)) {
+        bool feasible, ok = space_run(h->c, h->p, h->s, a, &g, &feasible);
+        for (int i = 0; i < a->n; i++) p->active[i] = a->active[i];
+        if (ok) {
+            sr_metrics_set(m, "params", (double)g.params);
+            sr_metrics_set(m, "flops", (double)g.flops);
+            sr_metrics_set(m, "memory", (double)g.memory);
+        }
+        *json = strdup(point_json(h->c, h->s, a));
+        rc = ok ? 1 : 0;
+    }
+    ctx_release(h->c, mk);
+    return rc;
+}
+
 /* ----- the space as the ABI describes it ----- */
 
 /* The simple form of an activity condition: one parent decision and the
@@ -361,5 +386,6 @@ static void ad_worker_init(void *ud) {
 }
 
 sr_space_iface drv_space_iface(drv_space *h) {
-    return (sr_space_iface){&h->ns, h, ad_to_json, ad_from_json, ad_static, ad_eval, ad_worker_init};
+    return (sr_space_iface){&h->ns,    h,       ad_to_json,     ad_from_json,
+                            ad_static, ad_eval, ad_worker_init, ad_instantiate};
 }

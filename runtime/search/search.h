@@ -165,6 +165,12 @@ typedef struct sr_space_iface {
     /* Called once in each worker process right after it starts (NULL: none),
      * e.g. to set up thread pools that do not survive fork(). */
     void (*worker_init)(void *ud);
+    /* What the host needs of a fresh point, from one run of the space
+     * (NULL: normalize, static_metrics and to_json are called in turn):
+     * sets p->active, fills m with the static metrics when the point
+     * builds and *json (malloc'ed) with its JSON; returns 1 when feasible,
+     * 0 when it violates a require, -1 when a value is outside its domain. */
+    int (*instantiate)(void *ud, nasc_point *p, sr_metrics *m, char **json);
 } sr_space_iface;
 
 /* ------------------------------------------------------------------ */
