@@ -113,9 +113,13 @@ void drv_options_free(drv_run_options *o);
 /* Runs (or resumes) the search of s with cfg, which the caller filled from
  * its options (strategy, budgets, evaluator, seed, jobs, resume...); this
  * adds the objectives, limits, store path and layout, source, and loads
- * the builtin evaluator's data once.  folder is filled for the caller's
- * messages.  Returns 0, or -1 with a message (a user error). */
-int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, drv_folder *folder,
-                   sr_summary *sum, char *err, size_t cap);
+ * the builtin evaluator's data once.  metrics: a comma-separated list of
+ * metrics the builtin evaluator measures although no objective or limit
+ * names them (test_accuracy, naswot, synflow, latency, throughput; NULL:
+ * none).  folder is filled for the caller's messages.  Returns 0, or -1
+ * with a message (a user error), -2 for a bad metrics list (a usage
+ * error). */
+int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, const char *metrics,
+                   drv_folder *folder, sr_summary *sum, char *err, size_t cap);
 
 #endif

@@ -6,8 +6,30 @@
 #include "driver.h"
 #include "recipe.h"
 
-int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, drv_folder *folder,
-                   sr_summary *sum, char *err, size_t cap) {
+/* --metrics: what the builtin evaluator measures beyond what the goals name. */
+static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) {
+    static const char *const known[] = {"test_accuracy", "naswot", "synflow", "latency", "throughput"};
+    for (const char *q = list; q && *q;) {
+        size_t n = strcspn(q, ",");
+        int k = 0;
+        while (k < 5 && (strlen(known[k]) != n || strncmp(q, known[k], n))) k++;
+        if (k == 5) {
+            snprintf(err, cap,
+                     "--metrics: unknown metric '%.*s' (test_accuracy, naswot, synflow, latency, throughput)",
+                     (int)(n > 100 ? 100 : n), q);
+            return -1;
+        }
+        h->want_test |= k == 0;
+        h->want_proxies |= k == 1 || k == 2;
+        h->want_latency |= k >= 3;
+        h->want_throughput |= k == 4;
+        q += n + (q[n] == ',');
+    }
+    return 0;
+}
+
+int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, const char *metrics,
+                   drv_folder *folder, sr_summary *sum, char *err, size_t cap) {
     memset(sum, 0, sizeof *sum);
     sum->best_trial = -1;
     drv_space h;
@@ -20,6 +42,10 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     h.want_throughput = g.throughput;
     h.want_test = g.test;
     h.want_proxies = g.proxies;
+    if (extra_metrics(metrics, &h, err, cap)) {
+        drv_goals_free(&g);
+        return -2;
+    }
     cfg->objectives = g.obj;
     cfg->n_objectives = g.n_obj;
     cfg->limits = g.lim;

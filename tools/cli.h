@@ -23,6 +23,8 @@ typedef struct opts {
     const char *evaluator;  /* --evaluator */
     const char *svg;        /* --svg */
     const char *html;       /* report --html */
+    const char *space;      /* search --space NAME */
+    const char *metrics;    /* search --metrics a,b: measured although no objective names them */
     const char *dump_after; /* --dump-after PASS */
     const char *cpu;        /* build --cpu NAME */
     const char *sets[64];   /* --set section.key=value */

@@ -282,10 +282,16 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     program *p = cli_load(c, o, &st);
     if (!p) return st;
     recipe_set_base(o->file);
-    space_ir *s = prog_space(p, NULL);
+    space_ir *s = prog_space(p, o->space);
     if (!s) {
-        cli_err("%s must hold exactly one space to search", o->file);
-        return EXIT_INPUT;
+        char names[600] = "";
+        for (int i = 0, k = 0; i < p->spaces.n && k < (int)sizeof names - 80; i++)
+            k += snprintf(names + k, sizeof names - (size_t)k, "%s%s", i ? ", " : "", p->spaces.v[i]->name);
+        if (o->space)
+            cli_err("%s has no space %s (its spaces: %s)", o->file, o->space, names);
+        else
+            cli_err("%s holds %d spaces (%s): choose one with --space NAME", o->file, p->spaces.n, names);
+        return o->space ? EXIT_USAGE : EXIT_INPUT;
     }
     char err[2048] = "", time_buf[64];
     opts eff = *o;
@@ -330,9 +336,10 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     drv_folder folder;
     sr_summary sum;
     int status = EXIT_OK;
-    if (drv_search_run(c, p, s, &cfg, o->db, &folder, &sum, err, sizeof err)) {
+    int run = drv_search_run(c, p, s, &cfg, o->db, o->metrics, &folder, &sum, err, sizeof err);
+    if (run) {
         cli_err("%s", err);
-        status = EXIT_INPUT;
+        status = run == -2 ? EXIT_USAGE : EXIT_INPUT;
     } else {
         if (!sum.worker_rank) print_summary(&sum, o, folder.db);
         if (sum.interrupted && !o->quiet)

@@ -33,7 +33,9 @@ static const command commands[] = {
     {"search", cmd_search, true,
      "nasc search FILE [--strategy S] [--strategy-opt K=V] [--trials N] [--time T] [--seed N] [--db RUN.db] "
      "[-j N]\n"
-     "              [--resume [--force]] [--evaluator builtin|exec:CMD|pipe:CMD] [--json]"},
+     "              [--resume [--force]] [--evaluator builtin|exec(\"CMD\")|pipe(\"CMD\")|exec:CMD|pipe:CMD] "
+     "[--space NAME]\n"
+     "              [--metrics test_accuracy,naswot,synflow,latency,throughput] [--quiet] [--json]"},
     {"build", cmd_build, true,
      "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm] [--cpu "
      "native|x86-64-v3|...]\n"
@@ -108,6 +110,8 @@ static int parse_args(int argc, char **argv, opts *o) {
         VALOPT("--evaluator", evaluator)
         VALOPT("--svg", svg)
         VALOPT("--html", html)
+        VALOPT("--space", space)
+        VALOPT("--metrics", metrics)
         VALOPT("--dump-after", dump_after)
         VALOPT("--cpu", cpu)
         VALOPT("--time", time)
