@@ -1,10 +1,13 @@
 /* drv_search.c: one search, put together: the space across the ABI, the
  * objectives, the run folder, the builtin evaluator's data, then sr_run. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "driver.h"
 #include "recipe.h"
+#include "sr_util.h"
 
 /* --metrics: what the builtin evaluator measures beyond what the goals name. */
 static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) {
@@ -26,6 +29,48 @@ static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) 
         q += n + (q[n] == ',');
     }
     return 0;
+}
+
+/* Test accuracy is measured once, for the best trial at the end (from its
+ * kept weights), unless every trial measured it: it goes into the trial's
+ * metrics in the store and the summary.  Nothing happens without a test
+ * set or weights. */
+static int best_test_accuracy(drv_space *h, const drv_folder *f, sr_summary *sum, char *err, size_t cap) {
+    if (sum->best_trial < 0 || !sum->best_weights_path[0] || !sum->best_point) return 0;
+    recipe r;
+    const recipe_data *d =
+        recipe_from_section(&h->s->train, &r, err, cap) ? recipe_load_data(&r, err, cap) : NULL;
+    if (!d || !d->have_test) return 0;
+    ctx_mark m = ctx_get_mark(h->c);
+    space_ir *s;
+    assignment *a;
+    ir_graph g = {0};
+    double acc = NAN;
+    int rc = -1;
+    if (point_load(h->c, h->p, &s, sum->best_point, "point", &a, &g) &&
+        !rt_load_weights(&g, sum->best_weights_path, NULL, err, cap) &&
+        !rt_evaluate(&g, &d->test, r.cfg.batch, &acc, NULL, err, cap))
+        rc = 0;
+    rt_params_free(&g);
+    ctx_release(h->c, m);
+    if (rc || !isfinite(acc)) return 0; /* the search stands; the test figure is extra */
+    sr_metrics mt;
+    sr_metrics_init(&mt);
+    char e2[200];
+    char *json = NULL;
+    if (!sr_metrics_from_json(sum->best_metrics, &mt, e2, sizeof e2) &&
+        !sr_metrics_set(&mt, "test_accuracy", acc))
+        json = sr_metrics_to_json(&mt);
+    sr_metrics_free(&mt);
+    if (!json) return 0;
+    sr_store *st;
+    if (sr_store_open(f->db, 0, &st, err, cap) == 0) {
+        rc = sr_store_set_metrics(st, sum->best_trial, json, err, cap);
+        sr_store_close(st);
+    }
+    free(sum->best_metrics);
+    sum->best_metrics = json;
+    return rc;
 }
 
 int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, const char *metrics,
@@ -64,6 +109,8 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     }
     sr_space_iface iface = drv_space_iface(&h);
     if (!rc) rc = sr_run(cfg, &iface, sum, err, cap);
+    if (!rc && cfg->evaluator == SR_EVAL_BUILTIN && !h.want_test && !sum->worker_rank)
+        rc = best_test_accuracy(&h, folder, sum, err, cap);
     drv_goals_free(&g);
     return rc;
 }

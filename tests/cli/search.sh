@@ -108,9 +108,13 @@ python3 -c "import json; d=json.load(open('$T/out')); assert d['best']['point'][
 TINY="$SRC/tests/fixtures/cli/tiny.nas"
 expect_exit 0 "$NASC" search "$TINY" --trials 2 --db "$T/b1.db" --quiet --json
 python3 -c "
-import json; m = json.load(open('$T/out'))['best']['metrics']
-assert 'accuracy' in m and 'test_accuracy' not in m and 'naswot' not in m and 'synflow' not in m, m" \
-    && ok || bad "nothing unasked measured"
+import json, sqlite3
+d = json.load(open('$T/out')); m = d['best']['metrics']
+assert 'accuracy' in m and 'naswot' not in m and 'synflow' not in m, m
+assert 0 <= m['test_accuracy'] <= 1, 'the best trial is tested once, at the end'
+rows = sqlite3.connect('$T/b1.db').execute('select id, metrics from trials').fetchall()
+tested = [i for i, t in rows if 'test_accuracy' in json.loads(t or '{}')]
+assert tested == [d['best']['trial']], tested" && ok || bad "nothing unasked measured; the best tested at the end"
 expect_exit 0 "$NASC" search "$TINY" --trials 2 --db "$T/b2.db" --quiet --json --metrics test_accuracy,naswot
 python3 -c "
 import json; m = json.load(open('$T/out'))['best']['metrics']
