@@ -9,23 +9,28 @@
 #include "recipe.h"
 #include "sr_util.h"
 
-/* --metrics: what the builtin evaluator measures beyond what the goals name. */
+/* --metrics: what the builtin evaluator measures beyond what the goals name
+ * (the metrics of sr_metric_table measured on request). */
 static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) {
-    static const char *const known[] = {"test_accuracy", "naswot", "synflow", "latency", "throughput"};
     for (const char *q = list; q && *q;) {
         size_t n = strcspn(q, ",");
-        int k = 0;
-        while (k < 5 && (strlen(known[k]) != n || strncmp(q, known[k], n))) k++;
-        if (k == 5) {
-            snprintf(err, cap,
-                     "--metrics: unknown metric '%.*s' (test_accuracy, naswot, synflow, latency, throughput)",
-                     (int)(n > 100 ? 100 : n), q);
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), q);
+        const sr_metric_info *m = sr_metric_find(name);
+        if (!m || !m->on_request) {
+            int cnt, k = 0;
+            const sr_metric_info *t = sr_metric_table(&cnt);
+            char known[300] = "";
+            for (int i = 0; i < cnt; i++)
+                if (t[i].on_request)
+                    k += snprintf(known + k, sizeof known - (size_t)k, "%s%s", k ? ", " : "", t[i].name);
+            snprintf(err, cap, "--metrics: '%s' is not a metric measured on request (%s)", name, known);
             return -1;
         }
-        h->want_test |= k == 0;
-        h->want_proxies |= k == 1 || k == 2;
-        h->want_latency |= k >= 3;
-        h->want_throughput |= k == 4;
+        h->want_test |= !strcmp(name, "test_accuracy");
+        h->want_proxies |= !strcmp(name, "naswot") || !strcmp(name, "synflow");
+        h->want_latency |= !strcmp(name, "latency") || !strcmp(name, "throughput");
+        h->want_throughput |= !strcmp(name, "throughput");
         q += n + (q[n] == ',');
     }
     return 0;

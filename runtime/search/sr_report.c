@@ -223,12 +223,8 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
 
 /* The unit a metric is reported in, for axis labels ("" when it has none). */
 static const char *rp_unit(const char *metric) {
-    static const char *const units[][2] = {{"latency", "us"},   {"throughput", "samples/s"},
-                                           {"train_time", "s"}, {"memory", "bytes"},
-                                           {"params", "count"}, {"flops", "count"}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (!strcmp(metric, units[i][0])) return units[i][1];
-    return "";
+    const sr_metric_info *m = sr_metric_find(metric);
+    return m ? m->unit : "";
 }
 
 static void rp_label(const char *metric, const char *prefix, char *buf, size_t cap) {
