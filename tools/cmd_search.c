@@ -342,9 +342,11 @@ int cmd_search(nasc_ctx *c, const opts *o) {
         status = run == -2 ? EXIT_USAGE : EXIT_INPUT;
     } else {
         if (!sum.worker_rank) print_summary(&sum, o, folder.db);
-        if (sum.interrupted && !o->quiet)
-            fprintf(stderr, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
-                    (long long)(sum.done + sum.failed + sum.infeasible), o->file, folder.db);
+        if (sum.interrupted && !o->quiet) /* the store holds every other option the resumed search needs */
+            fprintf(stderr,
+                    "interrupted: %lld trials done; resume with: nasc search %s%s%s --db %s --resume\n",
+                    (long long)(sum.done + sum.failed + sum.infeasible), o->file, o->space ? " --space " : "",
+                    o->space ? o->space : "", folder.db);
         if (sum.interrupted)
             status = 130;
         else if (!sum.worker_rank && sum.best_trial < 0) {
