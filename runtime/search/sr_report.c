@@ -420,7 +420,7 @@ static int front_cmp(const void *a, const void *b) {
 /* The first two objectives of every done trial, the front joined in order
  * of the first and labelled with its trial ids. */
 static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
-    plot p = {ox + 70, oy + 40, 330, 210, 0, 1, 0, 1, 1, 1};
+    plot p = {ox + 70, oy + 40, 770, 210, 0, 1, 0, 1, 1, 1};
     int n = d->nd, k = d->k, m = 0;
     unsigned char *front = calloc((size_t)(n ? n : 1), 1);
     int *fr = calloc((size_t)(n ? n : 1), sizeof *fr);
@@ -586,7 +586,7 @@ static void svg_importance(sr_buf *b, const rp_data *d, double ox, double oy) {
     int n = rp_importance(d, v, 64);
     qsort(v, (size_t)n, sizeof *v, dec_cmp);
     if (n > 12) n = 12;
-    plot p = {ox + 150, oy + 40, 250, 210, 0, 1, 0, 1, 1, 1};
+    plot p = {ox + 330, oy + 40, 510, 210, 0, 1, 0, 1, 1, 1}; /* room for long labels */
     double hi = 0;
     for (int i = 0; i < n; i++) hi = fmax(hi, v[i].spread);
     nice_range(0, hi, 1, &p.xmin, &p.xmax, &p.xstep);
@@ -602,7 +602,9 @@ static void svg_importance(sr_buf *b, const rp_data *d, double ox, double oy) {
             "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2ca02c\"/>\n",
             p.x0, y + bh * 0.15, px(&p, v[i].spread) - p.x0, bh * 0.7);
         char lab[200];
-        snprintf(lab, sizeof lab, "%.40s (best %.20s)", v[i].name, v[i].val[v[i].best]);
+        const char *bv = v[i].val[v[i].best];
+        int q = bv[0] == '"'; /* a name: shown without its JSON quotes */
+        snprintf(lab, sizeof lab, "%.40s (best %.*s)", v[i].name, (int)strlen(bv) - 2 * q, bv + q);
         svg_text(b, p.x0 - 4, y + bh / 2 + 4, "end", lab, 0);
     }
     sr_buf_puts(b, "</g>\n");
@@ -621,7 +623,7 @@ static int *rp_slots(const rp_data *d) {
 static char *rp_svg(const rp_data *d) {
     int *slot = rp_slots(d);
     if (!slot) return NULL;
-    int panels = d->k > 1 ? 4 : 3, rows = (panels + 1) / 2;
+    int rows = d->k > 1 ? 3 : 2; /* progress twice; the front (several objectives); importance */
     double W = 880, H = 310.0 * rows + 30;
     sr_buf b = {0};
     sr_buf_printf(&b,
@@ -638,11 +640,12 @@ static char *rp_svg(const rp_data *d) {
         (long long)d->counts[0], (long long)d->cached, (long long)d->counts[1], (long long)d->counts[2],
         (long long)d->counts[3]);
     svg_text(&b, 10, 18, "start", head, 0);
-    svg_text(&b, W - 10, 18, "end", "dot: done, ring: cached, red x: failed, orange diamond: infeasible", 0);
+    svg_text(&b, 10, 34, "start",
+             "dot: done, ring: answered by the cache, red x: failed, orange diamond: infeasible", 0);
     svg_progress(&b, d, slot, 0, 30, 0);
     svg_progress(&b, d, slot, 440, 30, 1);
     if (d->k > 1) svg_pareto(&b, d, 0, 340);
-    svg_importance(&b, d, d->k > 1 ? 440 : 0, 340);
+    svg_importance(&b, d, 0, d->k > 1 ? 650 : 340);
     sr_buf_puts(&b, "</svg>\n");
     free(slot);
     return sr_buf_take(&b);
