@@ -104,6 +104,9 @@ expect_exit 0 "$NASC" search "$T/two.nas" -I "$SRC/stdlib" --space Other --evalu
     --db "$T/t.db" --quiet --json
 python3 -c "import json; d=json.load(open('$T/out')); assert d['best']['point']['space']=='Other', d" \
     && ok || bad "--space Other"
+# a store of another space is refused, naming both
+expect_exit 1 "$NASC" search "$T/two.nas" -I "$SRC/stdlib" --space Quickstart --db "$T/t.db" --resume
+expect_in "$T/err" "this store holds a search of the space Other, not Quickstart (use --force to resume anyway)"
 # the builtin evaluator measures test accuracy and proxies only when asked
 TINY="$SRC/tests/fixtures/cli/tiny.nas"
 expect_exit 0 "$NASC" search "$TINY" --trials 2 --db "$T/b1.db" --quiet --json
