@@ -82,6 +82,7 @@ typedef struct host {
     int64_t seq;                        /* the last event number (an ask or a tell) */
     int64_t streak;                     /* asks in a row answered without an evaluation */
     sr_cache *cache;
+    int source_changed; /* resumed under --force with another source: old results are not reused */
     sr_live *live;      /* one slot per forked worker (shared memory), or NULL */
     int64_t evaluated0; /* evaluations before this run (resume) */
     double last_line;   /* when the last plain progress line was written */
@@ -927,6 +928,7 @@ static int open_store(host *h, char *err, size_t cap) {
         free(objs);
         sr_run_row_free(&run);
         if (other_objs && !c->force) return -1;
+        h->source_changed = changed;
         if (changed && !c->force) {
             sr_errf(err, cap,
                     "%s: the source of %s changed since this search started (source hash %s, now %s; use "
@@ -1105,7 +1107,7 @@ static int replay(host *h, char *err, size_t cap) {
         count_status(h, t->status);
         const char *an = row_answered(t);
         count_answered(h, an);
-        if (!strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
+        if (!h->source_changed && !strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
             sr_cache_put(h->cache, t->point, t->fidelity, t->id, t->status, t->metrics, t->objectives)) {
             rc = -1;
             sr_errf(err, cap, "out of memory");
