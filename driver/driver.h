@@ -30,7 +30,9 @@
  *   runs/mnist.best.safetensors    the best point's weights (builtin)
  *   runs/mnist.weights/trial-N.safetensors   weights kept per trial
  *   runs/mnist.weights/ckpt-H.safetensors    multi-fidelity checkpoints,
- *                                             H = FNV-1a of the point JSON */
+ *                                             H = FNV-1a of the point JSON
+ *   runs/mnist.weights/latency-H.txt         a point's measured latency and
+ *                                             throughput (measured once) */
 typedef struct drv_folder {
     char db[1024];   /* the store */
     char stem[1024]; /* db without its .db */
@@ -46,6 +48,8 @@ int drv_folder_create(const drv_folder *f, char *err, size_t cap);
 int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t cap);
 /* The checkpoint of a point, in the weights folder. */
 void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap);
+/* Where a point's measured latency is kept ("" when the folder cannot be made). */
+void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, size_t cap);
 
 /* ----- objectives and limits ----- */
 

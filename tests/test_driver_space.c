@@ -155,3 +155,28 @@ Test(driver_space, instantiate_agrees_with_the_three_calls) {
     cr_assert_eq(checked, 16);
     tiny_close(&t);
 }
+
+Test(driver_space, latency_is_measured_once_per_point) {
+    tiny t;
+    tiny_open(&t, "latency");
+    t.h.want_latency = true;
+    sr_metrics m;
+    sr_metrics_init(&m);
+    train_at(&t, 1, 1, &m);
+    double l1, l2, c;
+    cr_assert(sr_metrics_get(&m, "latency", &l1) && l1 > 0);
+    cr_assert(sr_metrics_get(&m, "time_compile", &c), "the first time the point is compiled");
+    train_at(&t, 2, 2, &m);
+    cr_assert(sr_metrics_get(&m, "latency", &l2));
+    cr_assert_eq(l1, l2, "the same figure, kept in the run folder");
+    cr_assert_not(sr_metrics_get(&m, "time_compile", &c), "not compiled again at another fidelity");
+    char path[1200];
+    drv_folder_latency(&t.f, point, path, sizeof path);
+    cr_assert_eq(access(path, R_OK), 0, "%s", path);
+    t.h.want_throughput = true; /* throughput was not measured: it is now */
+    train_at(&t, 3, 3, &m);
+    double thr;
+    cr_assert(sr_metrics_get(&m, "throughput", &thr) && thr > 0);
+    sr_metrics_free(&m);
+    tiny_close(&t);
+}
