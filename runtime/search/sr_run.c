@@ -101,7 +101,7 @@ static volatile sig_atomic_t g_interrupts;
 
 /* Asks in a row answered by the cache or refused before evaluation after
  * which the search stops: the strategy keeps proposing what is known. */
-#define SR_MAX_UNEVALUATED 1000
+#define SR_MAX_UNEVALUATED 200
 
 static void on_signal(int sig) {
     (void)sig;
@@ -1418,6 +1418,11 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     h.evaluated0 = h.evaluated;
     progress(&h, NULL);
     rc = main_loop(&h, err, cap);
+    if (rc == 0 && h.streak >= SR_MAX_UNEVALUATED && cfg->progress_fp)
+        fprintf(cfg->progress_fp,
+                "%sstopped after %d proposals in a row that needed no evaluation (already evaluated, or "
+                "refused before it): the strategy finds nothing new in this space\n",
+                h.tty ? "\n" : "", SR_MAX_UNEVALUATED);
     out->interrupted = g_interrupts > 0;
     stop_workers(&h, g_interrupts >= 2 || rc != 0);
     if (h.tty) fputc('\n', cfg->progress_fp);
