@@ -124,6 +124,12 @@ import json; m = json.load(open('$T/out'))['best']['metrics']
 assert 0 <= m['test_accuracy'] <= 1 and 'synflow' in m, m" && ok || bad "--metrics"
 expect_exit 2 "$NASC" search "$TINY" --metrics bogus --db "$T/b3.db"
 expect_in "$T/err" "--metrics: 'bogus' is not a metric measured on request (test_accuracy, latency, throughput, naswot, synflow)"
+# a budget larger than the space: stops once the strategy finds nothing new, and says so
+expect_exit 0 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --strategy random --trials 40 --db "$T/big.db" --json
+expect_in "$T/err" "stopped after 200 proposals in a row that needed no evaluation"
+python3 -c "
+import json; t = json.load(open('$T/out'))['trials']
+assert t['evaluated'] < 40 and t['cached'] > 0, t" && ok || bad "stops on an exhausted space"
 # progress: plain lines off a terminal with the rate; --quiet: none
 expect_exit 0 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --trials 2 --db "$T/g.db"
 grep -Eq '^\[1/2 [0-9.]+s\] trial 1 done: accuracy = [0-9.]+, best accuracy [0-9.]+ \(#1\), [0-9.]+/min, ETA [0-9]+s$' "$T/err" \
