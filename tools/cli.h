@@ -22,6 +22,9 @@ typedef struct opts {
     const char *strategy;   /* --strategy */
     const char *evaluator;  /* --evaluator */
     const char *svg;        /* --svg */
+    const char *html;       /* report --html */
+    const char *space;      /* search --space NAME */
+    const char *metrics;    /* search --metrics a,b: measured although no objective names them */
     const char *dump_after; /* --dump-after PASS */
     const char *cpu;        /* build --cpu NAME */
     const char *sets[64];   /* --set section.key=value */
@@ -31,6 +34,7 @@ typedef struct opts {
     long long seed;
     bool have_seed;
     long long count;  /* sample --count */
+    long long top;    /* report --top */
     long long trials; /* --trials */
     const char *time; /* --time */
     int jobs;         /* -j */

@@ -82,6 +82,7 @@ typedef struct host {
     int64_t seq;                        /* the last event number (an ask or a tell) */
     int64_t streak;                     /* asks in a row answered without an evaluation */
     sr_cache *cache;
+    int source_changed; /* resumed under --force with another source: old results are not reused */
     sr_live *live;      /* one slot per forked worker (shared memory), or NULL */
     int64_t evaluated0; /* evaluations before this run (resume) */
     double last_line;   /* when the last plain progress line was written */
@@ -100,7 +101,7 @@ static volatile sig_atomic_t g_interrupts;
 
 /* Asks in a row answered by the cache or refused before evaluation after
  * which the search stops: the strategy keeps proposing what is known. */
-#define SR_MAX_UNEVALUATED 1000
+#define SR_MAX_UNEVALUATED 200
 
 static void on_signal(int sig) {
     (void)sig;
@@ -541,9 +542,31 @@ static void trial_weights(host *h, hs_trial *t) {
 /* Checks a fresh point before spending a worker on it: domain, the space's
  * requires, and limits that need only static metrics.  Returns the status
  * to record now, or -1 when the trial should be evaluated. */
-static int precheck(host *h, hs_trial *t, char *why, size_t cap) {
-    int nz = h->space.normalize ? h->space.normalize(h->space.host, &t->p) : 1;
-    if (!h->space.normalize) memset(t->p.active, 1, (size_t)t->p.n);
+/* What the space says of a point: its activity (in p->active), whether it
+ * is feasible (1, 0; -1 outside its domain), its static metrics and, when
+ * json is not NULL, its JSON: one call of the space's instantiate, or
+ * normalize, static_metrics and to_json in turn. */
+static int point_facts(host *h, nasc_point *p, sr_metrics *statics, char **json) {
+    const sr_space_iface *sp = h->sp;
+    sr_metrics_clear(statics);
+    if (sp->instantiate) {
+        char *j = NULL;
+        int nz = sp->instantiate(sp->ud, p, statics, &j);
+        if (json)
+            *json = j;
+        else
+            free(j);
+        return nz;
+    }
+    int nz = h->space.normalize ? h->space.normalize(h->space.host, p) : 1;
+    if (!h->space.normalize) memset(p->active, 1, (size_t)p->n);
+    if (nz > 0 && sp->static_metrics && sp->static_metrics(sp->ud, p, statics)) sr_metrics_clear(statics);
+    if (json) *json = sp->to_json(sp->ud, p);
+    return nz;
+}
+
+static int precheck(host *h, hs_trial *t, char **json, char *why, size_t cap) {
+    int nz = point_facts(h, &t->p, &t->statics, json);
     if (nz < 0) {
         sr_errf(why, cap, "the strategy proposed a value outside its domain");
         return NASC_RESULT_FAILED;
@@ -552,9 +575,6 @@ static int precheck(host *h, hs_trial *t, char *why, size_t cap) {
         sr_errf(why, cap, "violates a require of the space");
         return NASC_RESULT_INFEASIBLE;
     }
-    sr_metrics_clear(&t->statics);
-    if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics))
-        sr_metrics_clear(&t->statics);
     for (int i = 0; i < h->cfg->n_limits; i++) {
         const sr_limit *l = &h->cfg->limits[i];
         double v;
@@ -653,7 +673,7 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         t->json = strdup(r->json);
         /* answered as the interrupted run would have: checked, cached or evaluated */
         char why[512] = "";
-        int pre = precheck(h, t, why, sizeof why);
+        int pre = precheck(h, t, NULL, why, sizeof why); /* the stored JSON stays */
         trial_weights(h, t);
         if (!t->json || sr_store_restart(h->store, t->id, t->wall_start, err, cap)) return -1;
         int now = answer_now(h, t, k, pre, why, err, cap);
@@ -676,8 +696,7 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         }
         t->id = h->next_id++;
         char why[512] = "";
-        int pre = precheck(h, t, why, sizeof why);
-        t->json = h->sp->to_json(h->sp->ud, &t->p);
+        int pre = precheck(h, t, &t->json, why, sizeof why);
         if (!t->json) {
             sr_errf(err, cap, "cannot write the point of trial %lld as JSON", (long long)t->id);
             return -1;
@@ -750,7 +769,7 @@ static int handle_reply(host *h, int k, const char *body, char *err, size_t cap)
     }
     if (fatal) {
         h->fatal = 1;
-        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%s", why);
+        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%.1000s", why);
     }
     int rc = finish_trial(h, t, k, st, ok ? &m : NULL, raw, sgn, why, err, cap);
     free(msg);
@@ -909,6 +928,7 @@ static int open_store(host *h, char *err, size_t cap) {
         free(objs);
         sr_run_row_free(&run);
         if (other_objs && !c->force) return -1;
+        h->source_changed = changed;
         if (changed && !c->force) {
             sr_errf(err, cap,
                     "%s: the source of %s changed since this search started (source hash %s, now %s; use "
@@ -986,7 +1006,7 @@ static const char *row_answered(const sr_trial_row *t) {
 /* Asks the strategy again for a stored trial, as the run did, and checks
  * it proposes the stored point.  Returns 0 (same), 1 (another point), or -1
  * when the strategy stops proposing (then no more asks are replayed). */
-static int replay_ask(host *h, const sr_trial_row *t, nasc_point *p) {
+static int replay_ask(host *h, const sr_trial_row *t, nasc_point *p, sr_metrics *statics) {
     memset(p->values, 0, (size_t)p->n * sizeof *p->values);
     memset(p->active, 0, (size_t)p->n);
     p->fidelity = 0;
@@ -994,8 +1014,8 @@ static int replay_ask(host *h, const sr_trial_row *t, nasc_point *p) {
     p->trial = t->id;
     char e2[300] = "";
     if (h->plug.s.ask(h->state, p, e2, sizeof e2)) return -1;
-    if (h->space.normalize) h->space.normalize(h->space.host, p);
-    char *json = h->sp->to_json(h->sp->ud, p);
+    char *json = NULL;
+    point_facts(h, p, statics, &json);
     double fid = p->fidelity > 0 ? p->fidelity : h->space.max_fidelity;
     int same = json && !strcmp(json, t->point) && fid == t->fidelity && p->tag == t->tag;
     free(json);
@@ -1059,12 +1079,14 @@ static int replay(host *h, char *err, size_t cap) {
         sr_errf(err, cap, "out of memory");
     }
     int asking = 1;
+    sr_metrics scratch;
+    sr_metrics_init(&scratch);
     int64_t other = 0;
     for (int i = 0; rc == 0 && i < ne; i++) {
         sr_trial_row *t = &v[ev[i].row];
         if (!ev[i].tell) {
             if (t->id >= h->next_id) h->next_id = t->id + 1;
-            int a = asking ? replay_ask(h, t, &p) : -1;
+            int a = asking ? replay_ask(h, t, &p, &scratch) : -1;
             if (a < 0) asking = 0;
             if (a != 0 && !other) other = t->id;
             continue;
@@ -1085,7 +1107,7 @@ static int replay(host *h, char *err, size_t cap) {
         count_status(h, t->status);
         const char *an = row_answered(t);
         count_answered(h, an);
-        if (!strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
+        if (!h->source_changed && !strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
             sr_cache_put(h->cache, t->point, t->fidelity, t->id, t->status, t->metrics, t->objectives)) {
             rc = -1;
             sr_errf(err, cap, "out of memory");
@@ -1098,6 +1120,7 @@ static int replay(host *h, char *err, size_t cap) {
                 h->plug.s.name, (long long)other);
     free(raw);
     free(ev);
+    sr_metrics_free(&scratch);
     point_free(&p);
     sr_trials_free(v, n);
     return rc;
@@ -1395,6 +1418,11 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     h.evaluated0 = h.evaluated;
     progress(&h, NULL);
     rc = main_loop(&h, err, cap);
+    if (rc == 0 && h.streak >= SR_MAX_UNEVALUATED && cfg->progress_fp)
+        fprintf(cfg->progress_fp,
+                "%sstopped after %d proposals in a row that needed no evaluation (already evaluated, or "
+                "refused before it): the strategy finds nothing new in this space\n",
+                h.tty ? "\n" : "", SR_MAX_UNEVALUATED);
     out->interrupted = g_interrupts > 0;
     stop_workers(&h, g_interrupts >= 2 || rc != 0);
     if (h.tty) fputc('\n', cfg->progress_fp);

@@ -221,6 +221,17 @@ int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap
     return rc;
 }
 
+int sr_store_set_metrics(sr_store *s, int64_t id, const char *metrics, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE trials SET metrics = ? WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return st_fail(s, "write trial metrics", err, cap);
+    bind_text(st, 1, metrics);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write trial metrics", err, cap);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void sr_run_row_free(sr_run_row *r) {
     free(r->source_hash);
     free(r->space);

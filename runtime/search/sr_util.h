@@ -90,6 +90,8 @@ int sr_store_has_run(sr_store *s);
 int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap);
 int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap);
 void sr_run_row_free(sr_run_row *r);
+/* Replaces a trial's metrics (the best trial's test accuracy, measured at the end). */
+int sr_store_set_metrics(sr_store *s, int64_t id, const char *metrics, char *err, size_t cap);
 /* Replaces run.options (a resumed search with a new budget, or --force). */
 int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap);
 /* A new trial, committed before it is acted on. */
