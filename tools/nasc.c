@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "blas.h"
 #include "cli.h"
+#include "suggest.h"
 
 int cmd_train(nasc_ctx *c, const opts *o);
 int cmd_search(nasc_ctx *c, const opts *o);
@@ -157,24 +158,10 @@ void cli_err(const char *fmt, ...) {
     va_end(ap);
 }
 
-/* The closest of known[0..n) to word (n < 0: NULL-terminated), or NULL.
- * Same contract as fr_suggest of compiler/front/suggest.h (branch front),
- * which should replace this body once both are merged: a close name is
- * one edit away for words of up to 4 bytes, two up to 8, three beyond,
- * and never as many edits as the longer word has letters. */
+/* The closest of known[0..n) to word, or NULL: the front end's one
+ * did-you-mean rule (suggest.h), so the CLI and the checker agree. */
 const char *cli_suggest(const char *word, const char *const *known, int n) {
-    const char *best = NULL;
-    int bd = 99, lw = (int)strlen(word);
-    int lim = lw <= 4 ? 1 : lw <= 8 ? 2 : 3;
-    for (int i = 0; n < 0 ? known[i] != NULL : i < n; i++) {
-        if (!known[i]) continue;
-        int d = name_distance(word, known[i]), lc = (int)strlen(known[i]);
-        if (d > 0 && d <= lim && d < (lw > lc ? lw : lc) && d < bd) {
-            bd = d;
-            best = known[i];
-        }
-    }
-    return best;
+    return fr_suggest(word, known, n);
 }
 
 static const option_def *find_option(const char *name) {
