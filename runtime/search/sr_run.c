@@ -602,7 +602,8 @@ static int handle_reply(host *h, int k, const char *body, char *err, size_t cap)
     }
     if (fatal) {
         h->fatal = 1;
-        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%s", why);
+        /* why may be longer than fatal_msg: truncate explicitly (GCC 12 -Wformat-truncation). */
+        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%.*s", (int)sizeof h->fatal_msg - 1, why);
     }
     int rc = finish_trial(h, t, k, st, ok ? &m : NULL, raw, sgn, why, err, cap);
     free(msg);
