@@ -50,6 +50,9 @@ bool cli_point(nasc_ctx *c, program *p, const opts *o, space_ir **sp, assignment
 void cli_err(const char *fmt, ...) NASC_PRINTF(1, 2);
 /* "1,234,567" */
 const char *cli_commas(long long v, char *buf, int cap);
+/* EXIT_OK when everything written to stdout reached it, else EXIT_INPUT
+ * with "<stdout>: strerror" (a full disk, /dev/full, a closed pipe). */
+int cli_stdout_done(void);
 
 int cmd_check(nasc_ctx *c, const opts *o);
 int cmd_sample(nasc_ctx *c, const opts *o);

@@ -205,5 +205,5 @@ int cmd_run(nasc_ctx *c, const opts *o) {
         cli_err("%s", err);
         return EXIT_INPUT;
     }
-    return EXIT_OK;
+    return cli_stdout_done();
 }

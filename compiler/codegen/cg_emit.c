@@ -6,6 +6,11 @@
  * err.  The executable's main is C source generated here: it reads IDX
  * (through zlib, which also reads plain files) or raw float32 input and
  * prints with the same function as `nasc run` (cg_print.h).
+ *
+ * Every output is written to OUT.tmp-PID beside OUT, checked (not empty;
+ * an ELF whose program and section tables lie inside the file: a linker
+ * on a full disk may return 0 with a truncated file) and only then renamed
+ * to OUT, so a failed build never leaves a broken OUT behind.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -15,6 +20,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -48,12 +55,39 @@ static void shape_list(const ir_shape *s, char *buf, size_t cap) {
         n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", (long long)s->d[i]);
 }
 
+/* Closes f; a write or close error (ENOSPC, EIO) becomes "PATH: strerror". */
+static int cg_close_checked(FILE *f, const char *path, char *err, size_t errcap) {
+    errno = 0;
+    int bad = fflush(f) != 0 || ferror(f);
+    int e = errno;
+    if (fclose(f) && !bad) bad = 1, e = errno;
+    if (!bad) return 0;
+    snprintf(err, errcap, "cannot write %s: %s", path, strerror(e ? e : EIO));
+    return -1;
+}
+
+static void write_header_to(FILE *f, const char *sym, const cg_modinfo *in);
+
+/* The header, through a temporary name like every output. */
 static int write_header(const char *path, const char *sym, const cg_modinfo *in, char *err, size_t errcap) {
-    FILE *f = fopen(path, "w");
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
     if (!f) {
         snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
+    write_header_to(f, sym, in);
+    int rc = cg_close_checked(f, path, err, errcap);
+    if (!rc && rename(tmp, path)) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    if (rc) unlink(tmp);
+    return rc;
+}
+
+static void write_header_to(FILE *f, const char *sym, const cg_modinfo *in) {
     char up[128], is[96], os[96];
     upper(sym, up, sizeof up);
     shape_list(&in->in_shape, is, sizeof is);
@@ -76,11 +110,6 @@ static int write_header(const char *path, const char *sym, const cg_modinfo *in,
         "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint %s(const float *in, float *out, int64_t batch);\n"
         "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
         sym);
-    if (fclose(f)) {
-        snprintf(err, errcap, "cannot write %s", path);
-        return -1;
-    }
-    return 0;
 }
 
 /* The generated executable's main: input parsing, batching, printing. */
@@ -223,7 +252,7 @@ static int write_main(const char *path, const char *sym, const cg_modinfo *info,
         return -1;
     }
     fprintf(f, MAIN_SRC, sym, (long long)info->in_numel, (long long)info->out_numel, CG_PRINT_SRC, sym);
-    return fclose(f) ? -1 : 0;
+    return cg_close_checked(f, path, err, errcap);
 }
 
 static int link_output(cg_emit_kind kind, const char *dir, const char *obj, const char *out, const char *sym,
@@ -249,8 +278,93 @@ static void cleanup_dir(const char *dir) {
     rmdir(dir);
 }
 
+static uint64_t rd(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i]; /* little-endian ELF (x86-64, aarch64) */
+    return v;
+}
+
+/* Why the file at path is not a whole output of this kind, or NULL. */
+static const char *output_problem(const char *path, cg_emit_kind kind, char *buf, size_t cap) {
+    struct stat st;
+    if (stat(path, &st)) return strerror(errno);
+    if (st.st_size == 0) return "the output is empty";
+    if (kind == CG_EMIT_LLVM_IR || kind == CG_EMIT_ASM) return NULL;
+    unsigned char h[64] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, h, sizeof h) : -1;
+    if (fd >= 0) close(fd);
+    if (n < 52 || memcmp(h, "\177ELF", 4) || h[5] != 1) return "the output is not an ELF file";
+    int wide = h[4] == 2;
+    uint64_t phoff = wide ? rd(h + 0x20, 8) : rd(h + 0x1C, 4),
+             shoff = wide ? rd(h + 0x28, 8) : rd(h + 0x20, 4);
+    uint64_t phes = rd(h + (wide ? 0x36 : 0x2A), 2), phn = rd(h + (wide ? 0x38 : 0x2C), 2);
+    uint64_t shes = rd(h + (wide ? 0x3A : 0x2E), 2), shn = rd(h + (wide ? 0x3C : 0x30), 2);
+    uint64_t end = phoff + phes * phn > shoff + shes * shn ? phoff + phes * phn : shoff + shes * shn;
+    if (end > (uint64_t)st.st_size) {
+        snprintf(buf, cap, "the output is truncated (%lld bytes, its tables end at %llu)",
+                 (long long)st.st_size, (unsigned long long)end);
+        return buf;
+    }
+    return NULL;
+}
+
+/* 1 when the file system holding path's folder has no free block. */
+static int dir_full(const char *path) {
+    char d[1200];
+    snprintf(d, sizeof d, "%s", path);
+    char *slash = strrchr(d, '/');
+    if (slash)
+        slash == d ? (void)(d[1] = 0) : (void)(*slash = 0);
+    else
+        snprintf(d, sizeof d, ".");
+    struct statvfs vs;
+    return !statvfs(d, &vs) && vs.f_bavail == 0;
+}
+
+/* A truncated output on a full file system is reported as ENOSPC. */
+static void output_error(const char *out, const char *why, char *err, size_t errcap) {
+    if (dir_full(out))
+        snprintf(err, errcap, "cannot write %s: %s (%s)", out, strerror(ENOSPC), why);
+    else
+        snprintf(err, errcap, "cannot write %s: %s", out, why);
+}
+
+static int emit_module_to(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind kind, const char *out,
+                          const char *sym, const cg_modinfo *info, char *err, size_t errcap);
+
+/* Emits into OUT.tmp-PID, checks it, renames it to OUT. */
 static int emit_module(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind kind, const char *out,
                        const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
+    char tmp[1200], why[160];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errcap, "output path too long");
+        return -1;
+    }
+    int rc = emit_module_to(m, tm, kind, tmp, sym, info, err, errcap);
+    if (rc && !strstr(err, out)) { /* say which file (the tools speak of the temporary one) */
+        char inner[600];
+        snprintf(inner, sizeof inner, "%s", err);
+        if (dir_full(out))
+            snprintf(err, errcap, "cannot write %s: %s (%s)", out, strerror(ENOSPC), inner);
+        else
+            snprintf(err, errcap, "cannot write %s: %s", out, inner);
+    }
+    const char *bad = rc ? NULL : output_problem(tmp, kind, why, sizeof why);
+    if (bad) {
+        output_error(out, bad, err, errcap);
+        rc = -1;
+    }
+    if (!rc && rename(tmp, out)) {
+        snprintf(err, errcap, "cannot write %s: %s", out, strerror(errno));
+        rc = -1;
+    }
+    if (rc) unlink(tmp);
+    return rc;
+}
+
+static int emit_module_to(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind kind, const char *out,
+                          const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
     if (kind == CG_EMIT_LLVM_IR) {
         char *msg = NULL;
         if (LLVMPrintModuleToFile(m, out, &msg)) {

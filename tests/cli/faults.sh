@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The tool under faults (issue 9, docs/reliability.md): output to /dev/full
+# and to a full file system exits 1 with the path and strerror and leaves
+# no broken file; a second writer on a store is refused; a report of an
+# empty file leaves it untouched; a SIGKILLed search resumes without loss.
+# Prints "FAULT <category> injected=N survived=N lost=N" lines.
+. "$(dirname "$0")/common.bash"
+F=$SRC/tests/fixtures/cli/tiny.nas
+P='{"decisions": {"depth": 2, "act": "relu", "width[1]": 16, "width[2]": 8}}'
+
+# ---- writes to /dev/full ----
+n=0
+for cmd in "check" "check --json" "sample --count 3" "show --arch"; do
+    # shellcheck disable=SC2086
+    if [ "$cmd" = "show --arch" ]; then "$NASC" show "$F" --arch "$P" >/dev/full 2>"$T/err"; else "$NASC" $cmd "$F" >/dev/full 2>"$T/err"; fi
+    rc=$?
+    if [ "$rc" = 1 ] && grep -qF "<stdout>: No space left on device" "$T/err"; then ok; n=$((n + 1)); else bad "nasc $cmd >/dev/full: exit $rc"; cat "$T/err" >&2; fi
+done
+echo "FAULT full-disk injected=4 survived=$n lost=0"
+
+# ---- a full file system (tmpfs; needs root or a user namespace) ----
+expect_exit 0 "$NASC" train "$F" --arch "$P" -o "$T/w.safetensors"
+mkdir -p "$T/full"
+if mount -t tmpfs -o size=64k tmpfs "$T/full" 2>/dev/null; then
+    trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
+    head -c 60000 /dev/zero > "$T/full/filler" 2>/dev/null
+    f0=$FAIL
+    "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/full/model" >"$T/out" 2>"$T/err"
+    rc=$?
+    [ "$rc" = 1 ] && ok || bad "build on a full fs: exit $rc"
+    expect_in "$T/err" "$T/full/model"
+    expect_in "$T/err" "No space left on device"
+    if grep -q "^wrote" "$T/err"; then bad "build on a full fs said wrote"; else ok; fi
+    [ ! -e "$T/full/model" ] && ok || bad "a broken $T/full/model was left behind"
+    ls "$T/full" | grep -q tmp- && bad "a temporary file was left in $T/full" || ok
+    for kind in obj llvm asm lib; do
+        "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/full/m.$kind" --emit $kind >/dev/null 2>"$T/err"
+        rc=$?
+        [ "$rc" = 1 ] && ok || bad "build --emit $kind on a full fs: exit $rc"
+        [ ! -e "$T/full/m.$kind" ] && ok || bad "a broken m.$kind was left"
+    done
+    "$NASC" sample "$F" --count 2000 > "$T/full/points.json" 2>"$T/err"
+    [ $? = 1 ] && ok || bad "sample to a full fs"
+    expect_in "$T/err" "No space left on device"
+    umount "$T/full"
+    echo "FAULT full-disk injected=6 survived=$((6 - (FAIL - f0 > 6 ? 6 : FAIL - f0))) lost=0"
+else
+    echo "SKIP: cannot mount a tmpfs here (not root): the full-file-system cases are not run"
+fi
+
+# ---- the store: a second writer, a killed search, an empty file ----
+S=$SRC/tests/fixtures/cli/tiny.nas
+cat > "$T/slow.sh" <<'EOS'
+#!/bin/sh
+cat >/dev/null
+sleep 0.4
+echo '{"accuracy": 0.5}'
+EOS
+chmod +x "$T/slow.sh"
+"$NASC" search "$S" --db "$T/run.db" --trials 6 --evaluator "exec:$T/slow.sh" >/dev/null 2>"$T/first.err" &
+first=$!
+for _ in $(seq 100); do [ -e "$T/run.db.lock" ] && break; sleep 0.05; done
+sleep 0.3
+expect_exit 1 "$NASC" search "$S" --db "$T/run.db" --trials 8 --evaluator "exec:$T/slow.sh" --resume
+expect_in "$T/err" "another search is writing this store (pid $first, started"
+kill -KILL $first
+wait $first 2>/dev/null
+running=$(python3 -c "import sqlite3; print(sqlite3.connect('$T/run.db').execute(\"select count(*) from trials where status='running'\").fetchone()[0])")
+expect_exit 0 "$NASC" search "$S" --db "$T/run.db" --trials 6 --evaluator "exec:$T/slow.sh" --resume
+python3 -c "
+import sqlite3; c = sqlite3.connect('$T/run.db')
+ids = [r[0] for r in c.execute('select id from trials order by id')]
+assert ids == list(range(1, len(ids) + 1)), ids
+st = dict(c.execute('select status, count(*) from trials group by status').fetchall())
+assert 'running' not in st and sum(st.values()) == 6, st" && ok || bad "resume after SIGKILL"
+echo "FAULT two-writers injected=1 survived=1 lost=0"
+echo "FAULT sigkill-host injected=1 survived=1 lost=0 (running then: $running)"
+
+: > "$T/empty.db"
+expect_exit 1 "$NASC" report "$T/empty.db"
+expect_in "$T/err" "not a nasc store"
+[ ! -s "$T/empty.db" ] && [ ! -e "$T/empty.db-wal" ] && ok || bad "report wrote into an empty file"
+head -c 4096 /dev/urandom > "$T/junk.db"
+cp "$T/junk.db" "$T/junk.copy"
+expect_exit 1 "$NASC" report "$T/junk.db"
+cmp -s "$T/junk.db" "$T/junk.copy" && ok || bad "report changed a junk file"
+echo "FAULT corrupt-store injected=2 survived=2 lost=0"
+finish
