@@ -722,6 +722,26 @@ Test(search_faults, plugin_crash_in_ask_keeps_the_store) {
 
 /* ---------------- units ---------------- */
 
+Test(search_faults, metrics_out_of_range_and_too_many) {
+    sr_metrics m;
+    sr_metrics_init(&m);
+    char err[300] = "";
+    cr_assert_eq(sr_metrics_from_json("{\"accuracy\": 1e999}", &m, err, sizeof err), -1);
+    cr_assert(strstr(err, "number out of range"), "%s", err);
+    cr_assert_eq(sr_metrics_from_json("{\"accuracy\": -1e999}", &m, err, sizeof err), -1);
+    cr_assert(strstr(err, "number out of range"), "%s", err);
+    /* 100,000 metrics: refused by count, in linear time (the suite's time bound) */
+    sr_buf b = {0};
+    sr_buf_puts(&b, "{");
+    for (int i = 0; i < 100000; i++) sr_buf_printf(&b, "%s\"m%d\": %d", i ? ", " : "", i, i);
+    sr_buf_puts(&b, "}");
+    char *big = sr_buf_take(&b);
+    cr_assert_eq(sr_metrics_from_json(big, &m, err, sizeof err), -1);
+    cr_assert_str_eq(err, "100000 metrics, more than the 1024 allowed");
+    free(big);
+    sr_metrics_free(&m);
+}
+
 Test(search_faults, default_timeout) {
     sr_durations d = {0};
     cr_assert_eq(sr_trial_timeout(5, &d), 5, "a configured timeout is kept");

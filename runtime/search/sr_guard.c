@@ -51,6 +51,19 @@ static void holder_text(int fd, char *out, size_t cap) {
     snprintf(out, cap, "pid %ld, started %s", pid, when);
 }
 
+#define SR_LOCK_WAIT 5
+
+/* 1 when the pid the holder wrote no longer exists. */
+static int holder_gone(int fd) {
+    char buf[128] = "";
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = 0;
+    long pid = 0;
+    int gone = sscanf(buf, "pid %ld", &pid) == 1 && pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH;
+    errno = EWOULDBLOCK;
+    return gone;
+}
+
 int sr_lock_take(const char *db_path, sr_lock **out, char *err, size_t cap) {
     *out = NULL;
     sr_buf b = {0};
@@ -65,7 +78,15 @@ int sr_lock_take(const char *db_path, sr_lock **out, char *err, size_t cap) {
         sr_buf_free(&b);
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB)) {
+    int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    /* A SIGKILLed host's workers hold the lock for the few milliseconds
+     * they take to kill their evaluators: when the host itself is gone,
+     * wait for them (up to SR_LOCK_WAIT seconds) rather than refuse. */
+    for (int i = 0; !locked && errno == EWOULDBLOCK && holder_gone(fd) && i < SR_LOCK_WAIT * 50; i++) {
+        usleep(20000);
+        locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    }
+    if (!locked) {
         int e = errno;
         char who[128];
         if (e == EWOULDBLOCK)

@@ -85,4 +85,29 @@ cp "$T/junk.db" "$T/junk.copy"
 expect_exit 1 "$NASC" report "$T/junk.db"
 cmp -s "$T/junk.db" "$T/junk.copy" && ok || bad "report changed a junk file"
 echo "FAULT corrupt-store injected=2 survived=2 lost=0"
+# ---- strict input types ----
+f0=$FAIL
+expect_exit 1 "$NASC" show "$F" --arch '{"decisions": {"depth": 2, "act": "relu", "width[1]": "16", "width[2]": 8}}'
+expect_in "$T/err" "nasc: error: the point: decision 'width[1]': \"16\" is a JSON string, but it takes a number: {8, 16}"
+expect_exit 1 "$NASC" show "$F" --arch '{"decisions": {"depth": 1.0, "act": "relu", "width[1]": 16}}'
+expect_in "$T/err" "nasc: error: the point: decision 'depth': 1.0 is a real number, but it takes an integer: 1..2 (write 1)"
+expect_exit 1 "$NASC" show "$F" --arch '{"decisions": {"depth": 1, "act": true, "width[1]": 16}}'
+expect_in "$T/err" "decision 'act': true is a JSON boolean, but it takes a name (a string): {relu, tanh}"
+# IDX images of the right size but the wrong shape; too few samples to split
+python3 - "$T" <<'EOP'
+import gzip, struct, sys
+t = sys.argv[1]
+def idx(path, dims, data):
+    with gzip.open(path, 'wb') as f:
+        f.write(struct.pack('>BBBB', 0, 0, 8, len(dims)) + b''.join(struct.pack('>I', d) for d in dims) + bytes(data))
+idx(t + '/img16x4.gz', [20, 16, 4], [i % 251 for i in range(20 * 64)])
+idx(t + '/lab20.gz', [20], [i % 4 for i in range(20)])
+idx(t + '/img2.gz', [2, 8, 8], [7] * 128)
+idx(t + '/lab2.gz', [2], [0, 1])
+EOP
+expect_exit 1 "$NASC" train "$F" --arch "$P" --set "train.data=idx(\"$T/img16x4.gz\", \"$T/lab20.gz\")"
+expect_in "$T/err" "nasc: training failed: the $T/img16x4.gz samples have shape [1, 16, 4] but the network input is [1, 8, 8]"
+expect_exit 1 "$NASC" train "$F" --arch "$P" --set "train.data=idx(\"$T/img2.gz\", \"$T/lab2.gz\")"
+expect_in "$T/err" "2 samples are too few for a validation split of 0.2 (each part needs at least one)"
+echo "FAULT bad-data injected=5 survived=$((5 - (FAIL - f0 > 5 ? 5 : FAIL - f0))) lost=0"
 finish
