@@ -110,4 +110,46 @@ expect_in "$T/err" "nasc: training failed: the $T/img16x4.gz samples have shape 
 expect_exit 1 "$NASC" train "$F" --arch "$P" --set "train.data=idx(\"$T/img2.gz\", \"$T/lab2.gz\")"
 expect_in "$T/err" "2 samples are too few for a validation split of 0.2 (each part needs at least one)"
 echo "FAULT bad-data injected=5 survived=$((5 - (FAIL - f0 > 5 ? 5 : FAIL - f0))) lost=0"
+# ---- the built executable validates like nasc run, and streams ----
+f0=$FAIL
+expect_exit 0 "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/model"
+python3 - "$T" <<'EOP'
+import gzip, struct, sys
+t = sys.argv[1]
+def idx(path, ty, dims, payload, gz=False):
+    b = struct.pack('>BBBB', 0, 0, ty, len(dims)) + b''.join(struct.pack('>I', d) for d in dims) + payload
+    (gzip.open if gz else open)(path, 'wb').write(b)
+idx(t + '/nan.idx', 0x0D, [2, 8, 8], struct.pack('>128f', *([0.5] * 70 + [float('nan')] + [0.5] * 57)))
+idx(t + '/zero.idx', 0x08, [0, 8, 8], b'')
+idx(t + '/trunc.idx', 0x08, [3, 8, 8], bytes(100))
+idx(t + '/trail.idx', 0x08, [1, 8, 8], bytes(70))
+idx(t + '/wrong.idx', 0x08, [2, 4, 4], bytes(32))
+idx(t + '/ok.idx.gz', 0x08, [5, 8, 8], bytes(range(256)) * 1 + bytes(64), gz=True)
+open(t + '/raw.f32', 'wb').write(struct.pack('<128f', *([0.25] * 128)))
+open(t + '/rawbad.f32', 'wb').write(struct.pack('<100f', *([0.25] * 100)))
+open(t + '/rawinf.f32', 'wb').write(struct.pack('<64f', *([float('inf')] * 64)))
+# a gzip bomb: 1M samples (64 MB) in about 64 KB
+with gzip.open(t + '/bomb.idx.gz', 'wb') as f:
+    f.write(struct.pack('>BBBBIII', 0, 0, 8, 3, 1 << 20, 8, 8))
+    for _ in range(64): f.write(bytes(1 << 20))
+EOP
+for f in nan.idx zero.idx trunc.idx trail.idx wrong.idx ok.idx.gz raw.f32 rawbad.f32 rawinf.f32 missing.idx; do
+    (cd "$T" && ./model "$f" >"$T/a.out" 2>"$T/a.err"); ra=$?
+    (cd "$T" && "$NASC" run "$F" --arch "$P" --weights w.safetensors --input "$f" >"$T/b.out" 2>"$T/b.err"); rb=$?
+    sed 's|^\./model: ||' "$T/a.err" > "$T/a.msg"; sed 's|^nasc: ||' "$T/b.err" > "$T/b.msg"
+    if [ "$ra" = "$rb" ] && cmp -s "$T/a.out" "$T/b.out" && cmp -s "$T/a.msg" "$T/b.msg"; then ok; else
+        bad "the executable and nasc run disagree on $f (exit $ra vs $rb)"; cat "$T/a.err" "$T/b.err" >&2; fi
+done
+grep -qx "./model: nan.idx: element 70 is not a finite number" <(cd "$T" && ./model nan.idx 2>&1) && ok || bad "NaN message"
+python3 - "$T" <<'EOP' && ok || bad "the executable does not stream a 64 MB input in bounded memory"
+import resource, subprocess, sys
+t = sys.argv[1]
+n = 0
+with subprocess.Popen([t + '/model', t + '/bomb.idx.gz'], stdout=subprocess.PIPE) as p:
+    for _ in p.stdout: n += 1
+assert p.returncode == 0 and n == 1 << 20, (p.returncode, n)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB
+assert rss < 64 * 1024, rss  # the whole input would be 256 MB of floats
+EOP
+echo "FAULT bad-data injected=12 survived=$((12 - (FAIL - f0 > 12 ? 12 : FAIL - f0))) lost=0"
 finish
