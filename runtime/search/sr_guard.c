@@ -208,15 +208,81 @@ static void tree_add(pid_t pid, pid_t ppid, void *ud) {
     t->added++;
 }
 
+/* Writes the decimal pid into buf; returns its end. */
+static char *put_pid(char *buf, pid_t pid) {
+    char tmp[16];
+    int k = 0;
+    do tmp[k++] = (char)('0' + pid % 10);
+    while ((pid /= 10) > 0);
+    while (k) *buf++ = tmp[--k];
+    *buf = 0;
+    return buf;
+}
+
+/* Adds the children of pid, read from /proc/PID/task/TID/children of each
+ * of its threads (the fast way: no scan of every process).  -1 when the
+ * kernel has no such files. */
+static int tree_children(tree *t, pid_t pid) {
+    char path[96] = "/proc/";
+    char *e = put_pid(path + 6, pid);
+    memcpy(e, "/task", 6);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return 0; /* gone */
+    char buf[4096];
+    int rc = 0;
+    for (;;) {
+        long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (got <= 0) break;
+        for (long off = 0; off < got;) {
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            const char *name = buf + off + 19;
+            off += reclen;
+            if (name[0] < '1' || name[0] > '9') continue;
+            char cp[128];
+            size_t k = (size_t)(e - path) + 5;
+            memcpy(cp, path, k);
+            cp[k++] = '/';
+            for (const char *q = name; *q && k < 100; q++) cp[k++] = *q;
+            memcpy(cp + k, "/children", 10);
+            int cf = open(cp, O_RDONLY | O_CLOEXEC);
+            if (cf < 0) {
+                if (errno == ENOENT && !access("/proc/self/task", F_OK))
+                    rc = -1; /* no CONFIG_PROC_CHILDREN */
+                continue;
+            }
+            char list[2048];
+            ssize_t n = read(cf, list, sizeof list - 1);
+            close(cf);
+            if (n == (ssize_t)sizeof list - 1) rc = -1; /* too many to read here: scan instead */
+            list[n > 0 ? n : 0] = 0;
+            for (char *q = list; *q;) {
+                pid_t c = 0;
+                while (*q >= '0' && *q <= '9') c = c * 10 + (*q++ - '0');
+                while (*q == ' ' || *q == '\n') q++;
+                if (c > 0) tree_add(c, pid, t);
+                if (c <= 0 && *q) q++;
+            }
+        }
+    }
+    close(fd);
+    return rc;
+}
+
 int sr_kill_descendants(pid_t root) {
     tree t;
     t.n = 1;
     t.set[0] = root;
     /* Collect the whole tree stopped first: killing a parent early would
-     * hand its children to init before the scan found them. */
+     * hand its children to init before the scan found them.  Each process
+     * is asked for its children; a kernel that cannot say gets a scan of
+     * every process instead. */
+    int scan = 0;
     for (int round = 0; round < 64; round++) {
         t.added = 0;
-        proc_each(tree_add, &t);
+        if (!scan)
+            for (int i = 0; i < t.n && !scan; i++) scan = tree_children(&t, t.set[i]) < 0;
+        if (scan) proc_each(tree_add, &t);
         if (!t.added) break;
     }
     for (int i = 1; i < t.n; i++) kill(t.set[i], SIGKILL);
