@@ -512,7 +512,7 @@ Test(search_faults, timeout_kills_the_whole_tree_including_setsid) {
  * running, and --resume completes the budget with no id repeated. */
 Test(search_faults, sigkilled_host_takes_every_evaluator_along) {
     fk_init();
-    char dir[1024], db[1100], err[1500] = "", body[2000];
+    char dir[1024], db[1100], err[1500] = "", body[4000];
     fk_tmpdir(dir, sizeof dir, "kill_host");
     snprintf(db, sizeof db, "%s/run.db", dir);
     snprintf(
