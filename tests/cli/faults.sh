@@ -110,6 +110,22 @@ expect_in "$T/err" "nasc: training failed: the $T/img16x4.gz samples have shape 
 expect_exit 1 "$NASC" train "$F" --arch "$P" --set "train.data=idx(\"$T/img2.gz\", \"$T/lab2.gz\")"
 expect_in "$T/err" "2 samples are too few for a validation split of 0.2 (each part needs at least one)"
 echo "FAULT bad-data injected=5 survived=$((5 - (FAIL - f0 > 5 ? 5 : FAIL - f0))) lost=0"
+# ---- SIGKILL of nasc train at random moments: -o is whole or absent ----
+D=$SRC/tests/fixtures/data
+f0=$FAIL
+for i in 1 2 3 4 5; do
+    rm -f "$T/k.safetensors"
+    "$NASC" train "$F" --arch "$P" --set train.epochs=40 -o "$T/k.safetensors" >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.$((RANDOM % 9 + 1))"
+    kill -KILL $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if [ -e "$T/k.safetensors" ]; then
+        "$NASC" run "$F" --arch "$P" --weights "$T/k.safetensors" --input "$D/tiny-test-images-idx3-ubyte.gz" >/dev/null 2>"$T/err" && ok || bad "a killed train left a broken $T/k.safetensors"
+    else ok; fi
+done
+echo "FAULT sigkill-train injected=5 survived=$((5 - (FAIL - f0 > 5 ? 5 : FAIL - f0))) lost=0"
+
 # ---- the built executable validates like nasc run, and streams ----
 f0=$FAIL
 expect_exit 0 "$NASC" build "$F" --arch "$P" --weights "$T/w.safetensors" -o "$T/model"
