@@ -146,6 +146,12 @@ int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char
     if (dn != in)
         return rt_errf(err, errcap, "the %s samples have %lld values but the network input expects %lld",
                        what, (long long)dn, (long long)in);
+    if (!rt_sample_fits(&d->sample, &g->nodes[g->input].shape)) {
+        char a[96], b[96];
+        return rt_errf(err, errcap, "the %s samples have shape %s but the network input is %s", what,
+                       ir_shape_str(&d->sample, a, sizeof a),
+                       ir_shape_str(&g->nodes[g->input].shape, b, sizeof b));
+    }
     for (int64_t i = 0; i < d->n; i++)
         if (d->y[i] < 0 || d->y[i] >= out)
             return rt_errf(err, errcap, "the %s set has label %lld but the network has only %lld outputs",

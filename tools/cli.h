@@ -58,6 +58,9 @@ void cli_err(const char *fmt, ...) NASC_PRINTF(1, 2);
 const char *cli_suggest(const char *word, const char *const *known, int n);
 /* "1,234,567" */
 const char *cli_commas(long long v, char *buf, int cap);
+/* EXIT_OK when everything written to stdout reached it, else EXIT_INPUT
+ * with "<stdout>: strerror" (a full disk, /dev/full, a closed pipe). */
+int cli_stdout_done(void);
 
 /* Checks every space's `strategy = name(options)` (or --strategy and
  * --strategy-opt) against the installed plugins and their option docs.

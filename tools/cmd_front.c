@@ -21,6 +21,13 @@ const char *cli_commas(long long v, char *buf, int cap) {
     return buf;
 }
 
+int cli_stdout_done(void) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return EXIT_OK;
+    cli_err("<stdout>: %s", strerror(errno ? errno : EIO));
+    return EXIT_INPUT;
+}
+
 int cli_diags(nasc_ctx *c, const opts *o) {
     diag_render(c, stderr, o->color);
     if (c->n_internal) return EXIT_INTERNAL;
@@ -356,7 +363,7 @@ int cmd_check(nasc_ctx *c, const opts *o) {
         check_json(c, p);
     else
         check_text(c, p, o);
-    return EXIT_OK;
+    return cli_stdout_done();
 }
 
 /* ----- sample ----- */
@@ -382,7 +389,7 @@ int cmd_sample(nasc_ctx *c, const opts *o) {
             puts(point_json(c, s, a));
         }
     }
-    return EXIT_OK;
+    return cli_stdout_done();
 }
 
 /* ----- show ----- */
@@ -491,5 +498,5 @@ int cmd_show(nasc_ctx *c, const opts *o) {
         show_json(&g, pj);
     else
         show_table(&g, pj);
-    return EXIT_OK;
+    return cli_stdout_done();
 }

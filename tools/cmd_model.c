@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cg_passes.h"
@@ -175,6 +176,12 @@ static float *read_inputs(const char *path, int64_t numel, int64_t *n, char *err
         return NULL;
     }
     fclose(f);
+    for (long i = 0; i < size / 4; i++) /* as for IDX float32 (and the built executable) */
+        if (!isfinite(x[i])) {
+            snprintf(err, cap, "%s: element %ld is not a finite number", path, i);
+            free(x);
+            return NULL;
+        }
     return x;
 }
 
@@ -232,5 +239,5 @@ int cmd_run(nasc_ctx *c, const opts *o) {
         cli_err("%s", err);
         return EXIT_INPUT;
     }
-    return EXIT_OK;
+    return cli_stdout_done();
 }

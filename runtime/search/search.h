@@ -46,7 +46,8 @@ int sr_metrics_get(const sr_metrics *m, const char *name, double *value);
 /* {"a": 1, "b": 2.5}; NaN and infinities are written as null.  malloc'ed. */
 char *sr_metrics_to_json(const sr_metrics *m);
 /* Parses a flat JSON object whose values are all numbers (null reads as
- * NaN).  Returns 0, or -1 with a message. */
+ * NaN), at most SR_METRICS_MAX of them.  Returns 0, or -1 with a message. */
+#define SR_METRICS_MAX 1024
 int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap);
 
 /* The metrics the host and the builtin evaluator know (an external

@@ -71,6 +71,11 @@ int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap)
         sr_errf(err, cap, "metrics must be a JSON object of numbers");
         rc = -1;
     }
+    /* Each set looks the name up: a bound keeps a hostile line linear. */
+    if (!rc && d.v[0].count > SR_METRICS_MAX) {
+        sr_errf(err, cap, "%d metrics, more than the %d allowed", d.v[0].count, SR_METRICS_MAX);
+        rc = -1;
+    }
     for (int c = rc ? -1 : d.v[0].child; c >= 0; c = d.v[c].next) {
         const sj_node *n = &d.v[c];
         if (n->kind != SJ_NUM && n->kind != SJ_NULL) {

@@ -78,7 +78,7 @@ static int rp_row_objs(rp_data *d, const char *json, double *raw, double *sgn) {
 static int rp_load(const char *db, rp_data *d, char *err, size_t cap) {
     memset(d, 0, sizeof *d);
     sr_store *s;
-    if (sr_store_open(db, 0, &s, err, cap)) return -1;
+    if (sr_store_open(db, SR_STORE_READONLY, &s, err, cap)) return -1;
     int rc = sr_store_get_run(s, &d->run, err, cap);
     if (!rc) rc = sr_store_trials(s, &d->t, &d->n, err, cap);
     sr_store_close(s);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "sr_guard.h"
 #include "sr_util.h"
 
 #ifndef NASC_VERSION
@@ -33,6 +34,7 @@ typedef struct hs_worker {
     int to, from;    /* pipe ends of a forked worker */
     int slot;        /* outstanding trial index, or -1 when idle */
     double deadline; /* monotonic time the trial times out (0: never) */
+    double limit;    /* the timeout that deadline applies, seconds */
 } hs_worker;
 
 /* What a worker's trial is doing, written by the worker (sr_trial_progress)
@@ -71,6 +73,8 @@ typedef struct host {
     sr_plugin plug;
     void *state;
     sr_store *store;
+    sr_lock *lock;     /* held for the whole run: one writer per store */
+    sr_durations durs; /* of finished trials, for the default timeout */
     sr_eval_env env;
     hs_worker *w;
     int nw;
@@ -104,8 +108,8 @@ static volatile sig_atomic_t g_interrupts;
 #define SR_MAX_UNEVALUATED 200
 
 static void on_signal(int sig) {
-    (void)sig;
     g_interrupts++;
+    sr_plugin_on_signal(sig, g_interrupts); /* a plugin stuck in a callback must not hold the host */
 }
 
 /* ---------------- setup ---------------- */
@@ -200,7 +204,9 @@ static void tell(host *h, nasc_point *p, nasc_result_status st, const double *ra
         r.raw = raw;
     }
     r.fidelity = fid;
+    sr_plugin_enter("tell");
     h->plug.s.tell(h->state, p, &r);
+    sr_plugin_leave();
 }
 
 static void count_status(host *h, const char *status) {
@@ -364,7 +370,7 @@ static void keep_weights(host *h, hs_trial *t, int is_best) {
     if (!t->weights[0] || access(t->weights, F_OK)) return;
     if (h->k > 1) return; /* several objectives: every front member may matter */
     if (is_best) {
-        if (h->best_weights[0]) unlink(h->best_weights);
+        if (sr_is_regular_file(h->best_weights)) unlink(h->best_weights);
         snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights);
     } else {
         unlink(t->weights);
@@ -409,6 +415,7 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     snprintf(row.answered, sizeof row.answered, "%s", t->answered ? t->answered : "evaluator");
     int is_best = 0;
     if (st == NASC_RESULT_OK) note_best(h, t->id, raw, sgn, &is_best);
+    if (st == NASC_RESULT_OK) sr_durations_add(&h->durs, row.duration);
     row.weights =
         (st == NASC_RESULT_OK && t->weights[0] && !access(t->weights, F_OK) && (is_best || h->k > 1))
             ? t->weights
@@ -494,7 +501,10 @@ static int kill_worker(host *h, int k, int force) {
     hs_worker *w = &h->w[k];
     int st = 0;
     if (w->pid <= 0) return 0;
-    if (force) kill(-w->pid, SIGKILL);
+    if (force) {
+        sr_kill_descendants(w->pid); /* also what left the group with setsid */
+        kill(-w->pid, SIGKILL);
+    }
     close(w->to);
     close(w->from);
     waitpid(w->pid, &st, 0);
@@ -568,7 +578,11 @@ static int point_facts(host *h, nasc_point *p, sr_metrics *statics, char **json)
 static int precheck(host *h, hs_trial *t, char **json, char *why, size_t cap) {
     int nz = point_facts(h, &t->p, &t->statics, json);
     if (nz < 0) {
-        sr_errf(why, cap, "the strategy proposed a value outside its domain");
+        char bad[400] = "";
+        if (sr_point_check(&h->space, &t->p, bad, sizeof bad))
+            sr_errf(why, cap, "the strategy proposed a value outside its domain: %s", bad);
+        else
+            sr_errf(why, cap, "the strategy proposed a value outside its domain");
         return NASC_RESULT_FAILED;
     }
     if (nz == 0) {
@@ -685,7 +699,11 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         t->p.tag = 0;
         t->p.trial = h->next_id;
         char e2[512] = "";
+        sr_plugin_enter("ask");
         int rc = h->plug.s.ask(h->state, &t->p, e2, sizeof e2);
+        sr_plugin_leave();
+        sr_err_terminate(e2, sizeof e2);
+        sr_fidelity_clamp(&h->space, &t->p); /* 1e300 must not become a negative epoch count */
         if (rc == 1) {
             h->exhausted = 1;
             return 1;
@@ -694,11 +712,17 @@ static int start_one(host *h, int k, char *err, size_t cap) {
             sr_errf(err, cap, "strategy %s: %s", h->plug.s.name, e2[0] ? e2 : "ask failed");
             return -1;
         }
+        char bad[400];
+        if (sr_point_check(&h->space, &t->p, bad, sizeof bad)) {
+            sr_errf(err, cap, "strategy %s: trial %lld: %s", h->plug.s.name, (long long)h->next_id, bad);
+            return -1;
+        }
         t->id = h->next_id++;
         char why[512] = "";
         int pre = precheck(h, t, &t->json, why, sizeof why);
         if (!t->json) {
-            sr_errf(err, cap, "cannot write the point of trial %lld as JSON", (long long)t->id);
+            sr_errf(err, cap, "strategy %s: cannot write the point of trial %lld as JSON", h->plug.s.name,
+                    (long long)t->id);
             return -1;
         }
         trial_weights(h, t);
@@ -721,7 +745,8 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         return -1;
     }
     h->w[k].slot = k;
-    h->w[k].deadline = h->cfg->timeout > 0 && !h->mpi ? sr_now() + h->cfg->timeout : 0;
+    h->w[k].limit = sr_trial_timeout(h->cfg->timeout, &h->durs); /* a default, so no trial blocks forever */
+    h->w[k].deadline = !h->mpi ? sr_now() + h->w[k].limit : 0;
     h->running++;
     return 0;
 }
@@ -760,16 +785,17 @@ static int handle_reply(host *h, int k, const char *body, char *err, size_t cap)
     char why[1100] = "";
     nasc_result_status st = NASC_RESULT_FAILED;
     if (ok) {
+        /* The host's own metrics of the point win over an evaluator's (params cannot be faked). */
         for (int i = 0; i < t->statics.n; i++)
-            if (!sr_metrics_get(&m, t->statics.v[i].name, NULL))
-                sr_metrics_set(&m, t->statics.v[i].name, t->statics.v[i].value);
+            sr_metrics_set(&m, t->statics.v[i].name, t->statics.v[i].value);
         st = judge(h, &m, raw, sgn, why, sizeof why);
     } else {
         snprintf(why, sizeof why, "%s", msg ? msg : "evaluation failed");
     }
     if (fatal) {
         h->fatal = 1;
-        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%.1000s", why);
+        /* why may be longer than fatal_msg: truncate explicitly (GCC 12 -Wformat-truncation). */
+        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%.*s", (int)sizeof h->fatal_msg - 1, why);
     }
     int rc = finish_trial(h, t, k, st, ok ? &m : NULL, raw, sgn, why, err, cap);
     free(msg);
@@ -816,7 +842,7 @@ static int check_timeouts(host *h, char *err, size_t cap) {
         if (w->slot < 0 || w->deadline <= 0 || now < w->deadline) continue;
         kill_worker(h, k, 1);
         char why[128];
-        snprintf(why, sizeof why, "timed out after %gs (killed)", h->cfg->timeout);
+        snprintf(why, sizeof why, "timed out after %gs (killed)", w->limit);
         if (worker_lost(h, k, why, err, cap)) return -1;
     }
     return 0;
@@ -893,7 +919,8 @@ static int open_store(host *h, char *err, size_t cap) {
         sr_errf(err, cap, "%s: no such store to resume", c->db_path);
         return -1;
     }
-    if (sr_store_open(c->db_path, 1, &h->store, err, cap)) return -1;
+    if (sr_lock_take(c->db_path, &h->lock, err, cap) || sr_store_open(c->db_path, 1, &h->store, err, cap))
+        return -1;
     /* A store killed before its run row was committed holds nothing (trials
      * come after the run row): resuming it is starting afresh. */
     if (c->resume && sr_store_has_run(h->store)) {
@@ -1056,8 +1083,15 @@ static int replay_tell(host *h, const sr_trial_row *t, nasc_point *p, double *ra
         h->best_raw = r[0];
         is_best = 1;
     }
-    if (st == NASC_RESULT_OK && is_best)
-        snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights ? t->weights : "");
+    /* The stored path only says that weights were kept: the file is derived
+     * from the trial id, never trusted from the store (it is unlinked later). */
+    const sr_layout *l = h->cfg->layout;
+    if (st == NASC_RESULT_OK && is_best) {
+        h->best_weights[0] = 0;
+        if (t->weights && l && l->trial_weights &&
+            l->trial_weights(l->ud, t->id, h->best_weights, sizeof h->best_weights))
+            h->best_weights[0] = 0;
+    }
     return 0;
 }
 
@@ -1222,9 +1256,13 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
             snprintf(out->best_json_path, sizeof out->best_json_path, "%s", l->best_json);
             if (write_text(out->best_json_path, t->point)) out->best_json_path[0] = 0;
         }
-        if (l && l->best_weights && t->weights && !access(t->weights, R_OK)) {
+        /* The stored path only says that weights were kept: the file used is
+         * derived from the trial id (never trusted from the store). */
+        char wp[1100];
+        if (l && l->best_weights && l->trial_weights && t->weights &&
+            !l->trial_weights(l->ud, t->id, wp, sizeof wp) && sr_is_regular_file(wp)) {
             snprintf(out->best_weights_path, sizeof out->best_weights_path, "%s", l->best_weights);
-            if (copy_file(t->weights, out->best_weights_path)) out->best_weights_path[0] = 0;
+            if (copy_file(wp, out->best_weights_path)) out->best_weights_path[0] = 0;
         }
     }
     free(vals);
@@ -1361,9 +1399,13 @@ static void host_free(host *h) {
     free(h->rq);
     sr_cache_free(h->cache);
     if (h->live) munmap(h->live, (size_t)h->nw * sizeof *h->live);
+    sr_plugin_enter("destroy");
     if (h->state) h->plug.s.destroy(h->state);
+    sr_plugin_leave();
     sr_plugin_close(&h->plug);
     sr_store_close(h->store);
+    sr_lock_release(h->lock);
+    sr_durations_free(&h->durs);
     free(h->objs);
     free(h->sobj);
 }
@@ -1401,8 +1443,12 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap)) goto out;
     char e2[512] = "";
     /* the strategy first: a search that cannot start claims no store */
-    if (h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2,
-                        sizeof e2)) {
+    sr_plugin_enter("create");
+    int crc = h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2,
+                              sizeof e2);
+    sr_plugin_leave();
+    sr_err_terminate(e2, sizeof e2);
+    if (crc) {
         h.state = NULL;
         sr_errf(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
         goto out;

@@ -84,6 +84,10 @@ typedef struct sr_run_row {
     uint64_t seed;
 } sr_run_row;
 
+/* create: 1 creates the store if needed, 0 opens an existing one for
+ * writing, SR_STORE_READONLY opens it as a reader that never writes
+ * (immutable when its folder is read-only). */
+#define SR_STORE_READONLY (-1)
 int sr_store_open(const char *path, int create, sr_store **out, char *err, size_t cap);
 void sr_store_close(sr_store *s);
 int sr_store_has_run(sr_store *s);
