@@ -48,7 +48,13 @@ static void shape_list(const ir_shape *s, char *buf, size_t cap) {
         n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", (long long)s->d[i]);
 }
 
-static int write_header(const char *path, const char *sym, const cg_modinfo *in, char *err, size_t errcap) {
+/* The floats of a list as C literals that are exactly those floats. */
+static void float_list(FILE *f, const float *v, int n) {
+    for (int i = 0; i < n; i++) fprintf(f, "%s(float)%a", i ? ", " : "", (double)v[i]);
+}
+
+static int write_header(const char *path, const char *sym, const ir_input_norm *norm, const cg_modinfo *in,
+                        char *err, size_t errcap) {
     FILE *f = fopen(path, "w");
     if (!f) {
         snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
@@ -71,6 +77,17 @@ static int write_header(const char *path, const char *sym, const cg_modinfo *in,
             up, is);
     fprintf(f, "#define NASC_%s_OUTPUT_RANK %d\n#define NASC_%s_OUTPUT_SHAPE { %s }\n\n", up,
             in->out_shape.rank, up, os);
+    if (norm->channels) { /* the caller standardises, as the built executable does */
+        fprintf(f,
+                "/* Inputs must be standardised as in training: x' = (x - MEAN[c]) / STD[c], channel c\n"
+                " * being the c-th of INPUT_CHANNELS equal runs of each sample. */\n"
+                "#define NASC_%s_INPUT_CHANNELS %d\n#define NASC_%s_INPUT_MEAN { ",
+                up, norm->channels, up);
+        float_list(f, norm->mean, norm->channels);
+        fprintf(f, " }\n#define NASC_%s_INPUT_STD { ", up);
+        float_list(f, norm->std, norm->channels);
+        fputs(" }\n\n", f);
+    }
     fprintf(
         f,
         "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint %s(const float *in, float *out, int64_t batch);\n"
@@ -128,6 +145,7 @@ static const char *MAIN_SRC =
     "  float *x = malloc(n); if (!x) { *why = \"out of memory\"; return NULL; }\n"
     "  memcpy(x, d, n); *count = (long long)(n / (4 * (size_t)IN_N)); return x;\n"
     "}\n"
+    "%s"
     "int main(int argc, char **argv) {\n"
     "  int logits = 0; const char *path = NULL;\n"
     "  for (int i = 1; i < argc; i++) {\n"
@@ -142,6 +160,7 @@ static const char *MAIN_SRC =
     "  if (!d) { fprintf(stderr, \"%%s: cannot read %%s\\n\", argv[0], path); return 1; }\n"
     "  long long cnt = 0; const char *why = \"\"; float *x = decode(d, n, &cnt, &why); free(d);\n"
     "  if (!x) { fprintf(stderr, \"%%s: %%s: %%s\\n\", argv[0], path, why); return 1; }\n"
+    "  normalize(x, cnt);\n"
     "  float *y = malloc(256 * OUT_N * sizeof(float));\n"
     "  if (!y) { fprintf(stderr, \"%%s: out of memory\\n\", argv[0]); return 1; }\n"
     "  for (long long i = 0; i < cnt; i += 256) {\n"
@@ -216,25 +235,56 @@ static int emit_file(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path,
     return 0;
 }
 
-static int write_main(const char *path, const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
-    FILE *f = fopen(path, "w");
+/* The input standardisation the weights carry (graph.h), applied by the
+ * executable's main exactly as the runtime applies it (normalize.c). */
+static char *normalize_src(const ir_input_norm *n, const cg_modinfo *info) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    if (!n->channels || info->in_numel % n->channels)
+        fputs("static void normalize(float *x, long long cnt) { (void)x; (void)cnt; }\n", f);
+    else {
+        fprintf(f, "#define NORM_C %d\nstatic const float NORM_MEAN[NORM_C] = {", n->channels);
+        float_list(f, n->mean, n->channels);
+        fputs("}, NORM_STD[NORM_C] = {", f);
+        float_list(f, n->std, n->channels);
+        fputs("};\n/* x' = (x - mean) / std per channel, as at training (nasc.normalize) */\n"
+              "static void normalize(float *x, long long cnt) {\n"
+              "  long long per = IN_N / NORM_C;\n"
+              "  for (long long i = 0; i < cnt; i++)\n"
+              "    for (int c = 0; c < NORM_C; c++)\n"
+              "      for (long long k = 0; k < per; k++) { float *p = x + i * IN_N + c * per + k; "
+              "*p = (*p - NORM_MEAN[c]) / NORM_STD[c]; }\n"
+              "}\n",
+              f);
+    }
+    return fclose(f) ? (free(buf), NULL) : buf;
+}
+
+static int write_main(const char *path, const char *sym, const ir_input_norm *norm, const cg_modinfo *info,
+                      char *err, size_t errcap) {
+    char *ns = normalize_src(norm, info);
+    FILE *f = ns ? fopen(path, "w") : NULL;
     if (!f) {
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        snprintf(err, errcap, "cannot write %s: %s", path, ns ? strerror(errno) : "out of memory");
+        free(ns);
         return -1;
     }
-    fprintf(f, MAIN_SRC, sym, (long long)info->in_numel, (long long)info->out_numel, CG_PRINT_SRC, sym);
+    fprintf(f, MAIN_SRC, sym, (long long)info->in_numel, (long long)info->out_numel, CG_PRINT_SRC, ns, sym);
+    free(ns);
     return fclose(f) ? -1 : 0;
 }
 
 static int link_output(cg_emit_kind kind, const char *dir, const char *obj, const char *out, const char *sym,
-                       const cg_modinfo *info, char *err, size_t errcap) {
+                       const ir_input_norm *norm, const cg_modinfo *info, char *err, size_t errcap) {
     if (kind == CG_EMIT_LIB) {
         const char *a[] = {"-shared", "-o", out, obj, info->uses_blas ? "-lopenblas" : "-lm", "-lm"};
         return run_cc(dir, a, 6, err, errcap);
     }
     char mainc[512];
     snprintf(mainc, sizeof mainc, "%s/main.c", dir);
-    if (write_main(mainc, sym, info, err, errcap)) return -1;
+    if (write_main(mainc, sym, norm, info, err, errcap)) return -1;
     const char *a[] = {"-O2", "-o", out, mainc, obj, "-lz", info->uses_blas ? "-lopenblas" : "-lm", "-lm"};
     return run_cc(dir, a, 8, err, errcap);
 }
@@ -250,7 +300,8 @@ static void cleanup_dir(const char *dir) {
 }
 
 static int emit_module(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind kind, const char *out,
-                       const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
+                       const char *sym, const ir_input_norm *norm, const cg_modinfo *info, char *err,
+                       size_t errcap) {
     if (kind == CG_EMIT_LLVM_IR) {
         char *msg = NULL;
         if (LLVMPrintModuleToFile(m, out, &msg)) {
@@ -269,7 +320,7 @@ static int emit_module(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind ki
     char obj[512];
     snprintf(obj, sizeof obj, "%s/model.o", dir);
     int rc = emit_file(m, tm, obj, LLVMObjectFile, err, errcap);
-    if (!rc) rc = link_output(kind, dir, obj, out, sym, info, err, errcap);
+    if (!rc) rc = link_output(kind, dir, obj, out, sym, norm, info, err, errcap);
     cleanup_dir(dir);
     return rc;
 }
@@ -316,10 +367,10 @@ int cg_emit_ex(const ir_graph *g, cg_emit_kind kind, const char *out_path, const
         }
     } else if (cg_optimize(m, tm, lvl, err, errcap))
         goto done;
-    rc = emit_module(m, tm, kind, out_path, sym, &info, err, errcap);
+    rc = emit_module(m, tm, kind, out_path, sym, &g->norm, &info, err, errcap);
     if (!rc && (kind == CG_EMIT_OBJ || kind == CG_EMIT_LIB)) {
         char h[1024];
-        rc = write_header(cg_header_path(out_path, h, sizeof h), sym, &info, err, errcap);
+        rc = write_header(cg_header_path(out_path, h, sizeof h), sym, &g->norm, &info, err, errcap);
     }
 done:
     if (tm) LLVMDisposeTargetMachine(tm);
