@@ -131,8 +131,10 @@ int rt_load_cifar(const char *dir, int classes, rt_dataset *train, rt_dataset *t
     if (!file_path(probe, sizeof probe, dir, NULL, f->files[0]) && access(probe, F_OK) &&
         !file_path(probe, sizeof probe, dir, f->sub, f->files[0]) && !access(probe, F_OK))
         sub = f->sub;
-    int64_t test_records;
-    if (size_files(f, dir, sub, &f->test, 1, &test_records, err, errcap)) return -1;
+    int64_t records[6];
+    if (size_files(f, dir, sub, f->files, f->n_files, records, err, errcap) ||
+        size_files(f, dir, sub, &f->test, 1, records, err, errcap))
+        return -1;
     if (load_set(f, dir, sub, f->files, f->n_files, train, err, errcap)) return -1;
     if (load_set(f, dir, sub, &f->test, 1, test, err, errcap)) {
         rt_dataset_free(train);
