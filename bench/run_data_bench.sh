@@ -12,10 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-/tmp/nasc-bench}
 thr=${2:-1}
-if [ ! -x "$build/train_bench" ]; then
-    cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$build" -j2 >/dev/null
-fi
+[ -x "$build/train_bench" ] || { cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build "$build" -j2 >/dev/null; }
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p')   threads: $thr"
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$1'])"; }
 printf "%-4s %-5s %10s %10s %10s %10s %12s %12s %6s\n" net seed nasc_acc torch_acc nasc_sps torch_sps aug_sps noaug_sps aug/no
