@@ -4,7 +4,8 @@
 #     images) with train.normalize = standard against PyTorch with the same
 #     standardisation, MLP-S and CNN-S, seeds 1-3: mean test accuracy of each
 #     and the difference in points (target: within 0.3).
-#  2. Throughput: nasc samples/s with normalize = standard, without and with
+#  2. Throughput: nasc samples/s (wall clock, so noisy on a shared machine)
+#     with normalize = standard, without and with
 #     augment = [crop(pad = 4), flip, cutout(16)], and their ratio.
 # Runs on THREADS (default 1) threads, under nice; prints the CPU.
 #   bench/run_data_bench.sh [BUILD_DIR] [THREADS]
@@ -33,3 +34,6 @@ n = [$(IFS=,; echo "${na[*]}")]; t = [$(IFS=,; echo "${ta[*]}")]
 import statistics as s
 print(f'$net mean of seeds 1-3: nasc {s.mean(n):.4f}  torch {s.mean(t):.4f}  difference {100 * (s.mean(n) - s.mean(t)):+.2f} points')"
 done
+# The augmentation alone, in CPU time (robust on a loaded machine): its
+# share of a training step is train samples/s divided by this.
+echo "augmentation alone: $(nice "$build/train_bench" cnn 1 1 augcost | field aug_samples_per_cpu_s) samples per CPU second"
