@@ -334,6 +334,24 @@ static void check_augment(interp *I, section *s) {
     }
 }
 
+/* standard(mean = ..., std = ...): both, each a number or a list of them
+ * (one per channel, which the data's shape fixes at training time). */
+static void check_standard(interp *I, section *s) {
+    cfg_val *v = find_key(s, "normalize");
+    if (!v || v->k != CV_CALL || strcmp(v->s, "standard") || !v->n) return;
+    for (int w = 0; w < 2; w++) {
+        const char *key = w ? "std" : "mean";
+        const cfg_val *x = NULL;
+        for (int i = 0; i < v->n; i++)
+            if (v->keys[i] && !strcmp(v->keys[i], key)) x = v->items[i];
+        bool ok = x && (x->k == CV_NUM || x->k == CV_LIST);
+        for (int i = 0; ok && x->k == CV_LIST && i < x->n; i++) ok = x->items[i]->k == CV_NUM;
+        if (!ok)
+            diag_error(I->c, x ? x->at : v->at,
+                       "standard(...) needs %s = [...], one number per input channel", key);
+    }
+}
+
 static void check_train(interp *I, section *s) {
     cfg_val *d = find_key(s, "data");
     if (d) {
@@ -380,6 +398,7 @@ static void check_train(interp *I, section *s) {
                "constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
     check_form(I, s, "init", inits, "kaiming or xavier");
     check_form(I, s, "normalize", normalizers, "unit, standard or standard(mean = [...], std = [...])");
+    check_standard(I, s);
     check_augment(I, s);
 }
 

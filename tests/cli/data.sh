@@ -84,6 +84,22 @@ expect_exit 0 "$NASC" train "$T/c.nas" --arch "$P" -o "$T/e.st" --set 'train.nor
 expect_text <(meta "$T/e.st") '{"mean": [0.25, 0.5, 0.75], "std": [0.5, 0.25, 0.125]}'
 expect_exit 1 "$NASC" train "$T/c.nas" --arch "$P" --set 'train.normalize=standard(mean = [0.5, 0.5], std = [0.2, 0.2])'
 expect_in "$T/err" "normalize = standard(...) gives 2 values per list, but the samples have 3 channels"
+# with split = 0 the statistics are those of all 120 training images: check
+# them against a direct computation (double sums, population std)
+expect_exit 0 "$NASC" train "$T/c.nas" --arch "$P" -o "$T/s0.st" --set train.split=0 --set train.epochs=1
+meta "$T/s0.st" > "$T/s0.json"
+python3 -c "
+import json
+px = [[], [], []]
+for b in range(1, 6):
+    d = open('$T/cif/data_batch_%d.bin' % b, 'rb').read()
+    for i in range(len(d) // 3073):
+        r = d[i * 3073 + 1:(i + 1) * 3073]
+        for c in range(3): px[c] += [v / 255.0 for v in r[c * 1024:(c + 1) * 1024]]
+got = json.load(open('$T/s0.json'))
+for c in range(3):
+    m = sum(px[c]) / len(px[c]); s = (sum((v - m) ** 2 for v in px[c]) / len(px[c])) ** 0.5
+    assert abs(got['mean'][c] - m) < 1e-6 and abs(got['std'][c] - s) < 1e-6, (c, got, m, s)" && ok || bad "standard statistics differ from a direct computation: $(cat "$T/s0.json")"
 # normalize = unit (the default) stores nothing
 expect_exit 0 "$NASC" train "$T/c.nas" --arch "$P" -o "$T/u.st" --set train.normalize=unit --set train.epochs=1
 expect_text <(meta "$T/u.st") 'none'
@@ -99,6 +115,17 @@ train {
     normalise = standard
 }
 EOF
+cat > "$T/std.nas" <<EOF
+space C(x: Tensor[3, 32, 32]) -> Tensor[10] {
+    return dense(flatten(x), 10)
+}
+train {
+    normalize = standard(mean = [0.5, "a"])
+}
+EOF
+expect_exit 1 "$NASC" check "$T/std.nas"
+expect_line "$T/err" "$T/std.nas:5:17: error: standard(...) needs std = [...], one number per input channel"
+expect_line "$T/err" "$T/std.nas:5:33: error: standard(...) needs mean = [...], one number per input channel"
 expect_exit 1 "$NASC" check "$T/typo.nas"
 expect_line "$T/err" "$T/typo.nas:6:17: error: normalize must be unit, standard or standard(mean = [...], std = [...])"
 expect_line "$T/err" "$T/typo.nas:6:17: note: did you mean 'standard'?"
