@@ -493,9 +493,18 @@ int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, 
     if (!f) return -1;
     ir_input_norm norm = {0};
     const char *nm = st_meta(f, "nasc.normalize");
+    int64_t in = ir_shape_numel(&g->nodes[g->input].shape);
     if (check_file(g, f, path, err, errcap) || (nm && rt_norm_parse(nm, path, &norm, err, errcap))) {
         st_free(f);
         return -1;
+    }
+    if (norm.channels && in % norm.channels) {
+        st_free(f);
+        return rt_errf(
+            err, errcap,
+            "weights file %s standardises %d input channels, but this network's input of %lld values "
+            "does not split into %d",
+            path, norm.channels, (long long)in, norm.channels);
     }
     g->norm = norm;
     for (int i = 0; i < g->n_nodes; i++)

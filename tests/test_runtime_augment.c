@@ -171,6 +171,17 @@ Test(normalize, the_weights_file_carries_the_transform) {
     cr_assert_eq(rt_save_weights(&t->g, NULL, path, NULL, 1, err, sizeof err), 0);
     cr_assert_eq(rt_load_weights(&u->g, path, NULL, err, sizeof err), 0);
     cr_assert_eq(u->g.norm.channels, 0);
+    /* channels that do not divide the network's input: refused, g unchanged */
+    t->g.norm = (ir_input_norm){3, {0, 0, 0}, {1, 1, 1}};
+    cr_assert_eq(rt_save_weights(&t->g, NULL, path, NULL, 1, err, sizeof err), 0);
+    cr_assert_eq(rt_load_weights(&u->g, path, NULL, err, sizeof err), -1);
+    char want[800];
+    snprintf(want, sizeof want,
+             "weights file %s standardises 3 input channels, but this network's input of 32 values does not "
+             "split into 3",
+             path);
+    cr_assert_str_eq(err, want);
+    cr_assert_eq(u->g.norm.channels, 0);
     tg_free(t);
     tg_free(u);
 }

@@ -237,12 +237,12 @@ static int emit_file(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path,
 
 /* The input standardisation the weights carry (graph.h), applied by the
  * executable's main exactly as the runtime applies it (normalize.c). */
-static char *normalize_src(const ir_input_norm *n, const cg_modinfo *info) {
+static char *normalize_src(const ir_input_norm *n) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    if (!n->channels || info->in_numel % n->channels)
+    if (!n->channels) /* rt_load_weights made sure the channels divide the input */
         fputs("static void normalize(float *x, long long cnt) { (void)x; (void)cnt; }\n", f);
     else {
         fprintf(f, "#define NORM_C %d\nstatic const float NORM_MEAN[NORM_C] = {", n->channels);
@@ -264,7 +264,7 @@ static char *normalize_src(const ir_input_norm *n, const cg_modinfo *info) {
 
 static int write_main(const char *path, const char *sym, const ir_input_norm *norm, const cg_modinfo *info,
                       char *err, size_t errcap) {
-    char *ns = normalize_src(norm, info);
+    char *ns = normalize_src(norm);
     FILE *f = ns ? fopen(path, "w") : NULL;
     if (!f) {
         snprintf(err, errcap, "cannot write %s: %s", path, ns ? strerror(errno) : "out of memory");
