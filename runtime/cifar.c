@@ -20,6 +20,7 @@ typedef struct cifar_fmt {
     const char *files[6]; /* the training files */
     int n_files;
     const char *test;
+    const char *archive; /* the download */
 } cifar_fmt;
 
 static const cifar_fmt CIFAR10 = {
@@ -31,7 +32,8 @@ static const cifar_fmt CIFAR10 = {
     {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"},
     5,
     "test_batch.bin"};
-static const cifar_fmt CIFAR100 = {"CIFAR-100", "cifar-100-binary", 2, 1, 100, {"train.bin"}, 1, "test.bin"};
+static const cifar_fmt CIFAR100 = {"CIFAR-100", "cifar-100-binary",       2, 1, 100, {"train.bin"}, 1,
+                                   "test.bin",  "cifar-100-binary.tar.gz"};
 
 static int file_path(char *buf, size_t cap, const char *dir, const char *sub, const char *name) {
     int n = sub ? snprintf(buf, cap, "%s/%s/%s", dir, sub, name) : snprintf(buf, cap, "%s/%s", dir, name);
@@ -123,8 +125,10 @@ int rt_load_cifar(const char *dir, int classes, rt_dataset *train, rt_dataset *t
     struct stat st;
     errno = 0;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-        return rt_errf(err, errcap, "%s data: %s is not a directory (%s)", f->name, dir,
-                       errno ? strerror(errno) : "not a directory");
+        return rt_errf(err, errcap,
+                       "%s data: %s is not a directory (%s): download the binary version, %s, from "
+                       "https://www.cs.toronto.edu/~kriz/cifar.html and unpack it",
+                       f->name, dir, errno ? strerror(errno) : "not a directory", f->archive);
     /* the folder the archive unpacks to, when dir is its parent */
     char probe[4096];
     const char *sub = NULL;
