@@ -23,17 +23,14 @@ typedef struct cifar_fmt {
     const char *archive; /* the download */
 } cifar_fmt;
 
+/* clang-format off */
 static const cifar_fmt CIFAR10 = {
-    "CIFAR-10",
-    "cifar-10-batches-bin",
-    1,
-    0,
-    10,
-    {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"},
-    5,
-    "test_batch.bin"};
-static const cifar_fmt CIFAR100 = {"CIFAR-100", "cifar-100-binary",       2, 1, 100, {"train.bin"}, 1,
-                                   "test.bin",  "cifar-100-binary.tar.gz"};
+    "CIFAR-10", "cifar-10-batches-bin", 1, 0, 10,
+    {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"}, 5,
+    "test_batch.bin", "cifar-10-binary.tar.gz"};
+static const cifar_fmt CIFAR100 = {
+    "CIFAR-100", "cifar-100-binary", 2, 1, 100, {"train.bin"}, 1, "test.bin", "cifar-100-binary.tar.gz"};
+/* clang-format on */
 
 static int file_path(char *buf, size_t cap, const char *dir, const char *sub, const char *name) {
     int n = sub ? snprintf(buf, cap, "%s/%s/%s", dir, sub, name) : snprintf(buf, cap, "%s/%s", dir, name);

@@ -497,8 +497,11 @@ Test(cifar, a_missing_file_is_named) {
     cr_assert_str_eq(err, want);
     snprintf(p, sizeof p, "%s/none", tdir);
     cr_assert_eq(rt_load_cifar(p, 10, &tr, &te, err, sizeof err), -1);
-    snprintf(want, sizeof want, "CIFAR-10 data: %s/none is not a directory (No such file or directory)",
-             tdir);
+    snprintf(
+        want, sizeof want,
+        "CIFAR-10 data: %s/none is not a directory (No such file or directory): download the binary "
+        "version, cifar-10-binary.tar.gz, from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it",
+        tdir);
     cr_assert_str_eq(err, want);
 }
 
