@@ -261,6 +261,7 @@ eitems: eitem                           { $$ = L1(p, $1); }
 eitem: expr                             { $$ = $1; }
      | MAXIMIZE expr                    { $$ = ast_objective(C, @1, OP_MAXIMIZE, $2); }
      | MINIMIZE expr                    { $$ = ast_objective(C, @1, OP_MINIMIZE, $2); }
+     | LB nls RB                        { $$ = ast_list_expr(C, @1, L0()); }
      | LB litems RB                     { $$ = ast_list_expr(C, @1, $2); }
      | LB litems COMMA RB               { $$ = ast_list_expr(C, @1, $2); }
      ;
