@@ -34,9 +34,9 @@ int cli_diags(nasc_ctx *c, const opts *o) {
  * section defines it (a helper key such as `lr` that a later key uses).
  * The checker's own list of known keys (compiler/front/section.c) should
  * become the one list once both are merged (issue 17). */
-static const char *const train_keys[] = {
-    "data",          "test", "split",     "epochs",   "batch",        "seed", "threads",
-    "data_fraction", "init", "optimizer", "schedule", "weight_decay", "normalize", "augment", NULL};
+static const char *const train_keys[] = {"data",     "test",         "split",         "epochs",  "batch",
+                                         "seed",     "threads",      "data_fraction", "init",    "optimizer",
+                                         "schedule", "weight_decay", "normalize",     "augment", NULL};
 static const char *const search_keys[] = {"strategy",     "trials",    "time",      "seed",    "timeout",
                                           "memory_limit", "evaluator", "objective", "require", NULL};
 static const char *const section_kinds[] = {"train", "search", NULL};
