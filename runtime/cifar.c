@@ -76,7 +76,10 @@ static int size_files(const cifar_fmt *f, const char *dir, const char *sub, cons
             return rt_errf(err, cap, "%s data: %s is missing (the binary version of %s has %s%s%s and %s)",
                            f->name, p, f->name, f->files[0], f->n_files > 1 ? " to " : "",
                            f->n_files > 1 ? f->files[f->n_files - 1] : "", f->test);
-        if (st.st_size == 0 || st.st_size % rec || st.st_size > CIFAR_MAX_FILE)
+        if (st.st_size > CIFAR_MAX_FILE)
+            return rt_errf(err, cap, "%s: %lld bytes is far larger than any %s file: not a %s binary file", p,
+                           (long long)st.st_size, f->name, f->name);
+        if (st.st_size == 0 || st.st_size % rec)
             return rt_errf(err, cap,
                            "%s: %lld bytes is not a whole number of %d-byte %s records (%d label byte%s and "
                            "%d pixels): truncated, or not a %s binary file",
