@@ -244,7 +244,7 @@ Test(sections, key_tables_list_what_the_runtime_reads) {
     int nt = 0, ns = 0;
     while (t[nt]) nt++;
     while (s[ns]) ns++;
-    cr_assert_eq(nt, 12);
+    cr_assert_eq(nt, 14);
     cr_assert_eq(ns, 9);
     cr_assert_str_eq(t[0], "data");
     cr_assert_str_eq(s[ns - 1], "require");

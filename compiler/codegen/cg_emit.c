@@ -68,6 +68,11 @@ static int cg_close_checked(FILE *f, const char *path, char *err, size_t errcap)
 
 static void write_header_to(FILE *f, const char *sym, const cg_modinfo *in);
 
+/* The floats of a list as C literals that are exactly those floats. */
+static void float_list(FILE *f, const float *v, int n) {
+    for (int i = 0; i < n; i++) fprintf(f, "%s(float)%a", i ? ", " : "", (double)v[i]);
+}
+
 /* The header, through a temporary name like every output. */
 static int write_header(const char *path, const char *sym, const cg_modinfo *in, char *err, size_t errcap) {
     char tmp[1200];
@@ -105,6 +110,18 @@ static void write_header_to(FILE *f, const char *sym, const cg_modinfo *in) {
             up, is);
     fprintf(f, "#define NASC_%s_OUTPUT_RANK %d\n#define NASC_%s_OUTPUT_SHAPE { %s }\n\n", up,
             in->out_shape.rank, up, os);
+    const ir_input_norm *norm = in->norm;
+    if (norm && norm->channels) { /* the caller standardises, as the built executable does */
+        fprintf(f,
+                "/* Inputs must be standardised as in training: x' = (x - MEAN[c]) / STD[c], channel c\n"
+                " * being the c-th of INPUT_CHANNELS equal runs of each sample. */\n"
+                "#define NASC_%s_INPUT_CHANNELS %d\n#define NASC_%s_INPUT_MEAN { ",
+                up, norm->channels, up);
+        float_list(f, norm->mean, norm->channels);
+        fprintf(f, " }\n#define NASC_%s_INPUT_STD { ", up);
+        float_list(f, norm->std, norm->channels);
+        fputs(" }\n\n", f);
+    }
     fprintf(
         f,
         "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint %s(const float *in, float *out, int64_t batch);\n"
@@ -222,6 +239,7 @@ static const char *MAIN_BODY =
     "    }\n"
     "    if (run) {\n"
     "      long long nb = n / IN_N;\n"
+    "      normalize(x, nb);\n"
     "      if (NASC_MODEL(x, y, nb)) fail(\"out of memory\");\n"
     "      for (long long k = 0; k < nb; k++) nasc_print_row(stdout, y + k * OUT_N, OUT_N, logits);\n"
     "    }\n"
@@ -323,6 +341,28 @@ static int emit_file(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path,
     return 0;
 }
 
+/* The input standardisation the weights carry (graph.h), applied by the
+ * executable's main exactly as the runtime applies it (normalize.c). */
+static void write_normalize(FILE *f, const ir_input_norm *n) {
+    if (!n || !n->channels) { /* rt_load_weights made sure the channels divide the input */
+        fputs("static void normalize(float *x, long long cnt) { (void)x; (void)cnt; }\n", f);
+        return;
+    }
+    fprintf(f, "#define NORM_C %d\nstatic const float NORM_MEAN[NORM_C] = {", n->channels);
+    float_list(f, n->mean, n->channels);
+    fputs("}, NORM_STD[NORM_C] = {", f);
+    float_list(f, n->std, n->channels);
+    fputs("};\n/* x' = (x - mean) / std per channel, as at training (nasc.normalize) */\n"
+          "static void normalize(float *x, long long cnt) {\n"
+          "  long long per = IN_N / NORM_C;\n"
+          "  for (long long i = 0; i < cnt; i++)\n"
+          "    for (int c = 0; c < NORM_C; c++)\n"
+          "      for (long long k = 0; k < per; k++) { float *p = x + i * IN_N + c * per + k; "
+          "*p = (*p - NORM_MEAN[c]) / NORM_STD[c]; }\n"
+          "}\n",
+          f);
+}
+
 static int write_main(const char *path, const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -333,6 +373,8 @@ static int write_main(const char *path, const char *sym, const cg_modinfo *info,
             (long long)info->in_numel, (long long)info->out_numel);
     fputs(MAIN_HEAD, f);
     fputs(CG_PRINT_SRC, f);
+    fputc('\n', f);
+    write_normalize(f, info->norm);
     fputs(MAIN_BODY, f);
     return cg_close_checked(f, path, err, errcap);
 }
@@ -500,6 +542,7 @@ int cg_emit_ex(const ir_graph *g, cg_emit_kind kind, const char *out_path, const
     cg_modinfo info;
     int rc = -1;
     if (cg_build_module(g, &bo, C, sym, &m, &info, err, errcap)) goto done;
+    info.norm = &g->norm;
     /* readable IR keeps the loop structure: only promote the locals */
     if (kind == CG_EMIT_LLVM_IR) {
         if (cg_optimize(m, tm, 0, err, errcap)) goto done;
