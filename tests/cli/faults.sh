@@ -77,6 +77,19 @@ assert 'running' not in st and ev == 6, (st, ev)" && ok || bad "resume after SIG
 echo "FAULT two-writers injected=1 survived=1 lost=0"
 echo "FAULT sigkill-host injected=1 survived=1 lost=0 (running then: $running)"
 
+# a store (without its WAL side files) in a read-only folder: report reads it, writes nothing
+python3 -c "import sqlite3; c = sqlite3.connect('$T/run.db'); c.execute('pragma wal_checkpoint(TRUNCATE)'); c.close()"
+mkdir -p "$T/rw" "$T/ro"
+cp "$T/run.db" "$T/rw/run.db"
+if mount --bind "$T/rw" "$T/ro" 2>/dev/null && mount -o remount,ro,bind "$T/ro" 2>/dev/null; then
+    expect_exit 0 "$NASC" report "$T/ro/run.db"
+    expect_in "$T/out" "6 trials: 6 done"
+    umount "$T/ro"
+    [ "$(ls "$T/rw")" = run.db ] && ok || bad "report wrote beside a store in a read-only folder"
+else
+    umount "$T/ro" 2>/dev/null
+    echo "SKIP: cannot bind-mount read-only here (not root): the read-only folder case is not run"
+fi
 : > "$T/empty.db"
 expect_exit 1 "$NASC" report "$T/empty.db"
 expect_in "$T/err" "not a nasc store"
