@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cg_passes.h"
+#include "cg_onnx.h"
 #include "cg_print.h"
 #include "cli.h"
 #include "codegen.h"
@@ -15,14 +16,16 @@
 #include "normalize.h"
 #include "train.h"
 
-/* The point's graph with its trained weights. */
-static int load_model(nasc_ctx *c, const opts *o, ir_graph *g) {
+/* The point's graph with its trained weights; *point (if not NULL) gets
+ * the point as JSON. */
+static int load_model(nasc_ctx *c, const opts *o, ir_graph *g, const char **point) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
     space_ir *s;
     assignment *a;
     if (!cli_point(c, p, o, &s, &a, g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
+    if (point) *point = point_json(c, s, a);
     if (!o->weights) {
         cli_err("%s needs --weights W.safetensors (from nasc train -o or nasc search)", o->cmd);
         return EXIT_USAGE;
@@ -69,29 +72,43 @@ static bool known_pass(const char *name) {
     return false;
 }
 
+/* --emit onnx: the graph as an ONNX model (cg_onnx.h); frees g's weights. */
+static int build_onnx(ir_graph *g, const char *point, const opts *o, char *err, size_t cap) {
+    int rc = cg_onnx_write(g, point, o->out, err, cap);
+    rt_params_free(g);
+    if (rc) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
+    if (!o->quiet) fprintf(stderr, "wrote %s (ONNX, opset %d)\n", o->out, CG_ONNX_OPSET);
+    return EXIT_OK;
+}
+
 int cmd_build(nasc_ctx *c, const opts *o) {
     ir_graph g = {0};
     if (!o->out) {
         cli_err("build needs -o OUT");
         return EXIT_USAGE;
     }
+    enum { EMIT_ONNX = CG_EMIT_ASM + 1 }; /* not a codegen output: cg_onnx.c writes it */
     static const struct {
         const char *name;
-        cg_emit_kind k;
+        int k;
     } kinds[] = {
         {"obj", CG_EMIT_OBJ},      {"lib", CG_EMIT_LIB}, {"exe", CG_EMIT_EXE},
-        {"llvm", CG_EMIT_LLVM_IR}, {"asm", CG_EMIT_ASM},
+        {"llvm", CG_EMIT_LLVM_IR}, {"asm", CG_EMIT_ASM}, {"onnx", EMIT_ONNX},
     };
+    const int n_kinds = (int)(sizeof kinds / sizeof kinds[0]);
     const char *emit = o->emit ? o->emit : "exe";
-    const char *names[5];
+    const char *names[8];
     int kind = -1;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < n_kinds; i++) {
         names[i] = kinds[i].name;
-        if (!strcmp(kinds[i].name, emit)) kind = (int)kinds[i].k;
+        if (!strcmp(kinds[i].name, emit)) kind = kinds[i].k;
     }
     if (kind < 0) {
-        const char *near = cli_suggest(emit, names, 5);
-        cli_err("--emit must be obj, lib, exe, llvm or asm, got '%s'%s%s%s", emit,
+        const char *near = cli_suggest(emit, names, n_kinds);
+        cli_err("--emit must be obj, lib, exe, llvm, asm or onnx, got '%s'%s%s%s", emit,
                 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
         return EXIT_USAGE;
     }
@@ -103,12 +120,14 @@ int cmd_build(nasc_ctx *c, const opts *o) {
                 o->cpu);
         return EXIT_USAGE;
     }
-    int st = load_model(c, o, &g);
+    const char *point = NULL;
+    int st = load_model(c, o, &g, &point);
     if (st) {
         rt_params_free(&g);
         return st;
     }
     char err[2048];
+    if (kind == EMIT_ONNX) return build_onnx(&g, point, o, err, sizeof err);
     cg_compile_opts co = {0};
     co.opt_level = 3;
     co.dump_after = o->dump_after;
@@ -215,7 +234,7 @@ int cmd_run(nasc_ctx *c, const opts *o) {
         return EXIT_USAGE;
     }
     ir_graph g = {0};
-    int st = load_model(c, o, &g);
+    int st = load_model(c, o, &g, NULL);
     if (st) {
         rt_params_free(&g);
         return st;
