@@ -62,6 +62,7 @@ typedef struct drv_goals {
     bool throughput; /* ... throughput */
     bool test;       /* ... test_accuracy */
     bool proxies;    /* ... naswot or synflow */
+    bool footprint;  /* ... ram or flash (they compile the point: computed only then) */
 } drv_goals;
 
 /* Reads `objective` and `require` of a search section.  false with err. */
@@ -77,6 +78,7 @@ typedef struct drv_space {
     nasc_space ns;
     nasc_decision *decs;
     bool want_latency, want_throughput, want_test, want_proxies; /* what the builtin evaluator measures */
+    bool want_footprint;                                         /* ram and flash among the static metrics */
     int threads;                                                 /* OpenBLAS threads per trial */
     double max_epochs;
     const drv_folder *folder; /* for checkpoints */

@@ -60,6 +60,7 @@ static bool add_goal(drv_goals *g, const cfg_val *v, bool objective, const ast_e
     g->throughput |= mentions(e, "throughput");
     g->test |= mentions(e, "test_accuracy");
     g->proxies |= mentions(e, "naswot") || mentions(e, "synflow");
+    g->footprint |= mentions(e, "ram") || mentions(e, "flash");
     int slot = g->n_obj + g->n_lim;
     sr_expr_format(x, g->text[slot], sizeof g->text[slot]);
     if (objective) {

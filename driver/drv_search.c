@@ -92,6 +92,7 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     h.want_throughput = g.throughput;
     h.want_test = g.test;
     h.want_proxies = g.proxies;
+    h.want_footprint = g.footprint;
     if (extra_metrics(metrics, &h, err, cap)) {
         drv_goals_free(&g);
         return -2;

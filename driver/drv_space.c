@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "blas.h"
+#include "cg_footprint.h"
 #include "codegen.h"
 #include "driver.h"
 #include "recipe.h"
@@ -114,6 +115,21 @@ static int ad_from_json(void *ud, const char *json, nasc_point *p, char *err, si
     return rc;
 }
 
+/* The static metrics of a point's graph; ram and flash only when asked
+ * for, as they compile it (cg_footprint.h).  A graph the back end cannot
+ * build has no ram or flash: a limit on them then fails the trial as a
+ * missing metric would, rather than calling the point infeasible. */
+static void static_metrics(const drv_space *h, const ir_graph *g, sr_metrics *out) {
+    sr_metrics_set(out, "params", (double)g->params);
+    sr_metrics_set(out, "flops", (double)g->flops);
+    sr_metrics_set(out, "memory", (double)g->memory);
+    cg_footprint f;
+    char err[512];
+    if (!h->want_footprint || cg_footprint_of(g, &f, err, sizeof err)) return;
+    sr_metrics_set(out, "ram", (double)f.ram);
+    sr_metrics_set(out, "flash", (double)f.flash);
+}
+
 static int ad_static(void *ud, const nasc_point *p, sr_metrics *out) {
     drv_space *h = ud;
     ctx_mark m = ctx_get_mark(h->c);
@@ -121,11 +137,7 @@ static int ad_static(void *ud, const nasc_point *p, sr_metrics *out) {
     a->no_names = true;
     ir_graph g = {0};
     bool feasible, ok = to_asg(h, p, a) && space_run(h->c, h->p, h->s, a, &g, &feasible);
-    if (ok) {
-        sr_metrics_set(out, "params", (double)g.params);
-        sr_metrics_set(out, "flops", (double)g.flops);
-        sr_metrics_set(out, "memory", (double)g.memory);
-    }
+    if (ok) static_metrics(h, &g, out);
     ctx_release(h->c, m);
     return ok ? 0 : -1;
 }
@@ -143,11 +155,7 @@ static int ad_instantiate(void *ud, nasc_point *p, sr_metrics *m, char **json) {
     if (to_asg(h, p, a)) {
         bool feasible, ok = space_run(h->c, h->p, h->s, a, &g, &feasible);
         for (int i = 0; i < a->n; i++) p->active[i] = a->active[i];
-        if (ok) {
-            sr_metrics_set(m, "params", (double)g.params);
-            sr_metrics_set(m, "flops", (double)g.flops);
-            sr_metrics_set(m, "memory", (double)g.memory);
-        }
+        if (ok) static_metrics(h, &g, m);
         *json = strdup(point_json(h->c, h->s, a));
         rc = ok ? 1 : 0;
     }

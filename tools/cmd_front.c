@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cg_footprint.h"
 #include "cli.h"
 #include "json.h"
 
@@ -410,7 +411,7 @@ static const char *node_type(const ir_node *n) {
     return n->op == IR_ACT ? ir_act_name(n->act) : ir_op_name(n->op);
 }
 
-static void show_table(const ir_graph *g, const char *point) {
+static void show_table(const ir_graph *g, const char *point, const cg_footprint *fp) {
     char sh[64], b1[32], b2[32];
     int w = 20;
     for (int i = 0; i < g->n_nodes; i++)
@@ -433,9 +434,12 @@ static void show_table(const ir_graph *g, const char *point) {
     for (int i = 0; i < w + 80; i++) putchar('-');
     printf("\ntotal params: %s   FLOPs per sample: %s   peak activation memory (batch 1): %s bytes\n",
            cli_commas(g->params, b1, 32), cli_commas(g->flops, b2, 32), cli_commas(g->memory, sh, 32));
+    if (fp)
+        printf("ram (fp32 build, batch 1): %s bytes   flash: %s bytes\n",
+               cli_commas(fp->ram, b1, 32), cli_commas(fp->flash, b2, 32));
 }
 
-static void show_json(const ir_graph *g, const char *point) {
+static void show_json(const ir_graph *g, const char *point, const cg_footprint *fp) {
     json_buf b = {0};
     json_buf_puts(&b, "{\"space\": ");
     json_str(&b, g->space);
@@ -473,6 +477,15 @@ static void show_json(const ir_graph *g, const char *point) {
     json_write_int(&b, g->flops);
     json_buf_puts(&b, ", \"memory\": ");
     json_write_int(&b, g->memory);
+    if (fp) {
+        static const char *keys[] = {", \"ram\": ", ", \"flash\": ", ", \"arena_bytes\": ",
+                                     ", \"const_bytes\": ", ", \"code_bytes\": "};
+        const int64_t v[] = {fp->ram, fp->flash, fp->arena_bytes, fp->const_bytes, fp->code_bytes};
+        for (int i = 0; i < 5; i++) {
+            json_buf_puts(&b, keys[i]);
+            json_write_int(&b, v[i]);
+        }
+    }
     json_buf_puts(&b, "}\n");
     fputs(b.data, stdout);
     json_buf_free(&b);
@@ -492,11 +505,15 @@ int cmd_show(nasc_ctx *c, const opts *o) {
         return cli_diags(c, o);
     }
     char *pj = point_json(c, s, a);
+    /* ram and flash need the back end; a graph it cannot build still shows */
+    cg_footprint fp;
+    char err[512];
+    bool has_fp = !o->dot && cg_footprint_of(&g, &fp, err, sizeof err) == 0;
     if (o->dot)
         show_dot(&g);
     else if (o->json)
-        show_json(&g, pj);
+        show_json(&g, pj, has_fp ? &fp : NULL);
     else
-        show_table(&g, pj);
+        show_table(&g, pj, has_fp ? &fp : NULL);
     return cli_stdout_done();
 }

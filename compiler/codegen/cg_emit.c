@@ -110,6 +110,11 @@ static void write_header_to(FILE *f, const char *sym, const cg_modinfo *in) {
             up, is);
     fprintf(f, "#define NASC_%s_OUTPUT_RANK %d\n#define NASC_%s_OUTPUT_SHAPE { %s }\n\n", up,
             in->out_shape.rank, up, os);
+    fprintf(
+        f,
+        "/* Bytes %s mallocs per call for its activations (batch > 0; tiles of %d samples). */\n"
+        "#define NASC_%s_ARENA_BYTES(batch) ((((batch) < %d ? (batch) : %d) * %lldLL + %lldLL) * 4 + 64)\n\n",
+        sym, CG_TILE, up, CG_TILE, CG_TILE, (long long)in->arena_floats, (long long)in->scratch_floats);
     const ir_input_norm *norm = in->norm;
     if (norm && norm->channels) { /* the caller standardises, as the built executable does */
         fprintf(f,

@@ -409,7 +409,8 @@ static void check_train(interp *I, section *s) {
 static const metric_info metrics[] = {
     {"accuracy", MD_NUMBER}, {"loss", MD_NUMBER},    {"latency", MD_TIME}, {"throughput", MD_NUMBER},
     {"params", MD_NUMBER},   {"flops", MD_NUMBER},   {"memory", MD_BYTES}, {"train_time", MD_TIME},
-    {"naswot", MD_NUMBER},   {"synflow", MD_NUMBER}, {NULL, MD_NUMBER},
+    {"naswot", MD_NUMBER},   {"synflow", MD_NUMBER}, {"ram", MD_BYTES},    {"flash", MD_BYTES},
+    {NULL, MD_NUMBER},
 };
 
 const metric_info *section_metrics(void) { return metrics; }

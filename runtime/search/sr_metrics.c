@@ -190,6 +190,8 @@ static const sr_metric_info metric_table[] = {
     {"params", "count", 1, 0},
     {"flops", "count", 1, 0},
     {"memory", "bytes", 1, 0},
+    {"ram", "bytes", 1, 0},   /* the fp32 build's arena + one sample in and out (cg_footprint.h) */
+    {"flash", "bytes", 1, 0}, /* the fp32 build's object: code + weights */
     {"train_time", "s", 0, 0},
     {"naswot", "", 0, 1},
     {"synflow", "", 0, 1},

@@ -100,7 +100,7 @@ expect_line "$T/err" "nasc: unexpected argument 'extra'"
 # values of build options, checked before anything is loaded
 P='{"decisions": {"depth": 1, "act": "relu", "width[1]": 8}}'
 expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --emit exee
-expect_text "$T/err" "nasc: --emit must be obj, lib, exe, llvm or asm, got 'exee'; did you mean 'exe'?"
+expect_text "$T/err" "nasc: --emit must be obj, lib, exe, llvm, asm or onnx, got 'exee'; did you mean 'exe'?"
 expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --dump-after fuse-ac
 expect_text "$T/err" "nasc: --dump-after: unknown pass 'fuse-ac'; did you mean 'fuse-act'?"
 expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --dump-after zz
