@@ -254,6 +254,8 @@ Test(sections, every_metric_has_one_dimension) {
     cr_assert_eq(section_metric("latency")->dim, MD_TIME);
     cr_assert_eq(section_metric("train_time")->dim, MD_TIME);
     cr_assert_eq(section_metric("memory")->dim, MD_BYTES);
+    cr_assert_eq(section_metric("ram")->dim, MD_BYTES);
+    cr_assert_eq(section_metric("flash")->dim, MD_BYTES);
     cr_assert_eq(section_metric("params")->dim, MD_NUMBER);
     cr_assert_eq(section_metric("accuracy")->dim, MD_NUMBER);
     cr_assert_null(section_metric("test_accuracy"));
@@ -261,7 +263,7 @@ Test(sections, every_metric_has_one_dimension) {
     cr_assert_str_eq(metric_dim_name(MD_BYTES), "a size in bytes");
     int n = 0;
     for (const metric_info *m = section_metrics(); m->name; m++) n++;
-    cr_assert_eq(n, 10);
+    cr_assert_eq(n, 12);
 }
 
 Test(sections, external_metrics_have_no_known_dimension) {
