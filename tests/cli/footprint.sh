@@ -62,4 +62,13 @@ for e, m in refused:
     assert e == "violates 'flash < 5120' (checked before evaluation)", e
     assert m["flash"] >= 5120 and "epochs" not in m and "accuracy" not in m, m
 PY
+# flash as an objective: the best point is the smallest of those trained
+expect_exit 0 "$NASC" search "$D/deploy/tiny_flash.nas" --db "$T/ob.db" --json --set 'search.objective=minimize flash'
+python3 - "$T/out" "$T/ob.db" <<'PY' && ok || bad "minimize flash"
+import json, sqlite3, sys
+best = json.load(open(sys.argv[1]))["best"]["metrics"]["flash"]
+done = [json.loads(m)["flash"] for (m,) in sqlite3.connect(sys.argv[2]).execute(
+    "select metrics from trials where status = 'done'")]
+assert len(done) == 6 and best == min(done), (best, done)
+PY
 finish
