@@ -267,6 +267,9 @@ static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
  * under the requires that share any of them (a require over other
  * decisions cannot exclude a counterexample).  Fills the requires taken. */
 static int *with_requires(nasc_ctx *c, space_ir *s, int *ids, int *n, require_c ***reqs, int *nreq) {
+    *nreq = 0;
+    *reqs = NULL;
+    if (!s->reqs.n) return ids;
     bool *taken = arena_alloc(&c->A, (size_t)(s->reqs.n + 1) * sizeof *taken);
     *reqs = arena_alloc(&c->A, (size_t)(s->reqs.n + 1) * sizeof **reqs);
     *nreq = 0;
@@ -288,11 +291,14 @@ static int *with_requires(nasc_ctx *c, space_ir *s, int *ids, int *n, require_c 
     return ids;
 }
 
-static bool already_reported(space_ir *s, int upto, loc at) {
-    for (int i = 0; i < upto; i++)
-        if (s->obligs.v[i].reported && s->obligs.v[i].at.line == at.line && s->obligs.v[i].at.col == at.col &&
-            s->obligs.v[i].at.file == at.file)
-            return true;
+/* True when an obligation at `at` has been reported: the reported ones
+ * are few (the error limit), so scan those, not every obligation before
+ * (quadratic in a big space's thousands of obligations). */
+static bool already_reported(space_ir *s, const int *reported, int nrep, loc at) {
+    for (int k = 0; k < nrep; k++) {
+        loc b = s->obligs.v[reported[k]].at;
+        if (b.line == at.line && b.col == at.col && b.file == at.file) return true;
+    }
     return false;
 }
 
@@ -323,6 +329,7 @@ typedef struct prover {
     space_ir *s;
     smt *z;
     bool z_tried;
+    VEC(int) reported; /* obligations reported so far */
 } prover;
 
 /* Evaluates the obligation at the enumerator's current values: true when
@@ -389,7 +396,7 @@ static void prove(prover *pv, int oi) {
     space_ir *s = pv->s;
     oblig *o = &s->obligs.v[oi];
     if (sym_is_true(o->prop) || sym_is_false(o->guard)) return;
-    if (already_reported(s, oi, o->at)) return;
+    if (already_reported(s, pv->reported.v, pv->reported.n, o->at)) return;
     int64_t lo, hi;
     if (sym_bounds(o->prop, decision_interval, s, &lo, &hi) && lo > 0) return; /* true on the whole box */
     int n, nreq;
@@ -705,8 +712,11 @@ void space_analyze(nasc_ctx *c, space_ir *s) {
     int e0 = c->n_errors;
     simplify_guards(c, s);
     /* Obligations are proven even after other errors: more errors per run. */
-    prover pv = {c, s, NULL, false};
-    for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) prove(&pv, i);
+    prover pv = {c, s, NULL, false, {0}};
+    for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) {
+        prove(&pv, i);
+        if (s->obligs.v[i].reported) vec_push(&c->A, pv.reported, i);
+    }
     smt_free(pv.z);
     s->ok = was_ok && c->n_errors == e0;
     if (!s->ok) return;
