@@ -369,7 +369,7 @@ smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq,
     Z3_solver_inc_ref(z->z, sv);
     Z3_params ps = Z3_mk_params(z->z);
     Z3_params_inc_ref(z->z, ps);
-    Z3_params_set_uint(z->z, ps, Z3_mk_string_symbol(z->z, "timeout"), 5000);
+    Z3_params_set_uint(z->z, ps, Z3_mk_string_symbol(z->z, "timeout"), 2000);
     Z3_solver_set_params(z->z, sv, ps);
     for (int k = 0; k < n; k++)
         if (z->dec_dom[ids[k]]) Z3_solver_assert(z->z, sv, z->dec_dom[ids[k]]);
