@@ -469,3 +469,25 @@ Test(scale, loop_bound_over_a_huge_range) {
         "%s", r.diags);
     done(&r);
 }
+
+/* 3000 decision-dependent increments in one shape: too deep for z3 (it
+ * crashed on it), so the checker samples; the note stops after 64 names. */
+Test(scale, three_thousand_deep_chain_samples_and_caps_the_note) {
+    text t = {0};
+    add(&t, "space S(x: Tensor[8]) -> Tensor[10] {\n    let c = 1\n    for i in 1..3000 {\n");
+    add(&t, "        let a = choice {0, 1}\n        if a == 1 { c = c + 1 }\n    }\n");
+    add(&t,
+        "    let y = dense(x, c)\n    let z = dense(x, 3001)\n    h = y + z\n    return dense(h, 10)\n}\n");
+    checked r = check_src(t.s);
+    cr_assert_eq(r.c->n_errors, 1, "%.400s", r.diags);
+    const char *head = "t.nas:9:9: error: cannot add tensors of shapes [";
+    cr_expect(!strncmp(r.diags, head, strlen(head)), "%.300s", r.diags);
+    const char *note = strstr(r.diags, "t.nas:9:9: note: when a[1] = ");
+    cr_assert(note, "%.300s", r.diags);
+    int names = 1;
+    for (const char *q = note; *q && *q != '\n'; q++) names += *q == '=';
+    cr_expect_eq(names - 1, 64, "%.300s", note);
+    cr_expect(strstr(note, ", and 2936 more\n"), "%.100s", strstr(note, "a[64]"));
+    free(t.s);
+    done(&r);
+}

@@ -237,6 +237,10 @@ static char *dec_value_text(nasc_ctx *c, const decision *d, sval v) {
 }
 
 /* "when depth = 3, width[3] = 16": the active decisions a failure needs. */
+/* A note names at most this many decisions (then "and N more"): a
+ * counterexample over 1,000 conditional layers is not read in full. */
+#define WHEN_MAX 64
+
 static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n) {
     char *w = "";
     int k = 0;
@@ -244,9 +248,11 @@ static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n
         decision *d = s->decs.v[ids[j]];
         if (deps_subset(d->guard->deps, d->guard->n_deps, ids, n) && !truthy(sym_eval(d->guard, &e->env)))
             continue;
-        w = arena_printf(&c->A, "%s%s%s = %s", w, k++ ? ", " : "", d->label,
-                         dec_value_text(c, d, e->vals[d->id]));
+        if (k++ < WHEN_MAX)
+            w = arena_printf(&c->A, "%s%s%s = %s", w, k > 1 ? ", " : "", d->label,
+                             dec_value_text(c, d, e->vals[d->id]));
     }
+    if (k > WHEN_MAX) w = arena_printf(&c->A, "%s, and %d more", w, k - WHEN_MAX);
     return w;
 }
 

@@ -20,7 +20,14 @@ typedef struct tr {
     Z3_ast v;   /* Int or Bool */
     Z3_ast err; /* Bool, NULL: cannot err */
     bool is_bool;
+    int depth; /* of the term: z3's own walks recurse on it */
 } tr;
+
+/* z3 recurses on terms (it overflows the C stack near 3,000 levels of its terms, and a sym level may be
+ * several z3 levels): a
+ * deeper obligation is not sent (UNKNOWN: enumerated or sampled, with the
+ * warning that says so). */
+#define SMT_MAX_DEPTH 400
 
 struct smt {
     space_ir *s;
@@ -232,7 +239,7 @@ static bool is_cmp(ast_op op) { return op >= OP_EQ && op <= OP_GE; }
 
 /* Translates s, whose operands are translated already. */
 static tr make(smt *z, sym *s) {
-    tr r = {s, NULL, NULL, false};
+    tr r = {s, NULL, NULL, false, 0};
     if (s->is_float) {
         z->failed = true;
         return r;
@@ -339,6 +346,11 @@ static tr *translate(smt *z, sym *root) {
                 }
         if (!ready) continue;
         tr t = make(z, s);
+        for (int k = 0; k < 3; k++) {
+            tr *kt = kids[k] && s->k != SY_DEC ? find(z, kids[k]) : NULL;
+            if (kt && kt->depth + 1 > t.depth) t.depth = kt->depth + 1;
+        }
+        if (t.depth > SMT_MAX_DEPTH) z->failed = true;
         if (z->failed) break;
         put(z, t);
         n--;
