@@ -317,13 +317,17 @@ static tr make(smt *z, sym *s) {
     return r;
 }
 
-/* Translates the DAG under root, operands first, without recursion. */
-static tr *translate(smt *z, sym *root) {
+/* Translates the DAG under root, operands first, without recursion; a
+ * copy into *out, since the table moves as it grows. */
+static bool translate(smt *z, sym *root, tr *out) {
     tr *have = find(z, root);
-    if (have) return have;
+    if (have) {
+        *out = *have;
+        return true;
+    }
     size_t cap = 64, n = 0;
     sym **st = malloc(cap * sizeof *st);
-    if (!st) return NULL;
+    if (!st) return false;
     st[n++] = root;
     while (n && !z->failed) {
         sym *s = st[n - 1];
@@ -356,7 +360,9 @@ static tr *translate(smt *z, sym *root) {
         n--;
     }
     free(st);
-    return z->failed ? NULL : find(z, root);
+    if (z->failed) return false;
+    *out = *find(z, root);
+    return true;
 }
 
 /* ----- queries ----- */
@@ -375,8 +381,9 @@ smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq,
     z->failed = false;
     for (int k = 0; k < n; k++)
         if (!dec_term(z, ids[k])) return SMT_UNKNOWN;
-    tr *g = translate(z, guard), *p = g ? translate(z, prop) : NULL;
-    if (!g || !p) return SMT_UNKNOWN;
+    tr gt, pt;
+    if (!translate(z, guard, &gt) || !translate(z, prop, &pt)) return SMT_UNKNOWN;
+    const tr *g = &gt, *p = &pt;
     Z3_solver sv = Z3_mk_solver(z->z);
     Z3_solver_inc_ref(z->z, sv);
     Z3_params ps = Z3_mk_params(z->z);
@@ -387,9 +394,9 @@ smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq,
         if (z->dec_dom[ids[k]]) Z3_solver_assert(z->z, sv, z->dec_dom[ids[k]]);
     smt_result res = SMT_UNKNOWN;
     for (int r = 0; r < nreq; r++) {
-        tr *qg = translate(z, reqs[r]->guard), *qc = qg ? translate(z, reqs[r]->cond) : NULL;
-        if (!qg || !qc) goto done;
-        Z3_solver_assert(z->z, sv, Z3_mk_implies(z->z, as_bool(z, qg), as_bool(z, qc)));
+        tr qg, qc;
+        if (!translate(z, reqs[r]->guard, &qg) || !translate(z, reqs[r]->cond, &qc)) goto done;
+        Z3_solver_assert(z->z, sv, Z3_mk_implies(z->z, as_bool(z, &qg), as_bool(z, &qc)));
     }
     Z3_solver_assert(z->z, sv, as_bool(z, g));
     if (g->err) Z3_solver_assert(z->z, sv, Z3_mk_not(z->z, g->err));
