@@ -354,14 +354,36 @@ static double now_secs(void) {
 
 /* Evaluates the obligation at the enumerator's current values: true when
  * this is a counterexample (then it is reported). */
-static bool refutes(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+static bool is_counterexample(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    e->env.gen = sym_new_gen();
+    e->env.err = false;
     if (!truthy(sym_eval(o->guard, &e->env)) || e->env.err) return false;
     if (!requires_hold(pv->s, e, ids, n)) return false;
     e->env.err = false;
     bool ok = truthy(sym_eval(o->prop, &e->env));
-    if (ok && !e->env.err) return false;
+    return !ok || e->env.err;
+}
+
+static bool refutes(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    if (!is_counterexample(pv, o, e, ids, n)) return false;
     report(pv->c, pv->s, o, e, e->env.err);
     return true;
+}
+
+/* Moves each decision of a solver's counterexample to its first value
+ * wherever it stays a counterexample, so that the note reads like an
+ * enumerated one (`depth = 1` rather than whatever the model chose). */
+static void simplify_counterexample(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    for (int j = 0; j < n; j++) {
+        sval was = e->vals[ids[j]];
+        int64_t was_idx = e->idx[j];
+        e->idx[j] = 0;
+        e->vals[ids[j]] = dec_value(e, j);
+        if (!is_counterexample(pv, o, e, ids, n)) {
+            e->vals[ids[j]] = was;
+            e->idx[j] = was_idx;
+        }
+    }
 }
 
 static void enumerate(prover *pv, oblig *o, enumr *e, const int *ids, int n, int64_t total) {
@@ -406,12 +428,11 @@ static bool by_solver(prover *pv, oblig *o, enumr *e, const int *ids, int n, req
     pv->z_secs += now_secs() - t0;
     if (r == SMT_PROVED) return true;
     if (r == SMT_UNKNOWN) return false;
-    e->env.gen = sym_new_gen();
-    e->env.err = false;
     /* The model is re-checked with the evaluator (the solver's integers
      * do not overflow); one it does not confirm proves nothing. */
-    if (!refutes(pv, o, e, ids, n)) return false;
-    return true;
+    if (!is_counterexample(pv, o, e, ids, n)) return false;
+    simplify_counterexample(pv, o, e, ids, n);
+    return refutes(pv, o, e, ids, n);
 }
 
 static void prove(prover *pv, int oi) {
