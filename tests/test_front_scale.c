@@ -491,3 +491,29 @@ Test(scale, three_thousand_deep_chain_samples_and_caps_the_note) {
     free(t.s);
     done(&r);
 }
+
+/* The params range of conditional depth 1..8 is exact (not marked as
+ * bounds), and its maximum is the params of a real point: depth 8, every
+ * width 64 and every kernel 5. */
+Test(scale, conditional_depth_ranges_are_exact_and_attained) {
+    char *src = cdepth_src(8);
+    checked r = check_src(src);
+    cr_assert_eq(r.c->n_errors, 0, "%s", r.diags);
+    cr_expect(sp(&r)->range_exact);
+    /* conv 3 -> 64 (5x5) + 7 convs 64 -> 64 (5x5) + dense 64 -> 10 */
+    int64_t want = (3 * 64 * 25 + 64) + 7 * (64 * 64 * 25 + 64) + (64 * 10 + 10);
+    cr_expect_eq(sp(&r)->params_max, want);
+    text json = {0};
+    add(&json, "{\"space\": \"CDepth\", \"decisions\": {\"depth\": 8");
+    for (int i = 1; i <= 8; i++)
+        add(&json, ", \"width[%d]\": 64, \"kernel[%d]\": 5, \"act[%d]\": \"relu\"", i, i, i);
+    add(&json, "}}");
+    space_ir *s;
+    assignment *a;
+    ir_graph g = {0};
+    cr_assert(point_load(r.c, r.p, &s, json.s, "p", &a, &g), "%s", diag_render_string(r.c));
+    cr_expect_eq(g.params, want);
+    free(json.s);
+    free(src);
+    done(&r);
+}
