@@ -605,6 +605,18 @@ typedef struct witness {
     sval *v[4];
 } witness;
 
+/* The summed params and FLOPs of the active terms at the enumerator's
+ * current point; false when the arithmetic errs there. */
+static bool sum_costs(enumr *e, cost_term **ts, int nt, int64_t *p, int64_t *f) {
+    *p = *f = 0;
+    for (int i = 0; i < nt; i++) {
+        if (!truthy(sym_eval(ts[i]->guard, &e->env))) continue;
+        *p = sat_add(*p, nonneg(sym_eval(ts[i]->params, &e->env).i));
+        *f = sat_add(*f, nonneg(sym_eval(ts[i]->flops, &e->env).i));
+    }
+    return !e->env.err;
+}
+
 static int *terms_deps(nasc_ctx *c, cost_term **ts, int nt, int *n) {
     int *ids = NULL;
     *n = 0;
@@ -671,13 +683,8 @@ static void cluster_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int6
     for (int64_t k = 0; k < total; k++) {
         enum_set(&e, k);
         if (!requires_hold(s, &e, ids, n)) continue;
-        int64_t p = 0, f = 0;
-        for (int i = 0; i < nt; i++) {
-            if (!truthy(sym_eval(ts[i]->guard, &e.env))) continue;
-            p = sat_add(p, nonneg(sym_eval(ts[i]->params, &e.env).i));
-            f = sat_add(f, nonneg(sym_eval(ts[i]->flops, &e.env).i));
-        }
-        if (e.env.err) continue;
+        int64_t p, f;
+        if (!sum_costs(&e, ts, nt, &p, &f)) continue;
         /* ties: the first combination for a minimum, the last for a
          * maximum (smallest and largest values), so that the witnesses of
          * clusters that grow with their decisions agree (bound_attained) */
@@ -773,13 +780,8 @@ static bool bound_attained(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, wit
  * decisions they depend on together; false when that is too costly. */
 static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_t mn[2], int64_t mx[2],
                         int64_t *budget) {
-    int n = 0;
-    int *ids = NULL;
-    for (int i = 0; i < nt; i++) {
-        ids = deps_union(c, ids, n, ts[i]->guard->deps, ts[i]->guard->n_deps, &n);
-        ids = deps_union(c, ids, n, ts[i]->params->deps, ts[i]->params->n_deps, &n);
-        ids = deps_union(c, ids, n, ts[i]->flops->deps, ts[i]->flops->n_deps, &n);
-    }
+    int n;
+    int *ids = terms_deps(c, ts, nt, &n);
     enumr e;
     int64_t combos = enum_init(c, &e, s, ids, n, *budget / (nt + 1));
     if (combos < 0) return false;
@@ -789,13 +791,8 @@ static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_
     for (int64_t k = 0; k < combos; k++) {
         enum_set(&e, k);
         if (!requires_hold(s, &e, ids, n)) continue;
-        int64_t p = 0, f = 0;
-        for (int i = 0; i < nt; i++) {
-            if (!truthy(sym_eval(ts[i]->guard, &e.env))) continue;
-            p = sat_add(p, nonneg(sym_eval(ts[i]->params, &e.env).i));
-            f = sat_add(f, nonneg(sym_eval(ts[i]->flops, &e.env).i));
-        }
-        if (e.env.err) continue;
+        int64_t p, f;
+        if (!sum_costs(&e, ts, nt, &p, &f)) continue;
         if (p < mn[0]) mn[0] = p;
         if (p > mx[0]) mx[0] = p;
         if (f < mn[1]) mn[1] = f;
