@@ -236,7 +236,7 @@ static int check_conflicts(const opts *o, const sr_config *cfg, const drv_run_op
         join(v, cfg->n_strategy_opts, a, sizeof a);
         join(st->strategy_opts, st->n_strategy_opts, b, sizeof b);
         snprintf(err, cap,
-                 "--strategy-opt: the strategy options would be %s; this search was started with %s", a, b);
+                 "--strategy-opt: the strategy options would be %.400s; this search was started with %.400s", a, b);
         return -1;
     }
     if (o->have_seed && cfg->seed != st->seed) {
