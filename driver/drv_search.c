@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "driver.h"
+#include "drv_supernet.h"
 #include "recipe.h"
 
 int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, drv_folder *folder,
@@ -37,6 +38,8 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
         if (recipe_from_section(&s->train, &r, err, cap) && !recipe_load_data(&r, err, cap)) rc = -1;
     }
     sr_space_iface iface = drv_space_iface(&h);
+    if (!rc && drv_evaluator_supernet(cfg)) /* the supernet evaluator (drv_supernet.c) */
+        rc = drv_supernet_evaluator(&h, drv_evaluator_supernet(cfg), &iface, err, cap);
     if (!rc) rc = sr_run(cfg, &iface, sum, err, cap);
     drv_goals_free(&g);
     return rc;
