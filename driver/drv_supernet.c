@@ -672,7 +672,9 @@ static int se_eval(void *ud, const char *point_json, double fidelity, const char
         goto out;
     }
     double acc, loss, t1 = recipe_now();
-    if (rt_evaluate(&g, &d->val, batch, &acc, &loss, err, cap)) goto out;
+    rt_dataset val = d->val; /* a view: the split is shuffled, so its first samples are a sample */
+    if (val.n > DRV_SN_VAL_SAMPLES) val.n = DRV_SN_VAL_SAMPLES;
+    if (rt_evaluate(&g, &val, batch, &acc, &loss, err, cap)) goto out;
     sr_metrics_set(out, "accuracy", acc);
     sr_metrics_set(out, "val_loss", loss);
     sr_metrics_set(out, "params", (double)g.params);

@@ -70,8 +70,12 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
  * (respecting the space's `require`) into a; the graph is built into g. */
 bool drv_supernet_sample(drv_supernet *sb, uint64_t *rng, assignment **a, ir_graph *g);
 
-/* Default number of training samples BN statistics are recalibrated on. */
+/* The supernet evaluator's defaults (docs/one-shot.md): batch-norm
+ * statistics are recalibrated on the first 2000 samples of the training
+ * split, accuracy is measured on the first 2000 of the validation split
+ * (both splits are shuffled by the recipe's seed, so these are samples). */
 #define DRV_SN_RECAL_SAMPLES 2000
+#define DRV_SN_VAL_SAMPLES 2000
 
 /* Gives g (built for a point) its supernet slice and recalibrates its
  * batch-norm statistics on `samples` training samples (cumulative average,
