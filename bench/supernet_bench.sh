@@ -28,19 +28,29 @@ cpu() { # cpu FILE CMD...: runs CMD, appends "user+sys wall" seconds to FILE
 }
 echo "$(lscpu | grep 'Model name' | sed 's/  */ /g'), $(nproc) cores; budgets: supernet $E_SN epochs, stand-alone $E_SA epochs, $N points"
 LARGEST='{"decisions": {"stem": 32, "depth": 3, "width[1]": 32, "kernel[1]": 5, "op[1]": "conv3x3", "width[2]": 32, "kernel[2]": 5, "op[2]": "conv3x3", "width[3]": 32, "kernel[3]": 5, "op[3]": "conv3x3"}}'
-cpu "$W/t_uniform" "$NASC" supernet "$F" -o "$W/uniform.safetensors" --set train.epochs="$E_SN" --set train.threads=1 --quiet
-cpu "$W/t_sandwich" "$NASC" supernet "$F" -o "$W/sandwich.safetensors" --sampling sandwich --set train.epochs="$E_SN" --set train.threads=1 --quiet
+cpu "$W/t_uniform" "$NASC" supernet "$F" -o "$W/uniform.safetensors" --set train.epochs="$E_SN" --set train.threads=1
+lu=$(sed -n 's/.*trained in \([0-9.]*\) s.*/\1/p' "$W/last.err")
+cpu "$W/t_sandwich" "$NASC" supernet "$F" -o "$W/sandwich.safetensors" --sampling sandwich --set train.epochs="$E_SN" --set train.threads=1
+ls=$(sed -n 's/.*trained in \([0-9.]*\) s.*/\1/p' "$W/last.err")
 cpu "$W/t_largest" "$NASC" train "$F" --arch "$LARGEST" --set train.epochs="$E_SN" --set train.threads=1 --quiet --json
+cp "$W/last.out" "$W/largest.json"
 read -r cu wu < "$W/t_uniform"; read -r cs ws < "$W/t_sandwich"; read -r cl wl < "$W/t_largest"
-echo "1. training on $E_SN epochs (CPU s):  largest stand-alone $cl  |  supernet uniform $cu (ratio $(awk "BEGIN{printf \"%.2f\", $cu/$cl}"))  |  sandwich $cs (ratio $(awk "BEGIN{printf \"%.2f\", $cs/$cl}"))"
+tl=$(python3 -c "import json; print(json.load(open('$W/largest.json'))['train_time'])")
+echo "1. training loop on $E_SN epochs (wall s, same machine, same run): largest stand-alone $tl | supernet uniform $lu (ratio $(awk "BEGIN{printf \"%.2f\", $lu/$tl}")) | sandwich $ls (ratio $(awk "BEGIN{printf \"%.2f\", $ls/$tl}"))"
+echo "1. training on $E_SN epochs (CPU s of the whole command, data loading included):  largest stand-alone $cl  |  supernet uniform $cu (ratio $(awk "BEGIN{printf \"%.2f\", $cu/$cl}"))  |  sandwich $cs (ratio $(awk "BEGIN{printf \"%.2f\", $cs/$cl}"))"
 for S in uniform sandwich; do
     cpu "$W/t_search_$S" "$NASC" search "$F" --evaluator "supernet:$W/$S.safetensors" --strategy random --trials "$N" \
         --seed 1 --db "$W/$S.db" --set train.threads=1 --quiet
-    sqlite3 -separator ' ' "$W/$S.db" "select point, json_extract(metrics, '$.accuracy') from trials where status = 'done' order by id" > "$W/$S.acc" 2>/dev/null ||
-        "$NASC" report "$W/$S.db" --json > "$W/$S.report"
 done
 read -r ce we < "$W/t_search_uniform"
-echo "2. supernet evaluator: $N evaluations in $ce CPU s ($we s wall): $(awk "BEGIN{printf \"%.2f\", $N/$ce}") evaluations per CPU second; one stand-alone training of the largest on $E_SN epochs: $cl CPU s"
+python3 -c "
+import json, sqlite3
+m = [json.loads(r[0]) for r in sqlite3.connect('$W/uniform.db').execute(\"select metrics from trials where status = 'done'\")]
+t = sum(x['time_recalibrate'] + x['time_eval'] for x in m)
+tl = json.load(open('$W/largest.json'))['train_time']
+print('2. supernet evaluator: %d evaluations, %.2f s each (BN recalibration + validation, wall, in the workers) = %.2f per second;'
+      ' whole search %s CPU s (%s s wall, data loading included); the largest stand-alone training loop alone took %.1f s wall'
+      % (len(m), t / len(m), len(m) / t, '$ce', '$we', tl))"
 python3 - "$W" "$NASC" "$F" "$E_SA" <<'PY'
 import json, sqlite3, subprocess, sys
 w, nasc, f, e_sa = sys.argv[1:]

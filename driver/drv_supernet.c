@@ -540,6 +540,7 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
     uint64_t srng = cfg->seed * 2654435761ull + 1;
     int n_rand = cfg->sampling == DRV_SN_SANDWICH ? (cfg->n_random > 0 ? cfg->n_random : 2) : 1;
     int64_t step = 0;
+    double t0 = recipe_now();
     for (int ep = 1; ep <= epochs; ep++) {
         for (int64_t i = 0; i < tr->n; i++) idx[i] = i;
         rt_shuffle(&rng, idx, tr->n);
@@ -586,6 +587,7 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
             }
         }
     }
+    if (cfg->train_time) *cfg->train_time = recipe_now() - t0;
     {
         char ep[32], sm[16];
         snprintf(ep, sizeof ep, "%d", epochs);

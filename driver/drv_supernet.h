@@ -60,6 +60,7 @@ typedef struct drv_sn_train_cfg {
     uint64_t seed;
     rt_progress_fn progress;
     void *progress_ctx;
+    double *train_time; /* if not NULL: wall seconds of the training loop (data loading excluded) */
 } drv_sn_train_cfg;
 
 /* Trains sb's supernet on the train section's data and recipe and writes it

@@ -62,6 +62,8 @@ int cmd_supernet(nasc_ctx *c, const opts *o) {
         cfg.progress = o->quiet ? NULL : progress;
         cfg.progress_ctx = &tty;
         char err[1024];
+        double tt = 0;
+        cfg.train_time = &tt;
         if (!o->quiet)
             fprintf(stderr, "training the supernet of %s (%lld weights, %s sampling)\n", s->name,
                     (long long)sn_numel(sb.net), cfg.sampling == DRV_SN_SANDWICH ? "sandwich" : "uniform");
@@ -71,7 +73,7 @@ int cmd_supernet(nasc_ctx *c, const opts *o) {
             rc = EXIT_INPUT;
         } else {
             if (tty && !o->quiet) fputc('\n', stderr);
-            if (!o->quiet) fprintf(stderr, "supernet written to %s\n", o->out);
+            if (!o->quiet) fprintf(stderr, "trained in %.2f s; supernet written to %s\n", tt, o->out);
         }
     }
     drv_supernet_free(&sb);
