@@ -418,10 +418,23 @@ int drv_supernet_inherit(const sn_net *net, ir_graph *g, const rt_dataset *train
     return drv_bn_recalibrate(g, train, samples, batch, err, cap);
 }
 
-sn_net *drv_supernet_load(nasc_ctx *c, space_ir *s, const char *path, char *err, size_t cap) {
-    char hash[17];
-    sr_hash_hex(c->files.v[0].text, hash);
-    return sn_load(path, s->name, hash, err, cap);
+sn_net *drv_supernet_load(nasc_ctx *c, program *p, space_ir *s, const char *path, char *err, size_t cap) {
+    drv_supernet sb;
+    int e0 = c->n_errors;
+    ctx_mark m = ctx_get_mark(c);
+    if (!drv_supernet_build(&sb, c, p, s, false)) {
+        char *d = diag_render_string(c);
+        snprintf(err, cap, "space %s cannot be turned into a supernet: %s", s->name, d ? d : "");
+        free(d);
+        drv_supernet_free(&sb);
+        c->n_errors = e0;
+        return NULL;
+    }
+    char layout[17];
+    sn_layout_hash(sb.net, layout);
+    drv_supernet_free(&sb);
+    ctx_release(c, m);
+    return sn_load(path, s->name, layout, err, cap);
 }
 
 /* ----- training ----- */
@@ -697,7 +710,7 @@ int drv_supernet_evaluator(drv_space *h, const char *path, sr_space_iface *iface
     e->h = h;
     e->base = *iface;
     snprintf(e->path, sizeof e->path, "%s", path);
-    if (!(e->net = drv_supernet_load(h->c, h->s, path, err, cap))) return -1;
+    if (!(e->net = drv_supernet_load(h->c, h->p, h->s, path, err, cap))) return -1;
     /* Check the largest subnet fits, so a supernet of another version of
      * the space fails here once rather than in every trial. */
     *iface = (sr_space_iface){
@@ -722,9 +735,9 @@ bool drv_is_supernet_file(const char *path) {
     return yes;
 }
 
-int drv_subnet_from_file(nasc_ctx *c, space_ir *s, assignment *a, ir_graph *g, const char *path, char *err,
-                         size_t cap) {
-    sn_net *net = drv_supernet_load(c, s, path, err, cap);
+int drv_subnet_from_file(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir_graph *g, const char *path,
+                         char *err, size_t cap) {
+    sn_net *net = drv_supernet_load(c, p, s, path, err, cap);
     if (!net) return -1;
     recipe r;
     const recipe_data *d = NULL;

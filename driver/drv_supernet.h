@@ -85,9 +85,10 @@ int drv_supernet_inherit(const sn_net *net, ir_graph *g, const rt_dataset *train
                          char *err, size_t cap);
 int drv_bn_recalibrate(ir_graph *g, const rt_dataset *train, int samples, int batch, char *err, size_t cap);
 
-/* Loads a supernet file for space s of the file the context holds (its
- * source hash is checked).  NULL with err naming the file. */
-sn_net *drv_supernet_load(nasc_ctx *c, space_ir *s, const char *path, char *err, size_t cap);
+/* Loads a supernet file for space s: its space and layout must be those
+ * of the supernet built from s now (an edit elsewhere in the file, e.g. to
+ * the search section, keeps it valid).  NULL with err naming the file. */
+sn_net *drv_supernet_load(nasc_ctx *c, program *p, space_ir *s, const char *path, char *err, size_t cap);
 
 /* The supernet evaluator for a search: replaces iface->eval with one that
  * inherits each point's weights from the supernet file `path`. */
@@ -101,7 +102,7 @@ bool drv_is_supernet_file(const char *path);
 /* The weights of point a (graph g) from the supernet file path, BN
  * statistics recalibrated on the point's training data.  0, or -1 with
  * err naming the file. */
-int drv_subnet_from_file(nasc_ctx *c, space_ir *s, assignment *a, ir_graph *g, const char *path, char *err,
+int drv_subnet_from_file(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir_graph *g, const char *path, char *err,
                          size_t cap);
 
 #endif

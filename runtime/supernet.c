@@ -300,11 +300,24 @@ int sn_step(sn_net *n, const rt_optim_cfg *cfg, double lr, char *err, size_t cap
     return 0;
 }
 
+void sn_layout_hash(const sn_net *n, char out[17]) {
+    uint64_t h = 1469598103934665603ull;
+    char buf[64];
+    for (int i = 0; i < n->n; i++) {
+        for (const char *q = n->t[i].name; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ull;
+        ir_shape_str(&n->t[i].shape, buf, sizeof buf);
+        for (const char *q = buf; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ull;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
 int sn_save(const sn_net *n, const char *path, const char *space, const char *source_hash,
             const char *const *keys, const char *const *vals, int n_meta, char *err, size_t cap) {
     st_tensor *ts = calloc((size_t)(n->n + 1), sizeof *ts);
-    const char **mk = calloc((size_t)(n_meta + 3), sizeof *mk),
-               **mv = calloc((size_t)(n_meta + 3), sizeof *mv);
+    const char **mk = calloc((size_t)(n_meta + 4), sizeof *mk),
+               **mv = calloc((size_t)(n_meta + 4), sizeof *mv);
+    char layout[17];
+    sn_layout_hash(n, layout);
     int rc = -1;
     if (!ts || !mk || !mv) {
         snprintf(err, cap, "out of memory");
@@ -319,8 +332,9 @@ int sn_save(const sn_net *n, const char *path, const char *space, const char *so
     mk[0] = "nasc.supernet", mv[0] = "1";
     mk[1] = "nasc.space", mv[1] = space;
     mk[2] = "nasc.source_hash", mv[2] = source_hash ? source_hash : "";
-    for (int i = 0; i < n_meta; i++) mk[3 + i] = keys[i], mv[3 + i] = vals[i];
-    rc = st_write(path, ts, n->n, mk, mv, n_meta + 3, err, cap);
+    mk[3] = "nasc.layout", mv[3] = layout;
+    for (int i = 0; i < n_meta; i++) mk[4 + i] = keys[i], mv[4 + i] = vals[i];
+    rc = st_write(path, ts, n->n, mk, mv, n_meta + 4, err, cap);
 out:
     free(ts);
     free(mk);
@@ -337,7 +351,7 @@ static ir_param_role role_of(const char *name, bool *ok) {
     return PARAM_WEIGHT;
 }
 
-sn_net *sn_load(const char *path, const char *space, const char *source_hash, char *err, size_t cap) {
+sn_net *sn_load(const char *path, const char *space, const char *layout, char *err, size_t cap) {
     char why[512];
     st_file *f = st_read(path, why, sizeof why);
     if (!f) {
@@ -346,7 +360,7 @@ sn_net *sn_load(const char *path, const char *space, const char *source_hash, ch
     }
     sn_net *n = NULL;
     const char *m = st_meta(f, "nasc.supernet"), *sp = st_meta(f, "nasc.space"),
-               *sh = st_meta(f, "nasc.source_hash");
+               *lh = st_meta(f, "nasc.layout");
     if (!m || strcmp(m, "1")) {
         snprintf(err, cap,
                  "%s is not a supernet file (no \"nasc.supernet\" metadata): write one with nasc supernet",
@@ -357,11 +371,12 @@ sn_net *sn_load(const char *path, const char *space, const char *source_hash, ch
         snprintf(err, cap, "supernet file %s is of space %s, not %s", path, sp ? sp : "(none)", space);
         goto out;
     }
-    if (source_hash && (!sh || strcmp(sh, source_hash))) {
-        snprintf(err, cap,
-                 "supernet file %s was trained from another version of the source (hash %s, now %s): "
-                 "train it again with nasc supernet",
-                 path, sh ? sh : "(none)", source_hash);
+    if (layout && (!lh || strcmp(lh, layout))) {
+        snprintf(
+            err, cap,
+            "supernet file %s was trained for another version of space %s (its layers differ: layout %s, "
+            "now %s): train it again with nasc supernet",
+            path, space ? space : sp, lh ? lh : "(none)", layout);
         goto out;
     }
     if (!(n = sn_new())) goto oom;

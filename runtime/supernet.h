@@ -76,14 +76,19 @@ int sn_step(sn_net *n, const rt_optim_cfg *cfg, double lr, char *err, size_t cap
 int64_t sn_offset(const sn_tensor *t, const ir_shape *sub, int64_t idx);
 int64_t sn_numel(const sn_net *n);
 
+/* The layout hash: FNV-1a over every tensor's name and shape, in 16 hex
+ * digits.  Two stores fit the same space exactly when their layouts match
+ * (names hold the layers' keys, so an edit that moves layers changes it,
+ * and one elsewhere in the file does not). */
+void sn_layout_hash(const sn_net *n, char out[17]);
 /* A store as safetensors: the tensors by name, plus metadata
- * "nasc.supernet" = "1", "nasc.space", "nasc.source_hash" and the caller's
- * pairs.  Atomic (temporary file and rename). */
+ * "nasc.supernet" = "1", "nasc.space", "nasc.layout", "nasc.source_hash"
+ * and the caller's pairs.  Atomic (temporary file and rename). */
 int sn_save(const sn_net *n, const char *path, const char *space, const char *source_hash,
             const char *const *keys, const char *const *vals, int n_meta, char *err, size_t cap);
 /* Reads a store written by sn_save; fails naming the file when it is not
- * a supernet file, belongs to another space or another source hash
- * (source_hash NULL: not checked), or is truncated. */
-sn_net *sn_load(const char *path, const char *space, const char *source_hash, char *err, size_t cap);
+ * a supernet file, belongs to another space or has another layout (layout
+ * NULL: not checked), or is truncated. */
+sn_net *sn_load(const char *path, const char *space, const char *layout, char *err, size_t cap);
 
 #endif

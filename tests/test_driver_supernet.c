@@ -301,7 +301,9 @@ Test(supernet, bad_files_name_the_file) {
     cr_assert_eq(sn_alloc(f.sb.net, 3, err, sizeof err), 0);
     cr_assert_eq(sn_save(f.sb.net, path, "S", "0123456789abcdef", NULL, NULL, 0, err, sizeof err), 0, "%s",
                  err);
-    sn_net *n = sn_load(path, "S", "0123456789abcdef", err, sizeof err);
+    char layout[17];
+    sn_layout_hash(f.sb.net, layout);
+    sn_net *n = sn_load(path, "S", layout, err, sizeof err);
     cr_assert(n, "%s", err);
     cr_assert_eq(n->n, f.sb.net->n);
     sn_free(n);
@@ -311,9 +313,9 @@ Test(supernet, bad_files_name_the_file) {
     cr_assert_str_eq(err, want);
     cr_assert_null(sn_load(path, "S", "ffffffffffffffff", err, sizeof err));
     snprintf(want, sizeof want,
-             "supernet file %s was trained from another version of the source (hash 0123456789abcdef, now "
+             "supernet file %s was trained for another version of space S (its layers differ: layout %s, now "
              "ffffffffffffffff): train it again with nasc supernet",
-             path);
+             path, layout);
     cr_assert_str_eq(err, want);
     /* truncated */
     tmp_path(bad, sizeof bad, "trunc.safetensors");

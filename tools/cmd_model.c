@@ -30,7 +30,7 @@ static int load_model(nasc_ctx *c, const opts *o, ir_graph *g) {
     char err[1024];
     recipe_set_base(o->file);
     bool super = drv_is_supernet_file(o->weights); /* a subnet straight from a supernet (docs/one-shot.md) */
-    if (super ? drv_subnet_from_file(c, s, a, g, o->weights, err, sizeof err)
+    if (super ? drv_subnet_from_file(c, p, s, a, g, o->weights, err, sizeof err)
               : rt_load_weights(g, o->weights, NULL, err, sizeof err)) {
         cli_err("%s", err);
         return EXIT_INPUT;

@@ -30,6 +30,12 @@ assert d['trials']['evaluated'] == 5 and d['trials']['failed'] == 0, d['trials']
 m = d['best']['metrics']
 assert 0 <= m['accuracy'] <= 1 and m['params'] > 0 and 'time_recalibrate' in m, m
 " && ok || bad "search with the supernet evaluator"
+# ... or named in the search section
+sed -e "s|\.\./data/|$D/|g" -e "s|^    strategy .*|&\n    evaluator = supernet(\"$T/s1.safetensors\")|" "$F" > "$T/sec.nas"
+expect_exit 0 "$NASC" check "$T/sec.nas"
+expect_exit 0 "$NASC" search "$T/sec.nas" --trials 3 --db "$T/r3.db" --quiet --json
+python3 -c "
+import json; d = json.load(open('$T/out')); assert 'time_recalibrate' in d['best']['metrics'], d" && ok || bad "evaluator = supernet(...) in the section"
 # fine-tuning from the inherited weights, compiling straight from the supernet
 expect_exit 0 "$NASC" train "$F" --arch "$P" --init "$T/s1.safetensors" -o "$T/ft.safetensors" --json
 expect_exit 0 "$NASC" run "$F" --arch "$P" --weights "$T/s1.safetensors" --input "$D/tiny-test-images-idx3-ubyte.gz"
@@ -47,9 +53,12 @@ expect_exit 1 "$NASC" supernet "$T/lr.nas" -o "$T/x.safetensors"
 expect_in "$T/err" "error: decision 'train.lr' is part of the recipe, which a supernet does not share"
 expect_exit 0 "$NASC" supernet "$T/lr.nas" -o "$T/x.safetensors" --set train.lr=0.05 --quiet --epochs 1
 # wrong files name the file
-cp "$F" "$T/edited.nas"; echo "// edited" >> "$T/edited.nas"
-expect_exit 1 "$NASC" train "$T/edited.nas" --arch "$P" --init "$T/s1.safetensors"
-expect_in "$T/err" "supernet file $T/s1.safetensors was trained from another version of the source"
+# an edit outside the space keeps the supernet valid; one that changes its layers does not
+sed -e "s|\.\./data/|$D/|g" "$F" > "$T/edited.nas"; echo "// edited" >> "$T/edited.nas"
+expect_exit 0 "$NASC" train "$T/edited.nas" --arch "$P" --init "$T/s1.safetensors" --quiet
+sed -e "s|\.\./data/|$D/|g" -e 's/choice {8, 16}/choice {8, 16, 32}/' "$F" > "$T/wider.nas"
+expect_exit 1 "$NASC" train "$T/wider.nas" --arch "$P" --init "$T/s1.safetensors"
+expect_in "$T/err" "supernet file $T/s1.safetensors was trained for another version of space Tiny (its layers differ: layout "
 head -c 100 "$T/s1.safetensors" > "$T/trunc.safetensors"
 expect_exit 1 "$NASC" train "$F" --arch "$P" --init "$T/trunc.safetensors"
 expect_in "$T/err" "cannot read supernet file $T/trunc.safetensors"
