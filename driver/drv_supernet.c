@@ -221,13 +221,13 @@ static bool cover_from(drv_supernet *sb, const sval *base_vals) {
 
 /* Every `train.` decision must be fixed (by --set) before the supernet
  * trains: the weights are shared, the recipe is not. */
-static bool check_recipe(drv_supernet *sb) {
+static bool check_recipe(drv_supernet *sb, bool report) {
     bool ok = true;
     for (int i = 0; i < sb->s->decs.n; i++) {
         decision *d = sb->s->decs.v[i];
         if (!d->in_section) continue;
         sb->share[i] = DRV_SN_RECIPE;
-        if (strncmp(d->label, "train.", 6)) continue;
+        if (!report || strncmp(d->label, "train.", 6)) continue;
         diag *dg = diag_error(sb->c, d->at,
                               "decision '%s' is part of the recipe, which a supernet does not share: the "
                               "supernet trains with one fixed recipe",
@@ -248,9 +248,7 @@ bool drv_supernet_build(drv_supernet *sb, nasc_ctx *c, program *p, space_ir *s, 
     sr_hash_hex(c->files.v[0].text, sb->source_hash);
     if (!sb->net) return false;
     for (int i = 0; i < n; i++) sb->share[i] = 0, sb->example[i] = NULL;
-    bool ok = !require_fixed_recipe;
-    ok = check_recipe(sb) || ok;
-    if (require_fixed_recipe && !ok) return false;
+    if (!check_recipe(sb, require_fixed_recipe)) return false;
     /* Bases: the largest values with each alternative index of the
      * non-numeric decisions (so decisions nested under any alternative are
      * varied while active), and the smallest. */
@@ -260,7 +258,7 @@ bool drv_supernet_build(drv_supernet *sb, nasc_ctx *c, program *p, space_ir *s, 
     if (bases > 8) bases = 8;
     sval *vals = malloc(sizeof(sval) * (size_t)(n + 1));
     if (!vals) return false;
-    ok = true;
+    bool ok = true;
     for (int b = 0; ok && b <= bases; b++) {
         for (int i = 0; i < n; i++) vals[i] = base_value(s->decs.v[i], b < bases, b);
         ok = cover_from(sb, vals);
@@ -711,8 +709,6 @@ int drv_supernet_evaluator(drv_space *h, const char *path, sr_space_iface *iface
     e->base = *iface;
     snprintf(e->path, sizeof e->path, "%s", path);
     if (!(e->net = drv_supernet_load(h->c, h->p, h->s, path, err, cap))) return -1;
-    /* Check the largest subnet fits, so a supernet of another version of
-     * the space fails here once rather than in every trial. */
     *iface = (sr_space_iface){
         iface->space,  e, se_to_json, se_from_json, iface->static_metrics ? se_static : NULL, se_eval,
         se_worker_init};
