@@ -3,6 +3,7 @@
  * SUPER.safetensors [--sampling uniform|sandwich] [--epochs N] [--seed S]`
  * (train the supernet); docs/one-shot.md. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,23 @@ static space_ir *the_space(nasc_ctx *c, program *p) {
     return NULL;
 }
 
+/* Training takes a while: a folder the file cannot be written to is
+ * reported before it starts, not after. */
+static bool writable_dir(const char *out) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (!access(dir, W_OK)) return true;
+    cli_err("cannot write %s: folder %s: %s", out, dir, strerror(errno));
+    return false;
+}
+
 int cmd_supernet(nasc_ctx *c, const opts *o) {
     int st;
     if (!o->explain && !o->out) {
@@ -39,6 +57,7 @@ int cmd_supernet(nasc_ctx *c, const opts *o) {
         return EXIT_USAGE;
     }
     cfg.sampling = o->sampling && !strcmp(o->sampling, "sandwich") ? DRV_SN_SANDWICH : DRV_SN_UNIFORM;
+    if (o->out && !writable_dir(o->out)) return EXIT_INPUT;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
     recipe_set_base(o->file);

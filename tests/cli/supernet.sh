@@ -47,6 +47,8 @@ expect_line "$T/err" "nasc: nasc supernet needs --explain or -o SUPER.safetensor
 expect_exit 2 "$NASC" supernet "$F" -o "$T/x.safetensors" --sampling spos
 expect_line "$T/err" "nasc: --sampling expects uniform or sandwich, not 'spos'"
 expect_exit 2 "$NASC" supernet "$F" --explain --epochs 0
+expect_exit 1 "$NASC" supernet "$F" -o "$T/no/such/dir/x.safetensors"
+expect_line "$T/err" "nasc: cannot write $T/no/such/dir/x.safetensors: folder $T/no/such/dir: No such file or directory"
 # a recipe decision must be fixed
 sed -e "s|\.\./data/|$D/|g" -e 's/lr = 0.1,/lr = lr,/' -e 's/^    batch .*/&\n    lr = choice [0.01, 0.2] log/' "$F" > "$T/lr.nas"
 expect_exit 1 "$NASC" supernet "$T/lr.nas" -o "$T/x.safetensors"
