@@ -41,6 +41,7 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     if (!rc && drv_evaluator_supernet(cfg)) /* the supernet evaluator (drv_supernet.c) */
         rc = drv_supernet_evaluator(&h, drv_evaluator_supernet(cfg), &iface, err, cap);
     if (!rc) rc = sr_run(cfg, &iface, sum, err, cap);
+    drv_supernet_evaluator_free(&iface);
     drv_goals_free(&g);
     return rc;
 }

@@ -715,6 +715,13 @@ int drv_supernet_evaluator(drv_space *h, const char *path, sr_space_iface *iface
     return 0;
 }
 
+void drv_supernet_evaluator_free(sr_space_iface *iface) {
+    if (iface->eval != se_eval) return;
+    sn_eval *e = iface->ud;
+    sn_free(e->net);
+    e->net = NULL;
+}
+
 const char *drv_evaluator_supernet(const sr_config *cfg) {
     if (cfg->evaluator != SR_EVAL_BUILTIN || !cfg->command || strncmp(cfg->command, "supernet:", 9))
         return NULL;

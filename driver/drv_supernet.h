@@ -76,7 +76,7 @@ bool drv_supernet_sample(drv_supernet *sb, uint64_t *rng, assignment **a, ir_gra
  * split, accuracy is measured on the first 2000 of the validation split
  * (both splits are shuffled by the recipe's seed, so these are samples). */
 #define DRV_SN_RECAL_SAMPLES 2000
-#define DRV_SN_VAL_SAMPLES 2000
+#define DRV_SN_VAL_SAMPLES   2000
 
 /* Gives g (built for a point) its supernet slice and recalibrates its
  * batch-norm statistics on `samples` training samples (cumulative average,
@@ -96,13 +96,15 @@ sn_net *drv_supernet_load(nasc_ctx *c, program *p, space_ir *s, const char *path
  * "supernet:FILE": FILE, or NULL for any other evaluator. */
 const char *drv_evaluator_supernet(const sr_config *cfg);
 int drv_supernet_evaluator(drv_space *h, const char *path, sr_space_iface *iface, char *err, size_t cap);
+/* Frees what drv_supernet_evaluator loaded (nothing for another iface). */
+void drv_supernet_evaluator_free(sr_space_iface *iface);
 
 /* Whether path is a readable file written by nasc supernet. */
 bool drv_is_supernet_file(const char *path);
 /* The weights of point a (graph g) from the supernet file path, BN
  * statistics recalibrated on the point's training data.  0, or -1 with
  * err naming the file. */
-int drv_subnet_from_file(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir_graph *g, const char *path, char *err,
-                         size_t cap);
+int drv_subnet_from_file(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir_graph *g, const char *path,
+                         char *err, size_t cap);
 
 #endif
