@@ -174,7 +174,7 @@ static void note_extreme(drv_supernet *sb, const assignment *a, const ir_graph *
 }
 
 /* Covers every value of every decision from one base point. */
-static bool cover_from(drv_supernet *sb, const sval *base_vals) {
+static bool cover_from(drv_supernet *sb, const sval *base_vals, bool vary) {
     nasc_ctx *c = sb->c;
     int n = sb->s->decs.n;
     sval *vals = malloc(sizeof(sval) * (size_t)(n + 1));
@@ -191,7 +191,7 @@ static bool cover_from(drv_supernet *sb, const sval *base_vals) {
         ok = merge_point(sb, &bg, NULL, (sval){0}) && !sn_merge(base, &bg, err, sizeof err);
         bool *active = malloc(sizeof(bool) * (size_t)(n + 1));
         if (active) memcpy(active, ba->active, sizeof(bool) * (size_t)n);
-        for (int d = 0; ok && active && d < n; d++) {
+        for (int d = 0; ok && vary && active && d < n; d++) {
             decision *dec = sb->s->decs.v[d];
             if (dec->in_section || !active[d]) continue;
             for (int i = 0; ok && i < n_values(dec); i++) {
@@ -256,12 +256,20 @@ bool drv_supernet_build(drv_supernet *sb, nasc_ctx *c, program *p, space_ir *s, 
     for (int i = 0; i < n; i++)
         if (!numeric(s->decs.v[i]) && n_values(s->decs.v[i]) > bases) bases = n_values(s->decs.v[i]);
     if (bases > 8) bases = 8;
+    /* A budget of about DRV_SN_COVER_BUDGET points, so that huge spaces
+     * build in seconds: fewer bases first, then only the largest base is
+     * varied (the others still run once each). */
+    int64_t per_base = 1;
+    for (int i = 0; i < n; i++)
+        if (!s->decs.v[i]->in_section) per_base += n_values(s->decs.v[i]);
+    int varied = (int)(DRV_SN_COVER_BUDGET / per_base);
+    if (varied < 1) varied = 1;
     sval *vals = malloc(sizeof(sval) * (size_t)(n + 1));
     if (!vals) return false;
     bool ok = true;
     for (int b = 0; ok && b <= bases; b++) {
         for (int i = 0; i < n; i++) vals[i] = base_value(s->decs.v[i], b < bases, b);
-        ok = cover_from(sb, vals);
+        ok = cover_from(sb, vals, b < varied);
     }
     /* Random points reach combinations the bases miss. */
     uint64_t rng = 0x5eed5eedull;

@@ -46,6 +46,7 @@ typedef struct drv_supernet {
  * bases, plus seeded random points).  A decision that cannot be shared, or
  * a recipe decision when require_fixed_recipe, is a diagnostic at the
  * decision naming it and why; false then. */
+#define DRV_SN_COVER_BUDGET 3000
 bool drv_supernet_build(drv_supernet *sb, nasc_ctx *c, program *p, space_ir *s, bool require_fixed_recipe);
 void drv_supernet_free(drv_supernet *sb);
 /* The --explain text (malloc'ed). */
