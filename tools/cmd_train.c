@@ -89,7 +89,8 @@ int cmd_train(nasc_ctx *c, const opts *o) {
             return EXIT_INPUT;
         }
         rs = &resume;
-    } else if (o->init && drv_subnet_from_file(c, p, s, a, &g, o->init, err, sizeof err)) { /* docs/one-shot.md */
+    } else if (o->init &&
+               drv_subnet_from_file(c, p, s, a, &g, o->init, err, sizeof err)) { /* docs/one-shot.md */
         cli_err("%s", err);
         return EXIT_INPUT;
     }

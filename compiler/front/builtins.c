@@ -230,8 +230,8 @@ static const char *node_name(interp *I, const char *op) {
  * source and in which loop iteration, so it is the same in every point. */
 static const char *node_key(interp *I, const char *op) {
     if (I->no_names) return NULL;
-    return make_label(I, arena_printf(&I->c->A, "%s@%d:%d:%d", op, I->call_at.file, I->call_at.line,
-                                      I->call_at.col));
+    return make_label(
+        I, arena_printf(&I->c->A, "%s@%d:%d:%d", op, I->call_at.file, I->call_at.line, I->call_at.col));
 }
 
 static ir_node *emit(interp *I, ir_op op, const char *opname, value **ins, int n_in, const value *out_shape) {

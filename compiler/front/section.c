@@ -567,8 +567,9 @@ static void check_search(interp *I, section *s) {
     bool external = ev && ev->k == CV_CALL && (!strcmp(ev->s, "exec") || !strcmp(ev->s, "pipe"));
     bool supernet = ev && ev->k == CV_CALL && !strcmp(ev->s, "supernet"); /* docs/one-shot.md */
     if (ev && !external && !supernet && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin"))) {
-        diag *e = diag_error(I->c, ev->at,
-                             "evaluator must be builtin, exec(\"command\"), pipe(\"command\") or supernet(\"file\")");
+        diag *e = diag_error(
+            I->c, ev->at,
+            "evaluator must be builtin, exec(\"command\"), pipe(\"command\") or supernet(\"file\")");
         note_name(I, e, ev, (const char *const[]){"builtin", "exec", "pipe", "supernet", NULL});
     }
     if (ev && external && (ev->n != 1 || ev->items[0]->k != CV_STR))
