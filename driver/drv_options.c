@@ -7,10 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 #include "driver.h"
+#include "drv_supernet.h"
 #include "sr_util.h"
 
 void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap) {
-    if (cfg->evaluator == SR_EVAL_BUILTIN)
+    if (drv_evaluator_supernet(cfg))
+        snprintf(buf, cap, "%s", cfg->command);
+    else if (cfg->evaluator == SR_EVAL_BUILTIN)
         snprintf(buf, cap, "builtin");
     else
         snprintf(buf, cap, "%s:%s", cfg->evaluator == SR_EVAL_EXEC ? "exec" : "pipe",

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "driver.h"
+#include "drv_supernet.h"
 #include "recipe.h"
 #include "sr_util.h"
 
@@ -114,9 +115,12 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
         if (recipe_from_section(&s->train, &r, err, cap) && !recipe_load_data(&r, err, cap)) rc = -1;
     }
     sr_space_iface iface = drv_space_iface(&h);
+    if (!rc && drv_evaluator_supernet(cfg)) /* the supernet evaluator (drv_supernet.c) */
+        rc = drv_supernet_evaluator(&h, drv_evaluator_supernet(cfg), &iface, err, cap);
     if (!rc) rc = sr_run(cfg, &iface, sum, err, cap);
     if (!rc && cfg->evaluator == SR_EVAL_BUILTIN && !h.want_test && !sum->worker_rank)
         rc = best_test_accuracy(&h, folder, sum, err, cap);
+    drv_supernet_evaluator_free(&iface);
     drv_goals_free(&g);
     return rc;
 }

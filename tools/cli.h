@@ -39,6 +39,10 @@ typedef struct opts {
     const char *time; /* --time */
     int jobs;         /* -j */
     bool json, decisions, dot, bench, logits, resume, force, quiet, color;
+    bool explain;         /* supernet --explain */
+    const char *sampling; /* supernet --sampling uniform|sandwich */
+    long long epochs;     /* supernet --epochs (0: the train section's) */
+    const char *init;     /* train --init SUPER.safetensors */
     const char *includes[32];
     int n_includes;
 } opts;

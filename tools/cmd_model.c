@@ -14,6 +14,8 @@
 #include "codegen.h"
 #include "data.h"
 #include "normalize.h"
+#include "drv_supernet.h"
+#include "recipe.h"
 #include "train.h"
 
 /* The point's graph with its trained weights; *point (if not NULL) gets
@@ -31,7 +33,10 @@ static int load_model(nasc_ctx *c, const opts *o, ir_graph *g, const char **poin
         return EXIT_USAGE;
     }
     char err[1024];
-    if (rt_load_weights(g, o->weights, NULL, err, sizeof err)) {
+    recipe_set_base(o->file);
+    bool super = drv_is_supernet_file(o->weights); /* a subnet straight from a supernet (docs/one-shot.md) */
+    if (super ? drv_subnet_from_file(c, p, s, a, g, o->weights, err, sizeof err)
+              : rt_load_weights(g, o->weights, NULL, err, sizeof err)) {
         cli_err("%s", err);
         return EXIT_INPUT;
     }

@@ -53,6 +53,11 @@ static bool evaluator_form(nasc_ctx *c, const char *text, sr_config *cfg) {
         cfg->evaluator = SR_EVAL_BUILTIN;
         return true;
     }
+    if (!strncmp(text, "supernet:", 9) && text[9]) { /* driver/drv_supernet.h */
+        cfg->evaluator = SR_EVAL_BUILTIN;
+        cfg->command = text;
+        return true;
+    }
     bool exec = !strncmp(text, "exec", 4), pipe = !strncmp(text, "pipe", 4);
     if (!exec && !pipe) return false;
     cfg->evaluator = exec ? SR_EVAL_EXEC : SR_EVAL_PIPE;
@@ -125,11 +130,13 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
     if (o->evaluator) {
         if (!evaluator_form(c, o->evaluator, cfg)) {
             snprintf(err, cap,
-                     "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or "
-                     "pipe:COMMAND, not '%.200s'",
+                     "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND, "
+                     "pipe:COMMAND or supernet:FILE, not '%.200s'",
                      o->evaluator);
             return EXIT_USAGE;
         }
+    } else if (ev && ev->k == CV_CALL && ev->n == 1 && !strcmp(ev->s, "supernet")) {
+        cfg->command = arena_printf(&c->A, "supernet:%s", ev->items[0]->s);
     } else if (ev && ev->k == CV_CALL && ev->n == 1) {
         cfg->evaluator = !strcmp(ev->s, "exec") ? SR_EVAL_EXEC : SR_EVAL_PIPE;
         cfg->command = ev->items[0]->s;
@@ -236,7 +243,7 @@ static int check_conflicts(const opts *o, const sr_config *cfg, const drv_run_op
         join(v, cfg->n_strategy_opts, a, sizeof a);
         join(st->strategy_opts, st->n_strategy_opts, b, sizeof b);
         snprintf(err, cap,
-                 "--strategy-opt: the strategy options would be %s; this search was started with %s", a, b);
+                 "--strategy-opt: the strategy options would be %.400s; this search was started with %.400s", a, b);
         return -1;
     }
     if (o->have_seed && cfg->seed != st->seed) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "json.h"
+#include "drv_supernet.h"
 #include "recipe.h"
 
 /* A one-line progress bar, redrawn in place, only on a terminal. */
@@ -88,6 +89,10 @@ int cmd_train(nasc_ctx *c, const opts *o) {
             return EXIT_INPUT;
         }
         rs = &resume;
+    } else if (o->init &&
+               drv_subnet_from_file(c, p, s, a, &g, o->init, err, sizeof err)) { /* docs/one-shot.md */
+        cli_err("%s", err);
+        return EXIT_INPUT;
     }
     bool tty = isatty(2) && !o->quiet;
     if (!o->quiet)

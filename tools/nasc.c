@@ -22,6 +22,7 @@ int cmd_build(nasc_ctx *c, const opts *o);
 int cmd_run(nasc_ctx *c, const opts *o);
 int cmd_report(nasc_ctx *c, const opts *o);
 int cmd_plugins(nasc_ctx *c, const opts *o);
+int cmd_supernet(nasc_ctx *c, const opts *o);
 
 typedef enum {
     OPT_ARCH,
@@ -57,6 +58,10 @@ typedef enum {
     OPT_QUIET,
     OPT_NO_COLOR,
     OPT_HELP,
+    OPT_EXPLAIN,
+    OPT_SAMPLING,
+    OPT_EPOCHS,
+    OPT_INIT,
 } opt_id;
 
 typedef struct option_def {
@@ -106,6 +111,10 @@ static const option_def options[] = {
     {OPT_QUIET, "--quiet", "-q", NULL, "no progress lines on stderr"},
     {OPT_NO_COLOR, "--no-color", NULL, NULL, "no colours in diagnostics (also: NO_COLOR set)"},
     {OPT_HELP, "--help", "-h", NULL, "print this help and exit"},
+    {OPT_EXPLAIN, "--explain", NULL, NULL, "print how each decision is shared and the supernet's size"},
+    {OPT_SAMPLING, "--sampling", NULL, "S", "uniform (one subnet a step, SPOS) or sandwich (BigNAS)"},
+    {OPT_EPOCHS, "--epochs", NULL, "N", "supernet training epochs (default: train.epochs)"},
+    {OPT_INIT, "--init", NULL, "SUPER", "start from a subnet's weights inherited from a supernet file"},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -126,7 +135,8 @@ static const command commands[] = {
      "print random valid points, one JSON object a line"},
     {"show", cmd_show, "FILE", true, OPTS("!--arch", "--dot", "--json"),
      "the network of one point: layers, shapes, params and FLOPs"},
-    {"train", cmd_train, "FILE", true, OPTS("!--arch", "-o", "--weights", "--seed", "--json", "--quiet"),
+    {"train", cmd_train, "FILE", true,
+     OPTS("!--arch", "-o", "--weights", "--init", "--seed", "--json", "--quiet"),
      "train one point as its train section says; print its metrics"},
     {"search", cmd_search, "FILE", true,
      OPTS("--strategy", "--strategy-opt", "--trials", "--time", "--seed", "--db", "-j", "--resume", "--force",
@@ -141,6 +151,8 @@ static const command commands[] = {
      "a search's leaderboard and Pareto front; plots with --svg"},
     {"plugins", cmd_plugins, NULL, false, OPTS("--json"),
      "the strategy plugins found, with their versions and options"},
+    {"supernet", cmd_supernet, "FILE", true, OPTS("--explain", "-o", "--sampling", "--epochs", "--seed", "--quiet"),
+     "build the space's weight-sharing supernet: explain it, or train it into -o SUPER.safetensors"},
     {"help", NULL, "[COMMAND]", false, OPTS(NULL), "this help, or one command's"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
@@ -354,6 +366,13 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
     case OPT_RESUME: o->resume = true; break;
     case OPT_FORCE: o->force = true; break;
     case OPT_QUIET: o->quiet = true; break;
+    case OPT_EXPLAIN: o->explain = true; break;
+    case OPT_SAMPLING: o->sampling = v; break;
+    case OPT_INIT: o->init = v; break;
+    case OPT_EPOCHS:
+        if (!parse_ll(v, &o->epochs) || o->epochs < 1 || o->epochs > 100000)
+            return cli_err("--epochs needs a positive integer"), false;
+        break;
     case OPT_NO_COLOR: o->color = false; break;
     case OPT_HELP: break; /* handled before parsing */
     }
@@ -444,7 +463,8 @@ static int help(int argc, char **argv) {
  * core type (docs/design.md). */
 static void reexec_for_blas(const command *cmd, char **argv) {
     bool computes = !strcmp(cmd->name, "train") || !strcmp(cmd->name, "search") ||
-                    !strcmp(cmd->name, "run") || !strcmp(cmd->name, "build");
+                    !strcmp(cmd->name, "run") || !strcmp(cmd->name, "build") ||
+                    !strcmp(cmd->name, "supernet");
     const char *core = computes && !getenv("OPENBLAS_CORETYPE") && !getenv("NASC_NO_REEXEC")
                            ? rt_blas_wanted_coretype()
                            : NULL;

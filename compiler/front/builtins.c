@@ -225,11 +225,21 @@ static const char *node_name(interp *I, const char *op) {
     }
 }
 
+/* The weight-sharing key: unlike the name's "#k" (which counts the
+ * layers emitted so far), it depends only on where the layer is in the
+ * source and in which loop iteration, so it is the same in every point. */
+static const char *node_key(interp *I, const char *op) {
+    if (I->no_names) return NULL;
+    return make_label(
+        I, arena_printf(&I->c->A, "%s@%d:%d:%d", op, I->call_at.file, I->call_at.line, I->call_at.col));
+}
+
 static ir_node *emit(interp *I, ir_op op, const char *opname, value **ins, int n_in, const value *out_shape) {
     ir_node nd = {0};
     nd.id = I->nodes.n;
     nd.op = op;
     nd.name = node_name(I, opname);
+    nd.key = node_key(I, opname);
     nd.n_in = n_in;
     nd.in = arena_alloc(&I->c->A, (size_t)(n_in + 1) * sizeof(int));
     for (int i = 0; i < n_in; i++) nd.in[i] = ins[i]->node;

@@ -617,13 +617,17 @@ static void check_goal(interp *I, ast_expr *e, bool objective, bool external) {
 static void check_search(interp *I, section *s) {
     cfg_val *ev = find_key(s, "evaluator");
     bool external = ev && ev->k == CV_CALL && (!strcmp(ev->s, "exec") || !strcmp(ev->s, "pipe"));
-    if (ev && !external && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin"))) {
-        diag *e =
-            diag_error(I->c, ev->at, "evaluator must be builtin, exec(\"command\") or pipe(\"command\")");
-        note_name(I, e, ev, (const char *const[]){"builtin", "exec", "pipe", NULL});
+    bool supernet = ev && ev->k == CV_CALL && !strcmp(ev->s, "supernet"); /* docs/one-shot.md */
+    if (ev && !external && !supernet && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin"))) {
+        diag *e = diag_error(
+            I->c, ev->at,
+            "evaluator must be builtin, exec(\"command\"), pipe(\"command\") or supernet(\"file\")");
+        note_name(I, e, ev, (const char *const[]){"builtin", "exec", "pipe", "supernet", NULL});
     }
     if (ev && external && (ev->n != 1 || ev->items[0]->k != CV_STR))
         diag_error(I->c, ev->at, "%s takes one string: the command line", ev->s);
+    if (supernet && (ev->n != 1 || ev->items[0]->k != CV_STR))
+        diag_error(I->c, ev->at, "supernet takes one string: the supernet file (nasc supernet -o FILE)");
     cfg_val *st = find_key(s, "strategy");
     if (st && st->k != CV_IDENT && st->k != CV_CALL && st->k != CV_STR)
         diag_error(I->c, st->at,

@@ -77,6 +77,11 @@ typedef struct ir_node {
     int id;
     ir_op op;
     const char *name; /* unique layer name, e.g. "ConvBNAct#2.conv2d" */
+    /* Stable weight-sharing key (runtime/supernet.h): the call path of
+     * block instances, the op, its source position and the loop indices,
+     * e.g. "Residual.conv2d@1:33:9[2]"; the same in every point that has
+     * this layer.  NULL when the front end skipped naming. */
+    const char *key;
     int n_in;
     int *in;        /* ids of input nodes, all < id */
     ir_shape shape; /* output shape, per sample */

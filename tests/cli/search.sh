@@ -73,7 +73,7 @@ expect_exit 2 "$NASC" search "$Q" -j 999 --db "$T/j.db"
 expect_in "$T/err" "-j expects a number of workers from 1 to 256, not 999"
 [ ! -e "$T/j.db" ] && ok || bad "-j 999 created its store"
 expect_exit 2 "$NASC" search "$Q" --evaluator 'exec(' --db "$T/j.db"
-expect_in "$T/err" "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or pipe:COMMAND, not 'exec('"
+expect_in "$T/err" "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND, pipe:COMMAND or supernet:FILE, not 'exec('"
 # a strategy that refuses its options starts nothing and claims no store
 expect_exit 2 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --strategy-opt bogus=1 --db "$T/s.db"
 expect_in "$T/err" "unknown option 'bogus'"
