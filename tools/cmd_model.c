@@ -117,6 +117,10 @@ int cmd_build(nasc_ctx *c, const opts *o) {
                 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
         return EXIT_USAGE;
     }
+    if (kind == EMIT_ONNX && (o->cpu || o->dump_after)) { /* the ONNX graph is not compiled */
+        cli_err("%s does not apply to --emit onnx", o->cpu ? "--cpu" : "--dump-after");
+        return EXIT_USAGE;
+    }
     if (o->dump_after && !known_pass(o->dump_after)) return EXIT_USAGE;
     if (o->cpu && !cg_cpu_known(o->cpu)) {
         cli_err("unknown --cpu '%s' (native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, skylake, "

@@ -81,6 +81,8 @@ expect_in "$T/err" "does not match this network"
 [ ! -e "$T/wrong.onnx" ] && ok || bad "a failed export left its output behind"
 expect_exit 2 "$NASC" build "$FX/mlp.nas" --arch "$P" --weights "$T/mlp-gelu.safetensors" -o "$T/x.onnx" --emit onx
 expect_in "$T/err" "--emit must be obj, lib, exe, llvm, asm or onnx, got 'onx'; did you mean 'onnx'?"
+expect_exit 2 "$NASC" build "$FX/mlp.nas" --arch "$P" --weights "$T/mlp-gelu.safetensors" -o "$T/x.onnx" --emit onnx --cpu x86-64
+expect_text "$T/err" "nasc: --cpu does not apply to --emit onnx"
 # a model over an existing file replaces it whole
 echo junk > "$T/old.onnx"
 expect_exit 0 "$NASC" build "$FX/mlp.nas" --arch "$P" --weights "$T/mlp-gelu.safetensors" -o "$T/old.onnx" --emit onnx
