@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "data.h"
+#include "err.h"
 #include "exec.h"
 #include "kernels.h"
 
@@ -45,7 +46,7 @@ typedef struct rt_node_state {
 struct rt_exec {
     ir_graph *g;
     int max_batch, batch, train, infer_only;
-    rt_rng rng;
+    nasc_rng rng;
     rt_node_state *ns;
     float *scol, *stmp, *sdcol;
     int ntr;
@@ -68,9 +69,8 @@ static const ir_param *find_param(const ir_node *n, ir_param_role role) {
 }
 
 static int fail(char *err, size_t cap, const ir_node *n, const char *what) {
-    if (err && cap)
-        snprintf(err, cap, "node %d '%s' (%s): %s", n->id, n->name ? n->name : "?", ir_op_name(n->op), what);
-    return -1;
+    return err_set(err, cap, "node %d '%s' (%s): %s", n->id, n->name ? n->name : "?", ir_op_name(n->op),
+                   what);
 }
 
 static int want_param(const ir_node *n, ir_param_role role, int64_t numel, char *err, size_t cap) {
@@ -361,7 +361,7 @@ static rt_exec *exec_new(ir_graph *g, int max_batch, uint64_t seed, int infer_on
     e->g = g;
     e->max_batch = max_batch;
     e->infer_only = infer_only;
-    rt_rng_seed(&e->rng, seed);
+    nasc_rng_seed(&e->rng, seed);
     e->ns = calloc((size_t)g->n_nodes, sizeof *e->ns);
     e->req = calloc((size_t)g->n_nodes, 1);
     e->reached = calloc((size_t)g->n_nodes, 1);
@@ -429,7 +429,7 @@ static float *pdata(const ir_node *n, ir_param_role role) {
 
 static void dropout_mask(rt_exec *e, float *mask, int64_t len, float p) {
     float keep = p >= 1.0f ? 0.0f : 1.0f / (1.0f - p);
-    for (int64_t i = 0; i < len; i++) mask[i] = rt_rng_uniform(&e->rng) < (double)p ? 0.0f : keep;
+    for (int64_t i = 0; i < len; i++) mask[i] = nasc_rng_uniform(&e->rng) < (double)p ? 0.0f : keep;
 }
 
 static void fwd_node(rt_exec *e, int i, const float *x, int nb, int train) {

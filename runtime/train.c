@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "rterr.h"
+#include "err.h"
 #include "blas.h"
 #include "safetensors.h"
 #include "train.h"
@@ -72,10 +72,10 @@ static int apply_resume(rt_trainer *t, const rt_resume *r, char *err, size_t cap
         int k = 0;
         while (k < r->n && strcmp(r->names[k], name)) k++;
         if (k == r->n)
-            return rt_errf(
+            return err_set(
                 err, cap, "cannot resume: the saved state has no '%s' (saved with another optimizer?)", name);
         if (r->sizes[k] != size)
-            return rt_errf(err, cap, "cannot resume: '%s' has %lld values, expected %lld", name,
+            return err_set(err, cap, "cannot resume: '%s' has %lld values, expected %lld", name,
                            (long long)r->sizes[k], (long long)size);
         memcpy(data, r->data[k], sizeof(float) * (size_t)size);
     }
@@ -86,17 +86,17 @@ static int apply_resume(rt_trainer *t, const rt_resume *r, char *err, size_t cap
 
 rt_trainer *rt_trainer_new(ir_graph *g, const rt_train_cfg *cfg, char *err, size_t errcap) {
     if (!g || !cfg) {
-        rt_errf(err, errcap, "rt_trainer_new: missing argument");
+        err_set(err, errcap, "rt_trainer_new: missing argument");
         return NULL;
     }
     if (cfg->batch <= 0 || cfg->epochs < 0 || !(cfg->data_fraction >= 0.0 && cfg->data_fraction <= 1.0)) {
-        rt_errf(err, errcap,
+        err_set(err, errcap,
                 "invalid training settings: batch %d, epochs %d, data fraction %g (must be in (0, 1])",
                 cfg->batch, cfg->epochs, cfg->data_fraction);
         return NULL;
     }
     if (!params_ready(g) && rt_params_init(g, cfg->init, cfg->seed)) {
-        rt_errf(err, errcap, "out of memory initialising the parameters");
+        err_set(err, errcap, "out of memory initialising the parameters");
         return NULL;
     }
     if (rt_exec_check(g, err, errcap)) return NULL;
@@ -115,7 +115,7 @@ rt_trainer *rt_trainer_new(ir_graph *g, const rt_train_cfg *cfg, char *err, size
         t->o = rt_optim_new(&cfg->optim, t->n_tr, t->params, t->grads, t->sizes);
     }
     if (!t->e || !t->o || !t->xb || !t->yb) {
-        rt_errf(err, errcap, "%s",
+        err_set(err, errcap, "%s",
                 t->e ? "invalid optimizer settings or out of memory" : "out of memory building the executor");
         rt_trainer_free(t);
         return NULL;
@@ -141,14 +141,14 @@ rt_exec *rt_trainer_exec(rt_trainer *t) { return t ? t->e : NULL; }
 
 int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char *err, size_t errcap) {
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape), out = ir_shape_numel(&g->nodes[g->output].shape);
-    if (!d || d->n <= 0 || !d->x || !d->y) return rt_errf(err, errcap, "the %s set is empty", what);
+    if (!d || d->n <= 0 || !d->x || !d->y) return err_set(err, errcap, "the %s set is empty", what);
     int64_t dn = ir_shape_numel(&d->sample);
     if (dn != in)
-        return rt_errf(err, errcap, "the %s samples have %lld values but the network input expects %lld",
+        return err_set(err, errcap, "the %s samples have %lld values but the network input expects %lld",
                        what, (long long)dn, (long long)in);
     for (int64_t i = 0; i < d->n; i++)
         if (d->y[i] < 0 || d->y[i] >= out)
-            return rt_errf(err, errcap, "the %s set has label %lld but the network has only %lld outputs",
+            return err_set(err, errcap, "the %s set has label %lld but the network has only %lld outputs",
                            what, (long long)d->y[i], (long long)out);
     return 0;
 }
@@ -179,7 +179,7 @@ int rt_evaluate(ir_graph *g, const rt_dataset *d, int batch, double *accuracy, d
     if (rt_exec_check(g, err, errcap) || rt_check_data(g, d, "evaluation", err, errcap)) return -1;
     if (batch <= 0) batch = 256;
     rt_exec *e = rt_exec_new(g, batch, 0);
-    if (!e) return rt_errf(err, errcap, "out of memory building the executor");
+    if (!e) return err_set(err, errcap, "out of memory building the executor");
     int rc = eval_exec(e, d, batch, ir_shape_numel(&g->nodes[g->input].shape), accuracy, loss);
     rt_exec_free(e);
     return rc;
@@ -199,8 +199,8 @@ static int64_t *subset(const rt_dataset *d, double frac, uint64_t seed, int64_t 
     for (int64_t i = 0; i < d->n; i++) idx[i] = i;
     *n_use = d->n;
     if (frac > 0.0 && frac < 1.0) {
-        rt_rng r;
-        rt_rng_seed(&r, seed ^ 0xf4ac7109ull);
+        nasc_rng r;
+        nasc_rng_seed(&r, seed ^ 0xf4ac7109ull);
         rt_shuffle(&r, idx, d->n);
         *n_use = (int64_t)llround(frac * (double)d->n);
         if (*n_use < 1) *n_use = 1;
@@ -226,8 +226,8 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
                      int epoch, int64_t total, int64_t spe, double *mean_loss, char *err, size_t cap) {
     /* Shuffle the fixed base order, not the previous epoch's order, so the
      * order of epoch k does not depend on where training started. */
-    rt_rng r;
-    rt_rng_seed(&r, t->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
+    nasc_rng r;
+    nasc_rng_seed(&r, t->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
     memcpy(idx, base, sizeof(int64_t) * (size_t)n_use);
     rt_shuffle(&r, idx, n_use);
     int64_t in = ir_shape_numel(&t->g->nodes[t->g->input].shape);
@@ -241,24 +241,24 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
         rt_exec_forward(t->e, t->xb, m, 1);
         float loss = rt_exec_loss(t->e, t->yb, m, NULL);
         if (!isfinite(loss))
-            return rt_errf(err, cap, "loss became %s in epoch %d (step %lld)", isnan(loss) ? "NaN" : "Inf",
+            return err_set(err, cap, "loss became %s in epoch %d (step %lld)", isnan(loss) ? "NaN" : "Inf",
                            epoch, (long long)(s + 1));
         rt_exec_backward(t->e, m);
         rt_optim_step(t->o, rt_sched_lr(&t->cfg.sched, t->cfg.optim.lr, rt_optim_steps(t->o), total, spe));
         sum += (double)loss * m;
         seen += m;
         if ((s + 1) % every == 0 && s + 1 < spe && report(t, epoch, total, sum / (double)seen))
-            return rt_errf(err, cap, "training cancelled");
+            return err_set(err, cap, "training cancelled");
     }
-    if (!all_finite(t)) return rt_errf(err, cap, "weights became NaN or Inf in epoch %d", epoch);
+    if (!all_finite(t)) return err_set(err, cap, "weights became NaN or Inf in epoch %d", epoch);
     *mean_loss = sum / (double)seen;
-    if (report(t, epoch, total, *mean_loss)) return rt_errf(err, cap, "training cancelled");
+    if (report(t, epoch, total, *mean_loss)) return err_set(err, cap, "training cancelled");
     return 0;
 }
 
 int rt_trainer_run(rt_trainer *t, const rt_dataset *train, const rt_dataset *val, const rt_dataset *test,
                    rt_metrics *m, char *err, size_t errcap) {
-    if (!t || !m) return rt_errf(err, errcap, "rt_trainer_run: missing argument");
+    if (!t || !m) return err_set(err, errcap, "rt_trainer_run: missing argument");
     memset(m, 0, sizeof *m);
     m->accuracy = m->test_accuracy = m->loss = m->val_loss = NAN;
     if (rt_check_data(t->g, train, "training", err, errcap)) return -1;
@@ -270,7 +270,7 @@ int rt_trainer_run(rt_trainer *t, const rt_dataset *train, const rt_dataset *val
     if (!base || !idx) {
         free(base);
         free(idx);
-        return rt_errf(err, errcap, "out of memory");
+        return err_set(err, errcap, "out of memory");
     }
     int64_t spe = (n_use + t->cfg.batch - 1) / t->cfg.batch, total = spe * t->cfg.epochs;
     double t0 = now();
@@ -332,15 +332,15 @@ static void to_st(st_tensor *t, const char *name, const ir_shape *s, const float
 
 int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const char *point_json, int epochs,
                     char *err, size_t errcap) {
-    if (!g || !path) return rt_errf(err, errcap, "rt_save_weights: missing argument");
-    if (!params_ready(g)) return rt_errf(err, errcap, "cannot save %s: parameters are not initialised", path);
+    if (!g || !path) return err_set(err, errcap, "rt_save_weights: missing argument");
+    if (!params_ready(g)) return err_set(err, errcap, "cannot save %s: parameters are not initialised", path);
     int np = n_params_total(g), ns = opt ? rt_optim_state_count(opt) : 0;
     st_tensor *ts = calloc((size_t)(np + ns + 1), sizeof *ts);
     char(*names)[512] = calloc((size_t)(ns + 1), sizeof *names);
     if (!ts || !names) {
         free(ts);
         free(names);
-        return rt_errf(err, errcap, "out of memory writing %s", path);
+        return err_set(err, errcap, "out of memory writing %s", path);
     }
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -469,7 +469,7 @@ static int read_state(const st_file *f, rt_resume *r) {
 }
 
 int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, size_t errcap) {
-    if (!g || !path) return rt_errf(err, errcap, "rt_load_weights: missing argument");
+    if (!g || !path) return err_set(err, errcap, "rt_load_weights: missing argument");
     if (state) memset(state, 0, sizeof *state);
     st_file *f = st_read(path, err, errcap);
     if (!f) return -1;
@@ -483,14 +483,14 @@ int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, 
             int64_t n = ir_shape_numel(&pr->shape);
             if (!pr->data && !(pr->data = malloc(sizeof(float) * (size_t)(n ? n : 1)))) {
                 st_free(f);
-                return rt_errf(err, errcap, "out of memory loading %s", path);
+                return err_set(err, errcap, "out of memory loading %s", path);
             }
             memcpy(pr->data, st_find(f, pr->name)->data, sizeof(float) * (size_t)n);
         }
     if (state && read_state(f, state)) {
         rt_resume_free(state);
         st_free(f);
-        return rt_errf(err, errcap, "out of memory loading %s", path);
+        return err_set(err, errcap, "out of memory loading %s", path);
     }
     st_free(f);
     return 0;

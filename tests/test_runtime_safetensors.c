@@ -325,21 +325,21 @@ Test(st, mutations_never_crash) {
     cr_assert_eq(st_write(tpath("good"), ts, 2, mk, mv, 1, err, sizeof err), 0, "%s", err);
     size_t n0;
     unsigned char *orig = slurp(tpath("good"), &n0), *buf = malloc(n0 + 16);
-    rt_rng r;
-    rt_rng_seed(&r, 77);
+    nasc_rng r;
+    nasc_rng_seed(&r, 77);
     int accepted = 0;
     for (int it = 0; it < 400; it++) {
         size_t n = n0;
         memcpy(buf, orig, n0);
-        int edits = 1 + (int)(rt_rng_next(&r) % 2);
+        int edits = 1 + (int)(nasc_rng_next(&r) % 2);
         for (int e = 0; e < edits; e++) {
-            size_t at = rt_rng_next(&r) % n;
+            size_t at = nasc_rng_next(&r) % n;
             const char *alphabet = "0123456789[]{},:\\\"FUI8 ";
-            if (rt_rng_next(&r) % 4 == 0)
-                buf[at] = (unsigned char)rt_rng_next(&r);
+            if (nasc_rng_next(&r) % 4 == 0)
+                buf[at] = (unsigned char)nasc_rng_next(&r);
             else
-                buf[at] = (unsigned char)alphabet[rt_rng_next(&r) % strlen(alphabet)];
-            if (rt_rng_next(&r) % 8 == 0) n = at + 1; /* truncation */
+                buf[at] = (unsigned char)alphabet[nasc_rng_next(&r) % strlen(alphabet)];
+            if (nasc_rng_next(&r) % 8 == 0) n = at + 1; /* truncation */
         }
         FILE *f = fopen(tpath("mut"), "wb");
         fwrite(buf, 1, n, f);
