@@ -362,7 +362,7 @@ Test(passes, fold_bn_into_conv_and_dense) {
     char err[256];
     cr_assert_eq(cg_state_init(&st, &t->g, NULL, err, sizeof err), 0, "%s", err);
     cr_assert_eq(cg_pass_fold_bn(&st, err, sizeof err), 0, "%s", err);
-    cr_expect_null(ir_graph_verify(&st.g));
+    cr_expect_null(ir_graph_verify(&st.g, 0, (char[256]){0}, 256));
     cr_expect_eq(count_op(&st.g, IR_BATCHNORM), 0);
     cr_expect_eq(st.g.n_nodes, t->g.n_nodes - 2);
     cr_expect(st.g.nodes[1].bias, "the conv gained a bias");
@@ -398,7 +398,7 @@ Test(passes, dce_removes_zero_edges_and_identities) {
     char err[256];
     cr_assert_eq(cg_state_init(&st, &t->g, NULL, err, sizeof err), 0, "%s", err);
     cr_assert_eq(cg_pass_dce(&st, err, sizeof err), 0, "%s", err);
-    cr_expect_null(ir_graph_verify(&st.g));
+    cr_expect_null(ir_graph_verify(&st.g, 0, (char[256]){0}, 256));
     cr_expect_eq(count_op(&st.g, IR_ZERO), 0);
     cr_expect_eq(count_op(&st.g, IR_DROPOUT), 0);
     cr_expect_eq(count_op(&st.g, IR_ACT), 0, "identity activations are gone");

@@ -326,7 +326,8 @@ int cmd_show(nasc_ctx *c, const opts *o) {
     assignment *a;
     ir_graph g = {0};
     if (!cli_point(c, p, o, &s, &a, &g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
-    const char *why = ir_graph_verify(&g);
+    char vbuf[256];
+    const char *why = ir_graph_verify(&g, 0, vbuf, sizeof vbuf);
     if (why) {
         diag_internal(c, "the graph of this point is malformed: %s", why);
         return cli_diags(c, o);

@@ -405,12 +405,12 @@ static geo geometry(const cg_lgraph *lg, const cg_lnode *r, bool conv) {
     g.KH = a < 0 ? 1 : n->kernel[a];
     g.SH = a < 0 ? 1 : n->stride[a];
     g.PH = a < 0 ? 0 : n->pad[a];
-    g.DH = a < 0 || !conv ? 1 : cg_dil(n, a);
+    g.DH = a < 0 || !conv ? 1 : n->dilation[a];
     g.KW = n->kernel[b];
     g.SW = n->stride[b];
     g.PW = n->pad[b];
-    g.DW = conv ? cg_dil(n, b) : 1;
-    g.G = conv && n->groups > 0 ? n->groups : 1;
+    g.DW = conv ? n->dilation[b] : 1;
+    g.G = conv ? n->groups : 1;
     g.Hp = g.H + 2 * g.PH;
     g.Wp = g.W + 2 * g.PW;
     return g;
@@ -721,7 +721,7 @@ static void emit_rows(cx *c, const cg_lnode *r) {
         ln ? LLVMBuildFDiv(c->B, cf(c, 1),
                            intrinsic1(c, "llvm.sqrt",
                                       f_add(c, LLVMBuildFDiv(c->B, get(c, a2, ""), cf(c, (double)D), "var"),
-                                            cf(c, cg_eps(r->ir)), ""),
+                                            cf(c, r->ir->eps), ""),
                                       ""),
                            "rstd")
            : LLVMBuildFDiv(c->B, cf(c, 1), get(c, a2, ""), "rsum");

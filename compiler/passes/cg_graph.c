@@ -37,156 +37,20 @@ static bool same_shape(const ir_shape *a, const ir_shape *b) {
     return true;
 }
 
-/* The output length of a conv/pool window along one axis. */
-static int64_t window_out(int64_t in, int k, int s, int p, int d) {
-    return (in + 2 * p - (int64_t)d * (k - 1) - 1) / s + 1;
-}
-
-int cg_dil(const ir_node *n, int i) { return n->dilation[i] > 0 ? n->dilation[i] : 1; }
-double cg_eps(const ir_node *n) { return n->eps > 0 ? n->eps : 1e-5; }
-
-static const char *bad(char *buf, size_t cap, const ir_node *n, const char *what) {
-    snprintf(buf, cap, "node %d (%s '%s'): %s", n->id, ir_op_name(n->op), n->name ? n->name : "?", what);
-    return buf;
-}
-
-static bool param_ok(const ir_node *n, ir_param_role role, int64_t numel, bool required) {
-    const ir_param *p = find_param(n, role);
-    if (!p) return !required;
-    return p->data && ir_shape_numel(&p->shape) == numel;
-}
-
-static const char *check_window(const ir_node *n, const ir_shape *x, bool conv, char *buf, size_t cap) {
-    int sp = x->rank - 1; /* spatial dims: 2 (rank 3) or 1 (rank 2) */
-    if (sp < 1 || sp > 2) return bad(buf, cap, n, "input must be [c, h, w] or [c, l]");
-    for (int i = 0; i < sp; i++) {
-        int d = conv ? cg_dil(n, i) : 1;
-        if (n->kernel[i] < 1 || n->stride[i] < 1 || n->pad[i] < 0 || d < 1)
-            return bad(buf, cap, n, "kernel, stride and dilation must be >= 1 and padding >= 0");
-        int64_t o = window_out(x->d[1 + i], n->kernel[i], n->stride[i], n->pad[i], d);
-        if (o < 1 || n->shape.d[1 + i] != o) return bad(buf, cap, n, "output size does not match the window");
-    }
-    if (n->shape.rank != x->rank) return bad(buf, cap, n, "output rank differs from input rank");
-    return NULL;
-}
-
-static const char *check_conv(const ir_node *n, const ir_shape *x, char *buf, size_t cap) {
-    const char *e = check_window(n, x, true, buf, cap);
-    if (e) return e;
-    int g = n->groups ? n->groups : 1;
-    if (g < 1 || x->d[0] % g || n->filters % g || n->filters < 1 || n->shape.d[0] != n->filters)
-        return bad(buf, cap, n, "filters and input channels must be divisible by groups");
-    int64_t k = n->kernel[0] * (x->rank == 3 ? n->kernel[1] : 1);
-    if (!param_ok(n, PARAM_WEIGHT, (int64_t)n->filters * (x->d[0] / g) * k, true))
-        return bad(buf, cap, n, "weight missing or of the wrong size");
-    if (!param_ok(n, PARAM_BIAS, n->filters, false)) return bad(buf, cap, n, "bias of the wrong size");
-    return NULL;
-}
-
-static const char *check_multi(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
-    if (n->op == IR_CONCAT) { /* flat, per sample, as the runtime does */
-        int64_t sum = 0;
-        for (int i = 0; i < n->n_in; i++) sum += ir_shape_numel(&g->nodes[n->in[i]].shape);
-        return sum == ir_shape_numel(&n->shape)
-                   ? NULL
-                   : bad(buf, cap, n, "output size is not the sum of the inputs'");
-    }
-    if (n->op == IR_MUL) {
-        if (n->n_in != 2) return bad(buf, cap, n, "needs 2 inputs");
-        const ir_shape *a = &g->nodes[n->in[0]].shape, *b = &g->nodes[n->in[1]].shape;
-        int64_t na = ir_shape_numel(a), nb = ir_shape_numel(b), out = ir_shape_numel(&n->shape);
-        if ((na == out && (nb == out || nb == a->d[0])) || (nb == out && na == b->d[0])) return NULL;
-        return bad(buf, cap, n, "inputs must match, or one must have one value per channel of the other");
-    }
-    /* add */
-    if (n->n_in < 1) return bad(buf, cap, n, "needs inputs");
-    for (int i = 0; i < n->n_in; i++)
-        if (ir_shape_numel(&g->nodes[n->in[i]].shape) != ir_shape_numel(&n->shape))
-            return bad(buf, cap, n, "inputs differ in size");
-    return NULL;
-}
-
-const char *cg_check_node(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
-    if ((unsigned)n->op >= IR_OP_COUNT) return bad(buf, cap, n, "unknown operation");
-    if (n->op == IR_INPUT) return NULL;
-    if (n->n_params < 0 || n->n_params > IR_MAX_PARAMS) return bad(buf, cap, n, "bad parameter count");
-    const ir_shape *x = &g->nodes[n->in[0]].shape;
-    int64_t xn = ir_shape_numel(x), yn = ir_shape_numel(&n->shape);
-    switch (n->op) {
-    case IR_DENSE: /* over the whole sample, as the runtime does */
-        if (n->units < 1 || yn != n->units) return bad(buf, cap, n, "output size differs from units");
-        if (!param_ok(n, PARAM_WEIGHT, (int64_t)n->units * xn, true))
-            return bad(buf, cap, n, "weight missing or of the wrong size");
-        if (n->bias && !param_ok(n, PARAM_BIAS, n->units, true))
-            return bad(buf, cap, n, "bias missing or of the wrong size");
-        if (!param_ok(n, PARAM_BIAS, n->units, false)) return bad(buf, cap, n, "bias of the wrong size");
-        return NULL;
-    case IR_CONV2D:
-        if (x->rank != 3) return bad(buf, cap, n, "conv2d needs a [c, h, w] input");
-        return check_conv(n, x, buf, cap);
-    case IR_CONV1D:
-        if (x->rank != 2) return bad(buf, cap, n, "conv1d needs a [c, l] input");
-        return check_conv(n, x, buf, cap);
-    case IR_BATCHNORM:
-        if (!same_shape(x, &n->shape)) return bad(buf, cap, n, "shape differs from input");
-        for (int r = PARAM_WEIGHT; r <= PARAM_RUNNING_VAR; r++)
-            if (!param_ok(n, (ir_param_role)r, x->d[0], true))
-                return bad(buf, cap, n, "needs weight, bias, running mean and var of dim-0 size");
-        return NULL;
-    case IR_LAYERNORM:
-        if (!same_shape(x, &n->shape)) return bad(buf, cap, n, "shape differs from input");
-        if (!param_ok(n, PARAM_WEIGHT, x->d[x->rank - 1], false) ||
-            !param_ok(n, PARAM_BIAS, x->d[x->rank - 1], false))
-            return bad(buf, cap, n, "weight/bias missing data or of the wrong size");
-        return NULL;
-    case IR_ACT:
-        if ((unsigned)n->act >= ACT_COUNT) return bad(buf, cap, n, "unknown activation");
-        /* fall through */
-    case IR_DROPOUT:
-    case IR_SOFTMAX:
-    case IR_ZERO:
-    case IR_FLATTEN:
-        if (xn != yn) return bad(buf, cap, n, "size differs from input");
-        return NULL;
-    case IR_MAXPOOL:
-    case IR_AVGPOOL:
-        if (n->shape.d[0] != x->d[0]) return bad(buf, cap, n, "channels differ from input");
-        return check_window(n, x, false, buf, cap);
-    case IR_GLOBAL_AVGPOOL:
-        if (x->rank < 2 || n->shape.rank != 1 || n->shape.d[0] != x->d[0])
-            return bad(buf, cap, n, "needs [c, ...] in and [c] out");
-        return NULL;
-    case IR_CONCAT:
-    case IR_ADD:
-    case IR_MUL: return check_multi(g, n, buf, cap);
-    default: return bad(buf, cap, n, "unsupported operation");
-    }
-}
-
 int cg_state_init(cg_state *st, const ir_graph *g, const cg_opts *opts, char *err, size_t errcap) {
     memset(st, 0, sizeof *st);
     st->opts = opts;
-    const char *v = g ? ir_graph_verify(g) : "no graph";
+    char buf[256];
+    const char *v = ir_graph_verify(g, IR_VERIFY_WEIGHTS, buf, sizeof buf);
     if (v) {
         snprintf(err, errcap, "invalid graph: %s", v);
         return -1;
     }
-    if (g->input < 0 || g->input >= g->n_nodes || g->nodes[g->input].op != IR_INPUT) {
-        snprintf(err, errcap, "invalid graph: input id does not name an input node");
-        return -1;
-    }
-    char buf[256];
-    for (int i = 0; i < g->n_nodes; i++) {
+    for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].op == IR_INPUT && i != g->input) {
             snprintf(err, errcap, "cannot compile: node %d is a second input", i);
             return -1;
         }
-        const char *e = cg_check_node(g, &g->nodes[i], buf, sizeof buf);
-        if (e) {
-            snprintf(err, errcap, "cannot compile: %s", e);
-            return -1;
-        }
-    }
     st->g = *g;
     st->g.nodes = cg_own(st, (size_t)g->n_nodes * sizeof(ir_node));
     if (!st->g.nodes) goto oom;
@@ -279,7 +143,7 @@ static int fold_one(cg_state *st, ir_node *bn, ir_node *p) {
     char *name = cg_own(st, strlen(p->name ? p->name : "node") + 8);
     if (!nw || !nb || !name) return -1;
     for (int64_t c = 0; c < ch; c++) {
-        double s = gam->data[c] / sqrt((double)var->data[c] + cg_eps(bn));
+        double s = gam->data[c] / sqrt((double)var->data[c] + bn->eps);
         for (int64_t k = 0; k < per; k++) nw[c * per + k] = (float)(w->data[c * per + k] * s);
         double b0 = b ? b->data[c] : 0.0;
         nb[c] = (float)((b0 - mu->data[c]) * s + bet->data[c]);

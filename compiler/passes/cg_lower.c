@@ -54,7 +54,7 @@ static int bn_affine(cg_state *st, cg_lnode *l) {
     l->shift = cg_own(st, (size_t)ch * sizeof(float));
     if (!l->scale || !l->shift) return -1;
     for (int64_t c = 0; c < ch; c++) {
-        double s = p[PARAM_WEIGHT][c] / sqrt((double)p[PARAM_RUNNING_VAR][c] + cg_eps(n));
+        double s = p[PARAM_WEIGHT][c] / sqrt((double)p[PARAM_RUNNING_VAR][c] + n->eps);
         l->scale[c] = (float)s;
         l->shift[c] = (float)(p[PARAM_BIAS][c] - p[PARAM_RUNNING_MEAN][c] * s);
     }

@@ -117,10 +117,5 @@ int cg_pass_plan_memory(cg_state *st, char *err, size_t errcap);
 void *cg_own(cg_state *st, size_t bytes); /* zeroed, freed with the state */
 /* Resolves a value through views and fusion to the node that owns its buffer. */
 int cg_root(const cg_lgraph *lg, int v);
-/* Checks shapes/arity/params of every node (codegen relies on these). */
-/* Defaults the runtime applies: dilation 0 means 1, eps 0 means 1e-5. */
-int cg_dil(const ir_node *n, int i);
-double cg_eps(const ir_node *n);
-const char *cg_check_node(const ir_graph *g, const ir_node *n, char *buf, size_t cap);
 
 #endif

@@ -34,7 +34,8 @@ bool cg_opts_skips(const cg_opts *o, const char *pass) {
 
 static int verify(const cg_state *st, const char *after, char *err, size_t errcap) {
     char buf[256];
-    const char *e = st->lg ? cg_lgraph_verify(st->lg, buf, sizeof buf) : ir_graph_verify(&st->g);
+    const char *e = st->lg ? cg_lgraph_verify(st->lg, buf, sizeof buf)
+                           : ir_graph_verify(&st->g, IR_VERIFY_WEIGHTS, buf, sizeof buf);
     if (!e) return 0;
     snprintf(err, errcap, "internal error: graph invalid after pass %s: %s", after, e);
     return -1;
