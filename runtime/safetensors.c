@@ -24,9 +24,9 @@
 #define ST_MAX_HEADER 100000000ull
 #define ST_MAX_RANK   8
 
-struct st_file {
+struct rt_st_file {
     int n;
-    st_tensor *t;
+    rt_st_tensor *t;
     char **names;
     int n_meta;
     char **meta_k, **meta_v;
@@ -63,10 +63,10 @@ static int64_t shape_numel(const int64_t *shape, int rank) {
 
 /* ================= writing ================= */
 
-static int check_inputs(const st_tensor *ts, int n, const char *const *mk, const char *const *mv, int n_meta,
-                        char *err, size_t cap) {
+static int check_inputs(const rt_st_tensor *ts, int n, const char *const *mk, const char *const *mv,
+                        int n_meta, char *err, size_t cap) {
     if (n < 0 || n_meta < 0 || (n && !ts) || (n_meta && (!mk || !mv)))
-        return err_set(err, cap, "st_write: bad arguments");
+        return err_set(err, cap, "rt_st_write: bad arguments");
     for (int i = 0; i < n; i++) {
         if (!ts[i].name || !*ts[i].name) return err_set(err, cap, "tensor %d has no name", i);
         if (!json_utf8_valid(ts[i].name, strlen(ts[i].name)))
@@ -94,8 +94,8 @@ static int check_inputs(const st_tensor *ts, int n, const char *const *mk, const
 }
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes. */
-static int build_header(strbuf *b, const st_tensor *ts, int n, const char *const *mk, const char *const *mv,
-                        int n_meta) {
+static int build_header(strbuf *b, const rt_st_tensor *ts, int n, const char *const *mk,
+                        const char *const *mv, int n_meta) {
     int64_t off = 0;
     strbuf_puts(b, "{");
     if (n_meta) {
@@ -132,7 +132,7 @@ static int build_header(strbuf *b, const st_tensor *ts, int n, const char *const
 static int write_all(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n, fp) == n ? 0 : -1; }
 
 /* Tensor bytes in little-endian order, swapping on a big-endian host. */
-static int write_tensor(FILE *fp, const st_tensor *t) {
+static int write_tensor(FILE *fp, const rt_st_tensor *t) {
     int64_t k = shape_numel(t->shape, t->rank);
     if (k == 0) return 0;
     if (host_is_le()) return write_all(fp, t->data, (size_t)k * 4);
@@ -168,9 +168,9 @@ static FILE *open_temp(const char *path, char *tmp, size_t tcap) {
     return NULL;
 }
 
-int st_write(const char *path, const st_tensor *ts, int n, const char *const *meta_keys,
-             const char *const *meta_vals, int n_meta, char *err, size_t errcap) {
-    if (!path) return err_set(err, errcap, "st_write: no path");
+int rt_st_write(const char *path, const rt_st_tensor *ts, int n, const char *const *meta_keys,
+                const char *const *meta_vals, int n_meta, char *err, size_t errcap) {
+    if (!path) return err_set(err, errcap, "rt_st_write: no path");
     if (check_inputs(ts, n, meta_keys, meta_vals, n_meta, err, errcap)) return -1;
     strbuf h = {0};
     if (build_header(&h, ts, n, meta_keys, meta_vals, n_meta)) {
@@ -201,7 +201,7 @@ int st_write(const char *path, const st_tensor *ts, int n, const char *const *me
 
 /* ================= reading ================= */
 
-void st_free(st_file *f) {
+void rt_st_free(rt_st_file *f) {
     if (!f) return;
     for (int i = 0; i < f->n; i++) free(f->names[i]);
     for (int i = 0; i < f->n_meta; i++) {
@@ -216,18 +216,20 @@ void st_free(st_file *f) {
     free(f);
 }
 
-int st_count(const st_file *f) { return f ? f->n : 0; }
+int rt_st_count(const rt_st_file *f) { return f ? f->n : 0; }
 
-const st_tensor *st_get(const st_file *f, int i) { return f && i >= 0 && i < f->n ? &f->t[i] : NULL; }
+const rt_st_tensor *rt_st_get(const rt_st_file *f, int i) {
+    return f && i >= 0 && i < f->n ? &f->t[i] : NULL;
+}
 
-const st_tensor *st_find(const st_file *f, const char *name) {
+const rt_st_tensor *rt_st_find(const rt_st_file *f, const char *name) {
     if (!f || !name) return NULL;
     for (int i = 0; i < f->n; i++)
         if (!strcmp(f->t[i].name, name)) return &f->t[i];
     return NULL;
 }
 
-const char *st_meta(const st_file *f, const char *key) {
+const char *rt_st_meta(const rt_st_file *f, const char *key) {
     if (!f || !key) return NULL;
     for (int i = 0; i < f->n_meta; i++)
         if (!strcmp(f->meta_k[i], key)) return f->meta_v[i];
@@ -243,7 +245,7 @@ static char *dup_n(const char *s, size_t n) {
     return d;
 }
 
-static int read_meta(st_file *f, const json_value *m, const char *path, char *err, size_t cap) {
+static int read_meta(rt_st_file *f, const json_value *m, const char *path, char *err, size_t cap) {
     if (m->type != JSON_OBJECT)
         return err_set(err, cap, "%s: \"__metadata__\" must be an object, not %s", path,
                        json_type_name(m->type));
@@ -273,14 +275,14 @@ static int64_t json_nonneg(const json_value *v) {
     return v && v->type == JSON_NUMBER && v->is_int && v->integer >= 0 ? v->integer : -1;
 }
 
-typedef struct st_span {
+typedef struct tensor_span {
     int64_t begin, end;
     int idx;
-} st_span;
+} tensor_span;
 
 /* Parses one tensor entry; begin/end are offsets into the data section. */
-static int read_entry(const char *name, const json_value *e, st_tensor *t, st_span *sp, const char *path,
-                      char *err, size_t cap) {
+static int read_entry(const char *name, const json_value *e, rt_st_tensor *t, tensor_span *sp,
+                      const char *path, char *err, size_t cap) {
     if (e->type != JSON_OBJECT)
         return err_set(err, cap, "%s: tensor \"%s\": entry is not an object", path, name);
     const json_value *dt = json_get(e, "dtype"), *sh = json_get(e, "shape"),
@@ -313,13 +315,13 @@ static int read_entry(const char *name, const json_value *e, st_tensor *t, st_sp
 }
 
 static int cmp_span(const void *a, const void *b) {
-    const st_span *x = a, *y = b;
+    const tensor_span *x = a, *y = b;
     return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : x->end < y->end ? -1 : x->end > y->end;
 }
 
 /* The tensors must tile the data section exactly: no gap, no overlap. */
-static int check_tiling(st_span *sp, int n, int64_t data_len, const st_file *f, const char *path, char *err,
-                        size_t cap) {
+static int check_tiling(tensor_span *sp, int n, int64_t data_len, const rt_st_file *f, const char *path,
+                        char *err, size_t cap) {
     qsort(sp, (size_t)n, sizeof *sp, cmp_span);
     int64_t at = 0;
     for (int i = 0; i < n; i++) {
@@ -336,12 +338,12 @@ static int check_tiling(st_span *sp, int n, int64_t data_len, const st_file *f, 
     return 0;
 }
 
-static int read_header(st_file *f, const json_value *h, int64_t data_len, const char *path, char *err,
+static int read_header(rt_st_file *f, const json_value *h, int64_t data_len, const char *path, char *err,
                        size_t cap) {
     if (h->type != JSON_OBJECT) return err_set(err, cap, "%s: header is not a JSON object", path);
     f->t = calloc(h->n + 1, sizeof *f->t);
     f->names = calloc(h->n + 1, sizeof *f->names);
-    st_span *sp = calloc(h->n + 1, sizeof *sp);
+    tensor_span *sp = calloc(h->n + 1, sizeof *sp);
     int rc = (!f->t || !f->names || !sp) ? err_set(err, cap, "%s: out of memory", path) : 0;
     for (size_t i = 0; rc == 0 && i < h->n; i++) {
         const char *name = h->keys[i];
@@ -354,7 +356,7 @@ static int read_header(st_file *f, const json_value *h, int64_t data_len, const 
             for (int j = 0; j < f->n && rc == 0; j++)
                 if (!strcmp(f->names[j], name))
                     rc = err_set(err, cap, "%s: duplicate tensor name \"%s\"", path, name);
-            st_tensor *t = &f->t[f->n];
+            rt_st_tensor *t = &f->t[f->n];
             if (rc == 0) rc = read_entry(name, &h->items[i], t, &sp[f->n], path, err, cap);
             if (rc == 0 && !(f->names[f->n] = dup_n(name, h->key_lens[i])))
                 rc = err_set(err, cap, "out of memory");
@@ -386,8 +388,8 @@ static void swap_to_host(float *d, int64_t bytes) {
 }
 
 /* Reads the header text and the data section into memory after bounds checks. */
-static int load_parts(FILE *fp, const char *path, char **hdr, uint64_t *hlen, st_file *f, int64_t *data_len,
-                      char *err, size_t cap) {
+static int load_parts(FILE *fp, const char *path, char **hdr, uint64_t *hlen, rt_st_file *f,
+                      int64_t *data_len, char *err, size_t cap) {
     struct stat stt;
     if (fstat(fileno(fp), &stt) != 0) return err_set(err, cap, "%s: cannot stat: %s", path, strerror(errno));
     uint64_t size = (uint64_t)stt.st_size;
@@ -410,9 +412,9 @@ static int load_parts(FILE *fp, const char *path, char **hdr, uint64_t *hlen, st
     return 0;
 }
 
-st_file *st_read(const char *path, char *err, size_t errcap) {
+rt_st_file *rt_st_read(const char *path, char *err, size_t errcap) {
     if (!path) {
-        err_set(err, errcap, "st_read: no path");
+        err_set(err, errcap, "rt_st_read: no path");
         return NULL;
     }
     FILE *fp = fopen(path, "rb");
@@ -420,7 +422,7 @@ st_file *st_read(const char *path, char *err, size_t errcap) {
         err_set(err, errcap, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    st_file *f = calloc(1, sizeof *f);
+    rt_st_file *f = calloc(1, sizeof *f);
     char *hdr = NULL;
     uint64_t hlen = 0;
     int64_t data_len = 0;
@@ -438,7 +440,7 @@ st_file *st_read(const char *path, char *err, size_t errcap) {
     }
     free(hdr);
     if (rc) {
-        st_free(f);
+        rt_st_free(f);
         return NULL;
     }
     return f;

@@ -137,7 +137,6 @@ void rt_trainer_free(rt_trainer *t) {
 }
 
 rt_optim *rt_trainer_optim(rt_trainer *t) { return t ? t->o : NULL; }
-rt_exec *rt_trainer_exec(rt_trainer *t) { return t ? t->e : NULL; }
 
 int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char *err, size_t errcap) {
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape), out = ir_shape_numel(&g->nodes[g->output].shape);
@@ -322,7 +321,7 @@ static const ir_param *nth_trainable(const ir_graph *g, int k) {
     return NULL;
 }
 
-static void to_st(st_tensor *t, const char *name, const ir_shape *s, const float *data) {
+static void to_st(rt_st_tensor *t, const char *name, const ir_shape *s, const float *data) {
     memset(t, 0, sizeof *t);
     t->name = name;
     t->rank = s->rank;
@@ -335,7 +334,7 @@ int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const ch
     if (!g || !path) return err_set(err, errcap, "rt_save_weights: missing argument");
     if (!params_ready(g)) return err_set(err, errcap, "cannot save %s: parameters are not initialised", path);
     int np = n_params_total(g), ns = opt ? rt_optim_state_count(opt) : 0;
-    st_tensor *ts = calloc((size_t)(np + ns + 1), sizeof *ts);
+    rt_st_tensor *ts = calloc((size_t)(np + ns + 1), sizeof *ts);
     char(*names)[512] = calloc((size_t)(ns + 1), sizeof *names);
     if (!ts || !names) {
         free(ts);
@@ -364,7 +363,7 @@ int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const ch
     snprintf(steps, sizeof steps, "%lld", (long long)rt_optim_steps(opt));
     const char *keys[5] = {"nasc.epochs", "nasc.space", "nasc.point", "nasc.optim_steps", NULL};
     const char *vals[5] = {ep, g->space ? g->space : "", point_json ? point_json : "{}", steps, NULL};
-    int rc = st_write(path, ts, n, keys, vals, opt ? 4 : 3, err, errcap);
+    int rc = rt_st_write(path, ts, n, keys, vals, opt ? 4 : 3, err, errcap);
     free(ts);
     free(names);
     return rc;
@@ -378,14 +377,14 @@ static char *dupstr(const char *s) {
     return d;
 }
 
-static int shape_matches(const st_tensor *t, const ir_shape *s) {
+static int shape_matches(const rt_st_tensor *t, const ir_shape *s) {
     if (t->rank != s->rank) return 0;
     for (int i = 0; i < s->rank; i++)
         if (t->shape[i] != s->d[i]) return 0;
     return 1;
 }
 
-static void st_shape_str(const st_tensor *t, char *buf, int cap) {
+static void tensor_shape_str(const rt_st_tensor *t, char *buf, int cap) {
     ir_shape s = {0, {0}};
     s.rank = t->rank > IR_MAX_RANK ? IR_MAX_RANK : t->rank;
     for (int i = 0; i < s.rank; i++) s.d[i] = t->shape[i];
@@ -394,12 +393,12 @@ static void st_shape_str(const st_tensor *t, char *buf, int cap) {
 
 /* Every graph parameter present with the right shape, and nothing else
  * but optimizer state. */
-static int check_file(const ir_graph *g, const st_file *f, const char *path, char *err, size_t cap) {
+static int check_file(const ir_graph *g, const rt_st_file *f, const char *path, char *err, size_t cap) {
     char a[96], b[96];
     for (int i = 0; i < g->n_nodes; i++)
         for (int p = 0; p < g->nodes[i].n_params; p++) {
             const ir_param *pr = &g->nodes[i].params[p];
-            const st_tensor *t = st_find(f, pr->name);
+            const rt_st_tensor *t = rt_st_find(f, pr->name);
             if (!t) {
                 if (err && cap)
                     snprintf(err, cap, "weights file %s does not match this network: it has no tensor '%s'",
@@ -407,7 +406,7 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
                 return -1;
             }
             if (!shape_matches(t, &pr->shape)) {
-                st_shape_str(t, a, sizeof a);
+                tensor_shape_str(t, a, sizeof a);
                 ir_shape_str(&pr->shape, b, sizeof b);
                 if (err && cap)
                     snprintf(
@@ -418,10 +417,10 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
             }
         }
     int total = n_params_total(g), inside = 0;
-    for (int i = 0; i < st_count(f); i++) inside += strncmp(st_get(f, i)->name, "optim.", 6) != 0;
+    for (int i = 0; i < rt_st_count(f); i++) inside += strncmp(rt_st_get(f, i)->name, "optim.", 6) != 0;
     if (inside != total) {
-        for (int i = 0; i < st_count(f); i++) {
-            const char *nm = st_get(f, i)->name;
+        for (int i = 0; i < rt_st_count(f); i++) {
+            const char *nm = rt_st_get(f, i)->name;
             int found = !strncmp(nm, "optim.", 6);
             for (int j = 0; j < g->n_nodes && !found; j++)
                 for (int p = 0; p < g->nodes[j].n_params && !found; p++)
@@ -437,20 +436,20 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
     return 0;
 }
 
-static int read_state(const st_file *f, rt_resume *r) {
-    const char *ep = st_meta(f, "nasc.epochs"), *steps = st_meta(f, "nasc.optim_steps");
+static int read_state(const rt_st_file *f, rt_resume *r) {
+    const char *ep = rt_st_meta(f, "nasc.epochs"), *steps = rt_st_meta(f, "nasc.optim_steps");
     r->epochs = ep ? atoi(ep) : 0;
     r->steps = steps ? atoll(steps) : 0;
-    r->point = dupstr(st_meta(f, "nasc.point"));
-    r->space = dupstr(st_meta(f, "nasc.space"));
+    r->point = dupstr(rt_st_meta(f, "nasc.point"));
+    r->space = dupstr(rt_st_meta(f, "nasc.space"));
     int cnt = 0;
-    for (int i = 0; i < st_count(f); i++) cnt += !strncmp(st_get(f, i)->name, "optim.", 6);
+    for (int i = 0; i < rt_st_count(f); i++) cnt += !strncmp(rt_st_get(f, i)->name, "optim.", 6);
     r->names = calloc((size_t)cnt + 1, sizeof *r->names);
     r->data = calloc((size_t)cnt + 1, sizeof *r->data);
     r->sizes = calloc((size_t)cnt + 1, sizeof *r->sizes);
     if (!r->names || !r->data || !r->sizes) return -1;
-    for (int i = 0; i < st_count(f); i++) {
-        const st_tensor *t = st_get(f, i);
+    for (int i = 0; i < rt_st_count(f); i++) {
+        const rt_st_tensor *t = rt_st_get(f, i);
         if (strncmp(t->name, "optim.", 6)) continue;
         int64_t n = 1;
         for (int k = 0; k < t->rank; k++) n *= t->shape[k];
@@ -471,10 +470,10 @@ static int read_state(const st_file *f, rt_resume *r) {
 int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, size_t errcap) {
     if (!g || !path) return err_set(err, errcap, "rt_load_weights: missing argument");
     if (state) memset(state, 0, sizeof *state);
-    st_file *f = st_read(path, err, errcap);
+    rt_st_file *f = rt_st_read(path, err, errcap);
     if (!f) return -1;
     if (check_file(g, f, path, err, errcap)) {
-        st_free(f);
+        rt_st_free(f);
         return -1;
     }
     for (int i = 0; i < g->n_nodes; i++)
@@ -482,16 +481,16 @@ int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, 
             ir_param *pr = &g->nodes[i].params[p];
             int64_t n = ir_shape_numel(&pr->shape);
             if (!pr->data && !(pr->data = malloc(sizeof(float) * (size_t)(n ? n : 1)))) {
-                st_free(f);
+                rt_st_free(f);
                 return err_set(err, errcap, "out of memory loading %s", path);
             }
-            memcpy(pr->data, st_find(f, pr->name)->data, sizeof(float) * (size_t)n);
+            memcpy(pr->data, rt_st_find(f, pr->name)->data, sizeof(float) * (size_t)n);
         }
     if (state && read_state(f, state)) {
         rt_resume_free(state);
-        st_free(f);
+        rt_st_free(f);
         return err_set(err, errcap, "out of memory loading %s", path);
     }
-    st_free(f);
+    rt_st_free(f);
     return 0;
 }

@@ -2,7 +2,8 @@
  *
  * A point of a space instantiates into one ir_graph: nodes are builtin
  * operations with concrete per-sample shapes and attributes, in topological
- * order (a node's inputs always have smaller ids).  The runtime trains this
+ * order (a node's inputs always have smaller ids).  What each operation
+ * takes, carries, computes and costs is one row of the table in ops.c.  The runtime trains this
  * graph; the passes and codegen compile it.  Nothing here knows about
  * decisions or symbolic shapes: that is the front end's job.
  *
@@ -39,9 +40,9 @@ typedef enum {
     IR_FLATTEN,        /* reshape to Tensor[product] (no data movement) */
     IR_DROPOUT,        /* p; identity at inference */
     IR_CONCAT,         /* n inputs, along dim 0 */
-    IR_ADD,            /* n inputs (>= 2), elementwise sum (`+`, `sum(list)`) */
+    IR_ADD,            /* n inputs of one shape, elementwise sum (`+`, `sum(list)`) */
     IR_MUL,            /* 2 inputs, elementwise product */
-    IR_ZERO,           /* one input (for shape only); output all zeros */
+    IR_ZERO,           /* one input (it only orders the node); output all zeros */
     IR_SOFTMAX,        /* over the last dimension */
     IR_OP_COUNT
 } ir_op;

@@ -20,7 +20,7 @@ struct sr_store {
     sqlite3_stmt *ins, *fin, *restart;
 };
 
-static const char *st_schema =
+static const char *store_schema =
     "CREATE TABLE IF NOT EXISTS run ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
     " source TEXT, source_hash TEXT NOT NULL, space TEXT, strategy TEXT, seed INTEGER,"
@@ -32,12 +32,12 @@ static const char *st_schema =
     " worker INTEGER, error TEXT, weights TEXT);"
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);";
 
-static int st_fail(sr_store *s, const char *what, char *err, size_t cap) {
+static int store_fail(sr_store *s, const char *what, char *err, size_t cap) {
     sr_errf(err, cap, "store: %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "no database");
     return -1;
 }
 
-static int st_exec(sr_store *s, const char *sql, char *err, size_t cap) {
+static int store_exec(sr_store *s, const char *sql, char *err, size_t cap) {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         sr_errf(err, cap, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
@@ -47,7 +47,7 @@ static int st_exec(sr_store *s, const char *sql, char *err, size_t cap) {
     return 0;
 }
 
-static int st_prepare(sr_store *s, char *err, size_t cap) {
+static int store_prepare(sr_store *s, char *err, size_t cap) {
     static const char *ins =
         "INSERT INTO trials (id, point, fidelity, tag, status, metrics, objectives, started,"
         " finished, duration, worker, error, weights) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
@@ -58,7 +58,7 @@ static int st_prepare(sr_store *s, char *err, size_t cap) {
     if (sqlite3_prepare_v2(s->db, ins, -1, &s->ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, fin, -1, &s->fin, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, rs, -1, &s->restart, NULL) != SQLITE_OK)
-        return st_fail(s, "prepare", err, cap);
+        return store_fail(s, "prepare", err, cap);
     return 0;
 }
 
@@ -78,8 +78,8 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     }
     sqlite3_busy_timeout(s->db, 5000);
     char e2[300] = "";
-    if (st_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e2, sizeof e2) ||
-        st_exec(s, st_schema, e2, sizeof e2) || st_prepare(s, e2, sizeof e2)) {
+    if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e2, sizeof e2) ||
+        store_exec(s, store_schema, e2, sizeof e2) || store_prepare(s, e2, sizeof e2)) {
         sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
         sr_store_close(s);
         return -1;
@@ -136,7 +136,8 @@ int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
     const char *sql =
         "INSERT OR REPLACE INTO run (id, source, source_hash, space, strategy, seed, objectives,"
         " options, nasc_version, started) VALUES (1,?,?,?,?,?,?,?,?,?)";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "write run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "write run", err, cap);
     bind_text(st, 1, r->source);
     bind_text(st, 2, r->source_hash ? r->source_hash : "");
     bind_text(st, 3, r->space);
@@ -146,7 +147,7 @@ int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
     bind_text(st, 7, r->options);
     bind_text(st, 8, r->version);
     sqlite3_bind_double(st, 9, r->started);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write run", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write run", err, cap);
     sqlite3_finalize(st);
     return rc;
 }
@@ -156,7 +157,8 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
     sqlite3_stmt *st;
     const char *sql = "SELECT source, source_hash, space, strategy, seed, objectives, options, nasc_version,"
                       " started FROM run WHERE id = 1";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "read run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "read run", err, cap);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->source = col_text(st, 0);
@@ -209,7 +211,7 @@ int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
     sqlite3_bind_int(st, 11, t->worker);
     bind_text(st, 12, t->error);
     bind_text(st, 13, t->weights);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "insert trial", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "insert trial", err, cap);
     sqlite3_reset(st);
     return rc;
 }
@@ -226,7 +228,7 @@ int sr_store_finish(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
     bind_text(st, 7, t->weights);
     sqlite3_bind_int(st, 8, t->worker);
     sqlite3_bind_int64(st, 9, t->id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "finish trial", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "finish trial", err, cap);
     sqlite3_reset(st);
     return rc;
 }
@@ -236,7 +238,7 @@ int sr_store_restart(sr_store *s, int64_t id, double started, char *err, size_t 
     sqlite3_reset(st);
     sqlite3_bind_double(st, 1, started);
     sqlite3_bind_int64(st, 2, id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "restart trial", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "restart trial", err, cap);
     sqlite3_reset(st);
     return rc;
 }
@@ -249,7 +251,7 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
         "SELECT id, point, fidelity, tag, status, metrics, objectives, started, finished, duration,"
         " worker, error, weights FROM trials ORDER BY id";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return st_fail(s, "read trials", err, cap);
+        return store_fail(s, "read trials", err, cap);
     sr_trial_row *v = NULL;
     int cnt = 0, vcap = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -282,7 +284,7 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         sr_trials_free(v, cnt);
-        return st_fail(s, "read trials", err, cap);
+        return store_fail(s, "read trials", err, cap);
     }
     *out = v;
     *n = cnt;
@@ -304,10 +306,10 @@ int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, 
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) !=
         SQLITE_OK)
-        return st_fail(s, "write kv", err, cap);
+        return store_fail(s, "write kv", err, cap);
     bind_text(st, 1, key);
     bind_text(st, 2, value);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write kv", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write kv", err, cap);
     sqlite3_finalize(st);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* cg_graph.c: the passes that rewrite the private ir_graph copy.
+/* ps_graph.c: the passes that rewrite the private ir_graph copy.
  *
  * Batchnorm folding and dead-node removal keep the copy a valid ir_graph,
  * so the reference executor can run the graph before and after them (that
@@ -9,18 +9,18 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cg_passes.h"
+#include "passes.h"
 
-void *cg_own(cg_state *st, size_t bytes) {
-    if (st->n_owned == st->cap_owned) {
-        int cap = st->cap_owned ? 2 * st->cap_owned : 64;
-        void **o = realloc(st->owned, (size_t)cap * sizeof *o);
+void *ps_own(ps_state *ps, size_t bytes) {
+    if (ps->n_owned == ps->cap_owned) {
+        int cap = ps->cap_owned ? 2 * ps->cap_owned : 64;
+        void **o = realloc(ps->owned, (size_t)cap * sizeof *o);
         if (!o) return NULL;
-        st->owned = o;
-        st->cap_owned = cap;
+        ps->owned = o;
+        ps->cap_owned = cap;
     }
     void *p = calloc(1, bytes ? bytes : 1);
-    if (p) st->owned[st->n_owned++] = p;
+    if (p) ps->owned[ps->n_owned++] = p;
     return p;
 }
 
@@ -37,9 +37,9 @@ static bool same_shape(const ir_shape *a, const ir_shape *b) {
     return true;
 }
 
-int cg_state_init(cg_state *st, const ir_graph *g, const cg_opts *opts, char *err, size_t errcap) {
-    memset(st, 0, sizeof *st);
-    st->opts = opts;
+int ps_state_init(ps_state *ps, const ir_graph *g, const ps_opts *opts, char *err, size_t errcap) {
+    memset(ps, 0, sizeof *ps);
+    ps->opts = opts;
     char buf[256];
     const char *v = ir_graph_verify(g, IR_VERIFY_WEIGHTS, buf, sizeof buf);
     if (v) {
@@ -51,29 +51,29 @@ int cg_state_init(cg_state *st, const ir_graph *g, const cg_opts *opts, char *er
             snprintf(err, errcap, "cannot compile: node %d is a second input", i);
             return -1;
         }
-    st->g = *g;
-    st->g.nodes = cg_own(st, (size_t)g->n_nodes * sizeof(ir_node));
-    if (!st->g.nodes) goto oom;
+    ps->g = *g;
+    ps->g.nodes = ps_own(ps, (size_t)g->n_nodes * sizeof(ir_node));
+    if (!ps->g.nodes) goto oom;
     for (int i = 0; i < g->n_nodes; i++) {
-        ir_node *n = &st->g.nodes[i];
+        ir_node *n = &ps->g.nodes[i];
         *n = g->nodes[i];
-        n->in = cg_own(st, (size_t)(n->n_in ? n->n_in : 1) * sizeof(int));
+        n->in = ps_own(ps, (size_t)(n->n_in ? n->n_in : 1) * sizeof(int));
         if (!n->in) goto oom;
         if (n->n_in > 0) memcpy(n->in, g->nodes[i].in, (size_t)n->n_in * sizeof(int));
     }
     return 0;
 oom:
     snprintf(err, errcap, "out of memory copying the graph");
-    cg_state_free(st);
+    ps_state_free(ps);
     return -1;
 }
 
-void cg_state_free(cg_state *st) {
-    for (int i = 0; i < st->n_owned; i++) free(st->owned[i]);
-    free(st->owned);
-    st->owned = NULL;
-    st->n_owned = st->cap_owned = 0;
-    st->lg = NULL; /* its memory was owned too */
+void ps_state_free(ps_state *ps) {
+    for (int i = 0; i < ps->n_owned; i++) free(ps->owned[i]);
+    free(ps->owned);
+    ps->owned = NULL;
+    ps->n_owned = ps->cap_owned = 0;
+    ps->lg = NULL; /* its memory was owned too */
 }
 
 /* Number of readers of each node (+1 for the graph output). */
@@ -87,16 +87,16 @@ static void count_uses(const ir_graph *g, int *uses) {
 /* Removes nodes: repl[i] == i keeps node i; repl[i] = j < i redirects its
  * readers to j.  Nodes not reaching the output are dropped too; ids are
  * renumbered and the totals recomputed. */
-static int compact(cg_state *st, int *repl, char *err, size_t errcap) {
-    ir_graph *g = &st->g;
+static int compact(ps_state *ps, int *repl, char *err, size_t errcap) {
+    ir_graph *g = &ps->g;
     int n = g->n_nodes;
     for (int i = 0; i < n; i++) /* resolve chains; repl[i] <= i */
         if (repl[i] != i) repl[i] = repl[repl[i]];
     for (int i = 0; i < n; i++)
         for (int j = 0; j < g->nodes[i].n_in; j++) g->nodes[i].in[j] = repl[g->nodes[i].in[j]];
     g->output = repl[g->output];
-    char *live = cg_own(st, (size_t)n);
-    int *newid = cg_own(st, (size_t)n * sizeof(int));
+    char *live = ps_own(ps, (size_t)n);
+    int *newid = ps_own(ps, (size_t)n * sizeof(int));
     if (!live || !newid) {
         snprintf(err, errcap, "out of memory");
         return -1;
@@ -127,7 +127,7 @@ static int compact(cg_state *st, int *repl, char *err, size_t errcap) {
 
 /* Folds y = bn(conv(x)) into conv with W' = W*s, b' = (b - mean)*s + beta,
  * s = gamma / sqrt(var + eps), when the conv/dense feeds only the bn. */
-static int fold_one(cg_state *st, ir_node *bn, ir_node *p) {
+static int fold_one(ps_state *ps, ir_node *bn, ir_node *p) {
     const ir_param *gam = find_param(bn, PARAM_WEIGHT), *bet = find_param(bn, PARAM_BIAS);
     const ir_param *mu = find_param(bn, PARAM_RUNNING_MEAN), *var = find_param(bn, PARAM_RUNNING_VAR);
     int64_t ch = bn->shape.d[0];
@@ -138,9 +138,9 @@ static int fold_one(cg_state *st, ir_node *bn, ir_node *p) {
     }
     if (!b && p->n_params >= IR_MAX_PARAMS) return 0;
     int64_t wn = ir_shape_numel(&w->shape), per = wn / ch;
-    float *nw = cg_own(st, (size_t)wn * sizeof(float));
-    float *nb = cg_own(st, (size_t)ch * sizeof(float));
-    char *name = cg_own(st, strlen(p->name ? p->name : "node") + 8);
+    float *nw = ps_own(ps, (size_t)wn * sizeof(float));
+    float *nb = ps_own(ps, (size_t)ch * sizeof(float));
+    char *name = ps_own(ps, strlen(p->name ? p->name : "node") + 8);
     if (!nw || !nb || !name) return -1;
     for (int64_t c = 0; c < ch; c++) {
         double s = gam->data[c] / sqrt((double)var->data[c] + bn->eps);
@@ -171,10 +171,10 @@ static bool foldable(const ir_graph *g, const ir_node *bn, const int *uses) {
     return p->op == IR_DENSE && p->shape.rank == 1;
 }
 
-int cg_pass_fold_bn(cg_state *st, char *err, size_t errcap) {
-    ir_graph *g = &st->g;
-    int *uses = cg_own(st, (size_t)g->n_nodes * sizeof(int));
-    int *repl = cg_own(st, (size_t)g->n_nodes * sizeof(int));
+int ps_pass_fold_bn(ps_state *ps, char *err, size_t errcap) {
+    ir_graph *g = &ps->g;
+    int *uses = ps_own(ps, (size_t)g->n_nodes * sizeof(int));
+    int *repl = ps_own(ps, (size_t)g->n_nodes * sizeof(int));
     if (!uses || !repl) {
         snprintf(err, errcap, "out of memory");
         return -1;
@@ -185,7 +185,7 @@ int cg_pass_fold_bn(cg_state *st, char *err, size_t errcap) {
         repl[i] = i;
         ir_node *n = &g->nodes[i];
         if (n->op != IR_BATCHNORM || !foldable(g, n, uses)) continue;
-        int r = fold_one(st, n, &g->nodes[n->in[0]]);
+        int r = fold_one(ps, n, &g->nodes[n->in[0]]);
         if (r < 0) {
             snprintf(err, errcap, "out of memory folding batchnorm");
             return -1;
@@ -195,7 +195,7 @@ int cg_pass_fold_bn(cg_state *st, char *err, size_t errcap) {
             folded++;
         }
     }
-    return folded ? compact(st, repl, err, errcap) : 0;
+    return folded ? compact(ps, repl, err, errcap) : 0;
 }
 
 /* Drops zero inputs of adds; returns the replacement decision for node n. */
@@ -231,9 +231,9 @@ static int dce_node(ir_graph *g, ir_node *n, const int *repl) {
     }
 }
 
-int cg_pass_dce(cg_state *st, char *err, size_t errcap) {
-    ir_graph *g = &st->g;
-    int *repl = cg_own(st, (size_t)g->n_nodes * sizeof(int));
+int ps_pass_dce(ps_state *ps, char *err, size_t errcap) {
+    ir_graph *g = &ps->g;
+    int *repl = ps_own(ps, (size_t)g->n_nodes * sizeof(int));
     if (!repl) {
         snprintf(err, errcap, "out of memory");
         return -1;
@@ -243,5 +243,5 @@ int cg_pass_dce(cg_state *st, char *err, size_t errcap) {
         for (int j = 0; j < n->n_in; j++) n->in[j] = repl[n->in[j]];
         repl[i] = dce_node(g, n, repl);
     }
-    return compact(st, repl, err, errcap);
+    return compact(ps, repl, err, errcap);
 }
