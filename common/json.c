@@ -337,8 +337,7 @@ static int parse_container(jp *p, json_value *v, bool object) {
     }
 }
 
-static int parse_value(jp *p, json_value *v) {
-    jp_ws(p);
+static int parse_one(jp *p, json_value *v) {
     if (p->pos >= p->len) return jp_fail(p, p->pos, "unexpected end of input");
     unsigned char c = p->s[p->pos];
     switch (c) {
@@ -362,6 +361,17 @@ static int parse_value(jp *p, json_value *v) {
         return jp_fail(p, p->pos, "unexpected character '%c' (expected a value)",
                        c >= 0x20 && c < 0x7F ? c : '?');
     }
+}
+
+/* One value and its byte span in the text (callers that forward a part of
+ * a message unchanged copy that span rather than re-writing it). */
+static int parse_value(jp *p, json_value *v) {
+    jp_ws(p);
+    size_t start = p->pos;
+    int r = parse_one(p, v);
+    v->start = start;
+    v->end = p->pos;
+    return r;
 }
 
 static void free_inner(json_value *v) {
@@ -431,6 +441,8 @@ const char *json_type_name(json_type t) {
 }
 
 /* ---- writer ---- */
+
+int json_write_str(strbuf *b, const char *s) { return json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
 
 int json_write_string(strbuf *b, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;

@@ -35,6 +35,7 @@ typedef struct json_value {
     struct json_value *items; /* JSON_ARRAY elements / JSON_OBJECT values */
     char **keys;              /* JSON_OBJECT: keys[i] names items[i] (NUL-terminated) */
     size_t *key_lens;         /* JSON_OBJECT: byte length of keys[i] */
+    size_t start, end;        /* the value's bytes in the parsed text: [start, end) */
 } json_value;
 
 /* Parses exactly one JSON text of len bytes (surrounding whitespace allowed).
@@ -59,6 +60,8 @@ bool json_utf8_valid(const char *s, size_t n);
  * characters escaped; bytes that are not valid UTF-8 become U+FFFD, so the
  * output is always valid JSON. */
 int json_write_string(strbuf *b, const char *s, size_t n);
+/* The same for a NUL-terminated string; NULL is written as "". */
+int json_write_str(strbuf *b, const char *s);
 /* A number in the shortest form that reads back to the same double;
  * NaN and infinities (not JSON) are written as null. */
 int json_write_number(strbuf *b, double v);

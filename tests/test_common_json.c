@@ -349,3 +349,30 @@ Test(json, mutations_never_crash) {
     }
     cr_assert_gt(parsed, 100, "some mutations stay valid (%d)", parsed);
 }
+
+/* Each value knows its bytes in the text, so a part of a message can be
+ * forwarded unchanged (the worker does this with the point). */
+Test(json, spans_of_values) {
+    const char *t = " {\"a\": [1, 2.5], \"p\": {\"x\": \"y\" } } ";
+    char err[64];
+    json_value *v = json_parse(t, strlen(t), err, sizeof err);
+    cr_assert_not_null(v, "%s", err);
+    cr_assert_eq(v->start, 1);
+    cr_assert_eq(v->end, strlen(t) - 1);
+    const json_value *a = json_get(v, "a"), *p = json_get(v, "p");
+    cr_assert_eq(a->end - a->start, 8);
+    cr_assert_eq(strncmp(t + a->start, "[1, 2.5]", 8), 0);
+    cr_assert_eq(strncmp(t + p->start, "{\"x\": \"y\" }", p->end - p->start), 0);
+    cr_assert_eq(p->end - p->start, strlen("{\"x\": \"y\" }"));
+    const json_value *one = json_at(a, 1);
+    cr_assert_eq(strncmp(t + one->start, "2.5", one->end - one->start), 0);
+    json_free(v);
+}
+
+Test(json, write_str_takes_c_strings) {
+    strbuf b = {0};
+    json_write_str(&b, "a\"b");
+    json_write_str(&b, NULL);
+    cr_assert_str_eq(b.data, "\"a\\\"b\"\"\"");
+    strbuf_free(&b);
+}
