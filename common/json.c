@@ -435,6 +435,12 @@ bool json_utf8_valid(const char *s, size_t n) {
     return true;
 }
 
+double json_number(const json_value *v, double dflt) {
+    if (v && v->type == JSON_NUMBER) return v->number;
+    if (v && v->type == JSON_BOOL) return v->boolean ? 1 : 0;
+    return dflt;
+}
+
 const char *json_type_name(json_type t) {
     static const char *names[] = {"null", "boolean", "number", "string", "array", "object"};
     return (unsigned)t <= JSON_OBJECT ? names[t] : "?";

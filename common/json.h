@@ -47,6 +47,8 @@ void json_free(json_value *v);
 const json_value *json_get(const json_value *obj, const char *key);
 const json_value *json_at(const json_value *arr, size_t i);
 const char *json_type_name(json_type t);
+/* A number's value, a boolean's 0 or 1, else dflt (also for NULL). */
+double json_number(const json_value *v, double dflt);
 /* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code
  * points beyond U+10FFFF), i.e. a string JSON can carry unchanged. */
 bool json_utf8_valid(const char *s, size_t n);

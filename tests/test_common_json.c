@@ -376,3 +376,16 @@ Test(json, write_str_takes_c_strings) {
     cr_assert_str_eq(b.data, "\"a\\\"b\"\"\"");
     strbuf_free(&b);
 }
+
+Test(json, number_of_numbers_and_booleans) {
+    const char *t = "[2.5, true, false, null, \"3\"]";
+    json_value *v = json_parse(t, strlen(t), NULL, 0);
+    cr_assert_not_null(v);
+    cr_assert_float_eq(json_number(json_at(v, 0), -1), 2.5, 0);
+    cr_assert_float_eq(json_number(json_at(v, 1), -1), 1, 0);
+    cr_assert_float_eq(json_number(json_at(v, 2), -1), 0, 0);
+    cr_assert_float_eq(json_number(json_at(v, 3), -1), -1, 0);
+    cr_assert_float_eq(json_number(json_at(v, 4), -1), -1, 0);
+    cr_assert_float_eq(json_number(NULL, 7), 7, 0);
+    json_free(v);
+}
