@@ -359,5 +359,5 @@ static p_args arg_named(pctx *p, p_args a, ast_named_arg *n) {
 void nas_error(loc *at, yyscan_t scanner, pctx *p, const char *msg) {
     /* The scanner already said which bracket is missing. */
     if (lx_last_was_synthetic(scanner)) return;
-    diag_error(p->c, *at, "%s", msg);
+    parse_note_keyword(p->c, diag_error(p->c, *at, "%s", msg), *at);
 }

@@ -192,6 +192,11 @@ static int all_finite(rt_trainer *t) {
 }
 
 /* The fixed training subset: all samples, or a seeded fraction of them. */
+static int cmp_index(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int64_t *subset(const rt_dataset *d, double frac, uint64_t seed, int64_t *n_use) {
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)d->n);
     if (!idx) return NULL;
@@ -203,13 +208,9 @@ static int64_t *subset(const rt_dataset *d, double frac, uint64_t seed, int64_t 
         rt_shuffle(&r, idx, d->n);
         *n_use = (int64_t)llround(frac * (double)d->n);
         if (*n_use < 1) *n_use = 1;
-        /* keep the subset in data order so the per-epoch shuffle alone decides the order */
-        for (int64_t i = 1; i < *n_use; i++)
-            for (int64_t j = i; j > 0 && idx[j - 1] > idx[j]; j--) {
-                int64_t tmp = idx[j];
-                idx[j] = idx[j - 1];
-                idx[j - 1] = tmp;
-            }
+        /* keep the subset in data order so the per-epoch shuffle alone decides the order
+         * (qsort: an insertion sort cost seconds per trial at data_fraction 0.5) */
+        qsort(idx, (size_t)*n_use, sizeof *idx, cmp_index);
     }
     return idx;
 }

@@ -9,11 +9,14 @@ PKGS=(
   libopenblas-dev zlib1g-dev
   libcriterion-dev
   libsqlite3-dev sqlite3
+  libz3-dev
   openmpi-bin libopenmpi-dev
   dataset-fashion-mnist
   python3 binutils
 )
 if [ "${NASC_WITH_TORCH:-0}" = 1 ]; then PKGS+=(python3-torch); fi
+# The front end's libFuzzer target (bench/fuzz_front.sh) needs clang's runtime.
+if [ "${NASC_WITH_FUZZ:-0}" = 1 ]; then PKGS+=(clang-19 libclang-rt-19-dev); fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 missing=()

@@ -137,7 +137,7 @@ static const err_case err_cases[] = {
      "block B(x: Tensor[c, h, w], f: int) -> Tensor[c, h, w] {\n return conv2d(x, f)\n}\n"
      "space S(x: Tensor[3, 8, 8]) -> Tensor[2] {\n let f = choice {3, 6}\n return dense(flatten(B(x, f)), "
      "2)\n}\n",
-     {"t.nas:1:", "B returns a tensor of shape [6, 8, 8], but its type says [3, 8, 8]", "when f = 6"}},
+     {"t.nas:2:9:", "B returns a tensor of shape [6, 8, 8], but its type says [3, 8, 8]", "when f = 6"}},
     {"unknown name",
      "space S(x: Tensor[4]) -> Tensor[2] {\n return dense(xx, 2)\n}\n",
      {"t.nas:2:", "unknown name 'xx'", "did you mean 'x'?"}},
@@ -155,7 +155,7 @@ static const err_case err_cases[] = {
      {"t.nas:2:", "a choice must be the whole right side of a binding"}},
     {"space output of the wrong shape",
      "space S(x: Tensor[4]) -> Tensor[2] {\n return dense(x, 3)\n}\n",
-     {"t.nas:1:", "S returns a tensor of shape [3], but its type says [2]"}},
+     {"t.nas:2:9:", "S returns a tensor of shape [3], but its type says [2]"}},
     {"a path that falls off the end of a block",
      "block Bad(x: Tensor[n], down: bool) -> Tensor[n] {\n if down {\n  return relu(x)\n }\n}\n"
      "space S(x: Tensor[4]) -> Tensor[4] {\n let d = choice {false, true}\n return Bad(x, d)\n}\n",
@@ -232,8 +232,8 @@ Test(cardinality, spec_examples) {
     for (size_t i = 0; i < 4; i++) {
         nasc_ctx *c = ctx_new();
         vec_push(&c->A, c->include_dirs, NASC_SOURCE_DIR "/stdlib");
-        ast_file *f =
-            parse_program(c, arena_printf(&c->A, "%s/spec/examples/%s", NASC_SHARED_DIR, cases[i].file));
+        ast_file *f = parse_program(
+            c, arena_printf(&c->A, "%s/tests/fixtures/spec/%s", NASC_SOURCE_DIR, cases[i].file));
         cr_assert_not_null(f);
         program *p = prog_check(c, f);
         cr_assert_eq(c->n_errors, 0, "%s", cases[i].file);

@@ -78,7 +78,7 @@ static corpus load(void) {
     corpus cp = {0};
     add_dir(&cp, NASC_SOURCE_DIR "/examples");
     add_dir(&cp, NASC_SOURCE_DIR "/stdlib/std");
-    add_dir(&cp, NASC_SHARED_DIR "/spec/examples");
+    add_dir(&cp, NASC_SOURCE_DIR "/tests/fixtures/spec");
     return cp;
 }
 

@@ -346,7 +346,7 @@ static int parse_dir_clean(const char *dir) {
 }
 
 Test(parser, spec_examples_parse_clean) {
-    cr_assert_geq(parse_dir_clean(NASC_SHARED_DIR "/spec/examples"), 4);
+    cr_assert_geq(parse_dir_clean(NASC_SOURCE_DIR "/tests/fixtures/spec"), 4);
 }
 
 Test(parser, stdlib_and_project_examples_parse_clean) {
@@ -382,12 +382,12 @@ Test(parser, examples_with_imports_parse_clean) {
     FILE *fp = fopen(NASC_SOURCE_DIR "/stdlib/std/cells.nas", "r");
     if (!fp) cr_skip_test("stdlib not written yet");
     fclose(fp);
-    cr_assert_geq(program_dir_clean(NASC_SHARED_DIR "/spec/examples"), 4);
+    cr_assert_geq(program_dir_clean(NASC_SOURCE_DIR "/tests/fixtures/spec"), 4);
     program_dir_clean(NASC_SOURCE_DIR "/examples");
 }
 
 Test(parser, spec_example_tree) {
-    int f = ctx_load_file(C, NASC_SHARED_DIR "/spec/examples/fashion_mlp.nas");
+    int f = ctx_load_file(C, NASC_SOURCE_DIR "/tests/fixtures/spec/fashion_mlp.nas");
     cr_assert_geq(f, 0);
     ast_file *a = parse_file(C, f);
     cr_assert_eq(C->n_errors, 0);
@@ -599,7 +599,7 @@ Test(parser, stdlib_imports_resolve_when_present) {
     FILE *fp = fopen(NASC_SOURCE_DIR "/stdlib/std/blocks.nas", "r");
     if (!fp) cr_skip_test("stdlib/std/blocks.nas not written yet");
     fclose(fp);
-    ast_file *a = parse_program(C, NASC_SHARED_DIR "/spec/examples/fashion_cnn.nas");
+    ast_file *a = parse_program(C, NASC_SOURCE_DIR "/tests/fixtures/spec/fashion_cnn.nas");
     cr_assert_not_null(a);
     cr_assert_eq(C->n_errors, 0, "%s", diag_render_string(C));
     cr_assert_gt(C->files.n, 1);

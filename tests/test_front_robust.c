@@ -24,7 +24,7 @@ typedef struct text {
 
 /* All *.nas files of the spec examples and of the project's examples/. */
 static int load_examples(text *out, int max) {
-    static const char *dirs[] = {NASC_SHARED_DIR "/spec/examples", NASC_SOURCE_DIR "/examples"};
+    static const char *dirs[] = {NASC_SOURCE_DIR "/tests/fixtures/spec", NASC_SOURCE_DIR "/examples"};
     int n = 0;
     for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
         DIR *d = opendir(dirs[k]);

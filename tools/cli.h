@@ -48,8 +48,18 @@ int cli_diags(nasc_ctx *c, const opts *o);
  * NULL). Returns false after recording diagnostics. */
 bool cli_point(nasc_ctx *c, program *p, const opts *o, space_ir **sp, assignment **a, ir_graph *g);
 void cli_err(const char *fmt, ...) NASC_PRINTF(1, 2);
+/* "Did you mean": the closest of known[0..n) to word (n < 0: the array is
+ * NULL-terminated), or NULL when none is close.  The one such helper of
+ * tools/ (nasc.c). */
+const char *cli_suggest(const char *word, const char *const *known, int n);
 /* "1,234,567" */
 const char *cli_commas(long long v, char *buf, int cap);
+
+/* Checks every space's `strategy = name(options)` (or --strategy and
+ * --strategy-opt) against the installed plugins and their option docs.
+ * Returns the exit status (EXIT_OK, or 1 after file diagnostics, or 2
+ * after a message about the command line); cli_strategy.c. */
+int cli_check_strategies(nasc_ctx *c, program *p, const opts *o);
 
 int cmd_check(nasc_ctx *c, const opts *o);
 int cmd_sample(nasc_ctx *c, const opts *o);

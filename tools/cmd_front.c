@@ -1,6 +1,7 @@
 /* cmd_front.c: the front-end commands, check, sample and show, and the
  * loading steps every command shares (parse, --set, check, points). */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,43 +27,200 @@ int cli_diags(nasc_ctx *c, const opts *o) {
     return c->n_errors ? EXIT_INPUT : EXIT_OK;
 }
 
-/* --set section.key=value: parsed as a one-entry section in a file of its
- * own (so values get the language's syntax and diagnostics), then
- * replacing or adding that key in the program's section. */
-static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
-    const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
-    if (!dot || !eq || dot > eq || (strncmp(set, "train.", 6) && strncmp(set, "search.", 7))) {
-        cli_err("--set expects train.KEY=VALUE or search.KEY=VALUE, got '%s'", set);
+/* ----- --set ----- */
+
+/* The keys the tool itself reads from each section (recipe.c for train,
+ * cmd_search.c for search).  Any other key may be overridden only where a
+ * section defines it (a helper key such as `lr` that a later key uses).
+ * The checker's own list of known keys (compiler/front/section.c) should
+ * become the one list once both are merged (issue 17). */
+static const char *const train_keys[] = {
+    "data",          "test", "split",     "epochs",   "batch",        "seed", "threads",
+    "data_fraction", "init", "optimizer", "schedule", "weight_decay", NULL};
+static const char *const search_keys[] = {"strategy",     "trials",    "time",      "seed",    "timeout",
+                                          "memory_limit", "evaluator", "objective", "require", NULL};
+static const char *const section_kinds[] = {"train", "search", NULL};
+
+typedef struct set_req {
+    const char *text; /* the whole argument, for messages */
+    bool is_search;
+    const char *space; /* SECTION.SPACE.KEY: only that space's section; else NULL */
+    const char *key, *value;
+} set_req;
+
+static bool is_ident(const char *s) {
+    if (!isalpha((unsigned char)*s) && *s != '_') return false;
+    while (isalnum((unsigned char)*s) || *s == '_') s++;
+    return !*s;
+}
+
+/* SECTION.KEY=VALUE or SECTION.SPACE.KEY=VALUE. */
+static bool set_split(nasc_ctx *c, const char *set, set_req *r) {
+    memset(r, 0, sizeof *r);
+    r->text = set;
+    const char *eq = strchr(set, '=');
+    const char *d1 = strchr(set, '.');
+    if (!eq || !d1 || d1 > eq || d1 == set || eq == d1 + 1) {
+        cli_err("--set expects section.key=value (train.epochs=3, search.trials=20), got '%s'", set);
         return false;
     }
-    bool is_search = set[0] == 's';
-    char *text = arena_printf(&c->A, "%s { %.*s = %s }\n", is_search ? "search" : "train",
-                              (int)(eq - dot - 1), dot + 1, eq + 1);
-    int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", set), text, strlen(text));
-    int e0 = c->n_errors;
-    ast_file *sf = parse_file(c, fid);
-    if (c->n_errors != e0 || sf->items.n != 1) return false;
-    ast_item *src = sf->items.v[0];
-    if (src->entries.n != 1) return false;
-    ast_entry *en = src->entries.v[0];
-    ast_item *target = NULL;
+    char *sec = arena_strndup(&c->A, set, (size_t)(d1 - set));
+    if (strcmp(sec, "train") && strcmp(sec, "search")) {
+        const char *near = cli_suggest(sec, section_kinds, -1);
+        if (near)
+            cli_err("--set %s: there is no section '%s'; did you mean '%s'?", set, sec, near);
+        else
+            cli_err("--set %s: there is no section '%s' (the sections are train and search)", set, sec);
+        return false;
+    }
+    r->is_search = sec[1] == 'e';
+    const char *d2 = memchr(d1 + 1, '.', (size_t)(eq - d1 - 1));
+    if (d2) r->space = arena_strndup(&c->A, d1 + 1, (size_t)(d2 - d1 - 1));
+    const char *k = d2 ? d2 + 1 : d1 + 1;
+    r->key = arena_strndup(&c->A, k, (size_t)(eq - k));
+    r->value = eq + 1;
+    if (!is_ident(r->key) || (r->space && !is_ident(r->space))) {
+        cli_err("--set expects section.key=value or section.SPACE.key=value, got '%s'", set);
+        return false;
+    }
+    return true;
+}
+
+static bool is_space_item(const ast_item *it) { return it->kind == I_SPACE; }
+
+/* The section of kind is_search in force for the space named `space`. */
+static ast_item *section_for(ast_file *f, bool is_search, const char *space, int n_spaces) {
     for (int i = 0; i < f->items.n; i++) {
         ast_item *it = f->items.v[i];
-        if (it->kind == (is_search ? I_SEARCH : I_TRAIN) && it->file == f->file) target = it;
+        if (it->kind != (is_search ? I_SEARCH : I_TRAIN)) continue;
+        if (it->name ? !strcmp(it->name, space) : n_spaces == 1) return it;
     }
-    if (!target) { /* no such section: add one for the file's only space */
-        src->file = f->file;
-        ast_list_push(c, &f->items, src);
-        return true;
+    return NULL;
+}
+
+static bool section_defines(const ast_item *sec, const char *key) {
+    for (int i = 0; sec && i < sec->entries.n; i++)
+        if (!strcmp(((ast_entry *)sec->entries.v[i])->key, key)) return true;
+    return false;
+}
+
+/* An unknown space or key: a message with the closest name. */
+static void set_unknown(nasc_ctx *c, const set_req *r, ast_file *f, const char *what) {
+    const char *kind = r->is_search ? "search" : "train";
+    if (!strcmp(what, "space")) {
+        const char **names = arena_alloc(&c->A, (size_t)(f->items.n + 1) * sizeof *names);
+        int n = 0;
+        for (int i = 0; i < f->items.n; i++)
+            if (is_space_item(f->items.v[i])) names[n++] = ((ast_item *)f->items.v[i])->name;
+        const char *near = cli_suggest(r->space, names, n);
+        if (near)
+            cli_err("--set %s: there is no space '%s'; did you mean '%s'?", r->text, r->space, near);
+        else
+            cli_err("--set %s: there is no space '%s' in this file", r->text, r->space);
+        return;
     }
-    for (int i = 0; i < target->entries.n; i++) {
-        ast_entry *old = target->entries.v[i];
+    const char *const *known = r->is_search ? search_keys : train_keys;
+    int nk = 0;
+    while (known[nk]) nk++;
+    const char **names = arena_alloc(&c->A, (size_t)(nk + 64) * sizeof *names);
+    int n = 0;
+    for (int i = 0; i < nk; i++) names[n++] = known[i];
+    for (int i = 0; i < f->items.n && n < nk + 64; i++) {
+        ast_item *it = f->items.v[i];
+        if (it->kind != (r->is_search ? I_SEARCH : I_TRAIN)) continue;
+        for (int k = 0; k < it->entries.n && n < nk + 64; k++)
+            names[n++] = ((ast_entry *)it->entries.v[k])->key;
+    }
+    const char *near = cli_suggest(r->key, names, n);
+    if (near)
+        cli_err("--set %s: the %s section has no key '%s'; did you mean '%s'?", r->text, kind, r->key, near);
+    else
+        cli_err("--set %s: the %s section has no key '%s'", r->text, kind, r->key);
+}
+
+/* Replaces the key in a section (or appends it; `require` always adds). */
+static void section_put(nasc_ctx *c, ast_item *sec, ast_entry *en) {
+    for (int i = 0; i < sec->entries.n; i++) {
+        ast_entry *old = sec->entries.v[i];
         if (!strcmp(old->key, en->key) && strcmp(en->key, "require")) {
-            target->entries.v[i] = en;
-            return true;
+            sec->entries.v[i] = en;
+            return;
         }
     }
-    ast_list_push(c, &target->entries, en);
+    ast_list_push(c, &sec->entries, en);
+}
+
+/* The spaces an override reaches: all of the file's, or the one it names,
+ * and of those only the ones whose section has the key when the key is
+ * not one the tool reads.  *named_found: the named space exists. */
+static int set_targets(nasc_ctx *c, ast_file *f, const set_req *r, int n_spaces, ast_item ***out,
+                       bool *named_found) {
+    const char *const *keys = r->is_search ? search_keys : train_keys;
+    bool known = false;
+    for (int i = 0; keys[i]; i++) known |= !strcmp(keys[i], r->key);
+    ast_item **t = arena_alloc(&c->A, (size_t)(f->items.n + 1) * sizeof *t);
+    int n = 0;
+    *named_found = false;
+    for (int i = 0; i < f->items.n; i++) {
+        ast_item *sp = f->items.v[i];
+        if (!is_space_item(sp) || (r->space && strcmp(sp->name, r->space))) continue;
+        *named_found = true;
+        if (known || section_defines(section_for(f, r->is_search, sp->name, n_spaces), r->key)) t[n++] = sp;
+    }
+    *out = t;
+    return n;
+}
+
+/* The override's value as a one-entry section in a file of its own, so it
+ * gets the language's syntax and diagnostics: "train{epochs=3\n}" or
+ * "train CNNS{epochs=3\n}", in which every column of the value is its
+ * column in the argument, so diagnostics point into what was typed. */
+static ast_entry *set_entry(nasc_ctx *c, const set_req *r) {
+    char *text = arena_printf(&c->A, "%s%s%s{%s=%s\n}\n", r->is_search ? "search" : "train",
+                              r->space ? " " : "", r->space ? r->space : "", r->key, r->value);
+    int fid = ctx_add_file(c, arena_printf(&c->A, "--set %s", r->text), text, strlen(text));
+    int e0 = c->n_errors;
+    ast_file *sf = parse_file(c, fid);
+    if (c->n_errors != e0) return NULL;
+    if (sf->items.n != 1 || ((ast_item *)sf->items.v[0])->entries.n != 1) {
+        cli_err("--set %s: the value must be one expression", r->text);
+        return NULL;
+    }
+    return ((ast_item *)sf->items.v[0])->entries.v[0];
+}
+
+/* --set: the value goes into the section in force for every space it
+ * targets (set_targets); a space without such a section gets one.  An
+ * override that would reach no section is an error, as is an unknown
+ * section, space or key.  Returns false after a message or diagnostic. */
+static bool apply_set(nasc_ctx *c, ast_file *f, const char *set) {
+    set_req r;
+    if (!set_split(c, set, &r)) return false;
+    int n_spaces = 0;
+    for (int i = 0; i < f->items.n; i++) n_spaces += is_space_item(f->items.v[i]);
+    if (!n_spaces) {
+        cli_err("--set %s: %s has no space, so no section to override", set, c->files.v[f->file].path);
+        return false;
+    }
+    ast_item **targets;
+    bool named_found;
+    int n = set_targets(c, f, &r, n_spaces, &targets, &named_found);
+    if (!n) {
+        set_unknown(c, &r, f, r.space && !named_found ? "space" : "key");
+        return false;
+    }
+    ast_entry *en = set_entry(c, &r);
+    if (!en) return false;
+    for (int i = 0; i < n; i++) {
+        ast_item *sp = targets[i], *sec = section_for(f, r.is_search, sp->name, n_spaces);
+        if (!sec) {
+            ast_list none = {0};
+            sec = ast_section(c, sp->at, r.is_search, n_spaces == 1 ? NULL : sp->name, sp->name_at, none);
+            sec->file = f->file;
+            ast_list_push(c, &f->items, sec);
+        }
+        section_put(c, sec, en);
+    }
     return true;
 }
 
@@ -199,6 +357,7 @@ int cmd_check(nasc_ctx *c, const opts *o) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
+    if ((st = cli_check_strategies(c, p, o)) != EXIT_OK) return st;
     if (o->json)
         check_json(c, p);
     else

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "passes.h"
 #include "cg_print.h"
 #include "cli.h"
 #include "codegen.h"
@@ -46,6 +47,26 @@ static const char *symbol_for(nasc_ctx *c, const char *out) {
     return sym;
 }
 
+/* --dump-after names one pass of the pipeline (ps_pipeline.c's table);
+ * false after a message listing them. */
+static bool known_pass(const char *name) {
+    int n;
+    const ps_pass *p = ps_pipeline(&n);
+    const char *names[64];
+    char list[1024] = "";
+    for (int i = 0; i < n && i < 64; i++) {
+        if (!strcmp(p[i].name, name)) return true;
+        names[i] = p[i].name;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", p[i].name);
+    }
+    const char *near = cli_suggest(name, names, n < 64 ? n : 64);
+    if (near)
+        cli_err("--dump-after: unknown pass '%s'; did you mean '%s'?", name, near);
+    else
+        cli_err("--dump-after: unknown pass '%s' (the passes: %s)", name, list);
+    return false;
+}
+
 int cmd_build(nasc_ctx *c, const opts *o) {
     ir_graph g = {0};
     if (!o->out) {
@@ -60,13 +81,19 @@ int cmd_build(nasc_ctx *c, const opts *o) {
         {"llvm", CG_EMIT_LLVM_IR}, {"asm", CG_EMIT_ASM},
     };
     const char *emit = o->emit ? o->emit : "exe";
+    const char *names[5];
     int kind = -1;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 5; i++) {
+        names[i] = kinds[i].name;
         if (!strcmp(kinds[i].name, emit)) kind = (int)kinds[i].k;
+    }
     if (kind < 0) {
-        cli_err("--emit must be obj, lib, exe, llvm or asm, got '%s'", emit);
+        const char *near = cli_suggest(emit, names, 5);
+        cli_err("--emit must be obj, lib, exe, llvm or asm, got '%s'%s%s%s", emit,
+                near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
         return EXIT_USAGE;
     }
+    if (o->dump_after && !known_pass(o->dump_after)) return EXIT_USAGE;
     if (o->cpu && !cg_cpu_known(o->cpu)) {
         cli_err("unknown --cpu '%s' (native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, skylake, "
                 "skylake-avx512, "

@@ -1,13 +1,6 @@
 /* cmd_search.c: `nasc search`, `nasc report` and `nasc plugins`: the
- * front end's side of the search driver (runtime/search).
- *
- * Here the checked space becomes the plugin ABI's nasc_space, points cross
- * between the ABI's value arrays and the front end's assignments, the
- * objectives and limits become sr_exprs with their units, and the builtin
- * evaluator trains (and, for latency objectives, JIT-compiles) a point.
- * Every per-trial run of the interpreter happens under an arena mark that
- * is released afterwards, so 10,000 trials cost no memory.
- */
+ * command line into an sr_config, then the driver (driver/drv_search.c)
+ * runs the search, and the result is printed here. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -15,411 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "blas.h"
 #include "cli.h"
-#include "codegen.h"
 #include "json.h"
+#include "driver.h"
 #include "recipe.h"
 #include "search.h"
-
-typedef struct host_space {
-    nasc_ctx *c;
-    program *p;
-    space_ir *s;
-    nasc_space ns;
-    nasc_decision *decs;
-    bool want_latency;
-    int threads; /* OpenBLAS threads per trial */
-    double max_epochs;
-} host_space;
-
-/* ----- points across the ABI ----- */
-
-static bool to_asg(host_space *h, const nasc_point *p, assignment *a) {
-    for (int i = 0; i < h->s->decs.n; i++) {
-        decision *d = h->s->decs.v[i];
-        nasc_value v = p->values[i];
-        sval *x = &a->vals[i];
-        memset(x, 0, sizeof *x);
-        a->given[i] = true;
-        switch (d->kind) {
-        case DK_CAT:
-            if (v.i < 0 || v.i >= d->n_alts) return false;
-            x->i = v.i;
-            break;
-        case DK_INT:
-            if (v.i < d->lo || v.i > d->hi || (v.i - d->lo) % d->step) return false;
-            x->i = v.i;
-            break;
-        case DK_FLOAT:
-            if (!(v.f >= d->flo && v.f <= d->fhi)) return false;
-            x->is_float = true;
-            x->f = v.f;
-            break;
-        case DK_SUBSET:
-            if (__builtin_popcountll(v.subset) != d->k || (d->n_alts < 64 && v.subset >> d->n_alts))
-                return false;
-            x->i = (int64_t)v.subset;
-            break;
-        }
-    }
-    return true;
-}
-
-static int hs_normalize(void *ud, nasc_point *p) {
-    host_space *h = ud;
-    ctx_mark m = ctx_get_mark(h->c);
-    assignment *a = asg_new(h->c, h->s);
-    int rc = -1;
-    if (to_asg(h, p, a)) {
-        bool feasible;
-        bool ok = space_run(h->c, h->p, h->s, a, NULL, &feasible);
-        for (int i = 0; i < a->n; i++) p->active[i] = a->active[i];
-        rc = ok ? 1 : 0;
-    }
-    ctx_release(h->c, m);
-    return rc;
-}
-
-static char *hs_to_json(void *ud, const nasc_point *p) {
-    host_space *h = ud;
-    ctx_mark m = ctx_get_mark(h->c);
-    assignment *a = asg_new(h->c, h->s);
-    char *out = NULL;
-    if (to_asg(h, p, a)) {
-        bool feasible;
-        space_run(h->c, h->p, h->s, a, NULL, &feasible);
-        out = strdup(point_json(h->c, h->s, a));
-    }
-    ctx_release(h->c, m);
-    return out;
-}
-
-static void diags_to(nasc_ctx *c, char *err, size_t cap) {
-    char *d = diag_render_string(c);
-    snprintf(err, cap, "%s", d ? d : "invalid point");
-    size_t n = strlen(err);
-    while (n && err[n - 1] == '\n') err[--n] = 0;
-    free(d);
-}
-
-static int hs_from_json(void *ud, const char *json, nasc_point *p, char *err, size_t cap) {
-    host_space *h = ud;
-    ctx_mark m = ctx_get_mark(h->c);
-    diag *first = h->c->diags_tail;
-    space_ir *s;
-    assignment *a;
-    int rc = -1;
-    if (point_load(h->c, h->p, &s, json, "point", &a, NULL) && s == h->s) {
-        for (int i = 0; i < a->n; i++) {
-            decision *d = s->decs.v[i];
-            p->active[i] = a->active[i];
-            memset(&p->values[i], 0, sizeof p->values[i]);
-            if (d->kind == DK_FLOAT)
-                p->values[i].f = a->vals[i].f;
-            else if (d->kind == DK_SUBSET)
-                p->values[i].subset = (uint64_t)a->vals[i].i;
-            else
-                p->values[i].i = a->vals[i].i;
-        }
-        rc = 0;
-    } else {
-        nasc_ctx tmp = *h->c; /* render only what this call recorded */
-        tmp.diags = first ? first->next : h->c->diags;
-        diags_to(&tmp, err, cap);
-    }
-    ctx_release(h->c, m);
-    return rc;
-}
-
-static int hs_static(void *ud, const nasc_point *p, sr_metrics *out) {
-    host_space *h = ud;
-    ctx_mark m = ctx_get_mark(h->c);
-    assignment *a = asg_new(h->c, h->s);
-    a->no_names = true;
-    ir_graph g = {0};
-    bool feasible, ok = to_asg(h, p, a) && space_run(h->c, h->p, h->s, a, &g, &feasible);
-    if (ok) {
-        sr_metrics_set(out, "params", (double)g.params);
-        sr_metrics_set(out, "flops", (double)g.flops);
-        sr_metrics_set(out, "memory", (double)g.memory);
-    }
-    ctx_release(h->c, m);
-    return ok ? 0 : -1;
-}
-
-/* ----- the builtin evaluator (runs in a worker) ----- */
-
-static void set_if_finite(sr_metrics *m, const char *name, double v) {
-    if (isfinite(v)) sr_metrics_set(m, name, v);
-}
-
-/* Latency and throughput of the point's compiled kernels (hardware-aware
- * objectives), measured with the JIT on the trained weights. */
-static int measure_latency(const ir_graph *g, sr_metrics *out, char *err, size_t cap) {
-    cg_jit *j = cg_jit_compile(g, CG_OPT_SEARCH, err, cap);
-    if (!j) return -1;
-    cg_bench_result r;
-    int rc = cg_bench(j, 300, &r, err, cap);
-    cg_jit_free(j);
-    if (rc) return -1;
-    sr_metrics_set(out, "latency", r.latency_us);
-    sr_metrics_set(out, "throughput", r.throughput);
-    return 0;
-}
-
-/* Checkpoints for multi-fidelity strategies: the same point trained again
- * at a higher fidelity resumes from its last checkpoint. */
-static void checkpoint_path(const char *weights_path, const char *point_json, char *buf, size_t cap) {
-    uint64_t hsh = 1469598103934665603ull;
-    for (const char *s = point_json; *s; s++) hsh = (hsh ^ (unsigned char)*s) * 1099511628211ull;
-    const char *slash = strrchr(weights_path, '/');
-    int dir = slash ? (int)(slash - weights_path) : 1;
-    snprintf(buf, cap, "%.*s/ckpt-%016llx.safetensors", dir, slash ? weights_path : ".",
-             (unsigned long long)hsh);
-}
-
-static int hs_eval(void *ud, const char *point_json, double fidelity, const char *weights_path,
-                   sr_metrics *out, char *err, size_t cap) {
-    host_space *h = ud;
-    ctx_mark m = ctx_get_mark(h->c);
-    diag *first = h->c->diags_tail;
-    space_ir *s;
-    assignment *a;
-    ir_graph g = {0};
-    int rc = -1;
-    rt_resume resume = {0};
-    if (!point_load(h->c, h->p, &s, point_json, "point", &a, &g)) {
-        nasc_ctx tmp = *h->c;
-        tmp.diags = first ? first->next : h->c->diags;
-        diags_to(&tmp, err, cap);
-        goto out;
-    }
-    if (h->threads > 0) rt_blas_set_threads(h->threads);
-    recipe r;
-    if (!recipe_from_section(&a->train, &r, err, cap)) goto out;
-    r.cfg.threads = h->threads;
-    char ckpt[1200] = "";
-    const rt_resume *rs = NULL;
-    if (weights_path && *weights_path && fidelity > 0) {
-        checkpoint_path(weights_path, point_json, ckpt, sizeof ckpt);
-        if (!access(ckpt, R_OK) && !rt_load_weights(&g, ckpt, &resume, err, cap)) {
-            if (resume.epochs < fidelity)
-                rs = &resume;
-            else
-                rt_params_free(&g); /* trained as far already: start afresh */
-        }
-    }
-    trial_metrics tm;
-    rt_trainer *keep = NULL;
-    if (recipe_train(&g, &r, fidelity, rs, NULL, NULL, &tm, &keep, err, cap)) goto out;
-    set_if_finite(out, "accuracy", tm.m.accuracy);
-    set_if_finite(out, "test_accuracy", tm.m.test_accuracy);
-    set_if_finite(out, "loss", tm.m.loss);
-    set_if_finite(out, "train_time", tm.m.train_time);
-    set_if_finite(out, "naswot", tm.naswot);
-    set_if_finite(out, "synflow", tm.synflow);
-    sr_metrics_set(out, "params", (double)tm.m.params);
-    sr_metrics_set(out, "flops", (double)tm.m.flops);
-    sr_metrics_set(out, "memory", (double)tm.m.memory);
-    sr_metrics_set(out, "epochs", tm.m.epochs);
-    rc = 0;
-    if (h->want_latency && measure_latency(&g, out, err, cap)) rc = -1;
-    if (rc == 0 && weights_path && *weights_path)
-        rc = rt_save_weights(&g, rt_trainer_optim(keep), weights_path, point_json, tm.m.epochs, err, cap);
-    if (rc == 0 && *ckpt && tm.m.epochs < h->max_epochs)
-        rt_save_weights(&g, rt_trainer_optim(keep), ckpt, point_json, tm.m.epochs, err, cap);
-    rt_trainer_free(keep);
-out:
-    rt_resume_free(&resume);
-    rt_params_free(&g);
-    ctx_release(h->c, m);
-    return rc;
-}
-
-/* A forked worker gets its share of the cores for OpenBLAS. */
-static void hs_worker_init(void *ud) {
-    host_space *h = ud;
-    if (h->threads > 0) rt_blas_set_threads(h->threads);
-}
-
-/* ----- the space as the ABI describes it ----- */
-
-/* The simple form of an activity condition: one parent decision and the
- * values of it under which the decision is active. */
-static void simple_parent(host_space *h, decision *d, nasc_decision *nd) {
-    nd->parent = -1;
-    if (d->guard->n_deps != 1) return;
-    decision *p = h->s->decs.v[d->guard->deps[0]];
-    if (p->kind != DK_CAT && p->kind != DK_INT) return;
-    int64_t n = p->kind == DK_CAT ? p->n_alts : (p->hi - p->lo) / p->step + 1;
-    if (n > 4096) return;
-    sval *vals = arena_alloc(&h->c->A, (size_t)(h->s->decs.n + 1) * sizeof *vals);
-    int64_t *out = arena_alloc(&h->c->A, (size_t)n * sizeof *out);
-    int k = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t v = p->kind == DK_CAT ? i : p->lo + i * p->step;
-        vals[p->id] =
-            p->kind == DK_CAT ? (p->by_index ? (sval){false, i, 0} : p->alt_vals[i]) : (sval){false, v, 0};
-        sym_env env = {vals, sym_new_gen(), false};
-        sval r = sym_eval(d->guard, &env);
-        if (!env.err && (r.is_float ? r.f != 0 : r.i != 0)) out[k++] = v;
-    }
-    nd->parent = p->id;
-    nd->n_parent_values = k;
-    nd->parent_values = out;
-}
-
-static void describe_space(host_space *h) {
-    space_ir *s = h->s;
-    h->decs = arena_alloc(&h->c->A, (size_t)(s->decs.n + 1) * sizeof *h->decs);
-    for (int i = 0; i < s->decs.n; i++) {
-        decision *d = s->decs.v[i];
-        nasc_decision *nd = &h->decs[i];
-        nd->abi_version = NASC_STRATEGY_ABI_VERSION;
-        nd->struct_size = sizeof *nd;
-        nd->label = d->label;
-        nd->kind = d->kind == DK_CAT     ? NASC_DEC_CATEGORICAL
-                   : d->kind == DK_INT   ? NASC_DEC_INT
-                   : d->kind == DK_FLOAT ? NASC_DEC_FLOAT
-                                         : NASC_DEC_SUBSET;
-        nd->n_choices = d->n_alts;
-        nd->choices = d->alt_names;
-        if (d->kind == DK_CAT && !d->by_index && (d->vt == DV_INT || d->vt == DV_FLOAT)) {
-            double *cv = arena_alloc(&h->c->A, (size_t)d->n_alts * sizeof *cv);
-            for (int k = 0; k < d->n_alts; k++)
-                cv[k] = d->alt_vals[k].is_float ? d->alt_vals[k].f : (double)d->alt_vals[k].i;
-            nd->choice_values = cv;
-        }
-        nd->lo = d->lo;
-        nd->hi = d->hi;
-        nd->step = d->step ? d->step : 1;
-        nd->flo = d->flo;
-        nd->fhi = d->fhi;
-        nd->log = d->log;
-        nd->k = d->k;
-        nd->condition = decision_condition(h->c, s, d);
-        simple_parent(h, d, nd);
-    }
-    nasc_space *ns = &h->ns;
-    ns->abi_version = NASC_STRATEGY_ABI_VERSION;
-    ns->struct_size = sizeof *ns;
-    ns->name = s->name;
-    ns->n_decisions = s->decs.n;
-    ns->decisions = h->decs;
-    ns->host = h;
-    ns->normalize = hs_normalize;
-    h->max_epochs = section_num(&s->train, "epochs", 1);
-    ns->min_fidelity = h->max_epochs >= 1 ? 1 : h->max_epochs;
-    ns->max_fidelity = h->max_epochs;
-}
-
-/* ----- objectives and limits ----- */
-
-static bool mentions(const ast_expr *e, const char *name) {
-    if (!e) return false;
-    if (e->kind == E_NAME) return !strcmp(e->name, name);
-    if (mentions(e->lhs, name) || mentions(e->rhs, name)) return true;
-    for (int i = 0; i < e->items.n; i++)
-        if (mentions(e->items.v[i], name)) return true;
-    return false;
-}
-
-/* Metric units: latency is reported in microseconds and train_time in
- * seconds; durations written in objectives (2ms) are microseconds, so
- * train_time is scaled by 1e6 to compare with them. */
-static sr_expr *to_expr(const ast_expr *e, char *err, size_t cap) {
-    static const sr_expr_kind bin[] = {SR_EX_ADD,        SR_EX_SUB, SR_EX_MUL, SR_EX_DIV,
-                                       (sr_expr_kind)-1, SR_EX_POW, SR_EX_EQ,  SR_EX_NE,
-                                       SR_EX_LT,         SR_EX_LE,  SR_EX_GT,  SR_EX_GE};
-    switch (e->kind) {
-    case E_INT: return sr_expr_num((double)e->ival);
-    case E_FLOAT: return sr_expr_num(e->fval);
-    case E_QUANT: return sr_expr_num(e->unit == UNIT_TIME ? e->fval * 1e6 : e->fval);
-    case E_NAME: return sr_expr_metric(e->name, !strcmp(e->name, "train_time") ? 1e6 : 1);
-    case E_UNOP:
-        if (e->op == OP_NEG) {
-            sr_expr *a = to_expr(e->lhs, err, cap);
-            return a ? sr_expr_bin(SR_EX_NEG, a, NULL) : NULL;
-        }
-        break;
-    case E_BINOP:
-        if (e->op <= OP_GE && e->op != OP_MOD) {
-            sr_expr *a = to_expr(e->lhs, err, cap), *b = a ? to_expr(e->rhs, err, cap) : NULL;
-            if (!b) {
-                sr_expr_free(a);
-                return NULL;
-            }
-            return sr_expr_bin(bin[e->op], a, b);
-        }
-        break;
-    default: break;
-    }
-    snprintf(err, cap, "objectives and limits are arithmetic over metrics, numbers and units");
-    return NULL;
-}
-
-typedef struct goals {
-    sr_objective obj[16];
-    sr_limit lim[32];
-    int n_obj, n_lim;
-    char text[48][256];
-    bool latency;
-} goals;
-
-static bool add_goal(goals *g, const cfg_val *v, bool objective, const ast_expr *raw, char *err, size_t cap) {
-    const ast_expr *e = objective ? v->expr : (v->expr ? v->expr : raw);
-    if (!e) {
-        snprintf(err, cap, "bad %s", objective ? "objective" : "limit");
-        return false;
-    }
-    sr_expr *x = to_expr(e, err, cap);
-    if (!x) return false;
-    g->latency |= mentions(e, "latency") || mentions(e, "throughput");
-    int slot = g->n_obj + g->n_lim;
-    sr_expr_format(x, g->text[slot], sizeof g->text[slot]);
-    if (objective) {
-        if (g->n_obj == 16) {
-            sr_expr_free(x);
-            return false;
-        }
-        sr_objective *o = &g->obj[g->n_obj++];
-        o->text = g->text[slot];
-        o->maximize = v->maximize;
-        o->expr = x;
-    } else {
-        if (g->n_lim == 32) {
-            sr_expr_free(x);
-            return false;
-        }
-        g->lim[g->n_lim].text = g->text[slot];
-        g->lim[g->n_lim++].expr = x;
-    }
-    return true;
-}
-
-static bool read_goals(const section *se, goals *g, char *err, size_t cap) {
-    memset(g, 0, sizeof *g);
-    for (int i = 0; i < se->n; i++) {
-        bool obj = !strcmp(se->keys[i], "objective");
-        if (!obj && strcmp(se->keys[i], "require")) continue;
-        const cfg_val *v = se->vals[i];
-        int n = v->k == CV_LIST ? v->n : 1;
-        for (int j = 0; j < n; j++) {
-            const cfg_val *x = v->k == CV_LIST ? v->items[j] : v;
-            const ast_expr *raw = v->k == CV_LIST
-                                      ? (se->exprs[i]->kind == E_LIST ? se->exprs[i]->items.v[j] : NULL)
-                                      : se->exprs[i];
-            if (!add_goal(g, x, obj, raw, err, cap)) return false;
-        }
-    }
-    return true;
-}
-
-static void free_goals(goals *g) {
-    for (int i = 0; i < g->n_obj; i++) sr_expr_free((sr_expr *)g->obj[i].expr);
-    for (int i = 0; i < g->n_lim; i++) sr_expr_free((sr_expr *)g->lim[i].expr);
-}
 
 /* ----- strategy, budget, evaluator ----- */
 
@@ -451,6 +44,38 @@ static bool parse_duration(const char *s, double *sec) {
     return true;
 }
 
+static void jstr(json_buf *b, const char *s) { json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
+
+/* --evaluator: builtin, exec:CMD, pipe:CMD, or the section's forms
+ * exec("CMD") and pipe("CMD") (a double-quoted string with \" and \\). */
+static bool evaluator_form(nasc_ctx *c, const char *text, sr_config *cfg) {
+    if (!strcmp(text, "builtin")) {
+        cfg->evaluator = SR_EVAL_BUILTIN;
+        return true;
+    }
+    bool exec = !strncmp(text, "exec", 4), pipe = !strncmp(text, "pipe", 4);
+    if (!exec && !pipe) return false;
+    cfg->evaluator = exec ? SR_EVAL_EXEC : SR_EVAL_PIPE;
+    const char *q = text + 4;
+    if (*q == ':') {
+        cfg->command = q + 1;
+        return q[1] != 0;
+    }
+    while (*q == ' ') q++;
+    if (*q++ != '(') return false;
+    while (*q == ' ') q++;
+    if (*q++ != '"') return false;
+    char *cmd = arena_alloc(&c->A, strlen(q) + 1), *w = cmd;
+    for (; *q && *q != '"'; q++) *w++ = *q == '\\' && (q[1] == '"' || q[1] == '\\') ? *++q : *q;
+    *w = 0;
+    if (*q++ != '"') return false;
+    while (*q == ' ') q++;
+    if (*q++ != ')') return false;
+    while (*q == ' ') q++;
+    cfg->command = cmd;
+    return !*q && *cmd;
+}
+
 static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, nasc_option *sopts, char *err,
                      size_t cap) {
     const section *se = &s->search;
@@ -471,9 +96,12 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
             snprintf(err, cap, "--strategy-opt expects KEY=VALUE");
             return EXIT_USAGE;
         }
-        sopts[cfg->n_strategy_opts].key =
-            arena_strndup(&c->A, o->strategy_opts[i], (size_t)(eq - o->strategy_opts[i]));
-        sopts[cfg->n_strategy_opts++].value = eq + 1;
+        const char *key = arena_strndup(&c->A, o->strategy_opts[i], (size_t)(eq - o->strategy_opts[i]));
+        int k = 0; /* --strategy-opt overrides the file's (and an earlier one's) value */
+        while (k < cfg->n_strategy_opts && strcmp(sopts[k].key, key)) k++;
+        sopts[k].key = key;
+        sopts[k].value = eq + 1;
+        if (k == cfg->n_strategy_opts) cfg->n_strategy_opts++;
     }
     cfg->strategy_opts = sopts;
     cfg->trials = o->trials ? o->trials : (int64_t)section_num(se, "trials", 0);
@@ -495,14 +123,11 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
     const cfg_val *ev = section_get(se, "evaluator");
     cfg->evaluator = SR_EVAL_BUILTIN;
     if (o->evaluator) {
-        if (!strncmp(o->evaluator, "exec:", 5)) {
-            cfg->evaluator = SR_EVAL_EXEC;
-            cfg->command = o->evaluator + 5;
-        } else if (!strncmp(o->evaluator, "pipe:", 5)) {
-            cfg->evaluator = SR_EVAL_PIPE;
-            cfg->command = o->evaluator + 5;
-        } else if (strcmp(o->evaluator, "builtin")) {
-            snprintf(err, cap, "--evaluator expects builtin, exec:COMMAND or pipe:COMMAND");
+        if (!evaluator_form(c, o->evaluator, cfg)) {
+            snprintf(err, cap,
+                     "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or "
+                     "pipe:COMMAND, not '%.200s'",
+                     o->evaluator);
             return EXIT_USAGE;
         }
     } else if (ev && ev->k == CV_CALL && ev->n == 1) {
@@ -514,17 +139,22 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
 
 static void print_summary(const sr_summary *sum, const opts *o, const char *db) {
     if (o->json) {
-        printf(
-            "{\"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"unfinished\": %lld}, ",
-            (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible,
-            (long long)sum->unfinished);
+        printf("{\"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"unfinished\": %lld, "
+               "\"evaluated\": %lld, \"cached\": %lld, \"checked\": %lld}, ",
+               (long long)sum->done, (long long)sum->failed, (long long)sum->infeasible,
+               (long long)sum->unfinished, (long long)sum->evaluated, (long long)sum->cached,
+               (long long)sum->checked);
         if (sum->best_trial >= 0)
             printf("\"best\": {\"trial\": %lld, \"point\": %s, \"metrics\": %s}, ",
                    (long long)sum->best_trial, sum->best_point, sum->best_metrics);
-        printf("\"front\": [");
-        for (int i = 0; i < sum->n_front; i++) printf("%s%lld", i ? ", " : "", (long long)sum->front[i]);
-        printf("], \"db\": \"%s\", \"weights\": \"%s\", \"interrupted\": %s}\n", db, sum->best_weights_path,
-               sum->interrupted ? "true" : "false");
+        /* the front as report --json gives it: trial, point and metrics of each member */
+        printf("\"front\": %s, \"db\": ", sum->front_json ? sum->front_json : "[]");
+        json_buf b = {0};
+        jstr(&b, db);
+        json_buf_puts(&b, ", \"weights\": ");
+        jstr(&b, sum->best_weights_path);
+        printf("%s, \"interrupted\": %s}\n", b.data, sum->interrupted ? "true" : "false");
+        json_buf_free(&b);
         return;
     }
     char err[512];
@@ -536,16 +166,115 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
     }
 }
 
-/* The store's folder is created if needed (mkdir -p of its parent). */
-static void make_parent_dirs(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *q = buf + 1; *q; q++) {
-        if (*q != '/') continue;
-        *q = 0;
-        mkdir(buf, 0777);
-        *q = '/';
+/* ----- resume: the stored options ----- */
+
+static bool same_list(char *const *a, int na, const char *const *b, int nb) {
+    if (na != nb) return false;
+    for (int i = 0; i < na; i++)
+        if (strcmp(a[i], b[i])) return false;
+    return true;
+}
+
+static void join(char *const *v, int n, char *buf, size_t cap) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k + 1 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? " " : "", v[i]);
+    if (!n) snprintf(buf, cap, "(none)");
+}
+
+/* What a resumed search takes from its store: every option the command
+ * line does not give (the effective strategy options followed by any
+ * --strategy-opt, which override).  `so` holds the strings. */
+static void take_stored(const opts *o, const drv_run_options *st, opts *eff, const char **so, char *time_buf,
+                        size_t tcap) {
+    if (!o->evaluator) eff->evaluator = st->evaluator;
+    if (!o->strategy) eff->strategy = st->strategy;
+    int n = 0;
+    for (int i = 0; i < st->n_strategy_opts && n < 32; i++) so[n++] = st->strategy_opts[i];
+    for (int i = 0; i < o->n_strategy_opts && n < 32; i++) so[n++] = o->strategy_opts[i];
+    memcpy(eff->strategy_opts, so, (size_t)n * sizeof *so);
+    eff->n_strategy_opts = n;
+    if (!o->have_seed) {
+        eff->have_seed = true;
+        eff->seed = (long long)st->seed;
     }
+    if (!o->trials && !o->time) { /* a budget given on resume replaces the stored one */
+        eff->trials = st->trials;
+        if (st->time > 0) {
+            snprintf(time_buf, tcap, "%.17gs", st->time);
+            eff->time = time_buf;
+        }
+    }
+}
+
+/* An option given on resume that differs from the stored one is an error
+ * naming both, unless --force (then the new value is used and stored). */
+static int check_conflicts(const opts *o, const sr_config *cfg, const drv_run_options *st, char *err,
+                           size_t cap) {
+    if (o->force) return 0;
+    char now[1200];
+    drv_evaluator_text(cfg, now, sizeof now);
+    if (o->evaluator && strcmp(now, st->evaluator)) {
+        snprintf(err, cap, "--evaluator %.500s: this search was started with --evaluator %.500s", now,
+                 st->evaluator);
+        return -1;
+    }
+    if (o->strategy && strcmp(cfg->strategy, st->strategy)) {
+        snprintf(err, cap, "--strategy %s: this search was started with --strategy %s", cfg->strategy,
+                 st->strategy);
+        return -1;
+    }
+    char kv[32][600], *v[32];
+    for (int i = 0; i < cfg->n_strategy_opts; i++) {
+        snprintf(kv[i], sizeof kv[i], "%s=%s", cfg->strategy_opts[i].key, cfg->strategy_opts[i].value);
+        v[i] = kv[i];
+    }
+    if (o->n_strategy_opts &&
+        !same_list(v, cfg->n_strategy_opts, (const char *const *)st->strategy_opts, st->n_strategy_opts)) {
+        char a[1000], b[1000];
+        join(v, cfg->n_strategy_opts, a, sizeof a);
+        join(st->strategy_opts, st->n_strategy_opts, b, sizeof b);
+        snprintf(err, cap,
+                 "--strategy-opt: the strategy options would be %s; this search was started with %s", a, b);
+        return -1;
+    }
+    if (o->have_seed && cfg->seed != st->seed) {
+        snprintf(err, cap, "--seed %llu: this search was started with --seed %llu",
+                 (unsigned long long)cfg->seed, (unsigned long long)st->seed);
+        return -1;
+    }
+    return 0;
+}
+
+/* On --resume, the --set overrides are the stored ones: given again they
+ * must be the same; not given, the program is loaded again with them. */
+static int stored_sets(nasc_ctx **c, program **p, space_ir **s, const opts *o, opts *eff,
+                       const drv_run_options *st, char *err, size_t cap) {
+    if (same_list((char *const *)o->sets, o->n_sets, (const char *const *)st->sets, st->n_sets)) return 0;
+    if (o->n_sets && !o->force) {
+        char a[1000], b[1000];
+        join((char *const *)o->sets, o->n_sets, a, sizeof a);
+        join(st->sets, st->n_sets, b, sizeof b);
+        snprintf(err, cap, "--set %s: this search was started with --set %s", a, b);
+        return EXIT_USAGE;
+    }
+    if (o->n_sets) return 0; /* --force: the new overrides */
+    for (int i = 0; i < st->n_sets; i++) eff->sets[i] = st->sets[i];
+    eff->n_sets = st->n_sets;
+    nasc_ctx *c2 = ctx_new();
+    int status;
+    program *p2 = cli_load(c2, eff, &status);
+    space_ir *s2 = p2 ? prog_space(p2, (*s)->name) : NULL;
+    if (!s2) {
+        ctx_destroy(c2);
+        snprintf(err, cap, "%s: cannot be loaded with the stored --set overrides", o->file);
+        return p2 ? EXIT_INPUT : status;
+    }
+    *c = c2;
+    *p = p2;
+    *s = s2;
+    return 0;
 }
 
 int cmd_search(nasc_ctx *c, const opts *o) {
@@ -558,62 +287,70 @@ int cmd_search(nasc_ctx *c, const opts *o) {
         cli_err("%s must hold exactly one space to search", o->file);
         return EXIT_INPUT;
     }
-    host_space h = {0};
-    h.c = c;
-    h.p = p;
-    h.s = s;
-    describe_space(&h);
-    char err[2048] = "";
-    goals g;
-    if (!read_goals(&s->search, &g, err, sizeof err)) {
-        cli_err("%s", err);
-        return EXIT_INPUT;
+    if ((st = cli_check_strategies(c, p, o)) != EXIT_OK) return st;
+    char err[2048] = "", time_buf[64];
+    opts eff = *o;
+    drv_run_options stored;
+    const char *so[32];
+    nasc_ctx *own = NULL; /* a context of our own when the program is loaded again */
+    int rc = 0, have_stored = 0;
+    if (o->resume) {
+        drv_folder f;
+        drv_folder_init(&f, o->db, s->name);
+        int r = drv_options_read(f.db, &stored, err, sizeof err);
+        have_stored = r == 0;
+        if (r < 0) rc = EXIT_INPUT;
+        if (have_stored) {
+            nasc_ctx *orig = c;
+            rc = stored_sets(&c, &p, &s, o, &eff, &stored, err, sizeof err);
+            if (c != orig) own = c;
+            take_stored(o, &stored, &eff, so, time_buf, sizeof time_buf);
+        }
     }
-    h.want_latency = g.latency;
     sr_config cfg = {0};
     nasc_option sopts[32];
-    int rc = configure(c, o, s, &cfg, sopts, err, sizeof err);
+    if (!rc) rc = configure(c, &eff, s, &cfg, sopts, err, sizeof err);
+    if (!rc && have_stored && check_conflicts(o, &cfg, &stored, err, sizeof err)) rc = EXIT_USAGE;
     if (rc) {
         cli_err("%s", err);
-        free_goals(&g);
+        if (have_stored) drv_options_free(&stored);
+        if (own) ctx_destroy(own);
         return rc;
     }
-    cfg.objectives = g.obj;
-    cfg.n_objectives = g.n_obj;
-    cfg.limits = g.lim;
-    cfg.n_limits = g.n_lim;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    h.threads = (int)(cores / cfg.jobs > 0 ? cores / cfg.jobs : 1);
-    char dbbuf[1024];
-    if (!o->db) snprintf(dbbuf, sizeof dbbuf, "runs/%s.db", s->name);
-    cfg.db_path = o->db ? o->db : dbbuf;
-    make_parent_dirs(cfg.db_path);
-    cfg.source = c->files.v[0].text;
+    if (cfg.jobs < 1 || cfg.jobs > 256) {
+        cli_err("-j expects a number of workers from 1 to 256, not %d", cfg.jobs);
+        if (have_stored) drv_options_free(&stored);
+        if (own) ctx_destroy(own);
+        return EXIT_USAGE;
+    }
+    char *options = drv_options_json(&cfg, eff.sets, eff.n_sets);
+    cfg.options_json = options;
     cfg.source_path = o->file;
     cfg.progress_fp = o->quiet ? NULL : stderr;
     cfg.handle_signals = 1;
-    if (cfg.evaluator == SR_EVAL_BUILTIN && sr_mpi_role() != 2) {
-        /* Load the data once here: forked workers share it. */
-        recipe r;
-        if (recipe_from_section(&s->train, &r, err, sizeof err) && !recipe_load_data(&r, err, sizeof err)) {
-            cli_err("%s", err);
-            free_goals(&g);
-            return EXIT_INPUT;
+    drv_folder folder;
+    sr_summary sum;
+    int status = EXIT_OK;
+    if (drv_search_run(c, p, s, &cfg, o->db, &folder, &sum, err, sizeof err)) {
+        cli_err("%s", err);
+        status = EXIT_INPUT;
+    } else {
+        if (!sum.worker_rank) print_summary(&sum, o, folder.db);
+        if (sum.interrupted && !o->quiet)
+            fprintf(stderr, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
+                    (long long)(sum.done + sum.failed + sum.infeasible), o->file, folder.db);
+        if (sum.interrupted)
+            status = 130;
+        else if (!sum.worker_rank && sum.best_trial < 0) {
+            cli_err("no trial was feasible: %lld failed, %lld infeasible (nasc report %s shows why)",
+                    (long long)sum.failed, (long long)sum.infeasible, folder.db);
+            status = EXIT_INPUT;
         }
     }
-    sr_space_iface iface = {&h.ns, &h, hs_to_json, hs_from_json, hs_static, hs_eval, hs_worker_init};
-    sr_summary sum = {0};
-    rc = sr_run(&cfg, &iface, &sum, err, sizeof err);
-    if (rc) {
-        cli_err("%s", err);
-        free_goals(&g);
-        sr_summary_free(&sum);
-        return EXIT_INPUT;
-    }
-    if (!sum.worker_rank) print_summary(&sum, o, cfg.db_path);
-    int status = sum.interrupted ? 130 : EXIT_OK;
     sr_summary_free(&sum);
-    free_goals(&g);
+    free(options);
+    if (have_stored) drv_options_free(&stored);
+    if (own) ctx_destroy(own);
     return status;
 }
 
@@ -638,7 +375,6 @@ int cmd_report(nasc_ctx *c, const opts *o) {
     return EXIT_OK;
 }
 
-static void jstr(json_buf *b, const char *s) { json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
 
 /* {"plugins": [{"name", "version", "path", "description", "options": [{"key", "default", "help"}], "error"}]} */
 static void plugins_json(const sr_plugin_info *v, int n) {

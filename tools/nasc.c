@@ -1,21 +1,19 @@
-/* nasc.c: the command-line program: option parsing, the command table, and
- * the one place that prints diagnostics and chooses exit statuses
- * (0 success, 1 bad input, 2 usage, 3 internal error; tool.md). */
+/* nasc.c: the command-line program: the tables of commands and options,
+ * option parsing, help, and the exit statuses of docs/tool.md (0 success,
+ * 1 bad input, 2 usage, 3 internal error).
+ *
+ * Every option is described once, in `options`; every command lists the
+ * options it accepts, so that an option of one command given to another
+ * (`nasc check --trials 5`) is a usage error, and so that usage lines and
+ * `nasc help CMD` are generated from the same lists the parser obeys. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cli.h"
 #include "blas.h"
-
-typedef struct command {
-    const char *name;
-    int (*run)(nasc_ctx *c, const opts *o);
-    bool needs_file;
-    const char *usage;
-} command;
+#include "cli.h"
 
 int cmd_train(nasc_ctx *c, const opts *o);
 int cmd_search(nasc_ctx *c, const opts *o);
@@ -24,26 +22,121 @@ int cmd_run(nasc_ctx *c, const opts *o);
 int cmd_report(nasc_ctx *c, const opts *o);
 int cmd_plugins(nasc_ctx *c, const opts *o);
 
+typedef enum {
+    OPT_ARCH,
+    OPT_WEIGHTS,
+    OPT_OUT,
+    OPT_EMIT,
+    OPT_CPU,
+    OPT_DUMP_AFTER,
+    OPT_INPUT,
+    OPT_DB,
+    OPT_STRATEGY,
+    OPT_STRATEGY_OPT,
+    OPT_TRIALS,
+    OPT_TIME,
+    OPT_JOBS,
+    OPT_EVALUATOR,
+    OPT_SVG,
+    OPT_SET,
+    OPT_INCLUDE,
+    OPT_SEED,
+    OPT_COUNT,
+    OPT_JSON,
+    OPT_DECISIONS,
+    OPT_DOT,
+    OPT_BENCH,
+    OPT_LOGITS,
+    OPT_RESUME,
+    OPT_FORCE,
+    OPT_QUIET,
+    OPT_NO_COLOR,
+    OPT_HELP,
+} opt_id;
+
+typedef struct option_def {
+    opt_id id;
+    const char *name;  /* as documented: "--arch", "-o" */
+    const char *alias; /* another spelling, or NULL */
+    const char *arg;   /* the value's placeholder; NULL for a flag */
+    const char *help;
+} option_def;
+
+static const option_def options[] = {
+    {OPT_ARCH, "--arch", NULL, "POINT", "the point: a file holding its JSON, or the JSON itself"},
+    {OPT_WEIGHTS, "--weights", NULL, "W",
+     "trained weights (.safetensors); for train, resume training from them"},
+    {OPT_OUT, "-o", "--output", "OUT", "the output file (train: the weights; build: the artefact)"},
+    {OPT_EMIT, "--emit", NULL, "KIND", "what build writes: obj, lib, exe (default), llvm or asm"},
+    {OPT_CPU, "--cpu", NULL, "NAME", "target CPU: native (default), x86-64, x86-64-v3, znver4, ..."},
+    {OPT_DUMP_AFTER, "--dump-after", NULL, "PASS",
+     "print the graph after one compiler pass (fold-bn, lower, fuse-act, ...)"},
+    {OPT_INPUT, "--input", NULL, "F", "inputs: an IDX file (gzipped or not) or raw float32 samples"},
+    {OPT_DB, "--db", NULL, "RUN.db", "the search's store (default runs/<space>.db)"},
+    {OPT_STRATEGY, "--strategy", NULL, "S", "the strategy plugin, in place of search.strategy"},
+    {OPT_STRATEGY_OPT, "--strategy-opt", NULL, "K=V", "an option of the strategy (repeatable)"},
+    {OPT_TRIALS, "--trials", NULL, "N", "the number of evaluations (search.trials)"},
+    {OPT_TIME, "--time", NULL, "T", "a time budget such as 90s, 10m or 2h (search.time)"},
+    {OPT_JOBS, "-j", NULL, "N", "evaluate N trials at once on this machine"},
+    {OPT_EVALUATOR, "--evaluator", NULL, "E", "builtin, exec:CMD or pipe:CMD, in place of search.evaluator"},
+    {OPT_SVG, "--svg", NULL, "F", "also write the plots as an SVG file"},
+    {OPT_SET, "--set", NULL, "SECTION.KEY=V", "override a section value: train.epochs=3 (repeatable)"},
+    {OPT_INCLUDE, "-I", NULL, "DIR", "add DIR to the import search path (repeatable)"},
+    {OPT_SEED, "--seed", NULL, "N",
+     "the random seed (sample: the points; train: train.seed; search: search.seed)"},
+    {OPT_COUNT, "--count", NULL, "K", "how many points to print (default 1)"},
+    {OPT_JSON, "--json", NULL, NULL, "print one JSON object on stdout (JSON lines for sample)"},
+    {OPT_DECISIONS, "--decisions", NULL, NULL, "list every decision: label, kind, domain, condition"},
+    {OPT_DOT, "--dot", NULL, NULL, "print the network as a Graphviz graph"},
+    {OPT_BENCH, "--bench", NULL, NULL, "measure latency (median, batch 1) and throughput"},
+    {OPT_LOGITS, "--logits", NULL, NULL, "print the output values, not the predicted class"},
+    {OPT_RESUME, "--resume", NULL, NULL, "continue the search in its store"},
+    {OPT_FORCE, "--force", NULL, NULL, "resume even though the source changed since the store was made"},
+    {OPT_QUIET, "--quiet", "-q", NULL, "no progress lines on stderr"},
+    {OPT_NO_COLOR, "--no-color", NULL, NULL, "no colours in diagnostics (also: NO_COLOR set)"},
+    {OPT_HELP, "--help", "-h", NULL, "print this help and exit"},
+};
+#define N_OPTIONS (int)(sizeof options / sizeof options[0])
+
+typedef struct command {
+    const char *name;
+    int (*run)(nasc_ctx *c, const opts *o);
+    const char *arg;         /* the positional argument, or NULL */
+    bool loads_source;       /* reads a .nas file: also takes -I and --set */
+    const char *const *opts; /* its own options; a leading '!' marks a required one */
+    const char *summary;
+} command;
+
+#define OPTS(...) ((const char *const[]){__VA_ARGS__, NULL})
 static const command commands[] = {
-    {"check", cmd_check, true, "nasc check FILE [--decisions] [--json]"},
-    {"sample", cmd_sample, true, "nasc sample FILE [--seed N] [--count K]"},
-    {"show", cmd_show, true, "nasc show FILE --arch POINT [--dot] [--json]"},
-    {"train", cmd_train, true,
-     "nasc train FILE --arch POINT [-o W.safetensors] [--weights W (resume)] [--json]"},
-    {"search", cmd_search, true,
-     "nasc search FILE [--strategy S] [--strategy-opt K=V] [--trials N] [--time T] [--seed N] [--db RUN.db] "
-     "[-j N]\n"
-     "              [--resume [--force]] [--evaluator builtin|exec:CMD|pipe:CMD] [--json]"},
-    {"build", cmd_build, true,
-     "nasc build FILE --arch POINT --weights W -o OUT [--emit obj|lib|exe|llvm|asm] [--cpu "
-     "native|x86-64-v3|...]\n"
-     "              [--dump-after PASS]"},
-    {"run", cmd_run, true,
-     "nasc run FILE --arch POINT --weights W [--input F] [--logits] [--bench] [--json]"},
-    {"report", cmd_report, true, "nasc report RUN.db [--svg F] [--json]"},
-    {"plugins", cmd_plugins, false, "nasc plugins [--json]"},
+    {"check", cmd_check, "FILE", true, OPTS("--decisions", "--json"),
+     "parse and type-check FILE; print each space's points, decisions and params/FLOPs ranges"},
+    {"sample", cmd_sample, "FILE", true, OPTS("--seed", "--count", "--json"),
+     "print random valid points, one JSON object a line"},
+    {"show", cmd_show, "FILE", true, OPTS("!--arch", "--dot", "--json"),
+     "the network of one point: layers, shapes, params and FLOPs"},
+    {"train", cmd_train, "FILE", true, OPTS("!--arch", "-o", "--weights", "--seed", "--json", "--quiet"),
+     "train one point as its train section says; print its metrics"},
+    {"search", cmd_search, "FILE", true,
+     OPTS("--strategy", "--strategy-opt", "--trials", "--time", "--seed", "--db", "-j", "--resume", "--force",
+          "--evaluator", "--json", "--quiet"),
+     "search the space: every trial in the store, the best point and its weights at the end"},
+    {"build", cmd_build, "FILE", true,
+     OPTS("!--arch", "!--weights", "!-o", "--emit", "--cpu", "--dump-after", "--quiet"),
+     "compile one trained point ahead of time: object, shared library, executable, LLVM IR, assembly"},
+    {"run", cmd_run, "FILE", true, OPTS("!--arch", "!--weights", "--input", "--logits", "--bench", "--json"),
+     "JIT-compile one trained point and run it on inputs, or measure it"},
+    {"report", cmd_report, "RUN.db", false, OPTS("--svg", "--json"),
+     "a search's leaderboard and Pareto front; plots with --svg"},
+    {"plugins", cmd_plugins, NULL, false, OPTS("--json"),
+     "the strategy plugins found, with their versions and options"},
+    {"help", NULL, "[COMMAND]", false, OPTS(NULL), "this help, or one command's"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+/* Options every command takes, on top of its own. */
+static const char *const common_opts[] = {"--no-color", "--help", NULL};
+static const char *const source_opts[] = {"-I", "--set", NULL};
 
 void cli_err(const char *fmt, ...) {
     va_list ap;
@@ -54,13 +147,121 @@ void cli_err(const char *fmt, ...) {
     va_end(ap);
 }
 
+/* The closest of known[0..n) to word (n < 0: NULL-terminated), or NULL.
+ * Same contract as fr_suggest of compiler/front/suggest.h (branch front),
+ * which should replace this body once both are merged: a close name is
+ * one edit away for words of up to 4 bytes, two up to 8, three beyond,
+ * and never as many edits as the longer word has letters. */
+const char *cli_suggest(const char *word, const char *const *known, int n) {
+    const char *best = NULL;
+    int bd = 99, lw = (int)strlen(word);
+    int lim = lw <= 4 ? 1 : lw <= 8 ? 2 : 3;
+    for (int i = 0; n < 0 ? known[i] != NULL : i < n; i++) {
+        if (!known[i]) continue;
+        int d = name_distance(word, known[i]), lc = (int)strlen(known[i]);
+        if (d > 0 && d <= lim && d < (lw > lc ? lw : lc) && d < bd) {
+            bd = d;
+            best = known[i];
+        }
+    }
+    return best;
+}
+
+static const option_def *find_option(const char *name) {
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (!strcmp(options[i].name, name) || (options[i].alias && !strcmp(options[i].alias, name)))
+            return &options[i];
+    return NULL;
+}
+
+static bool in_list(const char *const *list, const char *name) {
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(list[i] + (list[i][0] == '!'), name)) return true;
+    return false;
+}
+
+static bool cmd_takes(const command *cmd, const option_def *d) {
+    return in_list(cmd->opts, d->name) || in_list(common_opts, d->name) ||
+           (cmd->loads_source && in_list(source_opts, d->name));
+}
+
+static const command *find_command(const char *name) {
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, name)) return &commands[i];
+    return NULL;
+}
+
+/* ----- usage and help ----- */
+
+/* Appends " [--name ARG]" (or without brackets when required), wrapping
+ * the line under the command's name. */
+static void usage_word(FILE *f, int *col, int indent, const char *spec) {
+    bool required = spec[0] == '!';
+    const option_def *d = find_option(spec + required);
+    char w[96];
+    snprintf(w, sizeof w, "%s%s%s%s%s", required ? "" : "[", d->name, d->arg ? " " : "", d->arg ? d->arg : "",
+             required ? "" : "]");
+    int len = (int)strlen(w);
+    if (*col + 1 + len > 100) {
+        fprintf(f, "\n%*s", indent, "");
+        *col = indent;
+    }
+    fprintf(f, " %s", w);
+    *col += 1 + len;
+}
+
+static void usage_line(FILE *f, const command *cmd) {
+    int col = fprintf(f, "nasc %s%s%s", cmd->name, cmd->arg ? " " : "", cmd->arg ? cmd->arg : "");
+    int indent = 6 + (int)strlen(cmd->name);
+    for (int i = 0; cmd->opts[i]; i++) usage_word(f, &col, indent, cmd->opts[i]);
+    if (cmd->loads_source) {
+        usage_word(f, &col, indent, "-I");
+        usage_word(f, &col, indent, "--set");
+    }
+    fputc('\n', f);
+}
+
 static void usage(FILE *f) {
-    fputs("nasc " NASC_VERSION_STR ": a compiler for neural architecture search spaces\n\nusage:\n", f);
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %s\n", commands[i].usage);
-    fputs("\ncommon options: -I DIR (import path), --set section.key=value, --json, --seed N, --no-color\n"
+    fputs("nasc " NASC_VERSION_STR ": a compiler for neural architecture search spaces\n\n"
+          "usage: nasc COMMAND [ARGS] [OPTIONS]\n\ncommands:\n",
+          f);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+    fputs("\n'nasc help COMMAND' or 'nasc COMMAND --help' shows a command's options.\n"
+          "Commands that read a .nas file also take -I DIR (import path) and --set section.key=value.\n"
           "exit status: 0 success, 1 the input is wrong, 2 wrong usage, 3 internal error\n",
           f);
 }
+
+static void option_help(FILE *f, const char *spec) {
+    const option_def *d = find_option(spec + (spec[0] == '!'));
+    char w[64];
+    snprintf(w, sizeof w, "%s%s%s%s%s", d->name, d->alias ? ", " : "", d->alias ? d->alias : "",
+             d->arg ? " " : "", d->arg ? d->arg : "");
+    fprintf(f, "  %-22s %s\n", w, d->help);
+}
+
+static void command_help(FILE *f, const command *cmd) {
+    fputs("usage: ", f);
+    usage_line(f, cmd);
+    fprintf(f, "\n%s\n\noptions:\n", cmd->summary);
+    for (int i = 0; cmd->opts[i]; i++) option_help(f, cmd->opts[i]);
+    if (cmd->loads_source)
+        for (int i = 0; source_opts[i]; i++) option_help(f, source_opts[i]);
+    for (int i = 0; common_opts[i]; i++) option_help(f, common_opts[i]);
+}
+
+static void unknown_command(const char *name) {
+    const char *names[N_COMMANDS];
+    for (int i = 0; i < N_COMMANDS; i++) names[i] = commands[i].name;
+    const char *near = cli_suggest(name, names, N_COMMANDS);
+    if (near)
+        cli_err("unknown command '%s'; did you mean '%s'?", name, near);
+    else
+        cli_err("unknown command '%s'", name);
+    fputs("run 'nasc help' for the list of commands\n", stderr);
+}
+
+/* ----- parsing ----- */
 
 static bool parse_ll(const char *s, long long *out) {
     char *end;
@@ -71,173 +272,235 @@ static bool parse_ll(const char *s, long long *out) {
     return true;
 }
 
-/* Options that take a value; the value is the next argument or after '='. */
-static int take_value(const char *name, const char *arg, int *i, int argc, char **argv, const char **val) {
-    size_t n = strlen(name);
-    if (!strncmp(arg, name, n) && arg[n] == '=') {
-        *val = arg + n + 1;
-        return 1;
+static void unknown_option(const command *cmd, const char *name) {
+    const option_def *d = find_option(name);
+    if (d) {
+        char who[256] = "";
+        for (int i = 0; i < N_COMMANDS; i++)
+            if (cmd_takes(&commands[i], d))
+                snprintf(who + strlen(who), sizeof who - strlen(who), "%s%s", *who ? ", " : "",
+                         commands[i].name);
+        cli_err("'nasc %s' does not take %s (an option of: %s)", cmd->name, name, who);
+        return;
     }
-    if (strcmp(arg, name)) return 0;
-    if (*i + 1 >= argc) {
-        cli_err("option %s needs a value", name);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
+    const char *mine[N_OPTIONS * 2];
+    int n = 0;
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (cmd_takes(cmd, &options[i])) {
+            mine[n++] = options[i].name;
+            if (options[i].alias) mine[n++] = options[i].alias;
+        }
+    const char *near = cli_suggest(name, mine, n);
+    if (near)
+        cli_err("unknown option '%s' for 'nasc %s'; did you mean '%s'?", name, cmd->name, near);
+    else
+        cli_err("unknown option '%s' for 'nasc %s'", name, cmd->name);
 }
 
-static int parse_args(int argc, char **argv, opts *o) {
+/* Stores one option's value (v is NULL for a flag); false after a message. */
+static bool set_option(opts *o, const option_def *d, const char *v) {
+    long long n;
+    switch (d->id) {
+    case OPT_ARCH: o->arch = v; break;
+    case OPT_WEIGHTS: o->weights = v; break;
+    case OPT_OUT: o->out = v; break;
+    case OPT_EMIT: o->emit = v; break;
+    case OPT_CPU: o->cpu = v; break;
+    case OPT_DUMP_AFTER: o->dump_after = v; break;
+    case OPT_INPUT: o->input = v; break;
+    case OPT_DB: o->db = v; break;
+    case OPT_STRATEGY: o->strategy = v; break;
+    case OPT_EVALUATOR: o->evaluator = v; break;
+    case OPT_SVG: o->svg = v; break;
+    case OPT_TIME: o->time = v; break;
+    case OPT_SET:
+        if (o->n_sets == 64) return cli_err("at most 64 --set options"), false;
+        o->sets[o->n_sets++] = v;
+        break;
+    case OPT_STRATEGY_OPT:
+        if (o->n_strategy_opts == 32) return cli_err("at most 32 --strategy-opt options"), false;
+        o->strategy_opts[o->n_strategy_opts++] = v;
+        break;
+    case OPT_INCLUDE:
+        if (o->n_includes == 32) return cli_err("at most 32 -I options"), false;
+        o->includes[o->n_includes++] = v;
+        break;
+    case OPT_SEED:
+        if (!parse_ll(v, &o->seed) || o->seed < 0)
+            return cli_err("--seed needs a non-negative integer"), false;
+        o->have_seed = true;
+        break;
+    case OPT_COUNT:
+        if (!parse_ll(v, &o->count) || o->count < 1)
+            return cli_err("--count needs a positive integer"), false;
+        break;
+    case OPT_TRIALS:
+        if (!parse_ll(v, &o->trials) || o->trials < 1)
+            return cli_err("--trials needs a positive integer"), false;
+        break;
+    case OPT_JOBS:
+        if (!parse_ll(v, &n) || n < 1 || n > 1024)
+            return cli_err("-j needs an integer from 1 to 1024"), false;
+        o->jobs = (int)n;
+        break;
+    case OPT_JSON: o->json = true; break;
+    case OPT_DECISIONS: o->decisions = true; break;
+    case OPT_DOT: o->dot = true; break;
+    case OPT_BENCH: o->bench = true; break;
+    case OPT_LOGITS: o->logits = true; break;
+    case OPT_RESUME: o->resume = true; break;
+    case OPT_FORCE: o->force = true; break;
+    case OPT_QUIET: o->quiet = true; break;
+    case OPT_NO_COLOR: o->color = false; break;
+    case OPT_HELP: break; /* handled before parsing */
+    }
+    return true;
+}
+
+/* One option at argv[*i]: "--name", "--name=value", "--name value",
+ * and for short options with a value also "-jN", "-IDIR". */
+static bool parse_option(const command *cmd, opts *o, int *i, int argc, char **argv) {
+    const char *a = argv[*i], *inline_val = NULL;
+    char name[64];
+    if (a[1] == '-') {
+        const char *eq = strchr(a, '=');
+        size_t n = eq ? (size_t)(eq - a) : strlen(a);
+        snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), a);
+        if (eq) inline_val = eq + 1;
+    } else {
+        snprintf(name, sizeof name, "%.2s", a);
+        if (a[2]) inline_val = a + 2;
+    }
+    const option_def *d = find_option(name);
+    if (d && !d->arg && inline_val && a[1] != '-') d = NULL; /* "-qx" is no spelling of -q */
+    if (!d || !cmd_takes(cmd, d)) {
+        unknown_option(cmd, d ? name : (a[1] == '-' ? name : a));
+        return false;
+    }
+    if (!d->arg) {
+        if (inline_val) return cli_err("option %s takes no value", d->name), false;
+        return set_option(o, d, NULL);
+    }
+    if (!inline_val) {
+        if (*i + 1 >= argc) return cli_err("option %s needs a value (%s)", d->name, d->arg), false;
+        inline_val = argv[++*i];
+    }
+    return set_option(o, d, inline_val);
+}
+
+static bool parse_args(const command *cmd, int argc, char **argv, opts *o) {
+    bool only_positional = false;
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int r;
-#define VALOPT(flag, field)                                   \
-    if ((r = take_value(flag, a, &i, argc, argv, &v)) != 0) { \
-        if (r < 0) return -1;                                 \
-        o->field = v;                                         \
-        continue;                                             \
-    }
-        VALOPT("--arch", arch)
-        VALOPT("--weights", weights)
-        VALOPT("-o", out)
-        VALOPT("--output", out)
-        VALOPT("--emit", emit)
-        VALOPT("--input", input)
-        VALOPT("--db", db)
-        VALOPT("--strategy", strategy)
-        VALOPT("--evaluator", evaluator)
-        VALOPT("--svg", svg)
-        VALOPT("--dump-after", dump_after)
-        VALOPT("--cpu", cpu)
-        VALOPT("--time", time)
-#undef VALOPT
-        if ((r = take_value("--set", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || o->n_sets >= 64) return -1;
-            o->sets[o->n_sets++] = v;
+        const char *a = argv[i];
+        if (!only_positional && !strcmp(a, "--")) {
+            only_positional = true;
             continue;
         }
-        if ((r = take_value("--strategy-opt", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || o->n_strategy_opts >= 32) return -1;
-            o->strategy_opts[o->n_strategy_opts++] = v;
-            continue;
-        }
-        if ((r = take_value("-I", a, &i, argc, argv, &v)) != 0 ||
-            (!strncmp(a, "-I", 2) && a[2] && (v = a + 2))) {
-            if (r < 0 || o->n_includes >= 32) return -1;
-            o->includes[o->n_includes++] = v;
-            continue;
-        }
-        long long n;
-        if ((r = take_value("--seed", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || !parse_ll(v, &o->seed) || o->seed < 0) {
-                cli_err("--seed needs a non-negative integer");
-                return -1;
-            }
-            o->have_seed = true;
-            continue;
-        }
-        if ((r = take_value("--count", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || !parse_ll(v, &o->count) || o->count < 1) {
-                cli_err("--count needs a positive integer");
-                return -1;
-            }
-            continue;
-        }
-        if ((r = take_value("--trials", a, &i, argc, argv, &v)) != 0) {
-            if (r < 0 || !parse_ll(v, &o->trials) || o->trials < 1) {
-                cli_err("--trials needs a positive integer");
-                return -1;
-            }
-            continue;
-        }
-        if ((r = take_value("-j", a, &i, argc, argv, &v)) != 0 ||
-            (!strncmp(a, "-j", 2) && a[2] && (v = a + 2))) {
-            if (r < 0 || !parse_ll(v, &n) || n < 1 || n > 1024) {
-                cli_err("-j needs a positive integer");
-                return -1;
-            }
-            o->jobs = (int)n;
-            continue;
-        }
-        if (!strcmp(a, "--json"))
-            o->json = true;
-        else if (!strcmp(a, "--decisions"))
-            o->decisions = true;
-        else if (!strcmp(a, "--dot"))
-            o->dot = true;
-        else if (!strcmp(a, "--bench"))
-            o->bench = true;
-        else if (!strcmp(a, "--logits"))
-            o->logits = true;
-        else if (!strcmp(a, "--resume"))
-            o->resume = true;
-        else if (!strcmp(a, "--force"))
-            o->force = true;
-        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
-            o->quiet = true;
-        else if (!strcmp(a, "--no-color"))
-            o->color = false;
-        else if (a[0] == '-' && a[1]) {
-            cli_err("unknown option '%s' for '%s' (see nasc --help)", a, o->cmd);
-            return -1;
-        } else if (!o->file)
+        if (!only_positional && a[0] == '-' && a[1]) {
+            if (!parse_option(cmd, o, &i, argc, argv)) return false;
+        } else if (!o->file && cmd->arg) {
             o->file = a;
-        else {
+        } else {
             cli_err("unexpected argument '%s'", a);
-            return -1;
+            return false;
         }
     }
-    return 0;
+    return true;
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
-    }
-    if (!strcmp(argv[1], "--version")) {
-        puts("nasc " NASC_VERSION_STR);
+static bool wants_help(int argc, char **argv) {
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;
+    return false;
+}
+
+/* nasc help [COMMAND] */
+static int help(int argc, char **argv) {
+    if (argc < 3) {
+        usage(stdout);
         return EXIT_OK;
     }
-    const command *cmd = NULL;
-    for (int i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
+    bool self = !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h");
+    const command *cmd = find_command(self ? "help" : argv[2]);
     if (!cmd) {
-        cli_err("unknown command '%s' (see nasc --help)", argv[1]);
+        unknown_command(argv[2]);
         return EXIT_USAGE;
     }
-    if (!cmd->run) {
-        cli_err("'%s' is not available in this build", cmd->name);
-        return EXIT_INTERNAL;
+    if (argc > 3) {
+        cli_err("unexpected argument '%s'", argv[3]);
+        fputs("usage: nasc help [COMMAND]\n", stderr);
+        return EXIT_USAGE;
     }
-    /* OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE; the
-     * Debian build misdetects recent CPUs and falls back to SSE3 (6-8x
-     * slower).  Commands that compute re-run themselves once with the
-     * right core type (docs/design.md). */
+    command_help(stdout, cmd);
+    return EXIT_OK;
+}
+
+/* OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE; the
+ * Debian build misdetects recent CPUs and falls back to SSE3 (6-8x
+ * slower).  Commands that compute re-run themselves once with the right
+ * core type (docs/design.md). */
+static void reexec_for_blas(const command *cmd, char **argv) {
     bool computes = !strcmp(cmd->name, "train") || !strcmp(cmd->name, "search") ||
                     !strcmp(cmd->name, "run") || !strcmp(cmd->name, "build");
     const char *core = computes && !getenv("OPENBLAS_CORETYPE") && !getenv("NASC_NO_REEXEC")
                            ? rt_blas_wanted_coretype()
                            : NULL;
-    if (core) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        setenv("NASC_NO_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);
-        /* If exec fails we simply run with the default kernels. */
+    if (!core) return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    setenv("NASC_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* If exec fails we simply run with the default kernels. */
+}
+
+/* Options before any command: --help, --version. */
+static int top_level_option(const char *a) {
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(a, "--version")) {
+        puts("nasc " NASC_VERSION_STR);
+        return EXIT_OK;
+    }
+    static const char *const top[] = {"--help", "--version", NULL};
+    const char *near = cli_suggest(a, top, -1);
+    if (near)
+        cli_err("unknown option '%s'; did you mean '%s'?", a, near);
+    else
+        cli_err("unknown option '%s'", a);
+    fputs("run 'nasc help' for the list of commands\n", stderr);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (argv[1][0] == '-') return top_level_option(argv[1]);
+    if (!strcmp(argv[1], "help")) return help(argc, argv);
+    const command *cmd = find_command(argv[1]);
+    if (!cmd) {
+        unknown_command(argv[1]);
+        return EXIT_USAGE;
+    }
+    if (wants_help(argc, argv)) {
+        command_help(stdout, cmd);
+        return EXIT_OK;
     }
     opts o = {0};
     o.cmd = cmd->name;
     o.count = 1;
     o.jobs = 1;
     o.color = isatty(2) && !getenv("NO_COLOR");
-    if (parse_args(argc, argv, &o) < 0) {
-        fprintf(stderr, "usage: %s\n", cmd->usage);
+    bool parsed = parse_args(cmd, argc, argv, &o);
+    if (parsed && cmd->arg && !o.file) cli_err("'nasc %s' needs %s", cmd->name, cmd->arg);
+    if (!parsed || (cmd->arg && !o.file)) {
+        fputs("usage: ", stderr);
+        usage_line(stderr, cmd);
         return EXIT_USAGE;
     }
-    if (cmd->needs_file && !o.file) {
-        fprintf(stderr, "usage: %s\n", cmd->usage);
-        return EXIT_USAGE;
-    }
+    reexec_for_blas(cmd, argv);
     nasc_ctx *c = ctx_new();
     int st = cmd->run(c, &o);
     ctx_destroy(c);

@@ -157,6 +157,7 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
     d->alt_names = arena_alloc(&I->c->A, (size_t)n * sizeof *d->alt_names);
     d->alt_vals = arena_alloc(&I->c->A, (size_t)n * sizeof *d->alt_vals);
     bool any_float = false;
+    label_map seen = {0};
     for (int i = 0; i < n; i++) any_float |= vals[i]->k == V_FLOAT;
     d->vt = valtype_of(vals[0]);
     if (any_float && (d->vt == DV_INT || d->vt == DV_FLOAT)) d->vt = DV_FLOAT;
@@ -193,12 +194,14 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
             }
         }
         d->alt_names[i] = alt_name(I, it, v);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(d->alt_names[j], d->alt_names[i])) {
-                diag_error(I->c, it->at, "alternative '%s' appears twice in choice '%s'", d->alt_names[i],
-                           d->label);
-                return false;
-            }
+        /* a hash set, not a scan of the earlier names: a choice may list
+         * 40,000 alternatives */
+        if (label_lookup(&seen, d->alt_names[i]) >= 0) {
+            diag_error(I->c, it->at, "alternative '%s' appears twice in choice '%s'", d->alt_names[i],
+                       d->label);
+            return false;
+        }
+        label_insert(I->c, &seen, d->alt_names[i], i);
         bool cst = (vt == DV_INT || vt == DV_FLOAT || vt == DV_BOOL || vt == DV_ENUM) && sym_is_const(v->s);
         if (!cst)
             d->by_index = true;
@@ -376,7 +379,10 @@ static bool build_domain(interp *I, ast_expr *e, decision *d, value ***alts_out)
             diag_error(I->c, e->at, "empty choice range %lld..%lld", (long long)d->lo, (long long)d->hi);
             ok = false;
         }
-        if (ok) d->hi = d->lo + (d->hi - d->lo) / d->step * d->step;
+        /* unsigned: lo..hi may span all of int64 (2^64 - 1 values) */
+        if (ok)
+            d->hi = (int64_t)((uint64_t)d->lo +
+                              ((uint64_t)d->hi - (uint64_t)d->lo) / (uint64_t)d->step * (uint64_t)d->step);
         return ok;
     case CH_FLOAT:
         d->kind = DK_FLOAT;
@@ -433,9 +439,13 @@ static void draw(interp *I, decision *d, sval *v) {
     memset(v, 0, sizeof *v);
     switch (d->kind) {
     case DK_CAT: v->i = (int64_t)(rng_next(r) % (uint64_t)d->n_alts); break;
-    case DK_INT:
-        v->i = d->lo + (int64_t)(rng_next(r) % (uint64_t)((d->hi - d->lo) / d->step + 1)) * d->step;
+    case DK_INT: {
+        /* count - 1 in unsigned arithmetic: the range may span all of int64 */
+        uint64_t last = ((uint64_t)d->hi - (uint64_t)d->lo) / (uint64_t)d->step;
+        uint64_t k = last == UINT64_MAX ? rng_next(r) : rng_next(r) % (last + 1);
+        v->i = (int64_t)((uint64_t)d->lo + k * (uint64_t)d->step);
         break;
+    }
     case DK_FLOAT:
         v->is_float = true;
         v->f = d->log ? exp(log(d->flo) + rng_unit(r) * (log(d->fhi) - log(d->flo)))

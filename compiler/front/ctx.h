@@ -82,6 +82,10 @@ diag *diag_error(nasc_ctx *c, loc at, const char *fmt, ...) NASC_PRINTF(3, 4);
 diag *diag_warning(nasc_ctx *c, loc at, const char *fmt, ...) NASC_PRINTF(3, 4);
 /* Adds a note to the most recent error or warning (d may be NULL: then the last). */
 void diag_note(nasc_ctx *c, diag *d, loc at, const char *fmt, ...) NASC_PRINTF(4, 5);
+/* Puts the diagnostics recorded after `after` (NULL: all) in source order,
+ * keeping the order of those at one place, so that a check made of several
+ * passes still reports from top to bottom. */
+void diag_sort_since(nasc_ctx *c, diag *after);
 /* An internal error: a bug in nasc, not in the user's input. */
 #define diag_internal(c, ...) diag_internal_at((c), __FILE__, __LINE__, __VA_ARGS__)
 diag *diag_internal_at(nasc_ctx *c, const char *file, int line, const char *fmt, ...) NASC_PRINTF(4, 5);
@@ -93,7 +97,8 @@ void diag_render(nasc_ctx *c, FILE *out, bool color);
 char *diag_render_string(nasc_ctx *c);
 
 /* Edit distance of two short names (for "did you mean" notes); large for
- * names over 60 bytes. */
+ * names over 60 bytes.  Same as fr_distance (suggest.h), which also picks
+ * the closest of a set. */
 int name_distance(const char *a, const char *b);
 
 static inline loc loc_none(void) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ctx.h"
+#include "suggest.h"
 
 nasc_ctx *ctx_new(void) {
     nasc_ctx *c = calloc(1, sizeof *c);
@@ -137,6 +138,28 @@ void diag_note(nasc_ctx *c, diag *d, loc at, const char *fmt, ...) {
     *pp = n;
 }
 
+static bool loc_before(loc a, loc b) {
+    if (a.file != b.file) return a.file < b.file;
+    if (a.line != b.line) return a.line < b.line;
+    return a.col < b.col;
+}
+
+void diag_sort_since(nasc_ctx *c, diag *after) {
+    diag **head = after ? &after->next : &c->diags;
+    /* Insertion sort of a short list: stable, and no allocation. */
+    diag *sorted = NULL, *tail = NULL;
+    for (diag *d = *head, *next; d; d = next) {
+        next = d->next;
+        diag **pp = &sorted;
+        while (*pp && !loc_before(d->at, (*pp)->at)) pp = &(*pp)->next;
+        d->next = *pp;
+        *pp = d;
+    }
+    *head = sorted;
+    for (diag *d = sorted; d; d = d->next) tail = d;
+    if (tail) c->diags_tail = tail;
+}
+
 /* Finds line `line` (1-based) of a file; returns its start and length. */
 static const char *line_of(const src_file *f, int line, int *len) {
     const char *p = f->text, *end = f->text + f->len;
@@ -192,16 +215,5 @@ char *diag_render_string(nasc_ctx *c) {
     return buf;
 }
 
-int name_distance(const char *a, const char *b) {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 60 || lb > 60) return 99;
-    int d[61][61];
-    for (int i = 0; i <= la; i++) d[i][0] = i;
-    for (int j = 0; j <= lb; j++) d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1, z = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            d[i][j] = x < y ? (x < z ? x : z) : (y < z ? y : z);
-        }
-    return d[la][lb];
-}
+/* The one distance lives in suggest.c; this name stays for its callers. */
+int name_distance(const char *a, const char *b) { return fr_distance(a, b); }

@@ -1,20 +1,31 @@
 /* discharge.c: proving the obligations, counting the space, and the
- * params/FLOPs ranges.
+ * params/FLOPs ranges (docs/checker.md).
  *
- * Every question here is answered by enumerating only the decisions it
- * depends on (and the `require` constraints that share decisions with it).
- * Because interp.c folds and merges, those sets are small even when the
- * whole space has 10^35 points.  Counting distinct points groups decisions
- * into independent components (linked through activity conditions and
- * requires) and multiplies the components' counts, exactly, in big
- * integers.
+ * An obligation is first tried by interval arithmetic over the decisions'
+ * domains (proves most positivity checks at once), then by enumerating
+ * the decisions it depends on (and the `require` constraints that share
+ * decisions with it) when they have few combinations: the fast path, and
+ * the usual case because interp.c folds and merges.  The rest goes to z3
+ * (smt.c), whose model is the counterexample.  Counting distinct points
+ * groups decisions into independent components (linked through activity
+ * conditions and requires) and multiplies the components' counts, exactly,
+ * in big integers.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bigint.h"
 #include "interp_int.h"
+#include "smt.h"
 
+/* Enumerate an obligation's decisions below this many combinations; z3
+ * above.  Both take well under a millisecond at this size. */
+#define FAST_LIMIT 4096
+/* The most combinations any enumeration may take (z3 gave up, counting). */
 #define ENUM_LIMIT 2000000
+/* Term evaluations the params/FLOPs ranges of a space may take in all
+ * before they fall back to interval bounds (sound, marked as bounds). */
+#define RANGE_WORK 200000
 
 /* ----- enumeration over a set of decisions ----- */
 
@@ -37,14 +48,51 @@ static int64_t binom(int n, int k) {
     return r > 9e18 ? INT64_MAX : (int64_t)(r + 0.5);
 }
 
+/* The number of values of a decision, saturated at INT64_MAX (a range
+ * -2^63..2^63 has 2^64 values: compare, never multiply, with this). */
 static int64_t dec_size(const decision *d) {
     switch (d->kind) {
     case DK_CAT: return d->n_alts;
-    case DK_INT: return (d->hi - d->lo) / d->step + 1;
+    case DK_INT: {
+        uint64_t q = ((uint64_t)d->hi - (uint64_t)d->lo) / (uint64_t)d->step;
+        return q >= (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)q + 1;
+    }
     case DK_FLOAT: return 3;
     case DK_SUBSET: return binom(d->n_alts, d->k);
     }
     return 1;
+}
+
+/* The exact number of values of a decision (floats: 1, counted apart). */
+static void dec_count(const decision *d, bigint *out) {
+    if (d->kind == DK_FLOAT) {
+        bigint_set(out, 1);
+        return;
+    }
+    if (d->kind == DK_INT) {
+        bigint one;
+        bigint_init(&one, 1);
+        bigint_set(out, ((uint64_t)d->hi - (uint64_t)d->lo) / (uint64_t)d->step);
+        bigint_add(out, &one);
+        bigint_free(&one);
+        return;
+    }
+    if (d->kind == DK_SUBSET) { /* C(n, k) exactly: n <= 64 */
+        bigint_set(out, 1);
+        for (int i = 1; i <= d->k; i++) {
+            bigint_mul_small(out, (uint64_t)(d->n_alts - d->k + i));
+            /* divide by i: exact at every step of the product formula */
+            uint64_t rem = 0;
+            for (int j = out->n - 1; j >= 0; j--) {
+                uint64_t cur = (rem << 32) | out->d[j];
+                out->d[j] = (uint32_t)(cur / (uint64_t)i);
+                rem = cur % (uint64_t)i;
+            }
+            while (out->n && !out->d[out->n - 1]) out->n--;
+        }
+        return;
+    }
+    bigint_set(out, (uint64_t)dec_size(d));
 }
 
 static uint64_t *subset_masks(nasc_ctx *c, const decision *d) {
@@ -67,7 +115,7 @@ static sval dec_value(const enumr *e, int j) {
     sval v = {0};
     switch (d->kind) {
     case DK_CAT: return d->by_index ? (sval){false, i, 0} : d->alt_vals[i];
-    case DK_INT: v.i = d->lo + i * d->step; return v;
+    case DK_INT: v.i = (int64_t)((uint64_t)d->lo + (uint64_t)i * (uint64_t)d->step); return v;
     case DK_FLOAT:
         v.is_float = true;
         v.f = i == 0 ? d->flo : i == 2 ? d->fhi : d->log ? sqrt(d->flo * d->fhi) : (d->flo + d->fhi) / 2;
@@ -88,14 +136,16 @@ static int64_t enum_init(nasc_ctx *c, enumr *e, space_ir *s, const int *ids, int
     e->idx = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->idx);
     e->masks = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *e->masks);
     /* Enumerations never nest, so they share one buffer: a fresh one per
-     * obligation would cost more than the proof itself on big files. */
+     * obligation would cost more than the proof itself on big files.  Set
+     * before any early return: a caller over the limit still evaluates. */
     if (!s->scratch) s->scratch = arena_alloc(&c->A, (size_t)(s->decs.n + 1) * sizeof *s->scratch);
     e->vals = s->scratch;
+    e->env.vals = e->vals;
     e->exhaustive = true;
+    for (int j = 0; j < n; j++) e->size[j] = dec_size(s->decs.v[ids[j]]);
     int64_t total = 1;
     for (int j = 0; j < n; j++) {
         decision *d = s->decs.v[ids[j]];
-        e->size[j] = dec_size(d);
         if (d->kind == DK_FLOAT) e->exhaustive = false;
         if (d->kind == DK_SUBSET && !(e->masks[j] = subset_masks(c, d))) return -1;
         if (e->size[j] > limit || total > limit / e->size[j]) return -1;
@@ -213,20 +263,27 @@ static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
     if (*w) diag_note(c, d, o->at, "when %s", w);
 }
 
-/* Enlarges a dependency set with the requires that touch it, while the
- * enumeration stays affordable. */
-static int *with_requires(nasc_ctx *c, space_ir *s, int *ids, int *n) {
-    for (int r = 0; r < s->reqs.n; r++) {
-        require_c *q = &s->reqs.v[r];
-        int nq;
-        int *qd = deps_union(c, q->guard->deps, q->guard->n_deps, q->cond->deps, q->cond->n_deps, &nq);
-        if (!deps_meet(qd, nq, ids, *n) || deps_subset(qd, nq, ids, *n)) continue;
-        int nn;
-        int *u = deps_union(c, ids, *n, qd, nq, &nn);
-        enumr probe;
-        if (enum_init(c, &probe, s, u, nn, ENUM_LIMIT / 4) < 0) continue;
-        ids = u;
-        *n = nn;
+/* The decisions an obligation must consider together: its own, closed
+ * under the requires that share any of them (a require over other
+ * decisions cannot exclude a counterexample).  Fills the requires taken. */
+static int *with_requires(nasc_ctx *c, space_ir *s, int *ids, int *n, require_c ***reqs, int *nreq) {
+    bool *taken = arena_alloc(&c->A, (size_t)(s->reqs.n + 1) * sizeof *taken);
+    *reqs = arena_alloc(&c->A, (size_t)(s->reqs.n + 1) * sizeof **reqs);
+    *nreq = 0;
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (int r = 0; r < s->reqs.n; r++) {
+            require_c *q = &s->reqs.v[r];
+            if (taken[r]) continue;
+            int nq;
+            int *qd = deps_union(c, q->guard->deps, q->guard->n_deps, q->cond->deps, q->cond->n_deps, &nq);
+            if (!deps_meet(qd, nq, ids, *n)) continue;
+            taken[r] = true;
+            (*reqs)[(*nreq)++] = q;
+            if (deps_subset(qd, nq, ids, *n)) continue;
+            ids = deps_union(c, ids, *n, qd, nq, n);
+            grew = true;
+        }
     }
     return ids;
 }
@@ -239,148 +296,117 @@ static bool already_reported(space_ir *s, int upto, loc at) {
     return false;
 }
 
-static void prove(nasc_ctx *c, space_ir *s, int oi) {
+bool decision_interval(void *ud, int id, int64_t *lo, int64_t *hi) {
+    const decision *d = ((space_ir *)ud)->decs.v[id];
+    switch (d->kind) {
+    case DK_INT: *lo = d->lo, *hi = d->hi; return true;
+    case DK_CAT:
+        if (d->by_index) {
+            *lo = 0, *hi = d->n_alts - 1;
+            return true;
+        }
+        *lo = INT64_MAX, *hi = INT64_MIN;
+        for (int i = 0; i < d->n_alts; i++) {
+            if (d->alt_vals[i].is_float) return false;
+            if (d->alt_vals[i].i < *lo) *lo = d->alt_vals[i].i;
+            if (d->alt_vals[i].i > *hi) *hi = d->alt_vals[i].i;
+        }
+        return true;
+    default: return false;
+    }
+}
+
+/* The state of one space's analysis: the z3 context is made on first need
+ * (most spaces never need it). */
+typedef struct prover {
+    nasc_ctx *c;
+    space_ir *s;
+    smt *z;
+    bool z_tried;
+} prover;
+
+/* Evaluates the obligation at the enumerator's current values: true when
+ * this is a counterexample (then it is reported). */
+static bool refutes(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    if (!truthy(sym_eval(o->guard, &e->env)) || e->env.err) return false;
+    if (!requires_hold(pv->s, e, ids, n)) return false;
+    e->env.err = false;
+    bool ok = truthy(sym_eval(o->prop, &e->env));
+    if (ok && !e->env.err) return false;
+    report(pv->c, pv->s, o, e, e->env.err);
+    return true;
+}
+
+static void enumerate(prover *pv, oblig *o, enumr *e, const int *ids, int n, int64_t total) {
+    for (int64_t t = 0; t < total; t++) {
+        enum_set(e, t);
+        if (refutes(pv, o, e, ids, n)) return;
+    }
+}
+
+/* Too many combinations and z3 could not decide: a large random sample,
+ * and a warning that says so. */
+static void sample(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    uint64_t rng = 0x2545F4914F6CDD1Dull;
+    for (int64_t t = 0; t < 200000; t++) {
+        for (int j = 0; j < n; j++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            decision *d = pv->s->decs.v[ids[j]];
+            e->idx[j] = (int64_t)(rng % (uint64_t)e->size[j]);
+            e->vals[ids[j]] = d->kind != DK_SUBSET || e->masks[j] ? dec_value(e, j) : (sval){0};
+        }
+        e->env.gen = sym_new_gen();
+        e->env.err = false;
+        if (refutes(pv, o, e, ids, n)) return;
+    }
+    diag_warning(pv->c, o->at,
+                 "this check depends on %d decisions, too many combinations to try them all, and the solver "
+                 "could not decide it; 200000 random ones passed",
+                 n);
+}
+
+/* Asks z3; true when it decided (proved, or refuted and reported). */
+static bool by_solver(prover *pv, oblig *o, enumr *e, const int *ids, int n, require_c **reqs, int nreq) {
+    if (!pv->z_tried) {
+        pv->z_tried = true;
+        pv->z = smt_new(pv->s);
+    }
+    smt_result r = smt_refute(pv->z, ids, n, reqs, nreq, o->guard, o->prop, e->vals);
+    if (r == SMT_PROVED) return true;
+    if (r == SMT_UNKNOWN) return false;
+    e->env.gen = sym_new_gen();
+    e->env.err = false;
+    /* The model is re-checked with the evaluator (the solver's integers
+     * do not overflow); one it does not confirm proves nothing. */
+    if (!refutes(pv, o, e, ids, n)) return false;
+    return true;
+}
+
+static void prove(prover *pv, int oi) {
+    nasc_ctx *c = pv->c;
+    space_ir *s = pv->s;
     oblig *o = &s->obligs.v[oi];
     if (sym_is_true(o->prop) || sym_is_false(o->guard)) return;
     if (already_reported(s, oi, o->at)) return;
-    int n;
+    int64_t lo, hi;
+    if (sym_bounds(o->prop, decision_interval, s, &lo, &hi) && lo > 0) return; /* true on the whole box */
+    int n, nreq;
+    require_c **reqs;
     int *ids = deps_union(c, o->guard->deps, o->guard->n_deps, o->prop->deps, o->prop->n_deps, &n);
-    ids = with_requires(c, s, ids, &n);
+    ids = with_requires(c, s, ids, &n, &reqs, &nreq);
     enumr e;
     int64_t total = enum_init(c, &e, s, ids, n, ENUM_LIMIT);
-    bool sampled = total < 0;
-    uint64_t rng = 0x2545F4914F6CDD1Dull;
-    int64_t iters = sampled ? 200000 : total;
-    if (sampled) {
-        /* Too many combinations: check a large random sample and say so. */
-        for (int j = 0; j < n; j++) e.size[j] = dec_size(s->decs.v[ids[j]]);
+    if (total >= 0 && total <= FAST_LIMIT) {
+        enumerate(pv, o, &e, ids, n, total);
+        return;
     }
-    for (int64_t t = 0; t < iters; t++) {
-        if (sampled) {
-            for (int j = 0; j < n; j++) {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                e.idx[j] = (int64_t)(rng % (uint64_t)e.size[j]);
-                if (s->decs.v[ids[j]]->kind == DK_SUBSET && !e.masks[j])
-                    e.masks[j] = subset_masks(c, s->decs.v[ids[j]]);
-                e.vals[ids[j]] =
-                    e.masks[j] || s->decs.v[ids[j]]->kind != DK_SUBSET ? dec_value(&e, j) : (sval){0};
-            }
-            e.env.gen = sym_new_gen();
-            e.env.err = false;
-        } else {
-            enum_set(&e, t);
-        }
-        if (!truthy(sym_eval(o->guard, &e.env)) || e.env.err) continue;
-        if (!requires_hold(s, &e, ids, n)) continue;
-        e.env.err = false;
-        bool ok = truthy(sym_eval(o->prop, &e.env));
-        if (!ok || e.env.err) {
-            report(c, s, o, &e, e.env.err);
-            return;
-        }
-    }
-    if (sampled)
-        diag_warning(c, o->at,
-                     "this check depends on %d decisions, too many combinations to try them all; "
-                     "200000 random ones passed",
-                     n);
-}
-
-/* ----- big integers (for cardinalities beyond 2^64) ----- */
-
-typedef struct big {
-    int n;
-    uint32_t d[256];
-} big; /* little-endian limbs: up to 8192 bits */
-
-static void big_set(big *b, uint64_t v) {
-    b->n = 0;
-    while (v) {
-        b->d[b->n++] = (uint32_t)v;
-        v >>= 32;
-    }
-}
-
-static bool big_mul_small(big *b, uint64_t m) {
-    if (m == 0) {
-        b->n = 0;
-        return true;
-    }
-    /* multiply by the two 32-bit halves to stay in 64-bit arithmetic */
-    uint32_t parts[2] = {(uint32_t)m, (uint32_t)(m >> 32)};
-    big acc = {0};
-    for (int p = 0; p < 2; p++) {
-        if (!parts[p]) continue;
-        uint64_t carry = 0;
-        for (int i = 0; i < b->n || carry; i++) {
-            int k = i + p;
-            if (k >= 256) return false;
-            uint64_t cur = (k < acc.n ? acc.d[k] : 0) + carry + (i < b->n ? (uint64_t)b->d[i] * parts[p] : 0);
-            if (k >= acc.n) {
-                for (int z = acc.n; z <= k; z++) acc.d[z] = 0;
-                acc.n = k + 1;
-            }
-            acc.d[k] = (uint32_t)cur;
-            carry = cur >> 32;
-        }
-    }
-    *b = acc;
-    return true;
-}
-
-static bool big_mul(big *a, const big *b) {
-    big r = {0};
-    for (int i = 0; i < a->n; i++) {
-        uint64_t carry = 0;
-        for (int j = 0; j < b->n || carry; j++) {
-            int k = i + j;
-            if (k >= 256) return false;
-            if (k >= r.n) {
-                for (int z = r.n; z <= k; z++) r.d[z] = 0;
-                r.n = k + 1;
-            }
-            uint64_t cur = r.d[k] + carry + (j < b->n ? (uint64_t)a->d[i] * b->d[j] : 0);
-            r.d[k] = (uint32_t)cur;
-            carry = cur >> 32;
-        }
-    }
-    while (r.n && !r.d[r.n - 1]) r.n--;
-    *a = r;
-    return true;
-}
-
-static void big_add(big *a, const big *b) {
-    uint64_t carry = 0;
-    int n = a->n > b->n ? a->n : b->n;
-    for (int i = 0; i < n || carry; i++) {
-        if (i >= 256) return;
-        uint64_t cur = carry + (i < a->n ? a->d[i] : 0) + (i < b->n ? b->d[i] : 0);
-        if (i >= a->n) a->n = i + 1;
-        a->d[i] = (uint32_t)cur;
-        carry = cur >> 32;
-    }
-}
-
-static char *big_str(nasc_ctx *c, const big *b) {
-    big t = *b;
-    char buf[2600];
-    int k = 0;
-    if (!t.n) return "0";
-    while (t.n && k < (int)sizeof buf - 1) {
-        uint64_t rem = 0;
-        for (int i = t.n - 1; i >= 0; i--) {
-            uint64_t cur = (rem << 32) | t.d[i];
-            t.d[i] = (uint32_t)(cur / 10);
-            rem = cur % 10;
-        }
-        buf[k++] = (char)('0' + rem);
-        while (t.n && !t.d[t.n - 1]) t.n--;
-    }
-    char *out = arena_alloc(&c->A, (size_t)k + 1);
-    for (int i = 0; i < k; i++) out[i] = buf[k - 1 - i];
-    return out;
+    if (by_solver(pv, o, &e, ids, n, reqs, nreq)) return;
+    if (total >= 0)
+        enumerate(pv, o, &e, ids, n, total);
+    else
+        sample(pv, o, &e, ids, n);
 }
 
 /* ----- cardinality ----- */
@@ -396,33 +422,39 @@ static void uf_join(int *p, int a, int b) {
     if (a != b) p[a] = b;
 }
 
-/* Number of distinct values a decision contributes when active (floats: 1,
- * counted apart as continuous). */
-static uint64_t leaf_size(const decision *d) {
-    if (d->kind == DK_FLOAT) return 1;
-    return (uint64_t)dec_size(d);
+/* out *= the number of values of every member (a product bound). */
+static void mul_sizes(space_ir *s, const int *members, int nm, bigint *out) {
+    bigint t;
+    bigint_init(&t, 1);
+    for (int i = 0; i < nm; i++) {
+        dec_count(s->decs.v[members[i]], &t);
+        bigint_mul(out, &t);
+    }
+    bigint_free(&t);
 }
 
-static void count_component(nasc_ctx *c, space_ir *s, int *members, int nm, bool *control, big *out,
+static void count_component(nasc_ctx *c, space_ir *s, int *members, int nm, bool *control, bigint *out,
                             bool *exact) {
     int nc = 0;
     int *ctl = arena_alloc(&c->A, (size_t)(nm + 1) * sizeof *ctl);
     for (int i = 0; i < nm; i++)
         if (control[members[i]]) ctl[nc++] = members[i];
+    bigint_set(out, 1);
     if (nc == 0) {
-        big_set(out, 1);
-        for (int i = 0; i < nm; i++) big_mul_small(out, leaf_size(s->decs.v[members[i]]));
+        mul_sizes(s, members, nm, out);
         return;
     }
     enumr e;
     int64_t total = enum_init(c, &e, s, ctl, nc, ENUM_LIMIT);
     if (total < 0 || !e.exhaustive) {
         *exact = false;
-        big_set(out, 1);
-        for (int i = 0; i < nm; i++) big_mul_small(out, leaf_size(s->decs.v[members[i]]));
+        mul_sizes(s, members, nm, out);
         return;
     }
-    big_set(out, 0);
+    bigint_set(out, 0);
+    bigint term, f;
+    bigint_init(&term, 1);
+    bigint_init(&f, 1);
     for (int64_t t = 0; t < total; t++) {
         enum_set(&e, t);
         bool canonical = true;
@@ -431,15 +463,17 @@ static void count_component(nasc_ctx *c, space_ir *s, int *members, int nm, bool
             if (!truthy(sym_eval(d->guard, &e.env)) && e.idx[j] != 0) canonical = false;
         }
         if (!canonical || !requires_hold(s, &e, ctl, nc)) continue;
-        big term;
-        big_set(&term, 1);
+        bigint_set(&term, 1);
         for (int i = 0; i < nm; i++) {
             decision *d = s->decs.v[members[i]];
             if (control[d->id] || !truthy(sym_eval(d->guard, &e.env))) continue;
-            big_mul_small(&term, leaf_size(d));
+            dec_count(d, &f);
+            bigint_mul(&term, &f);
         }
-        big_add(out, &term);
+        bigint_add(out, &term);
     }
+    bigint_free(&term);
+    bigint_free(&f);
 }
 
 static void cardinality(nasc_ctx *c, space_ir *s) {
@@ -465,47 +499,78 @@ static void cardinality(nasc_ctx *c, space_ir *s) {
             if (k) uf_join(parent, qd[0], qd[k]);
         }
     }
-    big total;
-    big_set(&total, 1);
-    s->card_exact = true;
-    bool *done = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *done);
+    /* members of each component, grouped by root in one pass (not one
+     * scan of all decisions per component: that is quadratic) */
+    int *start = arena_alloc(&c->A, (size_t)(n + 2) * sizeof *start);
     int *members = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *members);
+    for (int i = 0; i < n; i++) start[uf_find(parent, i) + 1]++;
+    for (int i = 0; i < n; i++) start[i + 1] += start[i];
+    int *fill = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *fill);
     for (int i = 0; i < n; i++) {
-        int root = uf_find(parent, i);
-        if (done[root]) continue;
-        done[root] = true;
-        int nm = 0;
-        for (int j = 0; j < n; j++)
-            if (uf_find(parent, j) == root) members[nm++] = j;
-        big comp;
-        count_component(c, s, members, nm, control, &comp, &s->card_exact);
-        if (!big_mul(&total, &comp)) {
-            s->card_exact = false;
-            break;
-        }
+        int r = uf_find(parent, i);
+        members[start[r] + fill[r]++] = i;
     }
-    s->cardinality = big_str(c, &total);
+    bigint total, comp;
+    bigint_init(&total, 1);
+    bigint_init(&comp, 1);
+    s->card_exact = true;
+    for (int r = 0; r < n; r++) {
+        int nm = start[r + 1] - start[r];
+        if (!nm) continue;
+        count_component(c, s, members + start[r], nm, control, &comp, &s->card_exact);
+        bigint_mul(&total, &comp);
+    }
+    char *text = bigint_str(&total);
+    s->cardinality = arena_strdup(&c->A, text ? text : "?");
+    free(text);
+    bigint_free(&total);
+    bigint_free(&comp);
 }
 
 /* ----- params and FLOPs ranges ----- */
 
-static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], int64_t mx[2], bool *exact) {
+/* Sums of costs saturate: a bound of 2^63 reads as "at most INT64_MAX",
+ * never as a wrapped negative number. */
+static int64_t sat_add(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+
+/* A cost is never negative at a valid point; combinations an enumeration
+ * visits that no require excludes here may be invalid ones (a size below
+ * 1 that a require elsewhere rules out), and must not drag a bound down. */
+static int64_t nonneg(int64_t v) { return v < 0 ? 0 : v; }
+
+static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], int64_t mx[2], bool *exact,
+                       int64_t *budget) {
     int n1, n;
     int *d1 = deps_union(c, t->guard->deps, t->guard->n_deps, t->params->deps, t->params->n_deps, &n1);
     int *ids = deps_union(c, d1, n1, t->flops->deps, t->flops->n_deps, &n);
     enumr e;
-    int64_t total = enum_init(c, &e, s, ids, n, ENUM_LIMIT / 8);
+    int64_t total = enum_init(c, &e, s, ids, n, *budget);
+    if (total > 0) *budget -= total;
     mn[0] = mn[1] = INT64_MAX;
     mx[0] = mx[1] = 0;
     if (total < 0) {
+        /* Too many combinations: bound the term by interval arithmetic
+         * (sound; a cost under a guard lies between 0 and its bound). */
         *exact = false;
-        mn[0] = mn[1] = 0;
+        sym *zero = sym_int(c, 0);
+        sym *v[2] = {sym_ite(c, t->guard, t->params, zero), sym_ite(c, t->guard, t->flops, zero)};
+        for (int k = 0; k < 2; k++) {
+            int64_t lo, hi;
+            if (!sym_bounds(v[k], decision_interval, s, &lo, &hi)) lo = 0, hi = INT64_MAX;
+            mn[k] = lo < 0 ? 0 : lo; /* no point has a negative cost */
+            mx[k] = hi < 0 ? 0 : hi;
+        }
         return;
     }
     for (int64_t k = 0; k < total; k++) {
         enum_set(&e, k);
         bool on = truthy(sym_eval(t->guard, &e.env));
-        int64_t p = on ? sym_eval(t->params, &e.env).i : 0, f = on ? sym_eval(t->flops, &e.env).i : 0;
+        int64_t p = on ? nonneg(sym_eval(t->params, &e.env).i) : 0,
+                f = on ? nonneg(sym_eval(t->flops, &e.env).i) : 0;
         if (e.env.err) continue;
         if (p < mn[0]) mn[0] = p;
         if (p > mx[0]) mx[0] = p;
@@ -517,7 +582,8 @@ static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], in
 
 /* Min and max of the summed cost of a group of terms, enumerating the
  * decisions they depend on together; false when that is too costly. */
-static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_t mn[2], int64_t mx[2]) {
+static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_t mn[2], int64_t mx[2],
+                        int64_t *budget) {
     int n = 0;
     int *ids = NULL;
     for (int i = 0; i < nt; i++) {
@@ -526,8 +592,9 @@ static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_
         ids = deps_union(c, ids, n, ts[i]->flops->deps, ts[i]->flops->n_deps, &n);
     }
     enumr e;
-    int64_t combos = enum_init(c, &e, s, ids, n, 4000000 / (nt + 1) + 1);
+    int64_t combos = enum_init(c, &e, s, ids, n, *budget / (nt + 1));
     if (combos < 0) return false;
+    *budget -= combos * (nt + 1);
     mn[0] = mn[1] = INT64_MAX;
     mx[0] = mx[1] = INT64_MIN;
     for (int64_t k = 0; k < combos; k++) {
@@ -536,8 +603,8 @@ static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_
         int64_t p = 0, f = 0;
         for (int i = 0; i < nt; i++) {
             if (!truthy(sym_eval(ts[i]->guard, &e.env))) continue;
-            p += sym_eval(ts[i]->params, &e.env).i;
-            f += sym_eval(ts[i]->flops, &e.env).i;
+            p = sat_add(p, nonneg(sym_eval(ts[i]->params, &e.env).i));
+            f = sat_add(f, nonneg(sym_eval(ts[i]->flops, &e.env).i));
         }
         if (e.env.err) continue;
         if (p < mn[0]) mn[0] = p;
@@ -582,33 +649,35 @@ static void ranges(nasc_ctx *c, space_ir *s) {
     }
     s->params_min = s->params_max = s->flops_min = s->flops_max = 0;
     s->range_exact = true;
-    cost_term **grp = arena_alloc(&c->A, (size_t)(nt + 1) * sizeof *grp);
-    bool *done = arena_alloc(&c->A, (size_t)(nt + 1) * sizeof *done);
-    for (int t = 0; t < nt; t++) {
-        if (done[t]) continue;
-        int ng = 0;
-        for (int u = t; u < nt; u++)
-            if (!done[u] && gid[u] == gid[t]) {
-                grp[ng++] = &s->costs.v[u];
-                done[u] = true;
-            }
+    int64_t budget = RANGE_WORK;
+    /* the terms of each group, bucketed by group id in one pass */
+    int *start = arena_alloc(&c->A, (size_t)(nd + 3) * sizeof *start);
+    for (int t = 0; t < nt; t++) start[gid[t] + 2]++;
+    for (int g = 0; g <= nd; g++) start[g + 1] += start[g];
+    cost_term **order = arena_alloc(&c->A, (size_t)(nt + 1) * sizeof *order);
+    int *fill = arena_alloc(&c->A, (size_t)(nd + 2) * sizeof *fill);
+    for (int t = 0; t < nt; t++) order[start[gid[t] + 1] + fill[gid[t] + 1]++] = &s->costs.v[t];
+    for (int g = 0; g <= nd; g++) {
+        cost_term **grp = order + start[g];
+        int ng = start[g + 1] - start[g];
+        if (!ng) continue;
         int64_t mn[2], mx[2];
-        if (!group_range(c, s, grp, ng, mn, mx)) {
+        if (!group_range(c, s, grp, ng, mn, mx, &budget)) {
             s->range_exact = false;
             mn[0] = mn[1] = mx[0] = mx[1] = 0;
             for (int k = 0; k < ng; k++) {
                 int64_t a[2], b[2];
-                term_range(c, s, grp[k], a, b, &s->range_exact);
-                mn[0] += a[0];
-                mn[1] += a[1];
-                mx[0] += b[0];
-                mx[1] += b[1];
+                term_range(c, s, grp[k], a, b, &s->range_exact, &budget);
+                for (int m = 0; m < 2; m++) {
+                    mn[m] = sat_add(mn[m], a[m]);
+                    mx[m] = sat_add(mx[m], b[m]);
+                }
             }
         }
-        s->params_min += mn[0];
-        s->params_max += mx[0];
-        s->flops_min += mn[1];
-        s->flops_max += mx[1];
+        s->params_min = sat_add(s->params_min, mn[0]);
+        s->params_max = sat_add(s->params_max, mx[0]);
+        s->flops_min = sat_add(s->flops_min, mn[1]);
+        s->flops_max = sat_add(s->flops_max, mx[1]);
     }
 }
 
@@ -636,7 +705,9 @@ void space_analyze(nasc_ctx *c, space_ir *s) {
     int e0 = c->n_errors;
     simplify_guards(c, s);
     /* Obligations are proven even after other errors: more errors per run. */
-    for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) prove(c, s, i);
+    prover pv = {c, s, NULL, false};
+    for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) prove(&pv, i);
+    smt_free(pv.z);
     s->ok = was_ok && c->n_errors == e0;
     if (!s->ok) return;
     cardinality(c, s);

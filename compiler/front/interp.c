@@ -15,6 +15,7 @@
 #include <string.h>
 #include "hash.h"
 #include "interp_int.h"
+#include "suggest.h"
 
 /* ----- values ----- */
 
@@ -304,39 +305,61 @@ static value *merge(interp *I, sym *c, value *a, value *b, const char *name) {
 static value *eval_call(interp *I, ast_expr *e);
 
 
-/* A close visible name, for "did you mean" notes. */
-static const char *suggest(interp *I, const char *name) {
-    const char *best = NULL;
-    int bd = 3;
+/* Whether block b can be named from file `from`: a module's own blocks
+ * always; another module's unless its name starts with `_` (private). */
+static bool block_visible(const ast_item *b, int from) { return b->file == from || b->name[0] != '_'; }
+
+/* The note under an unknown name: a close visible name, or that the name
+ * is a private block of another module. */
+static void note_near(interp *I, diag *d, const char *name, loc at) {
+    fr_near n;
+    fr_near_init(&n, name);
     for (scope *s = I->sc; s; s = s->up)
-        for (int i = 0; i < s->b.n; i++) {
-            int d = name_distance(name, s->b.v[i].name);
-            if (d < bd) {
-                bd = d;
-                best = s->b.v[i].name;
-            }
-        }
+        for (int i = 0; i < s->b.n; i++) fr_near_add(&n, s->b.v[i].name);
     for (int i = 0; i < I->prog->blocks.n; i++) {
-        int d = name_distance(name, I->prog->blocks.v[i]->name);
-        if (d < bd) {
-            bd = d;
-            best = I->prog->blocks.v[i]->name;
+        ast_item *b = I->prog->blocks.v[i];
+        if (!strcmp(b->name, name) && !block_visible(b, at.file)) {
+            diag_note(I->c, d, b->name_at, "'%s' is private to %s (names starting with '_' are)", name,
+                      I->c->files.v[b->file].path);
+            return;
         }
+        if (block_visible(b, at.file)) fr_near_add(&n, b->name);
     }
-    for (int b = 0; b < BI_MUL; b++) {
-        int d = name_distance(name, builtin_name((builtin_id)b));
-        if (d < bd) {
-            bd = d;
-            best = builtin_name((builtin_id)b);
-        }
-    }
-    return best;
+    for (int b = 0; b < BI_MUL; b++) fr_near_add(&n, builtin_name((builtin_id)b));
+    if (n.best) diag_note(I->c, d, at, "did you mean '%s'?", n.best);
 }
 
-static ast_item *find_block(interp *I, const char *name) {
-    for (int i = 0; i < I->prog->blocks.n; i++)
-        if (!strcmp(I->prog->blocks.v[i]->name, name)) return I->prog->blocks.v[i];
-    return NULL;
+/* Which block a name written in file `from` means.  Each module is a
+ * namespace: its own blocks come first, so a user's block never collides
+ * with a library's helper of the same name, and a library always calls
+ * its own.  Otherwise the visible block of another module; *twice is set
+ * when two other modules both offer one (an ambiguous name). */
+static ast_item *find_block(interp *I, const char *name, int from, ast_item **twice) {
+    ast_item *found = NULL;
+    *twice = NULL;
+    for (int i = 0; i < I->prog->blocks.n; i++) {
+        ast_item *b = I->prog->blocks.v[i];
+        if (strcmp(b->name, name)) continue;
+        if (b->file == from) {
+            *twice = NULL;
+            return b;
+        }
+        if (!block_visible(b, from)) continue;
+        if (!found)
+            found = b;
+        else if (!*twice)
+            *twice = b;
+    }
+    return found;
+}
+
+static void ambiguous_block(interp *I, const char *name, loc at, ast_item *a, ast_item *b) {
+    diag *d = diag_error(I->c, at, "'%s' is defined by two imported modules, %s and %s", name,
+                         I->c->files.v[a->file].path, I->c->files.v[b->file].path);
+    diag_note(I->c, d, a->name_at, "one is here");
+    diag_note(I->c, d, b->name_at, "and one is here; a block '%s' of %s itself would be used instead", name,
+              at.file >= 0 && at.file < I->c->files.n ? I->c->files.v[at.file].path : "the calling file");
+    I->abort = true;
 }
 
 static value *block_value(interp *I, bval *b) {
@@ -345,7 +368,7 @@ static value *block_value(interp *I, bval *b) {
     return v;
 }
 
-static value *lookup_global(interp *I, const char *name) {
+static value *lookup_global(interp *I, const char *name, loc at) {
     for (int i = 0; i < I->prog->enums.n; i++) {
         ast_item *en = I->prog->enums.v[i];
         for (int m = 0; m < en->members.n; m++)
@@ -356,7 +379,8 @@ static value *lookup_global(interp *I, const char *name) {
                 return v;
             }
     }
-    ast_item *blk = find_block(I, name);
+    ast_item *twice, *blk = find_block(I, name, at.file, &twice);
+    if (blk && twice) ambiguous_block(I, name, at, blk, twice);
     if (blk) {
         bval *b = arena_alloc(&I->c->A, sizeof *b);
         b->k = B_USER;
@@ -387,7 +411,7 @@ static value *cached_global(interp *I, ast_expr *name) {
         b->name = name->gblock ? name->gblock->name : builtin_name(b->builtin);
         return block_value(I, b);
     }
-    value *v = lookup_global(I, name->name);
+    value *v = lookup_global(I, name->name, name->at);
     if (v && v->k == V_BLOCK && v->b->k == B_USER)
         name->gblock = v->b->blk;
     else if (v && v->k == V_BLOCK && v->b->k == B_BUILTIN)
@@ -404,11 +428,10 @@ static value *eval_name(interp *I, ast_expr *e) {
         }
         return b->v;
     }
-    value *g = lookup_global(I, e->name);
+    value *g = lookup_global(I, e->name, e->at);
     if (g) return g;
     diag *d = diag_error(I->c, e->at, "unknown name '%s'", e->name);
-    const char *s = suggest(I, e->name);
-    if (s) diag_note(I->c, d, e->at, "did you mean '%s'?", s);
+    note_near(I, d, e->name, e->at);
     return poison(I, "");
 }
 
@@ -629,8 +652,7 @@ static value *eval_call(interp *I, ast_expr *e) {
         cal = b ? b->v : cached_global(I, e->callee);
         if (!cal) {
             diag *d = diag_error(I->c, e->callee->at, "unknown block '%s'", e->callee->name);
-            const char *s = suggest(I, e->callee->name);
-            if (s) diag_note(I->c, d, e->callee->at, "did you mean '%s'?", s);
+            note_near(I, d, e->callee->name, e->callee->at);
             return poison(I, "");
         }
     } else {
@@ -682,32 +704,36 @@ static void unify_tensor(interp *I, ast_item *blk, ast_param *p, value *arg, ast
     }
 }
 
-static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, ast_expr *call) {
-    ast_type *t = p->type;
-    bool ok = true;
+/* Whether a value fits a declared non-dimension type, and the type's name
+ * for messages. */
+static bool type_fits(interp *I, const ast_type *t, const value *v) {
     switch (t->kind) {
-    case T_INT: ok = v->k == V_INT; break;
-    case T_FLOAT: ok = v->k == V_FLOAT || v->k == V_INT; break;
-    case T_BOOL: ok = v->k == V_BOOL; break;
-    case T_TENSOR: ok = v->k == V_TENSOR; break;
-    case T_BLOCK: ok = v->k == V_BLOCK; break;
+    case T_INT: return v->k == V_INT;
+    case T_FLOAT: return v->k == V_FLOAT || v->k == V_INT;
+    case T_BOOL: return v->k == V_BOOL;
+    case T_TENSOR: return v->k == V_TENSOR;
+    case T_BLOCK: return v->k == V_BLOCK;
     case T_NAMED:
-        if (!strcmp(t->name, "Act"))
-            ok = v->k == V_BLOCK;
-        else {
-            ok = v->k == V_ENUM && !strcmp(I->prog->enums.v[v->enum_id]->name, t->name);
-        }
-        break;
+        if (!strcmp(t->name, "Act")) return v->k == V_BLOCK;
+        return v->k == V_ENUM && !strcmp(I->prog->enums.v[v->enum_id]->name, t->name);
     }
+    return false;
+}
+
+static const char *type_desc(const ast_type *t) {
+    return t->kind == T_INT      ? "an int"
+           : t->kind == T_FLOAT  ? "a float"
+           : t->kind == T_BOOL   ? "a bool"
+           : t->kind == T_TENSOR ? "a Tensor"
+           : t->kind == T_BLOCK  ? "a block"
+                                 : t->name;
+}
+
+static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, ast_expr *call) {
+    bool ok = type_fits(I, p->type, v);
     if (!ok) {
         diag_error(I->c, call->at, "argument '%s' of %s must be %s, got %s", p->name, blk->name,
-                   t->kind == T_INT      ? "an int"
-                   : t->kind == T_FLOAT  ? "a float"
-                   : t->kind == T_BOOL   ? "a bool"
-                   : t->kind == T_TENSOR ? "a Tensor"
-                   : t->kind == T_BLOCK  ? "a block"
-                                         : t->name,
-                   vkind_name(v));
+                   type_desc(p->type), vkind_name(v));
         I->abort = true;
     }
     return ok;
@@ -726,40 +752,82 @@ static void returns_everywhere(interp *I, frame *f, ast_item *blk) {
     I->guard = g;
 }
 
-static value *ret_type_check(interp *I, ast_item *blk, value *r, ast_expr *call) {
+/* The declared return shape of a block or space, evaluated on entry, once
+ * its parameters are bound: the names it uses are those of the signature,
+ * whatever the body later rebinds. */
+static void want_return(interp *I, frame *f, ast_item *blk) {
     ast_type *t = blk->ret;
-    if (!t || r->k == V_POISON) return r;
-    if (t->kind != T_TENSOR) {
-        ast_param fake = {"result", blk->at, t, NULL};
-        check_param_type(I, blk, &fake, r, call);
-        return r;
-    }
-    if (r->k != V_TENSOR) {
-        diag_error(I->c, blk->ret->at, "%s must return a Tensor, but returns %s", blk->name, vkind_name(r));
-        I->abort = true;
-        return r;
-    }
-    if (r->rank != t->dims.n) {
-        diag_error(I->c, blk->ret->at, "%s returns a tensor of shape %s, but its type says rank %d",
-                   blk->name, shape_str(I, r), t->dims.n);
-        I->abort = true;
-        return r;
-    }
-    value w = {0};
-    w.k = V_TENSOR;
-    w.rank = r->rank;
-    for (int i = 0; i < r->rank; i++) {
-        value *d = eval_expr(I, t->dims.v[i]);
+    if (!t || t->kind != T_TENSOR) return;
+    value *w = v_new(I, V_TENSOR);
+    w->rank = t->dims.n;
+    w->node = -1;
+    for (int i = 0; i < w->rank; i++) {
+        ast_expr *de = t->dims.v[i];
+        value *d = eval_expr(I, de);
         if (d->k != V_INT) {
+            if (d->k != V_POISON)
+                diag_error(I->c, de->at, "a dimension of %s's return type must be an int, not %s", blk->name,
+                           vkind_name(d));
             I->abort = true;
-            return r;
+            return;
         }
-        w.d[i] = d->s;
+        w->d[i] = d->s;
+    }
+    f->ret_want = w;
+}
+
+/* One returned value against the declared type, at the return, on the
+ * path that reaches it (so a mismatch names the decisions of that path).
+ * The result takes the declared dimensions: where they differ an error
+ * is reported here, so the caller need not see the mismatch again. */
+static value *check_return(interp *I, ast_item *blk, value *v, loc at) {
+    ast_type *t = blk->ret;
+    if (!t || v->k == V_POISON) return v;
+    if (t->kind != T_TENSOR) {
+        if (!type_fits(I, t, v)) {
+            const char *k = vkind_name(v);
+            diag_error(I->c, at, "%s must return %s, but returns a%s %s", blk->name, type_desc(t),
+                       strchr("aeiou", k[0]) ? "n" : "", k);
+            I->abort = true;
+        }
+        return v;
+    }
+    if (v->k != V_TENSOR) {
+        diag_error(I->c, at, "%s must return a Tensor, but returns %s", blk->name, vkind_name(v));
+        I->abort = true;
+        return v;
+    }
+    value *w = I->fr->ret_want;
+    if (!w) return v;
+    if (v->rank != w->rank) {
+        diag_error(I->c, at, "%s returns a tensor of shape %s, but its type says rank %d", blk->name,
+                   shape_str(I, v), w->rank);
+        I->abort = true;
+        return v;
     }
     I->joiner = ", but its type says";
-    oblig_add(I, blk->ret->at, OB_EQUAL, dims_equal(I, r, &w, 0),
-              arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), r, &w);
+    oblig_add(I, at, OB_EQUAL, dims_equal(I, v, w, 0),
+              arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), v, w);
+    value *r = v_new(I, V_TENSOR);
+    *r = *v;
+    for (int i = 0; i < r->rank; i++) r->d[i] = w->d[i];
     return r;
+}
+
+/* The checker runs each block instance and loop iteration (that is what
+ * gives every decision its own label), so a space whose blocks call
+ * blocks twice, 20 deep, is a million instances: stop with a diagnostic at
+ * the space-level statement, not after minutes and gigabytes. */
+#define INTERP_STEP_LIMIT 200000
+
+static bool over_step_limit(interp *I) {
+    if (++I->steps <= INTERP_STEP_LIMIT) return false;
+    diag_error(I->c, I->top_at,
+               "this statement is too big to check: it runs more than %d statements and block calls "
+               "(nested loops and blocks that call blocks multiply)",
+               INTERP_STEP_LIMIT);
+    I->abort = true;
+    return true;
 }
 
 static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, const char *seg_label,
@@ -769,6 +837,7 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         I->abort = true;
         return poison(I, "");
     }
+    if (over_step_limit(I)) return poison(I, "");
     int np = blk->params.n;
     value **vals = arena_alloc(&I->c->A, (size_t)(np + 1) * sizeof *vals);
     if (a->npos > np) {
@@ -824,6 +893,7 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         ast_param *p = blk->params.v[i];
         if (p->type->kind == T_TENSOR) unify_tensor(I, blk, p, vals[i], call);
     }
+    if (!I->abort) want_return(I, &fr, blk);
     value *r = NULL;
     if (!I->abort) {
         if (!blk->call_numbered) {
@@ -839,7 +909,6 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         }
         if (r && !I->abort && !fr.returned) returns_everywhere(I, &fr, blk);
         I->guard = fr.base_guard;
-        if (r && !I->abort) r = ret_type_check(I, blk, r, call);
     }
     I->fr = saved_fr;
     I->sc = saved_sc;
@@ -915,6 +984,36 @@ static void exec_assign(interp *I, ast_stmt *s) {
 
 static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok);
 
+static bool same_diag(const diag *a, const diag *b) {
+    return a->kind == b->kind && a->at.file == b->at.file && a->at.line == b->at.line &&
+           a->at.col == b->at.col && !strcmp(a->msg, b->msg);
+}
+
+/* A loop body runs once per iteration, but a mistake in it is one
+ * mistake: drop the diagnostics that repeat one recorded since `mark` (the
+ * last diagnostic before the loop; NULL: there was none). */
+static void drop_repeats(nasc_ctx *c, diag *mark) {
+    diag *first = mark ? mark->next : c->diags, *prev = mark;
+    for (diag *d = first; d;) {
+        bool dup = false;
+        for (diag *e = first; e != d && !dup; e = e->next) dup = same_diag(e, d);
+        if (!dup) {
+            prev = d;
+            d = d->next;
+            continue;
+        }
+        diag *next = d->next;
+        if (prev)
+            prev->next = next;
+        else
+            c->diags = next;
+        if (c->diags_tail == d) c->diags_tail = prev;
+        if (d->kind == DIAG_ERROR) c->n_errors--;
+        if (d->kind == DIAG_WARNING) c->n_warnings--;
+        d = next;
+    }
+}
+
 static void exec_for(interp *I, ast_stmt *s) {
     value *lo = eval_expr(I, s->lo), *hi = eval_expr(I, s->hi);
     if (I->abort) return;
@@ -930,8 +1029,16 @@ static void exec_for(interp *I, ast_stmt *s) {
         diag_error(I->c, s->at, "cannot bound this loop: its bounds depend on too many decisions");
         return;
     }
-    if (b - a > 10000) {
-        diag_error(I->c, s->at, "loop runs %lld times: more than 10000", (long long)(b - a + 1));
+    if (b >= a && (uint64_t)b - (uint64_t)a > 10000) {
+        diag_error(I->c, s->at, "loop runs %llu times: more than 10000",
+                   (unsigned long long)((uint64_t)b - (uint64_t)a) + 1);
+        return;
+    }
+    if (a < -(int64_t)1000000000 || b > 1000000000) {
+        /* loop indices become labels (width[3]) and must stay small ints */
+        diag_error(I->c, s->at,
+                   "a loop index must stay between -1000000000 and 1000000000, this one reaches %lld",
+                   (long long)(a < -(int64_t)1000000000 ? a : b));
         return;
     }
     if (!I->fr || I->fr->n_loops >= 16) {
@@ -940,7 +1047,9 @@ static void exec_for(interp *I, ast_stmt *s) {
     }
     sym *g0 = I->guard;
     I->fr->n_loops++;
+    diag *mark = I->c->diags_tail;
     for (int64_t i = a; i <= b && !I->abort && !I->fr->returned; i++) {
+        if (i > a) drop_repeats(I->c, mark);
         g0 = I->guard;
         I->fr->loops[I->fr->n_loops - 1] = (int)i;
         sym *iv = sym_int(I->c, i);
@@ -961,6 +1070,7 @@ static void exec_for(interp *I, ast_stmt *s) {
         }
         if (!I->fr->returned) continue_unreturned(I, g0);
     }
+    drop_repeats(I->c, mark);
     I->fr->n_loops--;
 }
 
@@ -1027,7 +1137,7 @@ static void exec_require(interp *I, ast_stmt *s) {
  * decision-dependent if run only on the others. */
 static void exec_return(interp *I, ast_stmt *s) {
     frame *f = I->fr;
-    value *v = eval_expr(I, s->value);
+    value *v = check_return(I, f->item, eval_expr(I, s->value), s->value->at);
     if (!f->ret) {
         f->ret = v;
         f->ret_guard = I->guard;
@@ -1057,53 +1167,58 @@ static void exec_stmt(interp *I, ast_stmt *s) {
 static void exec_stmts(interp *I, ast_list *stmts) {
     for (int i = 0; i < stmts->n && !I->abort && !I->fr->returned; i++) {
         ast_stmt *s = stmts->v[i];
+        if (!I->fr->parent && stmts == &I->fr->item->body) I->top_at = s->at;
+        if (over_step_limit(I)) break;
         /* Keep going after a user error so one run reports several. */
         exec_stmt(I, s);
         if (I->c->n_errors > I->c->max_errors) I->abort = true;
     }
 }
 
-static int64_t domain_size(const decision *d) {
-    return d->kind == DK_CAT ? d->n_alts : d->kind == DK_INT ? (d->hi - d->lo) / d->step + 1 : 2;
-}
-
-/* Min or max of an int sym over its decisions (for loop bounds). */
+/* Min or max of an int sym over its decisions (for loop bounds): exact by
+ * enumeration when they have few combinations, else a sound interval
+ * bound (an iteration past the real maximum runs under a guard no point
+ * satisfies, so it adds no obligation that can fail and no point). */
 static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok) {
     space_ir *sp = I->sp;
     int n = s->n_deps;
     int64_t total = 1;
-    for (int i = 0; i < n; i++) {
-        int64_t m = domain_size(sp->decs.v[s->deps[i]]);
-        total *= m;
-        if (total > 1000000) {
+    for (int i = 0; i < n && total > 0; i++) {
+        decision *d = sp->decs.v[s->deps[i]];
+        int64_t lo, hi;
+        if (!decision_interval(sp, d->id, &lo, &hi) || d->kind == DK_FLOAT) total = -1;
+        int64_t m = d->kind == DK_CAT                        ? d->n_alts
+                    : (uint64_t)hi - (uint64_t)lo < 1000000u ? (hi - lo) / d->step + 1
+                                                             : -1;
+        total = m < 0 || total > 1000000 / m ? -1 : total * m;
+    }
+    if (total < 0) {
+        int64_t lo, hi;
+        if (!sym_bounds(s, decision_interval, sp, &lo, &hi) || (want_max ? hi : lo) == INT64_MIN ||
+            (want_max ? hi : lo) == INT64_MAX)
             *ok = false;
-            return 0;
-        }
+        return want_max ? hi : lo;
     }
     sval *vals = arena_alloc(&I->c->A, (size_t)(sp->decs.n + 1) * sizeof *vals);
-    int64_t idx[64] = {0};
-    if (n > 64) {
-        *ok = false;
-        return 0;
-    }
     sym_env env = {vals, 0, false};
     int64_t best = want_max ? INT64_MIN : INT64_MAX;
     for (int64_t t = 0; t < total; t++) {
         int64_t r = t;
         for (int i = 0; i < n; i++) {
             decision *d = sp->decs.v[s->deps[i]];
-            int64_t m = domain_size(d);
-            idx[i] = r % m;
+            int64_t m = d->kind == DK_CAT ? d->n_alts : (d->hi - d->lo) / d->step + 1, k = r % m;
             r /= m;
             sval v = {0};
             if (d->kind == DK_CAT)
-                v = d->by_index ? (sval){false, idx[i], 0} : d->alt_vals[idx[i]];
-            else if (d->kind == DK_INT)
-                v.i = d->lo + idx[i] * d->step;
+                v = d->by_index ? (sval){false, k, 0} : d->alt_vals[k];
+            else
+                v.i = d->lo + k * d->step;
             vals[d->id] = v;
         }
         env.gen = sym_new_gen();
+        env.err = false;
         sval v = sym_eval(s, &env);
+        if (env.err) continue;
         int64_t x = v.is_float ? (int64_t)v.f : v.i;
         if (want_max ? x > best : x < best) best = x;
     }
@@ -1145,6 +1260,8 @@ static void run_space(interp *I, ast_item *sp) {
     }
     if (I->g) x->node = graph_input(I, x);
     bind(I, p->name, x);
+    want_return(I, &fr, sp);
+    if (I->abort) return;
     if (!sp->call_numbered) {
         number_body(I->c, sp);
         sp->call_numbered = true;
@@ -1157,7 +1274,6 @@ static void run_space(interp *I, ast_item *sp) {
     }
     if (!fr.returned) returns_everywhere(I, &fr, sp);
     I->guard = fr.base_guard;
-    ret_type_check(I, sp, fr.ret, NULL);
     if (I->g && fr.ret->k == V_TENSOR) I->g->output = fr.ret->node;
 }
 
@@ -1165,8 +1281,8 @@ static void collect_items(nasc_ctx *c, program *p) {
     for (int i = 0; i < p->ast->items.n; i++) {
         ast_item *it = p->ast->items.v[i];
         if (it->kind == I_BLOCK) {
-            for (int k = 0; k < p->blocks.n; k++)
-                if (!strcmp(p->blocks.v[k]->name, it->name)) {
+            for (int k = 0; k < p->blocks.n; k++) /* one namespace per module */
+                if (!strcmp(p->blocks.v[k]->name, it->name) && p->blocks.v[k]->file == it->file) {
                     diag *d = diag_error(c, it->name_at, "block '%s' is defined twice", it->name);
                     diag_note(c, d, p->blocks.v[k]->name_at, "first defined here");
                 }

@@ -113,6 +113,8 @@ typedef struct frame {
     value *ret;     /* the value returned so far (merged over the paths that returned) */
     sym *ret_guard; /* the paths that have returned (absolute guard), NULL: none */
     bool returned;  /* the current statement list has returned on every path: stop it */
+    /* The declared return shape, evaluated on entry (NULL: not a tensor type). */
+    value *ret_want;
     ast_item *item;
     int depth;
 } frame;
@@ -143,6 +145,8 @@ typedef struct interp {
     loc infeasible_at;
     bool abort; /* stop executing (infeasible, fatal error) */
     int errors_at_start;
+    int64_t steps;        /* statements run and blocks entered: bounded by INTERP_STEP_LIMIT */
+    loc top_at;           /* the space-level statement running (where the step limit is reported) */
     label_map *labels;    /* the space's labels (owned by the space, built in CHECK) */
     loc call_at;          /* the builtin call being interpreted */
     const char *joiner;   /* for the next obligation's message (oblig.joiner) */

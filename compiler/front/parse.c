@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "parse_internal.h"
+#include "suggest.h"
 
 #ifndef NASC_STDLIB_BUILD_DIR
 #define NASC_STDLIB_BUILD_DIR "stdlib"
@@ -47,6 +48,55 @@ ast_file *parse_file(nasc_ctx *c, int file) {
     run_parser(sc, &p);
     lx_close(sc);
     return f;
+}
+
+/* ----- syntax errors ----- */
+
+static const char *const keywords[] = {
+    "import", "enum",   "block",    "space",    "train", "search", "let",  "for",    "in",    "if",
+    "else",   "return", "require",  "choice",   "of",    "step",   "log",  "true",   "false", "and",
+    "or",     "not",    "maximize", "minimize", "int",   "float",  "bool", "Tensor", NULL};
+
+static bool ident_char(char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/* The closest keyword to the word [q, q + n) of `line`, as a note. */
+static bool note_word(nasc_ctx *c, diag *d, loc at, const char *line, const char *q, size_t n) {
+    if (n < 2 || n > 40 || (*q >= '0' && *q <= '9')) return false;
+    char word[41];
+    memcpy(word, q, n);
+    word[n] = 0;
+    for (int i = 0; keywords[i]; i++)
+        if (!strcmp(keywords[i], word)) return false;
+    const char *near = fr_suggest(word, keywords, -1);
+    if (!near) return false;
+    loc w = {at.file, at.line, (int)(q - line) + 1, (int)n};
+    diag_note(c, d, w, "did you mean '%s'?", near);
+    return true;
+}
+
+/* The word at the error (`bloc A`, `for i is`) or the one before it
+ * (`retrun x`, `maximise accuracy`, where the error is at the next token). */
+void parse_note_keyword(nasc_ctx *c, diag *d, loc at) {
+    if (!d || at.file < 0 || at.file >= c->files.n || at.line < 1 || at.col < 1) return;
+    const src_file *f = &c->files.v[at.file];
+    const char *p = f->text, *end = f->text + f->len;
+    for (int l = 1; l < at.line && p < end; p++)
+        if (*p == '\n') l++;
+    const char *line = p, *eol = p;
+    while (eol < end && *eol != '\n') eol++;
+    if (at.col - 1 > eol - line) return; /* past the line (the end of the file) */
+    const char *tok = line + at.col - 1;
+    end = eol;
+    const char *e = tok;
+    while (e < end && ident_char(*e)) e++;
+    if (note_word(c, d, at, line, tok, (size_t)(e - tok))) return;
+    const char *q = tok;
+    while (q > line && (q[-1] == ' ' || q[-1] == '\t')) q--;
+    const char *wend = q;
+    while (q > line && ident_char(q[-1])) q--;
+    note_word(c, d, at, line, q, (size_t)(wend - q));
 }
 
 /* ----- token dump (lexer tests) ----- */

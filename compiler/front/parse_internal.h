@@ -29,6 +29,9 @@ int nas_lex(NAS_STYPE *v, loc *at, void *scanner);
  * (the missing bracket is already reported). */
 bool lx_last_was_synthetic(void *scanner);
 void nas_error(loc *at, void *scanner, pctx *p, const char *msg);
+/* Under a syntax error right after a misspelt keyword (`retrun x`,
+ * `maximise accuracy`), a did-you-mean note on that word. */
+void parse_note_keyword(nasc_ctx *c, diag *d, loc at);
 
 /* Tokenizes a registered file into a space-separated dump, e.g.
  * `let id(x) = int(3) NL`; with_locs appends `@line:col+len` to each token.

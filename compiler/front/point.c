@@ -61,7 +61,7 @@ static bool decode(nasc_ctx *c, const char *what, decision *d, const json_value 
     case DK_CAT: return cat_value(c, what, d, v, out);
     case DK_INT:
         if (v->type != JSON_NUMBER || !v->is_int || v->integer < d->lo || v->integer > d->hi ||
-            (v->integer - d->lo) % d->step) {
+            ((uint64_t)v->integer - (uint64_t)d->lo) % (uint64_t)d->step) {
             diag_error(c, loc_none(), "%s: decision '%s': %s is not in %s", what, d->label, json_text(c, v),
                        decision_domain(c, d));
             return false;

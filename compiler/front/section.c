@@ -9,6 +9,11 @@
  */
 #include <string.h>
 #include "interp_int.h"
+#include "suggest.h"
+
+/* Far more than any recipe needs; keeps the lookups of earlier keys (a
+ * scan per name) cheap whatever the input. */
+enum { SECTION_MAX_KEYS = 4096 };
 
 static cfg_val *cv_new(interp *I, cfg_kind k, loc at) {
     cfg_val *v = arena_alloc(&I->c->A, sizeof *v);
@@ -152,6 +157,62 @@ static cfg_val *from_value(interp *I, value *x, loc at) {
     }
 }
 
+/* ----- the keys a section may set ----- */
+
+/* What the training runtime and the search driver read (tools/recipe.c,
+ * tools/cmd_search.c); any other key is a typo unless a later key uses it
+ * (`lr = choice [...]` then `optimizer = sgd(lr = lr)`). */
+static const char *const train_keys[] = {"data",     "test",          "split", "epochs",    "batch",
+                                         "seed",     "threads",       "init",  "optimizer", "weight_decay",
+                                         "schedule", "data_fraction", NULL};
+static const char *const search_keys[] = {"strategy",  "trials",       "time",      "seed",    "timeout",
+                                          "evaluator", "memory_limit", "objective", "require", NULL};
+
+const char *const *section_keys(bool search) { return search ? search_keys : train_keys; }
+
+/* Records every name an expression reads (callees are not reads) as read
+ * by entry `at`, keeping the first recorded: entries are visited last
+ * first, so the map gives each name its last reader. */
+static void note_reads(interp *I, label_map *m, const ast_expr *e, int at) {
+    for (; e; e = e->lhs) { /* the left spine as a loop: chains of + are long */
+        if (e->kind == E_NAME && label_lookup(m, e->name) < 0) label_insert(I->c, m, e->name, at);
+        note_reads(I, m, e->rhs, at);
+        note_reads(I, m, e->lo, at);
+        note_reads(I, m, e->hi, at);
+        note_reads(I, m, e->step, at);
+        note_reads(I, m, e->k, at);
+        for (int i = 0; i < e->args.n; i++) note_reads(I, m, e->args.v[i], at);
+        for (int i = 0; i < e->items.n; i++) note_reads(I, m, e->items.v[i], at);
+        for (int i = 0; i < e->named.n; i++) note_reads(I, m, ((ast_named_arg *)e->named.v[i])->value, at);
+    }
+}
+
+/* Unknown keys: errors at the key, with the closest known one. */
+static void check_keys(interp *I, ast_item *it, bool search) {
+    const char *const *known = section_keys(search);
+    const char *what = search ? "search" : "train";
+    label_map reads = {0};
+    for (int i = it->entries.n - 1; i >= 0; i--)
+        note_reads(I, &reads, ((ast_entry *)it->entries.v[i])->value, i);
+    for (int i = 0; i < it->entries.n; i++) {
+        ast_entry *en = it->entries.v[i];
+        bool ok = false;
+        for (int k = 0; known[k] && !ok; k++) ok = !strcmp(known[k], en->key);
+        if (ok || label_lookup(&reads, en->key) > i) continue;
+        diag *d = diag_error(I->c, en->at, "unknown %s key '%s'", what, en->key);
+        const char *near = fr_suggest(en->key, known, -1);
+        if (near)
+            diag_note(I->c, d, en->at, "did you mean '%s'?", near);
+        else {
+            char *list = "";
+            for (int k = 0; known[k]; k++)
+                list = arena_printf(&I->c->A, "%s%s%s", list, k ? ", " : "", known[k]);
+            diag_note(I->c, d, en->at, "a %s section sets %s; a key of your own must be used by a later key",
+                      what, list);
+        }
+    }
+}
+
 /* ----- validation of the known keys ----- */
 
 static bool is_num(const cfg_val *v) { return v && v->k == CV_NUM; }
@@ -169,18 +230,80 @@ static bool num_in(const cfg_val *v, double lo, double hi, bool integral) {
     return x >= lo && x <= hi;
 }
 
-static bool call_named(const cfg_val *v, const char *const *names, const char *const *allowed, int na) {
-    if (!v || v->k != CV_CALL) return false;
-    bool name_ok = false;
-    for (int i = 0; names[i]; i++) name_ok |= !strcmp(v->s, names[i]);
-    if (!name_ok) return false;
-    for (int i = 0; i < v->n; i++) {
-        if (!v->keys[i]) continue;
-        bool k = false;
-        for (int j = 0; j < na; j++) k |= !strcmp(v->keys[i], allowed[j]);
-        if (!k) return false;
+/* A value that is one of a few forms, each a name with its named options:
+ * `sgd`, `sgd(lr = 0.1, momentum = 0.9)`.  The options are those the
+ * training runtime reads (tools/recipe.c); anything else would be ignored. */
+typedef struct form {
+    const char *name;
+    const char *opts[8];
+} form;
+
+static const form optimizers[] = {{"sgd", {"lr", "momentum", "nesterov", "weight_decay"}},
+                                  {"adam", {"lr", "beta1", "beta2", "eps", "weight_decay"}},
+                                  {"adamw", {"lr", "beta1", "beta2", "eps", "weight_decay"}},
+                                  {NULL, {NULL}}};
+static const form schedules[] = {{"constant", {"warmup"}},
+                                 {"cosine", {"min_lr", "warmup"}},
+                                 {"step", {"step_size", "gamma", "warmup"}},
+                                 {NULL, {NULL}}};
+static const form inits[] = {{"kaiming", {NULL}}, {"xavier", {NULL}}, {NULL, {NULL}}};
+
+/* A did-you-mean note when a value is a misspelt name of `names`. */
+static void note_name(interp *I, diag *d, const cfg_val *v, const char *const *names) {
+    if (v->k != CV_IDENT && v->k != CV_CALL) return;
+    const char *near = fr_suggest(v->s, names, -1);
+    if (near) diag_note(I->c, d, v->at, "did you mean '%s'?", near);
+}
+
+/* The expression a key was last set to, for the places of its parts. */
+static ast_expr *key_expr(section *s, const char *key) {
+    for (int i = s->n - 1; i >= 0; i--)
+        if (!strcmp(s->keys[i], key)) return s->exprs[i];
+    return NULL;
+}
+
+static void check_options(interp *I, const form *f, ast_expr *e) {
+    if (e->args.n) {
+        diag *d = diag_error(I->c, ((ast_expr *)e->args.v[0])->at, "the options of %s are named", f->name);
+        if (f->opts[0]) diag_note(I->c, d, e->at, "for example %s(%s = ...)", f->name, f->opts[0]);
     }
-    return true;
+    for (int i = 0; i < e->named.n; i++) {
+        ast_named_arg *na = e->named.v[i];
+        bool ok = false;
+        for (int k = 0; f->opts[k] && !ok; k++) ok = !strcmp(f->opts[k], na->name);
+        if (ok) continue;
+        diag *d = f->opts[0] ? diag_error(I->c, na->at, "%s has no option '%s'", f->name, na->name)
+                             : diag_error(I->c, na->at, "%s takes no options", f->name);
+        const char *near = f->opts[0] ? fr_suggest(na->name, f->opts, -1) : NULL;
+        if (near)
+            diag_note(I->c, d, na->at, "did you mean '%s'?", near);
+        else if (f->opts[0]) {
+            char *list = "";
+            for (int k = 0; f->opts[k]; k++)
+                list = arena_printf(&I->c->A, "%s%s%s", list, k ? ", " : "", f->opts[k]);
+            diag_note(I->c, d, na->at, "the options of %s are %s", f->name, list);
+        }
+    }
+}
+
+/* Checks `key` against its forms: an unknown name is an error with the
+ * closest form's name; an unknown option one with the closest option. */
+static void check_form(interp *I, section *s, const char *key, const form *forms, const char *usage) {
+    cfg_val *v = find_key(s, key);
+    if (!v) return;
+    const form *f = NULL;
+    if (v->k == CV_IDENT || v->k == CV_CALL)
+        for (int i = 0; forms[i].name && !f; i++)
+            if (!strcmp(forms[i].name, v->s)) f = &forms[i];
+    if (!f) {
+        diag *d = diag_error(I->c, v->at, "%s must be %s", key, usage);
+        const char *names[8] = {NULL};
+        for (int i = 0; forms[i].name && i < 7; i++) names[i] = forms[i].name;
+        note_name(I, d, v, names);
+        return;
+    }
+    ast_expr *e = key_expr(s, key);
+    if (v->k == CV_CALL && e && e->kind == E_CALL) check_options(I, f, e);
 }
 
 static void check_train(interp *I, section *s) {
@@ -190,10 +313,13 @@ static void check_train(interp *I, section *s) {
                   (d->k == CV_CALL && !strcmp(d->s, "idx") && d->n == 2 && d->items[0]->k == CV_STR &&
                    d->items[1]->k == CV_STR) ||
                   (d->k == CV_CALL && !strcmp(d->s, "csv") && d->n >= 1 && d->items[0]->k == CV_STR);
-        if (!ok)
-            diag_error(I->c, d->at,
-                       "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", label = "
-                       "\"column\")");
+        if (!ok) {
+            diag *e =
+                diag_error(I->c, d->at,
+                           "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", "
+                           "label = \"column\")");
+            note_name(I, e, d, (const char *const[]){"fashion_mnist", "idx", "csv", NULL});
+        }
     }
     cfg_val *t = find_key(s, "test");
     if (t) {
@@ -217,70 +343,233 @@ static void check_train(interp *I, section *s) {
     want(I, s, "data_fraction",
          !find_key(s, "data_fraction") || num_in(find_key(s, "data_fraction"), 1e-9, 1, false),
          "a fraction in (0, 1]");
-    cfg_val *o = find_key(s, "optimizer");
-    if (o) {
-        static const char *const names[] = {"sgd", "adam", "adamw", NULL};
-        static const char *const args[] = {"lr",    "momentum", "nesterov", "weight_decay",
-                                           "beta1", "beta2",    "eps"};
-        if (!call_named(o, names, args, 7) &&
-            !(o->k == CV_IDENT && (!strcmp(o->s, "sgd") || !strcmp(o->s, "adam") || !strcmp(o->s, "adamw"))))
-            diag_error(I->c, o->at,
-                       "optimizer must be sgd(lr = ..., momentum = ..., nesterov = ..., weight_decay = ...), "
-                       "adam(lr = ...) or adamw(lr = ..., weight_decay = ...)");
-    }
-    cfg_val *sc = find_key(s, "schedule");
-    if (sc) {
-        static const char *const names[] = {"cosine", "step", "constant", NULL};
-        static const char *const args[] = {"min_lr", "step_size", "gamma", "warmup"};
-        bool ok = call_named(sc, names, args, 4) ||
-                  (sc->k == CV_IDENT &&
-                   (!strcmp(sc->s, "cosine") || !strcmp(sc->s, "constant") || !strcmp(sc->s, "step")));
-        if (!ok)
-            diag_error(
-                I->c, sc->at,
-                "schedule must be constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
-    }
-    cfg_val *in = find_key(s, "init");
-    if (in && !(in->k == CV_IDENT && (!strcmp(in->s, "kaiming") || !strcmp(in->s, "xavier"))))
-        diag_error(I->c, in->at, "init must be kaiming or xavier");
+    check_form(I, s, "optimizer", optimizers,
+               "sgd(lr = ..., momentum = ..., nesterov = ..., weight_decay = ...), adam(lr = ...) or "
+               "adamw(lr = ..., weight_decay = ...)");
+    check_form(I, s, "schedule", schedules,
+               "constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
+    check_form(I, s, "init", inits, "kaiming or xavier");
 }
 
-static const char *const known_metrics[] = {"accuracy", "loss",    "latency", "throughput",
-                                            "params",   "flops",   "memory",  "train_time",
-                                            "naswot",   "synflow", NULL};
+/* ----- metrics and their dimensions ----- */
 
-static void check_metric_names(interp *I, ast_expr *e, bool external) {
-    if (!e) return;
-    if (e->kind == E_NAME) {
+/* The metrics the builtin evaluator reports, each with its dimension: the
+ * one table the front end checks objectives and limits against. */
+static const metric_info metrics[] = {
+    {"accuracy", MD_NUMBER}, {"loss", MD_NUMBER},    {"latency", MD_TIME}, {"throughput", MD_NUMBER},
+    {"params", MD_NUMBER},   {"flops", MD_NUMBER},   {"memory", MD_BYTES}, {"train_time", MD_TIME},
+    {"naswot", MD_NUMBER},   {"synflow", MD_NUMBER}, {NULL, MD_NUMBER},
+};
+
+const metric_info *section_metrics(void) { return metrics; }
+
+const metric_info *section_metric(const char *name) {
+    for (int i = 0; metrics[i].name; i++)
+        if (!strcmp(metrics[i].name, name)) return &metrics[i];
+    return NULL;
+}
+
+const char *metric_dim_name(metric_dim d) {
+    return d == MD_TIME ? "a time" : d == MD_BYTES ? "a size in bytes" : "a number";
+}
+
+/* How a value of a dimension is written, for the note under a mismatch. */
+static const char *dim_spelling(metric_dim d) {
+    return d == MD_TIME    ? "a time is written with a unit: us, ms, s, m or h (300us, 2ms)"
+           : d == MD_BYTES ? "a size is written with a unit: B, KB, MB or GB (512KB)"
+                           : "a number has no unit (k, M and G are multipliers: 200k)";
+}
+
+/* The dimension of an objective or limit expression: exponents of time
+ * and bytes (0, 0 is a plain number), or `any` when it involves a metric
+ * of an external evaluator, whose dimension nasc cannot know. */
+typedef struct dimv {
+    int t, b;
+    bool any, bad; /* bad: an error was reported inside; say nothing more */
+} dimv;
+
+static dimv dim_of_unit(metric_dim d) {
+    dimv v = {d == MD_TIME, d == MD_BYTES, false, false};
+    return v;
+}
+
+static bool dim_eq(dimv a, dimv b) { return a.any || b.any || a.bad || b.bad || (a.t == b.t && a.b == b.b); }
+
+static const char *dim_words(interp *I, dimv d) {
+    if (d.t == 0 && d.b == 0) return "a number";
+    if (d.t == 1 && d.b == 0) return "a time";
+    if (d.t == 0 && d.b == 1) return "a size in bytes";
+    const char *t = d.t == 0 ? "" : d.t == 1 ? "time" : arena_printf(&I->c->A, "time^%d", d.t);
+    const char *b = d.b == 0 ? "" : d.b == 1 ? "bytes" : arena_printf(&I->c->A, "bytes^%d", d.b);
+    return arena_printf(&I->c->A, "a quantity in %s%s%s", t, *t && *b ? " * " : "", b);
+}
+
+/* The metric a lone dimension belongs to, for the simplest messages. */
+static metric_dim as_unit(dimv d) {
+    return d.t == 1 && !d.b ? MD_TIME : d.b == 1 && !d.t ? MD_BYTES : MD_NUMBER;
+}
+
+/* The source text of a one-token expression ("2ms"), or NULL. */
+static const char *token_text(interp *I, const ast_expr *e) {
+    if (e->kind != E_INT && e->kind != E_FLOAT && e->kind != E_QUANT && e->kind != E_NAME) return NULL;
+    if (e->at.file < 0 || e->at.file >= I->c->files.n || e->at.len <= 0) return NULL;
+    const src_file *f = &I->c->files.v[e->at.file];
+    const char *p = f->text, *end = f->text + f->len;
+    for (int l = 1; l < e->at.line && p < end; p++)
+        if (*p == '\n') l++;
+    if (p + e->at.col - 1 + e->at.len > end) return NULL;
+    if (memchr(p + e->at.col - 1, '\n', (size_t)e->at.len)) return NULL;
+    return arena_strndup(&I->c->A, p + e->at.col - 1, (size_t)e->at.len);
+}
+
+static void unknown_metric(interp *I, ast_expr *e) {
+    char *list = "";
+    fr_near n;
+    fr_near_init(&n, e->name);
+    for (int i = 0; metrics[i].name; i++) {
+        list = arena_printf(&I->c->A, "%s%s%s", list, i ? ", " : "", metrics[i].name);
+        fr_near_add(&n, metrics[i].name);
+    }
+    diag *d =
+        diag_error(I->c, e->at, "unknown metric '%s' (the builtin evaluator reports %s)", e->name, list);
+    if (n.best) diag_note(I->c, d, e->at, "did you mean '%s'?", n.best);
+}
+
+/* Two sides that must agree (a comparison, + or -): an error at the side
+ * that is not a lone metric, naming the metric's dimension. */
+static void mismatch(interp *I, ast_expr *l, dimv dl, ast_expr *r, dimv dr, const char *why) {
+    bool l_metric = l->kind == E_NAME, r_metric = r->kind == E_NAME;
+    ast_expr *m = l_metric || !r_metric ? l : r, *o = m == l ? r : l;
+    dimv dm = m == l ? dl : dr, dox = m == l ? dr : dl;
+    const char *ot = token_text(I, o);
+    diag *d;
+    if (m->kind == E_NAME)
+        d = diag_error(I->c, o->at, "%s is %s, so it cannot be %s %s%s%s%s", m->name, dim_words(I, dm), why,
+                       dim_words(I, dox), ot ? " (" : "", ot ? ot : "", ot ? ")" : "");
+    else
+        d = diag_error(I->c, o->at, "the two sides of %s differ in dimension: %s and %s",
+                       strcmp(why, "compared with") ? "+ or -" : "this comparison", dim_words(I, dm),
+                       dim_words(I, dox));
+    if (dm.t * dm.t + dm.b * dm.b <= 1) diag_note(I->c, d, o->at, "%s", dim_spelling(as_unit(dm)));
+}
+
+static dimv dim_expr(interp *I, ast_expr *e, bool external) {
+    dimv none = {0, 0, false, false}, bad = {0, 0, false, true}, any = {0, 0, true, false};
+    switch (e->kind) {
+    case E_INT:
+    case E_FLOAT: return none;
+    case E_QUANT: return dim_of_unit(e->unit == UNIT_TIME ? MD_TIME : MD_BYTES);
+    case E_NAME: {
         if (!strcmp(e->name, "test_accuracy")) {
             diag_error(
                 I->c, e->at,
                 "test_accuracy is reported but never used to select (use accuracy, the validation accuracy)");
+            return bad;
+        }
+        const metric_info *m = section_metric(e->name);
+        if (m) return dim_of_unit(m->dim);
+        if (!external) {
+            unknown_metric(I, e);
+            return bad;
+        }
+        return any;
+    }
+    case E_UNOP:
+        if (e->op == OP_NEG) return dim_expr(I, e->lhs, external);
+        break;
+    case E_BINOP: {
+        if (e->op == OP_MOD || e->op == OP_AND || e->op == OP_OR) break;
+        dimv l = dim_expr(I, e->lhs, external), r = dim_expr(I, e->rhs, external);
+        if (l.bad || r.bad) return bad;
+        dimv out = {0, 0, l.any || r.any, false};
+        switch (e->op) {
+        case OP_ADD:
+        case OP_SUB:
+            if (!dim_eq(l, r)) {
+                mismatch(I, e->lhs, l, e->rhs, r, "added to");
+                return bad;
+            }
+            out.t = l.t, out.b = l.b;
+            return out;
+        case OP_MUL: out.t = l.t + r.t, out.b = l.b + r.b; return out;
+        case OP_DIV: out.t = l.t - r.t, out.b = l.b - r.b; return out;
+        case OP_POW:
+            if (!r.any && (r.t || r.b)) {
+                diag_error(I->c, e->rhs->at, "an exponent must be a plain number, not %s", dim_words(I, r));
+                return bad;
+            }
+            if (!l.any && (l.t || l.b)) {
+                const ast_expr *x = e->rhs;
+                bool neg = x->kind == E_UNOP && x->op == OP_NEG;
+                if (neg) x = x->lhs;
+                if (x->kind != E_INT) {
+                    diag *d = diag_error(I->c, e->lhs->at,
+                                         "only a plain number may be raised to a fractional power, not %s",
+                                         dim_words(I, l));
+                    diag_note(I->c, d, e->lhs->at,
+                              "divide by a reference first, as in (latency / 2ms) ^ -0.07");
+                    return bad;
+                }
+                /* Exponents stay small: the dimension's own would overflow. */
+                int64_t k = neg ? -x->ival : x->ival;
+                if (k > 8 || k < -8 || (l.t * k) > 64 || (l.t * k) < -64 || (l.b * k) > 64 ||
+                    (l.b * k) < -64) {
+                    diag_error(I->c, e->rhs->at, "%s may be raised to an integer power of at most 8",
+                               dim_words(I, l));
+                    return bad;
+                }
+                out.t = l.t * (int)k, out.b = l.b * (int)k;
+            }
+            return out;
+        default: /* a comparison */
+            if (!dim_eq(l, r)) {
+                mismatch(I, e->lhs, l, e->rhs, r, "compared with");
+                return bad;
+            }
+            return none;
+        }
+    }
+    default: break;
+    }
+    diag_error(I->c, e->at,
+               "objectives and limits are arithmetic (+ - * / ^) and comparisons over metrics and numbers");
+    return bad;
+}
+
+static bool is_comparison(const ast_expr *e) {
+    return e->kind == E_BINOP && e->op >= OP_EQ && e->op <= OP_GE;
+}
+
+/* One objective or limit: its metrics exist and its units fit them. */
+static void check_goal(interp *I, ast_expr *e, bool objective, bool external) {
+    if (objective) {
+        if (e->kind != E_OBJECTIVE) {
+            diag_error(I->c, e->at, "an objective is `maximize EXPR` or `minimize EXPR`");
             return;
         }
-        bool known = false;
-        for (int i = 0; known_metrics[i]; i++) known |= !strcmp(known_metrics[i], e->name);
-        if (!known && !external)
+        e = e->lhs;
+        if (is_comparison(e)) {
             diag_error(I->c, e->at,
-                       "unknown metric '%s' (the builtin evaluator reports accuracy, loss, latency, "
-                       "throughput, params, flops, memory, train_time, naswot, synflow)",
-                       e->name);
+                       "an objective is a quantity to maximize or minimize, not a comparison "
+                       "(limits go in `require`)");
+            return;
+        }
+    } else if (!is_comparison(e)) {
+        if (!dim_expr(I, e, external).bad)
+            diag_error(I->c, e->at, "a limit is a comparison, such as params < 200k");
         return;
     }
-    if (e->kind == E_CALL || e->kind == E_CHOICE) {
-        diag_error(I->c, e->at, "objectives and limits are arithmetic over metrics and numbers");
-        return;
-    }
-    check_metric_names(I, e->lhs, external);
-    check_metric_names(I, e->rhs, external);
-    for (int i = 0; i < e->items.n; i++) check_metric_names(I, e->items.v[i], external);
+    dim_expr(I, e, external);
 }
 
 static void check_search(interp *I, section *s) {
     cfg_val *ev = find_key(s, "evaluator");
     bool external = ev && ev->k == CV_CALL && (!strcmp(ev->s, "exec") || !strcmp(ev->s, "pipe"));
-    if (ev && !external && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin")))
-        diag_error(I->c, ev->at, "evaluator must be builtin, exec(\"command\") or pipe(\"command\")");
+    if (ev && !external && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin"))) {
+        diag *e =
+            diag_error(I->c, ev->at, "evaluator must be builtin, exec(\"command\") or pipe(\"command\")");
+        note_name(I, e, ev, (const char *const[]){"builtin", "exec", "pipe", NULL});
+    }
     if (ev && external && (ev->n != 1 || ev->items[0]->k != CV_STR))
         diag_error(I->c, ev->at, "%s takes one string: the command line", ev->s);
     cfg_val *st = find_key(s, "strategy");
@@ -295,22 +584,22 @@ static void check_search(interp *I, section *s) {
     cfg_val *to = find_key(s, "timeout");
     if (to && !(to->k == CV_QUANT && to->unit == UNIT_TIME))
         diag_error(I->c, to->at, "timeout must be a duration such as 30s");
+    cfg_val *ml = find_key(s, "memory_limit");
+    if (ml && !(ml->k == CV_QUANT && ml->unit == UNIT_BYTES))
+        diag_error(I->c, ml->at, "memory_limit must be a size such as 512MB or 2GB");
     for (int i = 0; i < s->n; i++) {
-        if (strcmp(s->keys[i], "objective") && strcmp(s->keys[i], "require")) continue;
-        cfg_val *v = s->vals[i];
-        int n = v->k == CV_LIST ? v->n : 1;
-        for (int j = 0; j < n; j++) {
-            cfg_val *x = v->k == CV_LIST ? v->items[j] : v;
-            if (!strcmp(s->keys[i], "objective") && x->k != CV_OBJECTIVE) {
-                diag_error(I->c, x->at, "an objective is `maximize EXPR` or `minimize EXPR`");
-                continue;
-            }
-            check_metric_names(I, x->expr ? x->expr : s->exprs[i], external);
-        }
+        bool obj = !strcmp(s->keys[i], "objective");
+        if (!obj && strcmp(s->keys[i], "require")) continue;
+        ast_expr *e = s->exprs[i];
+        if (e->kind == E_LIST)
+            for (int j = 0; j < e->items.n; j++) check_goal(I, e->items.v[j], obj, external);
+        else
+            check_goal(I, e, obj, external);
     }
 }
 
 void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
+    diag *before = I->c->diags_tail;
     memset(out, 0, sizeof *out);
     out->present = true;
     out->at = it->at;
@@ -318,11 +607,21 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
     out->keys = arena_alloc(&I->c->A, (size_t)(n + 1) * sizeof *out->keys);
     out->vals = arena_alloc(&I->c->A, (size_t)(n + 1) * sizeof *out->vals);
     out->exprs = arena_alloc(&I->c->A, (size_t)(n + 1) * sizeof *out->exprs);
+    if (n > SECTION_MAX_KEYS) {
+        diag_error(I->c, ((ast_entry *)it->entries.v[SECTION_MAX_KEYS])->at,
+                   "a section may set at most %d keys, this one sets %d", SECTION_MAX_KEYS, n);
+        n = SECTION_MAX_KEYS;
+    }
+    label_map seen = {0}; /* key -> its first entry */
     for (int i = 0; i < n && !I->abort; i++) {
         ast_entry *en = it->entries.v[i];
-        for (int j = 0; j < out->n; j++)
-            if (!strcmp(out->keys[j], en->key) && strcmp(en->key, "require"))
-                diag_error(I->c, en->at, "key '%s' is set twice in this section", en->key);
+        int first = label_lookup(&seen, en->key);
+        if (first < 0)
+            label_insert(I->c, &seen, en->key, i);
+        else if (strcmp(en->key, "require") && strcmp(en->key, "objective")) {
+            diag *d = diag_error(I->c, en->at, "key '%s' is set twice in this section", en->key);
+            diag_note(I->c, d, ((ast_entry *)it->entries.v[first])->at, "first set here");
+        }
         cfg_val *v;
         if (en->value->kind == E_CHOICE) {
             I->fr = NULL;
@@ -342,10 +641,12 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
         out->n++;
     }
     if (I->mode == MODE_CHECK) {
+        check_keys(I, it, strcmp(prefix, "train."));
         if (!strcmp(prefix, "train."))
             check_train(I, out);
         else
             check_search(I, out);
+        diag_sort_since(I->c, before); /* the checks run by kind; report top to bottom */
     }
 }
 

@@ -162,6 +162,19 @@ bool space_sample(nasc_ctx *c, program *p, space_ir *s, uint64_t *rng, assignmen
 /* ===== section.c ===== */
 
 double section_num(const section *s, const char *key, double dflt);
+
+/* The dimension of a metric, which the units of its limits must fit. */
+typedef enum { MD_NUMBER, MD_TIME, MD_BYTES } metric_dim;
+typedef struct metric_info {
+    const char *name;
+    metric_dim dim;
+} metric_info;
+/* The builtin evaluator's metrics, ended by a NULL name: the one table. */
+const metric_info *section_metrics(void);
+const metric_info *section_metric(const char *name); /* NULL: not a builtin metric */
+const char *metric_dim_name(metric_dim d);           /* "a time", "a size in bytes", "a number" */
+/* The keys a `train` (search false) or `search` section may set, NULL-ended. */
+const char *const *section_keys(bool search);
 const cfg_val *section_get(const section *s, const char *key);
 
 /* ===== discharge.c ===== */
@@ -173,6 +186,9 @@ void space_analyze(nasc_ctx *c, space_ir *s);
 const char *decision_condition(nasc_ctx *c, space_ir *s, const decision *d);
 const char *decision_domain(nasc_ctx *c, const decision *d);
 const char *decision_kind_name(const decision *d);
+/* The interval of a decision's values (a sym_domain over a space_ir *);
+ * false for floats and subsets. */
+bool decision_interval(void *space, int dec, int64_t *lo, int64_t *hi);
 
 /* ===== point.c ===== */
 

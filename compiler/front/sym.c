@@ -6,6 +6,7 @@
  * enumeration at all.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "sym.h"
 
@@ -259,44 +260,302 @@ uint32_t sym_new_gen(void) {
 
 static bool truthy(sval v) { return v.is_float ? v.f != 0 : v.i != 0; }
 
-sval sym_eval(sym *s, sym_env *env) {
-    if (s->k == SY_CONST) return s->c;
-    if (s->memo_gen == env->gen) {
-        if (s->memo_err) env->err = true;
-        return s->memo;
+/* An explicit evaluation stack: a node and how far its evaluation got. */
+typedef struct frame_e {
+    sym *s;
+    int st;
+} frame_e;
+
+typedef struct estack {
+    frame_e *v, local[64];
+    size_t n, cap;
+} estack;
+
+static void es_push(estack *e, sym *s) {
+    if (e->n == e->cap) {
+        size_t nc = e->cap * 2;
+        frame_e *nv = malloc(nc * sizeof *nv);
+        if (!nv) abort(); /* a DAG walk cannot report from here; it needs O(depth) words */
+        memcpy(nv, e->v, e->n * sizeof *nv);
+        if (e->v != e->local) free(e->v);
+        e->v = nv;
+        e->cap = nc;
     }
+    e->v[e->n++] = (frame_e){s, 0};
+}
+
+/* The value of an evaluated operand (a constant, or memoized this gen). */
+static sval got(const sym *s, sym_env *env, bool *err) {
+    if (s->k == SY_CONST) return s->c;
+    if (s->memo_err) *err = true;
+    (void)env;
+    return s->memo;
+}
+
+static bool ready(const sym *s, const sym_env *env) { return s->k == SY_CONST || s->memo_gen == env->gen; }
+
+/* Advances the top frame: pushes an operand it needs, or computes the
+ * node.  Returns true when the node is done (memoized). */
+static bool step(estack *es, frame_e *f, sym_env *env) {
+    sym *s = f->s;
     sval r = {0};
     bool err = false;
     switch (s->k) {
+    case SY_CONST: return true;
     case SY_DEC: r = env->vals[s->dec]; break;
-    case SY_NOT: r.i = !truthy(sym_eval(s->a, env)); break;
+    case SY_NOT:
     case SY_NEG:
-        r = sym_eval(s->a, env);
-        if (r.is_float)
+        if (!ready(s->a, env)) {
+            es_push(es, s->a);
+            return false;
+        }
+        r = got(s->a, env, &err);
+        if (s->k == SY_NOT)
+            r = (sval){false, !truthy(r), 0};
+        else if (r.is_float)
             r.f = -r.f;
         else
             r.i = -r.i;
         break;
-    case SY_ITE: r = truthy(sym_eval(s->a, env)) ? sym_eval(s->b, env) : sym_eval(s->t, env); break;
+    case SY_ITE:
+        if (!ready(s->a, env)) {
+            es_push(es, s->a);
+            return false;
+        } else {
+            sym *br = truthy(got(s->a, env, &err)) ? s->b : s->t;
+            if (!ready(br, env)) {
+                es_push(es, br);
+                return false;
+            }
+            r = got(br, env, &err);
+        }
+        break;
     case SY_BIN:
+        if (!ready(s->a, env)) {
+            es_push(es, s->a);
+            return false;
+        }
         if (s->op == OP_AND || s->op == OP_OR) { /* short-circuit: guards protect divisions */
-            bool x = truthy(sym_eval(s->a, env));
+            bool x = truthy(got(s->a, env, &err));
             if (s->op == OP_AND ? !x : x) {
                 r.i = x;
                 break;
             }
-            r.i = truthy(sym_eval(s->b, env));
+            if (!ready(s->b, env)) {
+                es_push(es, s->b);
+                return false;
+            }
+            r.i = truthy(got(s->b, env, &err));
             break;
         }
-        r = apply(s->op, sym_eval(s->a, env), sym_eval(s->b, env), &err);
+        if (!ready(s->b, env)) {
+            es_push(es, s->b);
+            return false;
+        }
+        {
+            sval x = got(s->a, env, &err), y = got(s->b, env, &err);
+            r = apply(s->op, x, y, &err);
+        }
+        break;
+    }
+    (void)f;
+    s->memo_gen = env->gen;
+    s->memo_err = err; /* sticky: the errors of the operands it evaluated too */
+    s->memo = r;
+    return true;
+}
+
+sval sym_eval(sym *s, sym_env *env) {
+    if (s->k == SY_CONST) return s->c;
+    if (s->memo_gen != env->gen) {
+        estack es = {0};
+        es.v = es.local;
+        es.cap = sizeof es.local / sizeof es.local[0];
+        es_push(&es, s);
+        while (es.n) {
+            frame_e *f = &es.v[es.n - 1];
+            if (ready(f->s, env) || step(&es, f, env)) {
+                /* step may have pushed (and moved the stack): find the frame again */
+                es.n--;
+            }
+        }
+        if (es.v != es.local) free(es.v);
+    }
+    if (s->memo_err) env->err = true;
+    return s->memo;
+}
+
+/* ----- intervals ----- */
+
+static int64_t sat(__int128 v) { return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : (int64_t)v; }
+static bool unbounded(int64_t v) { return v == INT64_MIN || v == INT64_MAX; }
+
+/* [lo, hi] of a op b on intervals (saturating; unbounded ends stay so). */
+static void bnd_apply(ast_op op, int64_t al, int64_t ah, int64_t bl, int64_t bh, int64_t *lo, int64_t *hi) {
+    *lo = INT64_MIN;
+    *hi = INT64_MAX;
+    bool any_unb = unbounded(al) || unbounded(ah) || unbounded(bl) || unbounded(bh);
+    switch (op) {
+    case OP_ADD:
+        *lo = unbounded(al) || unbounded(bl) ? INT64_MIN : sat((__int128)al + bl);
+        *hi = unbounded(ah) || unbounded(bh) ? INT64_MAX : sat((__int128)ah + bh);
+        return;
+    case OP_SUB:
+        *lo = unbounded(al) || unbounded(bh) ? INT64_MIN : sat((__int128)al - bh);
+        *hi = unbounded(ah) || unbounded(bl) ? INT64_MAX : sat((__int128)ah - bl);
+        return;
+    case OP_MUL:
+    case OP_DIV: {
+        if (any_unb) return;
+        /* a divisor that may be 0 may make the value an error: no bound,
+         * so that no property is proven through it */
+        if (op == OP_DIV && bl <= 0 && bh >= 0) return;
+        int64_t xs[2] = {al, ah}, ys[2] = {bl, bh};
+        __int128 mn = 0, mx = 0;
+        for (int i = 0; i < 4; i++) {
+            __int128 x = xs[i & 1], y = ys[i >> 1], v;
+            if (op == OP_MUL)
+                v = x * y;
+            else {
+                v = x / y;
+                if ((x % y != 0) && ((x < 0) != (y < 0))) v--;
+            }
+            if (i == 0 || v < mn) mn = v;
+            if (i == 0 || v > mx) mx = v;
+        }
+        *lo = sat(mn);
+        *hi = sat(mx);
+        return;
+    }
+    case OP_MOD:
+        if (any_unb || bl <= 0) return; /* sizes divide by positive numbers */
+        *lo = al >= 0 ? 0 : 1 - bh;
+        *hi = bh - 1;
+        if (al >= 0 && ah < bh) *hi = ah < *hi ? ah : *hi;
+        return;
+    default: break;
+    }
+    if (op < OP_EQ || op > OP_OR) return;
+    /* comparisons decide when the intervals do not overlap */
+    *lo = 0;
+    *hi = 1;
+    bool t = false, f = false;
+    switch (op) {
+    case OP_EQ:
+        t = al == ah && bl == bh && al == bl && !unbounded(al);
+        f = ah < bl || bh < al;
+        break;
+    case OP_NE:
+        f = al == ah && bl == bh && al == bl && !unbounded(al);
+        t = ah < bl || bh < al;
+        break;
+    case OP_LT:
+        t = ah < bl;
+        f = al >= bh;
+        break;
+    case OP_LE:
+        t = ah <= bl;
+        f = al > bh;
+        break;
+    case OP_GT:
+        t = al > bh;
+        f = ah <= bl;
+        break;
+    case OP_GE:
+        t = al >= bh;
+        f = ah < bl;
+        break;
+    case OP_AND:
+        t = al > 0 && bl > 0;
+        f = ah == 0 || bh == 0;
+        break;
+    case OP_OR:
+        t = al > 0 || bl > 0;
+        f = ah == 0 && bh == 0;
         break;
     default: break;
     }
-    if (err) env->err = true;
-    s->memo_gen = env->gen;
-    s->memo_err = err;
-    s->memo = r;
-    return r;
+    if (t) *lo = 1;
+    if (f) *hi = 0;
+}
+
+static bool bnd_ready(const sym *s, uint32_t gen) { return s->k == SY_CONST || s->bnd_gen == gen; }
+
+static void bnd_get(const sym *s, int64_t *lo, int64_t *hi) {
+    if (s->k == SY_CONST) {
+        *lo = *hi = s->c.i;
+        return;
+    }
+    *lo = s->blo;
+    *hi = s->bhi;
+}
+
+bool sym_bounds(sym *root, sym_domain dom, void *ud, int64_t *lo, int64_t *hi) {
+    if (root->is_float) return false;
+    uint32_t gen = sym_new_gen();
+    estack es = {0};
+    es.v = es.local;
+    es.cap = sizeof es.local / sizeof es.local[0];
+    es_push(&es, root);
+    while (es.n) {
+        sym *s = es.v[es.n - 1].s;
+        if (bnd_ready(s, gen)) {
+            es.n--;
+            continue;
+        }
+        sym *kids[3] = {s->a, s->b, s->t};
+        bool wait = false;
+        if (s->k != SY_DEC)
+            for (int k = 0; k < 3; k++)
+                if (kids[k] && !bnd_ready(kids[k], gen)) {
+                    es_push(&es, kids[k]);
+                    wait = true;
+                }
+        if (wait) continue;
+        int64_t l = INT64_MIN, h = INT64_MAX, al, ah, bl, bh;
+        switch (s->k) {
+        case SY_CONST: break;
+        case SY_DEC:
+            if (!dom(ud, s->dec, &l, &h)) l = INT64_MIN, h = INT64_MAX;
+            break;
+        case SY_NOT:
+            bnd_get(s->a, &al, &ah);
+            l = al > 0 || ah < 0 ? 0 : al == 0 && ah == 0 ? 1 : 0;
+            h = al == 0 && ah == 0 ? 1 : al > 0 || ah < 0 ? 0 : 1;
+            break;
+        case SY_NEG:
+            bnd_get(s->a, &al, &ah);
+            l = ah == INT64_MAX ? INT64_MIN : sat(-(__int128)ah);
+            h = al == INT64_MIN ? INT64_MAX : sat(-(__int128)al);
+            break;
+        case SY_ITE:
+            bnd_get(s->a, &al, &ah);
+            if (al > 0 || ah < 0) { /* always true */
+                bnd_get(s->b, &l, &h);
+            } else if (al == 0 && ah == 0) {
+                bnd_get(s->t, &l, &h);
+            } else {
+                bnd_get(s->b, &al, &ah);
+                bnd_get(s->t, &bl, &bh);
+                l = al < bl ? al : bl;
+                h = ah > bh ? ah : bh;
+            }
+            break;
+        case SY_BIN:
+            bnd_get(s->a, &al, &ah);
+            bnd_get(s->b, &bl, &bh);
+            bnd_apply(s->op, al, ah, bl, bh, &l, &h);
+            break;
+        }
+        if (s->is_float) l = INT64_MIN, h = INT64_MAX;
+        s->blo = l;
+        s->bhi = h;
+        s->bnd_gen = gen;
+        es.n--;
+    }
+    if (es.v != es.local) free(es.v);
+    bnd_get(root, lo, hi);
+    return true;
 }
 
 /* ----- printing ----- */
@@ -327,7 +586,12 @@ typedef struct pctx {
     sym_namer nm;
     sym_valnamer vn;
     void *ud;
+    int depth; /* of the recursion: printing stops nesting at PRINT_DEPTH */
 } pctx;
+
+/* A shape nested deeper than this prints as "..." (no one reads it, and
+ * the recursion stays bounded). */
+#define PRINT_DEPTH 48
 
 static char *str_rec(pctx *p, const sym *s, int min_prec);
 
@@ -352,7 +616,17 @@ static char *cmp_str(pctx *p, const sym *s) {
     return arena_printf(&p->c->A, "%s %s %s", p->nm(p->ud, d->dec), op_text(op), name);
 }
 
+static char *str_rec2(pctx *p, const sym *s, int min_prec);
+
 static char *str_rec(pctx *p, const sym *s, int min_prec) {
+    if (p->depth >= PRINT_DEPTH && s->k != SY_CONST && s->k != SY_DEC) return arena_strdup(&p->c->A, "...");
+    p->depth++;
+    char *r = str_rec2(p, s, min_prec);
+    p->depth--;
+    return r;
+}
+
+static char *str_rec2(pctx *p, const sym *s, int min_prec) {
     char *r;
     switch (s->k) {
     case SY_CONST: return val_str(p, s->c);
@@ -377,6 +651,6 @@ static char *str_rec(pctx *p, const sym *s, int min_prec) {
 }
 
 char *sym_str(nasc_ctx *c, const sym *s, sym_namer nm, sym_valnamer vn, void *ud) {
-    pctx p = {c, nm, vn, ud};
+    pctx p = {c, nm, vn, ud, 0};
     return str_rec(&p, s, 0);
 }

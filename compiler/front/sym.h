@@ -6,7 +6,7 @@
  * decision fixed (instantiating a point) the same interpreter computes plain
  * numbers.  Each sym knows the decisions it depends on, so a proof
  * obligation is discharged by enumerating only those (the case split of
- * language.md section 6), never the whole space.
+ * language.md section 6) or, when they are too many, by z3 (smt.h).
  */
 #ifndef NASC_SYM_H
 #define NASC_SYM_H
@@ -38,6 +38,9 @@ struct sym {
     uint32_t memo_gen;
     uint8_t memo_err;
     sval memo;
+    /* interval memo (sym_bounds), valid when bnd_gen == its generation */
+    uint32_t bnd_gen;
+    int64_t blo, bhi;
 };
 
 /* The decision values an evaluation reads: vals[d] is the value of decision
@@ -65,7 +68,17 @@ static inline double sym_fval(const sym *s) { return s->c.is_float ? s->c.f : (d
 bool sym_is_true(const sym *s);
 bool sym_is_false(const sym *s);
 
+/* Evaluates s at env's assignment (iteratively: a DAG as deep as a
+ * network is long never overflows the C stack). */
 sval sym_eval(sym *s, sym_env *env);
+
+/* The integer interval of each decision's values; false: not an int. */
+typedef bool (*sym_domain)(void *ud, int dec, int64_t *lo, int64_t *hi);
+/* A sound interval [*lo, *hi] holding every value s takes over the
+ * decisions' domains (interval arithmetic: exact for monotone shape
+ * arithmetic of independent decisions, an over-approximation otherwise).
+ * INT64_MIN / INT64_MAX stand for unbounded.  False when s is a float. */
+bool sym_bounds(sym *s, sym_domain dom, void *ud, int64_t *lo, int64_t *hi);
 /* A fresh evaluation generation (memo stamps are never reused). */
 uint32_t sym_new_gen(void);
 /* Union of two sorted dependency lists (arena). */

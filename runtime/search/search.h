@@ -199,6 +199,16 @@ typedef struct sr_progress {
     const char *event; /* one line about the trial that just finished, or NULL */
 } sr_progress;
 
+/* What a search keeps beside its store, as the driver's run folder
+ * decides it (driver/drv_folder.c); sr_run only uses these names. */
+typedef struct sr_layout {
+    const char *best_json, *front_json, *best_weights; /* NULL: not written */
+    /* Where trial `id` keeps its weights (builtin evaluator); NULL: nowhere.
+     * Returns 0, or -1 when the folder cannot be made. */
+    int (*trial_weights)(const void *ud, int64_t id, char *buf, size_t cap);
+    const void *ud;
+} sr_layout;
+
 typedef struct sr_config {
     const char *strategy; /* plugin name or path ("random" when NULL) */
     const nasc_option *strategy_opts;
@@ -222,10 +232,11 @@ typedef struct sr_config {
     const char *source;       /* the source text (hashed into the store) */
     const char *source_path;  /* the FILE argument, for messages */
     const char *options_json; /* the effective options, kept in the store (may be NULL) */
+    const sr_layout *layout;  /* files beside the store (NULL: none) */
     /* Progress: a callback, or else lines written to progress_fp (a one-line
      * updating status when it is a terminal, one line per finished trial
      * otherwise), or nothing when both are NULL.  progress_fp also gets the
-     * Ctrl-C notices and "interrupted: N trials done; resume with: ...". */
+     * Ctrl-C notices; the caller says how to resume (sr_summary.interrupted). */
     void (*progress)(void *ud, const sr_progress *p);
     void *progress_ud;
     FILE *progress_fp;
@@ -238,13 +249,18 @@ typedef struct sr_summary {
     int worker_rank; /* 1: this MPI rank only evaluated; nothing else is set */
     int interrupted; /* stopped by SIGINT/SIGTERM */
     int64_t done, failed, infeasible, unfinished;
+    /* How the finished trials were answered: by an evaluator (what --trials
+     * counts), by the result cache, or before evaluation (a require or a
+     * static limit refused the point). */
+    int64_t evaluated, cached, checked;
     int64_t best_trial; /* -1 when no trial succeeded */
     char *best_point;   /* malloc'ed JSON */
     char *best_metrics; /* malloc'ed JSON */
     int n_front;        /* Pareto front (several objectives), trial ids */
     int64_t *front;
-    char best_json_path[1100]; /* <db-stem>.best.json ("" when not written) */
-    char best_weights_path[1100];
+    char *front_json; /* the same as [{"trial", "point", "metrics"}], malloc'ed (NULL: one objective) */
+    char best_json_path[1100];    /* layout->best_json ("" when not written) */
+    char best_weights_path[1100]; /* layout->best_weights ("" when not written) */
 } sr_summary;
 
 /* Runs (or resumes) a search.  Returns 0, or -1 with a message.  Under
@@ -253,11 +269,16 @@ typedef struct sr_summary {
  * must call sr_run with the same configuration and a space built the same
  * way.  A new search refuses a store that already holds one; resume
  * refuses a changed source, other objectives or another strategy unless
- * cfg->force.  At the end <db-stem>.best.json (the best point),
- * <db-stem>.front.json (several objectives) and <db-stem>.best.safetensors
- * (builtin evaluator) are written next to the store. */
+ * cfg->force.  At the end the layout's best_json (the best point),
+ * front_json (several objectives) and best_weights (builtin evaluator) are
+ * written. */
 int sr_run(const sr_config *cfg, const sr_space_iface *space, sr_summary *out, char *err, size_t cap);
 void sr_summary_free(sr_summary *s);
+
+/* Progress of the trial running in this worker process, for the host's
+ * progress line (the builtin evaluator calls it while it trains); does
+ * nothing outside a forked worker. */
+void sr_trial_progress(int epoch, int epochs, int64_t step, int64_t steps, double loss);
 
 /* ------------------------------------------------------------------ */
 /* Reports from a store (nasc report, and the end of nasc search). */

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,6 +35,15 @@ typedef struct hs_worker {
     double deadline; /* monotonic time the trial times out (0: never) */
 } hs_worker;
 
+/* What a worker's trial is doing, written by the worker (sr_trial_progress)
+ * into memory shared with the host, read for the progress line.  A torn
+ * read shows a wrong number for half a second; nothing depends on it. */
+typedef struct sr_live {
+    volatile int64_t trial, step, steps;
+    volatile int epoch, epochs;
+    volatile double loss;
+} sr_live;
+
 typedef struct hs_trial {
     int64_t id;
     nasc_point p;
@@ -41,6 +51,7 @@ typedef struct hs_trial {
     sr_metrics statics;
     double wall_start, mono_start;
     char weights[1100];
+    const char *answered; /* "evaluator", "cache" or "check" (sr_trial_row.answered) */
 } hs_trial;
 
 typedef struct hs_requeued {
@@ -67,6 +78,13 @@ typedef struct host {
     hs_requeued *rq;
     int nrq, rq_next;
     int64_t next_id, done, failed, infeasible, running;
+    int64_t evaluated, cached, checked; /* finished trials by how they were answered */
+    int64_t seq;                        /* the last event number (an ask or a tell) */
+    int64_t streak;                     /* asks in a row answered without an evaluation */
+    sr_cache *cache;
+    sr_live *live;      /* one slot per forked worker (shared memory), or NULL */
+    int64_t evaluated0; /* evaluations before this run (resume) */
+    double last_line;   /* when the last plain progress line was written */
     int have_best;
     double best_signed, best_raw;
     int64_t best_id;
@@ -74,12 +92,15 @@ typedef struct host {
     double t0;
     int exhausted, fatal, mpi, stopped;
     char fatal_msg[1024];
-    char stem[1024]; /* db path without .db */
     int tty;
     char *objbuf;
 } host;
 
 static volatile sig_atomic_t g_interrupts;
+
+/* Asks in a row answered by the cache or refused before evaluation after
+ * which the search stops: the strategy keeps proposing what is known. */
+#define SR_MAX_UNEVALUATED 1000
 
 static void on_signal(int sig) {
     (void)sig;
@@ -192,6 +213,62 @@ static void count_status(host *h, const char *status) {
 
 static int64_t finished(const host *h) { return h->done + h->failed + h->infeasible; }
 
+static void count_answered(host *h, const char *answered) {
+    if (!strcmp(answered, "cache"))
+        h->cached++;
+    else if (!strcmp(answered, "check"))
+        h->checked++;
+    else
+        h->evaluated++;
+}
+
+/* "1h02m", "4m10s", "12s" */
+static void fmt_dur(double s, char *buf, size_t cap) {
+    long t = s > 0 && s < 1e8 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(buf, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, cap, "%lds", t);
+}
+
+/* The search as a whole: evaluations per minute in this run, and the time
+ * left by the trial budget (or the time budget). */
+static void search_rate(const host *h, double elapsed, char *buf, size_t cap) {
+    const sr_config *c = h->cfg;
+    int64_t here = h->evaluated - h->evaluated0;
+    double rate = elapsed > 0 ? here / elapsed : 0; /* per second */
+    char eta[32] = "";
+    if (c->trials > 0 && rate > 0)
+        fmt_dur((double)(c->trials - h->evaluated) / rate, eta, sizeof eta);
+    else if (c->time_budget > 0)
+        fmt_dur(c->time_budget - elapsed, eta, sizeof eta);
+    snprintf(buf, cap, ", %.1f/min%s%s", rate * 60, eta[0] ? ", ETA " : "", eta);
+}
+
+/* The running trial that started first, as "#6 epoch 1/3 step 40/255 loss
+ * 0.52 ETA 5s" (its worker's shared slot), or its elapsed time. */
+static void trial_status(const host *h, char *buf, size_t cap) {
+    buf[0] = 0;
+    int k = -1;
+    for (int i = 0; i < h->nw; i++)
+        if (h->w[i].slot >= 0 && (k < 0 || h->t[i].mono_start < h->t[k].mono_start)) k = i;
+    if (k < 0) return;
+    const hs_trial *t = &h->t[k];
+    double el = sr_now() - t->mono_start;
+    const sr_live *l = h->live ? &h->live[k] : NULL;
+    char ela[32], eta[32];
+    fmt_dur(el, ela, sizeof ela);
+    if (l && l->trial == t->id && l->steps > 0 && l->step > 0) {
+        fmt_dur(el * (double)(l->steps - l->step) / (double)l->step, eta, sizeof eta);
+        snprintf(buf, cap, "#%lld epoch %d/%d step %lld/%lld loss %.4g ETA %s", (long long)t->id, l->epoch,
+                 l->epochs, (long long)l->step, (long long)l->steps, l->loss, eta);
+    } else {
+        snprintf(buf, cap, "#%lld running %s", (long long)t->id, ela);
+    }
+}
+
 static void progress(host *h, const char *event) {
     const sr_config *c = h->cfg;
     sr_progress p = {finished(h),      h->done,      h->failed,   h->infeasible, h->running, c->trials,
@@ -204,18 +281,37 @@ static void progress(host *h, const char *event) {
     if (!f) return;
     char budget[32] = "";
     if (c->trials > 0) snprintf(budget, sizeof budget, "/%lld", (long long)c->trials);
-    char best[96] = "";
+    char best[96] = "", rate[64], trial[160];
     if (h->have_best)
         snprintf(best, sizeof best, ", best %s %.6g (#%lld)", h->sobj[0].text, h->best_raw,
                  (long long)h->best_id);
+    search_rate(h, p.elapsed, rate, sizeof rate);
     if (h->tty) {
-        fprintf(f, "\r\033[K[%lld%s] %lld done, %lld failed, %lld infeasible, %lld running%s, %.1fs",
-                (long long)p.finished, budget, (long long)h->done, (long long)h->failed,
-                (long long)h->infeasible, (long long)h->running, best, p.elapsed);
+        trial_status(h, trial, sizeof trial);
+        fprintf(f, "\r\033[K[%lld%s] %lld done, %lld failed, %lld infeasible, %lld cached%s%s%s%s",
+                (long long)h->evaluated, budget, (long long)h->done, (long long)h->failed,
+                (long long)h->infeasible, (long long)h->cached, best, rate, trial[0] ? " | " : "", trial);
     } else if (event) {
-        fprintf(f, "[%lld%s %.1fs] %s%s\n", (long long)p.finished, budget, p.elapsed, event, best);
+        fprintf(f, "[%lld%s %.1fs] %s%s%s\n", (long long)h->evaluated, budget, p.elapsed, event, best, rate);
+        h->last_line = sr_now();
+    } else if (h->running && sr_now() - h->last_line >= 10) { /* a long trial: a line every 10 s */
+        trial_status(h, trial, sizeof trial);
+        fprintf(f, "  %s\n", trial);
+        h->last_line = sr_now();
     }
     fflush(f);
+}
+
+/* The slot of the worker process this is (NULL in the host and MPI ranks). */
+static sr_live *g_live;
+
+void sr_trial_progress(int epoch, int epochs, int64_t step, int64_t steps, double loss) {
+    if (!g_live) return;
+    g_live->epoch = epoch;
+    g_live->epochs = epochs;
+    g_live->step = step;
+    g_live->steps = steps;
+    g_live->loss = loss;
 }
 
 /* Evaluates objectives and limits on m; returns the status and fills why. */
@@ -308,6 +404,8 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     row.duration = sr_now() - t->mono_start;
     row.worker = worker;
     row.error = (char *)(why && *why ? why : NULL);
+    row.told = ++h->seq;
+    snprintf(row.answered, sizeof row.answered, "%s", t->answered ? t->answered : "evaluator");
     int is_best = 0;
     if (st == NASC_RESULT_OK) note_best(h, t->id, raw, sgn, &is_best);
     row.weights =
@@ -315,9 +413,16 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
             ? t->weights
             : NULL;
     int rc = sr_store_finish(h->store, &row, err, cap);
+    int evaluated = !strcmp(row.answered, "evaluator");
+    if (!rc && evaluated && st != NASC_RESULT_FAILED && t->json &&
+        sr_cache_put(h->cache, t->json, t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity, t->id,
+                     row.status, row.metrics, row.objectives))
+        rc = -1, sr_errf(err, cap, "out of memory");
     free(row.metrics);
     free(row.objectives);
     if (rc) return -1;
+    count_answered(h, row.answered);
+    h->streak = evaluated ? 0 : h->streak + 1;
     if (st == NASC_RESULT_OK)
         keep_weights(h, t, is_best);
     else if (t->weights[0])
@@ -327,7 +432,8 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     tell(h, &t->p, st, raw, sgn, t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity);
     char ev[512];
     if (st == NASC_RESULT_OK)
-        snprintf(ev, sizeof ev, "trial %lld done: %s = %.6g", (long long)t->id, h->sobj[0].text, raw[0]);
+        snprintf(ev, sizeof ev, "trial %lld %s: %s = %.6g", (long long)t->id, evaluated ? "done" : "cached",
+                 h->sobj[0].text, raw[0]);
     else
         snprintf(ev, sizeof ev, "trial %lld %s: %.300s", (long long)t->id, row.status, why ? why : "");
     progress(h, ev);
@@ -367,6 +473,7 @@ static int spawn_worker(host *h, int k, char *err, size_t cap) {
             }
         close(a[1]);
         close(b[0]);
+        g_live = h->live ? &h->live[k] : NULL;
         sr_worker_serve(&h->env, a[0], b[1]);
         _exit(0);
     }
@@ -398,6 +505,10 @@ static int kill_worker(host *h, int k, int force) {
 
 static int send_request(host *h, int k, hs_trial *t) {
     double fid = t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity;
+    if (h->live) {
+        h->live[k].step = h->live[k].steps = 0;
+        h->live[k].trial = t->id;
+    }
     char *req = sr_req_encode(t->id, fid, t->weights, t->json);
     if (!req) return -1;
     int rc =
@@ -413,20 +524,18 @@ static int can_start(const host *h) {
     if (g_interrupts || h->fatal) return 0;
     if (h->rq_next < h->nrq) return 1;
     if (h->exhausted) return 0;
-    if (c->trials > 0 && finished(h) + h->running >= c->trials) return 0;
+    if (c->trials > 0 && h->evaluated + h->running >= c->trials) return 0; /* --trials counts evaluations */
+    if (h->streak >= SR_MAX_UNEVALUATED) return 0;
     if (c->time_budget > 0 && sr_now() - h->t0 >= c->time_budget) return 0;
     return 1;
 }
 
+/* The layout names the file; a folder that cannot be made means no weights. */
 static void trial_weights(host *h, hs_trial *t) {
     t->weights[0] = 0;
-    if (h->env.kind != SR_EVAL_BUILTIN) return;
-    sr_buf b = {0};
-    sr_buf_printf(&b, "%s.weights", h->stem);
-    if (b.p) mkdir(b.p, 0777);
-    sr_buf_printf(&b, "/trial-%lld.safetensors", (long long)t->id);
-    sr_copy(t->weights, sizeof t->weights, b.p);
-    sr_buf_free(&b);
+    const sr_layout *l = h->cfg->layout;
+    if (h->env.kind != SR_EVAL_BUILTIN || !l || !l->trial_weights) return;
+    if (l->trial_weights(l->ud, t->id, t->weights, sizeof t->weights)) t->weights[0] = 0;
 }
 
 /* Checks a fresh point before spending a worker on it: domain, the space's
@@ -470,9 +579,49 @@ static int drop_requeued(host *h, const hs_requeued *r, int k, const char *why, 
     char msg[400];
     snprintf(msg, sizeof msg, "the stored point no longer fits the space: %.300s", why);
     row.error = msg;
+    row.told = -1; /* the strategy never hears of it */
+    snprintf(row.answered, sizeof row.answered, "check");
     if (sr_store_finish(h->store, &row, err, cap)) return -1;
     h->failed++;
+    h->checked++;
     return 2;
+}
+
+/* A point evaluated before at this fidelity: the earlier answer, told at
+ * once, the trial marked as answered by the cache. */
+static int answer_from_cache(host *h, hs_trial *t, int k, const sr_cache_entry *hit, char *err, size_t cap) {
+    sr_metrics m;
+    sr_metrics_init(&m);
+    double raw[64], sgn[64];
+    char why[200] = "", e2[200];
+    nasc_result_status st = !strcmp(hit->status, "done") ? NASC_RESULT_OK : NASC_RESULT_INFEASIBLE;
+    if (hit->metrics && sr_metrics_from_json(hit->metrics, &m, e2, sizeof e2)) sr_metrics_clear(&m);
+    if (st == NASC_RESULT_OK && parse_objs(h, hit->objectives, raw, sgn)) st = NASC_RESULT_FAILED;
+    if (st != NASC_RESULT_OK) /* the limit the evaluated trial violated, judged again */
+        st = judge(h, &m, raw, sgn, why, sizeof why);
+    snprintf(why + strlen(why), sizeof why - strlen(why), "%sas trial %lld", why[0] ? "; " : "",
+             (long long)hit->trial);
+    t->answered = "cache";
+    int rc = finish_trial(h, t, k, st, hit->metrics ? &m : NULL, raw, sgn, st == NASC_RESULT_OK ? NULL : why,
+                          err, cap);
+    sr_metrics_free(&m);
+    return rc ? -1 : 2;
+}
+
+/* A trial answered without a worker: refused by the pre-check (pre >= 0)
+ * or found in the cache.  Returns 2 when answered, 0 when it must be
+ * evaluated, -1 on a fatal error. */
+static int answer_now(host *h, hs_trial *t, int k, int pre, const char *why, char *err, size_t cap) {
+    if (pre >= 0) {
+        t->answered = "check";
+        return finish_trial(h, t, k, (nasc_result_status)pre, t->statics.n ? &t->statics : NULL, NULL, NULL,
+                            why, err, cap)
+                   ? -1
+                   : 2;
+    }
+    const sr_cache_entry *hit =
+        sr_cache_get(h->cache, t->json, t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity);
+    return hit ? answer_from_cache(h, t, k, hit, err, cap) : 0;
 }
 
 /* Gets the next point (re-queued or asked) into worker k's slot and sends
@@ -484,6 +633,7 @@ static int start_one(host *h, int k, char *err, size_t cap) {
     t->json = NULL;
     t->wall_start = sr_wall();
     t->mono_start = sr_now();
+    t->answered = "evaluator";
     if (h->rq_next < h->nrq) {
         hs_requeued *r = &h->rq[h->rq_next++];
         char e2[300];
@@ -501,11 +651,13 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         t->p.tag = r->tag;
         t->p.trial = r->id;
         t->json = strdup(r->json);
-        sr_metrics_clear(&t->statics);
-        if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics))
-            sr_metrics_clear(&t->statics);
+        /* answered as the interrupted run would have: checked, cached or evaluated */
+        char why[512] = "";
+        int pre = precheck(h, t, why, sizeof why);
         trial_weights(h, t);
         if (!t->json || sr_store_restart(h->store, t->id, t->wall_start, err, cap)) return -1;
+        int now = answer_now(h, t, k, pre, why, err, cap);
+        if (now) return now;
     } else {
         memset(t->p.values, 0, (size_t)t->p.n * sizeof *t->p.values);
         memset(t->p.active, 0, (size_t)t->p.n);
@@ -540,14 +692,10 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         snprintf(row.status, sizeof row.status, "running");
         row.started = t->wall_start;
         row.worker = k;
+        row.asked = ++h->seq;
         if (sr_store_insert(h->store, &row, err, cap)) return -1;
-        if (pre >= 0) {
-            /* recorded now, no worker needed */
-            return finish_trial(h, t, k, (nasc_result_status)pre, t->statics.n ? &t->statics : NULL, NULL,
-                                NULL, why, err, cap)
-                       ? -1
-                       : 2;
-        }
+        int now = answer_now(h, t, k, pre, why, err, cap);
+        if (now) return now;
     }
     if (send_request(h, k, t)) {
         sr_errf(err, cap, "cannot send trial %lld to worker %d", (long long)t->id, k);
@@ -733,8 +881,19 @@ static int open_store(host *h, char *err, size_t cap) {
         sr_run_row run;
         if (sr_store_get_run(h->store, &run, err, cap)) return -1;
         int changed = strcmp(run.source_hash ? run.source_hash : "", hash) != 0;
+        char stored_hash[17];
+        sr_copy(stored_hash, sizeof stored_hash, run.source_hash ? run.source_hash : "");
         char *objs = objectives_json(h);
         int other_objs = objs && run.objectives && strcmp(objs, run.objectives) != 0;
+        const char *space = h->space.name ? h->space.name : "";
+        if (!c->force && run.space && strcmp(run.space, space)) {
+            sr_errf(err, cap,
+                    "%s: this store holds a search of the space %s, not %s (use --force to resume anyway)",
+                    c->db_path, run.space, space);
+            free(objs);
+            sr_run_row_free(&run);
+            return -1;
+        }
         if (!other_objs && !c->force && run.strategy && strcmp(run.strategy, h->plug.s.name)) {
             sr_errf(err, cap, "%s: this search used the strategy %s, not %s (use --force to resume anyway)",
                     c->db_path, run.strategy, h->plug.s.name);
@@ -752,11 +911,12 @@ static int open_store(host *h, char *err, size_t cap) {
         if (other_objs && !c->force) return -1;
         if (changed && !c->force) {
             sr_errf(err, cap,
-                    "%s: the source of %s changed since this search started (use --force to resume anyway)",
-                    c->db_path, c->source_path ? c->source_path : "the search");
+                    "%s: the source of %s changed since this search started (source hash %s, now %s; use "
+                    "--force to resume anyway)",
+                    c->db_path, c->source_path ? c->source_path : "the search", stored_hash, hash);
             return -1;
         }
-        return 0;
+        return c->options_json ? sr_store_set_options(h->store, c->options_json, err, cap) : 0;
     }
     if (sr_store_has_run(h->store)) {
         sr_errf(err, cap, "%s already holds a search: resume it with --resume or choose another --db",
@@ -778,23 +938,141 @@ static int open_store(host *h, char *err, size_t cap) {
     return rc;
 }
 
-/* Replays finished trials into the strategy and queues the running ones. */
+/* ---------------- replay on --resume ---------------- */
+
+typedef struct hs_event {
+    int64_t key; /* the event number */
+    int row;
+    int tell; /* 0 ask, 1 tell */
+} hs_event;
+
+static int event_cmp(const void *a, const void *b) {
+    const hs_event *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->tell - y->tell;
+}
+
+/* The run's events in the order they happened.  A version-1 store has no
+ * order: each trial is then taken as told right after its ask. */
+static hs_event *replay_events(const sr_trial_row *v, int n, int *ne, int64_t *last) {
+    hs_event *e = calloc((size_t)(2 * n + 1), sizeof *e);
+    if (!e) return NULL;
+    int m = 0;
+    *last = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t ask = v[i].asked > 0 ? v[i].asked : 2 * v[i].id - 1;
+        e[m++] = (hs_event){ask, i, 0};
+        int64_t tell = v[i].told > 0                                      ? v[i].told
+                       : v[i].told == 0 && strcmp(v[i].status, "running") ? 2 * v[i].id
+                                                                          : -1;
+        if (tell > 0) e[m++] = (hs_event){tell, i, 1};
+        if (ask > *last) *last = ask;
+        if (tell > *last) *last = tell;
+    }
+    qsort(e, (size_t)m, sizeof *e, event_cmp);
+    *ne = m;
+    return e;
+}
+
+/* How a stored trial was answered ("" in a version-1 store: read from its error). */
+static const char *row_answered(const sr_trial_row *t) {
+    if (t->answered[0]) return t->answered;
+    if (t->error &&
+        (strstr(t->error, "(checked before evaluation)") || strstr(t->error, "require of the space")))
+        return "check";
+    return "evaluator";
+}
+
+/* Asks the strategy again for a stored trial, as the run did, and checks
+ * it proposes the stored point.  Returns 0 (same), 1 (another point), or -1
+ * when the strategy stops proposing (then no more asks are replayed). */
+static int replay_ask(host *h, const sr_trial_row *t, nasc_point *p) {
+    memset(p->values, 0, (size_t)p->n * sizeof *p->values);
+    memset(p->active, 0, (size_t)p->n);
+    p->fidelity = 0;
+    p->tag = 0;
+    p->trial = t->id;
+    char e2[300] = "";
+    if (h->plug.s.ask(h->state, p, e2, sizeof e2)) return -1;
+    if (h->space.normalize) h->space.normalize(h->space.host, p);
+    char *json = h->sp->to_json(h->sp->ud, p);
+    double fid = p->fidelity > 0 ? p->fidelity : h->space.max_fidelity;
+    int same = json && !strcmp(json, t->point) && fid == t->fidelity && p->tag == t->tag;
+    free(json);
+    return same ? 0 : 1;
+}
+
+/* Tells the strategy a stored result, as the run did. */
+static int replay_tell(host *h, const sr_trial_row *t, nasc_point *p, double *raw, char *err, size_t cap) {
+    char e2[300];
+    memset(p->values, 0, (size_t)p->n * sizeof *p->values);
+    memset(p->active, 0, (size_t)p->n);
+    if (h->sp->from_json(h->sp->ud, t->point, p, e2, sizeof e2)) {
+        /* The space changed under --force, or the front end rejects an
+         * infeasible point: the trial still counts, the strategy just
+         * does not hear of it. */
+        if (!strcmp(t->status, "done") && !h->cfg->force) {
+            sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
+                    (long long)t->id, e2);
+            return -1;
+        }
+        return 0;
+    }
+    if (h->space.normalize) h->space.normalize(h->space.host, p);
+    p->fidelity = t->fidelity;
+    p->tag = t->tag;
+    p->trial = t->id;
+    nasc_result_status st = !strcmp(t->status, "done")         ? NASC_RESULT_OK
+                            : !strcmp(t->status, "infeasible") ? NASC_RESULT_INFEASIBLE
+                                                               : NASC_RESULT_FAILED;
+    double *r = raw, *s = raw + h->k;
+    if (st == NASC_RESULT_OK && parse_objs(h, t->objectives, r, s)) st = NASC_RESULT_FAILED;
+    tell(h, p, st, r, s, t->fidelity);
+    int is_best;
+    if (st == NASC_RESULT_OK) note_best(h, t->id, r, s, &is_best);
+    /* Among equal bests, the one whose weights were kept is the best. */
+    if (st == NASC_RESULT_OK && !is_best && t->weights && !h->best_weights[0] && s[0] == h->best_signed) {
+        h->best_id = t->id;
+        h->best_raw = r[0];
+        is_best = 1;
+    }
+    if (st == NASC_RESULT_OK && is_best)
+        snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights ? t->weights : "");
+    return 0;
+}
+
+/* Rebuilds the strategy's state by replaying the run's asks and tells in
+ * the order they happened (docs/store.md), refills the result cache, and
+ * queues the trials left running: they are evaluated again with their
+ * stored point and told when they finish. */
 static int replay(host *h, char *err, size_t cap) {
     sr_trial_row *v;
-    int n;
+    int n, ne = 0;
     if (sr_store_trials(h->store, &v, &n, err, cap)) return -1;
     nasc_point p;
-    if (point_alloc(&p, h->space.n_decisions)) {
-        sr_trials_free(v, n);
-        sr_errf(err, cap, "out of memory");
-        return -1;
-    }
+    hs_event *ev = replay_events(v, n, &ne, &h->seq);
     h->rq = calloc((size_t)(n ? n : 1), sizeof *h->rq);
-    int rc = h->rq ? 0 : -1;
     double *raw = calloc((size_t)h->k * 2, sizeof *raw);
+    int rc = point_alloc(&p, h->space.n_decisions);
+    if (rc || !ev || !h->rq || !raw) {
+        rc = -1;
+        sr_errf(err, cap, "out of memory");
+    }
+    int asking = 1;
+    int64_t other = 0;
+    for (int i = 0; rc == 0 && i < ne; i++) {
+        sr_trial_row *t = &v[ev[i].row];
+        if (!ev[i].tell) {
+            if (t->id >= h->next_id) h->next_id = t->id + 1;
+            int a = asking ? replay_ask(h, t, &p) : -1;
+            if (a < 0) asking = 0;
+            if (a != 0 && !other) other = t->id;
+            continue;
+        }
+        rc = replay_tell(h, t, &p, raw, err, cap);
+    }
     for (int i = 0; rc == 0 && i < n; i++) {
         sr_trial_row *t = &v[i];
-        if (t->id >= h->next_id) h->next_id = t->id + 1;
         if (!strcmp(t->status, "running")) {
             h->rq[h->nrq].id = t->id;
             h->rq[h->nrq].json = t->point;
@@ -804,49 +1082,22 @@ static int replay(host *h, char *err, size_t cap) {
             h->nrq++;
             continue;
         }
-        char e2[300];
-        memset(p.values, 0, (size_t)p.n * sizeof *p.values);
-        memset(p.active, 0, (size_t)p.n);
-        if (h->sp->from_json(h->sp->ud, t->point, &p, e2, sizeof e2)) {
-            /* The space changed under --force, or the front end rejects an
-             * infeasible point: the trial still counts, the strategy just
-             * does not hear of it. */
-            if (!strcmp(t->status, "done") && !h->cfg->force) {
-                sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
-                        (long long)t->id, e2);
-                rc = -1;
-                break;
-            }
-            count_status(h, t->status);
-            continue;
-        }
-        if (h->space.normalize) h->space.normalize(h->space.host, &p);
-        p.fidelity = t->fidelity;
-        p.tag = t->tag;
-        p.trial = t->id;
-        nasc_result_status st = !strcmp(t->status, "done")         ? NASC_RESULT_OK
-                                : !strcmp(t->status, "infeasible") ? NASC_RESULT_INFEASIBLE
-                                                                   : NASC_RESULT_FAILED;
-        double *r = raw, *s = raw + h->k;
-        if (st == NASC_RESULT_OK && parse_objs(h, t->objectives, r, s)) st = NASC_RESULT_FAILED;
-        tell(h, &p, st, r, s, t->fidelity);
         count_status(h, t->status);
-        int is_best;
-        if (st == NASC_RESULT_OK) note_best(h, t->id, r, s, &is_best);
-        /* Among equal bests, the one whose weights were kept is the best. */
-        if (st == NASC_RESULT_OK && !is_best && t->weights && !h->best_weights[0] && s[0] == h->best_signed) {
-            h->best_id = t->id;
-            h->best_raw = r[0];
-            is_best = 1;
+        const char *an = row_answered(t);
+        count_answered(h, an);
+        if (!strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
+            sr_cache_put(h->cache, t->point, t->fidelity, t->id, t->status, t->metrics, t->objectives)) {
+            rc = -1;
+            sr_errf(err, cap, "out of memory");
         }
-        if (st == NASC_RESULT_OK && is_best)
-            snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights ? t->weights : "");
     }
-    if (!h->rq || !raw) {
-        rc = -1;
-        sr_errf(err, cap, "out of memory");
-    }
+    if (rc == 0 && other && h->cfg->progress_fp && !h->cfg->force)
+        fprintf(h->cfg->progress_fp,
+                "warning: replaying the store, strategy %s did not propose again the point of trial %lld: "
+                "the resumed search differs from the interrupted one from there on\n",
+                h->plug.s.name, (long long)other);
     free(raw);
+    free(ev);
     point_free(&p);
     sr_trials_free(v, n);
     return rc;
@@ -915,6 +1166,9 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
     out->done = h->done;
     out->failed = h->failed;
     out->infeasible = h->infeasible;
+    out->evaluated = h->evaluated;
+    out->cached = h->cached;
+    out->checked = h->checked;
     out->best_trial = -1;
     if (m > 0 && h->k > 1) {
         sr_pareto_front(vals, m, h->k, front);
@@ -931,20 +1185,22 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
         }
         sr_buf_puts(&fb, "\n]");
         char *ftext = sr_buf_take(&fb);
-        char fpath[1100];
-        snprintf(fpath, sizeof fpath, "%s.front.json", h->stem);
-        if (ftext) write_text(fpath, ftext);
-        free(ftext);
+        const sr_layout *l = h->cfg->layout;
+        if (ftext && l && l->front_json) write_text(l->front_json, ftext);
+        out->front_json = ftext;
     }
     if (best >= 0) {
         sr_trial_row *t = &v[rows[best]];
         out->best_trial = t->id;
         out->best_point = strdup(t->point);
         out->best_metrics = strdup(t->metrics ? t->metrics : "{}");
-        snprintf(out->best_json_path, sizeof out->best_json_path, "%s.best.json", h->stem);
-        if (write_text(out->best_json_path, t->point)) out->best_json_path[0] = 0;
-        if (t->weights && !access(t->weights, R_OK)) {
-            snprintf(out->best_weights_path, sizeof out->best_weights_path, "%s.best.safetensors", h->stem);
+        const sr_layout *l = h->cfg->layout;
+        if (l && l->best_json) {
+            snprintf(out->best_json_path, sizeof out->best_json_path, "%s", l->best_json);
+            if (write_text(out->best_json_path, t->point)) out->best_json_path[0] = 0;
+        }
+        if (l && l->best_weights && t->weights && !access(t->weights, R_OK)) {
+            snprintf(out->best_weights_path, sizeof out->best_weights_path, "%s", l->best_weights);
             if (copy_file(t->weights, out->best_weights_path)) out->best_weights_path[0] = 0;
         }
     }
@@ -960,6 +1216,7 @@ void sr_summary_free(sr_summary *s) {
     free(s->best_point);
     free(s->best_metrics);
     free(s->front);
+    free(s->front_json);
     memset(s, 0, sizeof *s);
 }
 
@@ -1032,6 +1289,12 @@ static int start_workers(host *h, char *err, size_t cap) {
         }
         sr_metrics_init(&h->t[k].statics);
     }
+    if (!h->mpi) {
+        void *m = mmap(NULL, (size_t)h->nw * sizeof *h->live, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        h->live = m == MAP_FAILED ? NULL : m; /* without it, progress shows elapsed times only */
+        if (h->live) memset(h->live, 0, (size_t)h->nw * sizeof *h->live);
+    }
     for (int k = 0; !h->mpi && k < h->nw; k++)
         if (spawn_worker(h, k, err, cap)) return -1;
     return 0;
@@ -1059,7 +1322,7 @@ static int main_loop(host *h, char *err, size_t cap) {
         }
         if (g_interrupts >= 2) return 0; /* running trials stay `running` in the store */
         if (wait_events(h, err, cap)) return -1;
-        if (h->tty) progress(h, NULL);
+        progress(h, NULL); /* a terminal: redrawn in place; otherwise a line now and then */
     }
 }
 
@@ -1073,17 +1336,13 @@ static void host_free(host *h) {
     free(h->w);
     for (int i = 0; h->rq && i < h->nrq; i++) free(h->rq[i].json);
     free(h->rq);
+    sr_cache_free(h->cache);
+    if (h->live) munmap(h->live, (size_t)h->nw * sizeof *h->live);
     if (h->state) h->plug.s.destroy(h->state);
     sr_plugin_close(&h->plug);
     sr_store_close(h->store);
     free(h->objs);
     free(h->sobj);
-}
-
-static void set_stem(host *h) {
-    snprintf(h->stem, sizeof h->stem, "%s", h->cfg->db_path);
-    size_t n = strlen(h->stem);
-    if (n > 3 && !strcmp(h->stem + n - 3, ".db")) h->stem[n - 3] = 0;
 }
 
 int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char *err, size_t cap) {
@@ -1104,7 +1363,6 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         out->worker_rank = 1;
         return sr_mpi_serve(&h.env, err, cap);
     }
-    set_stem(&h);
     h.tty = cfg->progress_fp && isatty(fileno(cfg->progress_fp));
     int rc = -1;
     struct sigaction sa, old_int, old_term, old_pipe;
@@ -1117,18 +1375,24 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
     }
-    if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap) ||
-        open_store(&h, err, cap))
-        goto out;
+    if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap)) goto out;
     char e2[512] = "";
+    /* the strategy first: a search that cannot start claims no store */
     if (h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2,
                         sizeof e2)) {
         h.state = NULL;
         sr_errf(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
         goto out;
     }
+    if (open_store(&h, err, cap)) goto out;
     h.t0 = sr_now();
+    h.cache = sr_cache_new();
+    if (!h.cache) {
+        sr_errf(err, cap, "out of memory");
+        goto out;
+    }
     if ((cfg->resume && replay(&h, err, cap)) || start_workers(&h, err, cap)) goto out;
+    h.evaluated0 = h.evaluated;
     progress(&h, NULL);
     rc = main_loop(&h, err, cap);
     out->interrupted = g_interrupts > 0;
@@ -1139,18 +1403,6 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
         rc = -1;
     }
     if (summarize(&h, out, rc ? e2 : err, rc ? sizeof e2 : cap) && rc == 0) rc = -1;
-    if (out->interrupted && cfg->progress_fp) {
-        /* The hint repeats what a resume must keep: the strategy and an external evaluator. */
-        const char *ev = cfg->evaluator == SR_EVAL_EXEC   ? " --evaluator 'exec:"
-                         : cfg->evaluator == SR_EVAL_PIPE ? " --evaluator 'pipe:"
-                                                          : "";
-        fprintf(cfg->progress_fp,
-                "interrupted: %lld trials done; resume with: nasc search %s --db %s --strategy %s%s%s%s "
-                "--resume\n",
-                (long long)(h.done + h.failed + h.infeasible), cfg->source_path ? cfg->source_path : "FILE",
-                cfg->db_path, cfg->strategy ? cfg->strategy : "random", ev, *ev ? cfg->command : "",
-                *ev ? "'" : "");
-    }
 out:
     if (sr_mpi_role() == 1) h.mpi = 1; /* also on early errors: the ranks wait for work */
     if (rc || h.mpi) stop_workers(&h, 1);

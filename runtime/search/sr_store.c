@@ -13,7 +13,7 @@
 #include <string.h>
 #include "sr_util.h"
 
-#define SR_SCHEMA_VERSION 1
+#define SR_SCHEMA_VERSION 2
 
 struct sr_store {
     sqlite3 *db;
@@ -29,7 +29,7 @@ static const char *store_schema =
     " id INTEGER PRIMARY KEY, point TEXT NOT NULL, fidelity REAL, tag INTEGER,"
     " status TEXT NOT NULL CHECK (status IN ('running','done','failed','infeasible')),"
     " metrics TEXT, objectives TEXT, started REAL, finished REAL, duration REAL,"
-    " worker INTEGER, error TEXT, weights TEXT);"
+    " worker INTEGER, error TEXT, weights TEXT, asked INTEGER, told INTEGER, answered TEXT);"
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);";
 
 static int store_fail(sr_store *s, const char *what, char *err, size_t cap) {
@@ -50,15 +50,32 @@ static int store_exec(sr_store *s, const char *sql, char *err, size_t cap) {
 static int store_prepare(sr_store *s, char *err, size_t cap) {
     static const char *ins =
         "INSERT INTO trials (id, point, fidelity, tag, status, metrics, objectives, started,"
-        " finished, duration, worker, error, weights) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        " finished, duration, worker, error, weights, asked, told, answered)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     static const char *fin = "UPDATE trials SET status=?, metrics=?, objectives=?, finished=?, duration=?,"
-                             " error=?, weights=?, worker=? WHERE id=?";
+                             " error=?, weights=?, worker=?, told=?, answered=? WHERE id=?";
     static const char *rs =
         "UPDATE trials SET status='running', started=?, finished=NULL, duration=NULL WHERE id=?";
     if (sqlite3_prepare_v2(s->db, ins, -1, &s->ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, fin, -1, &s->fin, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, rs, -1, &s->restart, NULL) != SQLITE_OK)
         return store_fail(s, "prepare", err, cap);
+    return 0;
+}
+
+/* Version 1 had no event order (asked, told) and no answered column:
+ * added empty, which resume reads as "told right after its ask". */
+static int upgrade_v1(sr_store *s, char *err, size_t cap) {
+    if (store_exec(
+            s,
+            "BEGIN; ALTER TABLE trials ADD COLUMN asked INTEGER; ALTER TABLE trials ADD COLUMN told INTEGER;"
+            " ALTER TABLE trials ADD COLUMN answered TEXT;"
+            " INSERT OR REPLACE INTO kv (key, value) VALUES ('schema_version', '2'); COMMIT;",
+            err, cap)) {
+        char e2[80];
+        store_exec(s, "ROLLBACK", e2, sizeof e2);
+        return -1;
+    }
     return 0;
 }
 
@@ -79,7 +96,7 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     sqlite3_busy_timeout(s->db, 5000);
     char e2[300] = "";
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e2, sizeof e2) ||
-        store_exec(s, store_schema, e2, sizeof e2) || store_prepare(s, e2, sizeof e2)) {
+        store_exec(s, store_schema, e2, sizeof e2)) {
         sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
         sr_store_close(s);
         return -1;
@@ -87,10 +104,20 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     char v[32];
     snprintf(v, sizeof v, "%d", SR_SCHEMA_VERSION);
     char *have = sr_store_kv_get(s, "schema_version");
+    if (have && !strcmp(have, "1") && upgrade_v1(s, e2, sizeof e2) == 0) {
+        free(have);
+        have = strdup(v);
+    }
     if (!have)
         sr_store_kv_set(s, "schema_version", v, NULL, 0);
     else if (strcmp(have, v)) {
         sr_errf(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
+        free(have);
+        sr_store_close(s);
+        return -1;
+    }
+    if (store_prepare(s, e2, sizeof e2)) {
+        sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
         free(have);
         sr_store_close(s);
         return -1;
@@ -116,6 +143,14 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v) {
         sqlite3_bind_null(st, i);
 }
 
+/* Event numbers: 0 is unknown (NULL), -1 never (the strategy was not told). */
+static void bind_order(sqlite3_stmt *st, int i, int64_t v) {
+    if (v)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 static char *col_text(sqlite3_stmt *st, int i) {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? strdup((const char *)t) : NULL;
@@ -136,8 +171,7 @@ int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
     const char *sql =
         "INSERT OR REPLACE INTO run (id, source, source_hash, space, strategy, seed, objectives,"
         " options, nasc_version, started) VALUES (1,?,?,?,?,?,?,?,?,?)";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return store_fail(s, "write run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return store_fail(s, "write run", err, cap);
     bind_text(st, 1, r->source);
     bind_text(st, 2, r->source_hash ? r->source_hash : "");
     bind_text(st, 3, r->space);
@@ -157,8 +191,7 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
     sqlite3_stmt *st;
     const char *sql = "SELECT source, source_hash, space, strategy, seed, objectives, options, nasc_version,"
                       " started FROM run WHERE id = 1";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return store_fail(s, "read run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return store_fail(s, "read run", err, cap);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->source = col_text(st, 0);
@@ -174,6 +207,16 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
     } else {
         sr_errf(err, cap, "store: no search recorded in it");
     }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE run SET options = ? WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "write run options", err, cap);
+    bind_text(st, 1, options);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write run options", err, cap);
     sqlite3_finalize(st);
     return rc;
 }
@@ -211,6 +254,9 @@ int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
     sqlite3_bind_int(st, 11, t->worker);
     bind_text(st, 12, t->error);
     bind_text(st, 13, t->weights);
+    bind_order(st, 14, t->asked);
+    bind_order(st, 15, t->told);
+    bind_text(st, 16, t->answered[0] ? t->answered : NULL);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "insert trial", err, cap);
     sqlite3_reset(st);
     return rc;
@@ -227,7 +273,9 @@ int sr_store_finish(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
     bind_text(st, 6, t->error);
     bind_text(st, 7, t->weights);
     sqlite3_bind_int(st, 8, t->worker);
-    sqlite3_bind_int64(st, 9, t->id);
+    bind_order(st, 9, t->told);
+    bind_text(st, 10, t->answered[0] ? t->answered : NULL);
+    sqlite3_bind_int64(st, 11, t->id);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "finish trial", err, cap);
     sqlite3_reset(st);
     return rc;
@@ -249,7 +297,7 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
     sqlite3_stmt *st;
     const char *sql =
         "SELECT id, point, fidelity, tag, status, metrics, objectives, started, finished, duration,"
-        " worker, error, weights FROM trials ORDER BY id";
+        " worker, error, weights, asked, told, answered FROM trials ORDER BY id";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "read trials", err, cap);
     sr_trial_row *v = NULL;
@@ -280,6 +328,10 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
         t->worker = sqlite3_column_int(st, 10);
         t->error = col_text(st, 11);
         t->weights = col_text(st, 12);
+        t->asked = sqlite3_column_int64(st, 13);
+        t->told = sqlite3_column_int64(st, 14);
+        const unsigned char *an = sqlite3_column_text(st, 15);
+        snprintf(t->answered, sizeof t->answered, "%s", an ? (const char *)an : "");
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

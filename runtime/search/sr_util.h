@@ -71,6 +71,11 @@ typedef struct sr_trial_row {
     int worker;
     char *error;
     char *weights;
+    /* The order of events, for a faithful resume: every ask and every tell
+     * of the run takes the next number (0: unknown, a version-1 store;
+     * told -1: the strategy was never told). */
+    int64_t asked, told;
+    char answered[12]; /* "evaluator", "cache", "check" (before evaluation); "" unknown */
 } sr_trial_row;
 
 typedef struct sr_run_row {
@@ -85,9 +90,12 @@ int sr_store_has_run(sr_store *s);
 int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap);
 int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap);
 void sr_run_row_free(sr_run_row *r);
+/* Replaces run.options (a resumed search with a new budget, or --force). */
+int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap);
 /* A new trial, committed before it is acted on. */
 int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap);
-/* The end of a trial (status, metrics, objectives, finished, duration, error, weights). */
+/* The end of a trial (status, metrics, objectives, finished, duration, error,
+ * weights, worker, told, answered). */
 int sr_store_finish(sr_store *s, const sr_trial_row *t, char *err, size_t cap);
 /* Trials resumed: status back to running, restarted now. */
 int sr_store_restart(sr_store *s, int64_t id, double started, char *err, size_t cap);
@@ -96,6 +104,23 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
 void sr_trials_free(sr_trial_row *v, int n);
 int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, size_t cap);
 char *sr_store_kv_get(sr_store *s, const char *key); /* malloc'ed or NULL */
+
+/* ---- the result cache (sr_cache.c) ---- */
+typedef struct sr_cache_entry {
+    uint64_t hash;
+    double fidelity;
+    char *point;
+    int64_t trial;   /* the trial that was evaluated */
+    char status[16]; /* done or infeasible */
+    char *metrics, *objectives;
+} sr_cache_entry;
+typedef struct sr_cache sr_cache;
+sr_cache *sr_cache_new(void);
+void sr_cache_free(sr_cache *c);
+/* Adds an evaluated answer (the first one for a key stays).  0 or -1 (oom). */
+int sr_cache_put(sr_cache *c, const char *point, double fidelity, int64_t trial, const char *status,
+                 const char *metrics, const char *objectives);
+const sr_cache_entry *sr_cache_get(const sr_cache *c, const char *point, double fidelity);
 
 /* ---- evaluators and workers (sr_worker.c) ---- */
 typedef struct sr_eval_env {

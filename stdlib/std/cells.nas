@@ -19,7 +19,9 @@
 //
 // The helpers ReLUConvBN, SepConv and DilConv take the kernel size as an
 // extra int parameter; they are public so that spaces can build variants
-// (a 7x7 separable conv is `SepConv(x, 7)`).
+// (a 7x7 separable conv is `SepConv(x, 7)`).  Each module is a namespace:
+// a file that defines its own SepConv uses it, and the operations below
+// keep calling this module's (docs/language-guide.md, "Modules").
 //
 // All convolutions here are followed by batchnorm, so they have no bias;
 // all use `pad = same` (the default), which keeps h and w at stride 1, also

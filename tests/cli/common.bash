@@ -18,3 +18,7 @@ expect_in() { if grep -qF -- "$2" "$1"; then ok; else bad "'$2' not in $1"; sed 
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" = 0 ]; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+# expect_line FILE TEXT: FILE has a line that is exactly TEXT
+expect_line() { if grep -qxF -- "$2" "$1"; then ok; else bad "no line '$2' in $1"; sed 's/^/  | /' "$1" | head -20 >&2; fi; }
+# expect_text FILE TEXT: FILE holds exactly TEXT (and a final newline)
+expect_text() { if [ "$(cat "$1")" = "$2" ]; then ok; else bad "$1 is not as expected"; diff <(printf '%s\n' "$2") "$1" | sed 's/^/  | /' | head -20 >&2; fi; }

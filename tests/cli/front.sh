@@ -2,7 +2,7 @@
 # nasc check / sample / show as a user runs them: outputs, JSON, exit statuses.
 . "$(dirname "$0")/common.bash"
 EX=$SRC/examples
-for f in "$SRC"/../shared/spec/examples/*.nas "$EX"/*.nas; do
+for f in "$SRC"/tests/fixtures/spec/*.nas "$EX"/*.nas; do
     [ -f "$f" ] || continue
     expect_exit 0 "$NASC" check "$f"
 done
@@ -27,7 +27,7 @@ python3 -c "import json; d=json.load(open('$T/out')); assert d['params']==203530
 # bad input: exit 1 with file:line:col and a caret
 printf 'space S(x: Tensor[4]) -> Tensor[2] {\n    return dense(x, 3)\n}\n' > "$T/bad.nas"
 expect_exit 1 "$NASC" check "$T/bad.nas"
-expect_in "$T/err" "bad.nas:1:"
+expect_in "$T/err" "bad.nas:2:12: error: S returns a tensor of shape [3], but its type says [2]"
 expect_in "$T/err" "^"
 printf 'space S(x: Tensor[4]) -> Tensor[2] {\n    let = 3\n}\n' > "$T/syntax.nas"
 expect_exit 1 "$NASC" check "$T/syntax.nas"

@@ -16,7 +16,14 @@ typedef struct recipe {
     const char *label;                      /* csv label column */
     int test_kind;                          /* 0: none (fashion_mnist brings its own), DATA_IDX or DATA_CSV */
     const char *test1, *test2, *test_label; /* the `test = ...` data */
+    /* What a search trial can skip (nasc train computes everything): */
+    double val_fraction; /* validate on this fraction of the validation split (0: all), at least
+                            RECIPE_MIN_VAL samples */
+    bool skip_test;      /* no test accuracy */
+    bool skip_proxies;   /* no training-free proxies (naswot, synflow) */
 } recipe;
+
+#define RECIPE_MIN_VAL 100
 
 /* Reads the train section (already evaluated for one point).  Returns
  * false with a message in err for values the checker could not rule out. */
@@ -41,7 +48,14 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap);
 typedef struct trial_metrics {
     rt_metrics m;
     double naswot, synflow;
+    /* Where the time went, in seconds: initialisation and proxies, the
+     * trainer's run besides its training (validation and test), the
+     * training itself (m.train_time). */
+    double time_proxies, time_eval;
 } trial_metrics;
+
+/* Monotonic seconds. */
+double recipe_now(void);
 int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resume, rt_progress_fn progress,
                  void *progress_ctx, trial_metrics *out, rt_trainer **keep, char *err, size_t cap);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "recipe.h"
 
@@ -208,6 +209,12 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
     return &g_data;
 }
 
+double recipe_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resume, rt_progress_fn progress,
                  void *progress_ctx, trial_metrics *out, rt_trainer **keep, char *err, size_t cap) {
     const recipe_data *d = recipe_load_data(r, err, cap);
@@ -227,19 +234,29 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
     for (int i = 0; i < g->n_nodes && fresh; i++)
         for (int k = 0; k < g->nodes[i].n_params; k++)
             if (g->nodes[i].params[k].data) fresh = false;
+    double t0 = recipe_now();
     if (fresh) {
         if (rt_params_init(g, r->cfg.init, r->cfg.seed)) {
             snprintf(err, cap, "out of memory");
             return -1;
         }
         /* Proxies need the initial weights, so they come before training. */
-        if (rt_proxy_naswot(g, &d->train, 64, r->cfg.seed, &out->naswot, err, cap)) out->naswot = NAN;
-        if (rt_proxy_synflow(g, &out->synflow, err, cap)) out->synflow = NAN;
+        if (!r->skip_proxies && rt_proxy_naswot(g, &d->train, 64, r->cfg.seed, &out->naswot, err, cap))
+            out->naswot = NAN;
+        if (!r->skip_proxies && rt_proxy_synflow(g, &out->synflow, err, cap)) out->synflow = NAN;
     }
+    out->time_proxies = recipe_now() - t0;
     rt_trainer *t = rt_trainer_new(g, &r->cfg, err, cap);
     if (!t) return -1;
-    int rc = rt_trainer_run(t, &d->train, d->val.n ? &d->val : NULL, d->have_test ? &d->test : NULL, &out->m,
-                            err, cap);
+    t0 = recipe_now();
+    rt_dataset val = d->val; /* a view: the split is shuffled, so its first samples are a sample */
+    if (r->val_fraction > 0 && r->val_fraction < 1) {
+        int64_t k = (int64_t)ceil(r->val_fraction * (double)val.n);
+        val.n = k > RECIPE_MIN_VAL ? k : val.n < RECIPE_MIN_VAL ? val.n : RECIPE_MIN_VAL;
+    }
+    int rc = rt_trainer_run(t, &d->train, val.n ? &val : NULL,
+                            d->have_test && !r->skip_test ? &d->test : NULL, &out->m, err, cap);
+    out->time_eval = recipe_now() - t0 - out->m.train_time;
     if (keep && rc == 0)
         *keep = t;
     else

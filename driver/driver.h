@@ -1,0 +1,121 @@
+/* driver.h: the driver library of nasc (prefix drv_), the glue that, like a
+ * compiler's driver, runs the layers below it in order for a search:
+ *
+ *   - the run folder: the ONE place that decides what files a search keeps
+ *     beside its store and what they are called (drv_folder);
+ *   - the strategy-ABI adapter: a checked space as a nasc_space, points
+ *     between the ABI's value arrays and the front end's assignments
+ *     (drv_space);
+ *   - the builtin evaluator: trains a point by its recipe, resuming a
+ *     multi-fidelity checkpoint, and measures JIT latency (drv_space too);
+ *   - the objective compiler: objectives and limits of a `search` section
+ *     as sr_exprs with their units (drv_goals);
+ *   - drv_search: all of the above around sr_run.
+ *
+ * tools/ parses the command line into an sr_config and prints; nothing in
+ * here prints or exits. */
+#ifndef NASC_DRIVER_H
+#define NASC_DRIVER_H
+
+#include <stdbool.h>
+#include "ctx.h"
+#include "search.h"
+#include "space.h"
+
+/* ----- the run folder ----- */
+
+/* For a store runs/mnist.db:
+ *   runs/mnist.best.json           the best point
+ *   runs/mnist.front.json          the Pareto front (several objectives)
+ *   runs/mnist.best.safetensors    the best point's weights (builtin)
+ *   runs/mnist.weights/trial-N.safetensors   weights kept per trial
+ *   runs/mnist.weights/ckpt-H.safetensors    multi-fidelity checkpoints,
+ *                                             H = FNV-1a of the point JSON */
+typedef struct drv_folder {
+    char db[1024];   /* the store */
+    char stem[1024]; /* db without its .db */
+    char best_json[1100], front_json[1100], best_weights[1100], weights_dir[1100];
+    sr_layout layout; /* the same, as sr_run reads it */
+} drv_folder;
+
+/* db: the --db path, or NULL for runs/<space>.db. */
+void drv_folder_init(drv_folder *f, const char *db, const char *space);
+/* Creates the store's parent folders (mkdir -p).  0, or -1 with a message. */
+int drv_folder_create(const drv_folder *f, char *err, size_t cap);
+/* Where trial `id` keeps its weights (the weights folder is created). */
+int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t cap);
+/* The checkpoint of a point, in the weights folder. */
+void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap);
+
+/* ----- objectives and limits ----- */
+
+typedef struct drv_goals {
+    sr_objective obj[16];
+    sr_limit lim[32];
+    int n_obj, n_lim;
+    char text[48][256];
+    bool latency;    /* an objective or limit needs latency or throughput */
+    bool throughput; /* ... throughput */
+    bool test;       /* ... test_accuracy */
+    bool proxies;    /* ... naswot or synflow */
+} drv_goals;
+
+/* Reads `objective` and `require` of a search section.  false with err. */
+bool drv_goals_read(const section *se, drv_goals *g, char *err, size_t cap);
+void drv_goals_free(drv_goals *g);
+
+/* ----- the space across the strategy ABI, and the builtin evaluator ----- */
+
+typedef struct drv_space {
+    nasc_ctx *c;
+    program *p;
+    space_ir *s;
+    nasc_space ns;
+    nasc_decision *decs;
+    bool want_latency, want_throughput, want_test, want_proxies; /* what the builtin evaluator measures */
+    int threads;                                                 /* OpenBLAS threads per trial */
+    double max_epochs;
+    const drv_folder *folder; /* for checkpoints */
+} drv_space;
+
+/* Describes s as a nasc_space (allocations in c's arena). */
+void drv_space_init(drv_space *h, nasc_ctx *c, program *p, space_ir *s);
+/* The interface sr_run drives: h's space, its conversions, static
+ * metrics and the builtin evaluator. */
+sr_space_iface drv_space_iface(drv_space *h);
+
+/* ----- the options a search ran with (run.options in the store) ----- */
+
+typedef struct drv_run_options {
+    char evaluator[1200]; /* "builtin", "exec:CMD" or "pipe:CMD" */
+    char strategy[1024];
+    char *strategy_opts[32]; /* "key=value", the effective list (the file's, then --strategy-opt) */
+    int n_strategy_opts;
+    char *sets[64]; /* --set overrides, as given */
+    int n_sets;
+    int64_t trials;
+    double time; /* seconds, 0: none */
+    uint64_t seed;
+    char source_hash[17];
+} drv_run_options;
+
+/* The evaluator as one string: builtin, exec:CMD, pipe:CMD. */
+void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap);
+/* The JSON kept in run.options.  malloc'ed (NULL when out of memory). */
+char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets);
+/* Reads a store's options: 0, 1 when there is no store, no search or no
+ * options in it (nothing to resume from), -1 with a message. */
+int drv_options_read(const char *db, drv_run_options *o, char *err, size_t cap);
+void drv_options_free(drv_run_options *o);
+
+/* ----- a whole search ----- */
+
+/* Runs (or resumes) the search of s with cfg, which the caller filled from
+ * its options (strategy, budgets, evaluator, seed, jobs, resume...); this
+ * adds the objectives, limits, store path and layout, source, and loads
+ * the builtin evaluator's data once.  folder is filled for the caller's
+ * messages.  Returns 0, or -1 with a message (a user error). */
+int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, drv_folder *folder,
+                   sr_summary *sum, char *err, size_t cap);
+
+#endif

@@ -1,0 +1,60 @@
+/* drv_folder.c: the run folder, the one place that decides which files a
+ * search keeps beside its store and what they are called.  sr_run gets the
+ * names through sr_layout; the builtin evaluator asks for checkpoints. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "driver.h"
+
+static int folder_trial_weights(const void *ud, int64_t id, char *buf, size_t cap) {
+    return drv_folder_trial_weights(ud, id, buf, cap);
+}
+
+void drv_folder_init(drv_folder *f, const char *db, const char *space) {
+    memset(f, 0, sizeof *f);
+    if (db)
+        snprintf(f->db, sizeof f->db, "%s", db);
+    else
+        snprintf(f->db, sizeof f->db, "runs/%s.db", space ? space : "search");
+    snprintf(f->stem, sizeof f->stem, "%s", f->db);
+    size_t n = strlen(f->stem);
+    if (n > 3 && !strcmp(f->stem + n - 3, ".db")) f->stem[n - 3] = 0;
+    snprintf(f->best_json, sizeof f->best_json, "%s.best.json", f->stem);
+    snprintf(f->front_json, sizeof f->front_json, "%s.front.json", f->stem);
+    snprintf(f->best_weights, sizeof f->best_weights, "%s.best.safetensors", f->stem);
+    snprintf(f->weights_dir, sizeof f->weights_dir, "%s.weights", f->stem);
+    f->layout.best_json = f->best_json;
+    f->layout.front_json = f->front_json;
+    f->layout.best_weights = f->best_weights;
+    f->layout.trial_weights = folder_trial_weights;
+    f->layout.ud = f;
+}
+
+int drv_folder_create(const drv_folder *f, char *err, size_t cap) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", f->db);
+    for (char *q = buf + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = 0;
+        if (mkdir(buf, 0777) && errno != EEXIST) {
+            snprintf(err, cap, "cannot create the folder %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        *q = '/';
+    }
+    return 0;
+}
+
+int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t cap) {
+    if (mkdir(f->weights_dir, 0777) && errno != EEXIST) return -1;
+    snprintf(buf, cap, "%s/trial-%lld.safetensors", f->weights_dir, (long long)id);
+    return 0;
+}
+
+void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *s = point_json; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    snprintf(buf, cap, "%s/ckpt-%016llx.safetensors", f->weights_dir, (unsigned long long)h);
+}
