@@ -229,7 +229,7 @@ static ir_node *emit(interp *I, ir_op op, const char *opname, value **ins, int n
     ir_node nd;
     ir_node_init(&nd, op); /* the operation table's defaults */
     nd.id = I->nodes.n;
-    nd.name = node_name(I, opname);
+    nd.name = node_name(I, opname ? opname : ir_op_name(op)); /* layers are named by builtin or op */
     nd.n_in = n_in;
     nd.in = arena_alloc(&I->c->A, (size_t)(n_in + 1) * sizeof(int));
     for (int i = 0; i < n_in; i++) nd.in[i] = ins[i]->node;
@@ -299,7 +299,7 @@ static value *b_dense(interp *I, loc at, bargs *b) {
     cost(I, add(I, mul(I, n, units), bias ? units : S(I, 0)), mul(I, S(I, 2), mul(I, n, units)));
     value *y = out_tensor(I, 1, &units);
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, IR_DENSE, "dense", &x, 1, y);
+        ir_node *nd = emit(I, IR_DENSE, NULL, &x, 1, y);
         nd->units = (int)K(units);
         nd->bias = bias;
         int64_t w[2] = {K(units), K(n)};
@@ -416,8 +416,7 @@ static value *b_norm(interp *I, loc at, bargs *b, bool layer) {
     cost(I, mul(I, S(I, 2), ch), mul(I, S(I, 2), numel(I, x)));
     value *y = out_tensor(I, x->rank, x->d);
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd =
-            emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, layer ? "layernorm" : "batchnorm", &x, 1, y);
+        ir_node *nd = emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, NULL, &x, 1, y);
         int64_t c = K(ch);
         add_param(I, nd, "weight", PARAM_WEIGHT, 1, &c, true);
         add_param(I, nd, "bias", PARAM_BIAS, 1, &c, true);
@@ -520,7 +519,7 @@ static value *b_dropout(interp *I, loc at, bargs *b) {
     }
     value *y = out_tensor(I, x->rank, x->d);
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, IR_DROPOUT, "dropout", &x, 1, y);
+        ir_node *nd = emit(I, IR_DROPOUT, NULL, &x, 1, y);
         nd->p = (float)sym_fval(p);
         y->node = nd->id;
     }
@@ -566,8 +565,7 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
     value *y = out_tensor(I, ts[0]->rank, d);
     if (id == BI_SUM) cost(I, S(I, 0), mul(I, S(I, n - 1), numel(I, y)));
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd =
-            emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, id == BI_CONCAT ? "concat" : "add", ts, n, y);
+        ir_node *nd = emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, NULL, ts, n, y);
         nd->flops = ir_node_flops(nd, &I->nodes.v[ts[0]->node].shape);
         y->node = nd->id;
     }
@@ -592,7 +590,7 @@ static value *b_mul(interp *I, loc at, value *a, value *b) {
     cost(I, S(I, 0), numel(I, y));
     if (concrete(I) && I->g && !I->abort) {
         value *ins[2] = {a, b};
-        ir_node *nd = emit(I, IR_MUL, "mul", ins, 2, y);
+        ir_node *nd = emit(I, IR_MUL, NULL, ins, 2, y);
         nd->flops = ir_node_flops(nd, &I->nodes.v[a->node].shape);
         y->node = nd->id;
     }
