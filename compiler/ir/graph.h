@@ -116,8 +116,6 @@ int64_t ir_shape_numel(const ir_shape *s);
 const char *ir_act_name(ir_act a);
 /* Formats a shape as "[16, 14, 14]" into buf. */
 char *ir_shape_str(const ir_shape *s, char *buf, int cap);
-/* Sums params/flops and computes memory; call after building. */
-void ir_graph_finish(ir_graph *g);
 
 /* ===== ops.c: the operation table ===== */
 
@@ -151,5 +149,8 @@ int64_t ir_node_flops(const ir_node *n, const ir_shape *in0);
  *   node 3 'conv2d#2' (conv2d): output shape [8, 5, 5] does not follow
  *   from its inputs (expected [8, 4, 4]) */
 const char *ir_graph_verify(const ir_graph *g, unsigned flags, char *buf, size_t cap);
+/* Sums params/flops and computes peak memory (aliasing ops cost nothing);
+ * call after building. */
+void ir_graph_finish(ir_graph *g);
 
 #endif
