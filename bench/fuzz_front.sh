@@ -56,6 +56,7 @@ log=$bdir/fuzz.log
 # stopping at the first; -timeout flags hangs, -rss_limit_mb memory blowups.
 ASAN_OPTIONS=detect_leaks=1 nice -n 19 "$bdir/nasc_fuzz_front" "$corpus" \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+    -dict="$root/tests/fuzz/nasc.dict" \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -artifact_prefix="$art/" -print_final_stats=1 > "$log" 2>&1 || true
 tail -25 "$log"

@@ -2,7 +2,12 @@
  * nasc runtime (SGD lr 0.05 momentum 0.9, batch 128, all 60,000 training
  * images, inputs scaled to [0, 1]); prints samples/s and test accuracy as
  * one JSON line, for bench/run_train_bench.sh to set against PyTorch.
- *   train_bench mlp|cnn THREADS [SEED]
+ *   train_bench mlp|cnn THREADS [SEED [unit|standard|augment]]
+ * standard: train.normalize = standard (the 60,000 images' mean and std,
+ * applied to train and test); augment: that and train.augment = [crop(pad
+ * = 4), flip, cutout(16)], for the throughput cost of augmentation;
+ * augcost: no training, only the augmentation of every batch of an epoch,
+ * in CPU seconds (which other load on the machine does not inflate). 
  * Like the nasc tool, it re-executes itself with OPENBLAS_CORETYPE set to
  * rt_blas_wanted_coretype() when that variable is unset (OpenBLAS reads it
  * only when it loads); NASC_NO_CORETYPE=1 disables that, to measure
@@ -11,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "blas.h"
 #include "data.h"
+#include "normalize.h"
 #include "rt_testgraph.h"
 #include "train.h"
 
@@ -37,9 +44,37 @@ static tg *cnn_s(void) {
     return t;
 }
 
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The augmentation alone over one epoch of batches of 128, as the trainer
+ * runs it (gather, then augment in place). */
+static int aug_cost(const rt_dataset *tr, uint64_t seed) {
+    rt_augment a = {3, {{RT_AUG_CROP, 4}, {RT_AUG_FLIP, 0}, {RT_AUG_CUTOUT, 16}}};
+    int64_t in = ir_shape_numel(&tr->sample);
+    float *xb = malloc(sizeof(float) * (size_t)(128 * in)), *tmp = malloc(sizeof(float) * (size_t)in);
+    ir_input_norm none = {0};
+    double t0 = cpu_now(), sum = 0;
+    for (int64_t b = 0; b < tr->n; b += 128) {
+        int m = tr->n - b < 128 ? (int)(tr->n - b) : 128;
+        memcpy(xb, tr->x + b * in, sizeof(float) * (size_t)(m * in));
+        rt_augment_batch(&a, &tr->sample, &none, xb, m, seed + (uint64_t)b, tmp);
+        sum += xb[0];
+    }
+    double dt = cpu_now() - t0;
+    printf("{\"impl\": \"nasc\", \"mode\": \"augcost\", \"aug_samples_per_cpu_s\": %.1f, \"check\": %g}\n",
+           (double)tr->n / dt, sum);
+    free(xb);
+    free(tmp);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3 || (strcmp(argv[1], "mlp") && strcmp(argv[1], "cnn"))) {
-        fprintf(stderr, "usage: train_bench mlp|cnn THREADS [SEED]\n");
+        fprintf(stderr, "usage: train_bench mlp|cnn THREADS [SEED [unit|standard|augment]]\n");
         return 2;
     }
     const char *want = rt_blas_wanted_coretype();
@@ -56,7 +91,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "train_bench: %s\n", err);
         return 1;
     }
+    const char *mode = argc > 4 ? argv[4] : "unit";
+    if (!strcmp(mode, "augcost")) return aug_cost(&tr, seed);
     tg *t = !strcmp(argv[1], "mlp") ? mlp_s() : cnn_s();
+    if (strcmp(mode, "unit")) { /* as recipe.c does: fit on the training set, apply to both */
+        if (rt_norm_fit(&tr, &t->g.norm, err, sizeof err) ||
+            rt_norm_apply(&t->g.norm, ir_shape_numel(&tr.sample), tr.x, tr.n, err, sizeof err) ||
+            rt_norm_apply(&t->g.norm, ir_shape_numel(&te.sample), te.x, te.n, err, sizeof err)) {
+            fprintf(stderr, "train_bench: %s\n", err);
+            return 1;
+        }
+    }
     rt_train_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.epochs = 1;
@@ -67,16 +112,17 @@ int main(int argc, char **argv) {
     cfg.sched.kind = SCHED_CONSTANT;
     cfg.seed = seed;
     cfg.threads = threads;
+    if (!strcmp(mode, "augment"))
+        cfg.augment = (rt_augment){3, {{RT_AUG_CROP, 4}, {RT_AUG_FLIP, 0}, {RT_AUG_CUTOUT, 16}}};
     rt_metrics m;
     if (rt_train(&t->g, &cfg, &tr, NULL, &te, &m, err, sizeof err)) {
         fprintf(stderr, "train_bench: %s\n", err);
         return 1;
     }
-    printf(
-        "{\"impl\": \"nasc\", \"net\": \"%s\", \"threads\": %d, \"core\": \"%s\", \"samples_per_s\": %.1f, "
-        "\"train_time\": %.3f, \"test_accuracy\": %.4f, \"loss\": %.4f}\n",
-        argv[1], threads, rt_blas_corename(), (double)tr.n / m.train_time, m.train_time, m.test_accuracy,
-        m.loss);
+    printf("{\"impl\": \"nasc\", \"net\": \"%s\", \"mode\": \"%s\", \"threads\": %d, \"core\": \"%s\", "
+           "\"samples_per_s\": %.1f, \"train_time\": %.3f, \"test_accuracy\": %.4f, \"loss\": %.4f}\n",
+           argv[1], mode, threads, rt_blas_corename(), (double)tr.n / m.train_time, m.train_time,
+           m.test_accuracy, m.loss);
     tg_free(t);
     rt_dataset_free(&tr);
     rt_dataset_free(&te);

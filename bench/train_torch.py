@@ -5,7 +5,10 @@ One epoch of MLP-S or CNN-S on Fashion-MNIST with Debian's PyTorch 1.13
 (SGD lr 0.05 momentum 0.9, batch 128, all 60,000 training images shuffled,
 inputs scaled to [0, 1] exactly as the nasc runtime does), then test
 accuracy.  Prints one JSON line like bench/train_bench.c.
-    /usr/bin/python3 bench/train_torch.py mlp|cnn THREADS [SEED]
+    /usr/bin/python3 bench/train_torch.py mlp|cnn THREADS [SEED [unit|standard]]
+standard: inputs standardised by the training set's mean and (population)
+standard deviation, transforms.Normalize's job in a PyTorch recipe, the
+counterpart of nasc's train.normalize = standard.
 torch.set_num_threads() does not reach OpenBLAS's pool (dense layers go
 through OpenBLAS), so its thread count is set through ctypes too.
 """
@@ -59,6 +62,10 @@ def main():
     torch.manual_seed(seed)
     xtr, ytr = load("train")
     xte, yte = load("t10k")
+    mode = sys.argv[4] if len(sys.argv) > 4 else "unit"
+    if mode == "standard":
+        mean, std = xtr.double().mean().item(), xtr.double().std(unbiased=False).item()
+        xtr, xte = (xtr - mean) / std, (xte - mean) / std
     model = net(kind)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     lossf = nn.CrossEntropyLoss()
@@ -80,7 +87,7 @@ def main():
     with torch.no_grad():
         acc = sum((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
                   for i in range(0, len(xte), 1000)) / len(xte)
-    print(json.dumps({"impl": "torch", "net": kind, "threads": threads, "core": core,
+    print(json.dumps({"impl": "torch", "net": kind, "mode": mode, "threads": threads, "core": core,
                       "samples_per_s": round(len(xtr) / dt, 1), "train_time": round(dt, 3),
                       "test_accuracy": round(acc, 4), "loss": round(total / len(xtr), 4)}))
 

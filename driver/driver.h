@@ -30,7 +30,9 @@
  *   runs/mnist.best.safetensors    the best point's weights (builtin)
  *   runs/mnist.weights/trial-N.safetensors   weights kept per trial
  *   runs/mnist.weights/ckpt-H.safetensors    multi-fidelity checkpoints,
- *                                             H = FNV-1a of the point JSON */
+ *                                             H = FNV-1a of the point JSON
+ *   runs/mnist.weights/latency-H.txt         a point's measured latency and
+ *                                             throughput (measured once) */
 typedef struct drv_folder {
     char db[1024];   /* the store */
     char stem[1024]; /* db without its .db */
@@ -46,6 +48,8 @@ int drv_folder_create(const drv_folder *f, char *err, size_t cap);
 int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t cap);
 /* The checkpoint of a point, in the weights folder. */
 void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap);
+/* Where a point's measured latency is kept ("" when the folder cannot be made). */
+void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, size_t cap);
 
 /* ----- objectives and limits ----- */
 
@@ -113,9 +117,13 @@ void drv_options_free(drv_run_options *o);
 /* Runs (or resumes) the search of s with cfg, which the caller filled from
  * its options (strategy, budgets, evaluator, seed, jobs, resume...); this
  * adds the objectives, limits, store path and layout, source, and loads
- * the builtin evaluator's data once.  folder is filled for the caller's
- * messages.  Returns 0, or -1 with a message (a user error). */
-int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, drv_folder *folder,
-                   sr_summary *sum, char *err, size_t cap);
+ * the builtin evaluator's data once.  metrics: a comma-separated list of
+ * metrics the builtin evaluator measures although no objective or limit
+ * names them (test_accuracy, naswot, synflow, latency, throughput; NULL:
+ * none).  folder is filled for the caller's messages.  Returns 0, or -1
+ * with a message (a user error), -2 for a bad metrics list (a usage
+ * error). */
+int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, const char *metrics,
+                   drv_folder *folder, sr_summary *sum, char *err, size_t cap);
 
 #endif

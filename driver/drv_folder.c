@@ -58,3 +58,13 @@ void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *bu
     for (const char *s = point_json; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
     snprintf(buf, cap, "%s/ckpt-%016llx.safetensors", f->weights_dir, (unsigned long long)h);
 }
+
+void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, size_t cap) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *s = point_json; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    if (mkdir(f->weights_dir, 0777) && errno != EEXIST) {
+        buf[0] = 0;
+        return;
+    }
+    snprintf(buf, cap, "%s/latency-%016llx.txt", f->weights_dir, (unsigned long long)h);
+}

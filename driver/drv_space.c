@@ -130,6 +130,31 @@ static int ad_static(void *ud, const nasc_point *p, sr_metrics *out) {
     return ok ? 0 : -1;
 }
 
+/* Activity, feasibility, static metrics and JSON of a point from one run
+ * of the interpreter (sr_space_iface.instantiate). */
+static int ad_instantiate(void *ud, nasc_point *p, sr_metrics *m, char **json) {
+    drv_space *h = ud;
+    ctx_mark mk = ctx_get_mark(h->c);
+    assignment *a = asg_new(h->c, h->s);
+    a->no_names = true; /* sizes only: the point's JSON does not need layer names */
+    ir_graph g = {0};
+    int rc = -1;
+    *json = NULL;
+    if (to_asg(h, p, a)) {
+        bool feasible, ok = space_run(h->c, h->p, h->s, a, &g, &feasible);
+        for (int i = 0; i < a->n; i++) p->active[i] = a->active[i];
+        if (ok) {
+            sr_metrics_set(m, "params", (double)g.params);
+            sr_metrics_set(m, "flops", (double)g.flops);
+            sr_metrics_set(m, "memory", (double)g.memory);
+        }
+        *json = strdup(point_json(h->c, h->s, a));
+        rc = ok ? 1 : 0;
+    }
+    ctx_release(h->c, mk);
+    return rc;
+}
+
 /* ----- the space as the ABI describes it ----- */
 
 /* The simple form of an activity condition: one parent decision and the
@@ -277,6 +302,40 @@ static int train_progress(void *ctx, const rt_progress *p) {
     return 0;
 }
 
+/* Latency does not depend on the weights or the fidelity: a point measured
+ * once (by any worker, in any run of the search) keeps its figures in the
+ * run folder, and a multi-fidelity strategy's later rungs reuse them. */
+static int latency_of(drv_space *h, const char *point_json, const ir_graph *g, sr_metrics *out, char *err,
+                      size_t cap) {
+    char path[1200];
+    path[0] = 0;
+    if (h->folder) drv_folder_latency(h->folder, point_json, path, sizeof path);
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+    double lat, thr = NAN;
+    int n = f ? fscanf(f, "%lf %lf", &lat, &thr) : 0;
+    if (f) fclose(f);
+    if (n >= 1 && isfinite(lat) && (!h->want_throughput || (n == 2 && isfinite(thr)))) {
+        sr_metrics_set(out, "latency", lat);
+        if (n == 2 && isfinite(thr) && h->want_throughput) sr_metrics_set(out, "throughput", thr);
+        return 0;
+    }
+    if (measure_latency(g, h->want_throughput, out, err, cap)) return -1;
+    if (path[0] && sr_metrics_get(out, "latency", &lat)) {
+        if (!sr_metrics_get(out, "throughput", &thr)) thr = NAN;
+        char tmp[1300];
+        snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid()); /* written whole, then renamed */
+        FILE *w = fopen(tmp, "w");
+        if (w) {
+            fprintf(w, "%.17g %.17g\n", lat, thr);
+            if (fclose(w) == 0)
+                rename(tmp, path);
+            else
+                unlink(tmp);
+        }
+    }
+    return 0;
+}
+
 /* Checkpoints for multi-fidelity strategies: the same point trained again
  * at a higher fidelity resumes from its last checkpoint (drv_folder). */
 static int ad_eval(void *ud, const char *point_json, double fidelity, const char *weights_path,
@@ -333,7 +392,7 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     sr_metrics_set(out, "epochs", tm.m.epochs);
     rc = 0;
     t0 = recipe_now();
-    if (h->want_latency && measure_latency(&g, h->want_throughput, out, err, cap)) rc = -1;
+    if (h->want_latency && latency_of(h, point_json, &g, out, err, cap)) rc = -1;
     double t_jit = recipe_now() - t0;
     t0 = recipe_now();
     if (rc == 0 && weights_path && *weights_path)
@@ -361,5 +420,6 @@ static void ad_worker_init(void *ud) {
 }
 
 sr_space_iface drv_space_iface(drv_space *h) {
-    return (sr_space_iface){&h->ns, h, ad_to_json, ad_from_json, ad_static, ad_eval, ad_worker_init};
+    return (sr_space_iface){&h->ns,    h,       ad_to_json,     ad_from_json,
+                            ad_static, ad_eval, ad_worker_init, ad_instantiate};
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "cifar.h"
+#include "normalize.h"
 #include "recipe.h"
 
 static double num_arg(const cfg_val *call, const char *key, double dflt) {
@@ -88,6 +90,95 @@ static bool schedule(const section *tr, recipe *r, char *err, size_t cap) {
     return true;
 }
 
+/* A named argument's numbers: a list of constants, or one constant. */
+static int num_list(const cfg_val *call, const char *key, float *out, int max) {
+    const cfg_val *v = NULL;
+    for (int i = 0; call && i < call->n; i++)
+        if (call->keys[i] && !strcmp(call->keys[i], key)) v = call->items[i];
+    if (v && v->k == CV_NUM && sym_is_const(v->num)) {
+        out[0] = (float)sym_fval(v->num);
+        return 1;
+    }
+    if (!v || v->k != CV_LIST || v->n < 1 || v->n > max) return -1;
+    for (int i = 0; i < v->n; i++) {
+        if (v->items[i]->k != CV_NUM || !sym_is_const(v->items[i]->num)) return -1;
+        out[i] = (float)sym_fval(v->items[i]->num);
+    }
+    return v->n;
+}
+
+/* normalize = unit | standard | standard(mean = [...], std = [...]) */
+static bool normalize(const section *tr, recipe *r, char *err, size_t cap) {
+    const cfg_val *v = section_get(tr, "normalize");
+    r->normalize = NORM_UNIT;
+    if (!v || (v->k == CV_IDENT && !strcmp(v->s, "unit"))) return true;
+    if ((v->k == CV_IDENT || (v->k == CV_CALL && v->n == 0)) && !strcmp(v->s, "standard")) {
+        r->normalize = NORM_STANDARD;
+        return true;
+    }
+    if (v->k == CV_CALL && !strcmp(v->s, "standard")) {
+        int nm = num_list(v, "mean", r->norm.mean, IR_NORM_MAX_CHANNELS);
+        int ns = num_list(v, "std", r->norm.std, IR_NORM_MAX_CHANNELS);
+        if (nm < 1 || ns < 1) {
+            snprintf(err, cap, "normalize = standard(mean = [...], std = [...]) needs both lists of numbers");
+            return false;
+        }
+        if (nm != ns) {
+            snprintf(err, cap, "normalize = standard(...): %d means but %d standard deviations", nm, ns);
+            return false;
+        }
+        r->normalize = NORM_GIVEN;
+        r->norm.channels = nm;
+        return true;
+    }
+    snprintf(err, cap, "normalize must be unit, standard or standard(mean = [...], std = [...])");
+    return false;
+}
+
+/* One augmentation: crop(pad = P), flip, cutout(S) / cutout(size = S). */
+static bool aug_op(const cfg_val *v, rt_aug_op *o, char *err, size_t cap) {
+    const char *name = v->k == CV_IDENT || v->k == CV_CALL ? v->s : NULL;
+    double size = -1;
+    if (name && !strcmp(name, "flip")) {
+        o->kind = RT_AUG_FLIP;
+        return true;
+    }
+    if (name && !strcmp(name, "crop")) {
+        o->kind = RT_AUG_CROP;
+        size = num_arg(v, "pad", 4);
+    } else if (name && !strcmp(name, "cutout")) {
+        o->kind = RT_AUG_CUTOUT;
+        size = num_arg(v, "size", 16);
+        if (v->k == CV_CALL && v->n > 0 && !v->keys[0] && v->items[0]->k == CV_NUM &&
+            sym_is_const(v->items[0]->num))
+            size = sym_fval(v->items[0]->num);
+    } else {
+        snprintf(err, cap, "augment takes crop(pad = N), flip and cutout(N)");
+        return false;
+    }
+    if (size != floor(size) || size < 0 || size > 4096) {
+        snprintf(err, cap, "augment: %s needs a whole number of pixels, got %g", name, size);
+        return false;
+    }
+    o->size = (int)size;
+    return true;
+}
+
+static bool augment(const section *tr, recipe *r, char *err, size_t cap) {
+    const cfg_val *v = section_get(tr, "augment");
+    rt_augment *a = &r->cfg.augment;
+    a->n = 0;
+    if (!v) return true;
+    int n = v->k == CV_LIST ? v->n : 1;
+    if (n > RT_AUG_MAX) {
+        snprintf(err, cap, "augment: at most %d operations", RT_AUG_MAX);
+        return false;
+    }
+    for (int i = 0; i < n; i++)
+        if (!aug_op(v->k == CV_LIST ? v->items[i] : v, &a->ops[a->n++], err, cap)) return false;
+    return true;
+}
+
 bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
     memset(r, 0, sizeof *r);
     const cfg_val *d = section_get(tr, "data");
@@ -101,6 +192,9 @@ bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
         r->path1 = str_arg(d, 0, "path");
         r->label = str_arg(d, 1, "label");
         if (!r->label) r->label = "label";
+    } else if (d && d->k == CV_CALL && (!strcmp(d->s, "cifar10") || !strcmp(d->s, "cifar100"))) {
+        r->data = !strcmp(d->s, "cifar100") ? DATA_CIFAR100 : DATA_CIFAR10;
+        r->path1 = str_arg(d, 0, "dir");
     }
     const cfg_val *t = section_get(tr, "test");
     if (t && t->k == CV_CALL && !strcmp(t->s, "idx")) {
@@ -121,7 +215,9 @@ bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
     r->cfg.data_fraction = section_num(tr, "data_fraction", 1);
     const cfg_val *in = section_get(tr, "init");
     r->cfg.init = in && in->k == CV_IDENT && !strcmp(in->s, "xavier") ? INIT_XAVIER : INIT_KAIMING;
-    if (!optimizer(tr, r, err, cap) || !schedule(tr, r, err, cap)) return false;
+    if (!optimizer(tr, r, err, cap) || !schedule(tr, r, err, cap) || !normalize(tr, r, err, cap) ||
+        !augment(tr, r, err, cap))
+        return false;
     if (r->cfg.batch < 1) {
         snprintf(err, cap, "batch must be positive");
         return false;
@@ -154,11 +250,36 @@ static const char *data_path(const char *p, char *buf, size_t cap) {
 static recipe_data g_data;
 static bool g_loaded;
 
+/* Standardises train, validation and test by the training split's
+ * statistics (or the given ones): the transform is fitted once, here. */
+static int standardise(const recipe *r, recipe_data *d, char *err, size_t cap) {
+    if (r->normalize == NORM_UNIT) return 0;
+    if (r->normalize == NORM_GIVEN) {
+        d->norm = r->norm;
+        if (rt_norm_check(&d->norm, &d->train.sample, err, cap)) return -1;
+    } else if (rt_norm_fit(&d->train, &d->norm, err, cap))
+        return -1;
+    rt_dataset *sets[3] = {&d->train, &d->val, &d->test};
+    for (int i = 0; i < 3; i++)
+        if (sets[i]->n > 0 &&
+            rt_norm_apply(&d->norm, ir_shape_numel(&sets[i]->sample), sets[i]->x, sets[i]->n, err, cap))
+            return -1;
+    return 0;
+}
+
+/* What identifies the loaded data: same key, same data. */
+static void data_key(const recipe *r, char *key, size_t cap) {
+    int n = snprintf(key, cap, "%d|%s|%s|%s|%g|%llu|%d|%s|%s|%d", r->data, r->path1 ? r->path1 : "",
+                     r->path2 ? r->path2 : "", r->label ? r->label : "", r->split,
+                     (unsigned long long)r->cfg.seed, r->test_kind, r->test1 ? r->test1 : "",
+                     r->test2 ? r->test2 : "", (int)r->normalize);
+    for (int i = 0; r->normalize == NORM_GIVEN && i < r->norm.channels && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(key + n, cap - (size_t)n, "|%a,%a", r->norm.mean[i], r->norm.std[i]);
+}
+
 const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
     char key[1200];
-    snprintf(key, sizeof key, "%d|%s|%s|%s|%g|%llu|%d|%s|%s", r->data, r->path1 ? r->path1 : "",
-             r->path2 ? r->path2 : "", r->label ? r->label : "", r->split, (unsigned long long)r->cfg.seed,
-             r->test_kind, r->test1 ? r->test1 : "", r->test2 ? r->test2 : "");
+    data_key(r, key, sizeof key);
     if (g_loaded && !strcmp(key, g_data.key)) return &g_data;
     if (g_loaded) {
         rt_dataset_free(&g_data.train);
@@ -174,6 +295,10 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
     if (r->data == DATA_FASHION) {
         rc = rt_load_fashion_mnist(NULL, &all, &g_data.test, err, cap);
         g_data.have_test = rc == 0;
+    } else if (r->data == DATA_CIFAR10 || r->data == DATA_CIFAR100) {
+        rc = p1 ? rt_load_cifar(p1, r->data == DATA_CIFAR10 ? 10 : 100, &all, &g_data.test, err, cap) : -1;
+        if (!r->path1) snprintf(err, cap, "cifar10(\"DIR\") and cifar100(\"DIR\") need a directory");
+        g_data.have_test = rc == 0;
     } else if (r->data == DATA_IDX) {
         rc = p1 && p2 ? rt_load_idx(p1, p2, &all, err, cap) : -1;
         if (!r->path1 || !r->path2) snprintf(err, cap, "idx(\"images\", \"labels\") needs two file names");
@@ -187,9 +312,11 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
         if (!q1 || (r->test_kind == DATA_IDX && !q2)) {
             snprintf(err, cap, "test = idx(\"images\", \"labels\") or csv(\"file.csv\", label = ...)");
             rc = -1;
-        } else
+        } else {
+            rt_dataset_free(&g_data.test); /* the user's test set replaces a bundled one */
             rc = r->test_kind == DATA_IDX ? rt_load_idx(q1, q2, &g_data.test, err, cap)
                                           : rt_load_csv(q1, r->test_label, &g_data.test, err, cap);
+        }
         g_data.have_test = rc == 0;
     }
     if (rc) {
@@ -203,6 +330,12 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
         if (rc) return NULL;
     } else {
         g_data.train = all;
+    }
+    if (standardise(r, &g_data, err, cap)) {
+        rt_dataset_free(&g_data.train);
+        rt_dataset_free(&g_data.val);
+        rt_dataset_free(&g_data.test);
+        return NULL;
     }
     snprintf(g_data.key, sizeof g_data.key, "%s", key);
     g_loaded = true;
@@ -221,6 +354,7 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
     if (!d) return -1;
     const char *what = r->data == DATA_FASHION ? "fashion_mnist" : r->path1;
     if (rt_check_data(g, &d->train, what, err, cap)) return -1;
+    g->norm = d->norm; /* saved with the weights: run, build and the executable apply it */
     if (d->have_test && rt_check_data(g, &d->test, "the test data", err, cap)) return -1;
     double epochs = fidelity > 0 ? fidelity : r->epochs;
     r->cfg.epochs = (int)ceil(epochs);

@@ -11,11 +11,15 @@ typedef struct recipe {
     rt_train_cfg cfg;
     double split;  /* validation fraction */
     double epochs; /* as written (may be fractional: then data_fraction) */
-    enum { DATA_FASHION, DATA_IDX, DATA_CSV } data;
-    const char *path1, *path2;              /* idx images/labels, csv path */
+    enum { DATA_FASHION, DATA_IDX, DATA_CSV, DATA_CIFAR10, DATA_CIFAR100 } data;
+    const char *path1, *path2;              /* idx images/labels, csv path, cifar directory */
     const char *label;                      /* csv label column */
     int test_kind;                          /* 0: none (fashion_mnist brings its own), DATA_IDX or DATA_CSV */
     const char *test1, *test2, *test_label; /* the `test = ...` data */
+    /* train.normalize: unit (as read), standard from the training split, or
+     * standard(mean = [...], std = [...]) given (then norm holds them) */
+    enum { NORM_UNIT, NORM_STANDARD, NORM_GIVEN } normalize;
+    ir_input_norm norm;
     /* What a search trial can skip (nasc train computes everything): */
     double val_fraction; /* validate on this fraction of the validation split (0: all), at least
                             RECIPE_MIN_VAL samples */
@@ -32,8 +36,9 @@ bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap);
 /* The data of a recipe, loaded once per process and split into train and
  * validation by the recipe's seed. */
 typedef struct recipe_data {
-    rt_dataset train, val, test;
+    rt_dataset train, val, test; /* standardised when the recipe says so */
     bool have_test;
+    ir_input_norm norm; /* the transform applied (channels 0: none); recipe_train gives it to the graph */
     char key[1200];
 } recipe_data;
 

@@ -21,9 +21,11 @@
 //     {"space": "NB201", "decisions": {"e1": "conv3x3", "e2": "skip", "e3": "zero",
 //      "e4": "avgpool3x3", "e5": "conv1x1", "e6": "conv3x3"}}
 //
-// The input is a 3x32x32 CIFAR-style image, so this file has no train
-// section: it is meant for `check`, `sample` and `show`, or for a search with
-// an external evaluator that looks points up in the benchmark's table.
+// The input is a 3x32x32 CIFAR image.  The train section is the benchmark's
+// recipe on CIFAR-10, whose binary version (cifar-10-binary.tar.gz, unpacked
+// to cifar-10-batches-bin/ beside this file) you download yourself; without
+// it, use `check`, `sample` and `show`, or a search with an external
+// evaluator that looks points up in the benchmark's table.
 
 import std.cells         // zero, skip, conv1x1, conv3x3, avgpool3x3 (ReLU-Conv-BN ops, shape-preserving)
 
@@ -57,4 +59,15 @@ space NB201(x: Tensor[3, 32, 32]) -> Tensor[10] {
         }
     }
     return dense(global_avgpool(relu(batchnorm(h))), 10)
+}
+
+// NAS-Bench-201's training recipe (Dong & Yang, ICLR 2020), 200 epochs.
+train {
+    data      = cifar10("cifar-10-batches-bin")
+    normalize = standard                    // per-channel mean and std of the training split
+    augment   = [crop(pad = 4), flip]       // random crop and flip; DARTS adds cutout(16)
+    epochs    = 200
+    batch     = 256
+    optimizer = sgd(lr = 0.1, momentum = 0.9, nesterov = true, weight_decay = 5e-4)
+    schedule  = cosine
 }

@@ -124,7 +124,7 @@ static const char *dotted(pctx *p, const char *a, const char *b) { return arena_
 %type <str> dotted
 %type <members> members
 %type <list> sig float_range params params_opt types types_opt dims body stmts entries section
-%type <list> eitems citems else_part
+%type <list> eitems citems litems else_part
 %type <param> param
 %type <type> type
 %type <stmt> stmt if_stmt
@@ -261,7 +261,16 @@ eitems: eitem                           { $$ = L1(p, $1); }
 eitem: expr                             { $$ = $1; }
      | MAXIMIZE expr                    { $$ = ast_objective(C, @1, OP_MAXIMIZE, $2); }
      | MINIMIZE expr                    { $$ = ast_objective(C, @1, OP_MINIMIZE, $2); }
+     | LB nls RB                        { $$ = ast_list_expr(C, @1, L0()); }
+     | LB litems RB                     { $$ = ast_list_expr(C, @1, $2); }
+     | LB litems COMMA RB               { $$ = ast_list_expr(C, @1, $2); }
      ;
+/* `[a, b, c]`: a list as a section value or a named option's value
+ * (augment = [crop(pad = 4), flip], standard(mean = [0.5, 0.5])), never
+ * an expression, so that it cannot clash with `choice [lo, hi]`. */
+litems: nls expr nls                    { $$ = L1(p, $2); }
+      | litems COMMA nls expr nls       { $$ = L(p, $1, $4); }
+      ;
 
 /* ----- expressions ----- */
 
@@ -330,6 +339,8 @@ args: expr                              { $$ = arg_pos(p, (p_args){{0}, {0}}, $1
     | args COMMA named_arg              { $$ = arg_named(p, $1, $3); }
     ;
 named_arg: IDENT ASSIGN expr            { $$ = ast_named(C, @1, $1, $3); }
+         | IDENT ASSIGN LB litems RB    { $$ = ast_named(C, @1, $1, ast_list_expr(C, @3, $4)); }
+         | IDENT ASSIGN LB litems COMMA RB { $$ = ast_named(C, @1, $1, ast_list_expr(C, @3, $4)); }
          ;
 
 %%

@@ -647,6 +647,18 @@ static int subset(const rt_dataset *src, const int64_t *idx, int64_t n, rt_datas
     return 0;
 }
 
+int rt_sample_fits(const ir_shape *sample, const ir_shape *net) {
+    if (ir_shape_numel(sample) != ir_shape_numel(net)) return 0;
+    int a = 0, b = 0;
+    while (a < sample->rank - 1 && sample->d[a] == 1) a++;
+    while (b < net->rank - 1 && net->d[b] == 1) b++;
+    if (sample->rank - a <= 1 || net->rank - b <= 1) return 1;
+    if (sample->rank - a != net->rank - b) return 0;
+    for (int i = 0; a + i < sample->rank; i++)
+        if (sample->d[a + i] != net->d[b + i]) return 0;
+    return 1;
+}
+
 int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed, rt_dataset *train,
                      rt_dataset *val, char *err, size_t errcap) {
     if (!src || !train || !val) return err_set(err, errcap, "rt_dataset_split: missing argument");
@@ -655,6 +667,10 @@ int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed, rt_d
     if (src->n <= 0 || !src->x) return err_set(err, errcap, "cannot split an empty data set");
     int64_t n_val = (int64_t)llround(fraction * (double)src->n);
     if (n_val >= src->n) n_val = src->n - 1; /* keep at least one training sample */
+    if (fraction > 0 && n_val < 1)
+        return err_set(err, errcap,
+                       "%lld samples are too few for a validation split of %g (each part needs at least one)",
+                       (long long)src->n, fraction);
     int64_t *idx = malloc((size_t)src->n * sizeof *idx);
     if (!idx) return err_set(err, errcap, "out of memory");
     for (int64_t i = 0; i < src->n; i++) idx[i] = i;

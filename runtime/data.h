@@ -36,9 +36,15 @@ int rt_load_idx_images(const char *images, rt_dataset *out, char *err, size_t er
  * every other column is a float feature: samples are [columns - 1]. */
 int rt_load_csv(const char *path, const char *label, rt_dataset *out, char *err, size_t errcap);
 void rt_dataset_free(rt_dataset *d);
+/* 1 when samples of shape `sample` fit a network input of shape `net`:
+ * the same dims once leading 1s are dropped, or the same count when
+ * either is flat (raw float32, CSV rows). [56, 14] images do not fit
+ * [1, 28, 28] although both hold 784 values. */
+int rt_sample_fits(const ir_shape *sample, const ir_shape *net);
 
 /* Splits the last `fraction` of a fixed shuffle (by seed) of src into val,
- * the rest into train; both copy the data. */
+ * the rest into train; both copy the data.  A fraction > 0 that leaves
+ * either part empty is an error. */
 int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed, rt_dataset *train,
                      rt_dataset *val, char *err, size_t errcap);
 

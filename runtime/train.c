@@ -14,6 +14,7 @@
 #include <time.h>
 #include "err.h"
 #include "blas.h"
+#include "normalize.h"
 #include "safetensors.h"
 #include "train.h"
 
@@ -29,6 +30,7 @@ struct rt_trainer {
     ir_param **meta;
     float *xb;
     int32_t *yb;
+    float *aug_tmp; /* one sample, for augmentations that move pixels */
 };
 
 static double now(void) {
@@ -133,6 +135,7 @@ void rt_trainer_free(rt_trainer *t) {
     rt_exec_free(t->e);
     free(t->xb);
     free(t->yb);
+    free(t->aug_tmp);
     free(t);
 }
 
@@ -145,6 +148,12 @@ int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char
     if (dn != in)
         return err_set(err, errcap, "the %s samples have %lld values but the network input expects %lld",
                        what, (long long)dn, (long long)in);
+    if (!rt_sample_fits(&d->sample, &g->nodes[g->input].shape)) {
+        char a[96], b[96];
+        return err_set(err, errcap, "the %s samples have shape %s but the network input is %s", what,
+                       ir_shape_str(&d->sample, a, sizeof a),
+                       ir_shape_str(&g->nodes[g->input].shape, b, sizeof b));
+    }
     for (int64_t i = 0; i < d->n; i++)
         if (d->y[i] < 0 || d->y[i] >= out)
             return err_set(err, errcap, "the %s set has label %lld but the network has only %lld outputs",
@@ -238,6 +247,10 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
     for (int64_t s = 0; s < spe; s++) {
         int m = n_use - s * batch < batch ? (int)(n_use - s * batch) : batch;
         gather(d, idx + s * batch, m, in, t->xb, t->yb);
+        if (t->cfg.augment.n) /* seeded by (seed, epoch, step): a resumed run draws the same */
+            rt_augment_batch(&t->cfg.augment, &d->sample, &t->g->norm, t->xb, m,
+                             t->cfg.seed * 0xD1B54A32D192ED03ull + ((uint64_t)epoch << 32) + (uint64_t)s,
+                             t->aug_tmp);
         rt_exec_forward(t->e, t->xb, m, 1);
         float loss = rt_exec_loss(t->e, t->yb, m, NULL);
         if (!isfinite(loss))
@@ -264,6 +277,10 @@ int rt_trainer_run(rt_trainer *t, const rt_dataset *train, const rt_dataset *val
     if (rt_check_data(t->g, train, "training", err, errcap)) return -1;
     if (val && val->n > 0 && rt_check_data(t->g, val, "validation", err, errcap)) return -1;
     if (test && test->n > 0 && rt_check_data(t->g, test, "test", err, errcap)) return -1;
+    if (rt_augment_check(&t->cfg.augment, &train->sample, err, errcap)) return -1;
+    if (t->cfg.augment.n && !t->aug_tmp &&
+        !(t->aug_tmp = malloc(sizeof(float) * (size_t)ir_shape_numel(&train->sample))))
+        return err_set(err, errcap, "out of memory");
     if (t->cfg.threads > 0) rt_blas_set_threads(t->cfg.threads);
     int64_t n_use, *base = subset(train, t->cfg.data_fraction, t->cfg.seed, &n_use);
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)train->n);
@@ -362,9 +379,15 @@ int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const ch
     char ep[32], steps[32];
     snprintf(ep, sizeof ep, "%d", epochs);
     snprintf(steps, sizeof steps, "%lld", (long long)rt_optim_steps(opt));
-    const char *keys[5] = {"nasc.epochs", "nasc.space", "nasc.point", "nasc.optim_steps", NULL};
-    const char *vals[5] = {ep, g->space ? g->space : "", point_json ? point_json : "{}", steps, NULL};
-    int rc = rt_st_write(path, ts, n, keys, vals, opt ? 4 : 3, err, errcap);
+    char *norm = g->norm.channels ? rt_norm_format(&g->norm) : NULL;
+    const char *keys[5] = {"nasc.epochs", "nasc.space", "nasc.point", NULL, NULL};
+    const char *vals[5] = {ep, g->space ? g->space : "", point_json ? point_json : "{}", NULL, NULL};
+    int nm = 3;
+    if (opt) keys[nm] = "nasc.optim_steps", vals[nm++] = steps;
+    if (norm) keys[nm] = "nasc.normalize", vals[nm++] = norm;
+    int rc = g->norm.channels && !norm ? err_set(err, errcap, "out of memory writing %s", path)
+                                       : rt_st_write(path, ts, n, keys, vals, nm, err, errcap);
+    free(norm);
     free(ts);
     free(names);
     return rc;
@@ -473,10 +496,22 @@ int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, 
     if (state) memset(state, 0, sizeof *state);
     rt_st_file *f = rt_st_read(path, err, errcap);
     if (!f) return -1;
-    if (check_file(g, f, path, err, errcap)) {
+    ir_input_norm norm = {0};
+    const char *nm = rt_st_meta(f, "nasc.normalize");
+    int64_t in = ir_shape_numel(&g->nodes[g->input].shape);
+    if (check_file(g, f, path, err, errcap) || (nm && rt_norm_parse(nm, path, &norm, err, errcap))) {
         rt_st_free(f);
         return -1;
     }
+    if (norm.channels && in % norm.channels) {
+        rt_st_free(f);
+        return err_set(
+            err, errcap,
+            "weights file %s standardises %d input channels, but this network's input of %lld values "
+            "does not split into %d",
+            path, norm.channels, (long long)in, norm.channels);
+    }
+    g->norm = norm;
     for (int i = 0; i < g->n_nodes; i++)
         for (int p = 0; p < g->nodes[i].n_params; p++) {
             ir_param *pr = &g->nodes[i].params[p];

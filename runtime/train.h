@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "augment.h"
 #include "data.h"
 #include "exec.h"
 #include "graph.h"
@@ -52,6 +53,7 @@ typedef struct rt_train_cfg {
     rt_progress_fn progress;
     void *progress_ctx;
     const rt_resume *resume; /* NULL: fresh optimizer state */
+    rt_augment augment;      /* applied to every training batch (augment.h); n == 0: none */
 } rt_train_cfg;
 
 typedef struct rt_metrics {
@@ -95,12 +97,14 @@ int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char
 /* Writes every parameter of g (ir_param.name, PyTorch layouts, running
  * statistics included), the optimizer state if opt is not NULL (tensors
  * "optim.<param name>.<suffix>", metadata "nasc.optim_steps") and the
- * metadata "nasc.point" (point_json, may be NULL), "nasc.space" and
- * "nasc.epochs" as a safetensors file. */
+ * metadata "nasc.point" (point_json, may be NULL), "nasc.space",
+ * "nasc.epochs" and, when g has an input standardisation, "nasc.normalize"
+ * (normalize.h) as a safetensors file. */
 int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const char *point_json, int epochs,
                     char *err, size_t errcap);
 /* Loads a file written by rt_save_weights (or any safetensors file with the
- * same tensor names) into g, allocating parameter buffers that are NULL.
+ * same tensor names) into g, allocating parameter buffers that are NULL,
+ * and sets g->norm from "nasc.normalize" (none when the file has none).
  * Every parameter must be present with the graph's shape, and the file may
  * hold no other tensor than optimizer state; otherwise nothing is changed
  * and err reads e.g. "weights file w.safetensors does not match this

@@ -434,7 +434,7 @@ Test(scale, unknown_name_in_a_loop_is_reported_once) {
                           "    }\n"
                           "    return x\n"
                           "}\n");
-    cr_expect_eq(r.c->n_errors, 2);
+    cr_expect_eq(r.c->n_errors - r.c->n_repeats, 2);
     cr_expect_str_eq(r.diags, "t.nas:3:23: error: unknown name 'foo'\n"
                               "          x = relu(x) + foo\n"
                               "                        ^~~\n"
@@ -466,5 +466,53 @@ Test(scale, loop_bound_over_a_huge_range) {
     cr_expect(
         !strncmp(r.diags, "t.nas:2:5: error: loop runs 18446744073709551615 times: more than 10000\n", 71),
         "%s", r.diags);
+    done(&r);
+}
+
+/* 3000 decision-dependent increments in one shape: too deep for z3 (it
+ * crashed on it), so the checker samples; the note stops after 64 names. */
+Test(scale, three_thousand_deep_chain_samples_and_caps_the_note) {
+    text t = {0};
+    add(&t, "space S(x: Tensor[8]) -> Tensor[10] {\n    let c = 1\n    for i in 1..3000 {\n");
+    add(&t, "        let a = choice {0, 1}\n        if a == 1 { c = c + 1 }\n    }\n");
+    add(&t,
+        "    let y = dense(x, c)\n    let z = dense(x, 3001)\n    h = y + z\n    return dense(h, 10)\n}\n");
+    checked r = check_src(t.s);
+    cr_assert_eq(r.c->n_errors, 1, "%.400s", r.diags);
+    const char *head = "t.nas:9:9: error: cannot add tensors of shapes [";
+    cr_expect(!strncmp(r.diags, head, strlen(head)), "%.300s", r.diags);
+    const char *note = strstr(r.diags, "t.nas:9:9: note: when a[1] = ");
+    cr_assert(note, "%.300s", r.diags);
+    int names = 1;
+    for (const char *q = note; *q && *q != '\n'; q++) names += *q == '=';
+    cr_expect_eq(names - 1, 64, "%.300s", note);
+    cr_expect(strstr(note, ", and 2936 more\n"), "%.100s", strstr(note, "a[64]"));
+    free(t.s);
+    done(&r);
+}
+
+/* The params range of conditional depth 1..8 is exact (not marked as
+ * bounds), and its maximum is the params of a real point: depth 8, every
+ * width 64 and every kernel 5. */
+Test(scale, conditional_depth_ranges_are_exact_and_attained) {
+    char *src = cdepth_src(8);
+    checked r = check_src(src);
+    cr_assert_eq(r.c->n_errors, 0, "%s", r.diags);
+    cr_expect(sp(&r)->range_exact);
+    /* conv 3 -> 64 (5x5) + 7 convs 64 -> 64 (5x5) + dense 64 -> 10 */
+    int64_t want = (3 * 64 * 25 + 64) + 7 * (64 * 64 * 25 + 64) + (64 * 10 + 10);
+    cr_expect_eq(sp(&r)->params_max, want);
+    text json = {0};
+    add(&json, "{\"space\": \"CDepth\", \"decisions\": {\"depth\": 8");
+    for (int i = 1; i <= 8; i++)
+        add(&json, ", \"width[%d]\": 64, \"kernel[%d]\": 5, \"act[%d]\": \"relu\"", i, i, i);
+    add(&json, "}}");
+    space_ir *s;
+    assignment *a;
+    ir_graph g = {0};
+    cr_assert(point_load(r.c, r.p, &s, json.s, "p", &a, &g), "%s", diag_render_string(r.c));
+    cr_expect_eq(g.params, want);
+    free(json.s);
+    free(src);
     done(&r);
 }

@@ -229,3 +229,26 @@ Test(search_core, json_reader_survives_garbage) {
         sr_metrics_free(&m);
     }
 }
+
+Test(search_core, metric_table) {
+    const sr_metric_info *m = sr_metric_find("latency");
+    cr_assert_not_null(m);
+    cr_assert_str_eq(m->unit, "us");
+    cr_assert(m->on_request && !m->is_static);
+    cr_assert(sr_metric_find("params")->is_static && sr_metric_find("flops")->is_static &&
+              sr_metric_find("memory")->is_static);
+    cr_assert_not(sr_metric_find("accuracy")->is_static);
+    cr_assert_null(sr_metric_find("acuracy"));
+    int n;
+    const sr_metric_info *t = sr_metric_table(&n);
+    int statics = 0;
+    for (int i = 0; i < n; i++) statics += t[i].is_static;
+    cr_assert_eq(statics, 3, "params, flops, memory are known before evaluation");
+    /* a limit on static metrics only is checked before any training */
+    sr_expr *e = sr_expr_bin(SR_EX_LT, sr_expr_metric("params", 1), sr_expr_num(1000));
+    cr_assert(sr_expr_is_static(e));
+    sr_expr_free(e);
+    e = sr_expr_bin(SR_EX_LT, sr_expr_metric("latency", 1), sr_expr_num(1000));
+    cr_assert_not(sr_expr_is_static(e));
+    sr_expr_free(e);
+}

@@ -128,7 +128,7 @@ static void check_svg(const char *svg, int want_scatter) {
     text[n] = 0;
     fclose(f);
     cr_assert(strstr(text, "<svg") && strstr(text, "</svg>"));
-    cr_assert(strstr(text, "best so far against trials") && strstr(text, "best so far against time"));
+    cr_assert(strstr(text, "best so far against trials") && strstr(text, "best so far against wall time"));
     cr_assert(strstr(text, "<polyline"));
     cr_assert_eq(strstr(text, "Pareto front") != NULL, want_scatter);
     if (!system("command -v xmllint >/dev/null 2>&1")) {

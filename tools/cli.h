@@ -22,6 +22,9 @@ typedef struct opts {
     const char *strategy;   /* --strategy */
     const char *evaluator;  /* --evaluator */
     const char *svg;        /* --svg */
+    const char *html;       /* report --html */
+    const char *space;      /* search --space NAME */
+    const char *metrics;    /* search --metrics a,b: measured although no objective names them */
     const char *dump_after; /* --dump-after PASS */
     const char *cpu;        /* build --cpu NAME */
     const char *sets[64];   /* --set section.key=value */
@@ -31,6 +34,7 @@ typedef struct opts {
     long long seed;
     bool have_seed;
     long long count;  /* sample --count */
+    long long top;    /* report --top */
     long long trials; /* --trials */
     const char *time; /* --time */
     int jobs;         /* -j */
@@ -54,6 +58,9 @@ void cli_err(const char *fmt, ...) NASC_PRINTF(1, 2);
 const char *cli_suggest(const char *word, const char *const *known, int n);
 /* "1,234,567" */
 const char *cli_commas(long long v, char *buf, int cap);
+/* EXIT_OK when everything written to stdout reached it, else EXIT_INPUT
+ * with "<stdout>: strerror" (a full disk, /dev/full, a closed pipe). */
+int cli_stdout_done(void);
 
 /* Checks every space's `strategy = name(options)` (or --strategy and
  * --strategy-opt) against the installed plugins and their option docs.

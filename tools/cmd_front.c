@@ -21,6 +21,13 @@ const char *cli_commas(long long v, char *buf, int cap) {
     return buf;
 }
 
+int cli_stdout_done(void) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return EXIT_OK;
+    cli_err("<stdout>: %s", strerror(errno ? errno : EIO));
+    return EXIT_INPUT;
+}
+
 int cli_diags(nasc_ctx *c, const opts *o) {
     diag_render(c, stderr, o->color);
     if (c->n_internal) return EXIT_INTERNAL;
@@ -29,16 +36,10 @@ int cli_diags(nasc_ctx *c, const opts *o) {
 
 /* ----- --set ----- */
 
-/* The keys the tool itself reads from each section (recipe.c for train,
- * cmd_search.c for search).  Any other key may be overridden only where a
- * section defines it (a helper key such as `lr` that a later key uses).
- * The checker's own list of known keys (compiler/front/section.c) should
- * become the one list once both are merged (issue 17). */
-static const char *const train_keys[] = {
-    "data",          "test", "split",     "epochs",   "batch",        "seed", "threads",
-    "data_fraction", "init", "optimizer", "schedule", "weight_decay", NULL};
-static const char *const search_keys[] = {"strategy",     "trials",    "time",      "seed",    "timeout",
-                                          "memory_limit", "evaluator", "objective", "require", NULL};
+/* The keys each section may set come from the checker's one list
+ * (section_keys, compiler/front/section.c).  Any other key may be
+ * overridden only where a section defines it (a helper key such as `lr`
+ * that a later key uses). */
 static const char *const section_kinds[] = {"train", "search", NULL};
 
 typedef struct set_req {
@@ -119,7 +120,7 @@ static void set_unknown(nasc_ctx *c, const set_req *r, ast_file *f, const char *
             cli_err("--set %s: there is no space '%s' in this file", r->text, r->space);
         return;
     }
-    const char *const *known = r->is_search ? search_keys : train_keys;
+    const char *const *known = section_keys(r->is_search);
     int nk = 0;
     while (known[nk]) nk++;
     const char **names = arena_alloc(&c->A, (size_t)(nk + 64) * sizeof *names);
@@ -155,7 +156,7 @@ static void section_put(nasc_ctx *c, ast_item *sec, ast_entry *en) {
  * not one the tool reads.  *named_found: the named space exists. */
 static int set_targets(nasc_ctx *c, ast_file *f, const set_req *r, int n_spaces, ast_item ***out,
                        bool *named_found) {
-    const char *const *keys = r->is_search ? search_keys : train_keys;
+    const char *const *keys = section_keys(r->is_search);
     bool known = false;
     for (int i = 0; keys[i]; i++) known |= !strcmp(keys[i], r->key);
     ast_item **t = arena_alloc(&c->A, (size_t)(f->items.n + 1) * sizeof *t);
@@ -362,7 +363,7 @@ int cmd_check(nasc_ctx *c, const opts *o) {
         check_json(c, p);
     else
         check_text(c, p, o);
-    return EXIT_OK;
+    return cli_stdout_done();
 }
 
 /* ----- sample ----- */
@@ -388,7 +389,7 @@ int cmd_sample(nasc_ctx *c, const opts *o) {
             puts(point_json(c, s, a));
         }
     }
-    return EXIT_OK;
+    return cli_stdout_done();
 }
 
 /* ----- show ----- */
@@ -498,5 +499,5 @@ int cmd_show(nasc_ctx *c, const opts *o) {
         show_json(&g, pj);
     else
         show_table(&g, pj);
-    return EXIT_OK;
+    return cli_stdout_done();
 }

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "passes.h"
@@ -11,6 +12,7 @@
 #include "cli.h"
 #include "codegen.h"
 #include "data.h"
+#include "normalize.h"
 #include "train.h"
 
 /* The point's graph with its trained weights. */
@@ -175,13 +177,25 @@ static float *read_inputs(const char *path, int64_t numel, int64_t *n, char *err
         return NULL;
     }
     fclose(f);
+    for (long i = 0; i < size / 4; i++) /* as for IDX float32 (and the built executable) */
+        if (!isfinite(x[i])) {
+            snprintf(err, cap, "%s: element %ld is not a finite number", path, i);
+            free(x);
+            return NULL;
+        }
     return x;
 }
 
-static int run_inputs(cg_jit *j, const opts *o, char *err, size_t cap) {
+/* norm: the standardisation stored with the weights, applied to the
+ * inputs as training applied it. */
+static int run_inputs(cg_jit *j, const ir_input_norm *norm, const opts *o, char *err, size_t cap) {
     int64_t in = cg_jit_input_numel(j), outn = cg_jit_output_numel(j), n = 0;
     float *x = read_inputs(o->input, in, &n, err, cap);
     if (!x) return -1;
+    if (rt_norm_apply(norm, in, x, n, err, cap)) {
+        free(x);
+        return -1;
+    }
     float *y = malloc((size_t)(outn * (n > 256 ? 256 : n) + 1) * sizeof *y);
     int rc = 0;
     for (int64_t b = 0; b < n && rc == 0; b += 256) {
@@ -214,7 +228,7 @@ int cmd_run(nasc_ctx *c, const opts *o) {
         return EXIT_INTERNAL;
     }
     int rc = 0;
-    if (o->input) rc = run_inputs(j, o, err, sizeof err);
+    if (o->input) rc = run_inputs(j, &g.norm, o, err, sizeof err);
     if (rc == 0 && o->bench) {
         cg_bench_result r;
         rc = cg_bench(j, 1000, &r, err, sizeof err);
@@ -232,5 +246,5 @@ int cmd_run(nasc_ctx *c, const opts *o) {
         cli_err("%s", err);
         return EXIT_INPUT;
     }
-    return EXIT_OK;
+    return cli_stdout_done();
 }

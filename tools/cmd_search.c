@@ -158,7 +158,7 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
         return;
     }
     char err[512];
-    if (sr_report_print(db, stdout, 10, 0, err, sizeof err)) cli_err("%s", err);
+    if (sr_report_print(db, stdout, 0, 0, err, sizeof err)) cli_err("%s", err);
     /* The report above already shows the best trial; say where it was written. */
     if (sum->best_trial >= 0) {
         if (sum->best_json_path[0]) printf("point:   %s\n", sum->best_json_path);
@@ -236,7 +236,7 @@ static int check_conflicts(const opts *o, const sr_config *cfg, const drv_run_op
         join(v, cfg->n_strategy_opts, a, sizeof a);
         join(st->strategy_opts, st->n_strategy_opts, b, sizeof b);
         snprintf(err, cap,
-                 "--strategy-opt: the strategy options would be %s; this search was started with %s", a, b);
+                 "--strategy-opt: the strategy options would be %.400s; this search was started with %.400s", a, b);
         return -1;
     }
     if (o->have_seed && cfg->seed != st->seed) {
@@ -282,10 +282,16 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     program *p = cli_load(c, o, &st);
     if (!p) return st;
     recipe_set_base(o->file);
-    space_ir *s = prog_space(p, NULL);
+    space_ir *s = prog_space(p, o->space);
     if (!s) {
-        cli_err("%s must hold exactly one space to search", o->file);
-        return EXIT_INPUT;
+        char names[600] = "";
+        for (int i = 0, k = 0; i < p->spaces.n && k < (int)sizeof names - 80; i++)
+            k += snprintf(names + k, sizeof names - (size_t)k, "%s%s", i ? ", " : "", p->spaces.v[i]->name);
+        if (o->space)
+            cli_err("%s has no space %s (its spaces: %s)", o->file, o->space, names);
+        else
+            cli_err("%s holds %d spaces (%s): choose one with --space NAME", o->file, p->spaces.n, names);
+        return o->space ? EXIT_USAGE : EXIT_INPUT;
     }
     if ((st = cli_check_strategies(c, p, o)) != EXIT_OK) return st;
     char err[2048] = "", time_buf[64];
@@ -331,14 +337,17 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     drv_folder folder;
     sr_summary sum;
     int status = EXIT_OK;
-    if (drv_search_run(c, p, s, &cfg, o->db, &folder, &sum, err, sizeof err)) {
+    int run = drv_search_run(c, p, s, &cfg, o->db, o->metrics, &folder, &sum, err, sizeof err);
+    if (run) {
         cli_err("%s", err);
-        status = EXIT_INPUT;
+        status = run == -2 ? EXIT_USAGE : EXIT_INPUT;
     } else {
         if (!sum.worker_rank) print_summary(&sum, o, folder.db);
-        if (sum.interrupted && !o->quiet)
-            fprintf(stderr, "interrupted: %lld trials done; resume with: nasc search %s --db %s --resume\n",
-                    (long long)(sum.done + sum.failed + sum.infeasible), o->file, folder.db);
+        if (sum.interrupted && !o->quiet) /* the store holds every other option the resumed search needs */
+            fprintf(stderr,
+                    "interrupted: %lld trials done; resume with: nasc search %s%s%s --db %s --resume\n",
+                    (long long)(sum.done + sum.failed + sum.infeasible), o->file, o->space ? " --space " : "",
+                    o->space ? o->space : "", folder.db);
         if (sum.interrupted)
             status = 130;
         else if (!sum.worker_rank && sum.best_trial < 0) {
@@ -361,7 +370,8 @@ int cmd_report(nasc_ctx *c, const opts *o) {
         cli_err("cannot read %s: %s", o->file, strerror(errno));
         return EXIT_INPUT;
     }
-    if (sr_report_print(o->file, stdout, 10, o->json, err, sizeof err)) {
+    int top = o->top > 0 ? (int)(o->top < 1000000 ? o->top : 1000000) : 0;
+    if (sr_report_print(o->file, stdout, top, o->json, err, sizeof err)) {
         cli_err("%s", err);
         return EXIT_INPUT;
     }
@@ -371,6 +381,13 @@ int cmd_report(nasc_ctx *c, const opts *o) {
             return EXIT_INPUT;
         }
         if (!o->json) fprintf(stderr, "plots written to %s\n", o->svg);
+    }
+    if (o->html) {
+        if (sr_report_html(o->file, o->html, top, err, sizeof err)) {
+            cli_err("%s", err);
+            return EXIT_INPUT;
+        }
+        if (!o->json) fprintf(stderr, "report written to %s\n", o->html);
     }
     return EXIT_OK;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "blas.h"
 #include "cli.h"
+#include "suggest.h"
 
 int cmd_train(nasc_ctx *c, const opts *o);
 int cmd_search(nasc_ctx *c, const opts *o);
@@ -38,6 +39,10 @@ typedef enum {
     OPT_JOBS,
     OPT_EVALUATOR,
     OPT_SVG,
+    OPT_HTML,
+    OPT_TOP,
+    OPT_SPACE,
+    OPT_METRICS,
     OPT_SET,
     OPT_INCLUDE,
     OPT_SEED,
@@ -78,8 +83,14 @@ static const option_def options[] = {
     {OPT_TRIALS, "--trials", NULL, "N", "the number of evaluations (search.trials)"},
     {OPT_TIME, "--time", NULL, "T", "a time budget such as 90s, 10m or 2h (search.time)"},
     {OPT_JOBS, "-j", NULL, "N", "evaluate N trials at once on this machine"},
-    {OPT_EVALUATOR, "--evaluator", NULL, "E", "builtin, exec:CMD or pipe:CMD, in place of search.evaluator"},
+    {OPT_EVALUATOR, "--evaluator", NULL, "E",
+     "builtin, exec(\"CMD\"), pipe(\"CMD\"), exec:CMD or pipe:CMD, in place of search.evaluator"},
     {OPT_SVG, "--svg", NULL, "F", "also write the plots as an SVG file"},
+    {OPT_HTML, "--html", NULL, "F", "also write an HTML page: the plots inline and a sortable table"},
+    {OPT_TOP, "--top", NULL, "N", "show only the N best trials in the leaderboard"},
+    {OPT_SPACE, "--space", NULL, "NAME", "the space to search when the file holds several"},
+    {OPT_METRICS, "--metrics", NULL, "A,B",
+     "also measure these metrics (test_accuracy, naswot, synflow, latency, throughput)"},
     {OPT_SET, "--set", NULL, "SECTION.KEY=V", "override a section value: train.epochs=3 (repeatable)"},
     {OPT_INCLUDE, "-I", NULL, "DIR", "add DIR to the import search path (repeatable)"},
     {OPT_SEED, "--seed", NULL, "N",
@@ -119,14 +130,14 @@ static const command commands[] = {
      "train one point as its train section says; print its metrics"},
     {"search", cmd_search, "FILE", true,
      OPTS("--strategy", "--strategy-opt", "--trials", "--time", "--seed", "--db", "-j", "--resume", "--force",
-          "--evaluator", "--json", "--quiet"),
+          "--evaluator", "--space", "--metrics", "--json", "--quiet"),
      "search the space: every trial in the store, the best point and its weights at the end"},
     {"build", cmd_build, "FILE", true,
      OPTS("!--arch", "!--weights", "!-o", "--emit", "--cpu", "--dump-after", "--quiet"),
      "compile one trained point ahead of time: object, shared library, executable, LLVM IR, assembly"},
     {"run", cmd_run, "FILE", true, OPTS("!--arch", "!--weights", "--input", "--logits", "--bench", "--json"),
      "JIT-compile one trained point and run it on inputs, or measure it"},
-    {"report", cmd_report, "RUN.db", false, OPTS("--svg", "--json"),
+    {"report", cmd_report, "RUN.db", false, OPTS("--svg", "--html", "--top", "--json"),
      "a search's leaderboard and Pareto front; plots with --svg"},
     {"plugins", cmd_plugins, NULL, false, OPTS("--json"),
      "the strategy plugins found, with their versions and options"},
@@ -147,24 +158,10 @@ void cli_err(const char *fmt, ...) {
     va_end(ap);
 }
 
-/* The closest of known[0..n) to word (n < 0: NULL-terminated), or NULL.
- * Same contract as fr_suggest of compiler/front/suggest.h (branch front),
- * which should replace this body once both are merged: a close name is
- * one edit away for words of up to 4 bytes, two up to 8, three beyond,
- * and never as many edits as the longer word has letters. */
+/* The closest of known[0..n) to word, or NULL: the front end's one
+ * did-you-mean rule (suggest.h), so the CLI and the checker agree. */
 const char *cli_suggest(const char *word, const char *const *known, int n) {
-    const char *best = NULL;
-    int bd = 99, lw = (int)strlen(word);
-    int lim = lw <= 4 ? 1 : lw <= 8 ? 2 : 3;
-    for (int i = 0; n < 0 ? known[i] != NULL : i < n; i++) {
-        if (!known[i]) continue;
-        int d = name_distance(word, known[i]), lc = (int)strlen(known[i]);
-        if (d > 0 && d <= lim && d < (lw > lc ? lw : lc) && d < bd) {
-            bd = d;
-            best = known[i];
-        }
-    }
-    return best;
+    return fr_suggest(word, known, n);
 }
 
 static const option_def *find_option(const char *name) {
@@ -312,6 +309,12 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
     case OPT_STRATEGY: o->strategy = v; break;
     case OPT_EVALUATOR: o->evaluator = v; break;
     case OPT_SVG: o->svg = v; break;
+    case OPT_HTML: o->html = v; break;
+    case OPT_SPACE: o->space = v; break;
+    case OPT_METRICS: o->metrics = v; break;
+    case OPT_TOP:
+        if (!parse_ll(v, &o->top) || o->top < 1) return cli_err("--top needs a positive integer"), false;
+        break;
     case OPT_TIME: o->time = v; break;
     case OPT_SET:
         if (o->n_sets == 64) return cli_err("at most 64 --set options"), false;

@@ -6,6 +6,11 @@
  * err.  The executable's main is C source generated here: it reads IDX
  * (through zlib, which also reads plain files) or raw float32 input and
  * prints with the same function as `nasc run` (cg_print.h).
+ *
+ * Every output is written to OUT.tmp-PID beside OUT, checked (not empty;
+ * an ELF whose program and section tables lie inside the file: a linker
+ * on a full disk may return 0 with a truncated file) and only then renamed
+ * to OUT, so a failed build never leaves a broken OUT behind.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -15,6 +20,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -48,12 +55,44 @@ static void shape_list(const ir_shape *s, char *buf, size_t cap) {
         n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "", (long long)s->d[i]);
 }
 
+/* Closes f; a write or close error (ENOSPC, EIO) becomes "PATH: strerror". */
+static int cg_close_checked(FILE *f, const char *path, char *err, size_t errcap) {
+    errno = 0;
+    int bad = fflush(f) != 0 || ferror(f);
+    int e = errno;
+    if (fclose(f) && !bad) bad = 1, e = errno;
+    if (!bad) return 0;
+    snprintf(err, errcap, "cannot write %s: %s", path, strerror(e ? e : EIO));
+    return -1;
+}
+
+static void write_header_to(FILE *f, const char *sym, const cg_modinfo *in);
+
+/* The floats of a list as C literals that are exactly those floats. */
+static void float_list(FILE *f, const float *v, int n) {
+    for (int i = 0; i < n; i++) fprintf(f, "%s(float)%a", i ? ", " : "", (double)v[i]);
+}
+
+/* The header, through a temporary name like every output. */
 static int write_header(const char *path, const char *sym, const cg_modinfo *in, char *err, size_t errcap) {
-    FILE *f = fopen(path, "w");
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
     if (!f) {
         snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
+    write_header_to(f, sym, in);
+    int rc = cg_close_checked(f, path, err, errcap);
+    if (!rc && rename(tmp, path)) {
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    if (rc) unlink(tmp);
+    return rc;
+}
+
+static void write_header_to(FILE *f, const char *sym, const cg_modinfo *in) {
     char up[128], is[96], os[96];
     upper(sym, up, sizeof up);
     shape_list(&in->in_shape, is, sizeof is);
@@ -71,86 +110,172 @@ static int write_header(const char *path, const char *sym, const cg_modinfo *in,
             up, is);
     fprintf(f, "#define NASC_%s_OUTPUT_RANK %d\n#define NASC_%s_OUTPUT_SHAPE { %s }\n\n", up,
             in->out_shape.rank, up, os);
+    const ir_input_norm *norm = in->norm;
+    if (norm && norm->channels) { /* the caller standardises, as the built executable does */
+        fprintf(f,
+                "/* Inputs must be standardised as in training: x' = (x - MEAN[c]) / STD[c], channel c\n"
+                " * being the c-th of INPUT_CHANNELS equal runs of each sample. */\n"
+                "#define NASC_%s_INPUT_CHANNELS %d\n#define NASC_%s_INPUT_MEAN { ",
+                up, norm->channels, up);
+        float_list(f, norm->mean, norm->channels);
+        fprintf(f, " }\n#define NASC_%s_INPUT_STD { ", up);
+        float_list(f, norm->std, norm->channels);
+        fputs(" }\n\n", f);
+    }
     fprintf(
         f,
         "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint %s(const float *in, float *out, int64_t batch);\n"
         "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
         sym);
-    if (fclose(f)) {
-        snprintf(err, errcap, "cannot write %s", path);
-        return -1;
-    }
-    return 0;
 }
 
-/* The generated executable's main: input parsing, batching, printing. */
-static const char *MAIN_SRC =
-    "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <zlib.h>\n"
-    "int %s(const float *in, float *out, int64_t batch);\n"
-    "#define IN_N %lldLL\n#define OUT_N %lldLL\n"
-    "%s\n"
-    "static unsigned char *slurp(const char *path, size_t *n) {\n"
-    "  gzFile f = strcmp(path, \"-\") ? gzopen(path, \"rb\") : gzdopen(0, \"rb\");\n"
-    "  if (!f) return NULL;\n"
-    "  size_t cap = 1 << 16, len = 0; unsigned char *b = malloc(cap);\n"
-    "  for (int r; b; len += (size_t)r) {\n"
-    "    if (cap - len < (1 << 15)) { unsigned char *nb = realloc(b, cap *= 2); if (!nb) { free(b); b = "
-    "NULL; break; } b = nb; }\n"
-    "    r = gzread(f, b + len, (unsigned)(cap - len)); if (r <= 0) { if (r < 0) { free(b); b = NULL; } "
-    "break; }\n"
+/* The generated executable's main (defines NASC_MODEL, IN_N, OUT_N and
+ * nasc_print_row come first): includes, then the streaming reader. */
+static const char *MAIN_HEAD = "#include <errno.h>\n"
+                               "#include <math.h>\n"
+                               "#include <stdarg.h>\n"
+                               "#include <stdint.h>\n"
+                               "#include <stdio.h>\n"
+                               "#include <stdlib.h>\n"
+                               "#include <string.h>\n"
+                               "#include <unistd.h>\n"
+                               "#include <zlib.h>\n";
+static const char *MAIN_BODY =
+    "/* Streams the input in batches of BATCH samples (bounded memory).  A named\n"
+    " * file is read twice: once to validate it as nasc run does (same checks,\n"
+    " * same messages, exit 1 before any output), then to infer; stdin is read\n"
+    " * once, so an error found late follows the rows already printed. */\n"
+    "#define BATCH 256\n"
+    "int NASC_MODEL(const float *in, float *out, int64_t batch);\n"
+    "static const char *prog;\n"
+    "static void fail(const char *fmt, ...) {\n"
+    "  va_list ap; va_start(ap, fmt);\n"
+    "  fprintf(stderr, \"%s: \", prog); vfprintf(stderr, fmt, ap); fputc('\\n', stderr);\n"
+    "  va_end(ap); exit(1);\n"
+    "}\n"
+    "typedef struct src { gzFile f; const char *path; unsigned char back[4]; int nback; } src;\n"
+    "static long long get(src *s, void *b, long long n) {\n"
+    "  long long got = 0;\n"
+    "  while (s->nback && got < n) { ((unsigned char *)b)[got++] = s->back[0]; memmove(s->back, s->back + 1, "
+    "3); s->nback--; }\n"
+    "  while (got < n) {\n"
+    "    unsigned want = n - got > (1 << 30) ? 1u << 30 : (unsigned)(n - got);\n"
+    "    int r = gzread(s->f, (char *)b + got, want);\n"
+    "    if (r < 0) { int e; const char *m = gzerror(s->f, &e); fail(\"%s: %s\", s->path, e == Z_ERRNO ? "
+    "strerror(errno) : m); }\n"
+    "    if (r == 0) break;\n"
+    "    got += r;\n"
     "  }\n"
-    "  gzclose(f); *n = len; return b;\n"
+    "  return got;\n"
     "}\n"
     "static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | "
     "(uint32_t)p[2] << 8 | p[3]; }\n"
-    "/* IDX (uint8 scaled to [0,1], big-endian int32 or float32) or raw little-endian float32 */\n"
-    "static float *decode(const unsigned char *d, size_t n, long long *count, const char **why) {\n"
-    "  if (n >= 4 && !d[0] && !d[1] && (d[2] == 0x08 || d[2] == 0x0C || d[2] == 0x0D) && d[3] >= 1 && d[3] "
-    "<= 4) {\n"
-    "    int rank = d[3]; size_t hdr = 4 + 4 * (size_t)rank, es = d[2] == 0x08 ? 1 : 4;\n"
-    "    if (n < hdr) { *why = \"truncated IDX header\"; return NULL; }\n"
-    "    long long cnt = be32(d + 4), per = 1;\n"
-    "    for (int i = 1; i < rank; i++) per *= be32(d + 4 + 4 * i);\n"
-    "    if (per != IN_N) { *why = \"IDX sample size does not match the model input\"; return NULL; }\n"
-    "    if ((n - hdr) / es / (size_t)per < (size_t)cnt) { *why = \"truncated IDX data\"; return NULL; }\n"
-    "    float *x = malloc((size_t)(cnt * per + 1) * sizeof(float)); if (!x) { *why = \"out of memory\"; "
-    "return NULL; }\n"
-    "    const unsigned char *p = d + hdr;\n"
-    "    for (long long i = 0; i < cnt * per; i++) {\n"
-    "      if (es == 1) x[i] = (float)p[i] / 255.0f;\n"
-    "      else if (d[2] == 0x0C) x[i] = (float)(int32_t)be32(p + 4 * i);\n"
-    "      else { uint32_t u = be32(p + 4 * i); memcpy(&x[i], &u, 4); }\n"
+    "static const char *tname(int t) {\n"
+    "  return t == 8 ? \"uint8\" : t == 9 ? \"int8\" : t == 0x0B ? \"int16\" : t == 0x0C ? \"int32\" : t == "
+    "0x0D ? \"float32\" : t == 0x0E ? \"float64\" : \"unknown\";\n"
+    "}\n"
+    "/* One pass over the input; infers and prints only when run is set. */\n"
+    "static void pass(const char *path, int run, int logits, float *x, float *y, unsigned char *raw) {\n"
+    "  src s = {0}; s.path = path;\n"
+    "  errno = 0;\n"
+    "  s.f = strcmp(path, \"-\") ? gzopen(path, \"rb\") : gzdopen(dup(0), \"rb\");\n"
+    "  if (!s.f) fail(\"cannot read %s: %s\", path, errno ? strerror(errno) : \"out of memory\");\n"
+    "  gzbuffer(s.f, 1 << 16);\n"
+    "  unsigned char h[20];\n"
+    "  long long got = get(&s, h, 4);\n"
+    "  int idx = (got > 0 && !gzdirect(s.f)) || (got == 4 && !h[0] && !h[1] && (h[2] == 0x08 || h[2] == "
+    "0x0D));\n"
+    "  long long per = IN_N, cnt = -1, es = 4;\n"
+    "  int type = 0;\n"
+    "  if (idx) {\n"
+    "    if (got < 4) fail(\"%s: not an IDX file (only %lld bytes)\", path, got);\n"
+    "    if (h[0] || h[1]) fail(\"%s: not an IDX file (bad magic 0x%08X: the first two bytes must be 0)\", "
+    "path, (unsigned)be32(h));\n"
+    "    type = h[2];\n"
+    "    int rank = h[3];\n"
+    "    if (type != 0x08 && type != 0x0D && type != 0x0C)\n"
+    "      fail(\"%s: unsupported IDX element type 0x%02X (%s): supported are uint8 (0x08), int32 (0x0C) and "
+    "float32 (0x0D)\", path, (unsigned)type, tname(type));\n"
+    "    if (rank < 1 || rank > 4) fail(\"%s: unsupported IDX rank %d (magic 0x%08X): expected 1 to 4 "
+    "dimensions\", path, rank, (unsigned)be32(h));\n"
+    "    long long r = get(&s, h + 4, 4 * rank);\n"
+    "    if (r < 4 * rank) fail(\"%s: truncated IDX header: expected %d bytes, found %lld\", path, 4 + 4 * "
+    "rank, 4 + r);\n"
+    "    per = 1;\n"
+    "    for (int i = 0; i < rank; i++) {\n"
+    "      if (!be32(h + 4 + 4 * i)) fail(\"%s: IDX dimension %d is zero\", path, i);\n"
+    "      if (i) per *= be32(h + 4 + 4 * i);\n"
     "    }\n"
-    "    *count = cnt; return x;\n"
+    "    if (rank < 2) fail(\"%s: an image file needs at least 2 dimensions (found 1: is it a label "
+    "file?)\", path);\n"
+    "    cnt = be32(h + 4);\n"
+    "    es = type == 0x08 ? 1 : 4;\n"
+    "    if (run && per != IN_N) fail(\"%s holds samples of %lld values, but the model takes %lld\", path, "
+    "per, (long long)IN_N);\n"
+    "  } else {\n"
+    "    memcpy(s.back, h, (size_t)got); s.nback = (int)got;\n"
     "  }\n"
-    "  if (n == 0 || n %% (4 * (size_t)IN_N)) { *why = \"not IDX, and not a whole number of float32 "
-    "samples\"; return NULL; }\n"
-    "  float *x = malloc(n); if (!x) { *why = \"out of memory\"; return NULL; }\n"
-    "  memcpy(x, d, n); *count = (long long)(n / (4 * (size_t)IN_N)); return x;\n"
+    "  long long total = idx ? cnt * per : -1, done = 0, chunk = BATCH * IN_N;\n"
+    "  for (;;) {\n"
+    "    long long want = idx ? (total - done < chunk ? total - done : chunk) : chunk;\n"
+    "    if (want <= 0) break;\n"
+    "    long long r = get(&s, raw, want * es);\n"
+    "    if (idx && r < want * es) fail(\"%s: truncated: the header promises %lld data bytes, found %lld\", "
+    "path, total * es, done * es + r);\n"
+    "    if (!idx && (r % (4 * IN_N) || (r == 0 && done == 0))) {\n"
+    "      long long rest = r; unsigned char tmp[4096];\n"
+    "      for (long long k; (k = get(&s, tmp, sizeof tmp)) > 0;) rest += k;\n"
+    "      fail(\"%s is neither an IDX file nor raw float32 samples of %lld values (%lld bytes)\", path, "
+    "(long long)IN_N, done * 4 + rest);\n"
+    "    }\n"
+    "    long long n = r / es;\n"
+    "    for (long long i = 0; i < n; i++) {\n"
+    "      if (es == 1) x[i] = (float)raw[i] / 255.0f;\n"
+    "      else if (type == 0x0C) x[i] = (float)(int32_t)be32(raw + 4 * i);\n"
+    "      else if (idx) { uint32_t u = be32(raw + 4 * i); memcpy(&x[i], &u, 4); }\n"
+    "      else memcpy(&x[i], raw + 4 * i, 4);\n"
+    "      if (es == 4 && type != 0x0C && !isfinite(x[i])) fail(\"%s: element %lld is not a finite number\", "
+    "path, done + i);\n"
+    "    }\n"
+    "    if (run) {\n"
+    "      long long nb = n / IN_N;\n"
+    "      normalize(x, nb);\n"
+    "      if (NASC_MODEL(x, y, nb)) fail(\"out of memory\");\n"
+    "      for (long long k = 0; k < nb; k++) nasc_print_row(stdout, y + k * OUT_N, OUT_N, logits);\n"
+    "    }\n"
+    "    done += n;\n"
+    "    if (!idx && r < want * es) break;\n"
+    "  }\n"
+    "  if (idx) {\n"
+    "    long long more = 0; unsigned char tmp[4096];\n"
+    "    for (long long k; (k = get(&s, tmp, sizeof tmp)) > 0;) more += k;\n"
+    "    if (more) fail(\"%s: %lld bytes of trailing data: the header promises %lld data bytes, found "
+    "%lld\", path, more, total * es, total * es + more);\n"
+    "    if (per != IN_N) fail(\"%s holds samples of %lld values, but the model takes %lld\", path, per, "
+    "(long long)IN_N);\n"
+    "  }\n"
+    "  gzclose(s.f);\n"
     "}\n"
     "int main(int argc, char **argv) {\n"
+    "  prog = argv[0];\n"
     "  int logits = 0; const char *path = NULL;\n"
     "  for (int i = 1; i < argc; i++) {\n"
     "    if (!strcmp(argv[i], \"--logits\")) logits = 1;\n"
     "    else if (!strcmp(argv[i], \"--input\") && i + 1 < argc) path = argv[++i];\n"
-    "    else if (argv[i][0] == '-' && argv[i][1]) { fprintf(stderr, \"usage: %%s [--logits] [--input] "
+    "    else if (argv[i][0] == '-' && argv[i][1]) { fprintf(stderr, \"usage: %s [--logits] [--input] "
     "FILE|-\\n\", argv[0]); return 2; }\n"
     "    else path = argv[i];\n"
     "  }\n"
-    "  if (!path) { fprintf(stderr, \"usage: %%s [--logits] [--input] FILE|-\\n\", argv[0]); return 2; }\n"
-    "  size_t n = 0; unsigned char *d = slurp(path, &n);\n"
-    "  if (!d) { fprintf(stderr, \"%%s: cannot read %%s\\n\", argv[0], path); return 1; }\n"
-    "  long long cnt = 0; const char *why = \"\"; float *x = decode(d, n, &cnt, &why); free(d);\n"
-    "  if (!x) { fprintf(stderr, \"%%s: %%s: %%s\\n\", argv[0], path, why); return 1; }\n"
-    "  float *y = malloc(256 * OUT_N * sizeof(float));\n"
-    "  if (!y) { fprintf(stderr, \"%%s: out of memory\\n\", argv[0]); return 1; }\n"
-    "  for (long long i = 0; i < cnt; i += 256) {\n"
-    "    long long nb = cnt - i < 256 ? cnt - i : 256;\n"
-    "    if (%s(x + i * IN_N, y, nb)) { fprintf(stderr, \"%%s: out of memory\\n\", argv[0]); return 1; }\n"
-    "    for (long long k = 0; k < nb; k++) nasc_print_row(stdout, y + k * OUT_N, OUT_N, logits);\n"
-    "  }\n"
-    "  free(x); free(y);\n"
-    "  return fflush(stdout) ? 1 : 0;\n"
+    "  if (!path) { fprintf(stderr, \"usage: %s [--logits] [--input] FILE|-\\n\", argv[0]); return 2; }\n"
+    "  float *x = malloc(BATCH * IN_N * sizeof(float) + 16), *y = malloc(BATCH * OUT_N * sizeof(float) + "
+    "16);\n"
+    "  unsigned char *raw = malloc(BATCH * IN_N * 4 + 16);\n"
+    "  if (!x || !y || !raw) fail(\"out of memory\");\n"
+    "  if (strcmp(path, \"-\")) pass(path, 0, logits, x, y, raw);\n"
+    "  pass(path, 1, logits, x, y, raw);\n"
+    "  free(x); free(y); free(raw);\n"
+    "  if (fflush(stdout) || ferror(stdout)) fail(\"<stdout>: %s\", strerror(errno ? errno : EIO));\n"
+    "  return 0;\n"
     "}\n";
 
 /* Runs argv (no shell); on failure err gets the command's stderr. */
@@ -216,14 +341,42 @@ static int emit_file(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path,
     return 0;
 }
 
+/* The input standardisation the weights carry (graph.h), applied by the
+ * executable's main exactly as the runtime applies it (normalize.c). */
+static void write_normalize(FILE *f, const ir_input_norm *n) {
+    if (!n || !n->channels) { /* rt_load_weights made sure the channels divide the input */
+        fputs("static void normalize(float *x, long long cnt) { (void)x; (void)cnt; }\n", f);
+        return;
+    }
+    fprintf(f, "#define NORM_C %d\nstatic const float NORM_MEAN[NORM_C] = {", n->channels);
+    float_list(f, n->mean, n->channels);
+    fputs("}, NORM_STD[NORM_C] = {", f);
+    float_list(f, n->std, n->channels);
+    fputs("};\n/* x' = (x - mean) / std per channel, as at training (nasc.normalize) */\n"
+          "static void normalize(float *x, long long cnt) {\n"
+          "  long long per = IN_N / NORM_C;\n"
+          "  for (long long i = 0; i < cnt; i++)\n"
+          "    for (int c = 0; c < NORM_C; c++)\n"
+          "      for (long long k = 0; k < per; k++) { float *p = x + i * IN_N + c * per + k; "
+          "*p = (*p - NORM_MEAN[c]) / NORM_STD[c]; }\n"
+          "}\n",
+          f);
+}
+
 static int write_main(const char *path, const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
     FILE *f = fopen(path, "w");
     if (!f) {
         snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    fprintf(f, MAIN_SRC, sym, (long long)info->in_numel, (long long)info->out_numel, CG_PRINT_SRC, sym);
-    return fclose(f) ? -1 : 0;
+    fprintf(f, "#define NASC_MODEL %s\n#define IN_N %lldLL\n#define OUT_N %lldLL\n", sym,
+            (long long)info->in_numel, (long long)info->out_numel);
+    fputs(MAIN_HEAD, f);
+    fputs(CG_PRINT_SRC, f);
+    fputc('\n', f);
+    write_normalize(f, info->norm);
+    fputs(MAIN_BODY, f);
+    return cg_close_checked(f, path, err, errcap);
 }
 
 static int link_output(cg_emit_kind kind, const char *dir, const char *obj, const char *out, const char *sym,
@@ -249,8 +402,93 @@ static void cleanup_dir(const char *dir) {
     rmdir(dir);
 }
 
+static uint64_t rd(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i]; /* little-endian ELF (x86-64, aarch64) */
+    return v;
+}
+
+/* Why the file at path is not a whole output of this kind, or NULL. */
+static const char *output_problem(const char *path, cg_emit_kind kind, char *buf, size_t cap) {
+    struct stat st;
+    if (stat(path, &st)) return strerror(errno);
+    if (st.st_size == 0) return "the output is empty";
+    if (kind == CG_EMIT_LLVM_IR || kind == CG_EMIT_ASM) return NULL;
+    unsigned char h[64] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, h, sizeof h) : -1;
+    if (fd >= 0) close(fd);
+    if (n < 52 || memcmp(h, "\177ELF", 4) || h[5] != 1) return "the output is not an ELF file";
+    int wide = h[4] == 2;
+    uint64_t phoff = wide ? rd(h + 0x20, 8) : rd(h + 0x1C, 4),
+             shoff = wide ? rd(h + 0x28, 8) : rd(h + 0x20, 4);
+    uint64_t phes = rd(h + (wide ? 0x36 : 0x2A), 2), phn = rd(h + (wide ? 0x38 : 0x2C), 2);
+    uint64_t shes = rd(h + (wide ? 0x3A : 0x2E), 2), shn = rd(h + (wide ? 0x3C : 0x30), 2);
+    uint64_t end = phoff + phes * phn > shoff + shes * shn ? phoff + phes * phn : shoff + shes * shn;
+    if (end > (uint64_t)st.st_size) {
+        snprintf(buf, cap, "the output is truncated (%lld bytes, its tables end at %llu)",
+                 (long long)st.st_size, (unsigned long long)end);
+        return buf;
+    }
+    return NULL;
+}
+
+/* 1 when the file system holding path's folder has no free block. */
+static int dir_full(const char *path) {
+    char d[1200];
+    snprintf(d, sizeof d, "%s", path);
+    char *slash = strrchr(d, '/');
+    if (slash)
+        slash == d ? (void)(d[1] = 0) : (void)(*slash = 0);
+    else
+        snprintf(d, sizeof d, ".");
+    struct statvfs vs;
+    return !statvfs(d, &vs) && vs.f_bavail == 0;
+}
+
+/* A truncated output on a full file system is reported as ENOSPC. */
+static void output_error(const char *out, const char *why, char *err, size_t errcap) {
+    if (dir_full(out))
+        snprintf(err, errcap, "cannot write %s: %s (%s)", out, strerror(ENOSPC), why);
+    else
+        snprintf(err, errcap, "cannot write %s: %s", out, why);
+}
+
+static int emit_module_to(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind kind, const char *out,
+                          const char *sym, const cg_modinfo *info, char *err, size_t errcap);
+
+/* Emits into OUT.tmp-PID, checks it, renames it to OUT. */
 static int emit_module(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind kind, const char *out,
                        const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
+    char tmp[1200], why[160];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errcap, "output path too long");
+        return -1;
+    }
+    int rc = emit_module_to(m, tm, kind, tmp, sym, info, err, errcap);
+    if (rc && !strstr(err, out)) { /* say which file (the tools speak of the temporary one) */
+        char inner[600];
+        snprintf(inner, sizeof inner, "%s", err);
+        if (dir_full(out))
+            snprintf(err, errcap, "cannot write %s: %s (%s)", out, strerror(ENOSPC), inner);
+        else
+            snprintf(err, errcap, "cannot write %s: %s", out, inner);
+    }
+    const char *bad = rc ? NULL : output_problem(tmp, kind, why, sizeof why);
+    if (bad) {
+        output_error(out, bad, err, errcap);
+        rc = -1;
+    }
+    if (!rc && rename(tmp, out)) {
+        snprintf(err, errcap, "cannot write %s: %s", out, strerror(errno));
+        rc = -1;
+    }
+    if (rc) unlink(tmp);
+    return rc;
+}
+
+static int emit_module_to(LLVMModuleRef m, LLVMTargetMachineRef tm, cg_emit_kind kind, const char *out,
+                          const char *sym, const cg_modinfo *info, char *err, size_t errcap) {
     if (kind == CG_EMIT_LLVM_IR) {
         char *msg = NULL;
         if (LLVMPrintModuleToFile(m, out, &msg)) {
@@ -304,6 +542,7 @@ int cg_emit_ex(const ir_graph *g, cg_emit_kind kind, const char *out_path, const
     cg_modinfo info;
     int rc = -1;
     if (cg_build_module(g, &bo, C, sym, &m, &info, err, errcap)) goto done;
+    info.norm = &g->norm;
     /* readable IR keeps the loop structure: only promote the locals */
     if (kind == CG_EMIT_LLVM_IR) {
         if (cg_optimize(m, tm, 0, err, errcap)) goto done;

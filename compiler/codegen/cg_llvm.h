@@ -21,9 +21,10 @@
 typedef struct cg_modinfo {
     int64_t in_numel, out_numel;
     ir_shape in_shape, out_shape;
-    int64_t arena_floats;   /* per sample */
-    int64_t scratch_floats; /* per call */
-    bool uses_blas;         /* references cblas_sgemm */
+    int64_t arena_floats;      /* per sample */
+    int64_t scratch_floats;    /* per call */
+    bool uses_blas;            /* references cblas_sgemm */
+    const ir_input_norm *norm; /* the input standardisation the weights carry (set by cg_emit) */
 } cg_modinfo;
 
 typedef struct cg_build_opts {

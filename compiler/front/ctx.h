@@ -56,6 +56,7 @@ typedef struct nasc_ctx {
     VEC(src_file) files;
     diag *diags, *diags_tail;
     int n_errors, n_internal, n_warnings;
+    int n_repeats;                  /* errors counted but not kept: exact repeats of a kept one */
     int max_errors;                 /* stop recording after this many (default 20) */
     VEC(const char *) include_dirs; /* import search path, in order */
 } nasc_ctx;
@@ -68,7 +69,7 @@ void ctx_destroy(nasc_ctx *c);
 typedef struct ctx_mark {
     arena_mark a;
     diag *tail;
-    int n_errors, n_internal, n_warnings;
+    int n_errors, n_internal, n_warnings, n_repeats;
 } ctx_mark;
 ctx_mark ctx_get_mark(nasc_ctx *c);
 void ctx_release(nasc_ctx *c, ctx_mark m);
@@ -78,6 +79,9 @@ int ctx_add_file(nasc_ctx *c, const char *path, const char *text, size_t len);
 /* Reads a file from disk; returns its index, or -1 with errno set. */
 int ctx_load_file(nasc_ctx *c, const char *path);
 
+/* An error or warning that repeats one already kept (same place, same
+ * message: a statement in a loop body runs once per iteration) is counted
+ * but not kept again; its notes go nowhere. */
 diag *diag_error(nasc_ctx *c, loc at, const char *fmt, ...) NASC_PRINTF(3, 4);
 diag *diag_warning(nasc_ctx *c, loc at, const char *fmt, ...) NASC_PRINTF(3, 4);
 /* Adds a note to the most recent error or warning (d may be NULL: then the last). */

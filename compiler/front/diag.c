@@ -25,7 +25,8 @@ void ctx_destroy(nasc_ctx *c) {
 }
 
 ctx_mark ctx_get_mark(nasc_ctx *c) {
-    ctx_mark m = {arena_get_mark(&c->A), c->diags_tail, c->n_errors, c->n_internal, c->n_warnings};
+    ctx_mark m = {arena_get_mark(&c->A), c->diags_tail, c->n_errors,
+                  c->n_internal,         c->n_warnings, c->n_repeats};
     return m;
 }
 
@@ -39,6 +40,7 @@ void ctx_release(nasc_ctx *c, ctx_mark m) {
     c->n_errors = m.n_errors;
     c->n_internal = m.n_internal;
     c->n_warnings = m.n_warnings;
+    c->n_repeats = m.n_repeats;
 }
 
 int ctx_add_file(nasc_ctx *c, const char *path, const char *text, size_t len) {
@@ -80,6 +82,15 @@ int ctx_load_file(nasc_ctx *c, const char *path) {
     return id;
 }
 
+/* Whether a kept diagnostic already says what d says, at the same place. */
+static bool repeats(const nasc_ctx *c, const diag *d) {
+    for (const diag *e = c->diags; e; e = e->next)
+        if (e->kind == d->kind && e->at.file == d->at.file && e->at.line == d->at.line &&
+            e->at.col == d->at.col && !strcmp(e->msg, d->msg))
+            return true;
+    return false;
+}
+
 static diag *push(nasc_ctx *c, diag_kind k, loc at, const char *fmt, va_list ap) {
     diag *d = arena_alloc(&c->A, sizeof *d);
     d->kind = k;
@@ -88,8 +99,12 @@ static diag *push(nasc_ctx *c, diag_kind k, loc at, const char *fmt, va_list ap)
     if (k == DIAG_ERROR) c->n_errors++;
     if (k == DIAG_WARNING) c->n_warnings++;
     if (k == DIAG_INTERNAL) c->n_internal++;
+    if (k != DIAG_INTERNAL && repeats(c, d)) {
+        if (k == DIAG_ERROR) c->n_repeats++;
+        return d; /* counted, so callers fail, but shown once */
+    }
     /* Past the limit errors still count (so callers fail) but are not kept. */
-    if (k == DIAG_ERROR && c->n_errors > c->max_errors) return d;
+    if (k == DIAG_ERROR && c->n_errors - c->n_repeats > c->max_errors) return d;
     if (c->diags_tail)
         c->diags_tail->next = d;
     else
@@ -201,8 +216,8 @@ void diag_render(nasc_ctx *c, FILE *out, bool color) {
         render_one(c, out, d, NULL, color);
         for (diag *n = d->notes; n; n = n->next) render_one(c, out, n, d, color);
     }
-    if (c->n_errors > c->max_errors)
-        fprintf(out, "nasc: %d more errors not shown\n", c->n_errors - c->max_errors);
+    if (c->n_errors - c->n_repeats > c->max_errors)
+        fprintf(out, "nasc: %d more errors not shown\n", c->n_errors - c->n_repeats - c->max_errors);
 }
 
 char *diag_render_string(nasc_ctx *c) {

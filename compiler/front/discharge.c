@@ -11,9 +11,11 @@
  * conditions and requires) and multiplies the components' counts, exactly,
  * in big integers.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "bigint.h"
 #include "interp_int.h"
 #include "smt.h"
@@ -23,9 +25,12 @@
 #define FAST_LIMIT 4096
 /* The most combinations any enumeration may take (z3 gave up, counting). */
 #define ENUM_LIMIT 2000000
-/* Term evaluations the params/FLOPs ranges of a space may take in all
+/* Term evaluations the params/FLOPs ranges of a space may take in all for
+ * groups and clusters of terms enumerated together, and for single terms,
  * before they fall back to interval bounds (sound, marked as bounds). */
-#define RANGE_WORK 200000
+#define RANGE_WORK        500000
+#define RANGE_WORK_SINGLE 400000
+#define SINGLE_COMBOS     65536
 
 /* ----- enumeration over a set of decisions ----- */
 
@@ -235,6 +240,10 @@ static char *dec_value_text(nasc_ctx *c, const decision *d, sval v) {
 }
 
 /* "when depth = 3, width[3] = 16": the active decisions a failure needs. */
+/* A note names at most this many decisions (then "and N more"): a
+ * counterexample over 1,000 conditional layers is not read in full. */
+#define WHEN_MAX 64
+
 static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n) {
     char *w = "";
     int k = 0;
@@ -242,9 +251,11 @@ static char *when_text(nasc_ctx *c, space_ir *s, enumr *e, const int *ids, int n
         decision *d = s->decs.v[ids[j]];
         if (deps_subset(d->guard->deps, d->guard->n_deps, ids, n) && !truthy(sym_eval(d->guard, &e->env)))
             continue;
-        w = arena_printf(&c->A, "%s%s%s = %s", w, k++ ? ", " : "", d->label,
-                         dec_value_text(c, d, e->vals[d->id]));
+        if (k++ < WHEN_MAX)
+            w = arena_printf(&c->A, "%s%s%s = %s", w, k > 1 ? ", " : "", d->label,
+                             dec_value_text(c, d, e->vals[d->id]));
     }
+    if (k > WHEN_MAX) w = arena_printf(&c->A, "%s, and %d more", w, k - WHEN_MAX);
     return w;
 }
 
@@ -267,6 +278,9 @@ static void report(nasc_ctx *c, space_ir *s, oblig *o, enumr *e, bool div_err) {
  * under the requires that share any of them (a require over other
  * decisions cannot exclude a counterexample).  Fills the requires taken. */
 static int *with_requires(nasc_ctx *c, space_ir *s, int *ids, int *n, require_c ***reqs, int *nreq) {
+    *nreq = 0;
+    *reqs = NULL;
+    if (!s->reqs.n) return ids;
     bool *taken = arena_alloc(&c->A, (size_t)(s->reqs.n + 1) * sizeof *taken);
     *reqs = arena_alloc(&c->A, (size_t)(s->reqs.n + 1) * sizeof **reqs);
     *nreq = 0;
@@ -288,11 +302,14 @@ static int *with_requires(nasc_ctx *c, space_ir *s, int *ids, int *n, require_c 
     return ids;
 }
 
-static bool already_reported(space_ir *s, int upto, loc at) {
-    for (int i = 0; i < upto; i++)
-        if (s->obligs.v[i].reported && s->obligs.v[i].at.line == at.line && s->obligs.v[i].at.col == at.col &&
-            s->obligs.v[i].at.file == at.file)
-            return true;
+/* True when an obligation at `at` has been reported: the reported ones
+ * are few (the error limit), so scan those, not every obligation before
+ * (quadratic in a big space's thousands of obligations). */
+static bool already_reported(space_ir *s, const int *reported, int nrep, loc at) {
+    for (int k = 0; k < nrep; k++) {
+        loc b = s->obligs.v[reported[k]].at;
+        if (b.line == at.line && b.col == at.col && b.file == at.file) return true;
+    }
     return false;
 }
 
@@ -323,18 +340,53 @@ typedef struct prover {
     space_ir *s;
     smt *z;
     bool z_tried;
+    double z_secs;     /* spent in the solver so far */
+    VEC(int) reported; /* obligations reported so far */
 } prover;
+
+/* The solver may take this long per space in all (each query has its own
+ * limit in smt.c): past it, what is left is enumerated or sampled, with
+ * the warning that says so, so that check stays an interactive command. */
+#define SOLVER_SECONDS 4.0
+
+static double now_secs(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 /* Evaluates the obligation at the enumerator's current values: true when
  * this is a counterexample (then it is reported). */
-static bool refutes(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+static bool is_counterexample(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    e->env.gen = sym_new_gen();
+    e->env.err = false;
     if (!truthy(sym_eval(o->guard, &e->env)) || e->env.err) return false;
     if (!requires_hold(pv->s, e, ids, n)) return false;
     e->env.err = false;
     bool ok = truthy(sym_eval(o->prop, &e->env));
-    if (ok && !e->env.err) return false;
+    return !ok || e->env.err;
+}
+
+static bool refutes(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    if (!is_counterexample(pv, o, e, ids, n)) return false;
     report(pv->c, pv->s, o, e, e->env.err);
     return true;
+}
+
+/* Moves each decision of a solver's counterexample to its first value
+ * wherever it stays a counterexample, so that the note reads like an
+ * enumerated one (`depth = 1` rather than whatever the model chose). */
+static void simplify_counterexample(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
+    for (int j = 0; j < n; j++) {
+        sval was = e->vals[ids[j]];
+        int64_t was_idx = e->idx[j];
+        e->idx[j] = 0;
+        e->vals[ids[j]] = dec_value(e, j);
+        if (!is_counterexample(pv, o, e, ids, n)) {
+            e->vals[ids[j]] = was;
+            e->idx[j] = was_idx;
+        }
+    }
 }
 
 static void enumerate(prover *pv, oblig *o, enumr *e, const int *ids, int n, int64_t total) {
@@ -373,15 +425,17 @@ static bool by_solver(prover *pv, oblig *o, enumr *e, const int *ids, int n, req
         pv->z_tried = true;
         pv->z = smt_new(pv->s);
     }
+    if (pv->z_secs > SOLVER_SECONDS) return false;
+    double t0 = now_secs();
     smt_result r = smt_refute(pv->z, ids, n, reqs, nreq, o->guard, o->prop, e->vals);
+    pv->z_secs += now_secs() - t0;
     if (r == SMT_PROVED) return true;
     if (r == SMT_UNKNOWN) return false;
-    e->env.gen = sym_new_gen();
-    e->env.err = false;
     /* The model is re-checked with the evaluator (the solver's integers
      * do not overflow); one it does not confirm proves nothing. */
-    if (!refutes(pv, o, e, ids, n)) return false;
-    return true;
+    if (!is_counterexample(pv, o, e, ids, n)) return false;
+    simplify_counterexample(pv, o, e, ids, n);
+    return refutes(pv, o, e, ids, n);
 }
 
 static void prove(prover *pv, int oi) {
@@ -389,7 +443,7 @@ static void prove(prover *pv, int oi) {
     space_ir *s = pv->s;
     oblig *o = &s->obligs.v[oi];
     if (sym_is_true(o->prop) || sym_is_false(o->guard)) return;
-    if (already_reported(s, oi, o->at)) return;
+    if (already_reported(s, pv->reported.v, pv->reported.n, o->at)) return;
     int64_t lo, hi;
     if (sym_bounds(o->prop, decision_interval, s, &lo, &hi) && lo > 0) return; /* true on the whole box */
     int n, nreq;
@@ -542,55 +596,192 @@ static int64_t sat_add(int64_t a, int64_t b) {
  * 1 that a require elsewhere rules out), and must not drag a bound down. */
 static int64_t nonneg(int64_t v) { return v < 0 ? 0 : v; }
 
-static void term_range(nasc_ctx *c, space_ir *s, cost_term *t, int64_t mn[2], int64_t mx[2], bool *exact,
-                       int64_t *budget) {
-    int n1, n;
-    int *d1 = deps_union(c, t->guard->deps, t->guard->n_deps, t->params->deps, t->params->n_deps, &n1);
-    int *ids = deps_union(c, d1, n1, t->flops->deps, t->flops->n_deps, &n);
+/* Where a term reaches its extremes: the values of its decisions for the
+ * params minimum, params maximum, FLOPs minimum and FLOPs maximum (in that
+ * order).  n < 0: the term was bounded by intervals, no witness. */
+typedef struct witness {
+    int n;
+    const int *ids;
+    sval *v[4];
+} witness;
+
+/* The summed params and FLOPs of the active terms at the enumerator's
+ * current point; false when the arithmetic errs there. */
+static bool sum_costs(enumr *e, cost_term **ts, int nt, int64_t *p, int64_t *f) {
+    *p = *f = 0;
+    for (int i = 0; i < nt; i++) {
+        if (!truthy(sym_eval(ts[i]->guard, &e->env))) continue;
+        *p = sat_add(*p, nonneg(sym_eval(ts[i]->params, &e->env).i));
+        *f = sat_add(*f, nonneg(sym_eval(ts[i]->flops, &e->env).i));
+    }
+    return !e->env.err;
+}
+
+static int *terms_deps(nasc_ctx *c, cost_term **ts, int nt, int *n) {
+    int *ids = NULL;
+    *n = 0;
+    for (int i = 0; i < nt; i++) {
+        ids = deps_union(c, ids, *n, ts[i]->guard->deps, ts[i]->guard->n_deps, n);
+        ids = deps_union(c, ids, *n, ts[i]->params->deps, ts[i]->params->n_deps, n);
+        ids = deps_union(c, ids, *n, ts[i]->flops->deps, ts[i]->flops->n_deps, n);
+    }
+    return ids;
+}
+
+/* The range of the summed cost of a cluster of terms (a few that share
+ * decisions: the activations of one layer, a conv and its batchnorm), by
+ * enumerating their decisions together, with witnesses; by interval
+ * arithmetic, term by term, when that is over the budget. */
+static void cluster_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_t mn[2], int64_t mx[2],
+                          int64_t budget[2], witness *w) {
+    int n;
+    int *ids = terms_deps(c, ts, nt, &n);
     enumr e;
-    int64_t total = enum_init(c, &e, s, ids, n, *budget);
-    if (total > 0) *budget -= total;
+    int64_t *pay = nt > 1 ? &budget[0] : &budget[1];
+    /* a single term past SINGLE_COMBOS gets intervals at once: those are
+     * exact for the monotone size arithmetic of a deep stack, and a few
+     * big enumerations would eat the budget of every other term */
+    int64_t limit = nt > 1 || *pay < SINGLE_COMBOS ? *pay / (nt + 1) : SINGLE_COMBOS;
+    int64_t total = enum_init(c, &e, s, ids, n, limit);
     mn[0] = mn[1] = INT64_MAX;
     mx[0] = mx[1] = 0;
-    if (total < 0) {
-        /* Too many combinations: bound the term by interval arithmetic
-         * (sound; a cost under a guard lies between 0 and its bound). */
-        *exact = false;
-        sym *zero = sym_int(c, 0);
-        sym *v[2] = {sym_ite(c, t->guard, t->params, zero), sym_ite(c, t->guard, t->flops, zero)};
-        for (int k = 0; k < 2; k++) {
-            int64_t lo, hi;
-            if (!sym_bounds(v[k], decision_interval, s, &lo, &hi)) lo = 0, hi = INT64_MAX;
-            mn[k] = lo < 0 ? 0 : lo; /* no point has a negative cost */
-            mx[k] = hi < 0 ? 0 : hi;
+    w->n = -1;
+    if ((total < 0 || !e.exhaustive) && nt > 1) {
+        /* Over the budget together: each term on its own (looser; no
+         * witness, so the bound stays marked as a bound). */
+        mn[0] = mn[1] = 0;
+        for (int i = 0; i < nt; i++) {
+            int64_t a[2], b[2];
+            witness tw;
+            cluster_range(c, s, ts + i, 1, a, b, budget, &tw);
+            for (int k = 0; k < 2; k++) {
+                mn[k] = sat_add(mn[k], a[k]);
+                mx[k] = sat_add(mx[k], b[k]);
+            }
         }
         return;
     }
+    if (total < 0 || !e.exhaustive) {
+        /* Too many combinations: bound the term by interval arithmetic
+         * (sound; a cost under a guard lies between 0 and its bound). */
+        sym *zero = sym_int(c, 0);
+        mn[0] = mn[1] = 0;
+        for (int i = 0; i < nt; i++) {
+            cost_term *t = ts[i];
+            sym *v[2] = {sym_ite(c, t->guard, t->params, zero), sym_ite(c, t->guard, t->flops, zero)};
+            for (int k = 0; k < 2; k++) {
+                int64_t lo, hi;
+                if (!sym_bounds(v[k], decision_interval, s, &lo, &hi)) lo = 0, hi = INT64_MAX;
+                mn[k] = sat_add(mn[k], lo < 0 ? 0 : lo); /* no point has a negative cost */
+                mx[k] = sat_add(mx[k], hi < 0 ? 0 : hi);
+            }
+        }
+        return;
+    }
+    *pay -= total * (nt + 1);
+    int64_t at[4] = {0, 0, 0, 0};
     for (int64_t k = 0; k < total; k++) {
         enum_set(&e, k);
-        bool on = truthy(sym_eval(t->guard, &e.env));
-        int64_t p = on ? nonneg(sym_eval(t->params, &e.env).i) : 0,
-                f = on ? nonneg(sym_eval(t->flops, &e.env).i) : 0;
-        if (e.env.err) continue;
-        if (p < mn[0]) mn[0] = p;
-        if (p > mx[0]) mx[0] = p;
-        if (f < mn[1]) mn[1] = f;
-        if (f > mx[1]) mx[1] = f;
+        if (!requires_hold(s, &e, ids, n)) continue;
+        int64_t p, f;
+        if (!sum_costs(&e, ts, nt, &p, &f)) continue;
+        /* ties: the first combination for a minimum, the last for a
+         * maximum (smallest and largest values), so that the witnesses of
+         * clusters that grow with their decisions agree (bound_attained) */
+        if (p < mn[0]) mn[0] = p, at[0] = k;
+        if (p >= mx[0]) mx[0] = p, at[1] = k;
+        if (f < mn[1]) mn[1] = f, at[2] = k;
+        if (f >= mx[1]) mx[1] = f, at[3] = k;
     }
-    if (mn[0] == INT64_MAX) mn[0] = mn[1] = 0;
+    if (mn[0] == INT64_MAX) {
+        mn[0] = mn[1] = 0;
+        return;
+    }
+    w->n = n;
+    w->ids = ids;
+    for (int m = 0; m < 4; m++) {
+        enum_set(&e, at[m]);
+        w->v[m] = arena_alloc(&c->A, (size_t)(n + 1) * sizeof *w->v[m]);
+        for (int j = 0; j < n; j++) w->v[m][j] = e.vals[ids[j]];
+    }
+}
+
+/* Splits a group's terms, in order, into clusters whose decisions have at
+ * most CLUSTER_COMBOS combinations together; returns the number of
+ * clusters, starts[k] the first term of cluster k. */
+#define CLUSTER_COMBOS 1024
+static int clusters_of(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int *starts) {
+    int nc = 0, n = 0;
+    int *ids = NULL;
+    for (int i = 0; i < nt; i++) {
+        int n1, nu;
+        int *one = terms_deps(c, ts + i, 1, &n1);
+        int *u = deps_union(c, ids, n, one, n1, &nu);
+        enumr probe;
+        if (i == 0 || enum_init(c, &probe, s, u, nu, CLUSTER_COMBOS) < 0) {
+            starts[nc++] = i;
+            ids = one;
+            n = n1;
+        } else {
+            ids = u;
+            n = nu;
+        }
+    }
+    starts[nc] = nt;
+    return nc;
+}
+
+/* Clusters bounded one by one sum to a bound that the group reaches when
+ * one point has every cluster at its extreme at once.  The candidate point takes
+ * each decision from the first term's witness that sets it (witnesses of
+ * clusters indifferent to a decision may disagree on it: `reverse` tries
+ * the other order).  True when that point satisfies the requires over its
+ * decisions and its summed cost is the bound: then the bound is exact. */
+static bool bound_attained(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, witness *ws, int nw, int m,
+                           int64_t bound, bool reverse) {
+    int nd = s->decs.n;
+    sval *val = arena_alloc(&c->A, (size_t)(nd + 1) * sizeof *val);
+    bool *set = arena_alloc(&c->A, (size_t)(nd + 1) * sizeof *set);
+    int *ids = arena_alloc(&c->A, (size_t)(nd + 1) * sizeof *ids);
+    for (int t = 0; t < nw; t++) {
+        int k = reverse ? nw - 1 - t : t;
+        if (ws[k].n < 0) return false;
+        for (int j = 0; j < ws[k].n; j++)
+            if (!set[ws[k].ids[j]]) {
+                set[ws[k].ids[j]] = true;
+                val[ws[k].ids[j]] = ws[k].v[m][j];
+            }
+    }
+    int n = 0;
+    for (int d = 0; d < nd; d++)
+        if (set[d]) ids[n++] = d;
+    for (int r = 0; r < s->reqs.n; r++) { /* a require over other decisions too: undecided here */
+        require_c *q = &s->reqs.v[r];
+        int nq;
+        int *qd = deps_union(c, q->guard->deps, q->guard->n_deps, q->cond->deps, q->cond->n_deps, &nq);
+        if (deps_meet(qd, nq, ids, n) && !deps_subset(qd, nq, ids, n)) return false;
+    }
+    enumr e;
+    enum_init(c, &e, s, ids, 0, 1);
+    for (int d = 0; d < nd; d++)
+        if (set[d]) e.vals[d] = val[d];
+    e.env.gen = sym_new_gen();
+    e.env.err = false;
+    if (!requires_hold(s, &e, ids, n)) return false;
+    int64_t sum = 0;
+    for (int k = 0; k < nt; k++) {
+        if (!truthy(sym_eval(ts[k]->guard, &e.env))) continue;
+        sum = sat_add(sum, nonneg(sym_eval(m < 2 ? ts[k]->params : ts[k]->flops, &e.env).i));
+    }
+    return !e.env.err && sum == bound;
 }
 
 /* Min and max of the summed cost of a group of terms, enumerating the
  * decisions they depend on together; false when that is too costly. */
 static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_t mn[2], int64_t mx[2],
                         int64_t *budget) {
-    int n = 0;
-    int *ids = NULL;
-    for (int i = 0; i < nt; i++) {
-        ids = deps_union(c, ids, n, ts[i]->guard->deps, ts[i]->guard->n_deps, &n);
-        ids = deps_union(c, ids, n, ts[i]->params->deps, ts[i]->params->n_deps, &n);
-        ids = deps_union(c, ids, n, ts[i]->flops->deps, ts[i]->flops->n_deps, &n);
-    }
+    int n;
+    int *ids = terms_deps(c, ts, nt, &n);
     enumr e;
     int64_t combos = enum_init(c, &e, s, ids, n, *budget / (nt + 1));
     if (combos < 0) return false;
@@ -600,13 +791,8 @@ static bool group_range(nasc_ctx *c, space_ir *s, cost_term **ts, int nt, int64_
     for (int64_t k = 0; k < combos; k++) {
         enum_set(&e, k);
         if (!requires_hold(s, &e, ids, n)) continue;
-        int64_t p = 0, f = 0;
-        for (int i = 0; i < nt; i++) {
-            if (!truthy(sym_eval(ts[i]->guard, &e.env))) continue;
-            p = sat_add(p, nonneg(sym_eval(ts[i]->params, &e.env).i));
-            f = sat_add(f, nonneg(sym_eval(ts[i]->flops, &e.env).i));
-        }
-        if (e.env.err) continue;
+        int64_t p, f;
+        if (!sum_costs(&e, ts, nt, &p, &f)) continue;
         if (p < mn[0]) mn[0] = p;
         if (p > mx[0]) mx[0] = p;
         if (f < mn[1]) mn[1] = f;
@@ -649,7 +835,7 @@ static void ranges(nasc_ctx *c, space_ir *s) {
     }
     s->params_min = s->params_max = s->flops_min = s->flops_max = 0;
     s->range_exact = true;
-    int64_t budget = RANGE_WORK;
+    int64_t budget[2] = {RANGE_WORK, RANGE_WORK_SINGLE}; /* joint, single terms */
     /* the terms of each group, bucketed by group id in one pass */
     int *start = arena_alloc(&c->A, (size_t)(nd + 3) * sizeof *start);
     for (int t = 0; t < nt; t++) start[gid[t] + 2]++;
@@ -662,17 +848,24 @@ static void ranges(nasc_ctx *c, space_ir *s) {
         int ng = start[g + 1] - start[g];
         if (!ng) continue;
         int64_t mn[2], mx[2];
-        if (!group_range(c, s, grp, ng, mn, mx, &budget)) {
-            s->range_exact = false;
+        if (!group_range(c, s, grp, ng, mn, mx, &budget[0])) {
             mn[0] = mn[1] = mx[0] = mx[1] = 0;
-            for (int k = 0; k < ng; k++) {
+            int *starts = arena_alloc(&c->A, (size_t)(ng + 2) * sizeof *starts);
+            int nc = clusters_of(c, s, grp, ng, starts);
+            witness *ws = arena_alloc(&c->A, (size_t)(nc + 1) * sizeof *ws);
+            for (int k = 0; k < nc; k++) {
                 int64_t a[2], b[2];
-                term_range(c, s, grp[k], a, b, &s->range_exact, &budget);
+                cluster_range(c, s, grp + starts[k], starts[k + 1] - starts[k], a, b, budget, &ws[k]);
                 for (int m = 0; m < 2; m++) {
                     mn[m] = sat_add(mn[m], a[m]);
                     mx[m] = sat_add(mx[m], b[m]);
                 }
             }
+            int64_t bound[4] = {mn[0], mx[0], mn[1], mx[1]};
+            for (int m = 0; m < 4 && s->range_exact; m++)
+                if (!bound_attained(c, s, grp, ng, ws, nc, m, bound[m], false) &&
+                    !bound_attained(c, s, grp, ng, ws, nc, m, bound[m], true))
+                    s->range_exact = false;
         }
         s->params_min = sat_add(s->params_min, mn[0]);
         s->params_max = sat_add(s->params_max, mx[0]);
@@ -705,8 +898,11 @@ void space_analyze(nasc_ctx *c, space_ir *s) {
     int e0 = c->n_errors;
     simplify_guards(c, s);
     /* Obligations are proven even after other errors: more errors per run. */
-    prover pv = {c, s, NULL, false};
-    for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) prove(&pv, i);
+    prover pv = {c, s, NULL, false, 0, {0}};
+    for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) {
+        prove(&pv, i);
+        if (s->obligs.v[i].reported) vec_push(&c->A, pv.reported, i);
+    }
     smt_free(pv.z);
     s->ok = was_ok && c->n_errors == e0;
     if (!s->ok) return;

@@ -1014,6 +1014,22 @@ static void drop_repeats(nasc_ctx *c, diag *mark) {
     }
 }
 
+/* The bindings as one iteration of a guarded loop left them, before they
+ * were merged with the values of the paths where it did not run. */
+typedef struct after_iter {
+    int n;
+    binding **where;
+    value **vals;
+    sym *g0; /* the guard the iteration started under */
+} after_iter;
+
+static bool same_bindings(const after_iter *p, const snap *sn) {
+    if (p->n != sn->n) return false;
+    for (int k = 0; k < sn->n; k++)
+        if (p->where[k] != sn->where[k]) return false;
+    return true;
+}
+
 static void exec_for(interp *I, ast_stmt *s) {
     value *lo = eval_expr(I, s->lo), *hi = eval_expr(I, s->hi);
     if (I->abort) return;
@@ -1048,6 +1064,7 @@ static void exec_for(interp *I, ast_stmt *s) {
     sym *g0 = I->guard;
     I->fr->n_loops++;
     diag *mark = I->c->diags_tail;
+    after_iter prev = {0};
     for (int64_t i = a; i <= b && !I->abort && !I->fr->returned; i++) {
         if (i > a) drop_repeats(I->c, mark);
         g0 = I->guard;
@@ -1056,6 +1073,14 @@ static void exec_for(interp *I, ast_stmt *s) {
         sym *in = sym_and(I->c, sym_bin(I->c, OP_LE, lo->s, iv), sym_bin(I->c, OP_LE, iv, hi->s));
         if (sym_is_false(in)) continue;
         snap sn = sym_is_true(in) ? (snap){0} : snap_take(I);
+        /* With a constant lower bound, iteration i runs only where i - 1
+         * ran: inside it, the previous iteration's values hold as they were
+         * produced, not merged with "it did not run".  That keeps the
+         * shapes of a decision-dependent depth small (width[i-1], not an
+         * if-chain over every earlier width and the depth). */
+        if (prev.vals && prev.g0 == g0 && sym_is_const(lo->s) && same_bindings(&prev, &sn))
+            for (int k = 0; k < sn.n; k++) sn.where[k]->v = prev.vals[k];
+        prev.vals = NULL;
         I->guard = sym_and(I->c, g0, in);
         scope_push(I, false);
         bind(I, s->name, v_int(I, iv));
@@ -1065,8 +1090,12 @@ static void exec_for(interp *I, ast_stmt *s) {
         if (!sym_is_true(in)) {
             /* This iteration may not run: a return in it returns only on its paths. */
             I->fr->returned = false;
-            for (int k = 0; k < sn.n; k++)
+            prev =
+                (after_iter){sn.n, sn.where, arena_alloc(&I->c->A, (size_t)(sn.n + 1) * sizeof(value *)), g0};
+            for (int k = 0; k < sn.n; k++) {
+                prev.vals[k] = sn.where[k]->v;
                 sn.where[k]->v = merge(I, in, sn.where[k]->v, sn.vals[k], sn.where[k]->name);
+            }
         }
         if (!I->fr->returned) continue_unreturned(I, g0);
     }
@@ -1171,7 +1200,7 @@ static void exec_stmts(interp *I, ast_list *stmts) {
         if (over_step_limit(I)) break;
         /* Keep going after a user error so one run reports several. */
         exec_stmt(I, s);
-        if (I->c->n_errors > I->c->max_errors) I->abort = true;
+        if (I->c->n_errors - I->c->n_repeats > I->c->max_errors) I->abort = true; /* distinct errors */
     }
 }
 

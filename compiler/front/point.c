@@ -33,7 +33,26 @@ static char *json_text(nasc_ctx *c, const json_value *v) {
     return s;
 }
 
+/* The JSON type a categorical's value is written with (point_json). */
+static json_type cat_json_type(const decision *d) {
+    if (d->by_index) return JSON_STRING;
+    return d->vt == DV_INT || d->vt == DV_FLOAT ? JSON_NUMBER : d->vt == DV_BOOL ? JSON_BOOL : JSON_STRING;
+}
+
+static bool type_error(nasc_ctx *c, const char *what, decision *d, const json_value *v, const char *wants) {
+    diag_error(c, loc_none(), "%s: decision '%s': %s is a JSON %s, but it takes %s: %s", what, d->label,
+               json_text(c, v), json_type_name(v->type), wants, decision_domain(c, d));
+    return false;
+}
+
 static bool cat_value(nasc_ctx *c, const char *what, decision *d, const json_value *v, sval *out) {
+    /* Strict: "16" is not 16, "true" is not true (the types point_json writes). */
+    json_type want = cat_json_type(d);
+    if (v->type != want)
+        return type_error(c, what, d, v,
+                          want == JSON_NUMBER ? "a number"
+                          : want == JSON_BOOL ? "a boolean"
+                                              : "a name (a string)");
     for (int i = 0; i < d->n_alts; i++) {
         bool m = false;
         if (v->type == JSON_STRING)
@@ -60,7 +79,14 @@ static bool decode(nasc_ctx *c, const char *what, decision *d, const json_value 
     switch (d->kind) {
     case DK_CAT: return cat_value(c, what, d, v, out);
     case DK_INT:
-        if (v->type != JSON_NUMBER || !v->is_int || v->integer < d->lo || v->integer > d->hi ||
+        if (v->type != JSON_NUMBER) return type_error(c, what, d, v, "an integer");
+        if (!v->is_int && v->number == floor(v->number) && fabs(v->number) < 9e15) {
+            diag_error(c, loc_none(),
+                       "%s: decision '%s': %.1f is a real number, but it takes an integer: %s (write %.0f)",
+                       what, d->label, v->number, decision_domain(c, d), v->number);
+            return false;
+        }
+        if (!v->is_int || v->integer < d->lo || v->integer > d->hi ||
             ((uint64_t)v->integer - (uint64_t)d->lo) % (uint64_t)d->step) {
             diag_error(c, loc_none(), "%s: decision '%s': %s is not in %s", what, d->label, json_text(c, v),
                        decision_domain(c, d));
@@ -69,7 +95,8 @@ static bool decode(nasc_ctx *c, const char *what, decision *d, const json_value 
         out->i = v->integer;
         return true;
     case DK_FLOAT:
-        if (v->type != JSON_NUMBER || !(v->number >= d->flo && v->number <= d->fhi)) {
+        if (v->type != JSON_NUMBER) return type_error(c, what, d, v, "a number");
+        if (!(v->number >= d->flo && v->number <= d->fhi)) {
             diag_error(c, loc_none(), "%s: decision '%s': %s is not in %s", what, d->label, json_text(c, v),
                        decision_domain(c, d));
             return false;

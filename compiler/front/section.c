@@ -162,9 +162,9 @@ static cfg_val *from_value(interp *I, value *x, loc at) {
 /* What the training runtime and the search driver read (tools/recipe.c,
  * tools/cmd_search.c); any other key is a typo unless a later key uses it
  * (`lr = choice [...]` then `optimizer = sgd(lr = lr)`). */
-static const char *const train_keys[] = {"data",     "test",          "split", "epochs",    "batch",
-                                         "seed",     "threads",       "init",  "optimizer", "weight_decay",
-                                         "schedule", "data_fraction", NULL};
+static const char *const train_keys[] = {
+    "data",      "test",         "split",    "epochs",        "batch",     "seed",    "threads", "init",
+    "optimizer", "weight_decay", "schedule", "data_fraction", "normalize", "augment", NULL};
 static const char *const search_keys[] = {"strategy",  "trials",       "time",      "seed",    "timeout",
                                           "evaluator", "memory_limit", "objective", "require", NULL};
 
@@ -247,6 +247,9 @@ static const form schedules[] = {{"constant", {"warmup"}},
                                  {"step", {"step_size", "gamma", "warmup"}},
                                  {NULL, {NULL}}};
 static const form inits[] = {{"kaiming", {NULL}}, {"xavier", {NULL}}, {NULL, {NULL}}};
+static const form normalizers[] = {{"unit", {NULL}}, {"standard", {"mean", "std"}}, {NULL, {NULL}}};
+static const form augmentations[] = {
+    {"crop", {"pad"}}, {"flip", {NULL}}, {"cutout", {"size"}}, {NULL, {NULL}}};
 
 /* A did-you-mean note when a value is a misspelt name of `names`. */
 static void note_name(interp *I, diag *d, const cfg_val *v, const char *const *names) {
@@ -306,19 +309,64 @@ static void check_form(interp *I, section *s, const char *key, const form *forms
     if (v->k == CV_CALL && e && e->kind == E_CALL) check_options(I, f, e);
 }
 
+/* augment = [crop(pad = 4), flip, cutout(16)] (or one op, or `a, b`):
+ * each item one of the augmentations; cutout's size may be positional. */
+static void check_augment(interp *I, section *s) {
+    cfg_val *v = find_key(s, "augment");
+    ast_expr *e = key_expr(s, "augment");
+    if (!v || !e) return;
+    int n = v->k == CV_LIST ? v->n : 1;
+    for (int i = 0; i < n; i++) {
+        cfg_val *it = v->k == CV_LIST ? v->items[i] : v;
+        ast_expr *ie = v->k == CV_LIST && e->kind == E_LIST && i < e->items.n ? e->items.v[i] : e;
+        const form *f = NULL;
+        if (it->k == CV_IDENT || it->k == CV_CALL)
+            for (int k = 0; augmentations[k].name && !f; k++)
+                if (!strcmp(augmentations[k].name, it->s)) f = &augmentations[k];
+        if (!f) {
+            diag *d = diag_error(I->c, it->at, "augment takes crop(pad = N), flip and cutout(N)");
+            note_name(I, d, it, (const char *const[]){"crop", "flip", "cutout", NULL});
+            continue;
+        }
+        if (it->k != CV_CALL || ie->kind != E_CALL) continue;
+        bool positional_size = !strcmp(f->name, "cutout") && ie->args.n == 1 && ie->named.n == 0;
+        if (!positional_size) check_options(I, f, ie);
+    }
+}
+
+/* standard(mean = ..., std = ...): both, each a number or a list of them
+ * (one per channel, which the data's shape fixes at training time). */
+static void check_standard(interp *I, section *s) {
+    cfg_val *v = find_key(s, "normalize");
+    if (!v || v->k != CV_CALL || strcmp(v->s, "standard") || !v->n) return;
+    for (int w = 0; w < 2; w++) {
+        const char *key = w ? "std" : "mean";
+        const cfg_val *x = NULL;
+        for (int i = 0; i < v->n; i++)
+            if (v->keys[i] && !strcmp(v->keys[i], key)) x = v->items[i];
+        bool ok = x && (x->k == CV_NUM || x->k == CV_LIST);
+        for (int i = 0; ok && x->k == CV_LIST && i < x->n; i++) ok = x->items[i]->k == CV_NUM;
+        if (!ok)
+            diag_error(I->c, x ? x->at : v->at,
+                       "standard(...) needs %s = [...], one number per input channel", key);
+    }
+}
+
 static void check_train(interp *I, section *s) {
     cfg_val *d = find_key(s, "data");
     if (d) {
         bool ok = (d->k == CV_IDENT && !strcmp(d->s, "fashion_mnist")) ||
                   (d->k == CV_CALL && !strcmp(d->s, "idx") && d->n == 2 && d->items[0]->k == CV_STR &&
                    d->items[1]->k == CV_STR) ||
-                  (d->k == CV_CALL && !strcmp(d->s, "csv") && d->n >= 1 && d->items[0]->k == CV_STR);
+                  (d->k == CV_CALL && !strcmp(d->s, "csv") && d->n >= 1 && d->items[0]->k == CV_STR) ||
+                  (d->k == CV_CALL && (!strcmp(d->s, "cifar10") || !strcmp(d->s, "cifar100")) && d->n == 1 &&
+                   d->items[0]->k == CV_STR);
         if (!ok) {
-            diag *e =
-                diag_error(I->c, d->at,
-                           "data must be fashion_mnist, idx(\"images\", \"labels\") or csv(\"file.csv\", "
-                           "label = \"column\")");
-            note_name(I, e, d, (const char *const[]){"fashion_mnist", "idx", "csv", NULL});
+            diag *e = diag_error(I->c, d->at,
+                                 "data must be fashion_mnist, idx(\"images\", \"labels\"), csv(\"file.csv\", "
+                                 "label = \"column\"), cifar10(\"DIR\") or cifar100(\"DIR\")");
+            note_name(I, e, d,
+                      (const char *const[]){"fashion_mnist", "idx", "csv", "cifar10", "cifar100", NULL});
         }
     }
     cfg_val *t = find_key(s, "test");
@@ -349,6 +397,9 @@ static void check_train(interp *I, section *s) {
     check_form(I, s, "schedule", schedules,
                "constant, cosine(min_lr = ...) or step(step_size = ..., gamma = ...)");
     check_form(I, s, "init", inits, "kaiming or xavier");
+    check_form(I, s, "normalize", normalizers, "unit, standard or standard(mean = [...], std = [...])");
+    check_standard(I, s);
+    check_augment(I, s);
 }
 
 /* ----- metrics and their dimensions ----- */

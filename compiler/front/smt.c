@@ -20,7 +20,14 @@ typedef struct tr {
     Z3_ast v;   /* Int or Bool */
     Z3_ast err; /* Bool, NULL: cannot err */
     bool is_bool;
+    int depth; /* of the term: z3's own walks recurse on it */
 } tr;
+
+/* z3 recurses on terms (it overflows the C stack near 3,000 levels of its terms, and a sym level may be
+ * several z3 levels): a
+ * deeper obligation is not sent (UNKNOWN: enumerated or sampled, with the
+ * warning that says so). */
+#define SMT_MAX_DEPTH 400
 
 struct smt {
     space_ir *s;
@@ -232,7 +239,7 @@ static bool is_cmp(ast_op op) { return op >= OP_EQ && op <= OP_GE; }
 
 /* Translates s, whose operands are translated already. */
 static tr make(smt *z, sym *s) {
-    tr r = {s, NULL, NULL, false};
+    tr r = {s, NULL, NULL, false, 0};
     if (s->is_float) {
         z->failed = true;
         return r;
@@ -310,13 +317,17 @@ static tr make(smt *z, sym *s) {
     return r;
 }
 
-/* Translates the DAG under root, operands first, without recursion. */
-static tr *translate(smt *z, sym *root) {
+/* Translates the DAG under root, operands first, without recursion; a
+ * copy into *out, since the table moves as it grows. */
+static bool translate(smt *z, sym *root, tr *out) {
     tr *have = find(z, root);
-    if (have) return have;
+    if (have) {
+        *out = *have;
+        return true;
+    }
     size_t cap = 64, n = 0;
     sym **st = malloc(cap * sizeof *st);
-    if (!st) return NULL;
+    if (!st) return false;
     st[n++] = root;
     while (n && !z->failed) {
         sym *s = st[n - 1];
@@ -339,12 +350,19 @@ static tr *translate(smt *z, sym *root) {
                 }
         if (!ready) continue;
         tr t = make(z, s);
+        for (int k = 0; k < 3; k++) {
+            tr *kt = kids[k] && s->k != SY_DEC ? find(z, kids[k]) : NULL;
+            if (kt && kt->depth + 1 > t.depth) t.depth = kt->depth + 1;
+        }
+        if (t.depth > SMT_MAX_DEPTH) z->failed = true;
         if (z->failed) break;
         put(z, t);
         n--;
     }
     free(st);
-    return z->failed ? NULL : find(z, root);
+    if (z->failed) return false;
+    *out = *find(z, root);
+    return true;
 }
 
 /* ----- queries ----- */
@@ -363,21 +381,22 @@ smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq,
     z->failed = false;
     for (int k = 0; k < n; k++)
         if (!dec_term(z, ids[k])) return SMT_UNKNOWN;
-    tr *g = translate(z, guard), *p = g ? translate(z, prop) : NULL;
-    if (!g || !p) return SMT_UNKNOWN;
+    tr gt, pt;
+    if (!translate(z, guard, &gt) || !translate(z, prop, &pt)) return SMT_UNKNOWN;
+    const tr *g = &gt, *p = &pt;
     Z3_solver sv = Z3_mk_solver(z->z);
     Z3_solver_inc_ref(z->z, sv);
     Z3_params ps = Z3_mk_params(z->z);
     Z3_params_inc_ref(z->z, ps);
-    Z3_params_set_uint(z->z, ps, Z3_mk_string_symbol(z->z, "timeout"), 5000);
+    Z3_params_set_uint(z->z, ps, Z3_mk_string_symbol(z->z, "timeout"), 2000);
     Z3_solver_set_params(z->z, sv, ps);
     for (int k = 0; k < n; k++)
         if (z->dec_dom[ids[k]]) Z3_solver_assert(z->z, sv, z->dec_dom[ids[k]]);
     smt_result res = SMT_UNKNOWN;
     for (int r = 0; r < nreq; r++) {
-        tr *qg = translate(z, reqs[r]->guard), *qc = qg ? translate(z, reqs[r]->cond) : NULL;
-        if (!qg || !qc) goto done;
-        Z3_solver_assert(z->z, sv, Z3_mk_implies(z->z, as_bool(z, qg), as_bool(z, qc)));
+        tr qg, qc;
+        if (!translate(z, reqs[r]->guard, &qg) || !translate(z, reqs[r]->cond, &qc)) goto done;
+        Z3_solver_assert(z->z, sv, Z3_mk_implies(z->z, as_bool(z, &qg), as_bool(z, &qc)));
     }
     Z3_solver_assert(z->z, sv, as_bool(z, g));
     if (g->err) Z3_solver_assert(z->z, sv, Z3_mk_not(z->z, g->err));

@@ -99,6 +99,17 @@ typedef struct ir_node {
     int64_t flops;         /* per sample: 2 * MACs for dense/conv, 1 per element otherwise */
 } ir_node;
 
+/* The transform every input sample goes through before the network,
+ * fixed at training time (train.normalize = standard) and carried with the
+ * weights: x' = (x - mean[c]) / std[c] on channel c (the first dimension
+ * of an image sample [C, H, W]; a flat sample [d] is one channel).
+ * channels == 0: none, the inputs as read ([0, 1] for images). */
+#define IR_NORM_MAX_CHANNELS 64
+typedef struct ir_input_norm {
+    int channels;
+    float mean[IR_NORM_MAX_CHANNELS], std[IR_NORM_MAX_CHANNELS];
+} ir_input_norm;
+
 typedef struct ir_graph {
     int n_nodes;
     ir_node *nodes;    /* nodes[i].id == i */
@@ -108,6 +119,9 @@ typedef struct ir_graph {
     int64_t flops;     /* per sample, summed over nodes */
     int64_t memory;    /* peak activation bytes at batch 1 (simple liveness) */
     const char *space; /* the space's name */
+
+    /* input standardisation (train.c saves it as "nasc.normalize") */
+    ir_input_norm norm;
 } ir_graph;
 
 /* ===== graph.c ===== */

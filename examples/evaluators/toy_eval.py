@@ -78,7 +78,9 @@ def main():
         if "--pipe" in sys.argv[1:]:
             for line in sys.stdin:
                 if line.strip():
-                    print(json.dumps(evaluate(line)), flush=True)
+                    out = evaluate(line)
+                    out["trial"] = json.loads(line).get("trial")  # echoed: nasc checks it
+                    print(json.dumps(out), flush=True)
         else:
             print(json.dumps(evaluate(sys.stdin.read())))
     except (ValueError, TypeError) as err:    # json.JSONDecodeError is a ValueError

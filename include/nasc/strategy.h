@@ -10,10 +10,13 @@
  * The model is ask/tell:
  *   create(space, options, seed) -> state
  *   ask(state, point)            propose a trial (several may be outstanding)
- *   tell(state, point, result)   a finished trial (also replayed on --resume)
+ *   tell(state, point, result)   a finished trial
  *   destroy(state)
- * Given the same seed and the same sequence of tells, a strategy must make
- * the same asks: plugins keep no files and no hidden global state.
+ * Given the same seed and the same sequence of asks and tells, a strategy
+ * must make the same asks: plugins keep no files and no hidden global
+ * state.  On --resume the host rebuilds a strategy's state by calling ask
+ * and tell again in the order the run made them (the replayed asks must
+ * propose the stored points), so no save/restore is needed.
  */
 #ifndef NASC_STRATEGY_H
 #define NASC_STRATEGY_H

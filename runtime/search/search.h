@@ -46,8 +46,22 @@ int sr_metrics_get(const sr_metrics *m, const char *name, double *value);
 /* {"a": 1, "b": 2.5}; NaN and infinities are written as null.  malloc'ed. */
 char *sr_metrics_to_json(const sr_metrics *m);
 /* Parses a flat JSON object whose values are all numbers (null reads as
- * NaN).  Returns 0, or -1 with a message. */
+ * NaN), at most SR_METRICS_MAX of them.  Returns 0, or -1 with a message. */
+#define SR_METRICS_MAX 1024
 int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap);
+
+/* The metrics the host and the builtin evaluator know (an external
+ * evaluator may report any others): their unit for labels ("" when none),
+ * whether the host knows them before evaluation (params, flops, memory:
+ * static limits), and whether the builtin evaluator measures them only
+ * when asked (an objective, a limit or --metrics names them).  The front
+ * end's section checker keeps its own list until both sit in common/. */
+typedef struct sr_metric_info {
+    const char *name, *unit;
+    int is_static, on_request;
+} sr_metric_info;
+const sr_metric_info *sr_metric_find(const char *name); /* NULL: not a known metric */
+const sr_metric_info *sr_metric_table(int *n);
 
 /* ------------------------------------------------------------------ */
 /* Objective and limit expressions, built by the front end from the AST. */
@@ -165,6 +179,12 @@ typedef struct sr_space_iface {
     /* Called once in each worker process right after it starts (NULL: none),
      * e.g. to set up thread pools that do not survive fork(). */
     void (*worker_init)(void *ud);
+    /* What the host needs of a fresh point, from one run of the space
+     * (NULL: normalize, static_metrics and to_json are called in turn):
+     * sets p->active, fills m with the static metrics when the point
+     * builds and *json (malloc'ed) with its JSON; returns 1 when feasible,
+     * 0 when it violates a require, -1 when a value is outside its domain. */
+    int (*instantiate)(void *ud, nasc_point *p, sr_metrics *m, char **json);
 } sr_space_iface;
 
 /* ------------------------------------------------------------------ */
@@ -284,11 +304,16 @@ void sr_trial_progress(int epoch, int epochs, int64_t step, int64_t steps, doubl
 /* Reports from a store (nasc report, and the end of nasc search). */
 
 /* Prints the leaderboard (top `top` by the first objective) or the Pareto
- * front, and the counts by status.  json: one JSON object instead. */
+ * front (its first `top` by the first objective), and the counts by
+ * status; top <= 0: the top 10, or the whole front.  json: one JSON object
+ * instead. */
 int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, size_t cap);
 /* Writes an SVG: best-so-far against trials and against time, and a Pareto
  * scatter of the first two objectives when there are several. */
 int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t cap);
+/* One HTML page: the same SVG inline, and the leaderboard (top `top`, 0:
+ * all) or the front as a table sorted by a click on a column's header. */
+int sr_report_html(const char *db_path, const char *html_path, int top, char *err, size_t cap);
 
 /* ------------------------------------------------------------------ */
 /* MPI. */

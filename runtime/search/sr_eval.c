@@ -14,14 +14,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "sr_guard.h"
 #include "sr_util.h"
 
 #define SR_TAIL            600        /* bytes of stderr kept for a failure message */
-#define SR_STDOUT_MAX      (4 << 20)  /* an exec evaluator's stdout beyond this is cut ... */
-#define SR_STDOUT_KEEP     (64 << 10) /* ... to its last 64 KB */
-#define SR_PIPE_MAX_DEATHS 5          /* consecutive deaths of a pipe evaluator before giving up */
+#define SR_STDOUT_MAX      (4 << 20)  /* an exec evaluator's stdout beyond this is cut to its last line */
+#define SR_LINE_MAX        (64 << 20) /* the longest metrics line read (exec or pipe) */
+#define SR_PIPE_MAX_DEATHS 5   /* consecutive deaths (or mismatches) of a pipe evaluator before giving up */
+#define SR_EXIT_GRACE      0.5 /* seconds an exited evaluator's children may keep its stdout open */
 
 /* ---------------- command lines ---------------- */
 
@@ -173,6 +176,9 @@ static int spawn(char **argv, const char *trial, const char *fidelity, child *c,
     pid_t pid = fork();
     if (pid < 0) goto fail3;
     if (pid == 0) {
+        /* Its own group, so leftovers are killed as one; and it dies with its worker. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(pin[0], 0);
         dup2(pout[1], 1);
         dup2(perr[1], 2);
@@ -184,6 +190,7 @@ static int spawn(char **argv, const char *trial, const char *fidelity, child *c,
         dprintf(2, "cannot run '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    setpgid(pid, pid);
     close(pin[0]);
     close(pout[1]);
     close(perr[1]);
@@ -212,6 +219,8 @@ static void child_close(child *c) {
     if (c->errfd >= 0) close(c->errfd);
     c->in = c->out = c->errfd = -1;
 }
+
+static void kill_leftovers(pid_t pgid);
 
 /* ---------------- the evaluator object ---------------- */
 
@@ -255,6 +264,7 @@ static void pipe_stop(sr_evaluator *ev, int *status) {
         kill(ev->pc.pid, SIGKILL);
         waitpid(ev->pc.pid, &st, 0);
     }
+    kill_leftovers(ev->pc.pid);
     ev->running = 0;
     ev->line.n = 0;
 }
@@ -282,7 +292,37 @@ static int run_builtin(sr_evaluator *ev, const char *point, double fid, const ch
     return 0;
 }
 
-/* exec: one process; write the point, collect stdout and a stderr tail. */
+/* Kills what an evaluator left behind: its process group and, in a
+ * worker (their subreaper), every descendant that escaped it. */
+static void kill_leftovers(pid_t pgid) {
+    if (pgid > 0) kill(-pgid, SIGKILL);
+    if (sr_is_subreaper()) {
+        sr_kill_descendants(getpid());
+        sr_reap_orphans(0);
+    }
+}
+
+/* Keeps the buffered stdout bounded: beyond SR_STDOUT_MAX only the last
+ * (maybe partial) line matters, which is kept whole up to SR_LINE_MAX. */
+static void trim_output(sr_buf *b, int *overflow) {
+    if (b->n <= SR_STDOUT_MAX) return;
+    size_t e = b->n;
+    while (e && (b->p[e - 1] == '\n' || b->p[e - 1] == '\r' || b->p[e - 1] == ' ')) e--;
+    size_t q = e;
+    while (q && b->p[q - 1] != '\n') q--;
+    memmove(b->p, b->p + q, b->n - q);
+    b->n -= q;
+    b->p[b->n] = 0;
+    if (b->n > SR_LINE_MAX) {
+        *overflow = 1;
+        b->n = 0;
+        b->p[0] = 0;
+    }
+}
+
+/* exec: one process; write the point, collect stdout and a stderr tail.
+ * Once the process has exited, its children get SR_EXIT_GRACE to close
+ * the pipes (a forked child keeping stdout open must not hold the trial). */
 static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double fid, sr_metrics *out,
                     char *err, size_t cap, int *fatal) {
     char ts[32], fs[40];
@@ -293,10 +333,16 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
     sr_buf outb = {0};
     char tail[SR_TAIL + 1] = "";
     size_t tail_len = 0, off = 0, plen = strlen(point);
-    int in_open = 1;
+    int in_open = 1, exited = 0, status = 0, overflow = 0;
+    double exit_time = 0;
     while (c.out >= 0 || c.errfd >= 0) {
         struct pollfd pf[3] = {{c.out, POLLIN, 0}, {c.errfd, POLLIN, 0}, {in_open ? c.in : -1, POLLOUT, 0}};
-        if (poll(pf, 3, -1) < 0 && errno != EINTR) break;
+        if (poll(pf, 3, 100) < 0 && errno != EINTR) break;
+        if (!exited && waitpid(c.pid, &status, WNOHANG) == c.pid) {
+            exited = 1;
+            exit_time = sr_now();
+        }
+        if (exited && sr_now() - exit_time > SR_EXIT_GRACE) break; /* its children hold the pipes */
         if (in_open && (pf[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
             ssize_t w = off < plen ? write(c.in, point + off, plen - off) : write(c.in, "\n", 1);
             if (w < 0 || off >= plen) {
@@ -307,7 +353,7 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
             else
                 off += (size_t)w;
         }
-        char buf[4096];
+        char buf[65536];
         for (int k = 0; k < 2; k++) {
             int *fd = k ? &c.errfd : &c.out;
             if (*fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -319,18 +365,15 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
             }
             if (k)
                 tail_add(tail, &tail_len, buf, (size_t)r);
-            else
+            else {
                 sr_buf_put(&outb, buf, (size_t)r);
-            if (outb.n > SR_STDOUT_MAX) { /* the metrics are at the end: keep the last lines only */
-                memmove(outb.p, outb.p + outb.n - SR_STDOUT_KEEP, SR_STDOUT_KEEP);
-                outb.n = SR_STDOUT_KEEP;
-                outb.p[outb.n] = 0;
+                trim_output(&outb, &overflow);
             }
         }
     }
     child_close(&c);
-    int status = 0;
-    waitpid(c.pid, &status, 0);
+    if (!exited) waitpid(c.pid, &status, 0);
+    kill_leftovers(c.pid);
     char *text = sr_buf_take(&outb);
     char why[64], t2[SR_TAIL + 1];
     tail_text(tail, t2, sizeof t2);
@@ -339,6 +382,9 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
         describe_status(status, why, sizeof why);
         sr_errf(err, cap, "the evaluator %s%s%s", why, t2[0] ? "; stderr: " : "", t2);
         *fatal = cannot_run(status, t2);
+        rc = -1;
+    } else if (overflow) {
+        sr_errf(err, cap, "the last line of output is longer than %d MB", SR_LINE_MAX >> 20);
         rc = -1;
     } else if (!text || parse_last_line(text, out, err, cap)) {
         if (!text)
@@ -388,7 +434,21 @@ static char *pipe_line(int64_t trial, double fid, const char *point) {
     return s;
 }
 
-/* Writes the line and reads one line back; -1 when the process died. */
+/* Reads what the process printed without being asked (after its last
+ * reply); 1 when there was any, 0 when none. */
+static int pipe_unasked(sr_evaluator *ev) {
+    if (ev->line.n) return 1;
+    struct pollfd pf = {ev->pc.out, POLLIN, 0};
+    if (poll(&pf, 1, 0) <= 0 || !(pf.revents & POLLIN)) return 0;
+    char buf[4096];
+    ssize_t r = read(ev->pc.out, buf, sizeof buf);
+    if (r <= 0) return 0; /* EOF: the exchange will see the death */
+    sr_buf_put(&ev->line, buf, (size_t)r);
+    return 1;
+}
+
+/* Writes the line and reads one line back; -1 when the process died, -2
+ * when its reply line exceeds SR_LINE_MAX. */
 static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
     size_t n = strlen(line), off = 0;
     int nl = 0;
@@ -403,8 +463,10 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
         else
             nl = 1;
     }
+    size_t scanned = 0; /* bytes of ev->line known to hold no newline: the scan stays linear */
     for (;;) {
-        char *eol = ev->line.p ? memchr(ev->line.p, '\n', ev->line.n) : NULL;
+        char *eol = ev->line.p ? memchr(ev->line.p + scanned, '\n', ev->line.n - scanned) : NULL;
+        scanned = ev->line.n;
         if (eol) {
             size_t k = (size_t)(eol - ev->line.p);
             *reply = strndup(ev->line.p, k);
@@ -417,7 +479,7 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
             if (errno == EINTR) continue;
             return -1;
         }
-        char buf[4096];
+        char buf[65536];
         if (pf[1].revents & (POLLIN | POLLHUP)) {
             ssize_t r = read(ev->pc.errfd, buf, sizeof buf);
             if (r > 0)
@@ -431,12 +493,35 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
             ssize_t r = read(ev->pc.out, buf, sizeof buf);
             if (r <= 0) return -1;
             sr_buf_put(&ev->line, buf, (size_t)r);
+            if (ev->line.n > SR_LINE_MAX) return -2;
         }
     }
 }
 
+/* A reply that cannot be the one for this trial: the process is killed
+ * (restarted for the next trial) and the trial fails with the reason. */
+static int pipe_mismatch(sr_evaluator *ev, int *fatal, char *err, size_t cap, const char *what) {
+    pipe_stop(ev, NULL);
+    ev->deaths++;
+    int hopeless = ev->deaths >= SR_PIPE_MAX_DEATHS;
+    sr_errf(err, cap, "the pipe evaluator %s%s", what, hopeless ? " (giving up)" : " (restarted)");
+    if (hopeless) *fatal = 1;
+    return -1;
+}
+
+/* pipe: one request line, one reply line.  A reply that echoes "trial"
+ * must name this trial; one that does not must be the only output since
+ * the request.  Unasked output before a request means an earlier reply
+ * was not the one it seemed: the process is restarted. */
 static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double fid, sr_metrics *out,
                     char *err, size_t cap, int *fatal) {
+    char what[300];
+    if (ev->running && pipe_unasked(ev)) {
+        snprintf(what, sizeof what,
+                 "printed output after its last reply, before trial %lld (one line per request)",
+                 (long long)trial);
+        return pipe_mismatch(ev, fatal, err, cap, what);
+    }
     if (!ev->running && pipe_start(ev, err, cap)) {
         *fatal = 1;
         return -1;
@@ -448,6 +533,10 @@ static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double f
     }
     int rc = pipe_exchange(ev, line, &reply);
     free(line);
+    if (rc == -2) {
+        snprintf(what, sizeof what, "printed a line longer than %d MB", SR_LINE_MAX >> 20);
+        return pipe_mismatch(ev, fatal, err, cap, what);
+    }
     if (rc) {
         int status = 0;
         pipe_stop(ev, &status);
@@ -463,12 +552,29 @@ static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double f
         if (hopeless) *fatal = 1;
         return -1;
     }
-    ev->deaths = 0;
     char e2[300];
     rc = parse_last_line(reply, out, e2, sizeof e2);
-    if (rc) sr_errf(err, cap, "%s", e2);
     free(reply);
-    return rc;
+    if (rc) {
+        ev->deaths = 0;
+        sr_errf(err, cap, "%s", e2);
+        return -1;
+    }
+    double echoed;
+    if (sr_metrics_get(out, "trial", &echoed)) {
+        if (echoed != (double)trial) {
+            sr_metrics_clear(out);
+            snprintf(what, sizeof what, "answered trial %.17g when asked for trial %lld", echoed,
+                     (long long)trial);
+            return pipe_mismatch(ev, fatal, err, cap, what);
+        }
+    } else if (pipe_unasked(ev)) {
+        sr_metrics_clear(out);
+        snprintf(what, sizeof what, "printed more than one line for trial %lld", (long long)trial);
+        return pipe_mismatch(ev, fatal, err, cap, what);
+    }
+    ev->deaths = 0;
+    return 0;
 }
 
 int sr_evaluator_run(sr_evaluator *ev, int64_t trial, const char *point_json, double fidelity,

@@ -71,6 +71,11 @@ int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap)
         sr_errf(err, cap, "metrics must be a JSON object of numbers");
         rc = -1;
     }
+    /* Each set looks the name up: a bound keeps a hostile line linear. */
+    if (!rc && d.v[0].count > SR_METRICS_MAX) {
+        sr_errf(err, cap, "%d metrics, more than the %d allowed", d.v[0].count, SR_METRICS_MAX);
+        rc = -1;
+    }
     for (int c = rc ? -1 : d.v[0].child; c >= 0; c = d.v[c].next) {
         const sj_node *n = &d.v[c];
         if (n->kind != SJ_NUM && n->kind != SJ_NULL) {
@@ -175,10 +180,39 @@ int sr_expr_eval(const sr_expr *e, const sr_metrics *m, double *out, const char 
     return isfinite(*out) ? 0 : -1;
 }
 
+/* The metrics the host and the builtin evaluator know, one row each. */
+static const sr_metric_info metric_table[] = {
+    {"accuracy", "", 0, 0},
+    {"test_accuracy", "", 0, 1},
+    {"loss", "", 0, 0},
+    {"latency", "us", 0, 1},
+    {"throughput", "samples/s", 0, 1},
+    {"params", "count", 1, 0},
+    {"flops", "count", 1, 0},
+    {"memory", "bytes", 1, 0},
+    {"train_time", "s", 0, 0},
+    {"naswot", "", 0, 1},
+    {"synflow", "", 0, 1},
+    {"epochs", "", 0, 0},
+};
+
+const sr_metric_info *sr_metric_find(const char *name) {
+    for (size_t i = 0; name && i < sizeof metric_table / sizeof metric_table[0]; i++)
+        if (!strcmp(metric_table[i].name, name)) return &metric_table[i];
+    return NULL;
+}
+
+const sr_metric_info *sr_metric_table(int *n) {
+    *n = (int)(sizeof metric_table / sizeof metric_table[0]);
+    return metric_table;
+}
+
 int sr_expr_is_static(const sr_expr *e) {
     if (!e) return 1;
-    if (e->kind == SR_EX_METRIC)
-        return !strcmp(e->metric, "params") || !strcmp(e->metric, "flops") || !strcmp(e->metric, "memory");
+    if (e->kind == SR_EX_METRIC) {
+        const sr_metric_info *m = sr_metric_find(e->metric);
+        return m && m->is_static;
+    }
     return sr_expr_is_static(e->a) && sr_expr_is_static(e->b);
 }
 

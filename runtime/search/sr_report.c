@@ -1,7 +1,9 @@
 /* sr_report.c: `nasc report`: the leaderboard or Pareto front of a store,
- * and SVG plots of the search (best-so-far against trials and against
- * time, and a Pareto scatter for several objectives).  The SVG is written
- * by hand so the tool needs no plotting library; it is plain SVG 1.1. */
+ * and the search drawn as SVG (every trial and the best so far against
+ * trials and against wall time, the labelled Pareto front of the first two
+ * objectives, decision importance), alone or inline in an HTML page with a
+ * sortable table.  The SVG is written by hand so the tool needs no plotting
+ * library; it is plain SVG 1.1. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -25,6 +27,7 @@ typedef struct rp_data {
     int nd;
     double *raw, *sgn; /* nd x k */
     int64_t counts[4]; /* done failed infeasible running */
+    int64_t cached;    /* done trials answered by the result cache */
 } rp_data;
 
 static void rp_free(rp_data *d) {
@@ -75,7 +78,7 @@ static int rp_row_objs(rp_data *d, const char *json, double *raw, double *sgn) {
 static int rp_load(const char *db, rp_data *d, char *err, size_t cap) {
     memset(d, 0, sizeof *d);
     sr_store *s;
-    if (sr_store_open(db, 0, &s, err, cap)) return -1;
+    if (sr_store_open(db, SR_STORE_READONLY, &s, err, cap)) return -1;
     int rc = sr_store_get_run(s, &d->run, err, cap);
     if (!rc) rc = sr_store_trials(s, &d->t, &d->n, err, cap);
     sr_store_close(s);
@@ -97,6 +100,7 @@ static int rp_load(const char *db, rp_data *d, char *err, size_t cap) {
         const char *st = d->t[i].status;
         d->counts[!strcmp(st, "done") ? 0 : !strcmp(st, "failed") ? 1 : !strcmp(st, "infeasible") ? 2 : 3]++;
         if (strcmp(st, "done")) continue;
+        d->cached += !strcmp(d->t[i].answered, "cache");
         size_t o = (size_t)d->nd * (size_t)d->k;
         if (rp_row_objs(d, d->t[i].objectives, d->raw + o, d->sgn + o)) continue;
         d->done[d->nd++] = i;
@@ -122,12 +126,13 @@ static int rp_rows(const rp_data *d, int top, int *rows) {
         if (!front) return 0;
         sr_pareto_front(d->sgn, d->nd, d->k, front);
     }
-    for (int i = 0; i < d->nd; i++)
-        if (!front || front[i]) rows[m++] = i;
+    for (int i = 0; i < d->nd; i++) /* a cached trial repeats the one it was answered from */
+        if ((!front || front[i]) && strcmp(d->t[d->done[i]].answered, "cache")) rows[m++] = i;
     free(front);
     g_sort = d;
     qsort(rows, (size_t)m, sizeof *rows, rp_cmp);
-    if (d->k == 1 && top > 0 && m > top) m = top;
+    int cap = top > 0 ? top : d->k == 1 ? 10 : m; /* by default the top 10, or the whole front */
+    if (m > cap) m = cap;
     return m;
 }
 
@@ -137,9 +142,11 @@ static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
     sr_buf_json_str(&b, d->run.space);
     sr_buf_puts(&b, ", \"strategy\": ");
     sr_buf_json_str(&b, d->run.strategy);
-    sr_buf_printf(
-        &b, ", \"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"running\": %lld}",
-        (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2], (long long)d->counts[3]);
+    sr_buf_printf(&b,
+                  ", \"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"running\": %lld, "
+                  "\"cached\": %lld}",
+                  (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2],
+                  (long long)d->counts[3], (long long)d->cached);
     sr_buf_printf(&b, ", \"objectives\": %s, \"%s\": [", d->run.objectives,
                   d->k > 1 ? "front" : "leaderboard");
     for (int r = 0; r < m; r++) {
@@ -160,23 +167,33 @@ static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
 }
 
 static void rp_print_text(const rp_data *d, FILE *f, const int *rows, int m) {
-    fprintf(
-        f, "search of %s with %s: %lld trials: %lld done, %lld failed, %lld infeasible, %lld unfinished\n",
-        d->run.space ? d->run.space : "?", d->run.strategy ? d->run.strategy : "?", (long long)d->n,
-        (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2], (long long)d->counts[3]);
+    char cached[64] = "";
+    if (d->cached)
+        snprintf(cached, sizeof cached, " (%lld done answered by the cache)", (long long)d->cached);
+    fprintf(f,
+            "search of %s with %s: %lld trials: %lld done, %lld failed, %lld infeasible, %lld unfinished%s\n",
+            d->run.space ? d->run.space : "?", d->run.strategy ? d->run.strategy : "?", (long long)d->n,
+            (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2],
+            (long long)d->counts[3], cached);
     if (!m) {
         fprintf(f, "no trial succeeded\n");
         return;
     }
     fprintf(f, "%s\n", d->k > 1 ? "Pareto front:" : "leaderboard:");
+    /* each column as wide as its objective's name (^ maximised, v minimised), never cut */
+    int wid[64];
     fprintf(f, "%4s %7s", "rank", "trial");
-    for (int i = 0; i < d->k; i++) fprintf(f, " %14.14s%s", d->obj[i].name, d->obj[i].maximize ? "^" : "v");
+    for (int i = 0; i < d->k; i++) {
+        int len = (int)strlen(d->obj[i].name) + 1;
+        wid[i] = len > 15 ? len : 15;
+        fprintf(f, " %*s%s", wid[i] - 1, d->obj[i].name, d->obj[i].maximize ? "^" : "v");
+    }
     fprintf(f, "  point\n");
     for (int r = 0; r < m; r++) {
         const sr_trial_row *t = &d->t[d->done[rows[r]]];
         fprintf(f, "%4d %7lld", r + 1, (long long)t->id);
         for (int i = 0; i < d->k; i++)
-            fprintf(f, " %15.6g", d->raw[(size_t)rows[r] * (size_t)d->k + (size_t)i]);
+            fprintf(f, " %*.6g", wid[i], d->raw[(size_t)rows[r] * (size_t)d->k + (size_t)i]);
         fprintf(f, "  %.200s\n", t->point);
     }
     const sr_trial_row *b = &d->t[d->done[rows[0]]];
@@ -192,7 +209,7 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
         sr_errf(err, cap, "out of memory");
         return -1;
     }
-    int m = rp_rows(&d, top > 0 ? top : 10, rows);
+    int m = rp_rows(&d, top, rows);
     if (json)
         rp_print_json(&d, f, rows, m);
     else
@@ -204,9 +221,20 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
 
 /* ---------------- SVG ---------------- */
 
+/* The unit a metric is reported in, for axis labels ("" when it has none). */
+static const char *rp_unit(const char *metric) {
+    const sr_metric_info *m = sr_metric_find(metric);
+    return m ? m->unit : "";
+}
+
+static void rp_label(const char *metric, const char *prefix, char *buf, size_t cap) {
+    const char *u = rp_unit(metric);
+    snprintf(buf, cap, "%s%s%s%s%s", prefix, metric, *u ? " (" : "", u, *u ? ")" : "");
+}
+
 typedef struct plot {
     double x0, y0, w, h; /* the panel's inner area in SVG units */
-    double xmin, xmax, ymin, ymax;
+    double xmin, xmax, ymin, ymax, xstep, ystep;
 } plot;
 
 static double px(const plot *p, double x) { return p->x0 + (x - p->xmin) / (p->xmax - p->xmin) * p->w; }
@@ -214,21 +242,30 @@ static double py(const plot *p, double y) {
     return p->y0 + p->h - (y - p->ymin) / (p->ymax - p->ymin) * p->h;
 }
 
-static void widen(double *lo, double *hi) {
-    if (!(*hi > *lo)) {
-        *lo -= 0.5;
-        *hi += 0.5;
-        return;
-    }
-    double pad = (*hi - *lo) * 0.05;
-    *lo -= pad;
-    *hi += pad;
+/* A step of 1, 2 or 5 times a power of ten giving about 5 ticks over span. */
+static double nice_step(double span) {
+    if (!(span > 0) || !isfinite(span)) return 1;
+    double raw = span / 5, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 }
 
-static void svg_text(sr_buf *b, double x, double y, const char *anchor, const char *text, int rotate) {
-    sr_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", x, y, anchor);
-    if (rotate) sr_buf_printf(b, " transform=\"rotate(-90 %.1f %.1f)\"", x, y);
-    sr_buf_puts(b, ">");
+/* Nice bounds holding [lo, hi]: from zero when from_zero, else from the
+ * data's range, rounded out to whole steps. */
+static void nice_range(double lo, double hi, int from_zero, double *a, double *b, double *step) {
+    if (from_zero && lo > 0) lo = 0;
+    if (!(hi > lo)) {
+        double d = lo != 0 ? fabs(lo) * 0.1 : 1;
+        lo -= d;
+        hi += d;
+        if (from_zero && lo < 0 && hi - d >= 0) lo = 0;
+    }
+    *step = nice_step(hi - lo);
+    *a = floor(lo / *step + 1e-9) * *step;
+    *b = ceil(hi / *step - 1e-9) * *step;
+    if (*b <= *a) *b = *a + *step;
+}
+
+static void svg_esc(sr_buf *b, const char *text) {
     for (const char *c = text; *c; c++) {
         if (*c == '<')
             sr_buf_puts(b, "&lt;");
@@ -236,130 +273,472 @@ static void svg_text(sr_buf *b, double x, double y, const char *anchor, const ch
             sr_buf_puts(b, "&gt;");
         else if (*c == '&')
             sr_buf_puts(b, "&amp;");
+        else if (*c == '"')
+            sr_buf_puts(b, "&quot;");
         else
             sr_buf_put(b, c, 1);
     }
+}
+
+static void svg_text(sr_buf *b, double x, double y, const char *anchor, const char *text, int rotate) {
+    sr_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", x, y, anchor);
+    if (rotate) sr_buf_printf(b, " transform=\"rotate(-90 %.1f %.1f)\"", x, y);
+    sr_buf_puts(b, ">");
+    svg_esc(b, text);
     sr_buf_puts(b, "</text>\n");
 }
 
-static void svg_axes(sr_buf *b, const plot *p, const char *title, const char *xl, const char *yl) {
+static void tick_label(double v, double step, char *buf, size_t cap) {
+    if (fabs(v) < step * 1e-6) v = 0;
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    snprintf(buf, cap, "%.*f", dec > 6 ? 6 : dec, v);
+}
+
+/* The frame, grid, ticks and labels of a panel; the axes' ranges are also
+ * written as data attributes for tools (and the tests) to read. */
+static void svg_axes(sr_buf *b, const plot *p, const char *id, const char *title, const char *xl,
+                     const char *yl) {
+    sr_buf_printf(b,
+                  "<g class=\"panel\" id=\"%s\" data-xmin=\"%.17g\" data-xmax=\"%.17g\" data-ymin=\"%.17g\" "
+                  "data-ymax=\"%.17g\">\n",
+                  id, p->xmin, p->xmax, p->ymin, p->ymax);
     sr_buf_printf(
         b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n",
         p->x0, p->y0, p->w, p->h);
+    sr_buf_puts(b, "<g font-weight=\"bold\">");
     svg_text(b, p->x0 + p->w / 2, p->y0 - 10, "middle", title, 0);
-    svg_text(b, p->x0 + p->w / 2, p->y0 + p->h + 36, "middle", xl, 0);
-    svg_text(b, p->x0 - 52, p->y0 + p->h / 2, "middle", yl, 1);
-    for (int i = 0; i <= 4; i++) {
-        double fx = p->xmin + (p->xmax - p->xmin) * i / 4, fy = p->ymin + (p->ymax - p->ymin) * i / 4;
-        char t[32];
-        snprintf(t, sizeof t, "%.4g", fx);
-        svg_text(b, px(p, fx), p->y0 + p->h + 16, "middle", t, 0);
-        snprintf(t, sizeof t, "%.4g", fy);
-        svg_text(b, p->x0 - 6, py(p, fy) + 4, "end", t, 0);
-        sr_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", p->x0,
-                      py(p, fy), p->x0 + p->w, py(p, fy));
+    sr_buf_puts(b, "</g>\n");
+    svg_text(b, p->x0 + p->w / 2, p->y0 + p->h + 34, "middle", xl, 0);
+    svg_text(b, p->x0 - 50, p->y0 + p->h / 2, "middle", yl, 1);
+    char t[48];
+    for (double v = p->xmin; v <= p->xmax + p->xstep * 1e-6; v += p->xstep) {
+        tick_label(v, p->xstep, t, sizeof t);
+        svg_text(b, px(p, v), p->y0 + p->h + 15, "middle", t, 0);
+        sr_buf_printf(
+            b, "<line class=\"xtick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
+            px(p, v), p->y0, px(p, v), p->y0 + p->h);
+    }
+    for (double v = p->ymin; p->ystep <= p->ymax - p->ymin && v <= p->ymax + p->ystep * 1e-6; v += p->ystep) {
+        tick_label(v, p->ystep, t, sizeof t);
+        svg_text(b, p->x0 - 6, py(p, v) + 4, "end", t, 0);
+        sr_buf_printf(
+            b, "<line class=\"ytick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
+            p->x0, py(p, v), p->x0 + p->w, py(p, v));
     }
 }
 
-/* Best-so-far of the first objective (raw), as a step line over x[]. */
-static void svg_best(sr_buf *b, const rp_data *d, double ox, double oy, int by_time) {
-    plot p = {ox + 70, oy + 30, 330, 220, 0, 1, 0, 1};
-    int n = d->nd;
-    double *xs = calloc((size_t)(n ? n : 1), sizeof *xs), *ys = calloc((size_t)(n ? n : 1), sizeof *ys);
-    if (!xs || !ys) {
-        free(xs);
-        free(ys);
+/* Trial i's first objective (raw) when it is done, else NAN. */
+static double rp_value(const rp_data *d, int row, const int *slot) {
+    return slot[row] >= 0 ? d->raw[(size_t)slot[row] * (size_t)d->k] : NAN;
+}
+
+/* Every trial as a mark (done: a dot, cached: a ring, failed: a red cross
+ * and infeasible: an orange diamond on the bottom edge) and the best-so-far
+ * step line of the first objective, against trials or wall time. */
+static void svg_progress(sr_buf *b, const rp_data *d, const int *slot, double ox, double oy, int by_time) {
+    plot p = {ox + 70, oy + 40, 330, 210, 0, 1, 0, 1, 1, 1};
+    double tmax = 0, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < d->n; i++) {
+        const sr_trial_row *t = &d->t[i];
+        double x = by_time ? (t->finished > 0 ? t->finished : t->started) - d->run.started : (double)t->id;
+        if (x > tmax) tmax = x;
+        double v = rp_value(d, i, slot);
+        if (isfinite(v)) {
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+    }
+    double scale = by_time && tmax > 600 ? 60 : 1; /* minutes for long searches */
+    nice_range(0, tmax / scale, 1, &p.xmin, &p.xmax, &p.xstep);
+    if (!isfinite(lo)) lo = hi = 0;
+    nice_range(lo, hi, 0, &p.ymin, &p.ymax, &p.ystep);
+    char yl[200];
+    rp_label(d->obj[0].name, "", yl, sizeof yl);
+    svg_axes(b, &p, by_time ? "best-vs-time" : "best-vs-trials",
+             by_time ? "best so far against wall time" : "best so far against trials",
+             by_time ? (scale > 1 ? "wall time since the start (min)" : "wall time since the start (s)")
+                     : "trial (in the order asked)",
+             yl);
+    sr_buf puts = {0}, line = {0};
+    double best = NAN, lastx = 0;
+    int first = 1;
+    for (int i = 0; i < d->n; i++) {
+        const sr_trial_row *t = &d->t[i];
+        double x =
+            (by_time ? (t->finished > 0 ? t->finished : t->started) - d->run.started : (double)t->id) / scale;
+        double v = rp_value(d, i, slot), X = px(&p, x);
+        if (!strcmp(t->status, "failed") || !strcmp(t->status, "infeasible")) {
+            int failed = t->status[0] == 'f';
+            double Y = p.y0 + p.h;
+            if (failed)
+                sr_buf_printf(&puts,
+                              "<path class=\"failed\" d=\"M%.1f %.1fl6 6m0 -6l-6 6\" stroke=\"#d62728\"/>\n",
+                              X - 3, Y - 3);
+            else
+                sr_buf_printf(
+                    &puts, "<path class=\"infeasible\" d=\"M%.1f %.1fl4 4l-4 4l-4 -4z\" fill=\"#ff7f0e\"/>\n",
+                    X, Y - 4);
+            continue;
+        }
+        if (!isfinite(v)) continue;
+        int cached = !strcmp(t->answered, "cache");
+        sr_buf_printf(&puts,
+                      "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" %s><title>trial %lld: "
+                      "%.6g</title></circle>\n",
+                      cached ? "cached" : "done", X, py(&p, v),
+                      cached ? "fill=\"none\" stroke=\"#888\"" : "fill=\"#888\"", (long long)t->id, v);
+        double sv = d->obj[0].maximize ? v : -v;
+        if (first || sv > best) {
+            if (!first) sr_buf_printf(&line, "%.1f,%.1f ", X, py(&p, d->obj[0].maximize ? best : -best));
+            best = sv;
+            sr_buf_printf(&line, "%.1f,%.1f ", X, py(&p, v));
+            first = 0;
+        }
+        lastx = X;
+    }
+    if (!first) {
+        sr_buf_printf(&line, "%.1f,%.1f", p.x0 + p.w > lastx ? lastx : p.x0 + p.w,
+                      py(&p, d->obj[0].maximize ? best : -best));
+        sr_buf_printf(
+            b,
+            "<polyline class=\"best\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"%s\"/>\n",
+            line.p);
+    }
+    if (puts.p) sr_buf_puts(b, puts.p);
+    sr_buf_free(&puts);
+    sr_buf_free(&line);
+    sr_buf_puts(b, "</g>\n");
+}
+
+static const rp_data *g_front;
+static int front_cmp(const void *a, const void *b) {
+    double x = g_front->raw[(size_t) * (const int *)a * (size_t)g_front->k],
+           y = g_front->raw[(size_t) * (const int *)b * (size_t)g_front->k];
+    return x < y ? -1 : x > y;
+}
+
+/* The first two objectives of every done trial, the front joined in order
+ * of the first and labelled with its trial ids. */
+static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
+    plot p = {ox + 70, oy + 40, 770, 210, 0, 1, 0, 1, 1, 1};
+    int n = d->nd, k = d->k, m = 0;
+    unsigned char *front = calloc((size_t)(n ? n : 1), 1);
+    int *fr = calloc((size_t)(n ? n : 1), sizeof *fr);
+    if (!front || !fr) {
+        free(front);
+        free(fr);
         return;
     }
-    double best = 0;
-    /* done[] follows trial id order, which is the order trials started */
-    for (int i = 0; i < n; i++) {
-        const sr_trial_row *t = &d->t[d->done[i]];
-        double v = d->sgn[(size_t)i * (size_t)d->k];
-        if (i == 0 || v > best) best = v;
-        xs[i] = by_time ? t->finished - d->run.started : (double)t->id;
-        ys[i] = d->obj[0].maximize ? best : -best;
-    }
-    p.xmin = by_time ? 0 : 1;
-    p.xmax = p.xmin;
-    p.ymin = p.ymax = n ? ys[0] : 0;
-    for (int i = 0; i < n; i++) {
-        if (xs[i] > p.xmax) p.xmax = xs[i];
-        if (ys[i] < p.ymin) p.ymin = ys[i];
-        if (ys[i] > p.ymax) p.ymax = ys[i];
-    }
-    widen(&p.xmin, &p.xmax);
-    widen(&p.ymin, &p.ymax);
-    char yl[160];
-    snprintf(yl, sizeof yl, "best %s", d->obj[0].name);
-    svg_axes(b, &p, by_time ? "best so far against time" : "best so far against trials",
-             by_time ? "seconds since start" : "trial", yl);
-    if (n) {
-        sr_buf_puts(b, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
-        for (int i = 0; i < n; i++) {
-            if (i) sr_buf_printf(b, "%.1f,%.1f ", px(&p, xs[i]), py(&p, ys[i - 1]));
-            sr_buf_printf(b, "%.1f,%.1f ", px(&p, xs[i]), py(&p, ys[i]));
-        }
-        sr_buf_puts(b, "\"/>\n");
-    }
-    free(xs);
-    free(ys);
-}
-
-static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
-    plot p = {ox + 70, oy + 30, 330, 220, 0, 1, 0, 1};
-    int n = d->nd, k = d->k;
-    unsigned char *front = calloc((size_t)(n ? n : 1), 1);
-    if (!front) return;
     sr_pareto_front(d->sgn, n, k, front);
+    double xl = INFINITY, xh = -INFINITY, yl = INFINITY, yh = -INFINITY;
     for (int i = 0; i < n; i++) {
         double x = d->raw[(size_t)i * (size_t)k], y = d->raw[(size_t)i * (size_t)k + 1];
-        if (i == 0 || x < p.xmin) p.xmin = x;
-        if (i == 0 || x > p.xmax) p.xmax = x;
-        if (i == 0 || y < p.ymin) p.ymin = y;
-        if (i == 0 || y > p.ymax) p.ymax = y;
+        xl = fmin(xl, x), xh = fmax(xh, x), yl = fmin(yl, y), yh = fmax(yh, y);
+        if (front[i]) fr[m++] = i;
     }
-    widen(&p.xmin, &p.xmax);
-    widen(&p.ymin, &p.ymax);
-    svg_axes(b, &p, k > 2 ? "Pareto front (first two objectives)" : "Pareto front", d->obj[0].name,
-             d->obj[1].name);
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < n; i++) {
-            if (front[i] != pass) continue;
-            sr_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\"/>\n",
-                          px(&p, d->raw[(size_t)i * (size_t)k]), py(&p, d->raw[(size_t)i * (size_t)k + 1]),
-                          pass ? 4 : 3, pass ? "#d62728" : "#aaa");
+    if (!n) xl = xh = yl = yh = 0;
+    nice_range(xl, xh, 0, &p.xmin, &p.xmax, &p.xstep);
+    nice_range(yl, yh, 0, &p.ymin, &p.ymax, &p.ystep);
+    char lx[200], ly[200];
+    rp_label(d->obj[0].name, d->obj[0].maximize ? "maximize " : "minimize ", lx, sizeof lx);
+    rp_label(d->obj[1].name, d->obj[1].maximize ? "maximize " : "minimize ", ly, sizeof ly);
+    svg_axes(b, &p, "pareto", k > 2 ? "Pareto front (first two objectives)" : "Pareto front", lx, ly);
+    for (int i = 0; i < n; i++)
+        if (!front[i])
+            sr_buf_printf(b,
+                          "<circle class=\"dominated\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#bbb\"/>\n",
+                          px(&p, d->raw[(size_t)i * (size_t)k]), py(&p, d->raw[(size_t)i * (size_t)k + 1]));
+    g_front = d;
+    qsort(fr, (size_t)m, sizeof *fr, front_cmp);
+    if (m > 1) {
+        sr_buf_puts(
+            b, "<polyline class=\"front\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\" points=\"");
+        for (int j = 0; j < m; j++)
+            sr_buf_printf(b, "%.1f,%.1f ", px(&p, d->raw[(size_t)fr[j] * (size_t)k]),
+                          py(&p, d->raw[(size_t)fr[j] * (size_t)k + 1]));
+        sr_buf_puts(b, "\"/>\n");
+    }
+    double lx0 = 0, ly0 = 0;
+    for (int j = 0; j < m; j++) {
+        double X = px(&p, d->raw[(size_t)fr[j] * (size_t)k]),
+               Y = py(&p, d->raw[(size_t)fr[j] * (size_t)k + 1]);
+        char lab[32];
+        snprintf(lab, sizeof lab, "#%lld", (long long)d->t[d->done[fr[j]]].id);
+        sr_buf_printf(b, "<circle class=\"front\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/>\n", X,
+                      Y);
+        if (j == 0 || hypot(X - lx0, Y - ly0) > 22) { /* labels that would overlap are left out */
+            svg_text(b, X + 6, Y - 6, "start", lab, 0);
+            lx0 = X;
+            ly0 = Y;
         }
+    }
+    sr_buf_puts(b, "</g>\n");
     free(front);
+    free(fr);
 }
 
-int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t cap) {
-    rp_data d;
-    if (rp_load(db_path, &d, err, cap)) return -1;
-    int panels = d.k > 1 ? 3 : 2;
-    double W = 440.0 * panels, H = 310;
+/* ----- decision importance ----- */
+
+typedef struct rp_dec {
+    char name[96];
+    char val[24][64];
+    double sum[24];
+    int cnt[24], nv;
+    int numeric, many; /* every value a number; more than 8 distinct values (then 4 bins) */
+    double lo, hi;     /* numeric range */
+    double spread;     /* max - min of the per-value means of the first objective */
+    int best;          /* the value with the best mean */
+} rp_dec;
+
+static rp_dec *rp_find_dec(rp_dec *v, int *n, int cap, const char *name) {
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(v[i].name, name)) return &v[i];
+    if (*n == cap) return NULL;
+    rp_dec *d = &v[(*n)++];
+    memset(d, 0, sizeof *d);
+    sr_copy(d->name, sizeof d->name, name);
+    d->numeric = 1;
+    d->lo = INFINITY, d->hi = -INFINITY;
+    return d;
+}
+
+/* Adds trial r's objective under the value (or bin) of decision x. */
+static void rp_dec_add(rp_dec *x, const char *val, double num, int is_num, double obj, int pass) {
+    if (pass == 0) {
+        x->numeric &= is_num;
+        if (is_num) x->lo = fmin(x->lo, num), x->hi = fmax(x->hi, num);
+    }
+    char bin[64];
+    if (pass == 1 && x->many) {
+        int k = x->hi > x->lo ? (int)((num - x->lo) / (x->hi - x->lo) * 4) : 0;
+        k = k > 3 ? 3 : k;
+        double w = (x->hi - x->lo) / 4;
+        snprintf(bin, sizeof bin, "%.3g-%.3g", x->lo + w * k, x->lo + w * (k + 1));
+        val = bin;
+    }
+    int k = 0;
+    while (k < x->nv && strcmp(x->val[k], val)) k++;
+    if (k == x->nv) {
+        if (x->nv == 24) {
+            x->many = 1;
+            return;
+        }
+        sr_copy(x->val[x->nv++], sizeof x->val[0], val);
+    }
+    x->sum[k] += obj;
+    x->cnt[k]++;
+}
+
+/* Per decision, the mean of the first objective over the done trials for
+ * each value it took (names, or numbers; a numeric decision of more than
+ * 8 values, such as a float, in 4 equal bins of its range): the spread of
+ * those means says how much the decision matters. */
+static int rp_importance(const rp_data *d, rp_dec *v, int cap) {
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; pass == 1 && i < n; i++) {
+            v[i].many = v[i].numeric && (v[i].many || v[i].nv > 8);
+            if (v[i].many) {
+                memset(v[i].sum, 0, sizeof v[i].sum);
+                memset(v[i].cnt, 0, sizeof v[i].cnt);
+                v[i].nv = 0;
+            }
+        }
+        for (int r = 0; r < d->nd; r++) {
+            sj_doc j;
+            char e[64];
+            const sr_trial_row *t = &d->t[d->done[r]];
+            if (sj_parse(t->point, &j, e, sizeof e)) continue;
+            int ds = sj_get(&j, 0, "decisions");
+            for (int c = ds >= 0 ? j.v[ds].child : -1; c >= 0; c = j.v[c].next) {
+                rp_dec *x = rp_find_dec(v, &n, cap, j.v[c].key);
+                if (!x || (pass == 1 && !x->many)) continue;
+                char val[64];
+                snprintf(val, sizeof val, "%.*s", (int)(j.v[c].end - j.v[c].start), t->point + j.v[c].start);
+                rp_dec_add(x, val, j.v[c].num, j.v[c].kind == SJ_NUM, d->raw[(size_t)r * (size_t)d->k], pass);
+            }
+            sj_free(&j);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        rp_dec *x = &v[i];
+        double lo = INFINITY, hi = -INFINITY;
+        x->best = 0;
+        for (int k = 0; k < x->nv; k++) {
+            double m = x->sum[k] / x->cnt[k];
+            lo = fmin(lo, m), hi = fmax(hi, m);
+            double bm = x->sum[x->best] / x->cnt[x->best];
+            if (d->obj[0].maximize ? m > bm : m < bm) x->best = k;
+        }
+        x->spread = x->nv > 1 ? hi - lo : 0;
+    }
+    return n;
+}
+
+static int dec_cmp(const void *a, const void *b) {
+    const rp_dec *x = a, *y = b;
+    return x->spread > y->spread ? -1 : x->spread < y->spread;
+}
+
+static void svg_importance(sr_buf *b, const rp_data *d, double ox, double oy) {
+    rp_dec *v = calloc(64, sizeof *v);
+    if (!v) return;
+    int n = rp_importance(d, v, 64);
+    qsort(v, (size_t)n, sizeof *v, dec_cmp);
+    if (n > 12) n = 12;
+    plot p = {ox + 330, oy + 40, 510, 210, 0, 1, 0, 1, 1, 1}; /* room for long labels */
+    double hi = 0;
+    for (int i = 0; i < n; i++) hi = fmax(hi, v[i].spread);
+    nice_range(0, hi, 1, &p.xmin, &p.xmax, &p.xstep);
+    p.ymin = 0, p.ymax = n ? n : 1, p.ystep = p.ymax + 1; /* no y ticks: one bar per decision */
+    char xl[240];
+    rp_label(d->obj[0].name, "spread of the mean ", xl, sizeof xl);
+    svg_axes(b, &p, "importance", "decision importance", xl, "");
+    double bh = p.h / (n ? n : 1);
+    for (int i = 0; i < n; i++) {
+        double y = p.y0 + bh * i;
+        sr_buf_printf(
+            b,
+            "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2ca02c\"/>\n",
+            p.x0, y + bh * 0.15, px(&p, v[i].spread) - p.x0, bh * 0.7);
+        char lab[200];
+        const char *bv = v[i].val[v[i].best];
+        int q = bv[0] == '"'; /* a name: shown without its JSON quotes */
+        snprintf(lab, sizeof lab, "%.40s (best %.*s)", v[i].name, (int)strlen(bv) - 2 * q, bv + q);
+        svg_text(b, p.x0 - 4, y + bh / 2 + 4, "end", lab, 0);
+    }
+    sr_buf_puts(b, "</g>\n");
+    free(v);
+}
+
+/* slot[i]: the index into raw/sgn of trial row i, or -1 when not done. */
+static int *rp_slots(const rp_data *d) {
+    int *slot = malloc((size_t)(d->n ? d->n : 1) * sizeof *slot);
+    if (!slot) return NULL;
+    for (int i = 0; i < d->n; i++) slot[i] = -1;
+    for (int r = 0; r < d->nd; r++) slot[d->done[r]] = r;
+    return slot;
+}
+
+static char *rp_svg(const rp_data *d) {
+    int *slot = rp_slots(d);
+    if (!slot) return NULL;
+    int rows = d->k > 1 ? 3 : 2; /* progress twice; the front (several objectives); importance */
+    double W = 880, H = 310.0 * rows + 30;
     sr_buf b = {0};
-    sr_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     sr_buf_printf(&b,
                   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
                   "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n",
                   W, H, W, H);
     sr_buf_printf(&b, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
-    svg_best(&b, &d, 0, 10, 0);
-    svg_best(&b, &d, 440, 10, 1);
-    if (d.k > 1) svg_pareto(&b, &d, 880, 10);
+    char head[400];
+    snprintf(
+        head, sizeof head,
+        "search of %s with %s: %d trials (%lld done, %lld of them cached; %lld failed, %lld infeasible, %lld "
+        "running)",
+        d->run.space ? d->run.space : "?", d->run.strategy ? d->run.strategy : "?", d->n,
+        (long long)d->counts[0], (long long)d->cached, (long long)d->counts[1], (long long)d->counts[2],
+        (long long)d->counts[3]);
+    svg_text(&b, 10, 18, "start", head, 0);
+    svg_text(&b, 10, 34, "start",
+             "dot: done, ring: answered by the cache, red x: failed, orange diamond: infeasible", 0);
+    svg_progress(&b, d, slot, 0, 30, 0);
+    svg_progress(&b, d, slot, 440, 30, 1);
+    if (d->k > 1) svg_pareto(&b, d, 0, 340);
+    svg_importance(&b, d, 0, d->k > 1 ? 650 : 340);
     sr_buf_puts(&b, "</svg>\n");
-    rp_free(&d);
-    char *text = sr_buf_take(&b);
-    if (!text) {
-        sr_errf(err, cap, "out of memory");
-        return -1;
-    }
-    FILE *f = fopen(svg_path, "w");
+    free(slot);
+    return sr_buf_take(&b);
+}
+
+static int write_file(const char *path, const char *text, char *err, size_t cap) {
+    FILE *f = fopen(path, "w");
     int rc = 0;
     if (!f || fputs(text, f) < 0) rc = -1;
     if (f && fclose(f)) rc = -1;
-    if (rc) sr_errf(err, cap, "%s: cannot write the plot", svg_path);
+    if (rc) sr_errf(err, cap, "%s: cannot write the report", path);
+    return rc;
+}
+
+int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t cap) {
+    rp_data d;
+    if (rp_load(db_path, &d, err, cap)) return -1;
+    char *svg = rp_svg(&d);
+    rp_free(&d);
+    if (!svg) {
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
+    sr_buf b = {0};
+    sr_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    sr_buf_puts(&b, svg);
+    free(svg);
+    char *text = sr_buf_take(&b);
+    int rc = text ? write_file(svg_path, text, err, cap) : (sr_errf(err, cap, "out of memory"), -1);
+    free(text);
+    return rc;
+}
+
+/* The HTML page: the SVG inline, then every trial in a table that sorts
+ * by a click on a column's header. */
+int sr_report_html(const char *db_path, const char *html_path, int top, char *err, size_t cap) {
+    rp_data d;
+    if (rp_load(db_path, &d, err, cap)) return -1;
+    char *svg = rp_svg(&d);
+    int *rows = calloc((size_t)(d.nd ? d.nd : 1), sizeof *rows);
+    if (!svg || !rows) {
+        free(svg);
+        free(rows);
+        rp_free(&d);
+        sr_errf(err, cap, "out of memory");
+        return -1;
+    }
+    sr_buf b = {0};
+    sr_buf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>nasc report: ");
+    svg_esc(&b, d.run.space ? d.run.space : "?");
+    sr_buf_puts(
+        &b, "</title>\n<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}th{cursor:pointer;background:#f4f4f4}"
+            "td.n{text-align:right}</style></head><body>\n");
+    sr_buf_puts(&b, svg);
+    int m = rp_rows(&d, top > 0 ? top : d.nd, rows);
+    sr_buf_printf(&b, "<h3>%s (%d)</h3>\n<table id=\"trials\"><thead><tr><th>rank</th><th>trial</th>",
+                  d.k > 1 ? "Pareto front" : "leaderboard", m);
+    for (int i = 0; i < d.k; i++) {
+        sr_buf_puts(&b, "<th>");
+        svg_esc(&b, d.obj[i].name);
+        sr_buf_puts(&b, d.obj[i].maximize ? " &#8593;" : " &#8595;");
+        sr_buf_puts(&b, "</th>");
+    }
+    sr_buf_puts(&b, "<th>answered</th><th>point</th></tr></thead><tbody>\n");
+    for (int r = 0; r < m; r++) {
+        const sr_trial_row *t = &d.t[d.done[rows[r]]];
+        sr_buf_printf(&b, "<tr><td class=\"n\">%d</td><td class=\"n\">%lld</td>", r + 1, (long long)t->id);
+        for (int i = 0; i < d.k; i++)
+            sr_buf_printf(&b, "<td class=\"n\">%.6g</td>", d.raw[(size_t)rows[r] * (size_t)d.k + (size_t)i]);
+        sr_buf_printf(&b, "<td>%s</td><td>", t->answered[0] ? t->answered : "evaluator");
+        svg_esc(&b, t->point);
+        sr_buf_puts(&b, "</td></tr>\n");
+    }
+    sr_buf_puts(&b, "</tbody></table>\n<script>\n"
+                    "document.querySelectorAll('#trials th').forEach(function (th, col) {\n"
+                    "  th.addEventListener('click', function () {\n"
+                    "    var body = th.closest('table').tBodies[0], rows = Array.from(body.rows);\n"
+                    "    var up = th.dataset.up !== '1'; th.dataset.up = up ? '1' : '0';\n"
+                    "    rows.sort(function (a, b) {\n"
+                    "      var x = a.cells[col].textContent, y = b.cells[col].textContent;\n"
+                    "      var nx = parseFloat(x), ny = parseFloat(y);\n"
+                    "      var c = isNaN(nx) || isNaN(ny) ? x.localeCompare(y) : nx - ny;\n"
+                    "      return up ? c : -c;\n"
+                    "    });\n"
+                    "    rows.forEach(function (r) { body.appendChild(r); });\n"
+                    "  });\n"
+                    "});\n</script>\n</body></html>\n");
+    free(svg);
+    free(rows);
+    rp_free(&d);
+    char *text = sr_buf_take(&b);
+    int rc = text ? write_file(html_path, text, err, cap) : (sr_errf(err, cap, "out of memory"), -1);
     free(text);
     return rc;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "sr_guard.h"
 #include "sr_util.h"
 
 #ifndef NASC_VERSION
@@ -33,6 +34,7 @@ typedef struct hs_worker {
     int to, from;    /* pipe ends of a forked worker */
     int slot;        /* outstanding trial index, or -1 when idle */
     double deadline; /* monotonic time the trial times out (0: never) */
+    double limit;    /* the timeout that deadline applies, seconds */
 } hs_worker;
 
 /* What a worker's trial is doing, written by the worker (sr_trial_progress)
@@ -71,6 +73,8 @@ typedef struct host {
     sr_plugin plug;
     void *state;
     sr_store *store;
+    sr_lock *lock;     /* held for the whole run: one writer per store */
+    sr_durations durs; /* of finished trials, for the default timeout */
     sr_eval_env env;
     hs_worker *w;
     int nw;
@@ -82,6 +86,7 @@ typedef struct host {
     int64_t seq;                        /* the last event number (an ask or a tell) */
     int64_t streak;                     /* asks in a row answered without an evaluation */
     sr_cache *cache;
+    int source_changed; /* resumed under --force with another source: old results are not reused */
     sr_live *live;      /* one slot per forked worker (shared memory), or NULL */
     int64_t evaluated0; /* evaluations before this run (resume) */
     double last_line;   /* when the last plain progress line was written */
@@ -100,11 +105,11 @@ static volatile sig_atomic_t g_interrupts;
 
 /* Asks in a row answered by the cache or refused before evaluation after
  * which the search stops: the strategy keeps proposing what is known. */
-#define SR_MAX_UNEVALUATED 1000
+#define SR_MAX_UNEVALUATED 200
 
 static void on_signal(int sig) {
-    (void)sig;
     g_interrupts++;
+    sr_plugin_on_signal(sig, g_interrupts); /* a plugin stuck in a callback must not hold the host */
 }
 
 /* ---------------- setup ---------------- */
@@ -199,7 +204,9 @@ static void tell(host *h, nasc_point *p, nasc_result_status st, const double *ra
         r.raw = raw;
     }
     r.fidelity = fid;
+    sr_plugin_enter("tell");
     h->plug.s.tell(h->state, p, &r);
+    sr_plugin_leave();
 }
 
 static void count_status(host *h, const char *status) {
@@ -363,7 +370,7 @@ static void keep_weights(host *h, hs_trial *t, int is_best) {
     if (!t->weights[0] || access(t->weights, F_OK)) return;
     if (h->k > 1) return; /* several objectives: every front member may matter */
     if (is_best) {
-        if (h->best_weights[0]) unlink(h->best_weights);
+        if (sr_is_regular_file(h->best_weights)) unlink(h->best_weights);
         snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights);
     } else {
         unlink(t->weights);
@@ -408,6 +415,7 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     snprintf(row.answered, sizeof row.answered, "%s", t->answered ? t->answered : "evaluator");
     int is_best = 0;
     if (st == NASC_RESULT_OK) note_best(h, t->id, raw, sgn, &is_best);
+    if (st == NASC_RESULT_OK) sr_durations_add(&h->durs, row.duration);
     row.weights =
         (st == NASC_RESULT_OK && t->weights[0] && !access(t->weights, F_OK) && (is_best || h->k > 1))
             ? t->weights
@@ -493,7 +501,10 @@ static int kill_worker(host *h, int k, int force) {
     hs_worker *w = &h->w[k];
     int st = 0;
     if (w->pid <= 0) return 0;
-    if (force) kill(-w->pid, SIGKILL);
+    if (force) {
+        sr_kill_descendants(w->pid); /* also what left the group with setsid */
+        kill(-w->pid, SIGKILL);
+    }
     close(w->to);
     close(w->from);
     waitpid(w->pid, &st, 0);
@@ -541,20 +552,43 @@ static void trial_weights(host *h, hs_trial *t) {
 /* Checks a fresh point before spending a worker on it: domain, the space's
  * requires, and limits that need only static metrics.  Returns the status
  * to record now, or -1 when the trial should be evaluated. */
-static int precheck(host *h, hs_trial *t, char *why, size_t cap) {
-    int nz = h->space.normalize ? h->space.normalize(h->space.host, &t->p) : 1;
-    if (!h->space.normalize) memset(t->p.active, 1, (size_t)t->p.n);
+/* What the space says of a point: its activity (in p->active), whether it
+ * is feasible (1, 0; -1 outside its domain), its static metrics and, when
+ * json is not NULL, its JSON: one call of the space's instantiate, or
+ * normalize, static_metrics and to_json in turn. */
+static int point_facts(host *h, nasc_point *p, sr_metrics *statics, char **json) {
+    const sr_space_iface *sp = h->sp;
+    sr_metrics_clear(statics);
+    if (sp->instantiate) {
+        char *j = NULL;
+        int nz = sp->instantiate(sp->ud, p, statics, &j);
+        if (json)
+            *json = j;
+        else
+            free(j);
+        return nz;
+    }
+    int nz = h->space.normalize ? h->space.normalize(h->space.host, p) : 1;
+    if (!h->space.normalize) memset(p->active, 1, (size_t)p->n);
+    if (nz > 0 && sp->static_metrics && sp->static_metrics(sp->ud, p, statics)) sr_metrics_clear(statics);
+    if (json) *json = sp->to_json(sp->ud, p);
+    return nz;
+}
+
+static int precheck(host *h, hs_trial *t, char **json, char *why, size_t cap) {
+    int nz = point_facts(h, &t->p, &t->statics, json);
     if (nz < 0) {
-        sr_errf(why, cap, "the strategy proposed a value outside its domain");
+        char bad[400] = "";
+        if (sr_point_check(&h->space, &t->p, bad, sizeof bad))
+            sr_errf(why, cap, "the strategy proposed a value outside its domain: %s", bad);
+        else
+            sr_errf(why, cap, "the strategy proposed a value outside its domain");
         return NASC_RESULT_FAILED;
     }
     if (nz == 0) {
         sr_errf(why, cap, "violates a require of the space");
         return NASC_RESULT_INFEASIBLE;
     }
-    sr_metrics_clear(&t->statics);
-    if (h->sp->static_metrics && h->sp->static_metrics(h->sp->ud, &t->p, &t->statics))
-        sr_metrics_clear(&t->statics);
     for (int i = 0; i < h->cfg->n_limits; i++) {
         const sr_limit *l = &h->cfg->limits[i];
         double v;
@@ -653,7 +687,7 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         t->json = strdup(r->json);
         /* answered as the interrupted run would have: checked, cached or evaluated */
         char why[512] = "";
-        int pre = precheck(h, t, why, sizeof why);
+        int pre = precheck(h, t, NULL, why, sizeof why); /* the stored JSON stays */
         trial_weights(h, t);
         if (!t->json || sr_store_restart(h->store, t->id, t->wall_start, err, cap)) return -1;
         int now = answer_now(h, t, k, pre, why, err, cap);
@@ -665,7 +699,11 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         t->p.tag = 0;
         t->p.trial = h->next_id;
         char e2[512] = "";
+        sr_plugin_enter("ask");
         int rc = h->plug.s.ask(h->state, &t->p, e2, sizeof e2);
+        sr_plugin_leave();
+        sr_err_terminate(e2, sizeof e2);
+        sr_fidelity_clamp(&h->space, &t->p); /* 1e300 must not become a negative epoch count */
         if (rc == 1) {
             h->exhausted = 1;
             return 1;
@@ -674,12 +712,17 @@ static int start_one(host *h, int k, char *err, size_t cap) {
             sr_errf(err, cap, "strategy %s: %s", h->plug.s.name, e2[0] ? e2 : "ask failed");
             return -1;
         }
+        char bad[400];
+        if (sr_point_check(&h->space, &t->p, bad, sizeof bad)) {
+            sr_errf(err, cap, "strategy %s: trial %lld: %s", h->plug.s.name, (long long)h->next_id, bad);
+            return -1;
+        }
         t->id = h->next_id++;
         char why[512] = "";
-        int pre = precheck(h, t, why, sizeof why);
-        t->json = h->sp->to_json(h->sp->ud, &t->p);
+        int pre = precheck(h, t, &t->json, why, sizeof why);
         if (!t->json) {
-            sr_errf(err, cap, "cannot write the point of trial %lld as JSON", (long long)t->id);
+            sr_errf(err, cap, "strategy %s: cannot write the point of trial %lld as JSON", h->plug.s.name,
+                    (long long)t->id);
             return -1;
         }
         trial_weights(h, t);
@@ -702,7 +745,8 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         return -1;
     }
     h->w[k].slot = k;
-    h->w[k].deadline = h->cfg->timeout > 0 && !h->mpi ? sr_now() + h->cfg->timeout : 0;
+    h->w[k].limit = sr_trial_timeout(h->cfg->timeout, &h->durs); /* a default, so no trial blocks forever */
+    h->w[k].deadline = !h->mpi ? sr_now() + h->w[k].limit : 0;
     h->running++;
     return 0;
 }
@@ -741,16 +785,17 @@ static int handle_reply(host *h, int k, const char *body, char *err, size_t cap)
     char why[1100] = "";
     nasc_result_status st = NASC_RESULT_FAILED;
     if (ok) {
+        /* The host's own metrics of the point win over an evaluator's (params cannot be faked). */
         for (int i = 0; i < t->statics.n; i++)
-            if (!sr_metrics_get(&m, t->statics.v[i].name, NULL))
-                sr_metrics_set(&m, t->statics.v[i].name, t->statics.v[i].value);
+            sr_metrics_set(&m, t->statics.v[i].name, t->statics.v[i].value);
         st = judge(h, &m, raw, sgn, why, sizeof why);
     } else {
         snprintf(why, sizeof why, "%s", msg ? msg : "evaluation failed");
     }
     if (fatal) {
         h->fatal = 1;
-        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%s", why);
+        /* why may be longer than fatal_msg: truncate explicitly (GCC 12 -Wformat-truncation). */
+        snprintf(h->fatal_msg, sizeof h->fatal_msg, "%.*s", (int)sizeof h->fatal_msg - 1, why);
     }
     int rc = finish_trial(h, t, k, st, ok ? &m : NULL, raw, sgn, why, err, cap);
     free(msg);
@@ -797,7 +842,7 @@ static int check_timeouts(host *h, char *err, size_t cap) {
         if (w->slot < 0 || w->deadline <= 0 || now < w->deadline) continue;
         kill_worker(h, k, 1);
         char why[128];
-        snprintf(why, sizeof why, "timed out after %gs (killed)", h->cfg->timeout);
+        snprintf(why, sizeof why, "timed out after %gs (killed)", w->limit);
         if (worker_lost(h, k, why, err, cap)) return -1;
     }
     return 0;
@@ -874,7 +919,8 @@ static int open_store(host *h, char *err, size_t cap) {
         sr_errf(err, cap, "%s: no such store to resume", c->db_path);
         return -1;
     }
-    if (sr_store_open(c->db_path, 1, &h->store, err, cap)) return -1;
+    if (sr_lock_take(c->db_path, &h->lock, err, cap) || sr_store_open(c->db_path, 1, &h->store, err, cap))
+        return -1;
     /* A store killed before its run row was committed holds nothing (trials
      * come after the run row): resuming it is starting afresh. */
     if (c->resume && sr_store_has_run(h->store)) {
@@ -909,6 +955,7 @@ static int open_store(host *h, char *err, size_t cap) {
         free(objs);
         sr_run_row_free(&run);
         if (other_objs && !c->force) return -1;
+        h->source_changed = changed;
         if (changed && !c->force) {
             sr_errf(err, cap,
                     "%s: the source of %s changed since this search started (source hash %s, now %s; use "
@@ -986,7 +1033,7 @@ static const char *row_answered(const sr_trial_row *t) {
 /* Asks the strategy again for a stored trial, as the run did, and checks
  * it proposes the stored point.  Returns 0 (same), 1 (another point), or -1
  * when the strategy stops proposing (then no more asks are replayed). */
-static int replay_ask(host *h, const sr_trial_row *t, nasc_point *p) {
+static int replay_ask(host *h, const sr_trial_row *t, nasc_point *p, sr_metrics *statics) {
     memset(p->values, 0, (size_t)p->n * sizeof *p->values);
     memset(p->active, 0, (size_t)p->n);
     p->fidelity = 0;
@@ -994,8 +1041,8 @@ static int replay_ask(host *h, const sr_trial_row *t, nasc_point *p) {
     p->trial = t->id;
     char e2[300] = "";
     if (h->plug.s.ask(h->state, p, e2, sizeof e2)) return -1;
-    if (h->space.normalize) h->space.normalize(h->space.host, p);
-    char *json = h->sp->to_json(h->sp->ud, p);
+    char *json = NULL;
+    point_facts(h, p, statics, &json);
     double fid = p->fidelity > 0 ? p->fidelity : h->space.max_fidelity;
     int same = json && !strcmp(json, t->point) && fid == t->fidelity && p->tag == t->tag;
     free(json);
@@ -1036,8 +1083,15 @@ static int replay_tell(host *h, const sr_trial_row *t, nasc_point *p, double *ra
         h->best_raw = r[0];
         is_best = 1;
     }
-    if (st == NASC_RESULT_OK && is_best)
-        snprintf(h->best_weights, sizeof h->best_weights, "%s", t->weights ? t->weights : "");
+    /* The stored path only says that weights were kept: the file is derived
+     * from the trial id, never trusted from the store (it is unlinked later). */
+    const sr_layout *l = h->cfg->layout;
+    if (st == NASC_RESULT_OK && is_best) {
+        h->best_weights[0] = 0;
+        if (t->weights && l && l->trial_weights &&
+            l->trial_weights(l->ud, t->id, h->best_weights, sizeof h->best_weights))
+            h->best_weights[0] = 0;
+    }
     return 0;
 }
 
@@ -1059,12 +1113,14 @@ static int replay(host *h, char *err, size_t cap) {
         sr_errf(err, cap, "out of memory");
     }
     int asking = 1;
+    sr_metrics scratch;
+    sr_metrics_init(&scratch);
     int64_t other = 0;
     for (int i = 0; rc == 0 && i < ne; i++) {
         sr_trial_row *t = &v[ev[i].row];
         if (!ev[i].tell) {
             if (t->id >= h->next_id) h->next_id = t->id + 1;
-            int a = asking ? replay_ask(h, t, &p) : -1;
+            int a = asking ? replay_ask(h, t, &p, &scratch) : -1;
             if (a < 0) asking = 0;
             if (a != 0 && !other) other = t->id;
             continue;
@@ -1085,7 +1141,7 @@ static int replay(host *h, char *err, size_t cap) {
         count_status(h, t->status);
         const char *an = row_answered(t);
         count_answered(h, an);
-        if (!strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
+        if (!h->source_changed && !strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
             sr_cache_put(h->cache, t->point, t->fidelity, t->id, t->status, t->metrics, t->objectives)) {
             rc = -1;
             sr_errf(err, cap, "out of memory");
@@ -1098,6 +1154,7 @@ static int replay(host *h, char *err, size_t cap) {
                 h->plug.s.name, (long long)other);
     free(raw);
     free(ev);
+    sr_metrics_free(&scratch);
     point_free(&p);
     sr_trials_free(v, n);
     return rc;
@@ -1199,9 +1256,13 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
             snprintf(out->best_json_path, sizeof out->best_json_path, "%s", l->best_json);
             if (write_text(out->best_json_path, t->point)) out->best_json_path[0] = 0;
         }
-        if (l && l->best_weights && t->weights && !access(t->weights, R_OK)) {
+        /* The stored path only says that weights were kept: the file used is
+         * derived from the trial id (never trusted from the store). */
+        char wp[1100];
+        if (l && l->best_weights && l->trial_weights && t->weights &&
+            !l->trial_weights(l->ud, t->id, wp, sizeof wp) && sr_is_regular_file(wp)) {
             snprintf(out->best_weights_path, sizeof out->best_weights_path, "%s", l->best_weights);
-            if (copy_file(t->weights, out->best_weights_path)) out->best_weights_path[0] = 0;
+            if (copy_file(wp, out->best_weights_path)) out->best_weights_path[0] = 0;
         }
     }
     free(vals);
@@ -1338,9 +1399,13 @@ static void host_free(host *h) {
     free(h->rq);
     sr_cache_free(h->cache);
     if (h->live) munmap(h->live, (size_t)h->nw * sizeof *h->live);
+    sr_plugin_enter("destroy");
     if (h->state) h->plug.s.destroy(h->state);
+    sr_plugin_leave();
     sr_plugin_close(&h->plug);
     sr_store_close(h->store);
+    sr_lock_release(h->lock);
+    sr_durations_free(&h->durs);
     free(h->objs);
     free(h->sobj);
 }
@@ -1378,8 +1443,12 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     if (setup_objectives(&h, err, cap) || sr_plugin_open(cfg->strategy, &h.plug, err, cap)) goto out;
     char e2[512] = "";
     /* the strategy first: a search that cannot start claims no store */
-    if (h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2,
-                        sizeof e2)) {
+    sr_plugin_enter("create");
+    int crc = h.plug.s.create(&h.space, cfg->strategy_opts, cfg->n_strategy_opts, cfg->seed, &h.state, e2,
+                              sizeof e2);
+    sr_plugin_leave();
+    sr_err_terminate(e2, sizeof e2);
+    if (crc) {
         h.state = NULL;
         sr_errf(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
         goto out;
@@ -1395,6 +1464,11 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     h.evaluated0 = h.evaluated;
     progress(&h, NULL);
     rc = main_loop(&h, err, cap);
+    if (rc == 0 && h.streak >= SR_MAX_UNEVALUATED && cfg->progress_fp)
+        fprintf(cfg->progress_fp,
+                "%sstopped after %d proposals in a row that needed no evaluation (already evaluated, or "
+                "refused before it): the strategy finds nothing new in this space\n",
+                h.tty ? "\n" : "", SR_MAX_UNEVALUATED);
     out->interrupted = g_interrupts > 0;
     stop_workers(&h, g_interrupts >= 2 || rc != 0);
     if (h.tty) fputc('\n', cfg->progress_fp);

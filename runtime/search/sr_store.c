@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "sr_util.h"
 
 #define SR_SCHEMA_VERSION 2
@@ -31,6 +32,8 @@ static const char *store_schema =
     " metrics TEXT, objectives TEXT, started REAL, finished REAL, duration REAL,"
     " worker INTEGER, error TEXT, weights TEXT, asked INTEGER, told INTEGER, answered TEXT);"
     "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);";
+
+static int st_check_version(const char *path, sr_store *s, sr_store **out, int writer, char *err, size_t cap);
 
 static int store_fail(sr_store *s, const char *what, char *err, size_t cap) {
     sr_errf(err, cap, "store: %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "no database");
@@ -79,12 +82,91 @@ static int upgrade_v1(sr_store *s, char *err, size_t cap) {
     return 0;
 }
 
+/* 1 when the store has the three tables (a read-only open cannot create them). */
+static int st_has_tables(sr_store *s, int *sqlite_rc) {
+    sqlite3_stmt *st;
+    int n = -1;
+    *sqlite_rc = sqlite3_prepare_v2(s->db,
+                                    "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN"
+                                    " ('run','trials','kv')",
+                                    -1, &st, NULL);
+    if (*sqlite_rc == SQLITE_OK) {
+        *sqlite_rc = sqlite3_step(st);
+        if (*sqlite_rc == SQLITE_ROW) n = sqlite3_column_int(st, 0), *sqlite_rc = SQLITE_OK;
+        sqlite3_finalize(st);
+    }
+    return n == 3;
+}
+
+/* file:PATH?immutable=1, for a store in a folder nasc cannot write (WAL
+ * needs its side files there otherwise). */
+static char *st_immutable_uri(const char *path) {
+    sr_buf b = {0};
+    sr_buf_puts(&b, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '/' ||
+            *p == '.' || *p == '-' || *p == '_')
+            sr_buf_put(&b, (const char *)p, 1);
+        else
+            sr_buf_printf(&b, "%%%02X", *p);
+    }
+    sr_buf_puts(&b, "?immutable=1");
+    return sr_buf_take(&b);
+}
+
+static int st_dir_writable(const char *path) {
+    char *d = strdup(path);
+    if (!d) return 1;
+    char *slash = strrchr(d, '/');
+    int ok = slash ? (slash == d ? access("/", W_OK) : (*slash = 0, access(d, W_OK))) : access(".", W_OK);
+    free(d);
+    return ok == 0;
+}
+
+/* A reader's open: never writes, never creates (report). */
+static int st_open_readonly(const char *path, sr_store *s, char *err, size_t cap) {
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sr_errf(err, cap, "%s: cannot open the store: %s", path,
+                s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    int rc;
+    int ok = st_has_tables(s, &rc);
+    if (!ok && rc != SQLITE_OK && !st_dir_writable(path)) {
+        char *uri = st_immutable_uri(path);
+        sqlite3_close(s->db);
+        s->db = NULL;
+        if (!uri || sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+            sr_errf(err, cap, "%s: cannot open the store: %s", path,
+                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+            free(uri);
+            return -1;
+        }
+        free(uri);
+        ok = st_has_tables(s, &rc);
+    }
+    if (!ok) {
+        sr_errf(err, cap, "%s: not a nasc store (%s)", path,
+                rc != SQLITE_OK ? sqlite3_errmsg(s->db) : "it has no run, trials and kv tables");
+        return -1;
+    }
+    return 0;
+}
+
 int sr_store_open(const char *path, int create, sr_store **out, char *err, size_t cap) {
     *out = NULL;
     sr_store *s = calloc(1, sizeof *s);
     if (!s) {
         sr_errf(err, cap, "out of memory");
         return -1;
+    }
+    if (create == SR_STORE_READONLY) {
+        if (st_open_readonly(path, s, err, cap)) {
+            sr_store_close(s);
+            return -1;
+        }
+        return st_check_version(path, s, out, 0, err, cap);
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -101,16 +183,23 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
         sr_store_close(s);
         return -1;
     }
-    char v[32];
+    return st_check_version(path, s, out, 1, err, cap);
+}
+
+/* Refuses a store of another schema version; a writer stamps a new one. */
+static int st_check_version(const char *path, sr_store *s, sr_store **out, int writer, char *err,
+                            size_t cap) {
+    char v[32], e2[300] = "";
     snprintf(v, sizeof v, "%d", SR_SCHEMA_VERSION);
     char *have = sr_store_kv_get(s, "schema_version");
-    if (have && !strcmp(have, "1") && upgrade_v1(s, e2, sizeof e2) == 0) {
+    /* Only a writer upgrades: a reader (report) never writes. */
+    if (have && !strcmp(have, "1") && writer && upgrade_v1(s, e2, sizeof e2) == 0) {
         free(have);
         have = strdup(v);
     }
-    if (!have)
+    if (!have && writer)
         sr_store_kv_set(s, "schema_version", v, NULL, 0);
-    else if (strcmp(have, v)) {
+    else if (have && strcmp(have, v)) {
         sr_errf(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
         free(have);
         sr_store_close(s);
@@ -217,6 +306,17 @@ int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap
         return store_fail(s, "write run options", err, cap);
     bind_text(st, 1, options);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write run options", err, cap);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sr_store_set_metrics(sr_store *s, int64_t id, const char *metrics, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE trials SET metrics = ? WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "write trial metrics", err, cap);
+    bind_text(st, 1, metrics);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write trial metrics", err, cap);
     sqlite3_finalize(st);
     return rc;
 }

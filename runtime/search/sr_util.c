@@ -297,6 +297,7 @@ static int jp_value(jp *p) {
         char *end;
         double v = strtod(p->s + p->i, &end);
         if (end == p->s + p->i) return jp_fail(p, "bad number");
+        if (isinf(v)) return jp_fail(p, "number out of range"); /* 1e999: not NaN, not a value */
         p->d->v[idx].num = v;
         p->i = (size_t)(end - p->s);
     } else {

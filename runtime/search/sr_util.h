@@ -84,12 +84,18 @@ typedef struct sr_run_row {
     uint64_t seed;
 } sr_run_row;
 
+/* create: 1 creates the store if needed, 0 opens an existing one for
+ * writing, SR_STORE_READONLY opens it as a reader that never writes
+ * (immutable when its folder is read-only). */
+#define SR_STORE_READONLY (-1)
 int sr_store_open(const char *path, int create, sr_store **out, char *err, size_t cap);
 void sr_store_close(sr_store *s);
 int sr_store_has_run(sr_store *s);
 int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap);
 int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap);
 void sr_run_row_free(sr_run_row *r);
+/* Replaces a trial's metrics (the best trial's test accuracy, measured at the end). */
+int sr_store_set_metrics(sr_store *s, int64_t id, const char *metrics, char *err, size_t cap);
 /* Replaces run.options (a resumed search with a new budget, or --force). */
 int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap);
 /* A new trial, committed before it is acted on. */

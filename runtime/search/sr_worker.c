@@ -10,8 +10,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include "sr_guard.h"
 #include "sr_util.h"
 
 #define SR_MSG_MAX (64u << 20)
@@ -142,10 +144,24 @@ int sr_rep_decode(const char *body, int64_t *trial, int *ok, sr_metrics *m, char
     return rc;
 }
 
+/* The host died or killed us: take the evaluator's whole tree along
+ * (setsid escapees included, as the worker is their subreaper). */
+static void on_term(int sig) {
+    (void)sig;
+    sr_kill_descendants(getpid());
+    _exit(143);
+}
+
 void sr_worker_serve(const sr_eval_env *env, int in_fd, int out_fd) {
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN); /* the host decides what an interrupt means */
-    signal(SIGTERM, SIG_DFL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sr_become_subreaper();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);     /* replaces the fork's SIGKILL: we clean up first */
+    if (getppid() == 1) on_term(SIGTERM); /* the host is already gone */
     if (env->memory_limit > 0) {
         struct rlimit rl = {(rlim_t)env->memory_limit, (rlim_t)env->memory_limit};
         setrlimit(RLIMIT_AS, &rl);

@@ -93,6 +93,43 @@ import json; d = json.load(open('$T/out'))
 assert len(d['front']) == 3 and all(set(m) == {'trial', 'point', 'metrics'} for m in d['front']), d['front']
 assert d['front'][0]['point']['space'] == 'FashionCNN' and d['front'][0]['metrics']['latency'] == 3
 " && ok || bad "search --json prints the front with points and metrics"
+# several spaces: --space NAME picks one; none or a wrong one says which there are
+sed 's/^train {/train Quickstart {/; s/^search {/search Quickstart {/' "$Q" > "$T/two.nas"
+sed -n '/^space Quickstart/,/^}/p' "$Q" | sed 's/space Quickstart/space Other/' >> "$T/two.nas"
+expect_exit 1 "$NASC" search "$T/two.nas" -I "$SRC/stdlib" --evaluator "exec:$T/ev.sh" --db "$T/t.db"
+expect_in "$T/err" "two.nas holds 2 spaces (Quickstart, Other): choose one with --space NAME"
+expect_exit 2 "$NASC" search "$T/two.nas" -I "$SRC/stdlib" --space Nope --evaluator "exec:$T/ev.sh" --db "$T/t.db"
+expect_in "$T/err" "two.nas has no space Nope (its spaces: Quickstart, Other)"
+expect_exit 0 "$NASC" search "$T/two.nas" -I "$SRC/stdlib" --space Other --evaluator "exec:$T/ev.sh" --trials 2 \
+    --db "$T/t.db" --quiet --json
+python3 -c "import json; d=json.load(open('$T/out')); assert d['best']['point']['space']=='Other', d" \
+    && ok || bad "--space Other"
+# a store of another space is refused, naming both
+expect_exit 1 "$NASC" search "$T/two.nas" -I "$SRC/stdlib" --space Quickstart --db "$T/t.db" --resume
+expect_in "$T/err" "this store holds a search of the space Other, not Quickstart (use --force to resume anyway)"
+# the builtin evaluator measures test accuracy and proxies only when asked
+TINY="$SRC/tests/fixtures/cli/tiny.nas"
+expect_exit 0 "$NASC" search "$TINY" --trials 2 --db "$T/b1.db" --quiet --json
+python3 -c "
+import json, sqlite3
+d = json.load(open('$T/out')); m = d['best']['metrics']
+assert 'accuracy' in m and 'naswot' not in m and 'synflow' not in m, m
+assert 0 <= m['test_accuracy'] <= 1, 'the best trial is tested once, at the end'
+rows = sqlite3.connect('$T/b1.db').execute('select id, metrics from trials').fetchall()
+tested = [i for i, t in rows if 'test_accuracy' in json.loads(t or '{}')]
+assert tested == [d['best']['trial']], tested" && ok || bad "nothing unasked measured; the best tested at the end"
+expect_exit 0 "$NASC" search "$TINY" --trials 2 --db "$T/b2.db" --quiet --json --metrics test_accuracy,naswot
+python3 -c "
+import json; m = json.load(open('$T/out'))['best']['metrics']
+assert 0 <= m['test_accuracy'] <= 1 and 'synflow' in m, m" && ok || bad "--metrics"
+expect_exit 2 "$NASC" search "$TINY" --metrics bogus --db "$T/b3.db"
+expect_in "$T/err" "--metrics: 'bogus' is not a metric measured on request (test_accuracy, latency, throughput, naswot, synflow)"
+# a budget larger than the space: stops once the strategy finds nothing new, and says so
+expect_exit 0 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --strategy random --trials 40 --db "$T/big.db" --json
+expect_in "$T/err" "stopped after 200 proposals in a row that needed no evaluation"
+python3 -c "
+import json; t = json.load(open('$T/out'))['trials']
+assert t['evaluated'] < 40 and t['cached'] > 0, t" && ok || bad "stops on an exhausted space"
 # progress: plain lines off a terminal with the rate; --quiet: none
 expect_exit 0 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --trials 2 --db "$T/g.db"
 grep -Eq '^\[1/2 [0-9.]+s\] trial 1 done: accuracy = [0-9.]+, best accuracy [0-9.]+ \(#1\), [0-9.]+/min, ETA [0-9]+s$' "$T/err" \
