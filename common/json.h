@@ -71,11 +71,4 @@ int json_write_int(strbuf *b, int64_t v);
 /* A whole tree, compact (no whitespace). */
 int json_write_value(strbuf *b, const json_value *v);
 
-/* Older names of the buffer, kept only while code being moved from tools/
- * to driver/ still spells them; removed once it is converted. */
-typedef strbuf json_buf;
-#define json_buf_append strbuf_append
-#define json_buf_puts   strbuf_puts
-#define json_buf_free   strbuf_free
-
 #endif

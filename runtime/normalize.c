@@ -96,22 +96,22 @@ float rt_norm_zero(const ir_input_norm *n, int c) {
     return (0.0f - n->mean[c]) / n->std[c];
 }
 
-static void put_list(json_buf *b, const char *key, const float *v, int n) {
-    json_buf_puts(b, key);
+static void put_list(strbuf *b, const char *key, const float *v, int n) {
+    strbuf_puts(b, key);
     for (int i = 0; i < n; i++) {
-        if (i) json_buf_puts(b, ", ");
+        if (i) strbuf_puts(b, ", ");
         json_write_number(b, (double)v[i]);
     }
-    json_buf_puts(b, "]");
+    strbuf_puts(b, "]");
 }
 
 char *rt_norm_format(const ir_input_norm *n) {
-    json_buf b = {0};
+    strbuf b = {0};
     put_list(&b, "{\"mean\": [", n->mean, n->channels);
     put_list(&b, ", \"std\": [", n->std, n->channels);
-    json_buf_puts(&b, "}");
+    strbuf_puts(&b, "}");
     if (b.failed) {
-        json_buf_free(&b);
+        strbuf_free(&b);
         return NULL;
     }
     return b.data;

@@ -36,14 +36,14 @@ static const char *store_schema =
 static int st_check_version(const char *path, sr_store *s, sr_store **out, int writer, char *err, size_t cap);
 
 static int store_fail(sr_store *s, const char *what, char *err, size_t cap) {
-    sr_errf(err, cap, "store: %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "no database");
+    err_set(err, cap, "store: %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "no database");
     return -1;
 }
 
 static int store_exec(sr_store *s, const char *sql, char *err, size_t cap) {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        sr_errf(err, cap, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
+        err_set(err, cap, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         return -1;
     }
@@ -101,17 +101,17 @@ static int st_has_tables(sr_store *s, int *sqlite_rc) {
 /* file:PATH?immutable=1, for a store in a folder nasc cannot write (WAL
  * needs its side files there otherwise). */
 static char *st_immutable_uri(const char *path) {
-    sr_buf b = {0};
-    sr_buf_puts(&b, "file:");
+    strbuf b = {0};
+    strbuf_puts(&b, "file:");
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '/' ||
             *p == '.' || *p == '-' || *p == '_')
-            sr_buf_put(&b, (const char *)p, 1);
+            strbuf_append(&b, (const char *)p, 1);
         else
-            sr_buf_printf(&b, "%%%02X", *p);
+            strbuf_printf(&b, "%%%02X", *p);
     }
-    sr_buf_puts(&b, "?immutable=1");
-    return sr_buf_take(&b);
+    strbuf_puts(&b, "?immutable=1");
+    return strbuf_take(&b);
 }
 
 static int st_dir_writable(const char *path) {
@@ -126,7 +126,7 @@ static int st_dir_writable(const char *path) {
 /* A reader's open: never writes, never creates (report). */
 static int st_open_readonly(const char *path, sr_store *s, char *err, size_t cap) {
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sr_errf(err, cap, "%s: cannot open the store: %s", path,
+        err_set(err, cap, "%s: cannot open the store: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
         return -1;
     }
@@ -138,7 +138,7 @@ static int st_open_readonly(const char *path, sr_store *s, char *err, size_t cap
         sqlite3_close(s->db);
         s->db = NULL;
         if (!uri || sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
-            sr_errf(err, cap, "%s: cannot open the store: %s", path,
+            err_set(err, cap, "%s: cannot open the store: %s", path,
                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
             free(uri);
             return -1;
@@ -147,7 +147,7 @@ static int st_open_readonly(const char *path, sr_store *s, char *err, size_t cap
         ok = st_has_tables(s, &rc);
     }
     if (!ok) {
-        sr_errf(err, cap, "%s: not a nasc store (%s)", path,
+        err_set(err, cap, "%s: not a nasc store (%s)", path,
                 rc != SQLITE_OK ? sqlite3_errmsg(s->db) : "it has no run, trials and kv tables");
         return -1;
     }
@@ -158,7 +158,7 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     *out = NULL;
     sr_store *s = calloc(1, sizeof *s);
     if (!s) {
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     if (create == SR_STORE_READONLY) {
@@ -170,7 +170,7 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        sr_errf(err, cap, "%s: cannot open the store: %s", path,
+        err_set(err, cap, "%s: cannot open the store: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sr_store_close(s);
         return -1;
@@ -179,7 +179,7 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     char e2[300] = "";
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e2, sizeof e2) ||
         store_exec(s, store_schema, e2, sizeof e2)) {
-        sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
+        err_set(err, cap, "%s: not a nasc store (%s)", path, e2);
         sr_store_close(s);
         return -1;
     }
@@ -200,13 +200,13 @@ static int st_check_version(const char *path, sr_store *s, sr_store **out, int w
     if (!have && writer)
         sr_store_kv_set(s, "schema_version", v, NULL, 0);
     else if (have && strcmp(have, v)) {
-        sr_errf(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
+        err_set(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
         free(have);
         sr_store_close(s);
         return -1;
     }
     if (store_prepare(s, e2, sizeof e2)) {
-        sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
+        err_set(err, cap, "%s: not a nasc store (%s)", path, e2);
         free(have);
         sr_store_close(s);
         return -1;
@@ -260,7 +260,8 @@ int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
     const char *sql =
         "INSERT OR REPLACE INTO run (id, source, source_hash, space, strategy, seed, objectives,"
         " options, nasc_version, started) VALUES (1,?,?,?,?,?,?,?,?,?)";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return store_fail(s, "write run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "write run", err, cap);
     bind_text(st, 1, r->source);
     bind_text(st, 2, r->source_hash ? r->source_hash : "");
     bind_text(st, 3, r->space);
@@ -280,7 +281,8 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
     sqlite3_stmt *st;
     const char *sql = "SELECT source, source_hash, space, strategy, seed, objectives, options, nasc_version,"
                       " started FROM run WHERE id = 1";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return store_fail(s, "read run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "read run", err, cap);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->source = col_text(st, 0);
@@ -294,7 +296,7 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
         r->started = sqlite3_column_double(st, 8);
         rc = 0;
     } else {
-        sr_errf(err, cap, "store: no search recorded in it");
+        err_set(err, cap, "store: no search recorded in it");
     }
     sqlite3_finalize(st);
     return rc;
