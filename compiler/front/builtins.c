@@ -235,11 +235,12 @@ static const char *node_key(interp *I, const char *op) {
 }
 
 static ir_node *emit(interp *I, ir_op op, const char *opname, value **ins, int n_in, const value *out_shape) {
-    ir_node nd = {0};
+    ir_node nd;
+    ir_node_init(&nd, op); /* the operation table's defaults */
     nd.id = I->nodes.n;
-    nd.op = op;
-    nd.name = node_name(I, opname);
-    nd.key = node_key(I, opname);
+    const char *layer = opname ? opname : ir_op_name(op); /* layers are named by builtin or op */
+    nd.name = node_name(I, layer);
+    nd.key = node_key(I, layer);
     nd.n_in = n_in;
     nd.in = arena_alloc(&I->c->A, (size_t)(n_in + 1) * sizeof(int));
     for (int i = 0; i < n_in; i++) nd.in[i] = ins[i]->node;
@@ -260,9 +261,9 @@ static void add_param(interp *I, ir_node *n, const char *suffix, ir_param_role r
 }
 
 int graph_input(interp *I, value *x) {
-    ir_node nd = {0};
+    ir_node nd;
+    ir_node_init(&nd, IR_INPUT);
     nd.id = I->nodes.n;
-    nd.op = IR_INPUT;
     nd.name = "input";
     label_insert(I->c, &I->node_set, "input", 0);
     nd.shape.rank = x->rank;
@@ -309,13 +310,13 @@ static value *b_dense(interp *I, loc at, bargs *b) {
     cost(I, add(I, mul(I, n, units), bias ? units : S(I, 0)), mul(I, S(I, 2), mul(I, n, units)));
     value *y = out_tensor(I, 1, &units);
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, IR_DENSE, "dense", &x, 1, y);
+        ir_node *nd = emit(I, IR_DENSE, NULL, &x, 1, y);
         nd->units = (int)K(units);
         nd->bias = bias;
         int64_t w[2] = {K(units), K(n)};
         add_param(I, nd, "weight", PARAM_WEIGHT, 2, w, true);
         if (bias) add_param(I, nd, "bias", PARAM_BIAS, 1, w, true);
-        nd->flops = 2 * w[0] * w[1];
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -413,8 +414,7 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
         int64_t w[4] = {K(filters), K(c) / K(groups), K(k), K(k)};
         add_param(I, nd, "weight", PARAM_WEIGHT, sp + 2, w, true);
         if (bias) add_param(I, nd, "bias", PARAM_BIAS, 1, w, true);
-        nd->flops = 2 * w[0] * w[1] * (sp == 2 ? w[2] * w[3] : w[2]) *
-                    (sp == 2 ? nd->shape.d[1] * nd->shape.d[2] : nd->shape.d[1]);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -427,18 +427,15 @@ static value *b_norm(interp *I, loc at, bargs *b, bool layer) {
     cost(I, mul(I, S(I, 2), ch), mul(I, S(I, 2), numel(I, x)));
     value *y = out_tensor(I, x->rank, x->d);
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd =
-            emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, layer ? "layernorm" : "batchnorm", &x, 1, y);
+        ir_node *nd = emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, NULL, &x, 1, y);
         int64_t c = K(ch);
-        nd->eps = 1e-5f;
-        nd->momentum = 0.1f;
         add_param(I, nd, "weight", PARAM_WEIGHT, 1, &c, true);
         add_param(I, nd, "bias", PARAM_BIAS, 1, &c, true);
         if (!layer) {
             add_param(I, nd, "running_mean", PARAM_RUNNING_MEAN, 1, &c, false);
             add_param(I, nd, "running_var", PARAM_RUNNING_VAR, 1, &c, false);
         }
-        nd->flops = 2 * ir_shape_numel(&nd->shape);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -451,7 +448,7 @@ static value *b_unary(interp *I, bargs *b, ir_op op, ir_act act, const char *opn
     if (concrete(I) && I->g && !I->abort) {
         ir_node *nd = emit(I, op, opname, &x, 1, y);
         nd->act = act;
-        nd->flops = ir_shape_numel(&nd->shape);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -490,7 +487,7 @@ static value *b_pool(interp *I, loc at, bargs *b, bool maxp) {
             nd->stride[i] = (int)K(s);
             nd->pad[i] = (int)K(p);
         }
-        nd->flops = ir_shape_numel(&nd->shape) * K(k) * (x->rank == 3 ? K(k) : 1);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -511,7 +508,7 @@ static value *b_shape_op(interp *I, loc at, bargs *b, builtin_id id) {
     }
     if (concrete(I) && I->g && !I->abort) {
         ir_node *nd = emit(I, id == BI_FLATTEN ? IR_FLATTEN : IR_GLOBAL_AVGPOOL, specs[id].name, &x, 1, y);
-        nd->flops = id == BI_FLATTEN ? 0 : ir_shape_numel(&I->nodes.v[x->node].shape);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -533,7 +530,7 @@ static value *b_dropout(interp *I, loc at, bargs *b) {
     }
     value *y = out_tensor(I, x->rank, x->d);
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, IR_DROPOUT, "dropout", &x, 1, y);
+        ir_node *nd = emit(I, IR_DROPOUT, NULL, &x, 1, y);
         nd->p = (float)sym_fval(p);
         y->node = nd->id;
     }
@@ -579,9 +576,8 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
     value *y = out_tensor(I, ts[0]->rank, d);
     if (id == BI_SUM) cost(I, S(I, 0), mul(I, S(I, n - 1), numel(I, y)));
     if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd =
-            emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, id == BI_CONCAT ? "concat" : "add", ts, n, y);
-        nd->flops = id == BI_SUM ? (n - 1) * ir_shape_numel(&nd->shape) : 0;
+        ir_node *nd = emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, NULL, ts, n, y);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[ts[0]->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -605,8 +601,8 @@ static value *b_mul(interp *I, loc at, value *a, value *b) {
     cost(I, S(I, 0), numel(I, y));
     if (concrete(I) && I->g && !I->abort) {
         value *ins[2] = {a, b};
-        ir_node *nd = emit(I, IR_MUL, "mul", ins, 2, y);
-        nd->flops = ir_shape_numel(&nd->shape);
+        ir_node *nd = emit(I, IR_MUL, NULL, ins, 2, y);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[a->node].shape);
         y->node = nd->id;
     }
     return y;

@@ -10,13 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "interp_int.h"
+#include "nasc/rng.h"
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+/* SAMPLE mode draws from a one-word splitmix64 stream (nasc/rng.h), so a
+ * sampled point depends only on the seed. */
+static uint64_t rng_next(uint64_t *s) { return nasc_rng_splitmix64(s); }
 
 static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 

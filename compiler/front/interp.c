@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "interp_int.h"
 #include "suggest.h"
 
@@ -60,15 +61,9 @@ static value *poison(interp *I, const char *why) {
 
 /* ----- labels ----- */
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
-}
-
 int label_lookup(label_map *m, const char *label) {
     if (!m || !m->cap) return -1;
-    for (uint64_t i = hash_str(label) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
+    for (uint64_t i = hash_fnv1a(label) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
         if (!m->keys[i]) return -1;
         if (!strcmp(m->keys[i], label)) return m->vals[i];
     }
@@ -84,7 +79,7 @@ void label_insert(nasc_ctx *c, label_map *m, const char *label, int id) {
         for (int i = 0; i < old.cap; i++)
             if (old.keys[i]) label_insert(c, m, old.keys[i], old.vals[i]);
     }
-    uint64_t i = hash_str(label) & (uint64_t)(m->cap - 1);
+    uint64_t i = hash_fnv1a(label) & (uint64_t)(m->cap - 1);
     while (m->keys[i]) i = (i + 1) & (uint64_t)(m->cap - 1);
     m->keys[i] = label;
     m->vals[i] = id;
