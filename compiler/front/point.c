@@ -175,7 +175,7 @@ bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *text, const 
     assignment *a = asg_new(c, s);
     int e0 = c->n_errors;
     for (size_t i = 0; i < decs->n; i++) {
-        int id = label_lookup(s->item->labels, decs->keys[i]);
+        int id = fi_label_lookup(s->item->labels, decs->keys[i]);
         if (id < 0) {
             diag *d = diag_error(c, loc_none(), "%s: unknown decision '%s'", what, decs->keys[i]);
             const char *near = closest_label(s, decs->keys[i]);
