@@ -5,8 +5,9 @@
 #   /usr/bin/python3 bench/infer_torch.py --bench build/infer_bench
 BUILD ?= build
 CC ?= cc
-INC = -Iinclude -Icompiler/ir -Icompiler/passes -Icompiler/codegen -Iruntime -Itests
-LIBS = $(BUILD)/libnasc_codegen.a $(BUILD)/libnasc_runtime.a $(BUILD)/libnasc_ir.a \
+INC = -Iinclude -Icommon -Icompiler/ir -Icompiler/passes -Icompiler/codegen -Iruntime -Itests
+LIBS = $(BUILD)/libnasc_codegen.a $(BUILD)/libnasc_passes.a $(BUILD)/libnasc_runtime.a $(BUILD)/libnasc_ir.a \
+       $(BUILD)/libnasc_common.a \
        -L/usr/lib/llvm-19/lib -lLLVM-19 -lopenblas -lz -lm -lpthread
 
 $(BUILD)/infer_bench: bench/infer_bench.c $(BUILD)/libnasc_codegen.a $(BUILD)/libnasc_runtime.a

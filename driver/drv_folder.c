@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "driver.h"
+#include "hash.h"
 
 static int folder_trial_weights(const void *ud, int64_t id, char *buf, size_t cap) {
     return drv_folder_trial_weights(ud, id, buf, cap);
@@ -54,14 +55,12 @@ int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t 
 }
 
 void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap) {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *s = point_json; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    snprintf(buf, cap, "%s/ckpt-%016llx.safetensors", f->weights_dir, (unsigned long long)h);
+    snprintf(buf, cap, "%s/ckpt-%016llx.safetensors", f->weights_dir,
+             (unsigned long long)hash_fnv1a(point_json));
 }
 
 void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, size_t cap) {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *s = point_json; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    uint64_t h = hash_fnv1a(point_json);
     if (mkdir(f->weights_dir, 0777) && errno != EEXIST) {
         buf[0] = 0;
         return;

@@ -21,61 +21,61 @@ void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap) {
 }
 
 char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets) {
-    sr_buf b = {0};
+    strbuf b = {0};
     char ev[1200];
     drv_evaluator_text(cfg, ev, sizeof ev);
-    sr_buf_puts(&b, "{\"evaluator\": ");
-    sr_buf_json_str(&b, ev);
-    sr_buf_printf(&b, ", \"trials\": %lld, \"time\": ", (long long)cfg->trials);
-    sr_buf_num(&b, cfg->time_budget);
-    sr_buf_puts(&b, ", \"strategy\": ");
-    sr_buf_json_str(&b, cfg->strategy ? cfg->strategy : "random");
-    sr_buf_puts(&b, ", \"strategy_opts\": [");
+    strbuf_puts(&b, "{\"evaluator\": ");
+    json_write_str(&b, ev);
+    strbuf_printf(&b, ", \"trials\": %lld, \"time\": ", (long long)cfg->trials);
+    json_write_number(&b, cfg->time_budget);
+    strbuf_puts(&b, ", \"strategy\": ");
+    json_write_str(&b, cfg->strategy ? cfg->strategy : "random");
+    strbuf_puts(&b, ", \"strategy_opts\": [");
     for (int i = 0; i < cfg->n_strategy_opts; i++) {
         char kv[600];
         snprintf(kv, sizeof kv, "%s=%s", cfg->strategy_opts[i].key, cfg->strategy_opts[i].value);
-        if (i) sr_buf_puts(&b, ", ");
-        sr_buf_json_str(&b, kv);
+        if (i) strbuf_puts(&b, ", ");
+        json_write_str(&b, kv);
     }
-    sr_buf_printf(&b, "], \"seed\": %llu, \"sets\": [", (unsigned long long)cfg->seed);
+    strbuf_printf(&b, "], \"seed\": %llu, \"sets\": [", (unsigned long long)cfg->seed);
     for (int i = 0; i < n_sets; i++) {
-        if (i) sr_buf_puts(&b, ", ");
-        sr_buf_json_str(&b, sets[i]);
+        if (i) strbuf_puts(&b, ", ");
+        json_write_str(&b, sets[i]);
     }
-    sr_buf_puts(&b, "]}");
-    return sr_buf_take(&b);
+    strbuf_puts(&b, "]}");
+    return strbuf_take(&b);
 }
 
-static int read_list(const sj_doc *d, int arr, char **out, int max, int *n) {
+static int read_list(const json_value *arr, char **out, int max, int *n) {
     *n = 0;
-    if (arr < 0 || d->v[arr].kind != SJ_ARR) return -1;
-    for (int c = d->v[arr].child; c >= 0 && *n < max; c = d->v[c].next) {
-        if (d->v[c].kind != SJ_STR) return -1;
-        out[(*n)++] = strdup(d->v[c].str);
+    if (!arr || arr->type != JSON_ARRAY) return -1;
+    for (size_t c = 0; c < arr->n && *n < max; c++) {
+        if (arr->items[c].type != JSON_STRING) return -1;
+        out[(*n)++] = strdup(arr->items[c].str);
     }
     return 0;
 }
 
 static int parse_options(const char *json, drv_run_options *o) {
-    sj_doc d;
     char e[100];
-    if (sj_parse(json, &d, e, sizeof e)) return -1;
-    int ev = sj_get(&d, 0, "evaluator"), tr = sj_get(&d, 0, "trials"), tm = sj_get(&d, 0, "time"),
-        st = sj_get(&d, 0, "strategy"), so = sj_get(&d, 0, "strategy_opts"), sd = sj_get(&d, 0, "seed"),
-        se = sj_get(&d, 0, "sets");
+    json_value *d = sr_json_parse(json, e, sizeof e);
+    if (!d) return -1;
+    const json_value *ev = json_get(d, "evaluator"), *tr = json_get(d, "trials"), *tm = json_get(d, "time"),
+                     *st = json_get(d, "strategy"), *so = json_get(d, "strategy_opts"),
+                     *sd = json_get(d, "seed"), *se = json_get(d, "sets");
     int rc = -1;
-    if (ev >= 0 && d.v[ev].kind == SJ_STR && tr >= 0 && tm >= 0 && st >= 0 && d.v[st].kind == SJ_STR &&
-        sd >= 0 && !read_list(&d, so, o->strategy_opts, 32, &o->n_strategy_opts) &&
-        !read_list(&d, se, o->sets, 64, &o->n_sets)) {
-        snprintf(o->evaluator, sizeof o->evaluator, "%s", d.v[ev].str);
-        snprintf(o->strategy, sizeof o->strategy, "%s", d.v[st].str);
-        o->trials = (int64_t)d.v[tr].num;
-        o->time = d.v[tm].kind == SJ_NUM ? d.v[tm].num : 0;
+    if (ev && ev->type == JSON_STRING && tr && tm && st && st->type == JSON_STRING && sd &&
+        !read_list(so, o->strategy_opts, 32, &o->n_strategy_opts) &&
+        !read_list(se, o->sets, 64, &o->n_sets)) {
+        snprintf(o->evaluator, sizeof o->evaluator, "%s", ev->str);
+        snprintf(o->strategy, sizeof o->strategy, "%s", st->str);
+        o->trials = (int64_t)json_number(tr, 0);
+        o->time = tm->type == JSON_NUMBER ? tm->number : 0;
         /* the seed is written as an integer: read it from the text, a double loses bits */
-        o->seed = strtoull(json + d.v[sd].start, NULL, 10);
+        o->seed = strtoull(json + sd->start, NULL, 10);
         rc = 0;
     }
-    sj_free(&d);
+    json_free(d);
     return rc;
 }
 

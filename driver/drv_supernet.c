@@ -18,6 +18,7 @@
 #include "blas.h"
 #include "data.h"
 #include "exec.h"
+#include "hash.h"
 #include "recipe.h"
 #include "safetensors.h"
 #include "sr_util.h"
@@ -245,7 +246,8 @@ bool drv_supernet_build(drv_supernet *sb, nasc_ctx *c, program *p, space_ir *s, 
     sb->net = sn_new();
     sb->share = arena_alloc(&c->A, sizeof(int) * (size_t)(n + 1));
     sb->example = arena_alloc(&c->A, sizeof(char *) * (size_t)(n + 1));
-    sr_hash_hex(c->files.v[0].text, sb->source_hash);
+    snprintf(sb->source_hash, sizeof sb->source_hash, "%016llx",
+             (unsigned long long)hash_fnv1a(c->files.v[0].text));
     if (!sb->net) return false;
     for (int i = 0; i < n; i++) sb->share[i] = 0, sb->example[i] = NULL;
     if (!check_recipe(sb, require_fixed_recipe)) return false;
@@ -554,8 +556,8 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
         snprintf(err, cap, "out of memory");
         goto out;
     }
-    rt_rng rng;
-    rt_rng_seed(&rng, cfg->seed ^ 0x9e3779b97f4a7c15ull);
+    nasc_rng rng;
+    nasc_rng_seed(&rng, cfg->seed ^ 0x9e3779b97f4a7c15ull);
     uint64_t srng = cfg->seed * 2654435761ull + 1;
     int n_rand = cfg->sampling == DRV_SN_SANDWICH ? (cfg->n_random > 0 ? cfg->n_random : 2) : 1;
     int64_t step = 0;
@@ -740,9 +742,9 @@ const char *drv_evaluator_supernet(const sr_config *cfg) {
 
 bool drv_is_supernet_file(const char *path) {
     char err[256];
-    st_file *f = st_read(path, err, sizeof err);
-    bool yes = f && st_meta(f, "nasc.supernet");
-    st_free(f);
+    rt_st_file *f = rt_st_read(path, err, sizeof err);
+    bool yes = f && rt_st_meta(f, "nasc.supernet");
+    rt_st_free(f);
     return yes;
 }
 

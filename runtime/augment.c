@@ -4,7 +4,7 @@
 #include <string.h>
 #include "data.h"
 #include "normalize.h"
-#include "rterr.h"
+#include "err.h"
 #include "augment.h"
 
 static const char *op_name(rt_aug_kind k) {
@@ -29,28 +29,28 @@ int rt_augment_check(const rt_augment *a, const ir_shape *sample, char *err, siz
     int64_t c, h, w;
     char sb[96];
     if (image_dims(sample, &c, &h, &w))
-        return rt_errf(err, errcap, "augment needs image samples [C, H, W], but the samples are %s",
+        return err_set(err, errcap, "augment needs image samples [C, H, W], but the samples are %s",
                        ir_shape_str(sample, sb, sizeof sb));
     for (int i = 0; i < a->n; i++) {
         const rt_aug_op *o = &a->ops[i];
         if (o->kind == RT_AUG_FLIP) continue;
         if (o->size < (o->kind == RT_AUG_CROP ? 0 : 1))
-            return rt_errf(err, errcap, "augment: %s(%d): the size must be %s", op_name(o->kind), o->size,
+            return err_set(err, errcap, "augment: %s(%d): the size must be %s", op_name(o->kind), o->size,
                            o->kind == RT_AUG_CROP ? "0 or more" : "positive");
         if (o->kind == RT_AUG_CROP && (o->size > h || o->size > w))
-            return rt_errf(err, errcap, "augment: crop(pad = %d) pads more than the %lld x %lld image",
+            return err_set(err, errcap, "augment: crop(pad = %d) pads more than the %lld x %lld image",
                            o->size, (long long)h, (long long)w);
     }
     return 0;
 }
 
-static int64_t draw(rt_rng *r, int64_t bound) {
-    int64_t v = (int64_t)(rt_rng_uniform(r) * (double)bound);
+static int64_t draw(nasc_rng *r, int64_t bound) {
+    int64_t v = (int64_t)(nasc_rng_uniform(r) * (double)bound);
     return v < bound ? v : bound - 1;
 }
 
 /* out(y, x) = padded(y + dy, x + dx): the source pixel, or black outside. */
-static void crop(float *x, int64_t c, int64_t h, int64_t w, int pad, const ir_input_norm *norm, rt_rng *r,
+static void crop(float *x, int64_t c, int64_t h, int64_t w, int pad, const ir_input_norm *norm, nasc_rng *r,
                  float *tmp) {
     int64_t dy = draw(r, 2 * pad + 1) - pad, dx = draw(r, 2 * pad + 1) - pad;
     if (!dy && !dx) return;
@@ -66,8 +66,8 @@ static void crop(float *x, int64_t c, int64_t h, int64_t w, int pad, const ir_in
     }
 }
 
-static void flip(float *x, int64_t c, int64_t h, int64_t w, rt_rng *r) {
-    if (rt_rng_uniform(r) >= 0.5) return;
+static void flip(float *x, int64_t c, int64_t h, int64_t w, nasc_rng *r) {
+    if (nasc_rng_uniform(r) >= 0.5) return;
     for (int64_t row = 0; row < c * h; row++) {
         float *p = x + row * w;
         for (int64_t i = 0, j = w - 1; i < j; i++, j--) {
@@ -79,7 +79,7 @@ static void flip(float *x, int64_t c, int64_t h, int64_t w, rt_rng *r) {
 }
 
 /* DARTS' Cutout: a centre anywhere in the image, the square clipped. */
-static void cutout(float *x, int64_t c, int64_t h, int64_t w, int size, rt_rng *r) {
+static void cutout(float *x, int64_t c, int64_t h, int64_t w, int size, nasc_rng *r) {
     int64_t cy = draw(r, h), cx = draw(r, w);
     int64_t y0 = cy - size / 2, y1 = cy + size / 2, x0 = cx - size / 2, x1 = cx + size / 2;
     if (y0 < 0) y0 = 0;
@@ -95,8 +95,8 @@ void rt_augment_batch(const rt_augment *a, const ir_shape *sample, const ir_inpu
                       uint64_t seed, float *scratch) {
     int64_t c, h, w;
     if (!a || !a->n || image_dims(sample, &c, &h, &w)) return;
-    rt_rng r;
-    rt_rng_seed(&r, seed);
+    nasc_rng r;
+    nasc_rng_seed(&r, seed);
     for (int i = 0; i < m; i++) {
         float *s = x + (int64_t)i * c * h * w;
         for (int k = 0; k < a->n; k++) {

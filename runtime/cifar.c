@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "rterr.h"
+#include "err.h"
 #include "cifar.h"
 
 #define CIFAR_PIXELS   3072
@@ -41,17 +41,17 @@ static int file_path(char *buf, size_t cap, const char *dir, const char *sub, co
 static int read_file(const cifar_fmt *f, const char *path, int64_t records, rt_dataset *d, char *err,
                      size_t cap) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return rt_errf(err, cap, "%s: cannot open: %s", path, strerror(errno));
+    if (!fp) return err_set(err, cap, "%s: cannot open: %s", path, strerror(errno));
     int rec = f->label_bytes + CIFAR_PIXELS, rc = 0;
     unsigned char buf[2 + CIFAR_PIXELS];
     for (int64_t i = 0; i < records && rc == 0; i++) {
         if (fread(buf, 1, (size_t)rec, fp) != (size_t)rec) {
-            rc = rt_errf(err, cap, "%s: read error at record %lld", path, (long long)i);
+            rc = err_set(err, cap, "%s: read error at record %lld", path, (long long)i);
             break;
         }
         int label = buf[f->label_at];
         if (label >= f->classes) {
-            rc = rt_errf(err, cap, "%s: record %lld has label %d, but %s labels are 0..%d", path,
+            rc = err_set(err, cap, "%s: record %lld has label %d, but %s labels are 0..%d", path,
                          (long long)i, label, f->name, f->classes - 1);
             break;
         }
@@ -71,16 +71,16 @@ static int size_files(const cifar_fmt *f, const char *dir, const char *sub, cons
     for (int i = 0; i < n; i++) {
         char p[4096];
         struct stat st;
-        if (file_path(p, sizeof p, dir, sub, names[i])) return rt_errf(err, cap, "%s: path too long", dir);
+        if (file_path(p, sizeof p, dir, sub, names[i])) return err_set(err, cap, "%s: path too long", dir);
         if (stat(p, &st) || !S_ISREG(st.st_mode))
-            return rt_errf(err, cap, "%s data: %s is missing (the binary version of %s has %s%s%s and %s)",
+            return err_set(err, cap, "%s data: %s is missing (the binary version of %s has %s%s%s and %s)",
                            f->name, p, f->name, f->files[0], f->n_files > 1 ? " to " : "",
                            f->n_files > 1 ? f->files[f->n_files - 1] : "", f->test);
         if (st.st_size > CIFAR_MAX_FILE)
-            return rt_errf(err, cap, "%s: %lld bytes is far larger than any %s file: not a %s binary file", p,
+            return err_set(err, cap, "%s: %lld bytes is far larger than any %s file: not a %s binary file", p,
                            (long long)st.st_size, f->name, f->name);
         if (st.st_size == 0 || st.st_size % rec)
-            return rt_errf(err, cap,
+            return err_set(err, cap,
                            "%s: %lld bytes is not a whole number of %d-byte %s records (%d label byte%s and "
                            "%d pixels): truncated, or not a %s binary file",
                            p, (long long)st.st_size, rec, f->name, f->label_bytes,
@@ -100,7 +100,7 @@ static int load_set(const cifar_fmt *f, const char *dir, const char *sub, const 
     d->y = malloc(sizeof(int32_t) * (size_t)total);
     if (!d->x || !d->y) {
         rt_dataset_free(d);
-        return rt_errf(err, cap, "%s: out of memory for %lld images", dir, (long long)total);
+        return err_set(err, cap, "%s: out of memory for %lld images", dir, (long long)total);
     }
     for (int i = 0; i < n; i++) {
         char p[4096];
@@ -118,14 +118,14 @@ static int load_set(const cifar_fmt *f, const char *dir, const char *sub, const 
 
 int rt_load_cifar(const char *dir, int classes, rt_dataset *train, rt_dataset *test, char *err,
                   size_t errcap) {
-    if (!dir || !train || !test) return rt_errf(err, errcap, "rt_load_cifar: missing argument");
+    if (!dir || !train || !test) return err_set(err, errcap, "rt_load_cifar: missing argument");
     if (classes != 10 && classes != 100)
-        return rt_errf(err, errcap, "CIFAR has 10 or 100 classes, not %d", classes);
+        return err_set(err, errcap, "CIFAR has 10 or 100 classes, not %d", classes);
     const cifar_fmt *f = classes == 10 ? &CIFAR10 : &CIFAR100;
     struct stat st;
     errno = 0;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-        return rt_errf(err, errcap,
+        return err_set(err, errcap,
                        "%s data: %s is not a directory (%s): download the binary version, %s, from "
                        "https://www.cs.toronto.edu/~kriz/cifar.html and unpack it",
                        f->name, dir, errno ? strerror(errno) : "not a directory", f->archive);

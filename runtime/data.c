@@ -1,5 +1,5 @@
 /* data.c: data set loaders (IDX through zlib, which also reads plain
- * files; CSV), the train/validation split, and the runtime's PRNG.
+ * files; CSV), the train/validation split, and random draws (normal deviates, shuffles) on nasc_rng.
  *
  * Every loader distrusts its input: headers are validated before any
  * allocation sized from them, the file must hold exactly the bytes its
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "rterr.h"
+#include "err.h"
 #include "data.h"
 
 /* Largest IDX payload accepted (elements): beyond this, the header is
@@ -67,9 +67,9 @@ static int gz_fail(idx_file *f, char *err, size_t cap) {
     size_t pl = strlen(f->path);
     if (m && !strncmp(m, f->path, pl) && !strncmp(m + pl, ": ", 2)) m += pl + 2;
     if (!m || !*m) m = "unknown zlib error";
-    if (code == Z_ERRNO) return rt_errf(err, cap, "%s: read error: %s", f->path, strerror(errno));
-    if (code == Z_BUF_ERROR) return rt_errf(err, cap, "%s: truncated compressed data (%s)", f->path, m);
-    return rt_errf(err, cap, "%s: corrupt compressed data (%s)", f->path, m);
+    if (code == Z_ERRNO) return err_set(err, cap, "%s: read error: %s", f->path, strerror(errno));
+    if (code == Z_BUF_ERROR) return err_set(err, cap, "%s: truncated compressed data (%s)", f->path, m);
+    return err_set(err, cap, "%s: corrupt compressed data (%s)", f->path, m);
 }
 
 /* Reads up to n bytes, looping because gzread takes an unsigned count;
@@ -99,31 +99,31 @@ static int idx_header(idx_file *f, char *err, size_t cap) {
     unsigned char h[4 + 4 * 4];
     int64_t r = idx_read(f, h, 4, err, cap);
     if (r < 0) return -1;
-    if (r < 4) return rt_errf(err, cap, "%s: not an IDX file (only %lld bytes)", f->path, (long long)r);
+    if (r < 4) return err_set(err, cap, "%s: not an IDX file (only %lld bytes)", f->path, (long long)r);
     if (h[0] || h[1])
-        return rt_errf(err, cap, "%s: not an IDX file (bad magic 0x%08X: the first two bytes must be 0)",
+        return err_set(err, cap, "%s: not an IDX file (bad magic 0x%08X: the first two bytes must be 0)",
                        f->path, (unsigned)be32(h));
     f->type = h[2];
     f->rank = h[3];
     if (f->type != 0x08 && f->type != 0x0D && f->type != 0x0C)
-        return rt_errf(err, cap,
+        return err_set(err, cap,
                        "%s: unsupported IDX element type 0x%02X (%s): supported are uint8 (0x08), "
                        "int32 (0x0C) and float32 (0x0D)",
                        f->path, (unsigned)f->type, idx_type_name(f->type));
     if (f->rank < 1 || f->rank > 4)
-        return rt_errf(err, cap, "%s: unsupported IDX rank %d (magic 0x%08X): expected 1 to 4 dimensions",
+        return err_set(err, cap, "%s: unsupported IDX rank %d (magic 0x%08X): expected 1 to 4 dimensions",
                        f->path, f->rank, (unsigned)be32(h));
     r = idx_read(f, h + 4, 4 * f->rank, err, cap);
     if (r < 0) return -1;
     if (r < 4 * f->rank)
-        return rt_errf(err, cap, "%s: truncated IDX header: expected %d bytes, found %lld", f->path,
+        return err_set(err, cap, "%s: truncated IDX header: expected %d bytes, found %lld", f->path,
                        4 + 4 * f->rank, (long long)(4 + r));
     f->numel = 1;
     for (int i = 0; i < f->rank; i++) {
         f->dims[i] = be32(h + 4 + 4 * i);
-        if (f->dims[i] == 0) return rt_errf(err, cap, "%s: IDX dimension %d is zero", f->path, i);
+        if (f->dims[i] == 0) return err_set(err, cap, "%s: IDX dimension %d is zero", f->path, i);
         if (f->dims[i] > RT_IDX_MAX_ELEMS / f->numel)
-            return rt_errf(err, cap, "%s: IDX dimensions too large (more than %lld elements)", f->path,
+            return err_set(err, cap, "%s: IDX dimensions too large (more than %lld elements)", f->path,
                            (long long)RT_IDX_MAX_ELEMS);
         f->numel *= f->dims[i];
     }
@@ -133,11 +133,11 @@ static int idx_header(idx_file *f, char *err, size_t cap) {
 static int idx_open(idx_file *f, const char *path, char *err, size_t cap) {
     memset(f, 0, sizeof *f);
     f->path = path;
-    if (!path) return rt_errf(err, cap, "no IDX file given");
+    if (!path) return err_set(err, cap, "no IDX file given");
     errno = 0;
     f->gz = gzopen(path, "rb");
     if (!f->gz)
-        return rt_errf(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+        return err_set(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     gzbuffer(f->gz, RT_CHUNK);
     if (idx_header(f, err, cap)) {
         gzclose(f->gz);
@@ -173,7 +173,7 @@ static int idx_expect_eof(idx_file *f, int64_t expected, char *err, size_t cap) 
     while ((r = idx_read(f, extra, (int64_t)sizeof extra, err, cap)) > 0) more += r;
     if (r < 0) return -1;
     if (more)
-        return rt_errf(err, cap,
+        return err_set(err, cap,
                        "%s: %lld bytes of trailing data: the header promises %lld data bytes, "
                        "found %lld",
                        f->path, (long long)more, (long long)expected, (long long)(expected + more));
@@ -181,7 +181,7 @@ static int idx_expect_eof(idx_file *f, int64_t expected, char *err, size_t cap) 
 }
 
 static int idx_truncated(idx_file *f, int64_t expected, int64_t found, char *err, size_t cap) {
-    return rt_errf(err, cap, "%s: truncated: the header promises %lld data bytes, found %lld", f->path,
+    return err_set(err, cap, "%s: truncated: the header promises %lld data bytes, found %lld", f->path,
                    (long long)expected, (long long)found);
 }
 
@@ -211,7 +211,7 @@ static int grow_floats(float **out, int64_t *have, int64_t need, int64_t total) 
 static int idx_check_finite(idx_file *f, const float *x, int64_t from, int64_t to, char *err, size_t cap) {
     for (int64_t i = from; i < to; i++)
         if (!isfinite(x[i]))
-            return rt_errf(err, cap, "%s: element %lld is not a finite number", f->path, (long long)i);
+            return err_set(err, cap, "%s: element %lld is not a finite number", f->path, (long long)i);
     return 0;
 }
 
@@ -221,7 +221,7 @@ static int idx_read_floats(idx_file *f, float **out, char *err, size_t cap) {
     int es = idx_elem_size(f->type);
     int64_t chunk = RT_CHUNK / es, expected = f->numel * es, have = 0;
     unsigned char *buf = malloc(RT_CHUNK);
-    int rc = buf ? 0 : rt_errf(err, cap, "%s: out of memory", f->path);
+    int rc = buf ? 0 : err_set(err, cap, "%s: out of memory", f->path);
     *out = NULL;
     for (int64_t done = 0; rc == 0 && done < f->numel;) {
         int64_t n = f->numel - done < chunk ? f->numel - done : chunk;
@@ -231,7 +231,7 @@ static int idx_read_floats(idx_file *f, float **out, char *err, size_t cap) {
         else if (r < n * es)
             rc = idx_truncated(f, expected, done * es + r, err, cap);
         else if (grow_floats(out, &have, done + n, f->numel))
-            rc = rt_errf(err, cap, "%s: out of memory for %lld values", f->path, (long long)f->numel);
+            rc = err_set(err, cap, "%s: out of memory for %lld values", f->path, (long long)f->numel);
         else {
             idx_convert(f->type, buf, *out + done, n);
             if (f->type == 0x0D) rc = idx_check_finite(f, *out, done, done + n, err, cap);
@@ -252,7 +252,7 @@ static int idx_load_images(const char *path, rt_dataset *out, char *err, size_t 
     if (idx_open(&f, path, err, cap)) return -1;
     if (f.rank < 2) {
         idx_close(&f);
-        return rt_errf(err, cap,
+        return err_set(err, cap,
                        "%s: an image file needs at least 2 dimensions (found 1: is it a label file?)", path);
     }
     ir_shape s = {0};
@@ -282,24 +282,24 @@ static int idx_load_labels(const char *path, int64_t n_expected, int32_t **label
     if (idx_open(&f, path, err, cap)) return -1;
     if (f.rank != 1 || f.type == 0x0D) {
         idx_close(&f);
-        return rt_errf(err, cap, "%s: a label file must be 1-D uint8 or int32 (found %d-D %s)", path, f.rank,
+        return err_set(err, cap, "%s: a label file must be 1-D uint8 or int32 (found %d-D %s)", path, f.rank,
                        idx_type_name(f.type));
     }
     if (f.dims[0] != n_expected) {
         idx_close(&f);
-        return rt_errf(err, cap, "%s: %lld labels but the image file has %lld images", path,
+        return err_set(err, cap, "%s: %lld labels but the image file has %lld images", path,
                        (long long)f.dims[0], (long long)n_expected);
     }
     int es = idx_elem_size(f.type);
     unsigned char *raw = malloc((size_t)(f.numel * es));
     int32_t *y = malloc((size_t)f.numel * sizeof *y);
-    int rc = (!raw || !y) ? rt_errf(err, cap, "%s: out of memory", path) : idx_read_exact(&f, raw, err, cap);
+    int rc = (!raw || !y) ? err_set(err, cap, "%s: out of memory", path) : idx_read_exact(&f, raw, err, cap);
     idx_close(&f);
     int maxl = -1;
     for (int64_t i = 0; rc == 0 && i < f.numel; i++) {
         int64_t v = es == 1 ? raw[i] : (int32_t)be32(raw + 4 * i);
         if (v < 0 || v >= RT_MAX_CLASSES)
-            rc = rt_errf(err, cap, "%s: label %lld of sample %lld is outside 0..%d", path, (long long)v,
+            rc = err_set(err, cap, "%s: label %lld of sample %lld is outside 0..%d", path, (long long)v,
                          (long long)i, RT_MAX_CLASSES - 1);
         y[i] = (int32_t)v;
         if (y[i] > maxl) maxl = y[i];
@@ -315,13 +315,13 @@ static int idx_load_labels(const char *path, int64_t n_expected, int32_t **label
 }
 
 int rt_load_idx_images(const char *images, rt_dataset *out, char *err, size_t errcap) {
-    if (!out) return rt_errf(err, errcap, "no output data set");
+    if (!out) return err_set(err, errcap, "no output data set");
     return idx_load_images(images, out, err, errcap);
 }
 
 int rt_load_idx(const char *images, const char *labels, rt_dataset *out, char *err, size_t errcap) {
-    if (!out) return rt_errf(err, errcap, "no output data set");
-    if (!labels) return rt_errf(err, errcap, "no IDX label file given");
+    if (!out) return err_set(err, errcap, "no output data set");
+    if (!labels) return err_set(err, errcap, "no IDX label file given");
     if (idx_load_images(images, out, err, errcap)) return -1;
     if (idx_load_labels(labels, out->n, &out->y, &out->n_classes, err, errcap)) {
         rt_dataset_free(out);
@@ -336,22 +336,22 @@ int rt_load_fashion_mnist(const char *dir, rt_dataset *train, rt_dataset *test, 
     char path[4][4096];
     int missing = -1, n_missing = 0;
     if (!dir) dir = RT_FASHION_MNIST_DIR;
-    if (!train || !test) return rt_errf(err, errcap, "no output data set");
+    if (!train || !test) return err_set(err, errcap, "no output data set");
     for (int i = 0; i < 4; i++) {
         if ((size_t)snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]) >= sizeof path[i])
-            return rt_errf(err, errcap, "Fashion-MNIST directory path too long: %s", dir);
+            return err_set(err, errcap, "Fashion-MNIST directory path too long: %s", dir);
         if (access(path[i], R_OK) != 0) {
             if (missing < 0) missing = i;
             n_missing++;
         }
     }
     if (n_missing == 4)
-        return rt_errf(err, errcap,
+        return err_set(err, errcap,
                        "Fashion-MNIST not found in %s: install the Debian package "
                        "dataset-fashion-mnist (apt-get install dataset-fashion-mnist)",
                        dir);
     if (n_missing)
-        return rt_errf(
+        return err_set(
             err, errcap,
             "Fashion-MNIST incomplete in %s (%s is missing or unreadable): reinstall the "
             "Debian package dataset-fashion-mnist (apt-get install --reinstall dataset-fashion-mnist)",
@@ -365,7 +365,7 @@ int rt_load_fashion_mnist(const char *dir, rt_dataset *train, rt_dataset *test, 
         ir_shape_numel(&train->sample) != ir_shape_numel(&test->sample)) {
         rt_dataset_free(train);
         rt_dataset_free(test);
-        return rt_errf(err, errcap, "%s: test images have a different shape from the training images", dir);
+        return err_set(err, errcap, "%s: test images have a different shape from the training images", dir);
     }
     /* both sets feed the same classifier head */
     int nc = train->n_classes > test->n_classes ? train->n_classes : test->n_classes;
@@ -458,7 +458,7 @@ static int csv_number(const char *s, double *out) {
 static char *read_whole(const char *path, size_t *len, char *err, size_t cap) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        rt_errf(err, cap, "%s: cannot open: %s", path, strerror(errno));
+        err_set(err, cap, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t n = 0, c = 1 << 16;
@@ -466,7 +466,7 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t cap) {
     for (;;) {
         if (!buf) {
             fclose(fp);
-            rt_errf(err, cap, "%s: out of memory", path);
+            err_set(err, cap, "%s: out of memory", path);
             return NULL;
         }
         n += fread(buf + n, 1, c - n, fp);
@@ -480,7 +480,7 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t cap) {
     fclose(fp);
     if (bad) {
         free(buf);
-        rt_errf(err, cap, "%s: read error", path);
+        err_set(err, cap, "%s: read error", path);
         return NULL;
     }
     buf[n] = '\0';
@@ -519,24 +519,24 @@ static int csv_header(csv_ctx *c, csv_row *row, const char *label, char *err, si
     for (int i = 0; i < row->n; i++) {
         if (strcmp(row->f[i], label)) continue;
         if (c->label_col >= 0)
-            return rt_errf(err, cap, "%s:1: the label column \"%s\" appears twice in the header", c->path,
+            return err_set(err, cap, "%s:1: the label column \"%s\" appears twice in the header", c->path,
                            label);
         c->label_col = i;
     }
     if (c->label_col < 0)
-        return rt_errf(err, cap, "%s:1: no column named \"%s\" in the header (first column: \"%s\")", c->path,
+        return err_set(err, cap, "%s:1: no column named \"%s\" in the header (first column: \"%s\")", c->path,
                        label, row->f[0]);
     if (row->n < 2)
-        return rt_errf(err, cap, "%s:1: no feature columns besides the label \"%s\"", c->path, label);
+        return err_set(err, cap, "%s:1: no feature columns besides the label \"%s\"", c->path, label);
     c->names = malloc((size_t)row->n * sizeof *c->names);
-    if (!c->names) return rt_errf(err, cap, "%s: out of memory", c->path);
+    if (!c->names) return err_set(err, cap, "%s: out of memory", c->path);
     memcpy(c->names, row->f, (size_t)row->n * sizeof *c->names);
     return 0;
 }
 
 static int csv_row_values(csv_ctx *c, csv_row *row, int64_t lineno, char *err, size_t cap) {
     if (row->n != c->ncol)
-        return rt_errf(err, cap, "%s:%lld: %d fields, but the header has %d columns", c->path,
+        return err_set(err, cap, "%s:%lld: %d fields, but the header has %d columns", c->path,
                        (long long)lineno, row->n, c->ncol);
     if (c->n == c->cap) {
         int64_t nc = c->cap ? c->cap * 2 : 256;
@@ -544,21 +544,21 @@ static int csv_row_values(csv_ctx *c, csv_row *row, int64_t lineno, char *err, s
         if (nx) c->x = nx;
         int32_t *ny = realloc(c->y, (size_t)nc * sizeof *ny);
         if (ny) c->y = ny;
-        if (!nx || !ny) return rt_errf(err, cap, "%s: out of memory", c->path);
+        if (!nx || !ny) return err_set(err, cap, "%s: out of memory", c->path);
         c->cap = nc;
     }
     float *xr = c->x + c->n * (c->ncol - 1);
     for (int i = 0, k = 0; i < row->n; i++) {
         double v;
         if (csv_number(row->f[i], &v))
-            return rt_errf(err, cap, "%s:%lld: column %d (\"%s\"): \"%s\" is not a finite number", c->path,
+            return err_set(err, cap, "%s:%lld: column %d (\"%s\"): \"%s\" is not a finite number", c->path,
                            (long long)lineno, i + 1, c->names[i], row->f[i]);
         if (i != c->label_col) {
             xr[k++] = (float)v;
             continue;
         }
         if (v != floor(v) || v < 0 || v >= RT_MAX_CLASSES)
-            return rt_errf(err, cap,
+            return err_set(err, cap,
                            "%s:%lld: column %d (\"%s\"): label \"%s\" is not a class index in 0..%d", c->path,
                            (long long)lineno, i + 1, c->names[i], row->f[i], RT_MAX_CLASSES - 1);
         c->y[c->n] = (int32_t)v;
@@ -578,9 +578,9 @@ static int csv_parse(csv_ctx *c, char *buf, size_t len, const char *label, char 
         if (is_blank(line)) continue;
         int s = csv_split(line, &row);
         if (s == -2)
-            rc = rt_errf(err, cap, "%s: out of memory", c->path);
+            rc = err_set(err, cap, "%s: out of memory", c->path);
         else if (s)
-            rc = rt_errf(err, cap, "%s:%lld: unterminated or misplaced quote", c->path, (long long)lineno);
+            rc = err_set(err, cap, "%s:%lld: unterminated or misplaced quote", c->path, (long long)lineno);
         else if (!have_header) {
             rc = csv_header(c, &row, label, err, cap);
             have_header = 1;
@@ -588,19 +588,19 @@ static int csv_parse(csv_ctx *c, char *buf, size_t len, const char *label, char 
             rc = csv_row_values(c, &row, lineno, err, cap);
     }
     free(row.f);
-    if (rc == 0 && !have_header) rc = rt_errf(err, cap, "%s: empty file (no header row)", c->path);
-    if (rc == 0 && c->n == 0) rc = rt_errf(err, cap, "%s: no data rows after the header", c->path);
+    if (rc == 0 && !have_header) rc = err_set(err, cap, "%s: empty file (no header row)", c->path);
+    if (rc == 0 && c->n == 0) rc = err_set(err, cap, "%s: no data rows after the header", c->path);
     return rc;
 }
 
 int rt_load_csv(const char *path, const char *label, rt_dataset *out, char *err, size_t errcap) {
-    if (!path || !label || !out) return rt_errf(err, errcap, "rt_load_csv: missing path, label or output");
+    if (!path || !label || !out) return err_set(err, errcap, "rt_load_csv: missing path, label or output");
     size_t len;
     char *buf = read_whole(path, &len, err, errcap);
     if (!buf) return -1;
     if (memchr(buf, '\0', len)) {
         free(buf);
-        return rt_errf(err, errcap, "%s: contains NUL bytes: not a text CSV file", path);
+        return err_set(err, errcap, "%s: contains NUL bytes: not a text CSV file", path);
     }
     csv_ctx c = {0};
     c.path = path;
@@ -661,74 +661,40 @@ int rt_sample_fits(const ir_shape *sample, const ir_shape *net) {
 
 int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed, rt_dataset *train,
                      rt_dataset *val, char *err, size_t errcap) {
-    if (!src || !train || !val) return rt_errf(err, errcap, "rt_dataset_split: missing argument");
+    if (!src || !train || !val) return err_set(err, errcap, "rt_dataset_split: missing argument");
     if (!(fraction >= 0.0 && fraction < 1.0))
-        return rt_errf(err, errcap, "validation fraction %g is outside [0, 1)", fraction);
-    if (src->n <= 0 || !src->x) return rt_errf(err, errcap, "cannot split an empty data set");
+        return err_set(err, errcap, "validation fraction %g is outside [0, 1)", fraction);
+    if (src->n <= 0 || !src->x) return err_set(err, errcap, "cannot split an empty data set");
     int64_t n_val = (int64_t)llround(fraction * (double)src->n);
     if (n_val >= src->n) n_val = src->n - 1; /* keep at least one training sample */
     if (fraction > 0 && n_val < 1)
-        return rt_errf(err, errcap,
+        return err_set(err, errcap,
                        "%lld samples are too few for a validation split of %g (each part needs at least one)",
                        (long long)src->n, fraction);
     int64_t *idx = malloc((size_t)src->n * sizeof *idx);
-    if (!idx) return rt_errf(err, errcap, "out of memory");
+    if (!idx) return err_set(err, errcap, "out of memory");
     for (int64_t i = 0; i < src->n; i++) idx[i] = i;
-    rt_rng r;
-    rt_rng_seed(&r, seed);
+    nasc_rng r;
+    nasc_rng_seed(&r, seed);
     rt_shuffle(&r, idx, src->n);
     int64_t n_tr = src->n - n_val;
     int rc = subset(src, idx, n_tr, train);
     if (rc == 0 && (rc = subset(src, idx + n_tr, n_val, val)) != 0) rt_dataset_free(train);
     free(idx);
-    return rc ? rt_errf(err, errcap, "out of memory splitting %lld samples", (long long)src->n) : 0;
+    return rc ? err_set(err, errcap, "out of memory splitting %lld samples", (long long)src->n) : 0;
 }
 
-/* ================= PRNG ================= */
+/* ================= random draws (nasc/rng.h) ================= */
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-void rt_rng_seed(rt_rng *r, uint64_t seed) {
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t rt_rng_next(rt_rng *r) {
-    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
-double rt_rng_uniform(rt_rng *r) { return (double)(rt_rng_next(r) >> 11) * 0x1.0p-53; }
-
-float rt_rng_normal(rt_rng *r) {
+float rt_rng_normal(nasc_rng *r) {
     /* Box-Muller; 1 - u keeps the log argument in (0, 1] */
-    double u1 = 1.0 - rt_rng_uniform(r), u2 = rt_rng_uniform(r);
+    double u1 = 1.0 - nasc_rng_uniform(r), u2 = nasc_rng_uniform(r);
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2));
 }
 
-/* Unbiased integer in [0, bound) by rejecting the short last bucket. */
-static uint64_t rng_below(rt_rng *r, uint64_t bound) {
-    uint64_t limit = UINT64_MAX - UINT64_MAX % bound, v;
-    do v = rt_rng_next(r);
-    while (v >= limit);
-    return v % bound;
-}
-
-void rt_shuffle(rt_rng *r, int64_t *idx, int64_t n) {
+void rt_shuffle(nasc_rng *r, int64_t *idx, int64_t n) {
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)rng_below(r, (uint64_t)i + 1);
+        int64_t j = (int64_t)nasc_rng_below(r, (uint64_t)i + 1);
         int64_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "graph.h"
+#include "nasc/rng.h"
 
 typedef struct rt_dataset {
     int64_t n;       /* samples */
@@ -47,14 +48,8 @@ int rt_sample_fits(const ir_shape *sample, const ir_shape *net);
 int rt_dataset_split(const rt_dataset *src, double fraction, uint64_t seed, rt_dataset *train,
                      rt_dataset *val, char *err, size_t errcap);
 
-/* Deterministic PRNG (splitmix64 seeding + xoshiro256**) shared by the runtime. */
-typedef struct rt_rng {
-    uint64_t s[4];
-} rt_rng;
-void rt_rng_seed(rt_rng *r, uint64_t seed);
-uint64_t rt_rng_next(rt_rng *r);
-double rt_rng_uniform(rt_rng *r); /* [0, 1) */
-float rt_rng_normal(rt_rng *r);
-void rt_shuffle(rt_rng *r, int64_t *idx, int64_t n); /* Fisher-Yates */
+/* Draws from the one PRNG, nasc_rng (nasc/rng.h). */
+float rt_rng_normal(nasc_rng *r);
+void rt_shuffle(nasc_rng *r, int64_t *idx, int64_t n); /* Fisher-Yates */
 
 #endif

@@ -53,10 +53,11 @@ int rt_forward_eval(const ir_graph *g, const float *x, float *y, int batch);
 
 /* ---- additions (rt-exec) ---- */
 
-/* Checks that every node of g is one the executor supports with
- * consistent shapes, attributes and initialised parameters.  Returns 0, or
- * -1 with a message naming the first faulty node.  rt_exec_new returns
- * NULL exactly when this fails (or memory runs out). */
+/* Checks g against the operation table (ir_graph_verify with weights
+ * required): shapes, attributes and initialised parameters.  Returns 0, or
+ * -1 with "invalid graph: " and the verifier's message naming the first
+ * faulty node.  rt_exec_new returns NULL exactly when this fails (or
+ * memory runs out). */
 int rt_exec_check(const ir_graph *g, char *err, size_t errcap);
 /* Also compute the gradient with respect to the graph input during
  * backward (off by default; gradient checks and proxies use it). */

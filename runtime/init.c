@@ -18,15 +18,15 @@ static void fans(const ir_param *w, double *fin, double *fout) {
     *fout = (double)w->shape.d[0] * recept;
 }
 
-static void fill_uniform(rt_rng *r, float *d, int64_t n, double bound) {
-    for (int64_t i = 0; i < n; i++) d[i] = (float)((2.0 * rt_rng_uniform(r) - 1.0) * bound);
+static void fill_uniform(nasc_rng *r, float *d, int64_t n, double bound) {
+    for (int64_t i = 0; i < n; i++) d[i] = (float)((2.0 * nasc_rng_uniform(r) - 1.0) * bound);
 }
 
 static void fill_const(float *d, int64_t n, float v) {
     for (int64_t i = 0; i < n; i++) d[i] = v;
 }
 
-static void init_node(ir_node *n, rt_init_kind kind, rt_rng *r) {
+static void init_node(ir_node *n, rt_init_kind kind, nasc_rng *r) {
     const ir_param *w = NULL;
     for (int p = 0; p < n->n_params; p++)
         if (n->params[p].role == PARAM_WEIGHT) w = &n->params[p];
@@ -66,8 +66,8 @@ int rt_params_init(ir_graph *g, rt_init_kind init, uint64_t seed) {
             int64_t cnt = ir_shape_numel(&pr->shape);
             if (!pr->data && cnt > 0 && !(pr->data = malloc(sizeof(float) * (size_t)cnt))) return -1;
         }
-    rt_rng r;
-    rt_rng_seed(&r, seed);
+    nasc_rng r;
+    nasc_rng_seed(&r, seed);
     for (int i = 0; i < g->n_nodes; i++) init_node(&g->nodes[i], init, &r);
     return 0;
 }

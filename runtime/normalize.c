@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
-#include "rterr.h"
+#include "err.h"
 #include "normalize.h"
 
 int rt_norm_channels(const ir_shape *sample, int64_t *per_channel) {
@@ -21,12 +21,12 @@ int rt_norm_channels(const ir_shape *sample, int64_t *per_channel) {
 }
 
 static int too_many(int c, char *err, size_t cap) {
-    return rt_errf(err, cap, "normalize = standard: the samples have %d channels, at most %d are supported",
+    return err_set(err, cap, "normalize = standard: the samples have %d channels, at most %d are supported",
                    c, IR_NORM_MAX_CHANNELS);
 }
 
 int rt_norm_fit(const rt_dataset *d, ir_input_norm *n, char *err, size_t errcap) {
-    if (!d || !n || d->n <= 0 || !d->x) return rt_errf(err, errcap, "normalize = standard: no training data");
+    if (!d || !n || d->n <= 0 || !d->x) return err_set(err, errcap, "normalize = standard: no training data");
     int64_t per, numel = ir_shape_numel(&d->sample);
     int c = rt_norm_channels(&d->sample, &per);
     if (c > IR_NORM_MAX_CHANNELS) return too_many(c, err, errcap);
@@ -45,7 +45,7 @@ int rt_norm_fit(const rt_dataset *d, ir_input_norm *n, char *err, size_t errcap)
         }
         double sd = sqrt(ss / count);
         if (!(sd > 0) || !isfinite(sd))
-            return rt_errf(err, errcap,
+            return err_set(err, errcap,
                            "normalize = standard: channel %d of the training data is constant (%g): its "
                            "standard deviation is 0",
                            ch, mean);
@@ -60,15 +60,15 @@ int rt_norm_check(const ir_input_norm *n, const ir_shape *sample, char *err, siz
     if (!n->channels) return 0;
     int c = rt_norm_channels(sample, NULL);
     if (n->channels != c)
-        return rt_errf(err, errcap,
+        return err_set(err, errcap,
                        "normalize = standard(...) gives %d value%s per list, but the samples have %d "
                        "channel%s",
                        n->channels, n->channels == 1 ? "" : "s", c, c == 1 ? "" : "s");
     for (int i = 0; i < c; i++) {
         if (!isfinite(n->mean[i]))
-            return rt_errf(err, errcap, "normalize: mean %d is not a finite number", i + 1);
+            return err_set(err, errcap, "normalize: mean %d is not a finite number", i + 1);
         if (!(n->std[i] > 0) || !isfinite(n->std[i]))
-            return rt_errf(err, errcap, "normalize: std %d is %g; it must be positive", i + 1, n->std[i]);
+            return err_set(err, errcap, "normalize: std %d is %g; it must be positive", i + 1, n->std[i]);
     }
     return 0;
 }
@@ -77,7 +77,7 @@ int rt_norm_apply(const ir_input_norm *n, int64_t numel, float *x, int64_t count
     if (!n || !n->channels) return 0;
     int c = n->channels;
     if (numel <= 0 || numel % c)
-        return rt_errf(err, errcap,
+        return err_set(err, errcap,
                        "the inputs have %lld values per sample, which do not split into the %d channels the "
                        "model was trained to standardise",
                        (long long)numel, c);
@@ -96,22 +96,22 @@ float rt_norm_zero(const ir_input_norm *n, int c) {
     return (0.0f - n->mean[c]) / n->std[c];
 }
 
-static void put_list(json_buf *b, const char *key, const float *v, int n) {
-    json_buf_puts(b, key);
+static void put_list(strbuf *b, const char *key, const float *v, int n) {
+    strbuf_puts(b, key);
     for (int i = 0; i < n; i++) {
-        if (i) json_buf_puts(b, ", ");
+        if (i) strbuf_puts(b, ", ");
         json_write_number(b, (double)v[i]);
     }
-    json_buf_puts(b, "]");
+    strbuf_puts(b, "]");
 }
 
 char *rt_norm_format(const ir_input_norm *n) {
-    json_buf b = {0};
+    strbuf b = {0};
     put_list(&b, "{\"mean\": [", n->mean, n->channels);
     put_list(&b, ", \"std\": [", n->std, n->channels);
-    json_buf_puts(&b, "}");
+    strbuf_puts(&b, "}");
     if (b.failed) {
-        json_buf_free(&b);
+        strbuf_free(&b);
         return NULL;
     }
     return b.data;
@@ -143,7 +143,7 @@ int rt_norm_parse(const char *text, const char *what, ir_input_norm *n, char *er
     }
     if (bad) {
         memset(n, 0, sizeof *n);
-        return rt_errf(err, errcap,
+        return err_set(err, errcap,
                        "%s: bad \"nasc.normalize\" metadata (expected {\"mean\": [...], \"std\": [...]} with "
                        "one positive std per mean)",
                        what);

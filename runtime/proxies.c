@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "rterr.h"
+#include "err.h"
 #include "train.h"
 
 /* A copy of every parameter tensor of g, to restore after a proxy. */
@@ -116,11 +116,11 @@ static int codes_of_graph(ir_graph *g, rt_exec *e, int b, double *k) {
 
 int rt_proxy_naswot(ir_graph *g, const rt_dataset *d, int batch, uint64_t seed, double *score, char *err,
                     size_t errcap) {
-    if (!g || !d || !score) return rt_errf(err, errcap, "naswot: missing argument");
+    if (!g || !d || !score) return err_set(err, errcap, "naswot: missing argument");
     if (rt_exec_check(g, err, errcap)) return -1;
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape);
     if (d->n <= 0 || !d->x || ir_shape_numel(&d->sample) != in)
-        return rt_errf(err, errcap,
+        return err_set(err, errcap,
                        "naswot: the data set does not fit the network input (%lld values per sample)",
                        (long long)in);
     int b = batch > 0 ? batch : 64;
@@ -132,17 +132,17 @@ int rt_proxy_naswot(ir_graph *g, const rt_dataset *d, int batch, uint64_t seed, 
     rt_exec *e = rt_exec_new(g, b, seed);
     int rc = -1;
     if (!idx || !x || !k || !saved || !e) {
-        rt_errf(err, errcap, "naswot: out of memory");
+        err_set(err, errcap, "naswot: out of memory");
         goto out;
     }
     for (int64_t i = 0; i < d->n; i++) idx[i] = i;
-    rt_rng r;
-    rt_rng_seed(&r, seed);
+    nasc_rng r;
+    nasc_rng_seed(&r, seed);
     rt_shuffle(&r, idx, d->n);
     for (int i = 0; i < b; i++) memcpy(x + (int64_t)i * in, d->x + idx[i] * in, sizeof(float) * (size_t)in);
     rt_exec_forward(e, x, b, 1);
     if (codes_of_graph(g, e, b, k)) {
-        rt_errf(err, errcap, "naswot: out of memory");
+        err_set(err, errcap, "naswot: out of memory");
         goto out;
     }
     *score = logabsdet(k, b);
@@ -157,7 +157,7 @@ out:
 }
 
 int rt_proxy_synflow(ir_graph *g, double *score, char *err, size_t errcap) {
-    if (!g || !score) return rt_errf(err, errcap, "synflow: missing argument");
+    if (!g || !score) return err_set(err, errcap, "synflow: missing argument");
     if (rt_exec_check(g, err, errcap)) return -1;
     float **saved = save_params(g);
     rt_exec *e = rt_exec_new(g, 1, 0);
@@ -165,7 +165,7 @@ int rt_proxy_synflow(ir_graph *g, double *score, char *err, size_t errcap) {
     float *x = malloc(sizeof(float) * (size_t)in), *dy = malloc(sizeof(float) * (size_t)out);
     int rc = -1;
     if (!saved || !e || !x || !dy) {
-        rt_errf(err, errcap, "synflow: out of memory");
+        err_set(err, errcap, "synflow: out of memory");
         goto out;
     }
     for (int i = 0; i < g->n_nodes; i++)

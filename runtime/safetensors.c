@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "rterr.h"
+#include "err.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -24,9 +24,9 @@
 #define ST_MAX_HEADER 100000000ull
 #define ST_MAX_RANK   8
 
-struct st_file {
+struct rt_st_file {
     int n;
-    st_tensor *t;
+    rt_st_tensor *t;
     char **names;
     int n_meta;
     char **meta_k, **meta_v;
@@ -63,76 +63,76 @@ static int64_t shape_numel(const int64_t *shape, int rank) {
 
 /* ================= writing ================= */
 
-static int check_inputs(const st_tensor *ts, int n, const char *const *mk, const char *const *mv, int n_meta,
-                        char *err, size_t cap) {
+static int check_inputs(const rt_st_tensor *ts, int n, const char *const *mk, const char *const *mv,
+                        int n_meta, char *err, size_t cap) {
     if (n < 0 || n_meta < 0 || (n && !ts) || (n_meta && (!mk || !mv)))
-        return rt_errf(err, cap, "st_write: bad arguments");
+        return err_set(err, cap, "rt_st_write: bad arguments");
     for (int i = 0; i < n; i++) {
-        if (!ts[i].name || !*ts[i].name) return rt_errf(err, cap, "tensor %d has no name", i);
+        if (!ts[i].name || !*ts[i].name) return err_set(err, cap, "tensor %d has no name", i);
         if (!json_utf8_valid(ts[i].name, strlen(ts[i].name)))
-            return rt_errf(err, cap, "tensor %d: name is not valid UTF-8", i);
+            return err_set(err, cap, "tensor %d: name is not valid UTF-8", i);
         if (!strcmp(ts[i].name, "__metadata__"))
-            return rt_errf(err, cap, "\"__metadata__\" is reserved and cannot name a tensor");
+            return err_set(err, cap, "\"__metadata__\" is reserved and cannot name a tensor");
         if (ts[i].rank < 0 || ts[i].rank > ST_MAX_RANK)
-            return rt_errf(err, cap, "tensor \"%s\": rank %d outside 0..%d", ts[i].name, ts[i].rank,
+            return err_set(err, cap, "tensor \"%s\": rank %d outside 0..%d", ts[i].name, ts[i].rank,
                            ST_MAX_RANK);
         int64_t k = shape_numel(ts[i].shape, ts[i].rank);
-        if (k < 0) return rt_errf(err, cap, "tensor \"%s\": invalid shape", ts[i].name);
-        if (k > 0 && !ts[i].data) return rt_errf(err, cap, "tensor \"%s\": no data", ts[i].name);
+        if (k < 0) return err_set(err, cap, "tensor \"%s\": invalid shape", ts[i].name);
+        if (k > 0 && !ts[i].data) return err_set(err, cap, "tensor \"%s\": no data", ts[i].name);
         for (int j = 0; j < i; j++)
             if (!strcmp(ts[i].name, ts[j].name))
-                return rt_errf(err, cap, "duplicate tensor name \"%s\"", ts[i].name);
+                return err_set(err, cap, "duplicate tensor name \"%s\"", ts[i].name);
     }
     for (int i = 0; i < n_meta; i++) {
-        if (!mk[i] || !mv[i]) return rt_errf(err, cap, "metadata entry %d is NULL", i);
+        if (!mk[i] || !mv[i]) return err_set(err, cap, "metadata entry %d is NULL", i);
         if (!json_utf8_valid(mk[i], strlen(mk[i])) || !json_utf8_valid(mv[i], strlen(mv[i])))
-            return rt_errf(err, cap, "metadata entry %d is not valid UTF-8", i);
+            return err_set(err, cap, "metadata entry %d is not valid UTF-8", i);
         for (int j = 0; j < i; j++)
-            if (!strcmp(mk[i], mk[j])) return rt_errf(err, cap, "duplicate metadata key \"%s\"", mk[i]);
+            if (!strcmp(mk[i], mk[j])) return err_set(err, cap, "duplicate metadata key \"%s\"", mk[i]);
     }
     return 0;
 }
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes. */
-static int build_header(json_buf *b, const st_tensor *ts, int n, const char *const *mk, const char *const *mv,
-                        int n_meta) {
+static int build_header(strbuf *b, const rt_st_tensor *ts, int n, const char *const *mk,
+                        const char *const *mv, int n_meta) {
     int64_t off = 0;
-    json_buf_puts(b, "{");
+    strbuf_puts(b, "{");
     if (n_meta) {
-        json_buf_puts(b, "\"__metadata__\":{");
+        strbuf_puts(b, "\"__metadata__\":{");
         for (int i = 0; i < n_meta; i++) {
-            if (i) json_buf_puts(b, ",");
+            if (i) strbuf_puts(b, ",");
             json_write_string(b, mk[i], strlen(mk[i]));
-            json_buf_puts(b, ":");
+            strbuf_puts(b, ":");
             json_write_string(b, mv[i], strlen(mv[i]));
         }
-        json_buf_puts(b, "}");
+        strbuf_puts(b, "}");
     }
     for (int i = 0; i < n; i++) {
         int64_t bytes = shape_numel(ts[i].shape, ts[i].rank) * 4;
-        if (i || n_meta) json_buf_puts(b, ",");
+        if (i || n_meta) strbuf_puts(b, ",");
         json_write_string(b, ts[i].name, strlen(ts[i].name));
-        json_buf_puts(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        strbuf_puts(b, ":{\"dtype\":\"F32\",\"shape\":[");
         for (int d = 0; d < ts[i].rank; d++) {
-            if (d) json_buf_puts(b, ",");
+            if (d) strbuf_puts(b, ",");
             json_write_int(b, ts[i].shape[d]);
         }
-        json_buf_puts(b, "],\"data_offsets\":[");
+        strbuf_puts(b, "],\"data_offsets\":[");
         json_write_int(b, off);
-        json_buf_puts(b, ",");
+        strbuf_puts(b, ",");
         json_write_int(b, off + bytes);
-        json_buf_puts(b, "]}");
+        strbuf_puts(b, "]}");
         off += bytes;
     }
-    json_buf_puts(b, "}");
-    while (!b->failed && b->len % 8) json_buf_puts(b, " ");
+    strbuf_puts(b, "}");
+    while (!b->failed && b->len % 8) strbuf_puts(b, " ");
     return b->failed ? -1 : 0;
 }
 
 static int write_all(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n, fp) == n ? 0 : -1; }
 
 /* Tensor bytes in little-endian order, swapping on a big-endian host. */
-static int write_tensor(FILE *fp, const st_tensor *t) {
+static int write_tensor(FILE *fp, const rt_st_tensor *t) {
     int64_t k = shape_numel(t->shape, t->rank);
     if (k == 0) return 0;
     if (host_is_le()) return write_all(fp, t->data, (size_t)k * 4);
@@ -168,25 +168,25 @@ static FILE *open_temp(const char *path, char *tmp, size_t tcap) {
     return NULL;
 }
 
-int st_write(const char *path, const st_tensor *ts, int n, const char *const *meta_keys,
-             const char *const *meta_vals, int n_meta, char *err, size_t errcap) {
-    if (!path) return rt_errf(err, errcap, "st_write: no path");
+int rt_st_write(const char *path, const rt_st_tensor *ts, int n, const char *const *meta_keys,
+                const char *const *meta_vals, int n_meta, char *err, size_t errcap) {
+    if (!path) return err_set(err, errcap, "rt_st_write: no path");
     if (check_inputs(ts, n, meta_keys, meta_vals, n_meta, err, errcap)) return -1;
-    json_buf h = {0};
+    strbuf h = {0};
     if (build_header(&h, ts, n, meta_keys, meta_vals, n_meta)) {
-        json_buf_free(&h);
-        return rt_errf(err, errcap, "%s: out of memory building the header", path);
+        strbuf_free(&h);
+        return err_set(err, errcap, "%s: out of memory building the header", path);
     }
     char tmp[4096];
     FILE *fp = open_temp(path, tmp, sizeof tmp);
     if (!fp) {
-        json_buf_free(&h);
-        return rt_errf(err, errcap, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        strbuf_free(&h);
+        return err_set(err, errcap, "%s: cannot create a temporary file: %s", path, strerror(errno));
     }
     unsigned char len8[8];
     put_le64(len8, h.len);
     int bad = write_all(fp, len8, 8) || write_all(fp, h.data, h.len);
-    json_buf_free(&h);
+    strbuf_free(&h);
     for (int i = 0; i < n && !bad; i++) bad = write_tensor(fp, &ts[i]);
     int e = errno;
     if (!bad && (fflush(fp) != 0 || fsync(fileno(fp)) != 0)) bad = 1, e = errno;
@@ -194,14 +194,14 @@ int st_write(const char *path, const st_tensor *ts, int n, const char *const *me
     if (!bad && rename(tmp, path) != 0) bad = 1, e = errno;
     if (bad) {
         unlink(tmp);
-        return rt_errf(err, errcap, "%s: write failed: %s", path, strerror(e ? e : EIO));
+        return err_set(err, errcap, "%s: write failed: %s", path, strerror(e ? e : EIO));
     }
     return 0;
 }
 
 /* ================= reading ================= */
 
-void st_free(st_file *f) {
+void rt_st_free(rt_st_file *f) {
     if (!f) return;
     for (int i = 0; i < f->n; i++) free(f->names[i]);
     for (int i = 0; i < f->n_meta; i++) {
@@ -216,18 +216,20 @@ void st_free(st_file *f) {
     free(f);
 }
 
-int st_count(const st_file *f) { return f ? f->n : 0; }
+int rt_st_count(const rt_st_file *f) { return f ? f->n : 0; }
 
-const st_tensor *st_get(const st_file *f, int i) { return f && i >= 0 && i < f->n ? &f->t[i] : NULL; }
+const rt_st_tensor *rt_st_get(const rt_st_file *f, int i) {
+    return f && i >= 0 && i < f->n ? &f->t[i] : NULL;
+}
 
-const st_tensor *st_find(const st_file *f, const char *name) {
+const rt_st_tensor *rt_st_find(const rt_st_file *f, const char *name) {
     if (!f || !name) return NULL;
     for (int i = 0; i < f->n; i++)
         if (!strcmp(f->t[i].name, name)) return &f->t[i];
     return NULL;
 }
 
-const char *st_meta(const st_file *f, const char *key) {
+const char *rt_st_meta(const rt_st_file *f, const char *key) {
     if (!f || !key) return NULL;
     for (int i = 0; i < f->n_meta; i++)
         if (!strcmp(f->meta_k[i], key)) return f->meta_v[i];
@@ -243,27 +245,27 @@ static char *dup_n(const char *s, size_t n) {
     return d;
 }
 
-static int read_meta(st_file *f, const json_value *m, const char *path, char *err, size_t cap) {
+static int read_meta(rt_st_file *f, const json_value *m, const char *path, char *err, size_t cap) {
     if (m->type != JSON_OBJECT)
-        return rt_errf(err, cap, "%s: \"__metadata__\" must be an object, not %s", path,
+        return err_set(err, cap, "%s: \"__metadata__\" must be an object, not %s", path,
                        json_type_name(m->type));
     f->meta_k = calloc(m->n + 1, sizeof *f->meta_k);
     f->meta_v = calloc(m->n + 1, sizeof *f->meta_v);
-    if (!f->meta_k || !f->meta_v) return rt_errf(err, cap, "%s: out of memory", path);
+    if (!f->meta_k || !f->meta_v) return err_set(err, cap, "%s: out of memory", path);
     for (size_t i = 0; i < m->n; i++) {
         if (m->items[i].type != JSON_STRING)
-            return rt_errf(err, cap, "%s: metadata \"%s\" must be a string, not %s", path, m->keys[i],
+            return err_set(err, cap, "%s: metadata \"%s\" must be a string, not %s", path, m->keys[i],
                            json_type_name(m->items[i].type));
         if (strlen(m->keys[i]) != m->key_lens[i] || strlen(m->items[i].str) != m->items[i].len)
-            return rt_errf(err, cap, "%s: metadata \"%s\" contains a NUL character", path, m->keys[i]);
+            return err_set(err, cap, "%s: metadata \"%s\" contains a NUL character", path, m->keys[i]);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(m->keys[i], m->keys[j]))
-                return rt_errf(err, cap, "%s: duplicate metadata key \"%s\"", path, m->keys[i]);
+                return err_set(err, cap, "%s: duplicate metadata key \"%s\"", path, m->keys[i]);
         f->meta_k[f->n_meta] = dup_n(m->keys[i], m->key_lens[i]);
         f->meta_v[f->n_meta] = dup_n(m->items[i].str, m->items[i].len);
         f->n_meta++;
         if (!f->meta_k[f->n_meta - 1] || !f->meta_v[f->n_meta - 1])
-            return rt_errf(err, cap, "%s: out of memory", path);
+            return err_set(err, cap, "%s: out of memory", path);
     }
     return 0;
 }
@@ -273,91 +275,91 @@ static int64_t json_nonneg(const json_value *v) {
     return v && v->type == JSON_NUMBER && v->is_int && v->integer >= 0 ? v->integer : -1;
 }
 
-typedef struct st_span {
+typedef struct tensor_span {
     int64_t begin, end;
     int idx;
-} st_span;
+} tensor_span;
 
 /* Parses one tensor entry; begin/end are offsets into the data section. */
-static int read_entry(const char *name, const json_value *e, st_tensor *t, st_span *sp, const char *path,
-                      char *err, size_t cap) {
+static int read_entry(const char *name, const json_value *e, rt_st_tensor *t, tensor_span *sp,
+                      const char *path, char *err, size_t cap) {
     if (e->type != JSON_OBJECT)
-        return rt_errf(err, cap, "%s: tensor \"%s\": entry is not an object", path, name);
+        return err_set(err, cap, "%s: tensor \"%s\": entry is not an object", path, name);
     const json_value *dt = json_get(e, "dtype"), *sh = json_get(e, "shape"),
                      *of = json_get(e, "data_offsets");
     if (!dt || dt->type != JSON_STRING)
-        return rt_errf(err, cap, "%s: tensor \"%s\": missing dtype", path, name);
+        return err_set(err, cap, "%s: tensor \"%s\": missing dtype", path, name);
     if (strcmp(dt->str, "F32"))
-        return rt_errf(err, cap, "%s: tensor \"%s\" has dtype %s: only F32 is supported", path, name,
+        return err_set(err, cap, "%s: tensor \"%s\" has dtype %s: only F32 is supported", path, name,
                        dt->str);
     if (!sh || sh->type != JSON_ARRAY)
-        return rt_errf(err, cap, "%s: tensor \"%s\": missing shape", path, name);
+        return err_set(err, cap, "%s: tensor \"%s\": missing shape", path, name);
     if (sh->n > ST_MAX_RANK)
-        return rt_errf(err, cap, "%s: tensor \"%s\": rank %zu exceeds %d", path, name, sh->n, ST_MAX_RANK);
+        return err_set(err, cap, "%s: tensor \"%s\": rank %zu exceeds %d", path, name, sh->n, ST_MAX_RANK);
     t->rank = (int)sh->n;
     for (size_t d = 0; d < sh->n; d++)
         if ((t->shape[d] = json_nonneg(&sh->items[d])) < 0)
-            return rt_errf(err, cap, "%s: tensor \"%s\": shape must hold non-negative integers", path, name);
+            return err_set(err, cap, "%s: tensor \"%s\": shape must hold non-negative integers", path, name);
     if (!of || of->type != JSON_ARRAY || of->n != 2 || json_nonneg(&of->items[0]) < 0 ||
         json_nonneg(&of->items[1]) < 0)
-        return rt_errf(err, cap, "%s: tensor \"%s\": data_offsets must be [begin, end]", path, name);
+        return err_set(err, cap, "%s: tensor \"%s\": data_offsets must be [begin, end]", path, name);
     sp->begin = of->items[0].integer;
     sp->end = of->items[1].integer;
     if (sp->end < sp->begin)
-        return rt_errf(err, cap, "%s: tensor \"%s\": data_offsets end before begin", path, name);
+        return err_set(err, cap, "%s: tensor \"%s\": data_offsets end before begin", path, name);
     int64_t k = shape_numel(t->shape, t->rank);
     if (k < 0 || k * 4 != sp->end - sp->begin)
-        return rt_errf(err, cap, "%s: tensor \"%s\": shape needs %lld bytes but data_offsets span %lld", path,
+        return err_set(err, cap, "%s: tensor \"%s\": shape needs %lld bytes but data_offsets span %lld", path,
                        name, (long long)(k < 0 ? -1 : k * 4), (long long)(sp->end - sp->begin));
     return 0;
 }
 
 static int cmp_span(const void *a, const void *b) {
-    const st_span *x = a, *y = b;
+    const tensor_span *x = a, *y = b;
     return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : x->end < y->end ? -1 : x->end > y->end;
 }
 
 /* The tensors must tile the data section exactly: no gap, no overlap. */
-static int check_tiling(st_span *sp, int n, int64_t data_len, const st_file *f, const char *path, char *err,
-                        size_t cap) {
+static int check_tiling(tensor_span *sp, int n, int64_t data_len, const rt_st_file *f, const char *path,
+                        char *err, size_t cap) {
     qsort(sp, (size_t)n, sizeof *sp, cmp_span);
     int64_t at = 0;
     for (int i = 0; i < n; i++) {
         if (sp[i].begin != at)
-            return rt_errf(err, cap, "%s: tensor \"%s\" %s at byte %lld of the data (expected %lld)", path,
+            return err_set(err, cap, "%s: tensor \"%s\" %s at byte %lld of the data (expected %lld)", path,
                            f->t[sp[i].idx].name,
                            sp[i].begin < at ? "overlaps another" : "leaves a gap: starts",
                            (long long)sp[i].begin, (long long)at);
         at = sp[i].end;
     }
     if (at != data_len)
-        return rt_errf(err, cap, "%s: tensor data covers %lld bytes but the file holds %lld after the header",
+        return err_set(err, cap, "%s: tensor data covers %lld bytes but the file holds %lld after the header",
                        path, (long long)at, (long long)data_len);
     return 0;
 }
 
-static int read_header(st_file *f, const json_value *h, int64_t data_len, const char *path, char *err,
+static int read_header(rt_st_file *f, const json_value *h, int64_t data_len, const char *path, char *err,
                        size_t cap) {
-    if (h->type != JSON_OBJECT) return rt_errf(err, cap, "%s: header is not a JSON object", path);
+    if (h->type != JSON_OBJECT) return err_set(err, cap, "%s: header is not a JSON object", path);
     f->t = calloc(h->n + 1, sizeof *f->t);
     f->names = calloc(h->n + 1, sizeof *f->names);
-    st_span *sp = calloc(h->n + 1, sizeof *sp);
-    int rc = (!f->t || !f->names || !sp) ? rt_errf(err, cap, "%s: out of memory", path) : 0;
+    tensor_span *sp = calloc(h->n + 1, sizeof *sp);
+    int rc = (!f->t || !f->names || !sp) ? err_set(err, cap, "%s: out of memory", path) : 0;
     for (size_t i = 0; rc == 0 && i < h->n; i++) {
         const char *name = h->keys[i];
         if (strlen(name) != h->key_lens[i])
-            rc = rt_errf(err, cap, "%s: a tensor name contains NUL", path);
+            rc = err_set(err, cap, "%s: a tensor name contains NUL", path);
         else if (!strcmp(name, "__metadata__"))
-            rc = f->meta_k ? rt_errf(err, cap, "%s: duplicate __metadata__", path)
+            rc = f->meta_k ? err_set(err, cap, "%s: duplicate __metadata__", path)
                            : read_meta(f, &h->items[i], path, err, cap);
         else {
             for (int j = 0; j < f->n && rc == 0; j++)
                 if (!strcmp(f->names[j], name))
-                    rc = rt_errf(err, cap, "%s: duplicate tensor name \"%s\"", path, name);
-            st_tensor *t = &f->t[f->n];
+                    rc = err_set(err, cap, "%s: duplicate tensor name \"%s\"", path, name);
+            rt_st_tensor *t = &f->t[f->n];
             if (rc == 0) rc = read_entry(name, &h->items[i], t, &sp[f->n], path, err, cap);
             if (rc == 0 && !(f->names[f->n] = dup_n(name, h->key_lens[i])))
-                rc = rt_errf(err, cap, "out of memory");
+                rc = err_set(err, cap, "out of memory");
             if (rc == 0) {
                 t->name = f->names[f->n];
                 sp[f->n].idx = f->n;
@@ -386,59 +388,59 @@ static void swap_to_host(float *d, int64_t bytes) {
 }
 
 /* Reads the header text and the data section into memory after bounds checks. */
-static int load_parts(FILE *fp, const char *path, char **hdr, uint64_t *hlen, st_file *f, int64_t *data_len,
-                      char *err, size_t cap) {
+static int load_parts(FILE *fp, const char *path, char **hdr, uint64_t *hlen, rt_st_file *f,
+                      int64_t *data_len, char *err, size_t cap) {
     struct stat stt;
-    if (fstat(fileno(fp), &stt) != 0) return rt_errf(err, cap, "%s: cannot stat: %s", path, strerror(errno));
+    if (fstat(fileno(fp), &stt) != 0) return err_set(err, cap, "%s: cannot stat: %s", path, strerror(errno));
     uint64_t size = (uint64_t)stt.st_size;
     unsigned char len8[8];
     if (size < 8 || read_exact(fp, len8, 8))
-        return rt_errf(err, cap, "%s: too short for a safetensors file (%llu bytes)", path,
+        return err_set(err, cap, "%s: too short for a safetensors file (%llu bytes)", path,
                        (unsigned long long)size);
     *hlen = get_le64(len8);
     if (*hlen > ST_MAX_HEADER || *hlen > size - 8)
-        return rt_errf(err, cap, "%s: header length %llu is impossible for a file of %llu bytes", path,
+        return err_set(err, cap, "%s: header length %llu is impossible for a file of %llu bytes", path,
                        (unsigned long long)*hlen, (unsigned long long)size);
-    if (!(*hdr = malloc(*hlen + 1))) return rt_errf(err, cap, "%s: out of memory", path);
-    if (read_exact(fp, *hdr, *hlen)) return rt_errf(err, cap, "%s: cannot read the header", path);
+    if (!(*hdr = malloc(*hlen + 1))) return err_set(err, cap, "%s: out of memory", path);
+    if (read_exact(fp, *hdr, *hlen)) return err_set(err, cap, "%s: cannot read the header", path);
     *data_len = (int64_t)(size - 8 - *hlen);
     if (*data_len && !(f->data = malloc((size_t)*data_len)))
-        return rt_errf(err, cap, "%s: out of memory", path);
+        return err_set(err, cap, "%s: out of memory", path);
     if (*data_len && read_exact(fp, f->data, (size_t)*data_len))
-        return rt_errf(err, cap, "%s: cannot read the tensor data", path);
+        return err_set(err, cap, "%s: cannot read the tensor data", path);
     swap_to_host(f->data, *data_len);
     return 0;
 }
 
-st_file *st_read(const char *path, char *err, size_t errcap) {
+rt_st_file *rt_st_read(const char *path, char *err, size_t errcap) {
     if (!path) {
-        rt_errf(err, errcap, "st_read: no path");
+        err_set(err, errcap, "rt_st_read: no path");
         return NULL;
     }
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        rt_errf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+        err_set(err, errcap, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    st_file *f = calloc(1, sizeof *f);
+    rt_st_file *f = calloc(1, sizeof *f);
     char *hdr = NULL;
     uint64_t hlen = 0;
     int64_t data_len = 0;
     int rc = f ? load_parts(fp, path, &hdr, &hlen, f, &data_len, err, errcap)
-               : rt_errf(err, errcap, "out of memory");
+               : err_set(err, errcap, "out of memory");
     fclose(fp);
     if (rc == 0) {
         char jerr[256];
         json_value *h = json_parse(hdr, hlen, jerr, sizeof jerr);
         if (!h)
-            rc = rt_errf(err, errcap, "%s: invalid JSON header: %s", path, jerr);
+            rc = err_set(err, errcap, "%s: invalid JSON header: %s", path, jerr);
         else
             rc = read_header(f, h, data_len, path, err, errcap);
         json_free(h);
     }
     free(hdr);
     if (rc) {
-        st_free(f);
+        rt_st_free(f);
         return NULL;
     }
     return f;

@@ -9,28 +9,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct st_tensor {
+typedef struct rt_st_tensor {
     const char *name;
     int rank;
     int64_t shape[8];
     const float *data; /* numel(shape) floats */
-} st_tensor;
+} rt_st_tensor;
 
 /* Writes n tensors and metadata pairs (meta_keys[i] -> meta_vals[i], both
  * strings, e.g. "nasc.point" -> the point's JSON).  Atomic: writes a
  * temporary file and renames it. Returns 0, or -1 with err set. */
-int st_write(const char *path, const st_tensor *ts, int n, const char *const *meta_keys,
-             const char *const *meta_vals, int n_meta, char *err, size_t errcap);
+int rt_st_write(const char *path, const rt_st_tensor *ts, int n, const char *const *meta_keys,
+                const char *const *meta_vals, int n_meta, char *err, size_t errcap);
 
-typedef struct st_file st_file;
+typedef struct rt_st_file rt_st_file;
 /* Reads and validates a whole file (header bounds, offsets, dtype, sizes). */
-st_file *st_read(const char *path, char *err, size_t errcap);
-void st_free(st_file *f);
-int st_count(const st_file *f);
+rt_st_file *rt_st_read(const char *path, char *err, size_t errcap);
+void rt_st_free(rt_st_file *f);
+int rt_st_count(const rt_st_file *f);
 /* The i-th tensor (its data is owned by f, float-aligned). */
-const st_tensor *st_get(const st_file *f, int i);
-const st_tensor *st_find(const st_file *f, const char *name);
+const rt_st_tensor *rt_st_get(const rt_st_file *f, int i);
+const rt_st_tensor *rt_st_find(const rt_st_file *f, const char *name);
 /* A metadata value, or NULL. */
-const char *st_meta(const st_file *f, const char *key);
+const char *rt_st_meta(const rt_st_file *f, const char *key);
 
 #endif

@@ -313,7 +313,7 @@ void sn_layout_hash(const sn_net *n, char out[17]) {
 
 int sn_save(const sn_net *n, const char *path, const char *space, const char *source_hash,
             const char *const *keys, const char *const *vals, int n_meta, char *err, size_t cap) {
-    st_tensor *ts = calloc((size_t)(n->n + 1), sizeof *ts);
+    rt_st_tensor *ts = calloc((size_t)(n->n + 1), sizeof *ts);
     const char **mk = calloc((size_t)(n_meta + 4), sizeof *mk),
                **mv = calloc((size_t)(n_meta + 4), sizeof *mv);
     char layout[17];
@@ -334,7 +334,7 @@ int sn_save(const sn_net *n, const char *path, const char *space, const char *so
     mk[2] = "nasc.source_hash", mv[2] = source_hash ? source_hash : "";
     mk[3] = "nasc.layout", mv[3] = layout;
     for (int i = 0; i < n_meta; i++) mk[4 + i] = keys[i], mv[4 + i] = vals[i];
-    rc = st_write(path, ts, n->n, mk, mv, n_meta + 4, err, cap);
+    rc = rt_st_write(path, ts, n->n, mk, mv, n_meta + 4, err, cap);
 out:
     free(ts);
     free(mk);
@@ -353,14 +353,14 @@ static ir_param_role role_of(const char *name, bool *ok) {
 
 sn_net *sn_load(const char *path, const char *space, const char *layout, char *err, size_t cap) {
     char why[512];
-    st_file *f = st_read(path, why, sizeof why);
+    rt_st_file *f = rt_st_read(path, why, sizeof why);
     if (!f) {
         snprintf(err, cap, "cannot read supernet file %s: %s", path, why);
         return NULL;
     }
     sn_net *n = NULL;
-    const char *m = st_meta(f, "nasc.supernet"), *sp = st_meta(f, "nasc.space"),
-               *lh = st_meta(f, "nasc.layout");
+    const char *m = rt_st_meta(f, "nasc.supernet"), *sp = rt_st_meta(f, "nasc.space"),
+               *lh = rt_st_meta(f, "nasc.layout");
     if (!m || strcmp(m, "1")) {
         snprintf(err, cap,
                  "%s is not a supernet file (no \"nasc.supernet\" metadata): write one with nasc supernet",
@@ -380,8 +380,8 @@ sn_net *sn_load(const char *path, const char *space, const char *layout, char *e
         goto out;
     }
     if (!(n = sn_new())) goto oom;
-    for (int i = 0; i < st_count(f); i++) {
-        const st_tensor *s = st_get(f, i);
+    for (int i = 0; i < rt_st_count(f); i++) {
+        const rt_st_tensor *s = rt_st_get(f, i);
         bool ok;
         ir_param_role role = role_of(s->name, &ok);
         if (!ok || s->rank < 1 || s->rank > IR_MAX_RANK) {
@@ -406,6 +406,6 @@ fail:
     sn_free(n);
     n = NULL;
 out:
-    st_free(f);
+    rt_st_free(f);
     return n;
 }

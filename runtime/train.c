@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "rterr.h"
+#include "err.h"
 #include "blas.h"
 #include "normalize.h"
 #include "safetensors.h"
@@ -74,10 +74,10 @@ static int apply_resume(rt_trainer *t, const rt_resume *r, char *err, size_t cap
         int k = 0;
         while (k < r->n && strcmp(r->names[k], name)) k++;
         if (k == r->n)
-            return rt_errf(
+            return err_set(
                 err, cap, "cannot resume: the saved state has no '%s' (saved with another optimizer?)", name);
         if (r->sizes[k] != size)
-            return rt_errf(err, cap, "cannot resume: '%s' has %lld values, expected %lld", name,
+            return err_set(err, cap, "cannot resume: '%s' has %lld values, expected %lld", name,
                            (long long)r->sizes[k], (long long)size);
         memcpy(data, r->data[k], sizeof(float) * (size_t)size);
     }
@@ -88,17 +88,17 @@ static int apply_resume(rt_trainer *t, const rt_resume *r, char *err, size_t cap
 
 rt_trainer *rt_trainer_new(ir_graph *g, const rt_train_cfg *cfg, char *err, size_t errcap) {
     if (!g || !cfg) {
-        rt_errf(err, errcap, "rt_trainer_new: missing argument");
+        err_set(err, errcap, "rt_trainer_new: missing argument");
         return NULL;
     }
     if (cfg->batch <= 0 || cfg->epochs < 0 || !(cfg->data_fraction >= 0.0 && cfg->data_fraction <= 1.0)) {
-        rt_errf(err, errcap,
+        err_set(err, errcap,
                 "invalid training settings: batch %d, epochs %d, data fraction %g (must be in (0, 1])",
                 cfg->batch, cfg->epochs, cfg->data_fraction);
         return NULL;
     }
     if (!params_ready(g) && rt_params_init(g, cfg->init, cfg->seed)) {
-        rt_errf(err, errcap, "out of memory initialising the parameters");
+        err_set(err, errcap, "out of memory initialising the parameters");
         return NULL;
     }
     if (rt_exec_check(g, err, errcap)) return NULL;
@@ -117,7 +117,7 @@ rt_trainer *rt_trainer_new(ir_graph *g, const rt_train_cfg *cfg, char *err, size
         t->o = rt_optim_new(&cfg->optim, t->n_tr, t->params, t->grads, t->sizes);
     }
     if (!t->e || !t->o || !t->xb || !t->yb) {
-        rt_errf(err, errcap, "%s",
+        err_set(err, errcap, "%s",
                 t->e ? "invalid optimizer settings or out of memory" : "out of memory building the executor");
         rt_trainer_free(t);
         return NULL;
@@ -140,24 +140,23 @@ void rt_trainer_free(rt_trainer *t) {
 }
 
 rt_optim *rt_trainer_optim(rt_trainer *t) { return t ? t->o : NULL; }
-rt_exec *rt_trainer_exec(rt_trainer *t) { return t ? t->e : NULL; }
 
 int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char *err, size_t errcap) {
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape), out = ir_shape_numel(&g->nodes[g->output].shape);
-    if (!d || d->n <= 0 || !d->x || !d->y) return rt_errf(err, errcap, "the %s set is empty", what);
+    if (!d || d->n <= 0 || !d->x || !d->y) return err_set(err, errcap, "the %s set is empty", what);
     int64_t dn = ir_shape_numel(&d->sample);
     if (dn != in)
-        return rt_errf(err, errcap, "the %s samples have %lld values but the network input expects %lld",
+        return err_set(err, errcap, "the %s samples have %lld values but the network input expects %lld",
                        what, (long long)dn, (long long)in);
     if (!rt_sample_fits(&d->sample, &g->nodes[g->input].shape)) {
         char a[96], b[96];
-        return rt_errf(err, errcap, "the %s samples have shape %s but the network input is %s", what,
+        return err_set(err, errcap, "the %s samples have shape %s but the network input is %s", what,
                        ir_shape_str(&d->sample, a, sizeof a),
                        ir_shape_str(&g->nodes[g->input].shape, b, sizeof b));
     }
     for (int64_t i = 0; i < d->n; i++)
         if (d->y[i] < 0 || d->y[i] >= out)
-            return rt_errf(err, errcap, "the %s set has label %lld but the network has only %lld outputs",
+            return err_set(err, errcap, "the %s set has label %lld but the network has only %lld outputs",
                            what, (long long)d->y[i], (long long)out);
     return 0;
 }
@@ -188,7 +187,7 @@ int rt_evaluate(ir_graph *g, const rt_dataset *d, int batch, double *accuracy, d
     if (rt_exec_check(g, err, errcap) || rt_check_data(g, d, "evaluation", err, errcap)) return -1;
     if (batch <= 0) batch = 256;
     rt_exec *e = rt_exec_new(g, batch, 0);
-    if (!e) return rt_errf(err, errcap, "out of memory building the executor");
+    if (!e) return err_set(err, errcap, "out of memory building the executor");
     int rc = eval_exec(e, d, batch, ir_shape_numel(&g->nodes[g->input].shape), accuracy, loss);
     rt_exec_free(e);
     return rc;
@@ -213,8 +212,8 @@ static int64_t *subset(const rt_dataset *d, double frac, uint64_t seed, int64_t 
     for (int64_t i = 0; i < d->n; i++) idx[i] = i;
     *n_use = d->n;
     if (frac > 0.0 && frac < 1.0) {
-        rt_rng r;
-        rt_rng_seed(&r, seed ^ 0xf4ac7109ull);
+        nasc_rng r;
+        nasc_rng_seed(&r, seed ^ 0xf4ac7109ull);
         rt_shuffle(&r, idx, d->n);
         *n_use = (int64_t)llround(frac * (double)d->n);
         if (*n_use < 1) *n_use = 1;
@@ -236,8 +235,8 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
                      int epoch, int64_t total, int64_t spe, double *mean_loss, char *err, size_t cap) {
     /* Shuffle the fixed base order, not the previous epoch's order, so the
      * order of epoch k does not depend on where training started. */
-    rt_rng r;
-    rt_rng_seed(&r, t->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
+    nasc_rng r;
+    nasc_rng_seed(&r, t->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch);
     memcpy(idx, base, sizeof(int64_t) * (size_t)n_use);
     rt_shuffle(&r, idx, n_use);
     int64_t in = ir_shape_numel(&t->g->nodes[t->g->input].shape);
@@ -255,24 +254,24 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
         rt_exec_forward(t->e, t->xb, m, 1);
         float loss = rt_exec_loss(t->e, t->yb, m, NULL);
         if (!isfinite(loss))
-            return rt_errf(err, cap, "loss became %s in epoch %d (step %lld)", isnan(loss) ? "NaN" : "Inf",
+            return err_set(err, cap, "loss became %s in epoch %d (step %lld)", isnan(loss) ? "NaN" : "Inf",
                            epoch, (long long)(s + 1));
         rt_exec_backward(t->e, m);
         rt_optim_step(t->o, rt_sched_lr(&t->cfg.sched, t->cfg.optim.lr, rt_optim_steps(t->o), total, spe));
         sum += (double)loss * m;
         seen += m;
         if ((s + 1) % every == 0 && s + 1 < spe && report(t, epoch, total, sum / (double)seen))
-            return rt_errf(err, cap, "training cancelled");
+            return err_set(err, cap, "training cancelled");
     }
-    if (!all_finite(t)) return rt_errf(err, cap, "weights became NaN or Inf in epoch %d", epoch);
+    if (!all_finite(t)) return err_set(err, cap, "weights became NaN or Inf in epoch %d", epoch);
     *mean_loss = sum / (double)seen;
-    if (report(t, epoch, total, *mean_loss)) return rt_errf(err, cap, "training cancelled");
+    if (report(t, epoch, total, *mean_loss)) return err_set(err, cap, "training cancelled");
     return 0;
 }
 
 int rt_trainer_run(rt_trainer *t, const rt_dataset *train, const rt_dataset *val, const rt_dataset *test,
                    rt_metrics *m, char *err, size_t errcap) {
-    if (!t || !m) return rt_errf(err, errcap, "rt_trainer_run: missing argument");
+    if (!t || !m) return err_set(err, errcap, "rt_trainer_run: missing argument");
     memset(m, 0, sizeof *m);
     m->accuracy = m->test_accuracy = m->loss = m->val_loss = NAN;
     if (rt_check_data(t->g, train, "training", err, errcap)) return -1;
@@ -281,14 +280,14 @@ int rt_trainer_run(rt_trainer *t, const rt_dataset *train, const rt_dataset *val
     if (rt_augment_check(&t->cfg.augment, &train->sample, err, errcap)) return -1;
     if (t->cfg.augment.n && !t->aug_tmp &&
         !(t->aug_tmp = malloc(sizeof(float) * (size_t)ir_shape_numel(&train->sample))))
-        return rt_errf(err, errcap, "out of memory");
+        return err_set(err, errcap, "out of memory");
     if (t->cfg.threads > 0) rt_blas_set_threads(t->cfg.threads);
     int64_t n_use, *base = subset(train, t->cfg.data_fraction, t->cfg.seed, &n_use);
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)train->n);
     if (!base || !idx) {
         free(base);
         free(idx);
-        return rt_errf(err, errcap, "out of memory");
+        return err_set(err, errcap, "out of memory");
     }
     int64_t spe = (n_use + t->cfg.batch - 1) / t->cfg.batch, total = spe * t->cfg.epochs;
     double t0 = now();
@@ -340,7 +339,7 @@ static const ir_param *nth_trainable(const ir_graph *g, int k) {
     return NULL;
 }
 
-static void to_st(st_tensor *t, const char *name, const ir_shape *s, const float *data) {
+static void to_st(rt_st_tensor *t, const char *name, const ir_shape *s, const float *data) {
     memset(t, 0, sizeof *t);
     t->name = name;
     t->rank = s->rank;
@@ -350,15 +349,15 @@ static void to_st(st_tensor *t, const char *name, const ir_shape *s, const float
 
 int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const char *point_json, int epochs,
                     char *err, size_t errcap) {
-    if (!g || !path) return rt_errf(err, errcap, "rt_save_weights: missing argument");
-    if (!params_ready(g)) return rt_errf(err, errcap, "cannot save %s: parameters are not initialised", path);
+    if (!g || !path) return err_set(err, errcap, "rt_save_weights: missing argument");
+    if (!params_ready(g)) return err_set(err, errcap, "cannot save %s: parameters are not initialised", path);
     int np = n_params_total(g), ns = opt ? rt_optim_state_count(opt) : 0;
-    st_tensor *ts = calloc((size_t)(np + ns + 1), sizeof *ts);
+    rt_st_tensor *ts = calloc((size_t)(np + ns + 1), sizeof *ts);
     char(*names)[512] = calloc((size_t)(ns + 1), sizeof *names);
     if (!ts || !names) {
         free(ts);
         free(names);
-        return rt_errf(err, errcap, "out of memory writing %s", path);
+        return err_set(err, errcap, "out of memory writing %s", path);
     }
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -386,8 +385,8 @@ int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const ch
     int nm = 3;
     if (opt) keys[nm] = "nasc.optim_steps", vals[nm++] = steps;
     if (norm) keys[nm] = "nasc.normalize", vals[nm++] = norm;
-    int rc = g->norm.channels && !norm ? rt_errf(err, errcap, "out of memory writing %s", path)
-                                       : st_write(path, ts, n, keys, vals, nm, err, errcap);
+    int rc = g->norm.channels && !norm ? err_set(err, errcap, "out of memory writing %s", path)
+                                       : rt_st_write(path, ts, n, keys, vals, nm, err, errcap);
     free(norm);
     free(ts);
     free(names);
@@ -402,14 +401,14 @@ static char *dupstr(const char *s) {
     return d;
 }
 
-static int shape_matches(const st_tensor *t, const ir_shape *s) {
+static int shape_matches(const rt_st_tensor *t, const ir_shape *s) {
     if (t->rank != s->rank) return 0;
     for (int i = 0; i < s->rank; i++)
         if (t->shape[i] != s->d[i]) return 0;
     return 1;
 }
 
-static void st_shape_str(const st_tensor *t, char *buf, int cap) {
+static void tensor_shape_str(const rt_st_tensor *t, char *buf, int cap) {
     ir_shape s = {0, {0}};
     s.rank = t->rank > IR_MAX_RANK ? IR_MAX_RANK : t->rank;
     for (int i = 0; i < s.rank; i++) s.d[i] = t->shape[i];
@@ -418,12 +417,12 @@ static void st_shape_str(const st_tensor *t, char *buf, int cap) {
 
 /* Every graph parameter present with the right shape, and nothing else
  * but optimizer state. */
-static int check_file(const ir_graph *g, const st_file *f, const char *path, char *err, size_t cap) {
+static int check_file(const ir_graph *g, const rt_st_file *f, const char *path, char *err, size_t cap) {
     char a[96], b[96];
     for (int i = 0; i < g->n_nodes; i++)
         for (int p = 0; p < g->nodes[i].n_params; p++) {
             const ir_param *pr = &g->nodes[i].params[p];
-            const st_tensor *t = st_find(f, pr->name);
+            const rt_st_tensor *t = rt_st_find(f, pr->name);
             if (!t) {
                 if (err && cap)
                     snprintf(err, cap, "weights file %s does not match this network: it has no tensor '%s'",
@@ -431,7 +430,7 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
                 return -1;
             }
             if (!shape_matches(t, &pr->shape)) {
-                st_shape_str(t, a, sizeof a);
+                tensor_shape_str(t, a, sizeof a);
                 ir_shape_str(&pr->shape, b, sizeof b);
                 if (err && cap)
                     snprintf(
@@ -442,10 +441,10 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
             }
         }
     int total = n_params_total(g), inside = 0;
-    for (int i = 0; i < st_count(f); i++) inside += strncmp(st_get(f, i)->name, "optim.", 6) != 0;
+    for (int i = 0; i < rt_st_count(f); i++) inside += strncmp(rt_st_get(f, i)->name, "optim.", 6) != 0;
     if (inside != total) {
-        for (int i = 0; i < st_count(f); i++) {
-            const char *nm = st_get(f, i)->name;
+        for (int i = 0; i < rt_st_count(f); i++) {
+            const char *nm = rt_st_get(f, i)->name;
             int found = !strncmp(nm, "optim.", 6);
             for (int j = 0; j < g->n_nodes && !found; j++)
                 for (int p = 0; p < g->nodes[j].n_params && !found; p++)
@@ -461,20 +460,20 @@ static int check_file(const ir_graph *g, const st_file *f, const char *path, cha
     return 0;
 }
 
-static int read_state(const st_file *f, rt_resume *r) {
-    const char *ep = st_meta(f, "nasc.epochs"), *steps = st_meta(f, "nasc.optim_steps");
+static int read_state(const rt_st_file *f, rt_resume *r) {
+    const char *ep = rt_st_meta(f, "nasc.epochs"), *steps = rt_st_meta(f, "nasc.optim_steps");
     r->epochs = ep ? atoi(ep) : 0;
     r->steps = steps ? atoll(steps) : 0;
-    r->point = dupstr(st_meta(f, "nasc.point"));
-    r->space = dupstr(st_meta(f, "nasc.space"));
+    r->point = dupstr(rt_st_meta(f, "nasc.point"));
+    r->space = dupstr(rt_st_meta(f, "nasc.space"));
     int cnt = 0;
-    for (int i = 0; i < st_count(f); i++) cnt += !strncmp(st_get(f, i)->name, "optim.", 6);
+    for (int i = 0; i < rt_st_count(f); i++) cnt += !strncmp(rt_st_get(f, i)->name, "optim.", 6);
     r->names = calloc((size_t)cnt + 1, sizeof *r->names);
     r->data = calloc((size_t)cnt + 1, sizeof *r->data);
     r->sizes = calloc((size_t)cnt + 1, sizeof *r->sizes);
     if (!r->names || !r->data || !r->sizes) return -1;
-    for (int i = 0; i < st_count(f); i++) {
-        const st_tensor *t = st_get(f, i);
+    for (int i = 0; i < rt_st_count(f); i++) {
+        const rt_st_tensor *t = rt_st_get(f, i);
         if (strncmp(t->name, "optim.", 6)) continue;
         int64_t n = 1;
         for (int k = 0; k < t->rank; k++) n *= t->shape[k];
@@ -493,20 +492,20 @@ static int read_state(const st_file *f, rt_resume *r) {
 }
 
 int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, size_t errcap) {
-    if (!g || !path) return rt_errf(err, errcap, "rt_load_weights: missing argument");
+    if (!g || !path) return err_set(err, errcap, "rt_load_weights: missing argument");
     if (state) memset(state, 0, sizeof *state);
-    st_file *f = st_read(path, err, errcap);
+    rt_st_file *f = rt_st_read(path, err, errcap);
     if (!f) return -1;
     ir_input_norm norm = {0};
-    const char *nm = st_meta(f, "nasc.normalize");
+    const char *nm = rt_st_meta(f, "nasc.normalize");
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape);
     if (check_file(g, f, path, err, errcap) || (nm && rt_norm_parse(nm, path, &norm, err, errcap))) {
-        st_free(f);
+        rt_st_free(f);
         return -1;
     }
     if (norm.channels && in % norm.channels) {
-        st_free(f);
-        return rt_errf(
+        rt_st_free(f);
+        return err_set(
             err, errcap,
             "weights file %s standardises %d input channels, but this network's input of %lld values "
             "does not split into %d",
@@ -518,16 +517,16 @@ int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, 
             ir_param *pr = &g->nodes[i].params[p];
             int64_t n = ir_shape_numel(&pr->shape);
             if (!pr->data && !(pr->data = malloc(sizeof(float) * (size_t)(n ? n : 1)))) {
-                st_free(f);
-                return rt_errf(err, errcap, "out of memory loading %s", path);
+                rt_st_free(f);
+                return err_set(err, errcap, "out of memory loading %s", path);
             }
-            memcpy(pr->data, st_find(f, pr->name)->data, sizeof(float) * (size_t)n);
+            memcpy(pr->data, rt_st_find(f, pr->name)->data, sizeof(float) * (size_t)n);
         }
     if (state && read_state(f, state)) {
         rt_resume_free(state);
-        st_free(f);
-        return rt_errf(err, errcap, "out of memory loading %s", path);
+        rt_st_free(f);
+        return err_set(err, errcap, "out of memory loading %s", path);
     }
-    st_free(f);
+    rt_st_free(f);
     return 0;
 }

@@ -79,9 +79,8 @@ rt_trainer *rt_trainer_new(ir_graph *g, const rt_train_cfg *cfg, char *err, size
  * epoch 2".  val and test may be NULL. */
 int rt_trainer_run(rt_trainer *t, const rt_dataset *train, const rt_dataset *val, const rt_dataset *test,
                    rt_metrics *m, char *err, size_t errcap);
-/* The optimizer (for rt_save_weights) and executor of a trainer. */
+/* The optimizer of a trainer (for rt_save_weights). */
 rt_optim *rt_trainer_optim(rt_trainer *t);
-rt_exec *rt_trainer_exec(rt_trainer *t);
 void rt_trainer_free(rt_trainer *t);
 
 /* rt_trainer_new + rt_trainer_run + rt_trainer_free. */

@@ -36,8 +36,8 @@ static inline ir_shape tg_shape(int rank, int64_t a, int64_t b, int64_t c) {
 static inline ir_node *tg_add_node(tg *t, ir_op op, int n_in, const int *in, ir_shape shape) {
     int id = t->g.n_nodes++;
     ir_node *n = &t->nodes[id];
+    ir_node_init(n, op); /* the table's defaults (eps, momentum, dilation...) */
     n->id = id;
-    n->op = op;
     snprintf(t->names[id], sizeof t->names[id], "%s%d", ir_op_name(op), id);
     n->name = t->names[id];
     n->n_in = n_in;
@@ -110,8 +110,6 @@ static inline int tg_unary(tg *t, ir_op op, int x) { return tg_add_node(t, op, 1
 
 static inline int tg_bn(tg *t, int x) {
     ir_node *n = tg_add_node(t, IR_BATCHNORM, 1, &x, *tg_sh(t, x));
-    n->eps = 1e-5f;
-    n->momentum = 0.1f;
     ir_shape c = tg_shape(1, tg_sh(t, x)->d[0], 0, 0);
     tg_param(t, n, PARAM_WEIGHT, c, "weight");
     tg_param(t, n, PARAM_BIAS, c, "bias");
@@ -122,7 +120,6 @@ static inline int tg_bn(tg *t, int x) {
 
 static inline int tg_ln(tg *t, int x) {
     ir_node *n = tg_add_node(t, IR_LAYERNORM, 1, &x, *tg_sh(t, x));
-    n->eps = 1e-5f;
     const ir_shape *s = tg_sh(t, x);
     ir_shape d = tg_shape(1, s->d[s->rank - 1], 0, 0);
     tg_param(t, n, PARAM_WEIGHT, d, "weight");

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "codegen.h"
-#include "cg_passes.h"
+#include "passes.h"
 #include "exec.h"
 #include "rt_testgraph.h"
 
@@ -66,7 +66,7 @@ static double rel_err(const float *a, const float *ref, int64_t n) {
 }
 
 /* JIT (with the given pass options) vs reference at this batch. */
-static void check_jit_opts(const ir_graph *g, int batch, const cg_opts *po, int opt, const char *what) {
+static void check_jit_opts(const ir_graph *g, int batch, const ps_opts *po, int opt, const char *what) {
     float *x = rand_input(g, batch);
     int64_t on = ir_shape_numel(&g->nodes[g->output].shape) * batch;
     float *ref = malloc((size_t)on * sizeof(float)), *y = malloc((size_t)on * sizeof(float));
@@ -229,7 +229,7 @@ Test(jit, batchnorm_not_foldable) { run_graph(g_bn_unfoldable(), 7, "bn"); }
 Test(jit, every_opt_level_and_no_passes) {
     tg *t = g_cnn();
     init_params(t, 8);
-    cg_opts none = {{"fold-bn", "dce", "fuse-bn", "fuse-act", "fuse-add", "fuse-mul"}, 6};
+    ps_opts none = {{"fold-bn", "dce", "fuse-bn", "fuse-act", "fuse-add", "fuse-mul"}, 6};
     for (int lvl = 0; lvl <= 3; lvl++) check_jit_opts(&t->g, 3, NULL, lvl, "opt level");
     check_jit_opts(&t->g, 3, &none, 1, "no optional passes");
     tg_free(t);
@@ -358,32 +358,32 @@ Test(passes, fold_bn_into_conv_and_dense) {
     x = tg_bn(t, x);
     tg_finish(t, x);
     init_params(t, 21);
-    cg_state st;
+    ps_state ps;
     char err[256];
-    cr_assert_eq(cg_state_init(&st, &t->g, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(cg_pass_fold_bn(&st, err, sizeof err), 0, "%s", err);
-    cr_expect_null(ir_graph_verify(&st.g));
-    cr_expect_eq(count_op(&st.g, IR_BATCHNORM), 0);
-    cr_expect_eq(st.g.n_nodes, t->g.n_nodes - 2);
-    cr_expect(st.g.nodes[1].bias, "the conv gained a bias");
-    same_outputs(&t->g, &st.g, 3);
+    cr_assert_eq(ps_state_init(&ps, &t->g, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ps_pass_fold_bn(&ps, err, sizeof err), 0, "%s", err);
+    cr_expect_null(ir_graph_verify(&ps.g, 0, (char[256]){0}, 256));
+    cr_expect_eq(count_op(&ps.g, IR_BATCHNORM), 0);
+    cr_expect_eq(ps.g.n_nodes, t->g.n_nodes - 2);
+    cr_expect(ps.g.nodes[1].bias, "the conv gained a bias");
+    same_outputs(&t->g, &ps.g, 3);
     /* the caller's graph is untouched */
     cr_expect_eq(count_op(&t->g, IR_BATCHNORM), 2);
     cr_expect_not(t->g.nodes[1].bias);
-    cg_state_free(&st);
+    ps_state_free(&ps);
     tg_free(t);
 }
 
 Test(passes, fold_bn_skips_shared_producer) {
     tg *t = g_bn_unfoldable();
     init_params(t, 22);
-    cg_state st;
+    ps_state ps;
     char err[256];
-    cr_assert_eq(cg_state_init(&st, &t->g, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(cg_pass_fold_bn(&st, err, sizeof err), 0);
-    cr_expect_eq(count_op(&st.g, IR_BATCHNORM), 2, "neither batchnorm may fold");
-    same_outputs(&t->g, &st.g, 2);
-    cg_state_free(&st);
+    cr_assert_eq(ps_state_init(&ps, &t->g, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ps_pass_fold_bn(&ps, err, sizeof err), 0);
+    cr_expect_eq(count_op(&ps.g, IR_BATCHNORM), 2, "neither batchnorm may fold");
+    same_outputs(&t->g, &ps.g, 2);
+    ps_state_free(&ps);
     tg_free(t);
 }
 
@@ -394,51 +394,51 @@ Test(passes, dce_removes_zero_edges_and_identities) {
     x = tg_act(t, x, ACT_IDENTITY);
     tg_finish(t, x);
     init_params(t, 23);
-    cg_state st;
+    ps_state ps;
     char err[256];
-    cr_assert_eq(cg_state_init(&st, &t->g, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(cg_pass_dce(&st, err, sizeof err), 0, "%s", err);
-    cr_expect_null(ir_graph_verify(&st.g));
-    cr_expect_eq(count_op(&st.g, IR_ZERO), 0);
-    cr_expect_eq(count_op(&st.g, IR_DROPOUT), 0);
-    cr_expect_eq(count_op(&st.g, IR_ACT), 0, "identity activations are gone");
-    for (int i = 0; i < st.g.n_nodes; i++)
-        if (st.g.nodes[i].op == IR_ADD) cr_expect_eq(st.g.nodes[i].n_in, 2);
-    same_outputs(&t->g, &st.g, 2);
-    cg_state_free(&st);
+    cr_assert_eq(ps_state_init(&ps, &t->g, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ps_pass_dce(&ps, err, sizeof err), 0, "%s", err);
+    cr_expect_null(ir_graph_verify(&ps.g, 0, (char[256]){0}, 256));
+    cr_expect_eq(count_op(&ps.g, IR_ZERO), 0);
+    cr_expect_eq(count_op(&ps.g, IR_DROPOUT), 0);
+    cr_expect_eq(count_op(&ps.g, IR_ACT), 0, "identity activations are gone");
+    for (int i = 0; i < ps.g.n_nodes; i++)
+        if (ps.g.nodes[i].op == IR_ADD) cr_expect_eq(ps.g.nodes[i].n_in, 2);
+    same_outputs(&t->g, &ps.g, 2);
+    ps_state_free(&ps);
     tg_free(t);
 }
 
 /* Runs the pipeline with only `keep` among the fusions. */
-static cg_state *pipeline_only(const ir_graph *g, const char *keep) {
-    static cg_opts o;
+static ps_state *pipeline_only(const ir_graph *g, const char *keep) {
+    static ps_opts o;
     const char *all[] = {"fuse-bn", "fuse-act", "fuse-add", "fuse-mul", "fuse-pool"};
     o.n_skip = 0;
     for (int i = 0; i < 5; i++)
         if (!keep || strcmp(all[i], keep)) o.skip[o.n_skip++] = all[i];
-    cg_state *st = malloc(sizeof *st);
+    ps_state *ps = malloc(sizeof *ps);
     char err[256];
-    cr_assert_eq(cg_state_init(st, g, &o, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(cg_run_pipeline(st, NULL, NULL, err, sizeof err), 0, "%s", err);
-    return st;
+    cr_assert_eq(ps_state_init(ps, g, &o, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ps_run_pipeline(ps, NULL, NULL, err, sizeof err), 0, "%s", err);
+    return ps;
 }
 
-static int fused_epis(const cg_state *st, cg_epi_kind k) {
+static int fused_epis(const ps_state *ps, ps_epi_kind k) {
     int n = 0;
-    for (int i = 0; i < st->lg->n; i++)
-        for (int e = 0; e < st->lg->nodes[i].n_epi; e++) n += st->lg->nodes[i].epi[e].kind == k;
+    for (int i = 0; i < ps->lg->n; i++)
+        for (int e = 0; e < ps->lg->nodes[i].n_epi; e++) n += ps->lg->nodes[i].epi[e].kind == k;
     return n;
 }
 
-static void check_fusion(tg *t, const char *pass, cg_epi_kind kind, int expect_min, int also) {
-    cg_state *st = pipeline_only(&t->g, pass);
-    cr_expect_geq(fused_epis(st, kind), expect_min, "%s fused %d", pass, fused_epis(st, kind));
-    for (int k = 0; k <= CG_EPI_AFFINE; k++)
+static void check_fusion(tg *t, const char *pass, ps_epi_kind kind, int expect_min, int also) {
+    ps_state *ps = pipeline_only(&t->g, pass);
+    cr_expect_geq(fused_epis(ps, kind), expect_min, "%s fused %d", pass, fused_epis(ps, kind));
+    for (int k = 0; k <= PS_EPI_AFFINE; k++)
         if (k != (int)kind && k != also)
-            cr_expect_eq(fused_epis(st, (cg_epi_kind)k), 0, "%s fused something else", pass);
-    cg_state_free(st);
-    free(st);
-    cg_opts o = {{0}, 0};
+            cr_expect_eq(fused_epis(ps, (ps_epi_kind)k), 0, "%s fused something else", pass);
+    ps_state_free(ps);
+    free(ps);
+    ps_opts o = {{0}, 0};
     const char *all[] = {"fuse-bn", "fuse-act", "fuse-add", "fuse-mul", "fuse-pool"};
     for (int i = 0; i < 5; i++)
         if (strcmp(all[i], pass)) o.skip[o.n_skip++] = all[i];
@@ -448,36 +448,36 @@ static void check_fusion(tg *t, const char *pass, cg_epi_kind kind, int expect_m
 Test(fusion, activation) {
     tg *t = g_cnn();
     init_params(t, 31);
-    check_fusion(t, "fuse-act", CG_EPI_ACT, 2, -1);
+    check_fusion(t, "fuse-act", PS_EPI_ACT, 2, -1);
     tg_free(t);
 }
 Test(fusion, residual_add) {
     tg *t = g_resdw();
     init_params(t, 32);
-    check_fusion(t, "fuse-add", CG_EPI_ADD, 1, -1);
+    check_fusion(t, "fuse-add", PS_EPI_ADD, 1, -1);
     tg_free(t);
 }
 Test(fusion, batchnorm_affine) {
     tg *t = g_bn_unfoldable();
     init_params(t, 33);
-    check_fusion(t, "fuse-bn", CG_EPI_AFFINE, 1, -1);
+    check_fusion(t, "fuse-bn", PS_EPI_AFFINE, 1, -1);
     tg_free(t);
 }
 Test(fusion, mul_both_forms) {
     tg *t = g_se();
     init_params(t, 34);
-    cg_state *st = pipeline_only(&t->g, "fuse-mul");
-    cr_expect_geq(fused_epis(st, CG_EPI_MULC), 1);
-    cr_expect_geq(fused_epis(st, CG_EPI_MUL), 1);
-    cg_state_free(st);
-    free(st);
-    check_fusion(t, "fuse-mul", CG_EPI_MULC, 1, CG_EPI_MUL);
+    ps_state *ps = pipeline_only(&t->g, "fuse-mul");
+    cr_expect_geq(fused_epis(ps, PS_EPI_MULC), 1);
+    cr_expect_geq(fused_epis(ps, PS_EPI_MUL), 1);
+    ps_state_free(ps);
+    free(ps);
+    check_fusion(t, "fuse-mul", PS_EPI_MULC, 1, PS_EPI_MUL);
     tg_free(t);
 }
 
-static int pooled(const cg_state *st) {
+static int pooled(const ps_state *ps) {
     int n = 0;
-    for (int i = 0; i < st->lg->n; i++) n += st->lg->nodes[i].pool >= 0;
+    for (int i = 0; i < ps->lg->n; i++) n += ps->lg->nodes[i].pool >= 0;
     return n;
 }
 
@@ -490,12 +490,12 @@ Test(fusion, pooling) {
     x = tg_pool(t, IR_AVGPOOL, x, 2, 1, 1); /* padded average */
     tg_finish(t, tg_flatten(t, x));
     init_params(t, 36);
-    cg_state *st = pipeline_only(&t->g, "fuse-pool");
-    cr_expect_eq(pooled(st), 2, "both pools fused");
-    cr_expect_eq(st->lg->nodes[1].numel, 5 * 6 * 6, "the conv's value is the pooled one");
-    cg_state_free(st);
-    free(st);
-    check_fusion(t, "fuse-pool", CG_EPI_ACT, 0, -1);
+    ps_state *ps = pipeline_only(&t->g, "fuse-pool");
+    cr_expect_eq(pooled(ps), 2, "both pools fused");
+    cr_expect_eq(ps->lg->nodes[1].numel, 5 * 6 * 6, "the conv's value is the pooled one");
+    ps_state_free(ps);
+    free(ps);
+    check_fusion(t, "fuse-pool", PS_EPI_ACT, 0, -1);
     check_jit(&t->g, "pool fusion, all passes");
     tg_free(t);
     t = tg_new(); /* 1-D, after a fused activation */
@@ -505,13 +505,13 @@ Test(fusion, pooling) {
     x = tg_act(t, x, ACT_TANH);
     tg_finish(t, x);
     init_params(t, 37);
-    cg_state s2;
+    ps_state s2;
     char err[256];
-    cr_assert_eq(cg_state_init(&s2, &t->g, NULL, err, sizeof err), 0);
-    cr_assert_eq(cg_run_pipeline(&s2, NULL, NULL, err, sizeof err), 0, "%s", err);
-    const cg_lnode *c = &s2.lg->nodes[1];
+    cr_assert_eq(ps_state_init(&s2, &t->g, NULL, err, sizeof err), 0);
+    cr_assert_eq(ps_run_pipeline(&s2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const ps_lnode *c = &s2.lg->nodes[1];
     cr_expect(c->pool == 3 && c->n_epi_pre == 1 && c->n_epi == 2, "gelu before, tanh after the pool");
-    cg_state_free(&s2);
+    ps_state_free(&s2);
     check_jit(&t->g, "1-D pool fusion");
     tg_free(t);
 }
@@ -519,56 +519,56 @@ Test(fusion, pooling) {
 Test(fusion, all_together_give_one_loop_nest) {
     tg *t = g_resdw();
     init_params(t, 35);
-    cg_state *st = pipeline_only(&t->g, NULL);
-    cg_state_free(st);
-    free(st);
+    ps_state *ps = pipeline_only(&t->g, NULL);
+    ps_state_free(ps);
+    free(ps);
     char err[256];
-    cg_state s2;
-    cr_assert_eq(cg_state_init(&s2, &t->g, NULL, err, sizeof err), 0);
-    cr_assert_eq(cg_run_pipeline(&s2, NULL, NULL, err, sizeof err), 0, "%s", err);
+    ps_state s2;
+    cr_assert_eq(ps_state_init(&s2, &t->g, NULL, err, sizeof err), 0);
+    cr_assert_eq(ps_run_pipeline(&s2, NULL, NULL, err, sizeof err), 0, "%s", err);
     /* pointwise conv + bias + add + hswish: one producer with two steps */
     bool found = false;
     for (int i = 0; i < s2.lg->n; i++) {
-        const cg_lnode *n = &s2.lg->nodes[i];
-        if (n->op == IR_CONV2D && n->n_epi == 2 && n->epi[0].kind == CG_EPI_ADD &&
-            n->epi[1].kind == CG_EPI_ACT)
+        const ps_lnode *n = &s2.lg->nodes[i];
+        if (n->op == IR_CONV2D && n->n_epi == 2 && n->epi[0].kind == PS_EPI_ADD &&
+            n->epi[1].kind == PS_EPI_ACT)
             found = true;
     }
     cr_expect(found, "conv+bn folded, add and hswish fused");
-    cg_state_free(&s2);
+    ps_state_free(&s2);
     tg_free(t);
 }
 
 /* ---------- memory plan ---------- */
 
 static void check_plan(const ir_graph *g) {
-    cg_state st;
+    ps_state ps;
     char err[256];
-    cr_assert_eq(cg_state_init(&st, g, NULL, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(cg_run_pipeline(&st, NULL, NULL, err, sizeof err), 0, "%s", err);
-    const cg_lgraph *lg = st.lg;
-    int n = lg->n, out = cg_root(lg, lg->output);
+    cr_assert_eq(ps_state_init(&ps, g, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ps_run_pipeline(&ps, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const ps_lgraph *lg = ps.lg;
+    int n = lg->n, out = ps_root(lg, lg->output);
     int def[n], last[n];
     bool arena[n];
     int64_t total = 0;
     /* recompute liveness independently: who reads each buffer, and when */
     for (int i = 0; i < n; i++) {
-        const cg_lnode *v = &lg->nodes[i];
+        const ps_lnode *v = &lg->nodes[i];
         arena[i] = v->view_of < 0 && v->fused_into < 0 && v->op != IR_INPUT && i != out;
         def[i] = last[i] = v->pos;
         if (arena[i]) total += v->numel;
     }
     for (int i = 0; i < n; i++) {
-        const cg_lnode *v = &lg->nodes[i];
+        const ps_lnode *v = &lg->nodes[i];
         if (v->view_of >= 0 || v->fused_into >= 0) continue;
         for (int j = 0; j < v->n_in; j++) {
-            int r = cg_root(lg, v->in[j]);
+            int r = ps_root(lg, v->in[j]);
             if (last[r] < v->pos) last[r] = v->pos;
         }
         for (int e = 0; e < v->n_epi; e++)
-            if (v->epi[e].kind == CG_EPI_ADD || v->epi[e].kind == CG_EPI_MUL ||
-                v->epi[e].kind == CG_EPI_MULC) {
-                int r = cg_root(lg, v->epi[e].src);
+            if (v->epi[e].kind == PS_EPI_ADD || v->epi[e].kind == PS_EPI_MUL ||
+                v->epi[e].kind == PS_EPI_MULC) {
+                int r = ps_root(lg, v->epi[e].src);
                 cr_expect_lt(lg->nodes[r].pos, v->pos, "epilogue source computed first");
                 if (last[r] < v->pos) last[r] = v->pos;
             }
@@ -577,14 +577,14 @@ static void check_plan(const ir_graph *g) {
         for (int b = a + 1; b < n; b++) {
             if (!arena[a] || !arena[b]) continue;
             bool live = !(last[a] < def[b] || last[b] < def[a]);
-            const cg_lnode *x = &lg->nodes[a], *y = &lg->nodes[b];
+            const ps_lnode *x = &lg->nodes[a], *y = &lg->nodes[b];
             bool overlap = x->offset < y->offset + y->numel && y->offset < x->offset + x->numel;
             cr_expect_not(live && overlap, "values %d and %d are live together and overlap", a, b);
         }
     for (int i = 0; i < n; i++)
         if (arena[i]) cr_expect_leq(lg->nodes[i].offset + lg->nodes[i].numel, lg->arena);
     cr_expect_leq(lg->arena, total + 16 * n, "arena no larger than all buffers");
-    cg_state_free(&st);
+    ps_state_free(&ps);
 }
 
 Test(memory_plan, never_overlaps_live_buffers) {
@@ -606,13 +606,13 @@ Test(memory_plan, chain_reuses_buffers) {
     }
     tg_finish(t, tg_gap(t, x));
     init_params(t, 41);
-    cg_state st;
+    ps_state ps;
     char err[256];
-    cr_assert_eq(cg_state_init(&st, &t->g, NULL, err, sizeof err), 0);
-    cr_assert_eq(cg_run_pipeline(&st, NULL, NULL, err, sizeof err), 0, "%s", err);
-    cr_expect_leq(st.lg->arena, 2 * 256, "a chain needs two buffers, got %lld floats",
-                  (long long)st.lg->arena);
-    cg_state_free(&st);
+    cr_assert_eq(ps_state_init(&ps, &t->g, NULL, err, sizeof err), 0);
+    cr_assert_eq(ps_run_pipeline(&ps, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_expect_leq(ps.lg->arena, 2 * 256, "a chain needs two buffers, got %lld floats",
+                  (long long)ps.lg->arena);
+    ps_state_free(&ps);
     check_plan(&t->g);
     check_jit(&t->g, "chain");
     tg_free(t);
@@ -624,7 +624,7 @@ Test(passes, dump_after_each_pass) {
     tg *t = g_resdw();
     init_params(t, 51);
     int np;
-    const cg_pass *p = cg_pipeline(&np);
+    const ps_pass *p = ps_pipeline(&np);
     cr_assert_geq(np, 6);
     for (int i = 0; i < np; i++) {
         char *buf = NULL, err[256];

@@ -290,7 +290,7 @@ Test(points, the_784_256_10_mlp) {
     cr_assert(ok, "%s", diag_render_string(r.c));
     cr_expect_eq(g.params, 203530);
     cr_expect_eq(g.flops, 2 * (784 * 256 + 256 * 10) + 256); /* dense MACs x2, plus relu */
-    cr_expect_null(ir_graph_verify(&g));
+    cr_expect_null(ir_graph_verify(&g, 0, (char[256]){0}, 256));
     cr_expect_eq(g.nodes[g.output].shape.d[0], 10);
     cr_expect_str_eq(point_json(r.c, s, a),
                      "{\"space\": \"MLP\", \"decisions\": {\"depth\": 1, \"width[1]\": 256}}");

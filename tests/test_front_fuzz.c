@@ -44,7 +44,8 @@ static void front(const char *text, size_t n) {
             ir_graph g = {0};
             bool feasible;
             if (space_run(c, p, s, a, &g, &feasible))
-                cr_assert_null(ir_graph_verify(&g), "bad graph for:\n%.*s", (int)n, text);
+                cr_assert_null(ir_graph_verify(&g, 0, (char[256]){0}, 256), "bad graph for:\n%.*s", (int)n,
+                               text);
             cr_assert(c->n_internal == 0, "internal error on:\n%.*s\n%s", (int)n, text,
                       diag_render_string(c));
         }

@@ -85,7 +85,7 @@ static void sample_builds(loaded *L, space_ir *s, int n, const ir_shape *out) {
         ir_graph g = {0};
         bool feasible = false;
         cr_assert(space_run(L->c, L->p, s, a, &g, &feasible), "%s: point %d does not run", s->name, k);
-        const char *bad = ir_graph_verify(&g);
+        const char *bad = ir_graph_verify(&g, 0, (char[256]){0}, 256);
         cr_assert_null(bad, "%s: point %d: %s", s->name, k, bad);
         const ir_shape *got = &g.nodes[g.output].shape;
         cr_assert_eq(got->rank, out->rank);
@@ -178,7 +178,7 @@ static ir_graph build_one(loaded *L) {
     char *d = diag_render_string(L->c);
     cr_assert(ok, "snippet does not run:\n%s", d ? d : "");
     free(d);
-    cr_assert_null(ir_graph_verify(&g));
+    cr_assert_null(ir_graph_verify(&g, 0, (char[256]){0}, 256));
     return g;
 }
 
@@ -257,7 +257,7 @@ Test(stdlib, squeeze_excite_bottleneck) {
         ir_graph g = {0};
         bool feasible;
         cr_assert(space_run(L.c, L.p, s, a, &g, &feasible));
-        cr_assert_null(ir_graph_verify(&g));
+        cr_assert_null(ir_graph_verify(&g, 0, (char[256]){0}, 256));
         int dense = 0;
         for (int i = 0; i < g.n_nodes; i++) {
             if (g.nodes[i].op != IR_DENSE) continue;
@@ -307,7 +307,7 @@ Test(stdlib, cells_keep_shape_and_match_darts) {
         ir_graph g = {0};
         bool feasible;
         cr_assert(space_run(L.c, L.p, s, a, &g, &feasible), "op %s", op->alt_names[alt]);
-        cr_assert_null(ir_graph_verify(&g));
+        cr_assert_null(ir_graph_verify(&g, 0, (char[256]){0}, 256));
         for (int i = 0; i < g.n_nodes; i++) {
             const ir_node *n = &g.nodes[i];
             if (n->op != IR_CONV2D) continue;

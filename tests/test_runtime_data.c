@@ -225,10 +225,10 @@ Test(idx, corrupt_gzip_stream) {
     enum { N = 4000 };
     unsigned char *raw = malloc(N + 16);
     uint32_t d2[2] = {40, 100};
-    rt_rng r;
-    rt_rng_seed(&r, 3);
+    nasc_rng r;
+    nasc_rng_seed(&r, 3);
     unsigned char *pix = malloc(N);
-    for (int i = 0; i < N; i++) pix[i] = (unsigned char)rt_rng_next(&r);
+    for (int i = 0; i < N; i++) pix[i] = (unsigned char)nasc_rng_next(&r);
     size_t n = make_idx(raw, 0x08, 2, d2, pix, N);
     write_bytes(tpath("c.gz"), raw, n, 1);
     FILE *f = fopen(tpath("c.gz"), "rb");
@@ -316,8 +316,8 @@ Test(idx, mutations_never_crash) {
     f = fopen(tpath("lab"), "rb");
     size_t nl = fread(lab, 1, sizeof lab, f);
     fclose(f);
-    rt_rng r;
-    rt_rng_seed(&r, 31);
+    nasc_rng r;
+    nasc_rng_seed(&r, 31);
     int ok = 0;
     for (int it = 0; it < 400; it++) {
         unsigned char a[64], b[32];
@@ -326,9 +326,9 @@ Test(idx, mutations_never_crash) {
         size_t na = ni, nb = nl;
         unsigned char *t = it % 2 ? a : b;
         size_t *tn = it % 2 ? &na : &nb;
-        size_t at = rt_rng_next(&r) % 16 % *tn; /* mostly the header */
-        t[at] = (unsigned char)(rt_rng_next(&r) % 4 ? rt_rng_next(&r) % 8 : rt_rng_next(&r));
-        if (rt_rng_next(&r) % 4 == 0) *tn = at + 1;
+        size_t at = nasc_rng_next(&r) % 16 % *tn; /* mostly the header */
+        t[at] = (unsigned char)(nasc_rng_next(&r) % 4 ? nasc_rng_next(&r) % 8 : nasc_rng_next(&r));
+        if (nasc_rng_next(&r) % 4 == 0) *tn = at + 1;
         write_bytes(tpath("mi"), a, na, it % 3 == 0);
         write_bytes(tpath("ml"), b, nb, it % 3 == 0);
         rt_dataset d;
@@ -581,26 +581,26 @@ Test(split, edge_fractions) {
 }
 
 Test(rng, reference_values) {
-    rt_rng r;
-    rt_rng_seed(&r, 0);
+    nasc_rng r;
+    nasc_rng_seed(&r, 0);
     cr_assert_eq(r.s[0], 0xE220A8397B1DCDAFull, "splitmix64(0) first output");
     /* xoshiro256** from the state {1, 2, 3, 4} (reference sequence) */
-    rt_rng x = {{1, 2, 3, 4}};
+    nasc_rng x = {{1, 2, 3, 4}};
     uint64_t want[4] = {11520ull, 0ull, 1509978240ull, 1215971899390074240ull};
-    for (int i = 0; i < 4; i++) cr_assert_eq(rt_rng_next(&x), want[i], "output %d", i);
-    rt_rng a, b;
-    rt_rng_seed(&a, 123);
-    rt_rng_seed(&b, 123);
-    for (int i = 0; i < 100; i++) cr_assert_eq(rt_rng_next(&a), rt_rng_next(&b));
+    for (int i = 0; i < 4; i++) cr_assert_eq(nasc_rng_next(&x), want[i], "output %d", i);
+    nasc_rng a, b;
+    nasc_rng_seed(&a, 123);
+    nasc_rng_seed(&b, 123);
+    for (int i = 0; i < 100; i++) cr_assert_eq(nasc_rng_next(&a), nasc_rng_next(&b));
 }
 
 Test(rng, uniform_and_normal_moments) {
-    rt_rng r;
-    rt_rng_seed(&r, 99);
+    nasc_rng r;
+    nasc_rng_seed(&r, 99);
     enum { N = 200000 };
     double s = 0, s2 = 0, lo = 1, hi = 0;
     for (int i = 0; i < N; i++) {
-        double u = rt_rng_uniform(&r);
+        double u = nasc_rng_uniform(&r);
         cr_assert(u >= 0.0 && u < 1.0);
         s += u;
         lo = u < lo ? u : lo;
@@ -624,8 +624,8 @@ Test(rng, uniform_and_normal_moments) {
 }
 
 Test(rng, shuffle_is_uniform_permutation) {
-    rt_rng r;
-    rt_rng_seed(&r, 5);
+    nasc_rng r;
+    nasc_rng_seed(&r, 5);
     int count[6] = {0};
     for (int t = 0; t < 60000; t++) {
         int64_t v[3] = {0, 1, 2};

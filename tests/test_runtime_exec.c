@@ -245,8 +245,8 @@ Test(exec, forward_eval_matches_exec) {
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 4), 0);
     int n = 300; /* more than rt_forward_eval's 256-sample chunk */
     float *x = malloc(sizeof(float) * 128 * (size_t)n), *y = malloc(sizeof(float) * 5 * (size_t)n);
-    rt_rng r;
-    rt_rng_seed(&r, 9);
+    nasc_rng r;
+    nasc_rng_seed(&r, 9);
     for (int i = 0; i < 128 * n; i++) x[i] = rt_rng_normal(&r);
     /* one train step first, so batchnorm's running stats are not trivial */
     rt_exec *e = rt_exec_new(&t->g, n, 1);

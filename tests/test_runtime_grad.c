@@ -59,8 +59,8 @@ static void gradcheck(tg *t, gc_opts o) {
     char err[256];
     cr_assert_eq(rt_params_init(g, INIT_KAIMING, 11), 0);
     cr_assert_eq(rt_exec_check(g, err, sizeof err), 0, "%s", err);
-    rt_rng rng;
-    rt_rng_seed(&rng, o.seed);
+    nasc_rng rng;
+    nasc_rng_seed(&rng, o.seed);
     for (int i = 0; i < g->n_nodes; i++)
         for (int p = 0; p < g->nodes[i].n_params; p++) {
             ir_param *pr = &g->nodes[i].params[p];
@@ -68,14 +68,16 @@ static void gradcheck(tg *t, gc_opts o) {
                 g->nodes[i].op == IR_DENSE || g->nodes[i].op == IR_CONV2D || g->nodes[i].op == IR_CONV1D;
             if (!pr->trainable || (is_affine && pr->role == PARAM_WEIGHT)) continue;
             for (int64_t k = 0; k < ir_shape_numel(&pr->shape); k++)
-                pr->data[k] = (pr->role == PARAM_WEIGHT ? 1.0f : 0.0f) + (float)(rt_rng_uniform(&rng) - 0.5);
+                pr->data[k] =
+                    (pr->role == PARAM_WEIGHT ? 1.0f : 0.0f) + (float)(nasc_rng_uniform(&rng) - 0.5);
         }
     int64_t in_n = ir_shape_numel(&g->nodes[g->input].shape),
             out_n = ir_shape_numel(&g->nodes[g->output].shape);
     float *x = malloc(sizeof(float) * (size_t)(in_n * o.batch));
     float *r = malloc(sizeof(float) * (size_t)(out_n * o.batch));
-    for (int64_t i = 0; i < in_n * o.batch; i++) x[i] = (float)(2.0 * rt_rng_uniform(&rng) - 1.0) * o.xscale;
-    for (int64_t i = 0; i < out_n * o.batch; i++) r[i] = (float)(2.0 * rt_rng_uniform(&rng) - 1.0);
+    for (int64_t i = 0; i < in_n * o.batch; i++)
+        x[i] = (float)(2.0 * nasc_rng_uniform(&rng) - 1.0) * o.xscale;
+    for (int64_t i = 0; i < out_n * o.batch; i++) r[i] = (float)(2.0 * nasc_rng_uniform(&rng) - 1.0);
     rt_exec *e = rt_exec_new(g, o.batch, 3);
     cr_assert_not_null(e);
     rt_exec_set_input_grad(e, 1);

@@ -147,8 +147,8 @@ static void match_reference(rt_optim_cfg c, double lr) {
     enum { N = 1003 }; /* not a multiple of any vector width */
     float *p = malloc(N * sizeof *p), *g = malloc(N * sizeof *g);
     ref r = {calloc(N, sizeof(double)), calloc(N, sizeof(double)), calloc(N, sizeof(double)), 0};
-    rt_rng rng;
-    rt_rng_seed(&rng, 11);
+    nasc_rng rng;
+    nasc_rng_seed(&rng, 11);
     for (int i = 0; i < N; i++) r.p[i] = p[i] = rt_rng_normal(&rng);
     rt_optim *o = one_param(c, p, g, N);
     for (int s = 0; s < 30; s++) {
@@ -223,8 +223,8 @@ Test(optim, converge_on_quadratic) {
 static void resume_case(rt_optim_cfg c) {
     enum { N = 21 };
     float p1[N], g[N], p2[N];
-    rt_rng rng;
-    rt_rng_seed(&rng, 2);
+    nasc_rng rng;
+    nasc_rng_seed(&rng, 2);
     for (int i = 0; i < N; i++) p1[i] = rt_rng_normal(&rng);
     rt_optim *a = one_param(c, p1, g, N);
     for (int s = 0; s < 5; s++) {

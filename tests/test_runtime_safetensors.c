@@ -70,7 +70,7 @@ static unsigned char *slurp(const char *path, size_t *n) {
 
 Test(st, round_trip) {
     float a[6] = {1, -2, 3.5f, 1e-30f, -0.0f, 65504}, b[4] = {0.25f, 0.5f, 0.75f, 1}, s[1] = {42};
-    st_tensor ts[4] = {
+    rt_st_tensor ts[4] = {
         {.name = "layer.0.weight", .rank = 2, .shape = {2, 3}, .data = a},
         {.name = "layer.0.bias", .rank = 1, .shape = {4}, .data = b},
         {.name = "scalar", .rank = 0, .data = s},
@@ -78,16 +78,16 @@ Test(st, round_trip) {
     };
     const char *mk[2] = {"nasc.point", "format"};
     const char *mv[2] = {"{\"depth\": 3, \"op\": \"conv\\n\"}", "pt"};
-    cr_assert_eq(st_write(tpath("w.safetensors"), ts, 4, mk, mv, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_st_write(tpath("w.safetensors"), ts, 4, mk, mv, 2, err, sizeof err), 0, "%s", err);
     cr_assert_eq(count_entries(tdir), 1, "no temporary file left behind");
 
-    st_file *f = st_read(tpath("w.safetensors"), err, sizeof err);
+    rt_st_file *f = rt_st_read(tpath("w.safetensors"), err, sizeof err);
     cr_assert_not_null(f, "%s", err);
-    cr_assert_eq(st_count(f), 4);
+    cr_assert_eq(rt_st_count(f), 4);
     for (int i = 0; i < 4; i++) {
-        const st_tensor *t = st_find(f, ts[i].name);
+        const rt_st_tensor *t = rt_st_find(f, ts[i].name);
         cr_assert_not_null(t, "%s", ts[i].name);
-        cr_assert_eq(st_get(f, i), t, "order is kept");
+        cr_assert_eq(rt_st_get(f, i), t, "order is kept");
         cr_assert_eq(t->rank, ts[i].rank);
         int64_t n = 1;
         for (int d = 0; d < t->rank; d++) {
@@ -99,27 +99,27 @@ Test(st, round_trip) {
             cr_assert_eq((uintptr_t)t->data % 4, 0, "float-aligned");
         }
     }
-    cr_assert_str_eq(st_meta(f, "nasc.point"), mv[0]);
-    cr_assert_str_eq(st_meta(f, "format"), "pt");
-    cr_assert_null(st_meta(f, "nope"));
-    cr_assert_null(st_find(f, "nope"));
-    cr_assert_null(st_get(f, 4));
-    cr_assert_null(st_get(f, -1));
-    st_free(f);
+    cr_assert_str_eq(rt_st_meta(f, "nasc.point"), mv[0]);
+    cr_assert_str_eq(rt_st_meta(f, "format"), "pt");
+    cr_assert_null(rt_st_meta(f, "nope"));
+    cr_assert_null(rt_st_find(f, "nope"));
+    cr_assert_null(rt_st_get(f, 4));
+    cr_assert_null(rt_st_get(f, -1));
+    rt_st_free(f);
 
     /* overwriting an existing file works (rename replaces it) */
-    cr_assert_eq(st_write(tpath("w.safetensors"), ts, 1, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
-    f = st_read(tpath("w.safetensors"), err, sizeof err);
+    cr_assert_eq(rt_st_write(tpath("w.safetensors"), ts, 1, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
+    f = rt_st_read(tpath("w.safetensors"), err, sizeof err);
     cr_assert_not_null(f, "%s", err);
-    cr_assert_eq(st_count(f), 1);
-    cr_assert_null(st_meta(f, "format"));
-    st_free(f);
+    cr_assert_eq(rt_st_count(f), 1);
+    cr_assert_null(rt_st_meta(f, "format"));
+    rt_st_free(f);
 }
 
 Test(st, exact_byte_layout) {
     float w[2] = {1.0f, -2.0f};
-    st_tensor t = {.name = "w", .rank = 1, .shape = {2}, .data = w};
-    cr_assert_eq(st_write(tpath("a"), &t, 1, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
+    rt_st_tensor t = {.name = "w", .rank = 1, .shape = {2}, .data = w};
+    cr_assert_eq(rt_st_write(tpath("a"), &t, 1, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
     size_t n;
     unsigned char *b = slurp(tpath("a"), &n);
     const char *hdr = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
@@ -134,7 +134,7 @@ Test(st, exact_byte_layout) {
     free(b);
 
     const char *mk[1] = {"k"}, *mv[1] = {"v\""};
-    cr_assert_eq(st_write(tpath("b"), &t, 1, mk, mv, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_st_write(tpath("b"), &t, 1, mk, mv, 1, err, sizeof err), 0, "%s", err);
     b = slurp(tpath("b"), &n);
     hdr =
         "{\"__metadata__\":{\"k\":\"v\\\"\"},\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
@@ -160,7 +160,7 @@ static void write_raw(const char *path, const char *hdr, uint64_t claimed_len, s
 static void expect_bad(const char *hdr, size_t data_len, const char *msg) {
     write_raw(tpath("bad"), hdr, strlen(hdr), data_len);
     err[0] = '\0';
-    st_file *f = st_read(tpath("bad"), err, sizeof err);
+    rt_st_file *f = rt_st_read(tpath("bad"), err, sizeof err);
     cr_assert_null(f, "should be rejected: %s", hdr);
     cr_assert(strstr(err, msg), "header %s: got \"%s\", want \"%s\"", hdr, err, msg);
     cr_assert(strstr(err, "bad"), "names the file: %s", err);
@@ -222,85 +222,85 @@ Test(st, out_of_order_offsets_are_fine) {
     float v[2] = {3, 7};
     fwrite(v, 4, 2, f);
     fclose(f);
-    st_file *s = st_read(tpath("o"), err, sizeof err);
+    rt_st_file *s = rt_st_read(tpath("o"), err, sizeof err);
     cr_assert_not_null(s, "%s", err);
-    cr_assert_eq(st_find(s, "a")->data[0], 3);
-    cr_assert_eq(st_find(s, "b")->data[0], 7);
-    cr_assert_str_eq(st_get(s, 0)->name, "b");
-    st_free(s);
+    cr_assert_eq(rt_st_find(s, "a")->data[0], 3);
+    cr_assert_eq(rt_st_find(s, "b")->data[0], 7);
+    cr_assert_str_eq(rt_st_get(s, 0)->name, "b");
+    rt_st_free(s);
 }
 
 Test(st, bad_lengths_and_files) {
     FILE *f = fopen(tpath("short"), "wb");
     fwrite("abc", 1, 3, f);
     fclose(f);
-    cr_assert_null(st_read(tpath("short"), err, sizeof err));
+    cr_assert_null(rt_st_read(tpath("short"), err, sizeof err));
     cr_assert(strstr(err, "too short for a safetensors file (3 bytes)"), "%s", err);
 
     write_raw(tpath("long"), "{}", 1000, 0);
-    cr_assert_null(st_read(tpath("long"), err, sizeof err));
+    cr_assert_null(rt_st_read(tpath("long"), err, sizeof err));
     cr_assert(strstr(err, "header length 1000 is impossible for a file of 10 bytes"), "%s", err);
 
     write_raw(tpath("huge"), "{}", (uint64_t)1 << 62, 0);
-    cr_assert_null(st_read(tpath("huge"), err, sizeof err));
+    cr_assert_null(rt_st_read(tpath("huge"), err, sizeof err));
     cr_assert(strstr(err, "is impossible"), "%s", err);
 
     write_raw(tpath("empty"), "", 0, 0);
-    cr_assert_null(st_read(tpath("empty"), err, sizeof err));
+    cr_assert_null(rt_st_read(tpath("empty"), err, sizeof err));
     cr_assert(strstr(err, "invalid JSON header: byte 0: unexpected end of input"), "%s", err);
 
     write_raw(tpath("ok"), "{}      ", 8, 0);
-    st_file *s = st_read(tpath("ok"), err, sizeof err);
+    rt_st_file *s = rt_st_read(tpath("ok"), err, sizeof err);
     cr_assert_not_null(s, "an empty file with a padded header is valid: %s", err);
-    cr_assert_eq(st_count(s), 0);
-    st_free(s);
+    cr_assert_eq(rt_st_count(s), 0);
+    rt_st_free(s);
 
-    cr_assert_null(st_read(tpath("missing"), err, sizeof err));
+    cr_assert_null(rt_st_read(tpath("missing"), err, sizeof err));
     cr_assert(strstr(err, "missing: cannot open"), "%s", err);
-    cr_assert_null(st_read(NULL, err, sizeof err));
+    cr_assert_null(rt_st_read(NULL, err, sizeof err));
 }
 
 Test(st, write_errors) {
     float w[2] = {1, 2};
-    st_tensor t[2] = {{.name = "w", .rank = 1, .shape = {2}, .data = w},
-                      {.name = "w", .rank = 1, .shape = {2}, .data = w}};
-    cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    rt_st_tensor t[2] = {{.name = "w", .rank = 1, .shape = {2}, .data = w},
+                         {.name = "w", .rank = 1, .shape = {2}, .data = w}};
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "duplicate tensor name \"w\""), "%s", err);
     t[1].name = "__metadata__";
-    cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "reserved"), "%s", err);
     t[1].name = "v";
     t[1].shape[0] = -1;
-    cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "invalid shape"), "%s", err);
     t[1].shape[0] = 2;
     t[1].data = NULL;
-    cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "no data"), "%s", err);
     t[1].data = w;
     t[1].rank = 9;
-    cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "rank 9"), "%s", err);
     t[1].rank = 1;
     const char *mk[2] = {"a", "a"}, *mv[2] = {"1", "2"};
-    cr_assert_eq(st_write(tpath("x"), t, 2, mk, mv, 2, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, mk, mv, 2, err, sizeof err), -1);
     cr_assert(strstr(err, "duplicate metadata key \"a\""), "%s", err);
     mk[1] = "b";
     mv[1] = "\xC0\xAF";
-    cr_assert_eq(st_write(tpath("x"), t, 2, mk, mv, 2, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, mk, mv, 2, err, sizeof err), -1);
     cr_assert(strstr(err, "metadata entry 1 is not valid UTF-8"), "%s", err);
     t[1].name = "caf\xE9";
-    cr_assert_eq(st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("x"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "tensor 1: name is not valid UTF-8"), "%s", err);
     t[1].name = "v";
     cr_assert_eq(count_entries(tdir), 0, "nothing written on invalid input");
 
-    cr_assert_eq(st_write("/nonexistent-dir/x.safetensors", t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write("/nonexistent-dir/x.safetensors", t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "cannot create a temporary file"), "%s", err);
 
     /* rename onto a directory fails: the temporary file is removed */
     cr_assert_eq(mkdir(tpath("adir"), 0755), 0);
-    cr_assert_eq(st_write(tpath("adir"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
+    cr_assert_eq(rt_st_write(tpath("adir"), t, 2, NULL, NULL, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "write failed"), "%s", err);
     cr_assert_eq(count_entries(tdir), 1, "only the directory remains");
 
@@ -309,57 +309,57 @@ Test(st, write_errors) {
         cr_assert_eq(chmod(tpath("adir"), 0555), 0);
         char p[600];
         snprintf(p, sizeof p, "%s/x", tpath("adir"));
-        cr_assert_eq(st_write(p, t, 2, NULL, NULL, 0, err, sizeof err), -1);
+        cr_assert_eq(rt_st_write(p, t, 2, NULL, NULL, 0, err, sizeof err), -1);
         chmod(tpath("adir"), 0755);
     }
 }
 
-/* Random byte edits of a valid file: st_read either rejects it with a
+/* Random byte edits of a valid file: rt_st_read either rejects it with a
  * message or returns tensors whose data lies inside the file (ASan checks
  * every access made here). */
 Test(st, mutations_never_crash) {
     float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {7, 8};
-    st_tensor ts[2] = {{.name = "w", .rank = 2, .shape = {2, 3}, .data = w},
-                       {.name = "b", .rank = 1, .shape = {2}, .data = b}};
+    rt_st_tensor ts[2] = {{.name = "w", .rank = 2, .shape = {2, 3}, .data = w},
+                          {.name = "b", .rank = 1, .shape = {2}, .data = b}};
     const char *mk[1] = {"m"}, *mv[1] = {"x"};
-    cr_assert_eq(st_write(tpath("good"), ts, 2, mk, mv, 1, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_st_write(tpath("good"), ts, 2, mk, mv, 1, err, sizeof err), 0, "%s", err);
     size_t n0;
     unsigned char *orig = slurp(tpath("good"), &n0), *buf = malloc(n0 + 16);
-    rt_rng r;
-    rt_rng_seed(&r, 77);
+    nasc_rng r;
+    nasc_rng_seed(&r, 77);
     int accepted = 0;
     for (int it = 0; it < 400; it++) {
         size_t n = n0;
         memcpy(buf, orig, n0);
-        int edits = 1 + (int)(rt_rng_next(&r) % 2);
+        int edits = 1 + (int)(nasc_rng_next(&r) % 2);
         for (int e = 0; e < edits; e++) {
-            size_t at = rt_rng_next(&r) % n;
+            size_t at = nasc_rng_next(&r) % n;
             const char *alphabet = "0123456789[]{},:\\\"FUI8 ";
-            if (rt_rng_next(&r) % 4 == 0)
-                buf[at] = (unsigned char)rt_rng_next(&r);
+            if (nasc_rng_next(&r) % 4 == 0)
+                buf[at] = (unsigned char)nasc_rng_next(&r);
             else
-                buf[at] = (unsigned char)alphabet[rt_rng_next(&r) % strlen(alphabet)];
-            if (rt_rng_next(&r) % 8 == 0) n = at + 1; /* truncation */
+                buf[at] = (unsigned char)alphabet[nasc_rng_next(&r) % strlen(alphabet)];
+            if (nasc_rng_next(&r) % 8 == 0) n = at + 1; /* truncation */
         }
         FILE *f = fopen(tpath("mut"), "wb");
         fwrite(buf, 1, n, f);
         fclose(f);
-        st_file *s = st_read(tpath("mut"), err, sizeof err);
+        rt_st_file *s = rt_st_read(tpath("mut"), err, sizeof err);
         if (!s) {
             cr_assert(strlen(err) > 0, "a reason is given");
             continue;
         }
         accepted++;
         double sum = 0;
-        for (int i = 0; i < st_count(s); i++) {
-            const st_tensor *t = st_get(s, i);
+        for (int i = 0; i < rt_st_count(s); i++) {
+            const rt_st_tensor *t = rt_st_get(s, i);
             int64_t k = 1;
             for (int d = 0; d < t->rank; d++) k *= t->shape[d];
             for (int64_t j = 0; j < k; j++) sum += t->data[j];
         }
         volatile double sink = sum; /* keeps the reads that ASan checks */
         (void)sink;
-        st_free(s);
+        rt_st_free(s);
     }
     cr_assert_gt(accepted, 0, "some edits (e.g. in the data) stay valid");
     free(orig);

@@ -52,10 +52,10 @@ static void synthetic(rt_dataset *d, int64_t n, int dim, int classes, uint64_t s
     d->n_classes = classes;
     d->x = malloc(sizeof(float) * (size_t)(n * dim));
     d->y = malloc(sizeof(int32_t) * (size_t)n);
-    rt_rng r;
-    rt_rng_seed(&r, seed);
+    nasc_rng r;
+    nasc_rng_seed(&r, seed);
     for (int64_t i = 0; i < n; i++) {
-        d->y[i] = (int32_t)(rt_rng_next(&r) % (uint64_t)classes);
+        d->y[i] = (int32_t)(nasc_rng_next(&r) % (uint64_t)classes);
         for (int j = 0; j < dim; j++)
             d->x[i * dim + j] = 0.5f * rt_rng_normal(&r) + (j == d->y[i] ? 1.5f : 0.0f);
     }

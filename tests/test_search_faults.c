@@ -380,7 +380,7 @@ Test(search_faults, exec_last_line_over_4mb_is_read) {
     const char *ev = script(dir, "big.py",
                             "#!/usr/bin/env python3\nimport sys\nsys.stdin.read()\n"
                             "print('log ' * 1000000)\n"
-                            "print('{\"accuracy\": 0.5, \"pad\": ' + '0' * (5 << 20) + '1}')\n");
+                            "print('{\"accuracy\": 0.5, \"pad\": ' + ' ' * (5 << 20) + '1}')\n");
     sr_config c = fk_config(db, SR_EVAL_EXEC, ev, 1);
     cr_assert_eq(run(&c, err, sizeof err), 0, "%s", err);
     store_view v;
@@ -731,11 +731,11 @@ Test(search_faults, metrics_out_of_range_and_too_many) {
     cr_assert_eq(sr_metrics_from_json("{\"accuracy\": -1e999}", &m, err, sizeof err), -1);
     cr_assert(strstr(err, "number out of range"), "%s", err);
     /* 100,000 metrics: refused by count, in linear time (the suite's time bound) */
-    sr_buf b = {0};
-    sr_buf_puts(&b, "{");
-    for (int i = 0; i < 100000; i++) sr_buf_printf(&b, "%s\"m%d\": %d", i ? ", " : "", i, i);
-    sr_buf_puts(&b, "}");
-    char *big = sr_buf_take(&b);
+    strbuf b = {0};
+    strbuf_puts(&b, "{");
+    for (int i = 0; i < 100000; i++) strbuf_printf(&b, "%s\"m%d\": %d", i ? ", " : "", i, i);
+    strbuf_puts(&b, "}");
+    char *big = strbuf_take(&b);
     cr_assert_eq(sr_metrics_from_json(big, &m, err, sizeof err), -1);
     cr_assert_str_eq(err, "100000 metrics, more than the 1024 allowed");
     free(big);

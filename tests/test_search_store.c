@@ -155,21 +155,20 @@ Test(search_store, report_leaderboard_and_svg) {
     cr_assert_eq(rows, 5, "top 5 rows: %s", text);
     free(text);
     char *js = capture_report(db, 1);
-    sj_doc d;
-    cr_assert_eq(sj_parse(js, &d, err, sizeof err), 0, "%s: %s", err, js);
-    int lb = sj_get(&d, 0, "leaderboard"), tr = sj_get(&d, 0, "trials");
-    cr_assert_eq(d.v[lb].count, 5);
+    json_value *d = sr_json_parse(js, err, sizeof err);
+    cr_assert_not_null(d, "%s: %s", err, js);
+    const json_value *lb = json_get(d, "leaderboard"), *tr = json_get(d, "trials");
+    cr_assert_eq(lb->n, 5);
     /* sorted best first */
     double prev = 1e9;
-    for (int c = d.v[lb].child; c >= 0; c = d.v[c].next) {
-        int o = sj_get(&d, c, "objectives");
-        double v = d.v[d.v[o].child].num;
+    for (size_t c = 0; c < lb->n; c++) {
+        const json_value *o = json_get(&lb->items[c], "objectives");
+        double v = json_number(json_at(o, 0), NAN);
         cr_assert_leq(v, prev);
         prev = v;
     }
-    int done = sj_get(&d, tr, "done");
-    cr_assert_gt(d.v[done].num, 5);
-    sj_free(&d);
+    cr_assert_gt(json_number(json_get(tr, "done"), 0), 5);
+    json_free(d);
     free(js);
     snprintf(svg, sizeof svg, "%s/plots.svg", dir);
     cr_assert_eq(sr_report_svg(db, svg, err, sizeof err), 0, "%s", err);
@@ -185,13 +184,14 @@ Test(search_store, report_pareto_front_and_scatter) {
     cr_assert(strstr(text, "Pareto front:"), "%s", text);
     free(text);
     char *js = capture_report(db, 1);
-    sj_doc d;
-    cr_assert_eq(sj_parse(js, &d, err, sizeof err), 0, "%s", err);
-    int fr = sj_get(&d, 0, "front");
-    cr_assert_geq(d.v[fr].count, 1);
+    json_value *d = sr_json_parse(js, err, sizeof err);
+    cr_assert_not_null(d, "%s", err);
+    const json_value *fr = json_get(d, "front");
+    cr_assert_not_null(fr);
+    cr_assert_geq(fr->n, 1);
     /* accuracy grows with depth and so does latency: the front has one point per depth at most */
-    cr_assert_leq(d.v[fr].count, 20);
-    sj_free(&d);
+    cr_assert_leq(fr->n, 20);
+    json_free(d);
     free(js);
     snprintf(svg, sizeof svg, "%s/plots.svg", dir);
     cr_assert_eq(sr_report_svg(db, svg, err, sizeof err), 0, "%s", err);

@@ -457,8 +457,8 @@ Test(strategies, nsga2_approaches_pareto_front) {
         for (int t = r.n - 20; t < r.n; t++)
             for (int i = 1; i < 10; i++) g_ns += (double)r.trials[t].vals[i].i / 20;
         /* random search, same budget */
-        nasc_su_rng rng;
-        nasc_su_rng_seed(&rng, (uint64_t)seed * 31 + 7);
+        nasc_rng rng;
+        nasc_rng_seed(&rng, (uint64_t)seed * 31 + 7);
         for (int t = 0; t < n_trials; t++) {
             nasc_value v[32];
             unsigned char a[32];

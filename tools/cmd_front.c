@@ -282,47 +282,47 @@ bool cli_point(nasc_ctx *c, program *p, const opts *o, space_ir **sp, assignment
 
 /* ----- check ----- */
 
-static void json_str(json_buf *b, const char *s) { json_write_string(b, s, strlen(s)); }
+static void json_str(strbuf *b, const char *s) { json_write_string(b, s, strlen(s)); }
 
 static void check_json(nasc_ctx *c, program *p) {
-    json_buf b = {0};
-    json_buf_puts(&b, "{\"spaces\": [");
+    strbuf b = {0};
+    strbuf_puts(&b, "{\"spaces\": [");
     for (int i = 0; i < p->spaces.n; i++) {
         space_ir *s = p->spaces.v[i];
-        if (i) json_buf_puts(&b, ", ");
-        json_buf_puts(&b, "{\"name\": ");
+        if (i) strbuf_puts(&b, ", ");
+        strbuf_puts(&b, "{\"name\": ");
         json_str(&b, s->name);
-        json_buf_puts(&b, ", \"cardinality\": ");
+        strbuf_puts(&b, ", \"cardinality\": ");
         json_str(&b, s->cardinality);
-        json_buf_puts(&b, s->card_exact ? ", \"exact\": true" : ", \"exact\": false");
-        json_buf_puts(&b, ", \"continuous\": ");
+        strbuf_puts(&b, s->card_exact ? ", \"exact\": true" : ", \"exact\": false");
+        strbuf_puts(&b, ", \"continuous\": ");
         json_write_int(&b, s->n_continuous);
-        json_buf_puts(&b, ", \"decisions\": [");
+        strbuf_puts(&b, ", \"decisions\": [");
         for (int k = 0; k < s->decs.n; k++) {
             decision *d = s->decs.v[k];
-            json_buf_puts(&b, k ? ", {\"label\": " : "{\"label\": ");
+            strbuf_puts(&b, k ? ", {\"label\": " : "{\"label\": ");
             json_str(&b, d->label);
-            json_buf_puts(&b, ", \"kind\": ");
+            strbuf_puts(&b, ", \"kind\": ");
             json_str(&b, decision_kind_name(d));
-            json_buf_puts(&b, ", \"domain\": ");
+            strbuf_puts(&b, ", \"domain\": ");
             json_str(&b, decision_domain(c, d));
-            json_buf_puts(&b, ", \"condition\": ");
+            strbuf_puts(&b, ", \"condition\": ");
             json_str(&b, decision_condition(c, s, d));
-            json_buf_puts(&b, "}");
+            strbuf_puts(&b, "}");
         }
-        json_buf_puts(&b, "], \"params\": {\"min\": ");
+        strbuf_puts(&b, "], \"params\": {\"min\": ");
         json_write_int(&b, s->params_min);
-        json_buf_puts(&b, ", \"max\": ");
+        strbuf_puts(&b, ", \"max\": ");
         json_write_int(&b, s->params_max);
-        json_buf_puts(&b, "}, \"flops\": {\"min\": ");
+        strbuf_puts(&b, "}, \"flops\": {\"min\": ");
         json_write_int(&b, s->flops_min);
-        json_buf_puts(&b, ", \"max\": ");
+        strbuf_puts(&b, ", \"max\": ");
         json_write_int(&b, s->flops_max);
-        json_buf_puts(&b, s->range_exact ? "}, \"ranges_exact\": true}" : "}, \"ranges_exact\": false}");
+        strbuf_puts(&b, s->range_exact ? "}, \"ranges_exact\": true}" : "}, \"ranges_exact\": false}");
     }
-    json_buf_puts(&b, "]}\n");
+    strbuf_puts(&b, "]}\n");
     fputs(b.data, stdout);
-    json_buf_free(&b);
+    strbuf_free(&b);
 }
 
 static void check_text(nasc_ctx *c, program *p, const opts *o) {
@@ -440,55 +440,55 @@ static void show_table(const ir_graph *g, const char *point, const cg_footprint 
 }
 
 static void show_json(const ir_graph *g, const char *point, const cg_footprint *fp) {
-    json_buf b = {0};
-    json_buf_puts(&b, "{\"space\": ");
+    strbuf b = {0};
+    strbuf_puts(&b, "{\"space\": ");
     json_str(&b, g->space);
-    json_buf_puts(&b, ", \"point\": ");
-    json_buf_puts(&b, point);
-    json_buf_puts(&b, ", \"layers\": [");
+    strbuf_puts(&b, ", \"point\": ");
+    strbuf_puts(&b, point);
+    strbuf_puts(&b, ", \"layers\": [");
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         int64_t p = 0;
         for (int k = 0; k < n->n_params; k++)
             if (n->params[k].trainable) p += ir_shape_numel(&n->params[k].shape);
-        json_buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+        strbuf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
         json_str(&b, n->name);
-        json_buf_puts(&b, ", \"type\": ");
+        strbuf_puts(&b, ", \"type\": ");
         json_str(&b, node_type(n));
-        json_buf_puts(&b, ", \"shape\": [");
+        strbuf_puts(&b, ", \"shape\": [");
         for (int k = 0; k < n->shape.rank; k++) {
-            if (k) json_buf_puts(&b, ", ");
+            if (k) strbuf_puts(&b, ", ");
             json_write_int(&b, n->shape.d[k]);
         }
-        json_buf_puts(&b, "], \"params\": ");
+        strbuf_puts(&b, "], \"params\": ");
         json_write_int(&b, p);
-        json_buf_puts(&b, ", \"flops\": ");
+        strbuf_puts(&b, ", \"flops\": ");
         json_write_int(&b, n->flops);
-        json_buf_puts(&b, ", \"inputs\": [");
+        strbuf_puts(&b, ", \"inputs\": [");
         for (int k = 0; k < n->n_in; k++) {
-            if (k) json_buf_puts(&b, ", ");
+            if (k) strbuf_puts(&b, ", ");
             json_str(&b, g->nodes[n->in[k]].name);
         }
-        json_buf_puts(&b, "]}");
+        strbuf_puts(&b, "]}");
     }
-    json_buf_puts(&b, "], \"params\": ");
+    strbuf_puts(&b, "], \"params\": ");
     json_write_int(&b, g->params);
-    json_buf_puts(&b, ", \"flops\": ");
+    strbuf_puts(&b, ", \"flops\": ");
     json_write_int(&b, g->flops);
-    json_buf_puts(&b, ", \"memory\": ");
+    strbuf_puts(&b, ", \"memory\": ");
     json_write_int(&b, g->memory);
     if (fp) {
         static const char *keys[] = {", \"ram\": ", ", \"flash\": ", ", \"arena_bytes\": ",
                                      ", \"const_bytes\": ", ", \"code_bytes\": "};
         const int64_t v[] = {fp->ram, fp->flash, fp->arena_bytes, fp->const_bytes, fp->code_bytes};
         for (int i = 0; i < 5; i++) {
-            json_buf_puts(&b, keys[i]);
+            strbuf_puts(&b, keys[i]);
             json_write_int(&b, v[i]);
         }
     }
-    json_buf_puts(&b, "}\n");
+    strbuf_puts(&b, "}\n");
     fputs(b.data, stdout);
-    json_buf_free(&b);
+    strbuf_free(&b);
 }
 
 int cmd_show(nasc_ctx *c, const opts *o) {
@@ -499,7 +499,8 @@ int cmd_show(nasc_ctx *c, const opts *o) {
     assignment *a;
     ir_graph g = {0};
     if (!cli_point(c, p, o, &s, &a, &g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
-    const char *why = ir_graph_verify(&g);
+    char vbuf[256];
+    const char *why = ir_graph_verify(&g, 0, vbuf, sizeof vbuf);
     if (why) {
         diag_internal(c, "the graph of this point is malformed: %s", why);
         return cli_diags(c, o);

@@ -7,8 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cg_passes.h"
 #include "cg_onnx.h"
+#include "passes.h"
 #include "cg_print.h"
 #include "cli.h"
 #include "codegen.h"
@@ -57,11 +57,11 @@ static const char *symbol_for(nasc_ctx *c, const char *out) {
     return sym;
 }
 
-/* --dump-after names one pass of the pipeline (cg_pipeline.c's table);
+/* --dump-after names one pass of the pipeline (ps_pipeline.c's table);
  * false after a message listing them. */
 static bool known_pass(const char *name) {
     int n;
-    const cg_pass *p = cg_pipeline(&n);
+    const ps_pass *p = ps_pipeline(&n);
     const char *names[64];
     char list[1024] = "";
     for (int i = 0; i < n && i < 64; i++) {

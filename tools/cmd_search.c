@@ -44,7 +44,6 @@ static bool parse_duration(const char *s, double *sec) {
     return true;
 }
 
-static void jstr(json_buf *b, const char *s) { json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
 
 /* --evaluator: builtin, exec:CMD, pipe:CMD, or the section's forms
  * exec("CMD") and pipe("CMD") (a double-quoted string with \" and \\). */
@@ -156,12 +155,12 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
                    (long long)sum->best_trial, sum->best_point, sum->best_metrics);
         /* the front as report --json gives it: trial, point and metrics of each member */
         printf("\"front\": %s, \"db\": ", sum->front_json ? sum->front_json : "[]");
-        json_buf b = {0};
-        jstr(&b, db);
-        json_buf_puts(&b, ", \"weights\": ");
-        jstr(&b, sum->best_weights_path);
+        strbuf b = {0};
+        json_write_str(&b, db);
+        strbuf_puts(&b, ", \"weights\": ");
+        json_write_str(&b, sum->best_weights_path);
         printf("%s, \"interrupted\": %s}\n", b.data, sum->interrupted ? "true" : "false");
-        json_buf_free(&b);
+        strbuf_free(&b);
         return;
     }
     char err[512];
@@ -243,7 +242,8 @@ static int check_conflicts(const opts *o, const sr_config *cfg, const drv_run_op
         join(v, cfg->n_strategy_opts, a, sizeof a);
         join(st->strategy_opts, st->n_strategy_opts, b, sizeof b);
         snprintf(err, cap,
-                 "--strategy-opt: the strategy options would be %.400s; this search was started with %.400s", a, b);
+                 "--strategy-opt: the strategy options would be %.400s; this search was started with %.400s",
+                 a, b);
         return -1;
     }
     if (o->have_seed && cfg->seed != st->seed) {
@@ -402,37 +402,37 @@ int cmd_report(nasc_ctx *c, const opts *o) {
 
 /* {"plugins": [{"name", "version", "path", "description", "options": [{"key", "default", "help"}], "error"}]} */
 static void plugins_json(const sr_plugin_info *v, int n) {
-    json_buf b = {0};
-    json_buf_puts(&b, "{\"plugins\": [");
+    strbuf b = {0};
+    strbuf_puts(&b, "{\"plugins\": [");
     for (int i = 0; i < n; i++) {
-        json_buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
-        jstr(&b, v[i].name);
-        json_buf_puts(&b, ", \"version\": ");
-        jstr(&b, v[i].version);
-        json_buf_puts(&b, ", \"path\": ");
-        jstr(&b, v[i].path);
-        json_buf_puts(&b, ", \"description\": ");
-        jstr(&b, v[i].description);
-        json_buf_puts(&b, ", \"options\": [");
+        strbuf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+        json_write_str(&b, v[i].name);
+        strbuf_puts(&b, ", \"version\": ");
+        json_write_str(&b, v[i].version);
+        strbuf_puts(&b, ", \"path\": ");
+        json_write_str(&b, v[i].path);
+        strbuf_puts(&b, ", \"description\": ");
+        json_write_str(&b, v[i].description);
+        strbuf_puts(&b, ", \"options\": [");
         for (int k = 0; k < v[i].n_options; k++) {
-            json_buf_puts(&b, k ? ", {\"key\": " : "{\"key\": ");
-            jstr(&b, v[i].options[k].key);
-            json_buf_puts(&b, ", \"default\": ");
-            jstr(&b, v[i].options[k].default_value);
-            json_buf_puts(&b, ", \"help\": ");
-            jstr(&b, v[i].options[k].help);
-            json_buf_puts(&b, "}");
+            strbuf_puts(&b, k ? ", {\"key\": " : "{\"key\": ");
+            json_write_str(&b, v[i].options[k].key);
+            strbuf_puts(&b, ", \"default\": ");
+            json_write_str(&b, v[i].options[k].default_value);
+            strbuf_puts(&b, ", \"help\": ");
+            json_write_str(&b, v[i].options[k].help);
+            strbuf_puts(&b, "}");
         }
-        json_buf_puts(&b, "]");
+        strbuf_puts(&b, "]");
         if (v[i].error[0]) {
-            json_buf_puts(&b, ", \"error\": ");
-            jstr(&b, v[i].error);
+            strbuf_puts(&b, ", \"error\": ");
+            json_write_str(&b, v[i].error);
         }
-        json_buf_puts(&b, "}");
+        strbuf_puts(&b, "}");
     }
-    json_buf_puts(&b, "]}\n");
+    strbuf_puts(&b, "]}\n");
     fputs(b.data, stdout);
-    json_buf_free(&b);
+    strbuf_free(&b);
 }
 
 int cmd_plugins(nasc_ctx *c, const opts *o) {

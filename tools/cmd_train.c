@@ -23,18 +23,18 @@ static int progress_bar(void *ctx, const rt_progress *p) {
     return 0;
 }
 
-static void put_num(json_buf *b, const char *key, double v, bool first) {
-    json_buf_puts(b, first ? "\"" : ", \"");
-    json_buf_puts(b, key);
-    json_buf_puts(b, "\": ");
+static void put_num(strbuf *b, const char *key, double v, bool first) {
+    strbuf_puts(b, first ? "\"" : ", \"");
+    strbuf_puts(b, key);
+    strbuf_puts(b, "\": ");
     json_write_number(b, v);
 }
 
 static void print_metrics(const trial_metrics *t, const opts *o, const char *point) {
     const rt_metrics *m = &t->m;
     if (o->json) {
-        json_buf b = {0};
-        json_buf_puts(&b, "{");
+        strbuf b = {0};
+        strbuf_puts(&b, "{");
         put_num(&b, "accuracy", m->accuracy, true);
         put_num(&b, "test_accuracy", m->test_accuracy, false);
         put_num(&b, "loss", m->loss, false);
@@ -45,11 +45,11 @@ static void print_metrics(const trial_metrics *t, const opts *o, const char *poi
         put_num(&b, "naswot", t->naswot, false);
         put_num(&b, "synflow", t->synflow, false);
         put_num(&b, "epochs", m->epochs, false);
-        json_buf_puts(&b, ", \"point\": ");
-        json_buf_puts(&b, point);
-        json_buf_puts(&b, "}\n");
+        strbuf_puts(&b, ", \"point\": ");
+        strbuf_puts(&b, point);
+        strbuf_puts(&b, "}\n");
         fputs(b.data, stdout);
-        json_buf_free(&b);
+        strbuf_free(&b);
         return;
     }
     char b1[32];

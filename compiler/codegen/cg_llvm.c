@@ -1,4 +1,4 @@
-/* cg_llvm.c: lowers a planned cg_lgraph to one LLVM function.
+/* cg_llvm.c: lowers a planned ps_lgraph to one LLVM function.
  *
  *   int sym(const float *in, float *out, int64_t batch)   (0, or -1 if out of memory)
  *
@@ -28,7 +28,7 @@ typedef struct cx {
     LLVMBuilderRef B, BA; /* BA: allocas, in the entry block */
     LLVMValueRef fn;
     LLVMTypeRef f32, i64, i32, i8, ptr;
-    const cg_lgraph *lg;
+    const ps_lgraph *lg;
     LLVMValueRef *base; /* tile base pointer of each root value */
     LLVMValueRef scratch, nb, arena, tile;
     const float **gdata; /* weight globals, by data pointer */
@@ -78,12 +78,12 @@ static LLVMValueRef mulk(cx *c, LLVMValueRef a, int64_t k, const char *n) {
 static LLVMValueRef gep(cx *c, LLVMValueRef p, LLVMValueRef i, const char *n) {
     return LLVMBuildInBoundsGEP2(c->B, c->f32, p, &i, 1, n);
 }
-static LLVMValueRef ld(cx *c, LLVMValueRef p, LLVMValueRef i, const char *n) {
+static LLVMValueRef load(cx *c, LLVMValueRef p, LLVMValueRef i, const char *n) {
     LLVMValueRef v = LLVMBuildLoad2(c->B, c->f32, gep(c, p, i, ""), n);
     LLVMSetAlignment(v, 4);
     return v;
 }
-static void st(cx *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
+static void store(cx *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
     LLVMValueRef s = LLVMBuildStore(c->B, v, gep(c, p, i, ""));
     LLVMSetAlignment(s, 4);
 }
@@ -212,33 +212,33 @@ static LLVMValueRef act(cx *c, ir_act a, LLVMValueRef x) {
 }
 
 static LLVMValueRef value_ptr(cx *c, int v, LLVMValueRef s) {
-    int r = cg_root(c->lg, v);
+    int r = ps_root(c->lg, v);
     return gep(c, c->base[r], mulk(c, s, c->lg->nodes[r].numel, ""), "");
 }
 
 /* Applies node r's fused steps lo..hi-1 to the value v at flat index f of sample s. */
-static LLVMValueRef epilogue_rng(cx *c, const cg_lnode *r, int lo, int hi, LLVMValueRef v, LLVMValueRef s,
+static LLVMValueRef epilogue_rng(cx *c, const ps_lnode *r, int lo, int hi, LLVMValueRef v, LLVMValueRef s,
                                  LLVMValueRef f) {
     for (int i = lo; i < hi; i++) {
-        const cg_epi *e = &r->epi[i];
+        const ps_epi *e = &r->epi[i];
         LLVMValueRef ch = e->inner > 0 ? LLVMBuildSDiv(c->B, f, ci(c, e->inner), "ch") : f;
         switch (e->kind) {
-        case CG_EPI_ACT: v = act(c, e->act, v); break;
-        case CG_EPI_ADD: v = f_add(c, v, ld(c, value_ptr(c, e->src, s), f, ""), "res"); break;
-        case CG_EPI_MUL: v = f_mul(c, v, ld(c, value_ptr(c, e->src, s), f, ""), "prod"); break;
-        case CG_EPI_MULC: v = f_mul(c, v, ld(c, value_ptr(c, e->src, s), ch, ""), "gate"); break;
-        case CG_EPI_AFFINE: {
+        case PS_EPI_ACT: v = act(c, e->act, v); break;
+        case PS_EPI_ADD: v = f_add(c, v, load(c, value_ptr(c, e->src, s), f, ""), "res"); break;
+        case PS_EPI_MUL: v = f_mul(c, v, load(c, value_ptr(c, e->src, s), f, ""), "prod"); break;
+        case PS_EPI_MULC: v = f_mul(c, v, load(c, value_ptr(c, e->src, s), ch, ""), "gate"); break;
+        case PS_EPI_AFFINE: {
             int64_t chn = c->lg->nodes[e->from].shape.d[0];
             LLVMValueRef sc = weights(c, e->scale, chn, "bn.scale"),
                          sh = weights(c, e->shift, chn, "bn.shift");
-            v = f_add(c, f_mul(c, v, ld(c, sc, ch, ""), ""), ld(c, sh, ch, ""), "bn");
+            v = f_add(c, f_mul(c, v, load(c, sc, ch, ""), ""), load(c, sh, ch, ""), "bn");
             break;
         }
         }
     }
     return v;
 }
-static LLVMValueRef epilogue(cx *c, const cg_lnode *r, LLVMValueRef v, LLVMValueRef s, LLVMValueRef f) {
+static LLVMValueRef epilogue(cx *c, const ps_lnode *r, LLVMValueRef v, LLVMValueRef s, LLVMValueRef f) {
     return epilogue_rng(c, r, 0, r->n_epi, v, s, f);
 }
 
@@ -262,7 +262,7 @@ static LLVMValueRef hsum(cx *c, LLVMTypeRef vt, LLVMValueRef v) {
 /* ub units starting at u0: each input vector load feeds ub FMAs into
  * vector accumulators; a scalar tail covers K % VW; a tree reduction,
  * the bias and the fused steps end each unit. */
-static void dense_block(cx *c, const cg_lnode *r, LLVMValueRef x, LLVMValueRef W, LLVMValueRef b,
+static void dense_block(cx *c, const ps_lnode *r, LLVMValueRef x, LLVMValueRef W, LLVMValueRef b,
                         LLVMValueRef y, LLVMValueRef s, LLVMValueRef u0, int ub, int64_t K,
                         const LLVMValueRef *vacc, const LLVMValueRef *sacc) {
     int64_t vw = vec_width(), kv = K / vw * vw;
@@ -285,22 +285,22 @@ static void dense_block(cx *c, const cg_lnode *r, LLVMValueRef x, LLVMValueRef W
     }
     if (kv < K) {
         LLVMValueRef k = loop_begin(c, &Lt, ci(c, kv), ci(c, K), 1, "ktail");
-        LLVMValueRef xs = ld(c, x, k, "x");
+        LLVMValueRef xs = load(c, x, k, "x");
         for (int q = 0; q < ub; q++)
-            set(c, sacc[q], f_add(c, get(c, sacc[q], ""), f_mul(c, ld(c, wr[q], k, "w"), xs, ""), ""));
+            set(c, sacc[q], f_add(c, get(c, sacc[q], ""), f_mul(c, load(c, wr[q], k, "w"), xs, ""), ""));
         loop_end(c, &Lt);
     }
     for (int q = 0; q < ub; q++) {
         LLVMValueRef u = addk(c, u0, q, "u");
         LLVMValueRef v =
             f_add(c, hsum(c, vt, LLVMBuildLoad2(c->B, vt, vacc[q], "")), get(c, sacc[q], ""), "");
-        if (b) v = f_add(c, v, ld(c, b, u, "b"), "");
-        st(c, epilogue(c, r, v, s, u), y, u);
+        if (b) v = f_add(c, v, load(c, b, u, "b"), "");
+        store(c, epilogue(c, r, v, s, u), y, u);
     }
 }
 
 /* Small batches: per sample, blocks of 4 units (then single ones). */
-static void emit_dense_naive(cx *c, const cg_lnode *r, int64_t K, int64_t U, LLVMValueRef W, LLVMValueRef b) {
+static void emit_dense_naive(cx *c, const ps_lnode *r, int64_t K, int64_t U, LLVMValueRef W, LLVMValueRef b) {
     LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vec_width());
     LLVMValueRef vacc[4], sacc[4];
     for (int q = 0; q < 4; q++) {
@@ -325,7 +325,7 @@ static void emit_dense_naive(cx *c, const cg_lnode *r, int64_t K, int64_t U, LLV
 }
 
 /* Large tiles: one sgemm (y = x W^T) then the bias/epilogue pass. */
-static void emit_dense_blas(cx *c, const cg_lnode *r, int64_t rows, int64_t K, int64_t U, LLVMValueRef W,
+static void emit_dense_blas(cx *c, const ps_lnode *r, int64_t rows, int64_t K, int64_t U, LLVMValueRef W,
                             LLVMValueRef b) {
     LLVMValueRef x = value_ptr(c, r->in[0], ci(c, 0)), y = value_ptr(c, (int)(r - c->lg->nodes), ci(c, 0));
     LLVMTypeRef pt[14] = {c->i32, c->i32, c->i32, c->i32, c->i32, c->i32, c->f32,
@@ -352,16 +352,16 @@ static void emit_dense_blas(cx *c, const cg_lnode *r, int64_t rows, int64_t K, i
     LLVMValueRef s = loop_begin(c, &Ls, ci(c, 0), c->nb, 1, "sample");
     LLVMValueRef ys = value_ptr(c, (int)(r - c->lg->nodes), s);
     LLVMValueRef f = loop_n(c, &Lf, rows * U, "f");
-    LLVMValueRef v = ld(c, ys, f, "");
-    if (b) v = f_add(c, v, ld(c, b, LLVMBuildSRem(c->B, f, ci(c, U), "u"), "b"), "");
-    st(c, epilogue(c, r, v, s, f), ys, f);
+    LLVMValueRef v = load(c, ys, f, "");
+    if (b) v = f_add(c, v, load(c, b, LLVMBuildSRem(c->B, f, ci(c, U), "u"), "b"), "");
+    store(c, epilogue(c, r, v, s, f), ys, f);
     loop_end(c, &Lf);
     loop_end(c, &Ls);
 }
 
-static void emit_dense(cx *c, const cg_lnode *r) {
+static void emit_dense(cx *c, const ps_lnode *r) {
     const ir_node *n = r->ir;
-    const cg_lnode *xin = &c->lg->nodes[r->in[0]];
+    const ps_lnode *xin = &c->lg->nodes[r->in[0]];
     int64_t K = xin->numel, U = n->units, rows = 1; /* dense reads the whole sample */
     LLVMValueRef W = param_global(c, n, PARAM_WEIGHT), b = param_global(c, n, PARAM_BIAS);
     /* small layers never gain from a GEMM call: one code path keeps compiles short */
@@ -389,7 +389,7 @@ typedef struct geo {
     int64_t Hp, Wp; /* padded input */
 } geo;
 
-static geo geometry(const cg_lgraph *lg, const cg_lnode *r, bool conv) {
+static geo geometry(const ps_lgraph *lg, const ps_lnode *r, bool conv) {
     const ir_node *n = r->ir;
     const ir_shape *x = &lg->nodes[r->in[0]].ir->shape, *y = &n->shape; /* not the pooled value's */
     bool two = x->rank == 3;
@@ -405,12 +405,12 @@ static geo geometry(const cg_lgraph *lg, const cg_lnode *r, bool conv) {
     g.KH = a < 0 ? 1 : n->kernel[a];
     g.SH = a < 0 ? 1 : n->stride[a];
     g.PH = a < 0 ? 0 : n->pad[a];
-    g.DH = a < 0 || !conv ? 1 : cg_dil(n, a);
+    g.DH = a < 0 || !conv ? 1 : n->dilation[a];
     g.KW = n->kernel[b];
     g.SW = n->stride[b];
     g.PW = n->pad[b];
-    g.DW = conv ? cg_dil(n, b) : 1;
-    g.G = conv && n->groups > 0 ? n->groups : 1;
+    g.DW = conv ? n->dilation[b] : 1;
+    g.G = conv ? n->groups : 1;
     g.Hp = g.H + 2 * g.PH;
     g.Wp = g.W + 2 * g.PW;
     return g;
@@ -446,9 +446,9 @@ static LLVMValueRef pool_finish(cx *c, bool mx, LLVMValueRef v, const LLVMValueR
 
 /* Bias, the fused steps and a fused pooling, from the finished plane of
  * output channel oc (row pitch P). */
-static void conv_pooled_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef plane, int64_t P,
+static void conv_pooled_out(cx *c, const ps_lnode *r, const geo *g, LLVMValueRef plane, int64_t P,
                             LLVMValueRef bias, LLVMValueRef oc, LLVMValueRef s, LLVMValueRef y) {
-    const cg_lnode *pl = &c->lg->nodes[r->pool];
+    const ps_lnode *pl = &c->lg->nodes[r->pool];
     geo pg = geometry(c->lg, pl, false);
     bool mx = pl->op == IR_MAXPOOL;
     loop Lph, Lpw, Lh, Lw;
@@ -461,7 +461,7 @@ static void conv_pooled_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef
             for (int64_t kw = 0; kw < pg.KW; kw++) {
                 LLVMValueRef h = addk(c, mulk(c, ph, pg.SH, ""), kh, ""),
                              w = addk(c, mulk(c, pw, pg.SW, ""), kw, "");
-                LLVMValueRef e = ld(c, plane, add(c, mulk(c, h, P, ""), w, ""), "");
+                LLVMValueRef e = load(c, plane, add(c, mulk(c, h, P, ""), w, ""), "");
                 if (bias) e = f_add(c, e, bias, "");
                 LLVMValueRef fc =
                     add(c, mulk(c, oc, g->OH * g->OW, ""), add(c, mulk(c, h, g->OW, ""), w, ""), "fc");
@@ -474,7 +474,7 @@ static void conv_pooled_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef
         set(c, acc, cf(c, mx ? -INFINITY : 0));
         LLVMValueRef h = loop_begin(c, &Lh, b[0], b[1], 1, "h");
         LLVMValueRef w = loop_begin(c, &Lw, b[2], b[3], 1, "w");
-        v = ld(c, plane, add(c, mulk(c, h, P, ""), w, ""), "");
+        v = load(c, plane, add(c, mulk(c, h, P, ""), w, ""), "");
         if (bias) v = f_add(c, v, bias, "");
         LLVMValueRef fc = add(c, mulk(c, oc, g->OH * g->OW, ""), add(c, mulk(c, h, g->OW, ""), w, ""), "fc");
         set(c, acc, pool_acc(c, mx, get(c, acc, ""), epilogue_rng(c, r, 0, r->n_epi_pre, v, s, fc)));
@@ -483,15 +483,15 @@ static void conv_pooled_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef
         v = pool_finish(c, mx, get(c, acc, "pooled"), b);
     }
     LLVMValueRef f = add(c, mulk(c, oc, pg.OH * pg.OW, ""), add(c, mulk(c, ph, pg.OW, ""), pw, ""), "f");
-    st(c, epilogue_rng(c, r, r->n_epi_pre, r->n_epi, v, s, f), y, f);
+    store(c, epilogue_rng(c, r, r->n_epi_pre, r->n_epi, v, s, f), y, f);
     loop_end(c, &Lpw);
     loop_end(c, &Lph);
 }
 
 /* Bias + fused epilogue (and pooling) for channel oc while its plane is hot. */
-static void conv_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef plane, int64_t P, LLVMValueRef b,
+static void conv_out(cx *c, const ps_lnode *r, const geo *g, LLVMValueRef plane, int64_t P, LLVMValueRef b,
                      LLVMValueRef oc, LLVMValueRef s, LLVMValueRef y) {
-    LLVMValueRef bias = b ? ld(c, b, oc, "bias") : NULL;
+    LLVMValueRef bias = b ? load(c, b, oc, "bias") : NULL;
     if (r->pool >= 0) {
         conv_pooled_out(c, r, g, plane, P, bias, oc, s, y);
         return;
@@ -499,10 +499,10 @@ static void conv_out(cx *c, const cg_lnode *r, const geo *g, LLVMValueRef plane,
     loop Loh, Low;
     LLVMValueRef oh = loop_n(c, &Loh, g->OH, "oh");
     LLVMValueRef ow = loop_n(c, &Low, g->OW, "ow");
-    LLVMValueRef v = ld(c, plane, add(c, mulk(c, oh, P, ""), ow, ""), "");
+    LLVMValueRef v = load(c, plane, add(c, mulk(c, oh, P, ""), ow, ""), "");
     if (bias) v = f_add(c, v, bias, "");
     LLVMValueRef f = add(c, mulk(c, oc, g->OH * g->OW, ""), add(c, mulk(c, oh, g->OW, ""), ow, ""), "f");
-    st(c, epilogue(c, r, v, s, f), y, f);
+    store(c, epilogue(c, r, v, s, f), y, f);
     loop_end(c, &Low);
     loop_end(c, &Loh);
 }
@@ -571,13 +571,13 @@ static void conv_phases(cx *c, const geo *g, LLVMValueRef pad, LLVMValueRef x) {
                              add(c, mulk(c, LLVMBuildSRem(c->B, wp, ci(c, g->SW), ""), hq * wq, ""),
                                  LLVMBuildSDiv(c->B, wp, ci(c, g->SW), ""), ""),
                              "");
-        st(c, ld(c, xr, w, ""), pad, d);
+        store(c, load(c, xr, w, ""), pad, d);
         loop_end(c, &Lw);
     }
     loop_end(c, &Lr);
 }
 
-static void emit_conv(cx *c, const cg_lnode *r) {
+static void emit_conv(cx *c, const ps_lnode *r) {
     const ir_node *n = r->ir;
     geo g = geometry(c->lg, r, true);
     int64_t vw = vec_width(), qb = conv_qb(&g), nj = conv_nj(&g, vw), cg = g.C / g.G, fg = g.F / g.G;
@@ -609,7 +609,7 @@ static void emit_conv(cx *c, const cg_lnode *r) {
     LLVMValueRef xv = LLVMBuildLoad2(c->B, vt, ip, "x");
     LLVMSetAlignment(xv, 4);
     for (int q = 0; q < qb; q++) {
-        LLVMValueRef w = splat(c, ld(c, wb, addk(c, t, q * T, ""), ""), vw);
+        LLVMValueRef w = splat(c, load(c, wb, addk(c, t, q * T, ""), ""), vw);
         LLVMValueRef a = LLVMBuildLoad2(c->B, vt, acc[q], "");
         LLVMBuildStore(c->B, f_add(c, a, f_mul(c, w, xv, ""), "acc"), acc[q]);
     }
@@ -628,7 +628,7 @@ static void emit_conv(cx *c, const cg_lnode *r) {
     loop_end(c, &Ls);
 }
 
-static void emit_pool(cx *c, const cg_lnode *r) {
+static void emit_pool(cx *c, const ps_lnode *r) {
     geo g = geometry(c->lg, r, false);
     bool mx = r->op == IR_MAXPOOL;
     loop Ls, Lc, Loh, Low, Lh, Lw;
@@ -644,7 +644,7 @@ static void emit_pool(cx *c, const cg_lnode *r) {
             for (int64_t kw = 0; kw < g.KW; kw++) {
                 LLVMValueRef h = addk(c, mulk(c, oh, g.SH, ""), kh, ""),
                              w = addk(c, mulk(c, ow, g.SW, ""), kw, "");
-                LLVMValueRef e = ld(c, plane, add(c, mulk(c, h, g.W, ""), w, ""), "x");
+                LLVMValueRef e = load(c, plane, add(c, mulk(c, h, g.W, ""), w, ""), "x");
                 v = v ? pool_acc(c, mx, v, e) : e;
             }
         if (!mx) v = f_mul(c, v, cf(c, 1.0 / (double)(g.KH * g.KW)), "avg");
@@ -654,21 +654,21 @@ static void emit_pool(cx *c, const cg_lnode *r) {
         LLVMValueRef h = loop_begin(c, &Lh, b[0], b[1], 1, "h");
         LLVMValueRef row = gep(c, plane, mulk(c, h, g.W, ""), "");
         LLVMValueRef w = loop_begin(c, &Lw, b[2], b[3], 1, "w");
-        set(c, acc, pool_acc(c, mx, get(c, acc, ""), ld(c, row, w, "x")));
+        set(c, acc, pool_acc(c, mx, get(c, acc, ""), load(c, row, w, "x")));
         loop_end(c, &Lw);
         loop_end(c, &Lh);
         v = pool_finish(c, mx, get(c, acc, "pool"), b);
     }
     LLVMValueRef f = add(c, mulk(c, ch, g.OH * g.OW, ""), add(c, mulk(c, oh, g.OW, ""), ow, ""), "f");
-    st(c, epilogue(c, r, v, s, f), y, f);
+    store(c, epilogue(c, r, v, s, f), y, f);
     loop_end(c, &Low);
     loop_end(c, &Loh);
     loop_end(c, &Lc);
     loop_end(c, &Ls);
 }
 
-static void emit_gap(cx *c, const cg_lnode *r) {
-    const cg_lnode *xin = &c->lg->nodes[r->in[0]];
+static void emit_gap(cx *c, const ps_lnode *r) {
+    const ps_lnode *xin = &c->lg->nodes[r->in[0]];
     int64_t C = xin->shape.d[0], inner = xin->numel / C;
     loop Ls, Lc, Li;
     LLVMValueRef acc = var(c, c->f32, "acc");
@@ -678,16 +678,16 @@ static void emit_gap(cx *c, const cg_lnode *r) {
     LLVMValueRef row = gep(c, x, mulk(c, ch, inner, ""), "");
     set(c, acc, cf(c, 0));
     LLVMValueRef i = loop_n(c, &Li, inner, "i");
-    set(c, acc, f_add(c, get(c, acc, ""), ld(c, row, i, ""), ""));
+    set(c, acc, f_add(c, get(c, acc, ""), load(c, row, i, ""), ""));
     loop_end(c, &Li);
     LLVMValueRef v = LLVMBuildFDiv(c->B, get(c, acc, ""), cf(c, (double)inner), "mean");
-    st(c, epilogue(c, r, v, s, ch), y, ch);
+    store(c, epilogue(c, r, v, s, ch), y, ch);
     loop_end(c, &Lc);
     loop_end(c, &Ls);
 }
 
 /* Rows of the last dimension: layernorm and softmax. */
-static void emit_rows(cx *c, const cg_lnode *r) {
+static void emit_rows(cx *c, const ps_lnode *r) {
     int64_t D = r->shape.d[r->shape.rank - 1], rows = r->numel / D;
     bool ln = r->op == IR_LAYERNORM;
     LLVMValueRef Wg = ln ? param_global(c, r->ir, PARAM_WEIGHT) : NULL,
@@ -700,7 +700,7 @@ static void emit_rows(cx *c, const cg_lnode *r) {
     LLVMValueRef x = gep(c, xs, mulk(c, row, D, ""), "x"), y = gep(c, ys, mulk(c, row, D, ""), "y");
     set(c, a1, cf(c, ln ? 0 : -INFINITY));
     LLVMValueRef i = loop_n(c, &L1, D, "i");
-    LLVMValueRef xv = ld(c, x, i, ""), a = get(c, a1, "");
+    LLVMValueRef xv = load(c, x, i, ""), a = get(c, a1, "");
     set(c, a1,
         ln ? f_add(c, a, xv, "")
            : LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOGT, xv, a, ""), xv, a, ""));
@@ -708,12 +708,12 @@ static void emit_rows(cx *c, const cg_lnode *r) {
     LLVMValueRef m = ln ? LLVMBuildFDiv(c->B, get(c, a1, ""), cf(c, (double)D), "mean") : get(c, a1, "max");
     set(c, a2, cf(c, 0));
     i = loop_n(c, &L2, D, "i");
-    LLVMValueRef d = f_sub(c, ld(c, x, i, ""), m, "");
+    LLVMValueRef d = f_sub(c, load(c, x, i, ""), m, "");
     if (ln)
         set(c, a2, f_add(c, get(c, a2, ""), f_mul(c, d, d, ""), ""));
     else {
         LLVMValueRef e = intrinsic1(c, "llvm.exp", d, "e");
-        st(c, e, y, i);
+        store(c, e, y, i);
         set(c, a2, f_add(c, get(c, a2, ""), e, ""));
     }
     loop_end(c, &L2);
@@ -721,26 +721,26 @@ static void emit_rows(cx *c, const cg_lnode *r) {
         ln ? LLVMBuildFDiv(c->B, cf(c, 1),
                            intrinsic1(c, "llvm.sqrt",
                                       f_add(c, LLVMBuildFDiv(c->B, get(c, a2, ""), cf(c, (double)D), "var"),
-                                            cf(c, cg_eps(r->ir)), ""),
+                                            cf(c, r->ir->eps), ""),
                                       ""),
                            "rstd")
            : LLVMBuildFDiv(c->B, cf(c, 1), get(c, a2, ""), "rsum");
     i = loop_n(c, &L3, D, "i");
     LLVMValueRef v;
     if (ln) {
-        v = f_mul(c, f_sub(c, ld(c, x, i, ""), m, ""), k, "");
-        if (Wg) v = f_mul(c, v, ld(c, Wg, i, ""), "");
-        if (Bg) v = f_add(c, v, ld(c, Bg, i, ""), "");
+        v = f_mul(c, f_sub(c, load(c, x, i, ""), m, ""), k, "");
+        if (Wg) v = f_mul(c, v, load(c, Wg, i, ""), "");
+        if (Bg) v = f_add(c, v, load(c, Bg, i, ""), "");
     } else
-        v = f_mul(c, ld(c, y, i, ""), k, "p");
+        v = f_mul(c, load(c, y, i, ""), k, "p");
     LLVMValueRef f = add(c, mulk(c, row, D, ""), i, "f");
-    st(c, epilogue(c, r, v, s, f), y, i);
+    store(c, epilogue(c, r, v, s, f), y, i);
     loop_end(c, &L3);
     loop_end(c, &Lr);
     loop_end(c, &Ls);
 }
 
-static void emit_concat(cx *c, const cg_lnode *r) {
+static void emit_concat(cx *c, const ps_lnode *r) {
     loop Ls, Lf;
     LLVMValueRef s = loop_begin(c, &Ls, ci(c, 0), c->nb, 1, "sample");
     LLVMValueRef y = value_ptr(c, (int)(r - c->lg->nodes), s);
@@ -750,7 +750,7 @@ static void emit_concat(cx *c, const cg_lnode *r) {
         LLVMValueRef x = value_ptr(c, r->in[j], s);
         LLVMValueRef i = loop_n(c, &Lf, n, "i");
         LLVMValueRef f = addk(c, i, off, "f");
-        st(c, epilogue(c, r, ld(c, x, i, ""), s, f), y, f);
+        store(c, epilogue(c, r, load(c, x, i, ""), s, f), y, f);
         loop_end(c, &Lf);
         off += n;
     }
@@ -758,7 +758,7 @@ static void emit_concat(cx *c, const cg_lnode *r) {
 }
 
 /* act, add, mul, batchnorm (affine), zero: one value per element. */
-static void emit_elementwise(cx *c, const cg_lnode *r) {
+static void emit_elementwise(cx *c, const ps_lnode *r) {
     loop Ls, Lf;
     int big = r->op == IR_MUL && c->lg->nodes[r->in[0]].numel != r->numel ? 1 : 0;
     bool chan = r->op == IR_MUL && c->lg->nodes[r->in[1 - big]].numel != r->numel;
@@ -776,26 +776,26 @@ static void emit_elementwise(cx *c, const cg_lnode *r) {
         x[1] = t;
     }
     LLVMValueRef f = loop_n(c, &Lf, r->numel, "f");
-    LLVMValueRef v = r->op == IR_ZERO ? cf(c, 0) : ld(c, x[0], f, "x");
+    LLVMValueRef v = r->op == IR_ZERO ? cf(c, 0) : load(c, x[0], f, "x");
     LLVMValueRef ch = LLVMBuildSDiv(c->B, f, ci(c, inner), "ch");
     switch (r->op) {
     case IR_ACT: v = act(c, r->ir->act, v); break;
     case IR_ADD:
-        for (int j = 1; j < r->n_in; j++) v = f_add(c, v, ld(c, x[j], f, ""), "sum");
+        for (int j = 1; j < r->n_in; j++) v = f_add(c, v, load(c, x[j], f, ""), "sum");
         break;
     case IR_MUL: {
-        v = f_mul(c, v, ld(c, x[1], chan ? ch : f, ""), "prod");
+        v = f_mul(c, v, load(c, x[1], chan ? ch : f, ""), "prod");
         break;
     }
-    case IR_BATCHNORM: v = f_add(c, f_mul(c, v, ld(c, sc, ch, ""), ""), ld(c, sh, ch, ""), "bn"); break;
+    case IR_BATCHNORM: v = f_add(c, f_mul(c, v, load(c, sc, ch, ""), ""), load(c, sh, ch, ""), "bn"); break;
     default: break;
     }
-    st(c, epilogue(c, r, v, s, f), y, f);
+    store(c, epilogue(c, r, v, s, f), y, f);
     loop_end(c, &Lf);
     loop_end(c, &Ls);
 }
 
-static void emit_node(cx *c, const cg_lnode *r) {
+static void emit_node(cx *c, const ps_lnode *r) {
     switch (r->op) {
     case IR_DENSE: emit_dense(c, r); break;
     case IR_CONV2D:
@@ -831,10 +831,10 @@ static LLVMValueRef declare_entry(cx *c, const char *sym, bool avx512) {
 
 /* Computes each root value's base pointer for the tile starting at t0. */
 static void tile_bases(cx *c, LLVMValueRef t0) {
-    const cg_lgraph *lg = c->lg;
-    int out = cg_root(lg, lg->output);
+    const ps_lgraph *lg = c->lg;
+    int out = ps_root(lg, lg->output);
     for (int i = 0; i < lg->n; i++) {
-        const cg_lnode *n = &lg->nodes[i];
+        const ps_lnode *n = &lg->nodes[i];
         if (n->view_of >= 0 || n->fused_into >= 0) continue;
         if (n->op == IR_INPUT)
             c->base[i] = gep(c, LLVMGetParam(c->fn, 0), mulk(c, t0, n->numel, ""), "in.tile");
@@ -847,9 +847,9 @@ static void tile_bases(cx *c, LLVMValueRef t0) {
 }
 
 static void emit_tile(cx *c, LLVMValueRef t0) {
-    const cg_lgraph *lg = c->lg;
+    const ps_lgraph *lg = c->lg;
     tile_bases(c, t0);
-    int out = cg_root(lg, lg->output);
+    int out = ps_root(lg, lg->output);
     if (lg->nodes[out].op == IR_INPUT) { /* the model is a reshape of its input */
         LLVMValueRef dst = gep(c, LLVMGetParam(c->fn, 1), mulk(c, t0, lg->nodes[out].numel, ""), "");
         LLVMBuildMemCpy(c->B, dst, 4, c->base[out], 4, mulk(c, c->nb, lg->nodes[out].numel * 4, ""));
@@ -857,7 +857,7 @@ static void emit_tile(cx *c, LLVMValueRef t0) {
     }
     for (int pos = 0; pos < lg->n; pos++)
         for (int i = 0; i < lg->n; i++) {
-            const cg_lnode *n = &lg->nodes[i];
+            const ps_lnode *n = &lg->nodes[i];
             if (n->view_of < 0 && n->fused_into < 0 && n->pos == pos && n->op != IR_INPUT) emit_node(c, n);
         }
 }
@@ -908,8 +908,8 @@ static void build_body(cx *c) {
     LLVMBuildStore(c->BA, ci(c, c->scratch_need), scratch_slot);
 }
 
-static void shape_info(const cg_lgraph *lg, cg_modinfo *info) {
-    const cg_lnode *in = &lg->nodes[lg->input], *out = &lg->nodes[lg->output];
+static void shape_info(const ps_lgraph *lg, cg_modinfo *info) {
+    const ps_lnode *in = &lg->nodes[lg->input], *out = &lg->nodes[lg->output];
     info->in_numel = in->numel;
     info->out_numel = out->numel;
     info->in_shape = in->shape;
@@ -919,11 +919,11 @@ static void shape_info(const cg_lgraph *lg, cg_modinfo *info) {
 
 int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C, const char *sym,
                     LLVMModuleRef *mod, cg_modinfo *info, char *err, size_t errcap) {
-    cg_state stt;
-    if (cg_state_init(&stt, g, o->passes, err, errcap)) return -1;
-    if (cg_run_pipeline(&stt, NULL, NULL, err, errcap) ||
-        (!stt.lg->planned && cg_pass_plan_memory(&stt, err, errcap))) {
-        cg_state_free(&stt);
+    ps_state stt;
+    if (ps_state_init(&stt, g, o->passes, err, errcap)) return -1;
+    if (ps_run_pipeline(&stt, NULL, NULL, err, errcap) ||
+        (!stt.lg->planned && ps_pass_plan_memory(&stt, err, errcap))) {
+        ps_state_free(&stt);
         return -1;
     }
     cx c = {0};
@@ -967,7 +967,7 @@ int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C,
     free(c.gval);
     LLVMDisposeBuilder(c.B);
     LLVMDisposeBuilder(c.BA);
-    cg_state_free(&stt);
+    ps_state_free(&stt);
     if (rc) {
         LLVMDisposeModule(c.M);
         return -1;
@@ -976,13 +976,13 @@ int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C,
     return 0;
 }
 
-int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after, FILE *f, char *err,
+int cg_dump_pipeline(const ir_graph *g, const ps_opts *passes, const char *after, FILE *f, char *err,
                      size_t errcap) {
     if (!after) return 0;
-    cg_state st;
-    if (cg_state_init(&st, g, passes, err, errcap)) return -1;
-    int rc = cg_run_pipeline(&st, after, f, err, errcap);
-    cg_state_free(&st);
+    ps_state ps;
+    if (ps_state_init(&ps, g, passes, err, errcap)) return -1;
+    int rc = ps_run_pipeline(&ps, after, f, err, errcap);
+    ps_state_free(&ps);
     return rc;
 }
 

@@ -9,7 +9,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/TargetMachine.h>
-#include "cg_passes.h"
+#include "passes.h"
 
 /* Samples processed per tile: the arena holds one tile of activations. */
 #define CG_TILE 256
@@ -28,7 +28,7 @@ typedef struct cg_modinfo {
 } cg_modinfo;
 
 typedef struct cg_build_opts {
-    const cg_opts *passes;
+    const ps_opts *passes;
     bool blas;   /* allow cblas_sgemm for large batches */
     bool avx512; /* host has AVX-512: prefer 512-bit vectors */
 } cg_build_opts;
@@ -39,7 +39,7 @@ int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C,
                     LLVMModuleRef *mod, cg_modinfo *info, char *err, size_t errcap);
 /* --dump-after: runs the pass pipeline alone and writes the state after
  * pass `after` to f (no-op when after is NULL).  0 or -1 with err. */
-int cg_dump_pipeline(const ir_graph *g, const cg_opts *passes, const char *after, FILE *f, char *err,
+int cg_dump_pipeline(const ir_graph *g, const ps_opts *passes, const char *after, FILE *f, char *err,
                      size_t errcap);
 /* One-time native target initialisation (thread-safe). */
 void cg_llvm_init(void);

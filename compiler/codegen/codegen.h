@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "graph.h"
-#include "cg_passes.h"
+#include "passes.h"
 
 /* The optimisation level used during search (compile time <= 30 ms). */
 #define CG_OPT_SEARCH 1
@@ -23,7 +23,7 @@ typedef struct cg_jit cg_jit;
 
 typedef struct cg_compile_opts {
     int opt_level;          /* 0..3 */
-    const cg_opts *passes;  /* passes to skip, or NULL */
+    const ps_opts *passes;  /* passes to skip, or NULL */
     int no_blas;            /* never call cblas_sgemm */
     const char *dump_after; /* pass name, or NULL */
     FILE *dump;             /* where --dump-after writes */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ast.h"
+#include "buf.h"
 
 void ast_list_push(nasc_ctx *c, ast_list *l, void *x) {
     if (l->n == l->cap) {
@@ -306,30 +307,16 @@ ast_entry *ast_entry_new(nasc_ctx *c, loc at, const char *key, ast_expr *v) {
  * Floats always show a '.' or an exponent, so 1.0 and 1 differ.
  */
 
-/* A growing output buffer (malloc'ed while building, copied to the arena at
- * the end so the caller frees nothing). */
-typedef struct dbuf {
-    char *s;
-    size_t n, cap;
-} dbuf;
-
-static void put(dbuf *b, const char *s) {
-    size_t k = strlen(s);
-    if (b->n + k + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (b->n + k + 1 > nc) nc *= 2;
-        char *ns = realloc(b->s, nc);
-        if (!ns) abort();
-        b->s = ns;
-        b->cap = nc;
-    }
-    memcpy(b->s + b->n, s, k + 1);
-    b->n += k;
+/* Output goes to a strbuf (buf.h), copied to the arena at the end so the
+ * caller frees nothing.  The tree is small, so running out of memory here
+ * is treated like the arena does: abort. */
+static void put(strbuf *b, const char *s) {
+    if (strbuf_puts(b, s)) abort();
 }
 
 /* The shortest %g form that reads back exactly, always with a '.' or an
  * exponent so that a float never looks like an int. */
-static void put_float(dbuf *b, double v) {
+static void put_float(strbuf *b, double v) {
     char buf[64];
     if (!isfinite(v)) {
         put(b, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
@@ -348,7 +335,7 @@ static void put_float(dbuf *b, double v) {
     put(b, buf);
 }
 
-static void put_string(dbuf *b, const char *s) {
+static void put_string(strbuf *b, const char *s) {
     char one[8];
     put(b, "\"");
     for (; *s; s++) {
@@ -378,16 +365,16 @@ static const char *op_name(ast_op op) {
     return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "?";
 }
 
-static void dump_expr(dbuf *b, const ast_expr *e);
+static void dump_expr(strbuf *b, const ast_expr *e);
 
-static void dump_exprs(dbuf *b, const ast_list *l) {
+static void dump_exprs(strbuf *b, const ast_list *l) {
     for (int i = 0; i < l->n; i++) {
         put(b, " ");
         dump_expr(b, l->v[i]);
     }
 }
 
-static void dump_call(dbuf *b, const ast_expr *e) {
+static void dump_call(strbuf *b, const ast_expr *e) {
     put(b, "(call ");
     dump_expr(b, e->callee);
     dump_exprs(b, &e->args);
@@ -401,7 +388,7 @@ static void dump_call(dbuf *b, const ast_expr *e) {
     put(b, ")");
 }
 
-static void dump_choice(dbuf *b, const ast_expr *e) {
+static void dump_choice(strbuf *b, const ast_expr *e) {
     switch (e->ch) {
     case CH_SET:
         put(b, "(choice");
@@ -433,7 +420,7 @@ static void dump_choice(dbuf *b, const ast_expr *e) {
     put(b, ")");
 }
 
-static void dump_expr(dbuf *b, const ast_expr *e) {
+static void dump_expr(strbuf *b, const ast_expr *e) {
     char buf[32];
     if (!e) {
         put(b, "<null>");
@@ -476,7 +463,7 @@ static void dump_expr(dbuf *b, const ast_expr *e) {
     }
 }
 
-static void dump_type(dbuf *b, const ast_type *t) {
+static void dump_type(strbuf *b, const ast_type *t) {
     if (!t) {
         put(b, "<null>");
         return;
@@ -504,9 +491,9 @@ static void dump_type(dbuf *b, const ast_type *t) {
     }
 }
 
-static void dump_stmts(dbuf *b, const ast_list *l);
+static void dump_stmts(strbuf *b, const ast_list *l);
 
-static void dump_stmt(dbuf *b, const ast_stmt *s) {
+static void dump_stmt(strbuf *b, const ast_stmt *s) {
     switch (s->kind) {
     case S_ASSIGN:
         put(b, s->is_let ? "(let " : "(= ");
@@ -551,14 +538,14 @@ static void dump_stmt(dbuf *b, const ast_stmt *s) {
     put(b, ")");
 }
 
-static void dump_stmts(dbuf *b, const ast_list *l) {
+static void dump_stmts(strbuf *b, const ast_list *l) {
     for (int i = 0; i < l->n; i++) {
         put(b, " ");
         dump_stmt(b, l->v[i]);
     }
 }
 
-static void dump_block(dbuf *b, const ast_item *it) {
+static void dump_block(strbuf *b, const ast_item *it) {
     put(b, it->kind == I_SPACE ? "(space " : "(block ");
     put(b, it->name);
     for (int i = 0; i < it->params.n; i++) {
@@ -579,7 +566,7 @@ static void dump_block(dbuf *b, const ast_item *it) {
     dump_stmts(b, &it->body);
 }
 
-static void dump_item(dbuf *b, const ast_item *it) {
+static void dump_item(strbuf *b, const ast_item *it) {
     switch (it->kind) {
     case I_IMPORT:
         put(b, "(import ");
@@ -616,13 +603,13 @@ static void dump_item(dbuf *b, const ast_item *it) {
 }
 
 char *ast_dump(nasc_ctx *c, const ast_file *f) {
-    dbuf b = {0};
+    strbuf b = {0};
     put(&b, "");
     for (int i = 0; f && i < f->items.n; i++) {
         if (i) put(&b, "\n");
         dump_item(&b, f->items.v[i]);
     }
-    char *out = arena_strdup(&c->A, b.s);
-    free(b.s);
+    char *out = arena_strdup(&c->A, b.data ? b.data : "");
+    strbuf_free(&b);
     return out;
 }

@@ -45,15 +45,15 @@ static const bspec specs[BI_COUNT] = {
     [BI_MUL] = {"*", "a:T b:T"},
 };
 
-int builtin_lookup(const char *name) {
+int fi_builtin_lookup(const char *name) {
     for (int i = 0; i < BI_MUL; i++)
         if (!strcmp(specs[i].name, name)) return i;
     return -1;
 }
 
-const char *builtin_name(builtin_id b) { return specs[b].name; }
+const char *fi_builtin_name(builtin_id b) { return specs[b].name; }
 
-bool builtin_is_act(builtin_id b) { return (b >= BI_RELU && b <= BI_ZERO) || b == BI_SOFTMAX; }
+bool fi_builtin_is_act(builtin_id b) { return (b >= BI_RELU && b <= BI_ZERO) || b == BI_SOFTMAX; }
 
 /* ----- argument binding ----- */
 
@@ -147,8 +147,8 @@ static bool bind_args(interp *I, builtin_id id, ast_expr *call, value **pos, int
         if (!type_ok(b->types[i], b->v[i])) {
             diag_error(I->c, i < npos && call && i < call->args.n ? ((ast_expr *)call->args.v[i])->at : at,
                        "argument '%s' of %s must be %s, got %s%s", b->names[i], bn, type_word(b->types[i]),
-                       vkind_name(b->v[i]),
-                       b->v[i]->k == V_TENSOR ? arena_printf(&I->c->A, " %s", shape_str(I, b->v[i])) : "");
+                       fi_vkind_name(b->v[i]),
+                       b->v[i]->k == V_TENSOR ? arena_printf(&I->c->A, " %s", fi_shape_str(I, b->v[i])) : "");
             return false;
         }
     }
@@ -185,7 +185,7 @@ static void positive(interp *I, loc at, sym *s, const char *what) {
     value v = {0};
     v.k = V_INT;
     v.s = s;
-    oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GT, s, S(I, 0)), what, &v, NULL);
+    fi_oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GT, s, S(I, 0)), what, &v, NULL);
 }
 
 /* Records a node's cost for the ranges, after checking that it stays in
@@ -194,12 +194,12 @@ static void cost(interp *I, sym *params, sym *flops) {
     value pv = {0};
     pv.k = V_INT;
     pv.s = params;
-    oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, params, S(I, 1ll << 40)),
-              "this layer has too many parameters (more than 2^40):", &pv, NULL);
+    fi_oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, params, S(I, 1ll << 40)),
+                 "this layer has too many parameters (more than 2^40):", &pv, NULL);
     pv.s = flops;
-    oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, flops, S(I, 1ll << 60)),
-              "this layer needs too many FLOPs (more than 2^60):", &pv, NULL);
-    if (concrete(I)) return;
+    fi_oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, flops, S(I, 1ll << 60)),
+                 "this layer needs too many FLOPs (more than 2^60):", &pv, NULL);
+    if (fi_concrete(I)) return;
     cost_term t = {I->guard, params, flops};
     vec_push(&I->c->A, I->sp->costs, t);
 }
@@ -210,16 +210,16 @@ static int64_t K(const sym *s) { return sym_ival(s); }
 
 /* Layer names are unique: "dense", "dense#2", ... A hash set keeps this
  * linear in the number of layers (a search names every layer of every trial). */
-static bool name_used(interp *I, const char *name) { return label_lookup(&I->node_set, name) >= 0; }
+static bool name_used(interp *I, const char *name) { return fi_label_lookup(&I->node_set, name) >= 0; }
 
 static const char *node_name(interp *I, const char *op) {
     if (I->no_names) return op;
-    const char *pre = frame_prefix(I, I->fr);
+    const char *pre = fi_frame_prefix(I, I->fr);
     char *base = arena_printf(&I->c->A, "%s%s", pre, op);
     for (int k = 1;; k++) {
         char *cand = k == 1 ? base : arena_printf(&I->c->A, "%s#%d", base, k);
         if (!name_used(I, cand)) {
-            label_insert(I->c, &I->node_set, cand, 0);
+            fi_label_insert(I->c, &I->node_set, cand, 0);
             return cand;
         }
     }
@@ -230,16 +230,17 @@ static const char *node_name(interp *I, const char *op) {
  * source and in which loop iteration, so it is the same in every point. */
 static const char *node_key(interp *I, const char *op) {
     if (I->no_names) return NULL;
-    return make_label(
+    return fi_make_label(
         I, arena_printf(&I->c->A, "%s@%d:%d:%d", op, I->call_at.file, I->call_at.line, I->call_at.col));
 }
 
 static ir_node *emit(interp *I, ir_op op, const char *opname, value **ins, int n_in, const value *out_shape) {
-    ir_node nd = {0};
+    ir_node nd;
+    ir_node_init(&nd, op); /* the operation table's defaults */
     nd.id = I->nodes.n;
-    nd.op = op;
-    nd.name = node_name(I, opname);
-    nd.key = node_key(I, opname);
+    const char *layer = opname ? opname : ir_op_name(op); /* layers are named by builtin or op */
+    nd.name = node_name(I, layer);
+    nd.key = node_key(I, layer);
     nd.n_in = n_in;
     nd.in = arena_alloc(&I->c->A, (size_t)(n_in + 1) * sizeof(int));
     for (int i = 0; i < n_in; i++) nd.in[i] = ins[i]->node;
@@ -259,12 +260,12 @@ static void add_param(interp *I, ir_node *n, const char *suffix, ir_param_role r
     p->trainable = train;
 }
 
-int graph_input(interp *I, value *x) {
-    ir_node nd = {0};
+int fi_graph_input(interp *I, value *x) {
+    ir_node nd;
+    ir_node_init(&nd, IR_INPUT);
     nd.id = I->nodes.n;
-    nd.op = IR_INPUT;
     nd.name = "input";
-    label_insert(I->c, &I->node_set, "input", 0);
+    fi_label_insert(I->c, &I->node_set, "input", 0);
     nd.shape.rank = x->rank;
     for (int i = 0; i < x->rank; i++) nd.shape.d[i] = K(x->d[i]);
     vec_push(&I->c->A, I->nodes, nd);
@@ -277,17 +278,17 @@ int graph_input(interp *I, value *x) {
 #define MAX_NUMEL (1ll << 40)
 
 static value *out_tensor(interp *I, int rank, sym **d) {
-    value *y = v_tensor(I, rank, d, -1);
+    value *y = fi_v_tensor(I, rank, d, -1);
     sym *n = S(I, 1);
     for (int i = 0; i < rank; i++) n = mul(I, n, d[i]);
-    oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, n, S(I, MAX_NUMEL)),
-              "this tensor is too large (more than 2^40 values per sample): its shape is", y, NULL);
+    fi_oblig_add(I, I->call_at, OB_TRUE, sym_bin(I->c, OP_LE, n, S(I, MAX_NUMEL)),
+                 "this tensor is too large (more than 2^40 values per sample): its shape is", y, NULL);
     return y;
 }
 
 static bool rank_is(interp *I, loc at, const char *bn, value *x, int lo, int hi, const char *hint) {
     if (x->rank >= lo && x->rank <= hi) return true;
-    diag_error(I->c, at, "%s expects %s, got a tensor of shape %s%s", bn, hint, shape_str(I, x),
+    diag_error(I->c, at, "%s expects %s, got a tensor of shape %s%s", bn, hint, fi_shape_str(I, x),
                x->rank > hi && !strcmp(bn, "dense") ? " (flatten or global_avgpool it first)" : "");
     I->abort = true;
     return false;
@@ -299,23 +300,23 @@ static value *b_dense(interp *I, loc at, bargs *b) {
     value *x = b->v[0];
     if (!b->v[1]) {
         diag_error(I->c, at, "dense needs 'units'");
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
-    if (!rank_is(I, at, "dense", x, 1, 1, "a Tensor[n]")) return v_new(I, V_POISON);
+    if (!rank_is(I, at, "dense", x, 1, 1, "a Tensor[n]")) return fi_v_new(I, V_POISON);
     sym *units = b->v[1]->s;
     bool bias = argb(b, 2, true);
     positive(I, at, units, "dense units must be positive, got");
     sym *n = x->d[0];
     cost(I, add(I, mul(I, n, units), bias ? units : S(I, 0)), mul(I, S(I, 2), mul(I, n, units)));
     value *y = out_tensor(I, 1, &units);
-    if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, IR_DENSE, "dense", &x, 1, y);
+    if (fi_concrete(I) && I->g && !I->abort) {
+        ir_node *nd = emit(I, IR_DENSE, NULL, &x, 1, y);
         nd->units = (int)K(units);
         nd->bias = bias;
         int64_t w[2] = {K(units), K(n)};
         add_param(I, nd, "weight", PARAM_WEIGHT, 2, w, true);
         if (bias) add_param(I, nd, "bias", PARAM_BIAS, 1, w, true);
-        nd->flops = 2 * w[0] * w[1];
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -328,11 +329,11 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
     const char *bn = specs[id].name;
     value *x = b->v[0];
     if (!rank_is(I, at, bn, x, sp + 1, sp + 1, sp == 2 ? "a Tensor[c, h, w]" : "a Tensor[c, l]"))
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     int o = dw ? -1 : 0; /* depthwise has no filters/groups parameters */
     if (!dw && !b->v[1]) {
         diag_error(I->c, at, "%s needs 'filters'", bn);
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
     sym *c = x->d[0];
     sym *filters = dw ? c : b->v[1]->s;
@@ -353,11 +354,12 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
         cv.k = gv.k = V_INT;
         cv.s = c;
         gv.s = groups;
-        oblig_add(I, at, OB_DIVIDES, sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, c, groups), S(I, 0)),
-                  fmt1(I, "%s groups must divide the input channels: channels and groups are", bn), &cv, &gv);
+        fi_oblig_add(I, at, OB_DIVIDES, sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, c, groups), S(I, 0)),
+                     fmt1(I, "%s groups must divide the input channels: channels and groups are", bn), &cv,
+                     &gv);
         cv.s = filters;
-        oblig_add(I, at, OB_DIVIDES, sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, filters, groups), S(I, 0)),
-                  fmt1(I, "%s groups must divide the filters: filters and groups are", bn), &cv, &gv);
+        fi_oblig_add(I, at, OB_DIVIDES, sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, filters, groups), S(I, 0)),
+                     fmt1(I, "%s groups must divide the filters: filters and groups are", bn), &cv, &gv);
     }
     sym *ext = add(I, mul(I, dil, sub(I, k, S(I, 1))), S(I, 1)); /* effective kernel */
     sym *d[3] = {filters};
@@ -368,18 +370,18 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
             value ev = {0};
             ev.k = V_INT;
             ev.s = ext;
-            oblig_add(I, at, OB_TRUE,
-                      sym_bin(I->c, OP_OR, sym_bin(I->c, OP_NE, s, S(I, 1)),
-                              sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, ext, S(I, 2)), S(I, 1))),
-                      "pad=same at stride 1 needs an odd (dilated) kernel size, got", &ev, NULL);
+            fi_oblig_add(I, at, OB_TRUE,
+                         sym_bin(I->c, OP_OR, sym_bin(I->c, OP_NE, s, S(I, 1)),
+                                 sym_bin(I->c, OP_EQ, sym_bin(I->c, OP_MOD, ext, S(I, 2)), S(I, 1))),
+                         "pad=same at stride 1 needs an odd (dilated) kernel size, got", &ev, NULL);
         } else {
             d[i] = add(I, dv(I, sub(I, add(I, h, mul(I, S(I, 2), pad)), ext), s), S(I, 1));
         }
         value hv = {0};
         hv.k = V_INT;
         hv.s = d[i];
-        oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GE, d[i], S(I, 1)),
-                  fmt1(I, "the output size of %s can reach zero: it is", bn), &hv, NULL);
+        fi_oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GE, d[i], S(I, 1)),
+                     fmt1(I, "the output size of %s can reach zero: it is", bn), &hv, NULL);
     }
     sym *kk = sp == 2 ? mul(I, k, k) : k;
     sym *cin = dv(I, c, groups);
@@ -387,7 +389,7 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
     sym *outsp = sp == 2 ? mul(I, d[1], d[2]) : d[1];
     cost(I, add(I, macs_per, bias ? filters : S(I, 0)), mul(I, S(I, 2), mul(I, macs_per, outsp)));
     value *y = out_tensor(I, sp + 1, d);
-    if (concrete(I) && I->g && !I->abort) {
+    if (fi_concrete(I) && I->g && !I->abort) {
         ir_node *nd = emit(I, sp == 2 ? IR_CONV2D : IR_CONV1D, bn, &x, 1, y);
         nd->filters = (int)K(filters);
         nd->groups = (int)K(groups);
@@ -413,8 +415,7 @@ static value *b_conv(interp *I, loc at, bargs *b, builtin_id id) {
         int64_t w[4] = {K(filters), K(c) / K(groups), K(k), K(k)};
         add_param(I, nd, "weight", PARAM_WEIGHT, sp + 2, w, true);
         if (bias) add_param(I, nd, "bias", PARAM_BIAS, 1, w, true);
-        nd->flops = 2 * w[0] * w[1] * (sp == 2 ? w[2] * w[3] : w[2]) *
-                    (sp == 2 ? nd->shape.d[1] * nd->shape.d[2] : nd->shape.d[1]);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -426,19 +427,16 @@ static value *b_norm(interp *I, loc at, bargs *b, bool layer) {
     sym *ch = layer ? x->d[x->rank - 1] : x->d[0];
     cost(I, mul(I, S(I, 2), ch), mul(I, S(I, 2), numel(I, x)));
     value *y = out_tensor(I, x->rank, x->d);
-    if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd =
-            emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, layer ? "layernorm" : "batchnorm", &x, 1, y);
+    if (fi_concrete(I) && I->g && !I->abort) {
+        ir_node *nd = emit(I, layer ? IR_LAYERNORM : IR_BATCHNORM, NULL, &x, 1, y);
         int64_t c = K(ch);
-        nd->eps = 1e-5f;
-        nd->momentum = 0.1f;
         add_param(I, nd, "weight", PARAM_WEIGHT, 1, &c, true);
         add_param(I, nd, "bias", PARAM_BIAS, 1, &c, true);
         if (!layer) {
             add_param(I, nd, "running_mean", PARAM_RUNNING_MEAN, 1, &c, false);
             add_param(I, nd, "running_var", PARAM_RUNNING_VAR, 1, &c, false);
         }
-        nd->flops = 2 * ir_shape_numel(&nd->shape);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -448,10 +446,10 @@ static value *b_unary(interp *I, bargs *b, ir_op op, ir_act act, const char *opn
     value *x = b->v[0];
     cost(I, S(I, 0), numel(I, x));
     value *y = out_tensor(I, x->rank, x->d);
-    if (concrete(I) && I->g && !I->abort) {
+    if (fi_concrete(I) && I->g && !I->abort) {
         ir_node *nd = emit(I, op, opname, &x, 1, y);
         nd->act = act;
-        nd->flops = ir_shape_numel(&nd->shape);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -460,7 +458,7 @@ static value *b_unary(interp *I, bargs *b, ir_op op, ir_act act, const char *opn
 static value *b_pool(interp *I, loc at, bargs *b, bool maxp) {
     const char *bn = maxp ? "maxpool" : "avgpool";
     value *x = b->v[0];
-    if (!rank_is(I, at, bn, x, 2, 3, "a Tensor[c, h, w] or Tensor[c, l]")) return v_new(I, V_POISON);
+    if (!rank_is(I, at, bn, x, 2, 3, "a Tensor[c, h, w] or Tensor[c, l]")) return fi_v_new(I, V_POISON);
     sym *k = argi(I, b, 1, S(I, 2));
     sym *s = argi(I, b, 2, k);
     sym *p = argi(I, b, 3, S(I, 0));
@@ -469,28 +467,28 @@ static value *b_pool(interp *I, loc at, bargs *b, bool maxp) {
     value pv = {0};
     pv.k = V_INT;
     pv.s = p;
-    oblig_add(I, at, OB_TRUE,
-              sym_and(I->c, sym_bin(I->c, OP_GE, p, S(I, 0)), sym_bin(I->c, OP_LE, mul(I, S(I, 2), p), k)),
-              fmt1(I, "%s padding must be between 0 and half the kernel, got", bn), &pv, NULL);
+    fi_oblig_add(I, at, OB_TRUE,
+                 sym_and(I->c, sym_bin(I->c, OP_GE, p, S(I, 0)), sym_bin(I->c, OP_LE, mul(I, S(I, 2), p), k)),
+                 fmt1(I, "%s padding must be between 0 and half the kernel, got", bn), &pv, NULL);
     sym *d[3] = {x->d[0]};
     for (int i = 1; i < x->rank; i++) {
         d[i] = add(I, dv(I, sub(I, add(I, x->d[i], mul(I, S(I, 2), p)), k), s), S(I, 1));
         value hv = {0};
         hv.k = V_INT;
         hv.s = d[i];
-        oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GE, d[i], S(I, 1)),
-                  fmt1(I, "the output size of %s can reach zero: it is", bn), &hv, NULL);
+        fi_oblig_add(I, at, OB_POSITIVE, sym_bin(I->c, OP_GE, d[i], S(I, 1)),
+                     fmt1(I, "the output size of %s can reach zero: it is", bn), &hv, NULL);
     }
     value *y = out_tensor(I, x->rank, d);
     cost(I, S(I, 0), mul(I, numel(I, y), x->rank == 3 ? mul(I, k, k) : k));
-    if (concrete(I) && I->g && !I->abort) {
+    if (fi_concrete(I) && I->g && !I->abort) {
         ir_node *nd = emit(I, maxp ? IR_MAXPOOL : IR_AVGPOOL, bn, &x, 1, y);
         for (int i = 0; i < x->rank - 1; i++) {
             nd->kernel[i] = (int)K(k);
             nd->stride[i] = (int)K(s);
             nd->pad[i] = (int)K(p);
         }
-        nd->flops = ir_shape_numel(&nd->shape) * K(k) * (x->rank == 3 ? K(k) : 1);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -501,7 +499,7 @@ static value *b_shape_op(interp *I, loc at, bargs *b, builtin_id id) {
     value *y;
     if (id == BI_GLOBAL_AVGPOOL) {
         if (!rank_is(I, at, "global_avgpool", x, 2, IR_MAX_RANK, "a Tensor[c, ...] of rank 2 or more"))
-            return v_new(I, V_POISON);
+            return fi_v_new(I, V_POISON);
         y = out_tensor(I, 1, x->d);
         cost(I, S(I, 0), numel(I, x));
     } else {
@@ -509,9 +507,9 @@ static value *b_shape_op(interp *I, loc at, bargs *b, builtin_id id) {
         sym *n = numel(I, x);
         y = out_tensor(I, 1, &n);
     }
-    if (concrete(I) && I->g && !I->abort) {
+    if (fi_concrete(I) && I->g && !I->abort) {
         ir_node *nd = emit(I, id == BI_FLATTEN ? IR_FLATTEN : IR_GLOBAL_AVGPOOL, specs[id].name, &x, 1, y);
-        nd->flops = id == BI_FLATTEN ? 0 : ir_shape_numel(&I->nodes.v[x->node].shape);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[x->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -521,19 +519,19 @@ static value *b_dropout(interp *I, loc at, bargs *b) {
     value *x = b->v[0];
     if (!b->v[1]) {
         diag_error(I->c, at, "dropout needs 'p'");
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
     sym *p = b->v[1]->s;
     if (!sym_is_const(p) || sym_fval(p) < 0 || sym_fval(p) >= 1) {
         if (sym_is_const(p))
             diag_error(I->c, at, "dropout p must be in [0, 1), got %g", sym_fval(p));
-        else if (!concrete(I)) { /* a searched dropout rate is fine; it is checked per point */
+        else if (!fi_concrete(I)) { /* a searched dropout rate is fine; it is checked per point */
         }
-        if (sym_is_const(p)) return v_new(I, V_POISON);
+        if (sym_is_const(p)) return fi_v_new(I, V_POISON);
     }
     value *y = out_tensor(I, x->rank, x->d);
-    if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd = emit(I, IR_DROPOUT, "dropout", &x, 1, y);
+    if (fi_concrete(I) && I->g && !I->abort) {
+        ir_node *nd = emit(I, IR_DROPOUT, NULL, &x, 1, y);
         nd->p = (float)sym_fval(p);
         y->node = nd->id;
     }
@@ -551,13 +549,13 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
     }
     if (n < 1) {
         diag_error(I->c, at, "%s needs at least one tensor", bn);
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
     for (int i = 0; i < n; i++)
         if (ts[i]->k != V_TENSOR) {
             diag_error(I->c, call && i < call->args.n ? ((ast_expr *)call->args.v[i])->at : at,
-                       "%s takes tensors, got %s", bn, vkind_name(ts[i]));
-            return v_new(I, V_POISON);
+                       "%s takes tensors, got %s", bn, fi_vkind_name(ts[i]));
+            return fi_v_new(I, V_POISON);
         }
     if (n == 1) return ts[0];
     const char *what = id == BI_CONCAT                 ? "cannot concatenate tensors of shapes"
@@ -565,12 +563,13 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
                                                        : "cannot sum tensors of shapes";
     for (int i = 1; i < n; i++) {
         if (ts[i]->rank != ts[0]->rank) {
-            diag_error(I->c, at, "%s %s and %s: their ranks differ", what, shape_str(I, ts[0]),
-                       shape_str(I, ts[i]));
+            diag_error(I->c, at, "%s %s and %s: their ranks differ", what, fi_shape_str(I, ts[0]),
+                       fi_shape_str(I, ts[i]));
             I->abort = true;
-            return v_new(I, V_POISON);
+            return fi_v_new(I, V_POISON);
         }
-        oblig_add(I, at, OB_EQUAL, dims_equal(I, ts[0], ts[i], id == BI_CONCAT ? 1 : 0), what, ts[0], ts[i]);
+        fi_oblig_add(I, at, OB_EQUAL, fi_dims_equal(I, ts[0], ts[i], id == BI_CONCAT ? 1 : 0), what, ts[0],
+                     ts[i]);
     }
     sym *d[IR_MAX_RANK];
     for (int i = 0; i < ts[0]->rank; i++) d[i] = ts[0]->d[i];
@@ -578,10 +577,9 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
         for (int i = 1; i < n; i++) d[0] = add(I, d[0], ts[i]->d[0]);
     value *y = out_tensor(I, ts[0]->rank, d);
     if (id == BI_SUM) cost(I, S(I, 0), mul(I, S(I, n - 1), numel(I, y)));
-    if (concrete(I) && I->g && !I->abort) {
-        ir_node *nd =
-            emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, id == BI_CONCAT ? "concat" : "add", ts, n, y);
-        nd->flops = id == BI_SUM ? (n - 1) * ir_shape_numel(&nd->shape) : 0;
+    if (fi_concrete(I) && I->g && !I->abort) {
+        ir_node *nd = emit(I, id == BI_CONCAT ? IR_CONCAT : IR_ADD, NULL, ts, n, y);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[ts[0]->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -592,21 +590,22 @@ static value *b_nary(interp *I, ast_expr *call, loc at, value **pos, int npos, b
 static value *b_mul(interp *I, loc at, value *a, value *b) {
     bool bcast = b->rank == 1 && a->rank > 1;
     if (!bcast && a->rank != b->rank) {
-        diag_error(I->c, at, "cannot multiply tensors of shapes %s and %s", shape_str(I, a), shape_str(I, b));
+        diag_error(I->c, at, "cannot multiply tensors of shapes %s and %s", fi_shape_str(I, a),
+                   fi_shape_str(I, b));
         I->abort = true;
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
     if (bcast)
-        oblig_add(I, at, OB_EQUAL, sym_bin(I->c, OP_EQ, a->d[0], b->d[0]),
-                  "cannot scale channels: the shapes are", a, b);
+        fi_oblig_add(I, at, OB_EQUAL, sym_bin(I->c, OP_EQ, a->d[0], b->d[0]),
+                     "cannot scale channels: the shapes are", a, b);
     else
-        oblig_add(I, at, OB_EQUAL, dims_equal(I, a, b, 0), "cannot multiply tensors of shapes", a, b);
+        fi_oblig_add(I, at, OB_EQUAL, fi_dims_equal(I, a, b, 0), "cannot multiply tensors of shapes", a, b);
     value *y = out_tensor(I, a->rank, a->d);
     cost(I, S(I, 0), numel(I, y));
-    if (concrete(I) && I->g && !I->abort) {
+    if (fi_concrete(I) && I->g && !I->abort) {
         value *ins[2] = {a, b};
-        ir_node *nd = emit(I, IR_MUL, "mul", ins, 2, y);
-        nd->flops = ir_shape_numel(&nd->shape);
+        ir_node *nd = emit(I, IR_MUL, NULL, ins, 2, y);
+        nd->flops = ir_node_flops(nd, &I->nodes.v[a->node].shape);
         y->node = nd->id;
     }
     return y;
@@ -615,32 +614,32 @@ static value *b_mul(interp *I, loc at, value *a, value *b) {
 static value *b_minmax(interp *I, bargs *b, bool mx) {
     if (!b->v[0] || !b->v[1]) {
         diag_error(I->c, loc_none(), "min/max need two ints");
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
     sym *a = b->v[0]->s, *c = b->v[1]->s;
     sym *lt = sym_bin(I->c, OP_LT, a, c);
-    return v_int(I, mx ? sym_ite(I->c, lt, c, a) : sym_ite(I->c, lt, a, c));
+    return fi_v_int(I, mx ? sym_ite(I->c, lt, c, a) : sym_ite(I->c, lt, a, c));
 }
 
-value *builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int npos, const char **names,
-                    value **named, loc *named_at, int nnamed) {
+value *fi_builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int npos, const char **names,
+                       value **named, loc *named_at, int nnamed) {
     loc at = call ? call->at : loc_none();
     I->call_at = at;
     if (id == BI_MUL) return b_mul(I, at, pos[0], pos[1]);
     if (id == BI_CONCAT || id == BI_SUM) {
         if (nnamed) {
             diag_error(I->c, named_at[0], "%s takes no named arguments", specs[id].name);
-            return v_new(I, V_POISON);
+            return fi_v_new(I, V_POISON);
         }
         return b_nary(I, call, at, pos, npos, id);
     }
     bargs b;
-    if (!bind_args(I, id, call, pos, npos, names, named, named_at, nnamed, &b)) return v_new(I, V_POISON);
+    if (!bind_args(I, id, call, pos, npos, names, named, named_at, nnamed, &b)) return fi_v_new(I, V_POISON);
     if (b.types[0] == 'T' && !b.v[0]) {
         diag_error(I->c, at, "%s needs its input tensor", specs[id].name);
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
-    if (b.types[0] == 'T' && (b.v[0]->rank < 1)) return v_new(I, V_POISON);
+    if (b.types[0] == 'T' && (b.v[0]->rank < 1)) return fi_v_new(I, V_POISON);
     switch (id) {
     case BI_DENSE: return b_dense(I, at, &b);
     case BI_CONV2D:
@@ -669,5 +668,5 @@ value *builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, int n
     default: break;
     }
     diag_internal(I->c, "builtin %d has no rule", id);
-    return v_new(I, V_POISON);
+    return fi_v_new(I, V_POISON);
 }

@@ -10,13 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "interp_int.h"
+#include "nasc/rng.h"
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+/* SAMPLE mode draws from a one-word splitmix64 stream (nasc/rng.h), so a
+ * sampled point depends only on the seed. */
+static uint64_t rng_next(uint64_t *s) { return nasc_rng_splitmix64(s); }
 
 static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 
@@ -85,7 +83,7 @@ static char *bval_sig(interp *I, bval *b, bool *shape_preserving) {
 static char *bval_sig_r(interp *I, bval *b, bool *shape_preserving, bool display) {
     *shape_preserving = false;
     if (b->k == B_BUILTIN) {
-        *shape_preserving = builtin_is_act(b->builtin);
+        *shape_preserving = fi_builtin_is_act(b->builtin);
         return *shape_preserving ? "(Tensor[...]) -> same shape"
                                  : arena_printf(&I->c->A, "builtin %s", b->name);
     }
@@ -131,7 +129,7 @@ static const char *alt_name(interp *I, ast_expr *item, value *v) {
         if (sym_is_const(v->s))
             return v->s->c.is_float ? arena_printf(&I->c->A, "%g", v->s->c.f)
                                     : arena_printf(&I->c->A, "%lld", (long long)v->s->c.i);
-        return sym_str(I->c, v->s, dec_label_name, dec_val_name, I->sp);
+        return sym_str(I->c, v->s, fi_dec_label_name, fi_dec_val_name, I->sp);
     case V_BOOL: return sym_is_true(v->s) ? "true" : sym_is_false(v->s) ? "false" : "?";
     case V_ENUM: return I->prog->enums.v[v->enum_id]->members.v[sym_ival(v->s)];
     case V_BLOCK: return v->b->name;
@@ -176,7 +174,7 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
             diag *dg = diag_error(
                 I->c, it->at,
                 "the alternatives of choice '%s' must have one type: this one is %s, the first is %s",
-                d->label, vkind_name(v), vkind_name(vals[0]));
+                d->label, fi_vkind_name(v), fi_vkind_name(vals[0]));
             diag_note(I->c, dg, ((ast_expr *)items->v[0])->at, "the first alternative");
             return false;
         }
@@ -198,12 +196,12 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
         d->alt_names[i] = alt_name(I, it, v);
         /* a hash set, not a scan of the earlier names: a choice may list
          * 40,000 alternatives */
-        if (label_lookup(&seen, d->alt_names[i]) >= 0) {
+        if (fi_label_lookup(&seen, d->alt_names[i]) >= 0) {
             diag_error(I->c, it->at, "alternative '%s' appears twice in choice '%s'", d->alt_names[i],
                        d->label);
             return false;
         }
-        label_insert(I->c, &seen, d->alt_names[i], i);
+        fi_label_insert(I->c, &seen, d->alt_names[i], i);
         bool cst = (vt == DV_INT || vt == DV_FLOAT || vt == DV_BOOL || vt == DV_ENUM) && sym_is_const(v->s);
         if (!cst)
             d->by_index = true;
@@ -221,11 +219,11 @@ static bool set_domain(interp *I, decision *d, ast_list *items, value **vals) {
 }
 
 static int64_t const_int(interp *I, ast_expr *e, const char *what, bool *ok) {
-    value *v = eval_expr(I, e);
+    value *v = fi_eval_expr(I, e);
     if (v->k != V_INT || !sym_is_const(v->s)) {
         if (v->k != V_POISON)
             diag_error(I->c, e->at, "%s must be a constant int, got %s", what,
-                       v->k == V_INT ? "a value that depends on decisions" : vkind_name(v));
+                       v->k == V_INT ? "a value that depends on decisions" : fi_vkind_name(v));
         *ok = false;
         return 0;
     }
@@ -233,7 +231,7 @@ static int64_t const_int(interp *I, ast_expr *e, const char *what, bool *ok) {
 }
 
 static double const_num(interp *I, ast_expr *e, const char *what, bool *ok) {
-    value *v = eval_expr(I, e);
+    value *v = fi_eval_expr(I, e);
     if ((v->k != V_INT && v->k != V_FLOAT) || !sym_is_const(v->s)) {
         if (v->k != V_POISON) diag_error(I->c, e->at, "%s must be a constant number", what);
         *ok = false;
@@ -244,7 +242,7 @@ static double const_num(interp *I, ast_expr *e, const char *what, bool *ok) {
 
 static value **eval_items(interp *I, ast_list *items) {
     value **vals = arena_alloc(&I->c->A, (size_t)(items->n + 1) * sizeof *vals);
-    for (int i = 0; i < items->n; i++) vals[i] = eval_expr(I, items->v[i]);
+    for (int i = 0; i < items->n; i++) vals[i] = fi_eval_expr(I, items->v[i]);
     return vals;
 }
 
@@ -252,9 +250,9 @@ static value **eval_items(interp *I, ast_list *items) {
  * the value itself). */
 static value *decision_value(interp *I, decision *d, value **alts, sym *dec, loc at) {
     value *v;
-    if (d->kind == DK_INT) return v_int(I, dec);
+    if (d->kind == DK_INT) return fi_v_int(I, dec);
     if (d->kind == DK_FLOAT) {
-        v = v_new(I, V_FLOAT);
+        v = fi_v_new(I, V_FLOAT);
         v->s = dec;
         return v;
     }
@@ -268,7 +266,7 @@ static value *decision_value(interp *I, decision *d, value **alts, sym *dec, loc
         for (int i = 0; i < b->n; i++) b->alts[i] = alts[i]->b;
         b->label = d->label;
         b->name = d->label;
-        v = v_new(I, V_BLOCK);
+        v = fi_v_new(I, V_BLOCK);
         v->b = b;
         return v;
     }
@@ -277,24 +275,26 @@ static value *decision_value(interp *I, decision *d, value **alts, sym *dec, loc
         value *r = alts[0];
         for (int i = 1; i < d->n_alts; i++) {
             if (alts[i]->rank != alts[0]->rank) {
-                diag_error(
-                    I->c, at, "the alternatives of input choice '%s' must have one shape: %s is %s, %s is %s",
-                    d->label, d->alt_names[0], shape_str(I, alts[0]), d->alt_names[i], shape_str(I, alts[i]));
-                return v_new(I, V_POISON);
+                diag_error(I->c, at,
+                           "the alternatives of input choice '%s' must have one shape: %s is %s, %s is %s",
+                           d->label, d->alt_names[0], fi_shape_str(I, alts[0]), d->alt_names[i],
+                           fi_shape_str(I, alts[i]));
+                return fi_v_new(I, V_POISON);
             }
-            oblig_add(I, at, OB_EQUAL, dims_equal(I, alts[0], alts[i], 0),
-                      arena_printf(&I->c->A,
-                                   "the alternatives of input choice '%s' have different shapes:", d->label),
-                      alts[0], alts[i]);
+            fi_oblig_add(
+                I, at, OB_EQUAL, fi_dims_equal(I, alts[0], alts[i], 0),
+                arena_printf(&I->c->A,
+                             "the alternatives of input choice '%s' have different shapes:", d->label),
+                alts[0], alts[i]);
         }
         return r; /* all alternatives have its shape */
     }
     default:
-        v = v_new(I, d->vt == DV_FLOAT    ? V_FLOAT
-                     : d->vt == DV_BOOL   ? V_BOOL
-                     : d->vt == DV_ENUM   ? V_ENUM
-                     : d->vt == DV_STRING ? V_STRING
-                                          : V_INT);
+        v = fi_v_new(I, d->vt == DV_FLOAT    ? V_FLOAT
+                        : d->vt == DV_BOOL   ? V_BOOL
+                        : d->vt == DV_ENUM   ? V_ENUM
+                        : d->vt == DV_STRING ? V_STRING
+                                             : V_INT);
         if (d->vt == DV_ENUM) v->enum_id = alts[0]->enum_id;
         if (d->vt == DV_STRING) {
             v->str = sym_is_const(dec) ? alts[sym_ival(dec)]->str : alts[0]->str;
@@ -313,7 +313,7 @@ static value *decision_value(interp *I, decision *d, value **alts, sym *dec, loc
 }
 
 static value *subset_value(interp *I, decision *d, value **alts, uint64_t mask, bool symbolic, loc at) {
-    value *v = v_new(I, V_LIST);
+    value *v = fi_v_new(I, V_LIST);
     v->n = d->k;
     v->items = arena_alloc(&I->c->A, (size_t)d->k * sizeof *v->items);
     if (symbolic) {
@@ -321,13 +321,13 @@ static value *subset_value(interp *I, decision *d, value **alts, uint64_t mask, 
             if (alts[i]->k != alts[0]->k || (alts[0]->k == V_TENSOR && alts[i]->rank != alts[0]->rank)) {
                 diag_error(I->c, at, "the alternatives of choice '%s' must have one type and shape",
                            d->label);
-                return v_new(I, V_POISON);
+                return fi_v_new(I, V_POISON);
             }
             if (alts[0]->k == V_TENSOR)
-                oblig_add(I, at, OB_EQUAL, dims_equal(I, alts[0], alts[i], 0),
-                          arena_printf(&I->c->A,
-                                       "the alternatives of choice '%s' have different shapes:", d->label),
-                          alts[0], alts[i]);
+                fi_oblig_add(I, at, OB_EQUAL, fi_dims_equal(I, alts[0], alts[i], 0),
+                             arena_printf(&I->c->A,
+                                          "the alternatives of choice '%s' have different shapes:", d->label),
+                             alts[0], alts[i]);
         }
         for (int j = 0; j < d->k; j++) v->items[j] = alts[0];
         return v;
@@ -339,7 +339,7 @@ static value *subset_value(interp *I, decision *d, value **alts, uint64_t mask, 
 }
 
 static decision *new_decision(interp *I, ast_expr *e, const char *label, loc at, bool in_section) {
-    int prev = label_lookup(I->labels, label);
+    int prev = fi_label_lookup(I->labels, label);
     if (prev >= 0) {
         diag *dg = diag_error(I->c, at, "two choices get the same label '%s'", label);
         diag_note(I->c, dg, I->sp->decs.v[prev]->at, "the other choice is here; rename one of them");
@@ -423,11 +423,11 @@ static bool build_domain(interp *I, ast_expr *e, decision *d, value ***alts_out)
 
 static value *choice_check(interp *I, ast_expr *e, const char *label, loc at, bool in_section) {
     decision *d = new_decision(I, e, label, at, in_section);
-    if (!d) return v_new(I, V_POISON);
+    if (!d) return fi_v_new(I, V_POISON);
     value **alts;
-    if (!build_domain(I, e, d, &alts)) return v_new(I, V_POISON);
+    if (!build_domain(I, e, d, &alts)) return fi_v_new(I, V_POISON);
     vec_push(&I->c->A, I->sp->decs, d);
-    label_insert(I->c, I->labels, label, d->id);
+    fi_label_insert(I->c, I->labels, label, d->id);
     sym *dec =
         sym_dec(I->c, d->id, d->kind == DK_FLOAT || (d->kind == DK_CAT && d->vt == DV_FLOAT && !d->by_index));
     if (d->kind == DK_SUBSET) return subset_value(I, d, alts, 0, true, at);
@@ -471,11 +471,11 @@ static void draw(interp *I, decision *d, sval *v) {
 }
 
 static value *choice_concrete(interp *I, ast_expr *e, const char *label, loc at) {
-    int id = label_lookup(I->labels, label);
+    int id = fi_label_lookup(I->labels, label);
     if (id < 0) {
         diag_internal(I->c, "decision '%s' was not found by the checker", label);
         I->abort = true;
-        return v_new(I, V_POISON);
+        return fi_v_new(I, V_POISON);
     }
     decision *d = I->sp->decs.v[id];
     assignment *a = I->asg;
@@ -500,9 +500,9 @@ static value *choice_concrete(interp *I, ast_expr *e, const char *label, loc at)
     value **alts = (e->ch == CH_SET || e->ch == CH_KOF) ? eval_items(I, &e->items) : NULL;
     (void)at;
     switch (d->kind) {
-    case DK_INT: return v_int(I, sym_int(I->c, x.i));
+    case DK_INT: return fi_v_int(I, sym_int(I->c, x.i));
     case DK_FLOAT: {
-        value *v = v_new(I, V_FLOAT);
+        value *v = fi_v_new(I, V_FLOAT);
         v->s = sym_float(I->c, x.f);
         return v;
     }
@@ -516,8 +516,8 @@ static value *choice_concrete(interp *I, ast_expr *e, const char *label, loc at)
     return decision_value(I, d, alts, s, at);
 }
 
-value *make_choice(interp *I, ast_expr *e, const char *label, loc at, bool in_section) {
-    if (I->abort) return v_new(I, V_POISON);
+value *fi_make_choice(interp *I, ast_expr *e, const char *label, loc at, bool in_section) {
+    if (I->abort) return fi_v_new(I, V_POISON);
     if (I->mode == MODE_CHECK) return choice_check(I, e, label, at, in_section);
     return choice_concrete(I, e, label, at);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include "arena.h"
 
 #if defined(__GNUC__)
 #define NASC_HIDDEN       __attribute__((visibility("hidden")))
@@ -23,48 +24,6 @@
 #define NASC_HIDDEN
 #define NASC_PRINTF(a, b)
 #endif
-
-/* ===== arena.c ===== */
-
-typedef struct arena_chunk arena_chunk;
-typedef struct arena {
-    arena_chunk *head;
-    size_t used_total;
-    arena_chunk *spare; /* chunks given back by arena_release, reused first */
-} arena;
-
-void *arena_alloc(arena *a, size_t n); /* zeroed, 16-aligned */
-char *arena_strdup(arena *a, const char *s);
-char *arena_strndup(arena *a, const char *s, size_t n);
-char *arena_printf(arena *a, const char *fmt, ...) NASC_PRINTF(2, 3);
-char *arena_vprintf(arena *a, const char *fmt, va_list ap);
-void arena_free_all(arena *a);
-/* A point in the arena's history; releasing it frees everything allocated
- * since (for the many short-lived runs of a search). */
-typedef struct arena_mark {
-    arena_chunk *head;
-    size_t used, used_total;
-} arena_mark;
-arena_mark arena_get_mark(const arena *a);
-void arena_release(arena *a, arena_mark m);
-
-/* A growable array in the arena: old storage is simply abandoned. */
-#define VEC(T)      \
-    struct {        \
-        T *v;       \
-        int n, cap; \
-    }
-#define vec_push(A, vec, x)                                                        \
-    do {                                                                           \
-        if ((vec).n == (vec).cap) {                                                \
-            int nc_ = (vec).cap ? (vec).cap * 2 : 8;                               \
-            void *nv_ = arena_alloc((A), (size_t)nc_ * sizeof(*(vec).v));          \
-            if ((vec).n) memcpy(nv_, (vec).v, (size_t)(vec).n * sizeof(*(vec).v)); \
-            (vec).v = nv_;                                                         \
-            (vec).cap = nc_;                                                       \
-        }                                                                          \
-        (vec).v[(vec).n++] = (x);                                                  \
-    } while (0)
 
 /* ===== diag.c ===== */
 

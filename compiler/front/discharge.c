@@ -914,7 +914,7 @@ void space_analyze(nasc_ctx *c, space_ir *s) {
 
 const char *decision_condition(nasc_ctx *c, space_ir *s, const decision *d) {
     if (sym_is_true(d->guard)) return "";
-    return sym_str(c, d->guard, dec_label_name, dec_val_name, s);
+    return sym_str(c, d->guard, fi_dec_label_name, fi_dec_val_name, s);
 }
 
 const char *decision_kind_name(const decision *d) {

@@ -13,68 +13,63 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "interp_int.h"
 #include "suggest.h"
 
 /* ----- values ----- */
 
-value *v_new(interp *I, vkind k) {
+value *fi_v_new(interp *I, vkind k) {
     value *v = arena_alloc(&I->c->A, sizeof *v);
     v->k = k;
     v->node = -1;
     return v;
 }
 
-value *v_int(interp *I, sym *s) {
-    value *v = v_new(I, V_INT);
+value *fi_v_int(interp *I, sym *s) {
+    value *v = fi_v_new(I, V_INT);
     v->s = s;
     return v;
 }
-value *v_bool(interp *I, sym *s) {
-    value *v = v_new(I, V_BOOL);
+value *fi_v_bool(interp *I, sym *s) {
+    value *v = fi_v_new(I, V_BOOL);
     v->s = s;
     return v;
 }
 
-value *v_tensor(interp *I, int rank, sym **d, int node) {
-    value *v = v_new(I, V_TENSOR);
+value *fi_v_tensor(interp *I, int rank, sym **d, int node) {
+    value *v = fi_v_new(I, V_TENSOR);
     v->rank = rank;
     for (int i = 0; i < rank; i++) v->d[i] = d[i];
     v->node = node;
     return v;
 }
 
-const char *vkind_name(const value *v) {
+const char *fi_vkind_name(const value *v) {
     static const char *n[] = {"int",  "float",  "bool", "enum",     "Tensor",   "block",
                               "list", "string", "same", "quantity", "undefined"};
     return n[v->k];
 }
 
-bool concrete(const interp *I) { return I->mode != MODE_CHECK; }
+bool fi_concrete(const interp *I) { return I->mode != MODE_CHECK; }
 
 static value *poison(interp *I, const char *why) {
-    value *v = v_new(I, V_POISON);
+    value *v = fi_v_new(I, V_POISON);
     v->str = why;
     return v;
 }
 
 /* ----- labels ----- */
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
-}
-
-int label_lookup(label_map *m, const char *label) {
+int fi_label_lookup(label_map *m, const char *label) {
     if (!m || !m->cap) return -1;
-    for (uint64_t i = hash_str(label) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
+    for (uint64_t i = hash_fnv1a(label) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
         if (!m->keys[i]) return -1;
         if (!strcmp(m->keys[i], label)) return m->vals[i];
     }
 }
 
-void label_insert(nasc_ctx *c, label_map *m, const char *label, int id) {
+void fi_label_insert(nasc_ctx *c, label_map *m, const char *label, int id) {
     if (2 * (m->n + 1) > m->cap) {
         label_map old = *m;
         m->cap = old.cap ? old.cap * 2 : 64;
@@ -82,9 +77,9 @@ void label_insert(nasc_ctx *c, label_map *m, const char *label, int id) {
         m->vals = arena_alloc(&c->A, (size_t)m->cap * sizeof *m->vals);
         m->n = 0;
         for (int i = 0; i < old.cap; i++)
-            if (old.keys[i]) label_insert(c, m, old.keys[i], old.vals[i]);
+            if (old.keys[i]) fi_label_insert(c, m, old.keys[i], old.vals[i]);
     }
-    uint64_t i = hash_str(label) & (uint64_t)(m->cap - 1);
+    uint64_t i = hash_fnv1a(label) & (uint64_t)(m->cap - 1);
     while (m->keys[i]) i = (i + 1) & (uint64_t)(m->cap - 1);
     m->keys[i] = label;
     m->vals[i] = id;
@@ -113,26 +108,26 @@ static char *loops_text(interp *I, const int *loops, int n) {
     return arena_strdup(&I->c->A, buf);
 }
 
-const char *frame_prefix(interp *I, frame *f) {
+const char *fi_frame_prefix(interp *I, frame *f) {
     if (!f) return "";
     if (f->prefix) return f->prefix;
     const segment *g = &f->seg;
     char *ord = g->total > 1 ? arena_printf(&I->c->A, "#%d", g->ord) : "";
-    f->prefix = arena_printf(&I->c->A, "%s%s%s%s%s%s.", frame_prefix(I, f->parent), g->a, g->b ? "." : "",
+    f->prefix = arena_printf(&I->c->A, "%s%s%s%s%s%s.", fi_frame_prefix(I, f->parent), g->a, g->b ? "." : "",
                              g->b ? g->b : "", ord, loops_text(I, g->loops, g->n_loops));
     return f->prefix;
 }
 
-char *make_label(interp *I, const char *name) {
-    return arena_printf(&I->c->A, "%s%s%s", frame_prefix(I, I->fr), name, loop_suffix(I));
+char *fi_make_label(interp *I, const char *name) {
+    return arena_printf(&I->c->A, "%s%s%s", fi_frame_prefix(I, I->fr), name, loop_suffix(I));
 }
 
-const char *dec_label_name(void *ud, int dec) {
+const char *fi_dec_label_name(void *ud, int dec) {
     space_ir *s = ud;
     return dec >= 0 && dec < s->decs.n ? s->decs.v[dec]->label : "?";
 }
 
-const char *dec_val_name(void *ud, int dec, int64_t v) {
+const char *fi_dec_val_name(void *ud, int dec, int64_t v) {
     space_ir *s = ud;
     if (dec < 0 || dec >= s->decs.n) return NULL;
     decision *d = s->decs.v[dec];
@@ -145,17 +140,18 @@ const char *dec_val_name(void *ud, int dec, int64_t v) {
 
 /* ----- obligations ----- */
 
-char *shape_str(interp *I, const value *t) {
-    if (t->k != V_TENSOR) return arena_strdup(&I->c->A, vkind_name(t));
+char *fi_shape_str(interp *I, const value *t) {
+    if (t->k != V_TENSOR) return arena_strdup(&I->c->A, fi_vkind_name(t));
     char *s = "[";
     for (int i = 0; i < t->rank; i++)
         s = arena_printf(&I->c->A, "%s%s%s", s, i ? ", " : "",
-                         sym_str(I->c, t->d[i], dec_label_name, dec_val_name, I->sp));
+                         sym_str(I->c, t->d[i], fi_dec_label_name, fi_dec_val_name, I->sp));
     return arena_printf(&I->c->A, "%s]", s);
 }
 
 /* Records that prop must hold here; in POINT mode it is decided at once. */
-void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, const value *a, const value *b) {
+void fi_oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, const value *a,
+                  const value *b) {
     const char *joiner = I->joiner, *what_arg = I->what_arg;
     I->joiner = I->what_arg = NULL;
     if (sym_is_true(prop)) return;
@@ -179,15 +175,15 @@ void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, con
             o.show[j][0] = vs[j]->s;
         }
     }
-    if (concrete(I)) {
+    if (fi_concrete(I)) {
         if (sym_is_true(prop)) return;
         /* Print the concrete values right away. */
         char *msg = what_arg ? arena_printf(&I->c->A, what, what_arg) : arena_strdup(&I->c->A, what);
         for (int j = 0; j < o.n_show; j++)
             msg = arena_printf(&I->c->A, "%s%s %s", msg, j ? (joiner ? joiner : " and") : "",
                                vs[j]->k == V_TENSOR
-                                   ? shape_str(I, vs[j])
-                                   : sym_str(I->c, vs[j]->s, dec_label_name, dec_val_name, I->sp));
+                                   ? fi_shape_str(I, vs[j])
+                                   : sym_str(I->c, vs[j]->s, fi_dec_label_name, fi_dec_val_name, I->sp));
         diag_error(I->c, at, "%s", msg);
         I->abort = true;
         return;
@@ -196,7 +192,7 @@ void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, con
 }
 
 /* The conjunction of dimension equalities a.d[i] == b.d[i] for i >= from. */
-sym *dims_equal(interp *I, const value *a, const value *b, int from) {
+sym *fi_dims_equal(interp *I, const value *a, const value *b, int from) {
     sym *p = sym_bool(I->c, true);
     for (int i = from; i < a->rank && i < b->rank; i++)
         p = sym_and(I->c, p, sym_bin(I->c, OP_EQ, a->d[i], b->d[i]));
@@ -277,8 +273,8 @@ static value *merge(interp *I, sym *c, value *a, value *b, const char *name) {
     if (b->k == V_POISON) return b;
     if (a->k != b->k || (a->k == V_ENUM && a->enum_id != b->enum_id))
         return poison(I, arena_printf(&I->c->A, "'%s' is a %s on one path and a %s on another", name,
-                                      vkind_name(a), vkind_name(b)));
-    value *m = v_new(I, a->k);
+                                      fi_vkind_name(a), fi_vkind_name(b)));
+    value *m = fi_v_new(I, a->k);
     *m = *a;
     switch (a->k) {
     case V_INT:
@@ -290,7 +286,7 @@ static value *merge(interp *I, sym *c, value *a, value *b, const char *name) {
             return poison(I,
                           arena_printf(&I->c->A,
                                        "the rank of '%s' depends on decisions: %s on one path, %s on another",
-                                       name, shape_str(I, a), shape_str(I, b)));
+                                       name, fi_shape_str(I, a), fi_shape_str(I, b)));
         for (int i = 0; i < a->rank; i++) m->d[i] = sym_ite(I->c, c, a->d[i], b->d[i]);
         m->node = -1;
         return m;
@@ -330,7 +326,7 @@ static void note_near(interp *I, diag *d, const char *name, loc at) {
         }
         if (block_visible(b, at.file)) fr_near_add(&n, b->name);
     }
-    for (int b = 0; b < BI_MUL; b++) fr_near_add(&n, builtin_name((builtin_id)b));
+    for (int b = 0; b < BI_MUL; b++) fr_near_add(&n, fi_builtin_name((builtin_id)b));
     if (n.best) diag_note(I->c, d, at, "did you mean '%s'?", n.best);
 }
 
@@ -368,7 +364,7 @@ static void ambiguous_block(interp *I, const char *name, loc at, ast_item *a, as
 }
 
 static value *block_value(interp *I, bval *b) {
-    value *v = v_new(I, V_BLOCK);
+    value *v = fi_v_new(I, V_BLOCK);
     v->b = b;
     return v;
 }
@@ -378,7 +374,7 @@ static value *lookup_global(interp *I, const char *name, loc at) {
         ast_item *en = I->prog->enums.v[i];
         for (int m = 0; m < en->members.n; m++)
             if (!strcmp(en->members.v[m], name)) {
-                value *v = v_new(I, V_ENUM);
+                value *v = fi_v_new(I, V_ENUM);
                 v->enum_id = i;
                 v->s = sym_int(I->c, m);
                 return v;
@@ -393,15 +389,15 @@ static value *lookup_global(interp *I, const char *name, loc at) {
         b->name = blk->name;
         return block_value(I, b);
     }
-    int bi = builtin_lookup(name);
+    int bi = fi_builtin_lookup(name);
     if (bi >= 0) {
         bval *b = arena_alloc(&I->c->A, sizeof *b);
         b->k = B_BUILTIN;
         b->builtin = (builtin_id)bi;
-        b->name = builtin_name((builtin_id)bi);
+        b->name = fi_builtin_name((builtin_id)bi);
         return block_value(I, b);
     }
-    if (!strcmp(name, "same")) return v_new(I, V_SAME);
+    if (!strcmp(name, "same")) return fi_v_new(I, V_SAME);
     return NULL;
 }
 
@@ -413,7 +409,7 @@ static value *cached_global(interp *I, ast_expr *name) {
         b->k = name->gblock ? B_USER : B_BUILTIN;
         b->blk = name->gblock;
         b->builtin = (builtin_id)(name->gbuiltin - 1);
-        b->name = name->gblock ? name->gblock->name : builtin_name(b->builtin);
+        b->name = name->gblock ? name->gblock->name : fi_builtin_name(b->builtin);
         return block_value(I, b);
     }
     value *v = lookup_global(I, name->name, name->at);
@@ -445,19 +441,19 @@ static bool is_num(const value *v) { return v->k == V_INT || v->k == V_FLOAT; }
 static value *tensor_binop(interp *I, ast_expr *e, value *a, value *b);
 
 static value *eval_binop(interp *I, ast_expr *e) {
-    value *a = eval_expr(I, e->lhs);
+    value *a = fi_eval_expr(I, e->lhs);
     if (I->abort) return a;
-    value *b = eval_expr(I, e->rhs);
+    value *b = fi_eval_expr(I, e->rhs);
     if (I->abort || a->k == V_POISON || b->k == V_POISON) return poison(I, "");
     if (a->k == V_TENSOR || b->k == V_TENSOR) return tensor_binop(I, e, a, b);
     ast_op op = e->op;
     if (op == OP_AND || op == OP_OR) {
         if (a->k != V_BOOL || b->k != V_BOOL) {
             diag_error(I->c, e->at, "'%s' needs bool operands, got %s and %s", op == OP_AND ? "and" : "or",
-                       vkind_name(a), vkind_name(b));
+                       fi_vkind_name(a), fi_vkind_name(b));
             return poison(I, "");
         }
-        return v_bool(I, sym_bin(I->c, op, a->s, b->s));
+        return fi_v_bool(I, sym_bin(I->c, op, a->s, b->s));
     }
     if (op >= OP_EQ && op <= OP_GE) {
         bool ok =
@@ -465,13 +461,14 @@ static value *eval_binop(interp *I, ast_expr *e) {
                                          ((a->k == V_BOOL && b->k == V_BOOL) ||
                                           (a->k == V_ENUM && b->k == V_ENUM && a->enum_id == b->enum_id)));
         if (!ok) {
-            diag_error(I->c, e->at, "cannot compare %s with %s", vkind_name(a), vkind_name(b));
+            diag_error(I->c, e->at, "cannot compare %s with %s", fi_vkind_name(a), fi_vkind_name(b));
             return poison(I, "");
         }
-        return v_bool(I, sym_bin(I->c, op, a->s, b->s));
+        return fi_v_bool(I, sym_bin(I->c, op, a->s, b->s));
     }
     if (!is_num(a) || !is_num(b)) {
-        diag_error(I->c, e->at, "arithmetic needs numbers, got %s and %s", vkind_name(a), vkind_name(b));
+        diag_error(I->c, e->at, "arithmetic needs numbers, got %s and %s", fi_vkind_name(a),
+                   fi_vkind_name(b));
         return poison(I, "");
     }
     if ((op == OP_DIV || op == OP_MOD) && sym_is_const(b->s) && !b->s->is_float && b->s->c.i == 0) {
@@ -483,11 +480,11 @@ static value *eval_binop(interp *I, ast_expr *e) {
         tmp.k = V_INT;
         tmp.s = b->s;
         if (!b->s->is_float)
-            oblig_add(I, e->at, OB_TRUE, sym_bin(I->c, OP_NE, b->s, sym_int(I->c, 0)),
-                      "division by zero: the divisor", &tmp, NULL);
+            fi_oblig_add(I, e->at, OB_TRUE, sym_bin(I->c, OP_NE, b->s, sym_int(I->c, 0)),
+                         "division by zero: the divisor", &tmp, NULL);
     }
     sym *r = sym_bin(I->c, op, a->s, b->s);
-    value *v = v_new(I, r->is_float ? V_FLOAT : V_INT);
+    value *v = fi_v_new(I, r->is_float ? V_FLOAT : V_INT);
     v->s = r;
     return v;
 }
@@ -495,48 +492,48 @@ static value *eval_binop(interp *I, ast_expr *e) {
 static value *tensor_binop(interp *I, ast_expr *e, value *a, value *b) {
     if (a->k != V_TENSOR || b->k != V_TENSOR || (e->op != OP_ADD && e->op != OP_MUL)) {
         diag_error(I->c, e->at, "operator not defined for %s and %s (tensors support elementwise + and *)",
-                   vkind_name(a), vkind_name(b));
+                   fi_vkind_name(a), fi_vkind_name(b));
         return poison(I, "");
     }
     value *args[2] = {a, b};
-    return builtin_call(I, e->op == OP_ADD ? BI_SUM : BI_MUL, e, args, 2, NULL, NULL, NULL, 0);
+    return fi_builtin_call(I, e->op == OP_ADD ? BI_SUM : BI_MUL, e, args, 2, NULL, NULL, NULL, 0);
 }
 
 static value *eval_unop(interp *I, ast_expr *e) {
-    value *a = eval_expr(I, e->lhs);
+    value *a = fi_eval_expr(I, e->lhs);
     if (a->k == V_POISON) return a;
     if (e->op == OP_NOT) {
         if (a->k != V_BOOL) {
-            diag_error(I->c, e->at, "'not' needs a bool, got %s", vkind_name(a));
+            diag_error(I->c, e->at, "'not' needs a bool, got %s", fi_vkind_name(a));
             return poison(I, "");
         }
-        return v_bool(I, sym_not(I->c, a->s));
+        return fi_v_bool(I, sym_not(I->c, a->s));
     }
     if (!is_num(a)) {
-        diag_error(I->c, e->at, "cannot negate a %s", vkind_name(a));
+        diag_error(I->c, e->at, "cannot negate a %s", fi_vkind_name(a));
         return poison(I, "");
     }
-    value *v = v_new(I, a->k);
+    value *v = fi_v_new(I, a->k);
     v->s = sym_neg(I->c, a->s);
     return v;
 }
 
-value *eval_expr(interp *I, ast_expr *e) {
+value *fi_eval_expr(interp *I, ast_expr *e) {
     if (I->abort) return poison(I, "");
     value *v;
     switch (e->kind) {
-    case E_INT: return v_int(I, sym_int(I->c, e->ival));
+    case E_INT: return fi_v_int(I, sym_int(I->c, e->ival));
     case E_FLOAT:
-        v = v_new(I, V_FLOAT);
+        v = fi_v_new(I, V_FLOAT);
         v->s = sym_float(I->c, e->fval);
         return v;
-    case E_BOOL: return v_bool(I, sym_bool(I->c, e->ival != 0));
+    case E_BOOL: return fi_v_bool(I, sym_bool(I->c, e->ival != 0));
     case E_STRING:
-        v = v_new(I, V_STRING);
+        v = fi_v_new(I, V_STRING);
         v->str = e->sval;
         return v;
     case E_QUANT:
-        v = v_new(I, V_QUANT);
+        v = fi_v_new(I, V_QUANT);
         v->q = e->fval;
         v->unit = e->unit;
         return v;
@@ -568,7 +565,7 @@ static callargs eval_args(interp *I, ast_expr *e) {
     callargs a = {0};
     a.npos = e->args.n;
     a.pos = arena_alloc(&I->c->A, (size_t)(a.npos + 1) * sizeof *a.pos);
-    for (int i = 0; i < a.npos; i++) a.pos[i] = eval_expr(I, e->args.v[i]);
+    for (int i = 0; i < a.npos; i++) a.pos[i] = fi_eval_expr(I, e->args.v[i]);
     a.nnamed = e->named.n;
     a.named = arena_alloc(&I->c->A, (size_t)(a.nnamed + 1) * sizeof *a.named);
     a.names = arena_alloc(&I->c->A, (size_t)(a.nnamed + 1) * sizeof *a.names);
@@ -577,7 +574,7 @@ static callargs eval_args(interp *I, ast_expr *e) {
         ast_named_arg *na = e->named.v[i];
         a.names[i] = na->name;
         a.named_at[i] = na->at;
-        a.named[i] = eval_expr(I, na->value);
+        a.named[i] = fi_eval_expr(I, na->value);
     }
     return a;
 }
@@ -661,11 +658,11 @@ static value *eval_call(interp *I, ast_expr *e) {
             return poison(I, "");
         }
     } else {
-        cal = eval_expr(I, e->callee);
+        cal = fi_eval_expr(I, e->callee);
     }
     if (cal->k == V_POISON) return cal;
     if (cal->k != V_BLOCK) {
-        diag_error(I->c, e->at, "cannot call a value of type %s", vkind_name(cal));
+        diag_error(I->c, e->at, "cannot call a value of type %s", fi_vkind_name(cal));
         return poison(I, "");
     }
     callargs a = eval_args(I, e);
@@ -683,19 +680,19 @@ static void unify_tensor(interp *I, ast_item *blk, ast_param *p, value *arg, ast
     ast_type *t = p->type;
     if (arg->rank != t->dims.n) {
         diag_error(I->c, call->at, "argument '%s' of %s must be a Tensor of rank %d, got %s", p->name,
-                   blk->name, t->dims.n, shape_str(I, arg));
+                   blk->name, t->dims.n, fi_shape_str(I, arg));
         I->abort = true;
         return;
     }
     for (int i = 0; i < t->dims.n; i++) {
         ast_expr *de = t->dims.v[i];
         if (de->kind == E_NAME && !scope_find(I, de->name, true)) {
-            bind(I, de->name, v_int(I, arg->d[i]));
+            bind(I, de->name, fi_v_int(I, arg->d[i]));
             continue;
         }
-        value *want = eval_expr(I, de);
+        value *want = fi_eval_expr(I, de);
         if (want->k != V_INT) {
-            diag_error(I->c, de->at, "a tensor dimension must be an int, got %s", vkind_name(want));
+            diag_error(I->c, de->at, "a tensor dimension must be an int, got %s", fi_vkind_name(want));
             I->abort = true;
             return;
         }
@@ -704,8 +701,8 @@ static void unify_tensor(interp *I, ast_item *blk, ast_param *p, value *arg, ast
         w.rank = t->dims.n;
         for (int k = 0; k < w.rank; k++) w.d[k] = k == i ? want->s : arg->d[k];
         I->joiner = ", but its type needs";
-        oblig_add(I, call->at, OB_EQUAL, sym_bin(I->c, OP_EQ, arg->d[i], want->s),
-                  arena_printf(&I->c->A, "argument '%s' of %s has shape", p->name, blk->name), arg, &w);
+        fi_oblig_add(I, call->at, OB_EQUAL, sym_bin(I->c, OP_EQ, arg->d[i], want->s),
+                     arena_printf(&I->c->A, "argument '%s' of %s has shape", p->name, blk->name), arg, &w);
     }
 }
 
@@ -738,7 +735,7 @@ static bool check_param_type(interp *I, ast_item *blk, ast_param *p, value *v, a
     bool ok = type_fits(I, p->type, v);
     if (!ok) {
         diag_error(I->c, call->at, "argument '%s' of %s must be %s, got %s", p->name, blk->name,
-                   type_desc(p->type), vkind_name(v));
+                   type_desc(p->type), fi_vkind_name(v));
         I->abort = true;
     }
     return ok;
@@ -752,8 +749,8 @@ static void continue_unreturned(interp *I, sym *g0);
 static void returns_everywhere(interp *I, frame *f, ast_item *blk) {
     sym *g = I->guard;
     I->guard = f->base_guard;
-    oblig_add(I, blk->name_at, OB_TRUE, f->ret_guard,
-              arena_printf(&I->c->A, "%s can end without returning a value", blk->name), NULL, NULL);
+    fi_oblig_add(I, blk->name_at, OB_TRUE, f->ret_guard,
+                 arena_printf(&I->c->A, "%s can end without returning a value", blk->name), NULL, NULL);
     I->guard = g;
 }
 
@@ -763,16 +760,16 @@ static void returns_everywhere(interp *I, frame *f, ast_item *blk) {
 static void want_return(interp *I, frame *f, ast_item *blk) {
     ast_type *t = blk->ret;
     if (!t || t->kind != T_TENSOR) return;
-    value *w = v_new(I, V_TENSOR);
+    value *w = fi_v_new(I, V_TENSOR);
     w->rank = t->dims.n;
     w->node = -1;
     for (int i = 0; i < w->rank; i++) {
         ast_expr *de = t->dims.v[i];
-        value *d = eval_expr(I, de);
+        value *d = fi_eval_expr(I, de);
         if (d->k != V_INT) {
             if (d->k != V_POISON)
                 diag_error(I->c, de->at, "a dimension of %s's return type must be an int, not %s", blk->name,
-                           vkind_name(d));
+                           fi_vkind_name(d));
             I->abort = true;
             return;
         }
@@ -790,7 +787,7 @@ static value *check_return(interp *I, ast_item *blk, value *v, loc at) {
     if (!t || v->k == V_POISON) return v;
     if (t->kind != T_TENSOR) {
         if (!type_fits(I, t, v)) {
-            const char *k = vkind_name(v);
+            const char *k = fi_vkind_name(v);
             diag_error(I->c, at, "%s must return %s, but returns a%s %s", blk->name, type_desc(t),
                        strchr("aeiou", k[0]) ? "n" : "", k);
             I->abort = true;
@@ -798,7 +795,7 @@ static value *check_return(interp *I, ast_item *blk, value *v, loc at) {
         return v;
     }
     if (v->k != V_TENSOR) {
-        diag_error(I->c, at, "%s must return a Tensor, but returns %s", blk->name, vkind_name(v));
+        diag_error(I->c, at, "%s must return a Tensor, but returns %s", blk->name, fi_vkind_name(v));
         I->abort = true;
         return v;
     }
@@ -806,14 +803,14 @@ static value *check_return(interp *I, ast_item *blk, value *v, loc at) {
     if (!w) return v;
     if (v->rank != w->rank) {
         diag_error(I->c, at, "%s returns a tensor of shape %s, but its type says rank %d", blk->name,
-                   shape_str(I, v), w->rank);
+                   fi_shape_str(I, v), w->rank);
         I->abort = true;
         return v;
     }
     I->joiner = ", but its type says";
-    oblig_add(I, at, OB_EQUAL, dims_equal(I, v, w, 0),
-              arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), v, w);
-    value *r = v_new(I, V_TENSOR);
+    fi_oblig_add(I, at, OB_EQUAL, fi_dims_equal(I, v, w, 0),
+                 arena_printf(&I->c->A, "%s returns a tensor of shape", blk->name), v, w);
+    value *r = fi_v_new(I, V_TENSOR);
     *r = *v;
     for (int i = 0; i < r->rank; i++) r->d[i] = w->d[i];
     return r;
@@ -880,7 +877,7 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
     scope_push(I, true);
     for (int i = 0; i < np; i++) {
         ast_param *p = blk->params.v[i];
-        if (!vals[i] && p->dflt) vals[i] = eval_expr(I, p->dflt);
+        if (!vals[i] && p->dflt) vals[i] = fi_eval_expr(I, p->dflt);
         if (!vals[i]) {
             diag_error(I->c, call->at, "missing argument '%s' of %s", p->name, blk->name);
             I->abort = true;
@@ -888,7 +885,7 @@ static value *call_user(interp *I, ast_item *blk, ast_expr *call, callargs *a, c
         }
         if (!check_param_type(I, blk, p, vals[i], call)) break;
         if (p->type->kind == T_FLOAT && vals[i]->k == V_INT) {
-            value *f = v_new(I, V_FLOAT);
+            value *f = fi_v_new(I, V_FLOAT);
             f->s = vals[i]->s;
             vals[i] = f;
         }
@@ -932,7 +929,8 @@ static value *call_bval(interp *I, bval *b, ast_expr *call, callargs *a, const c
 static value *call_bval2(interp *I, bval *b, ast_expr *call, callargs *a, const char *seg_label,
                          const char *seg_alt) {
     if (b->k == B_BUILTIN)
-        return builtin_call(I, b->builtin, call, a->pos, a->npos, a->names, a->named, a->named_at, a->nnamed);
+        return fi_builtin_call(I, b->builtin, call, a->pos, a->npos, a->names, a->named, a->named_at,
+                               a->nnamed);
     if (b->k == B_USER) return call_user(I, b->blk, call, a, seg_label, seg_alt);
     if (sym_is_const(b->sel)) {
         int64_t k = sym_ival(b->sel);
@@ -980,9 +978,9 @@ static void assign(interp *I, ast_stmt *s, value *v) {
 static void exec_assign(interp *I, ast_stmt *s) {
     value *v;
     if (s->value->kind == E_CHOICE)
-        v = make_choice(I, s->value, make_label(I, s->name), s->name_at, false);
+        v = fi_make_choice(I, s->value, fi_make_label(I, s->name), s->name_at, false);
     else
-        v = eval_expr(I, s->value);
+        v = fi_eval_expr(I, s->value);
 
     assign(I, s, v);
 }
@@ -1036,11 +1034,11 @@ static bool same_bindings(const after_iter *p, const snap *sn) {
 }
 
 static void exec_for(interp *I, ast_stmt *s) {
-    value *lo = eval_expr(I, s->lo), *hi = eval_expr(I, s->hi);
+    value *lo = fi_eval_expr(I, s->lo), *hi = fi_eval_expr(I, s->hi);
     if (I->abort) return;
     if (lo->k != V_INT || hi->k != V_INT) {
         diag_error(I->c, lo->k != V_INT ? s->lo->at : s->hi->at, "a for bound must be an int, got %s",
-                   vkind_name(lo->k != V_INT ? lo : hi));
+                   fi_vkind_name(lo->k != V_INT ? lo : hi));
         return;
     }
     bool ok = true;
@@ -1088,7 +1086,7 @@ static void exec_for(interp *I, ast_stmt *s) {
         prev.vals = NULL;
         I->guard = sym_and(I->c, g0, in);
         scope_push(I, false);
-        bind(I, s->name, v_int(I, iv));
+        bind(I, s->name, fi_v_int(I, iv));
         exec_stmts(I, &s->body);
         scope_pop(I);
         I->guard = g0;
@@ -1109,10 +1107,10 @@ static void exec_for(interp *I, ast_stmt *s) {
 }
 
 static void exec_if(interp *I, ast_stmt *s) {
-    value *c = eval_expr(I, s->cond);
+    value *c = fi_eval_expr(I, s->cond);
     if (I->abort || c->k == V_POISON) return;
     if (c->k != V_BOOL) {
-        diag_error(I->c, s->cond->at, "an if condition must be a bool, got %s", vkind_name(c));
+        diag_error(I->c, s->cond->at, "an if condition must be a bool, got %s", fi_vkind_name(c));
         return;
     }
     if (sym_is_const(c->s)) {
@@ -1147,13 +1145,13 @@ static void exec_if(interp *I, ast_stmt *s) {
 }
 
 static void exec_require(interp *I, ast_stmt *s) {
-    value *c = eval_expr(I, s->value);
+    value *c = fi_eval_expr(I, s->value);
     if (I->abort || c->k == V_POISON) return;
     if (c->k != V_BOOL) {
-        diag_error(I->c, s->value->at, "require needs a bool condition, got %s", vkind_name(c));
+        diag_error(I->c, s->value->at, "require needs a bool condition, got %s", fi_vkind_name(c));
         return;
     }
-    if (concrete(I)) {
+    if (fi_concrete(I)) {
         if (sym_is_false(c->s)) {
             I->infeasible = true;
             I->infeasible_at = s->at;
@@ -1171,7 +1169,7 @@ static void exec_require(interp *I, ast_stmt *s) {
  * decision-dependent if run only on the others. */
 static void exec_return(interp *I, ast_stmt *s) {
     frame *f = I->fr;
-    value *v = check_return(I, f->item, eval_expr(I, s->value), s->value->at);
+    value *v = check_return(I, f->item, fi_eval_expr(I, s->value), s->value->at);
     if (!f->ret) {
         f->ret = v;
         f->ret_guard = I->guard;
@@ -1194,7 +1192,7 @@ static void exec_stmt(interp *I, ast_stmt *s) {
     case S_IF: exec_if(I, s); break;
     case S_REQUIRE: exec_require(I, s); break;
     case S_RETURN: exec_return(I, s); break;
-    case S_EXPR: eval_expr(I, s->value); break;
+    case S_EXPR: fi_eval_expr(I, s->value); break;
     }
 }
 
@@ -1261,7 +1259,7 @@ static int64_t bound_extreme(interp *I, sym *s, bool want_max, bool *ok) {
 
 /* ----- spaces ----- */
 
-int graph_input(interp *I, value *x);
+int fi_graph_input(interp *I, value *x);
 
 static void run_space(interp *I, ast_item *sp) {
     frame fr = {0};
@@ -1277,7 +1275,7 @@ static void run_space(interp *I, ast_item *sp) {
         return;
     }
     ast_param *p = sp->params.v[0];
-    value *x = v_new(I, V_TENSOR);
+    value *x = fi_v_new(I, V_TENSOR);
     x->rank = p->type->dims.n;
     if (x->rank < 1 || x->rank > IR_MAX_RANK) {
         diag_error(I->c, p->type->at, "the input tensor must have rank 1 to %d", IR_MAX_RANK);
@@ -1285,14 +1283,14 @@ static void run_space(interp *I, ast_item *sp) {
     }
     for (int i = 0; i < x->rank; i++) {
         ast_expr *de = p->type->dims.v[i];
-        value *d = eval_expr(I, de);
+        value *d = fi_eval_expr(I, de);
         if (d->k != V_INT || !sym_is_const(d->s) || sym_ival(d->s) <= 0) {
             diag_error(I->c, de->at, "the input shape of a space must be positive integer constants");
             return;
         }
         x->d[i] = d->s;
     }
-    if (I->g) x->node = graph_input(I, x);
+    if (I->g) x->node = fi_graph_input(I, x);
     bind(I, p->name, x);
     want_return(I, &fr, sp);
     if (I->abort) return;
@@ -1320,7 +1318,7 @@ static void collect_items(nasc_ctx *c, program *p) {
                     diag *d = diag_error(c, it->name_at, "block '%s' is defined twice", it->name);
                     diag_note(c, d, p->blocks.v[k]->name_at, "first defined here");
                 }
-            if (builtin_lookup(it->name) >= 0)
+            if (fi_builtin_lookup(it->name) >= 0)
                 diag_error(c, it->name_at, "'%s' is a builtin block", it->name);
             vec_push(&c->A, p->blocks, it);
         } else if (it->kind == I_ENUM) {
@@ -1387,8 +1385,8 @@ static void check_space(nasc_ctx *c, program *p, space_ir *s) {
     I.labels = arena_alloc(&c->A, sizeof *I.labels);
     run_space(&I, s->item);
     I.abort = false;
-    if (s->train_item) section_eval(&I, s->train_item, &s->train, "train.");
-    if (s->search_item) section_eval(&I, s->search_item, &s->search, "search.");
+    if (s->train_item) fi_section_eval(&I, s->train_item, &s->train, "train.");
+    if (s->search_item) fi_section_eval(&I, s->search_item, &s->search, "search.");
     s->item->labels = I.labels;
     s->ok = c->n_errors == I.errors_at_start;
 }
@@ -1446,8 +1444,8 @@ static bool run_concrete(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir
     run_space(&I, s->item);
     if (!I.infeasible) {
         I.abort = false;
-        if (s->train_item) section_eval(&I, s->train_item, &a->train, "train.");
-        if (s->search_item) section_eval(&I, s->search_item, &a->search, "search.");
+        if (s->train_item) fi_section_eval(&I, s->train_item, &a->train, "train.");
+        if (s->search_item) fi_section_eval(&I, s->search_item, &a->search, "search.");
     }
     *feasible = !I.infeasible;
     a->infeasible_at = I.infeasible_at;

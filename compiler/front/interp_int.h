@@ -104,7 +104,7 @@ typedef struct segment {
 } segment;
 
 typedef struct frame {
-    const char *prefix; /* label prefix, "" or "ConvBlock#2[3]."; NULL until frame_prefix builds it */
+    const char *prefix; /* label prefix, "" or "ConvBlock#2[3]."; NULL until fi_frame_prefix builds it */
     struct frame *parent;
     segment seg;
     int loops[16];
@@ -153,34 +153,37 @@ typedef struct interp {
     const char *what_arg; /* for the next obligation: its message is a format of this */
 } interp;
 
+/* Names shared by the interpreter's files (interp.c, builtins.c, choice.c,
+ * section.c, discharge.c) carry the fi_ prefix (front interpreter). */
 /* interp.c */
-value *v_new(interp *I, vkind k);
-value *v_int(interp *I, sym *s);
-value *v_bool(interp *I, sym *s);
-value *v_tensor(interp *I, int rank, sym **d, int node);
-const char *vkind_name(const value *v);
-bool concrete(const interp *I);
-void oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, const value *a, const value *b);
-sym *dims_equal(interp *I, const value *a, const value *b, int from);
-char *shape_str(interp *I, const value *t);
-const char *dec_label_name(void *ud, int dec);
-const char *dec_val_name(void *ud, int dec, int64_t v);
-int label_lookup(label_map *m, const char *label);
-void label_insert(nasc_ctx *c, label_map *m, const char *label, int id);
-value *eval_expr(interp *I, ast_expr *e);
-value *make_choice(interp *I, ast_expr *e, const char *label, loc at, bool in_section);
-char *make_label(interp *I, const char *name);
-const char *frame_prefix(interp *I, frame *f);
+value *fi_v_new(interp *I, vkind k);
+value *fi_v_int(interp *I, sym *s);
+value *fi_v_bool(interp *I, sym *s);
+value *fi_v_tensor(interp *I, int rank, sym **d, int node);
+const char *fi_vkind_name(const value *v);
+bool fi_concrete(const interp *I);
+void fi_oblig_add(interp *I, loc at, oblig_kind k, sym *prop, const char *what, const value *a,
+                  const value *b);
+sym *fi_dims_equal(interp *I, const value *a, const value *b, int from);
+char *fi_shape_str(interp *I, const value *t);
+const char *fi_dec_label_name(void *ud, int dec);
+const char *fi_dec_val_name(void *ud, int dec, int64_t v);
+int fi_label_lookup(label_map *m, const char *label);
+void fi_label_insert(nasc_ctx *c, label_map *m, const char *label, int id);
+value *fi_eval_expr(interp *I, ast_expr *e);
+value *fi_make_choice(interp *I, ast_expr *e, const char *label, loc at, bool in_section);
+char *fi_make_label(interp *I, const char *name);
+const char *fi_frame_prefix(interp *I, frame *f);
 
 /* builtins.c */
-int builtin_lookup(const char *name);
-const char *builtin_name(builtin_id b);
-bool builtin_is_act(builtin_id b); /* shape-preserving single-tensor blocks (Act, skip, zero) */
-value *builtin_call(interp *I, builtin_id b, ast_expr *call, value **pos, int npos, const char **names,
-                    value **named, loc *named_at, int nnamed);
-int graph_input(interp *I, value *x);
+int fi_builtin_lookup(const char *name);
+const char *fi_builtin_name(builtin_id b);
+bool fi_builtin_is_act(builtin_id b); /* shape-preserving single-tensor blocks (Act, skip, zero) */
+value *fi_builtin_call(interp *I, builtin_id b, ast_expr *call, value **pos, int npos, const char **names,
+                       value **named, loc *named_at, int nnamed);
+int fi_graph_input(interp *I, value *x);
 
 /* section.c */
-void section_eval(interp *I, ast_item *it, section *out, const char *prefix);
+void fi_section_eval(interp *I, ast_item *it, section *out, const char *prefix);
 
 #endif

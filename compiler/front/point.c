@@ -26,10 +26,10 @@ static const char *closest_label(space_ir *s, const char *label) {
 }
 
 static char *json_text(nasc_ctx *c, const json_value *v) {
-    json_buf b = {0};
+    strbuf b = {0};
     json_write_value(&b, v);
     char *s = arena_strdup(&c->A, b.data ? b.data : "?");
-    json_buf_free(&b);
+    strbuf_free(&b);
     return s;
 }
 
@@ -175,7 +175,7 @@ bool point_load(nasc_ctx *c, program *p, space_ir **sp, const char *text, const 
     assignment *a = asg_new(c, s);
     int e0 = c->n_errors;
     for (size_t i = 0; i < decs->n; i++) {
-        int id = label_lookup(s->item->labels, decs->keys[i]);
+        int id = fi_label_lookup(s->item->labels, decs->keys[i]);
         if (id < 0) {
             diag *d = diag_error(c, loc_none(), "%s: unknown decision '%s'", what, decs->keys[i]);
             const char *near = closest_label(s, decs->keys[i]);
@@ -209,29 +209,29 @@ done:
 }
 
 char *point_json(nasc_ctx *c, space_ir *s, const assignment *a) {
-    json_buf b = {0};
-    json_buf_puts(&b, "{\"space\": ");
+    strbuf b = {0};
+    strbuf_puts(&b, "{\"space\": ");
     json_write_string(&b, s->name, strlen(s->name));
-    json_buf_puts(&b, ", \"decisions\": {");
+    strbuf_puts(&b, ", \"decisions\": {");
     int k = 0;
     for (int i = 0; i < a->n; i++) {
         if (!a->active[i]) continue;
         decision *d = s->decs.v[i];
-        if (k++) json_buf_puts(&b, ", ");
+        if (k++) strbuf_puts(&b, ", ");
         json_write_string(&b, d->label, strlen(d->label));
-        json_buf_puts(&b, ": ");
+        strbuf_puts(&b, ": ");
         sval v = a->vals[i];
         switch (d->kind) {
         case DK_INT: json_write_int(&b, v.i); break;
         case DK_FLOAT: json_write_number(&b, v.f); break;
         case DK_SUBSET:
-            json_buf_puts(&b, "[");
+            strbuf_puts(&b, "[");
             for (int j = 0, m = 0; j < d->n_alts; j++)
                 if ((uint64_t)v.i >> j & 1) {
-                    if (m++) json_buf_puts(&b, ", ");
+                    if (m++) strbuf_puts(&b, ", ");
                     json_write_string(&b, d->alt_names[j], strlen(d->alt_names[j]));
                 }
-            json_buf_puts(&b, "]");
+            strbuf_puts(&b, "]");
             break;
         case DK_CAT:
             if (d->vt == DV_INT && !d->by_index)
@@ -239,14 +239,14 @@ char *point_json(nasc_ctx *c, space_ir *s, const assignment *a) {
             else if (d->vt == DV_FLOAT && !d->by_index)
                 json_write_number(&b, d->alt_vals[v.i].f);
             else if (d->vt == DV_BOOL && !d->by_index)
-                json_buf_puts(&b, d->alt_vals[v.i].i ? "true" : "false");
+                strbuf_puts(&b, d->alt_vals[v.i].i ? "true" : "false");
             else
                 json_write_string(&b, d->alt_names[v.i], strlen(d->alt_names[v.i]));
             break;
         }
     }
-    json_buf_puts(&b, "}}");
+    strbuf_puts(&b, "}}");
     char *out = arena_strdup(&c->A, b.data ? b.data : "");
-    json_buf_free(&b);
+    strbuf_free(&b);
     return out;
 }

@@ -175,7 +175,7 @@ const char *const *section_keys(bool search) { return search ? search_keys : tra
  * first, so the map gives each name its last reader. */
 static void note_reads(interp *I, label_map *m, const ast_expr *e, int at) {
     for (; e; e = e->lhs) { /* the left spine as a loop: chains of + are long */
-        if (e->kind == E_NAME && label_lookup(m, e->name) < 0) label_insert(I->c, m, e->name, at);
+        if (e->kind == E_NAME && fi_label_lookup(m, e->name) < 0) fi_label_insert(I->c, m, e->name, at);
         note_reads(I, m, e->rhs, at);
         note_reads(I, m, e->lo, at);
         note_reads(I, m, e->hi, at);
@@ -198,7 +198,7 @@ static void check_keys(interp *I, ast_item *it, bool search) {
         ast_entry *en = it->entries.v[i];
         bool ok = false;
         for (int k = 0; known[k] && !ok; k++) ok = !strcmp(known[k], en->key);
-        if (ok || label_lookup(&reads, en->key) > i) continue;
+        if (ok || fi_label_lookup(&reads, en->key) > i) continue;
         diag *d = diag_error(I->c, en->at, "unknown %s key '%s'", what, en->key);
         const char *near = fr_suggest(en->key, known, -1);
         if (near)
@@ -654,7 +654,7 @@ static void check_search(interp *I, section *s) {
     }
 }
 
-void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
+void fi_section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
     diag *before = I->c->diags_tail;
     memset(out, 0, sizeof *out);
     out->present = true;
@@ -671,9 +671,9 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
     label_map seen = {0}; /* key -> its first entry */
     for (int i = 0; i < n && !I->abort; i++) {
         ast_entry *en = it->entries.v[i];
-        int first = label_lookup(&seen, en->key);
+        int first = fi_label_lookup(&seen, en->key);
         if (first < 0)
-            label_insert(I->c, &seen, en->key, i);
+            fi_label_insert(I->c, &seen, en->key, i);
         else if (strcmp(en->key, "require") && strcmp(en->key, "objective")) {
             diag *d = diag_error(I->c, en->at, "key '%s' is set twice in this section", en->key);
             diag_note(I->c, d, ((ast_entry *)it->entries.v[first])->at, "first set here");
@@ -682,7 +682,7 @@ void section_eval(interp *I, ast_item *it, section *out, const char *prefix) {
         if (en->value->kind == E_CHOICE) {
             I->fr = NULL;
             value *x =
-                make_choice(I, en->value, arena_printf(&I->c->A, "%s%s", prefix, en->key), en->at, true);
+                fi_make_choice(I, en->value, arena_printf(&I->c->A, "%s%s", prefix, en->key), en->at, true);
             if (x->k == V_POISON) {
                 v = cv_new(I, CV_IDENT, en->at);
                 v->s = "";

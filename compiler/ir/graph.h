@@ -2,7 +2,8 @@
  *
  * A point of a space instantiates into one ir_graph: nodes are builtin
  * operations with concrete per-sample shapes and attributes, in topological
- * order (a node's inputs always have smaller ids).  The runtime trains this
+ * order (a node's inputs always have smaller ids).  What each operation
+ * takes, carries, computes and costs is one row of the table in ops.c.  The runtime trains this
  * graph; the passes and codegen compile it.  Nothing here knows about
  * decisions or symbolic shapes: that is the front end's job.
  *
@@ -39,9 +40,9 @@ typedef enum {
     IR_FLATTEN,        /* reshape to Tensor[product] (no data movement) */
     IR_DROPOUT,        /* p; identity at inference */
     IR_CONCAT,         /* n inputs, along dim 0 */
-    IR_ADD,            /* n inputs (>= 2), elementwise sum (`+`, `sum(list)`) */
+    IR_ADD,            /* n inputs of one shape, elementwise sum (`+`, `sum(list)`) */
     IR_MUL,            /* 2 inputs, elementwise product */
-    IR_ZERO,           /* one input (for shape only); output all zeros */
+    IR_ZERO,           /* one input (it only orders the node); output all zeros */
     IR_SOFTMAX,        /* over the last dimension */
     IR_OP_COUNT
 } ir_op;
@@ -131,16 +132,44 @@ typedef struct ir_graph {
 /* ===== graph.c ===== */
 
 int64_t ir_shape_numel(const ir_shape *s);
-const char *ir_op_name(ir_op op);
 const char *ir_act_name(ir_act a);
-/* Parses "relu" etc.; returns -1 if unknown. */
-int ir_act_from_name(const char *name);
 /* Formats a shape as "[16, 14, 14]" into buf. */
 char *ir_shape_str(const ir_shape *s, char *buf, int cap);
-/* Sums params/flops and computes memory; call after building. */
+
+/* ===== ops.c: the operation table ===== */
+
+/* What the program knows about one operation (one row per ir_op). */
+typedef struct ir_op_info {
+    const char *name;   /* printer name, as in dumps and messages */
+    int min_in, max_in; /* arity; max_in -1: any number from min_in */
+    unsigned params;    /* parameter roles it may carry (bit 1 << role) */
+    unsigned required;  /* roles it must carry (bias only when `bias` is set) */
+    bool alias;         /* its output shares its input's storage at inference */
+} ir_op_info;
+
+const ir_op_info *ir_op_info_of(ir_op op); /* NULL for an unknown op */
+const char *ir_op_name(ir_op op);
+/* The builder's first step: zeroes n, sets op and the row's defaults
+ * (conv stride/dilation/groups 1, bias on; pool stride 1; batchnorm and
+ * layernorm eps 1e-5 and momentum 0.1, as PyTorch). */
+void ir_node_init(ir_node *n, ir_op op);
+/* FLOPs per sample of n given its first input's shape (NULL for none):
+ * 2 * MACs for dense/conv, one per element otherwise, 0 for views. */
+int64_t ir_node_flops(const ir_node *n, const ir_shape *in0);
+
+/* Flags of ir_graph_verify. */
+#define IR_VERIFY_WEIGHTS 1u /* every parameter must have data (before running) */
+
+/* Checks the graph against the table: ids and topological order, arity,
+ * ranks and positive dimensions, each node's shape rule and attributes,
+ * its parameters' roles and shapes (and data, with IR_VERIFY_WEIGHTS), and
+ * that input names an input node.  Returns NULL if all hold, else buf
+ * holding a description of the first fault, such as
+ *   node 3 'conv2d#2' (conv2d): output shape [8, 5, 5] does not follow
+ *   from its inputs (expected [8, 4, 4]) */
+const char *ir_graph_verify(const ir_graph *g, unsigned flags, char *buf, size_t cap);
+/* Sums params/flops and computes peak memory (aliasing ops cost nothing);
+ * call after building. */
 void ir_graph_finish(ir_graph *g);
-/* Checks structural invariants (topological order, arities, shape rules);
- * returns NULL if fine, else a static/arena description of the first fault. */
-const char *ir_graph_verify(const ir_graph *g);
 
 #endif

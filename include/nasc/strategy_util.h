@@ -2,7 +2,7 @@
  *
  * Every plugin is its own shared object built from its own folder, so the
  * code they share lives here as static inline functions (prefix nasc_su_)
- * rather than in a library: a seeded PRNG, validated option parsing with
+ * rather than in a library: a normal deviate over the PRNG of nasc/rng.h, validated option parsing with
  * uniform error messages, and the operations on decisions that every
  * method needs (uniform sampling, one-decision mutation, normalising a
  * candidate through the host, comparing points on their active decisions).
@@ -18,61 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nasc/rng.h"
 #include "nasc/strategy.h"
 
 /* ------------------------------------------------------------------ */
-/* PRNG: xoshiro256** seeded through splitmix64, so any 64-bit seed    */
-/* (including 0) gives a well-mixed state.                             */
+/* PRNG: nasc_rng (nasc/rng.h); a normal deviate on top of it.         */
 /* ------------------------------------------------------------------ */
 
-typedef struct nasc_su_rng {
-    uint64_t s[4];
-} nasc_su_rng;
-
-static inline uint64_t nasc_su_splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static inline void nasc_su_rng_seed(nasc_su_rng *r, uint64_t seed) {
-    for (int i = 0; i < 4; i++) r->s[i] = nasc_su_splitmix64(&seed);
-}
-
-static inline uint64_t nasc_su_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static inline uint64_t nasc_su_next(nasc_su_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t out = nasc_su_rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = nasc_su_rotl(s[3], 45);
-    return out;
-}
-
-/* Uniform in [0, 1) with 53 random bits. */
-static inline double nasc_su_uniform(nasc_su_rng *r) {
-    return (double)(nasc_su_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* Uniform integer in [0, n); n == 0 gives 0.  Rejection avoids modulo bias. */
-static inline uint64_t nasc_su_below(nasc_su_rng *r, uint64_t n) {
-    if (n <= 1) return 0;
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
-    do x = nasc_su_next(r);
-    while (x >= limit);
-    return x % n;
-}
-
 /* Standard normal (Box-Muller; one value per call keeps the state simple). */
-static inline double nasc_su_normal(nasc_su_rng *r) {
-    double u1 = nasc_su_uniform(r), u2 = nasc_su_uniform(r);
+static inline double nasc_su_normal(nasc_rng *r) {
+    double u1 = nasc_rng_uniform(r), u2 = nasc_rng_uniform(r);
     if (u1 < 1e-300) u1 = 1e-300;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
@@ -328,12 +283,12 @@ static inline double nasc_su_float_to_unit(const nasc_decision *d, double v) {
 }
 
 /* A uniformly random k-subset of n as a bit set (partial Fisher-Yates). */
-static inline uint64_t nasc_su_random_subset(nasc_su_rng *r, int n, int k) {
+static inline uint64_t nasc_su_random_subset(nasc_rng *r, int n, int k) {
     int idx[64];
     for (int i = 0; i < n; i++) idx[i] = i;
     uint64_t bits = 0;
     for (int i = 0; i < k; i++) {
-        int j = i + (int)nasc_su_below(r, (uint64_t)(n - i));
+        int j = i + (int)nasc_rng_below(r, (uint64_t)(n - i));
         int t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;
@@ -343,17 +298,17 @@ static inline uint64_t nasc_su_random_subset(nasc_su_rng *r, int n, int k) {
 }
 
 /* A value drawn uniformly from the decision's domain (log-uniform for log FLOAT). */
-static inline nasc_value nasc_su_sample_value(nasc_su_rng *r, const nasc_decision *d) {
+static inline nasc_value nasc_su_sample_value(nasc_rng *r, const nasc_decision *d) {
     nasc_value v;
     if (d->kind == NASC_DEC_FLOAT) {
-        v.f = nasc_su_float_from_unit(d, nasc_su_uniform(r));
+        v.f = nasc_su_float_from_unit(d, nasc_rng_uniform(r));
         return v;
     }
     if (d->kind == NASC_DEC_SUBSET) {
         v.subset = nasc_su_random_subset(r, d->n_choices, d->k);
         return v;
     }
-    return nasc_su_value_at(d, nasc_su_below(r, nasc_su_domain_size(d)));
+    return nasc_su_value_at(d, nasc_rng_below(r, nasc_su_domain_size(d)));
 }
 
 /* The value a plugin stores for an inactive decision, so that two points
@@ -407,7 +362,7 @@ static inline int nasc_su_normalize(const nasc_space *sp, nasc_value *vals, unsi
  * are active), retrying infeasible draws up to max_tries times.  Returns 1
  * for a feasible point, 0 when every try was infeasible (the last one is
  * left in vals), -1 when the host rejects the values. */
-static inline int nasc_su_random_point(const nasc_space *sp, nasc_su_rng *r, nasc_value *vals,
+static inline int nasc_su_random_point(const nasc_space *sp, nasc_rng *r, nasc_value *vals,
                                        unsigned char *act, int max_tries) {
     int rc = 0;
     for (int t = 0; t < (max_tries < 1 ? 1 : max_tries); t++) {
@@ -421,7 +376,7 @@ static inline int nasc_su_random_point(const nasc_space *sp, nasc_su_rng *r, nas
 /* Gives every currently inactive decision a fresh random value, so that a
  * decision a change activates starts from a uniform draw, not from its
  * canonical placeholder. */
-static inline void nasc_su_resample_inactive(const nasc_space *sp, nasc_su_rng *r, nasc_value *vals,
+static inline void nasc_su_resample_inactive(const nasc_space *sp, nasc_rng *r, nasc_value *vals,
                                              const unsigned char *act) {
     for (int i = 0; i < sp->n_decisions; i++)
         if (!act[i]) vals[i] = nasc_su_sample_value(r, &sp->decisions[i]);
@@ -430,14 +385,14 @@ static inline void nasc_su_resample_inactive(const nasc_space *sp, nasc_su_rng *
 /* Changes decision i to a different value: another alternative, another
  * integer, a Gaussian step of sigma (in unit, log-aware coordinates) for
  * reals, one element swapped for subsets. */
-static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, nasc_value *v, double sigma) {
+static inline void nasc_su_change_value(nasc_rng *r, const nasc_decision *d, nasc_value *v, double sigma) {
     switch (d->kind) {
     case NASC_DEC_CATEGORICAL:
     case NASC_DEC_INT: {
         uint64_t n = nasc_su_domain_size(d);
         uint64_t cur = d->kind == NASC_DEC_INT ? (uint64_t)((v->i - d->lo) / d->step) : (uint64_t)v->i;
         if (n < 2) return;
-        uint64_t nx = nasc_su_below(r, n - 1);
+        uint64_t nx = nasc_rng_below(r, n - 1);
         if (nx >= cur) nx++;
         *v = nasc_su_value_at(d, nx);
         break;
@@ -458,7 +413,7 @@ static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, 
         uint64_t in = v->subset & all, out = all & ~in;
         int nin = __builtin_popcountll(in), nout = __builtin_popcountll(out);
         if (nin == 0 || nout == 0) return;
-        int a = (int)nasc_su_below(r, (uint64_t)nin), b = (int)nasc_su_below(r, (uint64_t)nout);
+        int a = (int)nasc_rng_below(r, (uint64_t)nin), b = (int)nasc_rng_below(r, (uint64_t)nout);
         uint64_t x = in, y = out;
         while (a--) x &= x - 1;
         while (b--) y &= y - 1;
@@ -471,12 +426,12 @@ static inline void nasc_su_change_value(nasc_su_rng *r, const nasc_decision *d, 
 /* Mutates ONE active, mutable decision of (vals, act) in place, resamples
  * the inactive ones and renormalises.  Returns the host's answer (1
  * feasible), or -2 when no active decision can change. */
-static inline int nasc_su_mutate_one(const nasc_space *sp, nasc_su_rng *r, nasc_value *vals,
-                                     unsigned char *act, double sigma) {
+static inline int nasc_su_mutate_one(const nasc_space *sp, nasc_rng *r, nasc_value *vals, unsigned char *act,
+                                     double sigma) {
     int cand = 0;
     for (int i = 0; i < sp->n_decisions; i++) cand += act[i] && nasc_su_mutable(&sp->decisions[i]);
     if (cand == 0) return -2;
-    int pick = (int)nasc_su_below(r, (uint64_t)cand);
+    int pick = (int)nasc_rng_below(r, (uint64_t)cand);
     for (int i = 0; i < sp->n_decisions; i++) {
         if (!(act[i] && nasc_su_mutable(&sp->decisions[i]))) continue;
         if (pick-- == 0) {
@@ -511,7 +466,7 @@ static inline uint64_t nasc_su_point_hash(const nasc_space *sp, const nasc_value
             x = 0x9e37u + (uint64_t)v[i].i;
         }
         h ^= x + (uint64_t)i;
-        h = nasc_su_splitmix64(&h);
+        h = nasc_rng_splitmix64(&h);
     }
     return h;
 }

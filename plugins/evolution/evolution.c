@@ -37,7 +37,7 @@ static const nasc_su_optrule evo_rules[] = {
 
 typedef struct evo_state {
     const nasc_space *sp;
-    nasc_su_rng rng;
+    nasc_rng rng;
     int population, sample;
     double sigma;
     long n_asked, n_told;
@@ -81,7 +81,7 @@ static int evo_create(const nasc_space *sp, const nasc_option *opts, int n_opts,
     e->population = (int)o[0];
     e->sample = (int)o[1];
     e->sigma = o[2];
-    nasc_su_rng_seed(&e->rng, seed);
+    nasc_rng_seed(&e->rng, seed);
     nasc_su_points_init(&e->pop, sp->n_decisions);
     *state = e;
     return 0;
@@ -94,7 +94,7 @@ static size_t evo_tournament(evo_state *e) {
     for (size_t i = 0; i < m; i++) e->pick[i] = i;
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < s; i++) {
-        size_t j = i + (size_t)nasc_su_below(&e->rng, m - i);
+        size_t j = i + (size_t)nasc_rng_below(&e->rng, m - i);
         size_t t = e->pick[i];
         e->pick[i] = e->pick[j];
         e->pick[j] = t;

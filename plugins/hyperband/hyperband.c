@@ -53,7 +53,7 @@ typedef struct hb_bracket {
 
 typedef struct hb_state {
     const nasc_space *sp;
-    nasc_su_rng rng;
+    nasc_rng rng;
     int eta, sh, s_max, round_fid;
     double fmin, fmax;
     uint64_t next_id;
@@ -111,7 +111,7 @@ static int hb_create(const nasc_space *sp, const nasc_option *opts, int n_opts, 
     h->round_fid = h->fmin == floor(h->fmin) && h->fmax == floor(h->fmax);
     h->s_max = s_max;
     h->next_s = h->s_max;
-    nasc_su_rng_seed(&h->rng, seed);
+    nasc_rng_seed(&h->rng, seed);
     *state = h;
     return 0;
 }

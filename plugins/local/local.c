@@ -41,7 +41,7 @@ static const nasc_su_optrule ls_rules[] = {
 
 typedef struct ls_state {
     const nasc_space *sp;
-    nasc_su_rng rng;
+    nasc_rng rng;
     int n_init;
     double sigma;
     uint64_t epoch;
@@ -85,7 +85,7 @@ static int ls_create(const nasc_space *sp, const nasc_option *opts, int n_opts, 
     s->sp = sp;
     s->n_init = (int)o[0];
     s->sigma = o[1];
-    nasc_su_rng_seed(&s->rng, seed);
+    nasc_rng_seed(&s->rng, seed);
     nasc_su_points_init(&s->pool, sp->n_decisions);
     nasc_su_points_init(&s->cur, sp->n_decisions);
     nasc_su_points_init(&s->nb, sp->n_decisions);
@@ -157,7 +157,7 @@ static void ls_build_neighbourhood(ls_state *s) {
     /* random order, so ties and partial neighbourhoods are not biased */
     int n = s->sp->n_decisions;
     for (size_t k = s->nb.count; k > 1; k--) {
-        size_t j = (size_t)nasc_su_below(&s->rng, k);
+        size_t j = (size_t)nasc_rng_below(&s->rng, k);
         for (int q = 0; q < n; q++) {
             nasc_value tv = nasc_su_pv(&s->nb, k - 1)[q];
             nasc_su_pv(&s->nb, k - 1)[q] = nasc_su_pv(&s->nb, j)[q];

@@ -55,7 +55,7 @@ typedef struct ns_set {
 
 typedef struct ns_state {
     const nasc_space *sp;
-    nasc_su_rng rng;
+    nasc_rng rng;
     int population, m;
     double p_cross, p_mut, sigma;
     ns_set parents, pool;
@@ -134,7 +134,7 @@ static int ns_create(const nasc_space *sp, const nasc_option *opts, int n_opts, 
     s->p_cross = o[1];
     s->p_mut = o[2];
     s->sigma = o[3];
-    nasc_su_rng_seed(&s->rng, seed);
+    nasc_rng_seed(&s->rng, seed);
     nasc_su_points_init(&s->parents.pts, sp->n_decisions);
     nasc_su_points_init(&s->pool.pts, sp->n_decisions);
     *state = s;
@@ -251,7 +251,7 @@ out:
 
 static size_t ns_tournament(ns_state *s) {
     size_t n = s->parents.pts.count;
-    size_t a = (size_t)nasc_su_below(&s->rng, n), b = (size_t)nasc_su_below(&s->rng, n);
+    size_t a = (size_t)nasc_rng_below(&s->rng, n), b = (size_t)nasc_rng_below(&s->rng, n);
     const ns_set *p = &s->parents;
     if (p->rank[b] < p->rank[a] || (p->rank[b] == p->rank[a] && p->crowd[b] > p->crowd[a])) return b;
     return a;
@@ -263,11 +263,11 @@ static int ns_child(ns_state *s) {
     size_t a = ns_tournament(s), b = ns_tournament(s);
     const nasc_value *va = nasc_su_pv(&p->pts, a), *vb = nasc_su_pv(&p->pts, b);
     const unsigned char *aa = nasc_su_pa(&p->pts, a), *ab = nasc_su_pa(&p->pts, b);
-    int n = s->sp->n_decisions, cross = nasc_su_uniform(&s->rng) < s->p_cross;
+    int n = s->sp->n_decisions, cross = nasc_rng_uniform(&s->rng) < s->p_cross;
     for (int i = 0; i < n; i++) {
         int from_b = 0;
         if (cross) {
-            from_b = nasc_su_uniform(&s->rng) < 0.5;
+            from_b = nasc_rng_uniform(&s->rng) < 0.5;
             /* a decision active in only one parent comes from that parent */
             if (aa[i] != ab[i]) from_b = ab[i];
         }
@@ -276,7 +276,7 @@ static int ns_child(ns_state *s) {
     }
     nasc_su_resample_inactive(s->sp, &s->rng, s->cv, s->ca);
     int rc = nasc_su_normalize(s->sp, s->cv, s->ca);
-    if (rc >= 0 && nasc_su_uniform(&s->rng) < s->p_mut) {
+    if (rc >= 0 && nasc_rng_uniform(&s->rng) < s->p_mut) {
         int mr = nasc_su_mutate_one(s->sp, &s->rng, s->cv, s->ca, s->sigma);
         if (mr != -2) rc = mr;
     }

@@ -4,41 +4,21 @@
  * log floats), then the host's normalize says which are active and whether
  * the point satisfies the space's `require`s; infeasible draws are retried
  * up to max_retries times.  Deterministic in the seed: the generator is
- * the plugin's own (splitmix64 to seed xoshiro256**), no global state. */
+ * the plugin's own nasc_rng (nasc/rng.h), no global state. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "nasc/rng.h"
 #include "nasc/strategy.h"
 
 typedef struct rnd_state {
     const nasc_space *space;
-    uint64_t s[4];
+    nasc_rng rng;
     int max_retries;
 } rnd_state;
 
-static uint64_t rnd_splitmix(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rnd_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rnd_next(rnd_state *st) {
-    uint64_t *s = st->s;
-    uint64_t r = rnd_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rnd_rotl(s[3], 45);
-    return r;
-}
-
-static double rnd_unit(rnd_state *st) { return (double)(rnd_next(st) >> 11) * 0x1.0p-53; }
+static double rnd_unit(rnd_state *st) { return nasc_rng_uniform(&st->rng); }
 
 /* Uniform integer in [0, n) without modulo bias worth caring about (n small). */
 static uint64_t rnd_below(rnd_state *st, uint64_t n) {
@@ -114,8 +94,7 @@ static int rnd_create(const nasc_space *space, const nasc_option *opts, int n_op
             return -1;
         }
     }
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++) st->s[i] = rnd_splitmix(&x);
+    nasc_rng_seed(&st->rng, seed);
     *state = st;
     return 0;
 }

@@ -42,7 +42,7 @@ static const nasc_su_optrule rf_rules[] = {
 
 typedef struct rf_state {
     const nasc_space *sp;
-    nasc_su_rng rng;
+    nasc_rng rng;
     double lr, momentum;
     int bins;
     int *off, *len; /* each decision's logits in theta */
@@ -112,7 +112,7 @@ static int rf_create(const nasc_space *sp, const nasc_option *opts, int n_opts, 
         rf_destroy(s);
         return nasc_su_fail(err, errcap, "reinforce: out of memory");
     }
-    nasc_su_rng_seed(&s->rng, seed);
+    nasc_rng_seed(&s->rng, seed);
     *state = s;
     return 0;
 }
@@ -129,8 +129,8 @@ static void rf_softmax(const double *th, int n, const unsigned char *mask, doubl
     for (int j = 0; j < n; j++) p[j] /= z;
 }
 
-static int rf_draw(nasc_su_rng *r, const double *p, int n) {
-    double u = nasc_su_uniform(r), c = 0;
+static int rf_draw(nasc_rng *r, const double *p, int n) {
+    double u = nasc_rng_uniform(r), c = 0;
     for (int j = 0; j < n; j++) {
         c += p[j];
         if (u < c && p[j] > 0) return j;
@@ -162,7 +162,7 @@ static nasc_value rf_sample(rf_state *s, int i) {
     rf_softmax(th, n, NULL, p);
     int b = rf_draw(&s->rng, p, n);
     if (d->kind == NASC_DEC_FLOAT) {
-        v.f = nasc_su_float_from_unit(d, (b + nasc_su_uniform(&s->rng)) / n);
+        v.f = nasc_su_float_from_unit(d, (b + nasc_rng_uniform(&s->rng)) / n);
         return v;
     }
     uint64_t size = nasc_su_domain_size(d);
@@ -170,7 +170,7 @@ static nasc_value rf_sample(rf_state *s, int i) {
     /* a bin of a long integer range: values [lo_b, hi_b) of the index range */
     uint64_t lo = (uint64_t)((double)size * b / n), hi = (uint64_t)((double)size * (b + 1) / n);
     if (hi <= lo) hi = lo + 1;
-    return nasc_su_value_at(d, lo + nasc_su_below(&s->rng, hi - lo));
+    return nasc_su_value_at(d, lo + nasc_rng_below(&s->rng, hi - lo));
 }
 
 static int rf_ask(void *state, nasc_point *p, char *err, size_t errcap) {

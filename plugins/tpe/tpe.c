@@ -76,7 +76,7 @@ typedef struct tpe_sorted {
 
 typedef struct tpe_state {
     const nasc_space *sp;
-    nasc_su_rng rng;
+    nasc_rng rng;
     int n_startup, sqrt_split, n_cand;
     size_t max_good;
     double gamma;
@@ -142,7 +142,7 @@ static int tpe_create(const nasc_space *sp, const nasc_option *opts, int n_opts,
     s->sqrt_split = o[2] == 1;
     s->n_cand = (int)o[3];
     s->max_good = (size_t)o[4];
-    nasc_su_rng_seed(&s->rng, seed);
+    nasc_rng_seed(&s->rng, seed);
     nasc_su_points_init(&s->hist, sp->n_decisions);
     *state = s;
     return 0;
@@ -197,13 +197,13 @@ static double tpe_mix(const tpe_mixture *x, double a, double b) {
 }
 
 /* A draw from the truncated mixture on [0, 1]. */
-static double tpe_mix_sample(nasc_su_rng *r, const tpe_mixture *mx) {
-    int j = (int)nasc_su_below(r, (uint64_t)mx->m);
+static double tpe_mix_sample(nasc_rng *r, const tpe_mixture *mx) {
+    int j = (int)nasc_rng_below(r, (uint64_t)mx->m);
     for (int t = 0; t < 32; t++) {
         double x = mx->mu[j] + mx->sig[j] * nasc_su_normal(r);
         if (x >= 0 && x <= 1) return x;
     }
-    return nasc_su_uniform(r);
+    return nasc_rng_uniform(r);
 }
 
 /* Unit coordinate of a numeric value: the centre of an integer's cell. */
@@ -306,7 +306,7 @@ static nasc_value tpe_draw(tpe_state *s, int i) {
     tpe_model *m = &s->model[i];
     nasc_value v;
     if (d->kind == NASC_DEC_CATEGORICAL) {
-        double u = nasc_su_uniform(&s->rng), c = 0;
+        double u = nasc_rng_uniform(&s->rng), c = 0;
         v.i = d->n_choices - 1;
         for (int j = 0; j < d->n_choices; j++)
             if (u < (c += m->wl[j])) {
@@ -322,7 +322,7 @@ static nasc_value tpe_draw(tpe_state *s, int i) {
         for (int t = 0; t < d->k; t++) {
             double z = 0, c = 0;
             for (int j = 0; j < d->n_choices; j++) z += w[j];
-            double u = nasc_su_uniform(&s->rng) * z;
+            double u = nasc_rng_uniform(&s->rng) * z;
             int pick = -1;
             for (int j = 0; j < d->n_choices; j++)
                 if (w[j] > 0) {

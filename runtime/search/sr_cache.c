@@ -15,12 +15,7 @@ struct sr_cache {
 };
 
 static uint64_t key_hash(const char *point, double fidelity) {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *s = point; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    unsigned char b[sizeof fidelity];
-    memcpy(b, &fidelity, sizeof b);
-    for (size_t i = 0; i < sizeof b; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
+    return hash_fnv1a_bytes(hash_fnv1a(point), &fidelity, sizeof fidelity);
 }
 
 sr_cache *sr_cache_new(void) { return calloc(1, sizeof(sr_cache)); }

@@ -48,50 +48,50 @@ int sr_split_command(const char *cmd, char ***argv, char *err, size_t cap) {
     for (;;) {
         while (*p == ' ' || *p == '\t' || *p == '\n') p++;
         if (!*p) break;
-        sr_buf w = {0};
-        sr_buf_put(&w, "", 0);
+        strbuf w = {0};
+        strbuf_append(&w, "", 0);
         while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
             if (*p == '\'') {
                 const char *q = strchr(p + 1, '\'');
                 if (!q) {
-                    sr_buf_free(&w);
+                    strbuf_free(&w);
                     sr_argv_free(v);
-                    sr_errf(err, cap, "unterminated ' in command: %s", cmd);
+                    err_set(err, cap, "unterminated ' in command: %s", cmd);
                     return -1;
                 }
-                sr_buf_put(&w, p + 1, (size_t)(q - p - 1));
+                strbuf_append(&w, p + 1, (size_t)(q - p - 1));
                 p = q + 1;
             } else if (*p == '"') {
                 p++;
                 while (*p && *p != '"') {
                     if (*p == '\\' && (p[1] == '"' || p[1] == '\\')) p++;
-                    sr_buf_put(&w, p++, 1);
+                    strbuf_append(&w, p++, 1);
                 }
                 if (!*p) {
-                    sr_buf_free(&w);
+                    strbuf_free(&w);
                     sr_argv_free(v);
-                    sr_errf(err, cap, "unterminated \" in command: %s", cmd);
+                    err_set(err, cap, "unterminated \" in command: %s", cmd);
                     return -1;
                 }
                 p++;
             } else if (*p == '\\' && p[1]) {
-                sr_buf_put(&w, p + 1, 1);
+                strbuf_append(&w, p + 1, 1);
                 p += 2;
             } else {
-                sr_buf_put(&w, p++, 1);
+                strbuf_append(&w, p++, 1);
             }
         }
-        char *word = sr_buf_take(&w);
+        char *word = strbuf_take(&w);
         if (!word || argv_push(&v, &n, &vcap, word)) {
             free(word);
             sr_argv_free(v);
-            sr_errf(err, cap, "out of memory");
+            err_set(err, cap, "out of memory");
             return -1;
         }
     }
     if (!n) {
         sr_argv_free(v);
-        sr_errf(err, cap, "empty evaluator command");
+        err_set(err, cap, "empty evaluator command");
         return -1;
     }
     *argv = v;
@@ -149,7 +149,7 @@ static int parse_last_line(char *text, sr_metrics *m, char *err, size_t cap) {
     size_t n = strlen(text);
     while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) text[--n] = 0;
     if (!n) {
-        sr_errf(err, cap,
+        err_set(err, cap,
                 "the evaluator printed nothing (expected a JSON object of metrics on its last line)");
         return -1;
     }
@@ -157,7 +157,7 @@ static int parse_last_line(char *text, sr_metrics *m, char *err, size_t cap) {
     line = line ? line + 1 : text;
     char e2[200];
     if (sr_metrics_from_json(line, m, e2, sizeof e2)) {
-        sr_errf(err, cap, "the last line of output is not a JSON object of numbers (%s): %.120s", e2, line);
+        err_set(err, cap, "the last line of output is not a JSON object of numbers (%s): %.120s", e2, line);
         return -1;
     }
     return 0;
@@ -209,7 +209,7 @@ fail1:
     close(pin[0]);
     close(pin[1]);
 fail0:
-    sr_errf(err, cap, "cannot start the evaluator: %s", strerror(errno));
+    err_set(err, cap, "cannot start the evaluator: %s", strerror(errno));
     return -1;
 }
 
@@ -231,7 +231,7 @@ struct sr_evaluator {
     /* pipe: the long-lived process and its partial output */
     child pc;
     int running;
-    sr_buf line;
+    strbuf line;
     char tail[SR_TAIL + 1];
     size_t tail_len;
     int deaths; /* consecutive deaths of the pipe process */
@@ -266,14 +266,14 @@ static void pipe_stop(sr_evaluator *ev, int *status) {
     }
     kill_leftovers(ev->pc.pid);
     ev->running = 0;
-    ev->line.n = 0;
+    ev->line.len = 0;
 }
 
 void sr_evaluator_free(sr_evaluator *ev) {
     if (!ev) return;
     pipe_stop(ev, NULL);
     sr_argv_free(ev->argv);
-    sr_buf_free(&ev->line);
+    strbuf_free(&ev->line);
     free(ev);
 }
 
@@ -281,12 +281,12 @@ static int run_builtin(sr_evaluator *ev, const char *point, double fid, const ch
                        char *err, size_t cap) {
     const sr_space_iface *sp = ev->env.space;
     if (!sp || !sp->eval) {
-        sr_errf(err, cap, "no builtin evaluator available");
+        err_set(err, cap, "no builtin evaluator available");
         return -1;
     }
     err[0] = 0;
     if (sp->eval(sp->ud, point, fid, weights, out, err, cap)) {
-        if (!err[0]) sr_errf(err, cap, "the builtin evaluator failed");
+        if (!err[0]) err_set(err, cap, "the builtin evaluator failed");
         return -1;
     }
     return 0;
@@ -304,19 +304,19 @@ static void kill_leftovers(pid_t pgid) {
 
 /* Keeps the buffered stdout bounded: beyond SR_STDOUT_MAX only the last
  * (maybe partial) line matters, which is kept whole up to SR_LINE_MAX. */
-static void trim_output(sr_buf *b, int *overflow) {
-    if (b->n <= SR_STDOUT_MAX) return;
-    size_t e = b->n;
-    while (e && (b->p[e - 1] == '\n' || b->p[e - 1] == '\r' || b->p[e - 1] == ' ')) e--;
+static void trim_output(strbuf *b, int *overflow) {
+    if (b->len <= SR_STDOUT_MAX) return;
+    size_t e = b->len;
+    while (e && (b->data[e - 1] == '\n' || b->data[e - 1] == '\r' || b->data[e - 1] == ' ')) e--;
     size_t q = e;
-    while (q && b->p[q - 1] != '\n') q--;
-    memmove(b->p, b->p + q, b->n - q);
-    b->n -= q;
-    b->p[b->n] = 0;
-    if (b->n > SR_LINE_MAX) {
+    while (q && b->data[q - 1] != '\n') q--;
+    memmove(b->data, b->data + q, b->len - q);
+    b->len -= q;
+    b->data[b->len] = 0;
+    if (b->len > SR_LINE_MAX) {
         *overflow = 1;
-        b->n = 0;
-        b->p[0] = 0;
+        b->len = 0;
+        b->data[0] = 0;
     }
 }
 
@@ -330,7 +330,7 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
     snprintf(fs, sizeof fs, "%.17g", fid);
     child c;
     if (spawn(ev->argv, ts, fs, &c, err, cap)) return -1;
-    sr_buf outb = {0};
+    strbuf outb = {0};
     char tail[SR_TAIL + 1] = "";
     size_t tail_len = 0, off = 0, plen = strlen(point);
     int in_open = 1, exited = 0, status = 0, overflow = 0;
@@ -366,7 +366,7 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
             if (k)
                 tail_add(tail, &tail_len, buf, (size_t)r);
             else {
-                sr_buf_put(&outb, buf, (size_t)r);
+                strbuf_append(&outb, buf, (size_t)r);
                 trim_output(&outb, &overflow);
             }
         }
@@ -374,21 +374,21 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
     child_close(&c);
     if (!exited) waitpid(c.pid, &status, 0);
     kill_leftovers(c.pid);
-    char *text = sr_buf_take(&outb);
+    char *text = strbuf_take(&outb);
     char why[64], t2[SR_TAIL + 1];
     tail_text(tail, t2, sizeof t2);
     int rc = 0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         describe_status(status, why, sizeof why);
-        sr_errf(err, cap, "the evaluator %s%s%s", why, t2[0] ? "; stderr: " : "", t2);
+        err_set(err, cap, "the evaluator %s%s%s", why, t2[0] ? "; stderr: " : "", t2);
         *fatal = cannot_run(status, t2);
         rc = -1;
     } else if (overflow) {
-        sr_errf(err, cap, "the last line of output is longer than %d MB", SR_LINE_MAX >> 20);
+        err_set(err, cap, "the last line of output is longer than %d MB", SR_LINE_MAX >> 20);
         rc = -1;
     } else if (!text || parse_last_line(text, out, err, cap)) {
         if (!text)
-            sr_errf(err, cap, "out of memory");
+            err_set(err, cap, "out of memory");
         else if (t2[0]) {
             size_t k = strlen(err);
             snprintf(err + k, cap - k, "; stderr: %s", t2);
@@ -402,7 +402,7 @@ static int run_exec(sr_evaluator *ev, int64_t trial, const char *point, double f
 static int pipe_start(sr_evaluator *ev, char *err, size_t cap) {
     if (spawn(ev->argv, NULL, NULL, &ev->pc, err, cap)) return -1;
     ev->running = 1;
-    ev->line.n = 0;
+    ev->line.len = 0;
     ev->tail_len = 0;
     ev->tail[0] = 0;
     return 0;
@@ -411,22 +411,22 @@ static int pipe_start(sr_evaluator *ev, char *err, size_t cap) {
 /* The pipe evaluator's point line: the point object with "trial" and
  * "fidelity" added in front, on one line. */
 static char *pipe_line(int64_t trial, double fid, const char *point) {
-    sr_buf b = {0};
+    strbuf b = {0};
     const char *p = point;
     while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
-    sr_buf_printf(&b, "{\"trial\": %lld, \"fidelity\": ", (long long)trial);
-    sr_buf_num(&b, fid);
+    strbuf_printf(&b, "{\"trial\": %lld, \"fidelity\": ", (long long)trial);
+    json_write_number(&b, fid);
     if (*p == '{') {
         const char *q = p + 1;
         while (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r') q++;
-        if (*q != '}') sr_buf_puts(&b, ", ");
-        sr_buf_puts(&b, p + 1);
+        if (*q != '}') strbuf_puts(&b, ", ");
+        strbuf_puts(&b, p + 1);
     } else {
-        sr_buf_puts(&b, ", \"point\": ");
-        sr_buf_puts(&b, p);
-        sr_buf_puts(&b, "}");
+        strbuf_puts(&b, ", \"point\": ");
+        strbuf_puts(&b, p);
+        strbuf_puts(&b, "}");
     }
-    char *s = sr_buf_take(&b);
+    char *s = strbuf_take(&b);
     for (char *c = s; c && *c; c++)
         if (*c == '\n' || *c == '\r') *c = ' ';
     size_t n = s ? strlen(s) : 0;
@@ -437,13 +437,13 @@ static char *pipe_line(int64_t trial, double fid, const char *point) {
 /* Reads what the process printed without being asked (after its last
  * reply); 1 when there was any, 0 when none. */
 static int pipe_unasked(sr_evaluator *ev) {
-    if (ev->line.n) return 1;
+    if (ev->line.len) return 1;
     struct pollfd pf = {ev->pc.out, POLLIN, 0};
     if (poll(&pf, 1, 0) <= 0 || !(pf.revents & POLLIN)) return 0;
     char buf[4096];
     ssize_t r = read(ev->pc.out, buf, sizeof buf);
     if (r <= 0) return 0; /* EOF: the exchange will see the death */
-    sr_buf_put(&ev->line, buf, (size_t)r);
+    strbuf_append(&ev->line, buf, (size_t)r);
     return 1;
 }
 
@@ -465,13 +465,13 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
     }
     size_t scanned = 0; /* bytes of ev->line known to hold no newline: the scan stays linear */
     for (;;) {
-        char *eol = ev->line.p ? memchr(ev->line.p + scanned, '\n', ev->line.n - scanned) : NULL;
-        scanned = ev->line.n;
+        char *eol = ev->line.data ? memchr(ev->line.data + scanned, '\n', ev->line.len - scanned) : NULL;
+        scanned = ev->line.len;
         if (eol) {
-            size_t k = (size_t)(eol - ev->line.p);
-            *reply = strndup(ev->line.p, k);
-            memmove(ev->line.p, eol + 1, ev->line.n - k - 1);
-            ev->line.n -= k + 1;
+            size_t k = (size_t)(eol - ev->line.data);
+            *reply = strndup(ev->line.data, k);
+            memmove(ev->line.data, eol + 1, ev->line.len - k - 1);
+            ev->line.len -= k + 1;
             return *reply ? 0 : -1;
         }
         struct pollfd pf[2] = {{ev->pc.out, POLLIN, 0}, {ev->pc.errfd, POLLIN, 0}};
@@ -492,8 +492,8 @@ static int pipe_exchange(sr_evaluator *ev, const char *line, char **reply) {
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = read(ev->pc.out, buf, sizeof buf);
             if (r <= 0) return -1;
-            sr_buf_put(&ev->line, buf, (size_t)r);
-            if (ev->line.n > SR_LINE_MAX) return -2;
+            strbuf_append(&ev->line, buf, (size_t)r);
+            if (ev->line.len > SR_LINE_MAX) return -2;
         }
     }
 }
@@ -504,7 +504,7 @@ static int pipe_mismatch(sr_evaluator *ev, int *fatal, char *err, size_t cap, co
     pipe_stop(ev, NULL);
     ev->deaths++;
     int hopeless = ev->deaths >= SR_PIPE_MAX_DEATHS;
-    sr_errf(err, cap, "the pipe evaluator %s%s", what, hopeless ? " (giving up)" : " (restarted)");
+    err_set(err, cap, "the pipe evaluator %s%s", what, hopeless ? " (giving up)" : " (restarted)");
     if (hopeless) *fatal = 1;
     return -1;
 }
@@ -528,7 +528,7 @@ static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double f
     }
     char *line = pipe_line(trial, fid, point), *reply = NULL;
     if (!line) {
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     int rc = pipe_exchange(ev, line, &reply);
@@ -547,7 +547,7 @@ static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double f
         /* It is restarted for the next trial; one that cannot even start,
          * or dies on every trial, ends the search instead of the budget. */
         int hopeless = cannot_run(status, t2) || ev->deaths >= SR_PIPE_MAX_DEATHS;
-        sr_errf(err, cap, "the pipe evaluator %s%s%s%s", why, t2[0] ? "; stderr: " : "", t2,
+        err_set(err, cap, "the pipe evaluator %s%s%s%s", why, t2[0] ? "; stderr: " : "", t2,
                 hopeless ? " (giving up)" : " (restarted)");
         if (hopeless) *fatal = 1;
         return -1;
@@ -557,7 +557,7 @@ static int run_pipe(sr_evaluator *ev, int64_t trial, const char *point, double f
     free(reply);
     if (rc) {
         ev->deaths = 0;
-        sr_errf(err, cap, "%s", e2);
+        err_set(err, cap, "%s", e2);
         return -1;
     }
     double echoed;
@@ -583,7 +583,7 @@ int sr_evaluator_run(sr_evaluator *ev, int64_t trial, const char *point_json, do
     sr_metrics_clear(out);
     if (ev->env.kind == SR_EVAL_BUILTIN) return run_builtin(ev, point_json, fidelity, weights, out, err, cap);
     if (!ev->argv) {
-        sr_errf(err, cap, "%s", ev->argv_err);
+        err_set(err, cap, "%s", ev->argv_err);
         *fatal = 1;
         return -1;
     }

@@ -66,16 +66,16 @@ static int holder_gone(int fd) {
 
 int sr_lock_take(const char *db_path, sr_lock **out, char *err, size_t cap) {
     *out = NULL;
-    sr_buf b = {0};
-    sr_buf_printf(&b, "%s.lock", db_path);
-    if (!b.p) {
-        sr_errf(err, cap, "out of memory");
+    strbuf b = {0};
+    strbuf_printf(&b, "%s.lock", db_path);
+    if (!b.data) {
+        err_set(err, cap, "out of memory");
         return -1;
     }
-    int fd = open(b.p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+    int fd = open(b.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd < 0) {
-        sr_errf(err, cap, "%s: cannot open the store's lock: %s", b.p, strerror(errno));
-        sr_buf_free(&b);
+        err_set(err, cap, "%s: cannot open the store's lock: %s", b.data, strerror(errno));
+        strbuf_free(&b);
         return -1;
     }
     int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
@@ -93,14 +93,14 @@ int sr_lock_take(const char *db_path, sr_lock **out, char *err, size_t cap) {
             holder_text(fd, who, sizeof who);
         else
             snprintf(who, sizeof who, "%s", strerror(e));
-        sr_errf(err, cap,
+        err_set(err, cap,
                 "%s: another search is writing this store (%s); wait for it to end or stop it, then resume",
                 db_path, who);
         close(fd);
-        sr_buf_free(&b);
+        strbuf_free(&b);
         return -1;
     }
-    sr_buf_free(&b);
+    strbuf_free(&b);
     char text[96];
     int n = snprintf(text, sizeof text, "pid %ld started %.3f\n", (long)getpid(), sr_wall());
     if (ftruncate(fd, 0) || pwrite(fd, text, (size_t)n, 0) != n) {
@@ -109,7 +109,7 @@ int sr_lock_take(const char *db_path, sr_lock **out, char *err, size_t cap) {
     sr_lock *l = malloc(sizeof *l);
     if (!l) {
         close(fd);
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     l->fd = fd;
@@ -381,7 +381,7 @@ static void choice_list(const nasc_decision *d, char *out, size_t cap) {
 
 int sr_point_check(const nasc_space *s, const nasc_point *p, char *why, size_t cap) {
     if (!s || !p || p->n != s->n_decisions) {
-        sr_errf(why, cap, "the strategy returned a point with %d values for %d decisions", p ? p->n : 0,
+        err_set(why, cap, "the strategy returned a point with %d values for %d decisions", p ? p->n : 0,
                 s ? s->n_decisions : 0);
         return -1;
     }
@@ -396,7 +396,7 @@ int sr_point_check(const nasc_space *s, const nasc_point *p, char *why, size_t c
         case NASC_DEC_CATEGORICAL:
             if (v.i < 0 || v.i >= d->n_choices) {
                 choice_list(d, list, sizeof list);
-                sr_errf(why, cap, "decision '%s': index %lld is not one of its %d choices (%s)", lab,
+                err_set(why, cap, "decision '%s': index %lld is not one of its %d choices (%s)", lab,
                         (long long)v.i, d->n_choices, list);
                 return -1;
             }
@@ -405,27 +405,27 @@ int sr_point_check(const nasc_space *s, const nasc_point *p, char *why, size_t c
             if (v.i < d->lo || v.i > d->hi || (d->step > 1 && (v.i - d->lo) % d->step)) {
                 char step[40] = "";
                 if (d->step > 1) snprintf(step, sizeof step, " step %lld", (long long)d->step);
-                sr_errf(why, cap, "decision '%s': %lld is not in %lld..%lld%s", lab, (long long)v.i,
+                err_set(why, cap, "decision '%s': %lld is not in %lld..%lld%s", lab, (long long)v.i,
                         (long long)d->lo, (long long)d->hi, step);
                 return -1;
             }
             break;
         case NASC_DEC_FLOAT:
             if (!isfinite(v.f) || v.f < d->flo || v.f > d->fhi) {
-                sr_errf(why, cap, "decision '%s': %.17g is not in [%.17g, %.17g]", lab, v.f, d->flo, d->fhi);
+                err_set(why, cap, "decision '%s': %.17g is not in [%.17g, %.17g]", lab, v.f, d->flo, d->fhi);
                 return -1;
             }
             break;
         case NASC_DEC_SUBSET: {
             uint64_t allowed = d->n_choices >= 64 ? ~0ull : ((1ull << d->n_choices) - 1);
             if ((v.subset & ~allowed) || __builtin_popcountll(v.subset) != d->k) {
-                sr_errf(why, cap, "decision '%s': the subset mask %#llx is not %d of its %d choices", lab,
+                err_set(why, cap, "decision '%s': the subset mask %#llx is not %d of its %d choices", lab,
                         (unsigned long long)v.subset, d->k, d->n_choices);
                 return -1;
             }
             break;
         }
-        default: sr_errf(why, cap, "decision '%s' has an unknown kind %d", lab, (int)d->kind); return -1;
+        default: err_set(why, cap, "decision '%s' has an unknown kind %d", lab, (int)d->kind); return -1;
         }
     }
     return 0;

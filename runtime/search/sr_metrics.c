@@ -51,45 +51,43 @@ int sr_metrics_get(const sr_metrics *m, const char *name, double *value) {
 }
 
 char *sr_metrics_to_json(const sr_metrics *m) {
-    sr_buf b = {0};
-    sr_buf_puts(&b, "{");
+    strbuf b = {0};
+    strbuf_puts(&b, "{");
     for (int i = 0; i < m->n; i++) {
-        if (i) sr_buf_puts(&b, ", ");
-        sr_buf_json_str(&b, m->v[i].name);
-        sr_buf_puts(&b, ": ");
-        sr_buf_num(&b, m->v[i].value);
+        if (i) strbuf_puts(&b, ", ");
+        json_write_str(&b, m->v[i].name);
+        strbuf_puts(&b, ": ");
+        json_write_number(&b, m->v[i].value);
     }
-    sr_buf_puts(&b, "}");
-    return sr_buf_take(&b);
+    strbuf_puts(&b, "}");
+    return strbuf_take(&b);
 }
 
 int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap) {
-    sj_doc d;
-    if (sj_parse(json, &d, err, cap)) return -1;
+    json_value *d = sr_json_parse(json, err, cap);
+    if (!d) return -1;
     int rc = 0;
-    if (d.v[0].kind != SJ_OBJ) {
-        sr_errf(err, cap, "metrics must be a JSON object of numbers");
+    if (d->type != JSON_OBJECT) {
+        err_set(err, cap, "metrics must be a JSON object of numbers");
         rc = -1;
     }
     /* Each set looks the name up: a bound keeps a hostile line linear. */
-    if (!rc && d.v[0].count > SR_METRICS_MAX) {
-        sr_errf(err, cap, "%d metrics, more than the %d allowed", d.v[0].count, SR_METRICS_MAX);
+    if (!rc && d->n > SR_METRICS_MAX) {
+        err_set(err, cap, "%zu metrics, more than the %d allowed", d->n, SR_METRICS_MAX);
         rc = -1;
     }
-    for (int c = rc ? -1 : d.v[0].child; c >= 0; c = d.v[c].next) {
-        const sj_node *n = &d.v[c];
-        if (n->kind != SJ_NUM && n->kind != SJ_NULL) {
-            sr_errf(err, cap, "metric '%s' is not a number", n->key);
+    for (size_t i = 0; rc == 0 && i < d->n; i++) {
+        const json_value *n = &d->items[i];
+        const char *key = d->keys[i];
+        if (n->type != JSON_NUMBER && n->type != JSON_NULL) {
+            err_set(err, cap, "metric '%s' is not a number", key);
             rc = -1;
-            break;
-        }
-        if (sr_metrics_set(m, n->key, n->kind == SJ_NUM ? n->num : NAN)) {
-            sr_errf(err, cap, "bad metric name '%.60s'", n->key);
+        } else if (sr_metrics_set(m, key, n->type == JSON_NUMBER ? n->number : NAN)) {
+            err_set(err, cap, "bad metric name '%.60s'", key);
             rc = -1;
-            break;
         }
     }
-    sj_free(&d);
+    json_free(d);
     return rc;
 }
 
@@ -224,38 +222,38 @@ static const char *op_text(sr_expr_kind k) {
     return t[k];
 }
 
-static void expr_fmt(const sr_expr *e, sr_buf *b) {
+static void expr_fmt(const sr_expr *e, strbuf *b) {
     if (e->kind == SR_EX_NUM) {
-        sr_buf_num(b, e->num);
+        json_write_number(b, e->num);
         return;
     }
     if (e->kind == SR_EX_METRIC) {
-        sr_buf_puts(b, e->metric);
+        strbuf_puts(b, e->metric);
         if (e->scale != 1) {
-            sr_buf_puts(b, "*");
-            sr_buf_num(b, e->scale);
+            strbuf_puts(b, "*");
+            json_write_number(b, e->scale);
         }
         return;
     }
     if (e->kind == SR_EX_NEG) {
-        sr_buf_puts(b, "-(");
+        strbuf_puts(b, "-(");
         expr_fmt(e->a, b);
-        sr_buf_puts(b, ")");
+        strbuf_puts(b, ")");
         return;
     }
     int paren = e->kind <= SR_EX_POW;
-    if (paren) sr_buf_puts(b, "(");
+    if (paren) strbuf_puts(b, "(");
     expr_fmt(e->a, b);
-    sr_buf_puts(b, op_text(e->kind));
+    strbuf_puts(b, op_text(e->kind));
     expr_fmt(e->b, b);
-    if (paren) sr_buf_puts(b, ")");
+    if (paren) strbuf_puts(b, ")");
 }
 
 void sr_expr_format(const sr_expr *e, char *buf, size_t cap) {
     if (!cap) return;
-    sr_buf b = {0};
+    strbuf b = {0};
     if (e) expr_fmt(e, &b);
-    char *s = sr_buf_take(&b);
+    char *s = strbuf_take(&b);
     snprintf(buf, cap, "%s", s ? s : "");
     free(s);
 }

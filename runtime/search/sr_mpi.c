@@ -202,7 +202,7 @@ int sr_mpi_serve(const sr_eval_env *env, char *err, size_t cap) {
         }
         char *req = recv_from(0, st.MPI_TAG, NULL);
         if (!req) {
-            sr_errf(err, cap, "out of memory on an MPI rank");
+            err_set(err, cap, "out of memory on an MPI rank");
             local_kill(&w, 1);
             return -1;
         }
@@ -235,7 +235,7 @@ int sr_mpi_poll(int *rank, char **body, size_t *n) {
 void sr_mpi_stop_all(void) {}
 int sr_mpi_serve(const sr_eval_env *env, char *err, size_t cap) {
     (void)env;
-    sr_errf(err, cap, "nasc was built without MPI");
+    err_set(err, cap, "nasc was built without MPI");
     return -1;
 }
 #endif

@@ -79,7 +79,7 @@ static int find_plugin(const char *name, char *path, size_t pcap, char *err, siz
     if (is_path(name)) {
         snprintf(path, pcap, "%s", name);
         if (access(path, R_OK)) {
-            sr_errf(err, cap, "%s: no such plugin file", name);
+            err_set(err, cap, "%s: no such plugin file", name);
             return -1;
         }
         return 0;
@@ -90,12 +90,12 @@ static int find_plugin(const char *name, char *path, size_t pcap, char *err, siz
         snprintf(path, pcap, "%s/nasc-%s.so", l.d[i], name);
         if (!access(path, R_OK)) return 0;
     }
-    sr_buf b = {0};
-    sr_buf_printf(&b, "no strategy plugin '%s' (looked for nasc-%s.so in", name, name);
-    for (int i = 0; i < l.n; i++) sr_buf_printf(&b, "%s %s", i ? "," : "", l.d[i]);
-    sr_buf_puts(&b, "; set NASC_PLUGIN_PATH or give a path)");
-    sr_errf(err, cap, "%s", b.p ? b.p : "no such strategy plugin");
-    sr_buf_free(&b);
+    strbuf b = {0};
+    strbuf_printf(&b, "no strategy plugin '%s' (looked for nasc-%s.so in", name, name);
+    for (int i = 0; i < l.n; i++) strbuf_printf(&b, "%s %s", i ? "," : "", l.d[i]);
+    strbuf_puts(&b, "; set NASC_PLUGIN_PATH or give a path)");
+    err_set(err, cap, "%s", b.data ? b.data : "no such strategy plugin");
+    strbuf_free(&b);
     return -1;
 }
 
@@ -104,7 +104,7 @@ static int load_table(void *dl, const char *path, nasc_strategy *out, char *err,
     nasc_strategy_entry_fn entry;
     void *sym = dlsym(dl, NASC_STRATEGY_ENTRY);
     if (!sym) {
-        sr_errf(err, cap, "%s: no symbol %s", path, NASC_STRATEGY_ENTRY);
+        err_set(err, cap, "%s: no symbol %s", path, NASC_STRATEGY_ENTRY);
         return -1;
     }
     memcpy(&entry, &sym, sizeof entry);
@@ -114,17 +114,17 @@ static int load_table(void *dl, const char *path, nasc_strategy *out, char *err,
     } buf;
     memset(&buf, 0, sizeof buf);
     if (entry(NASC_STRATEGY_ABI_VERSION, &buf.s) != 0) {
-        sr_errf(err, cap, "%s: %s refused host ABI version %u", path, NASC_STRATEGY_ENTRY,
+        err_set(err, cap, "%s: %s refused host ABI version %u", path, NASC_STRATEGY_ENTRY,
                 NASC_STRATEGY_ABI_VERSION);
         return -1;
     }
     if (buf.s.abi_version != NASC_STRATEGY_ABI_VERSION) {
-        sr_errf(err, cap, "%s: ABI version %u not supported (host supports %u)", path, buf.s.abi_version,
+        err_set(err, cap, "%s: ABI version %u not supported (host supports %u)", path, buf.s.abi_version,
                 NASC_STRATEGY_ABI_VERSION);
         return -1;
     }
     if (buf.s.struct_size < SR_STRATEGY_V1_SIZE || buf.s.struct_size > sizeof buf) {
-        sr_errf(err, cap, "%s: nasc_strategy struct_size %u is not a valid v1 size (at least %zu)", path,
+        err_set(err, cap, "%s: nasc_strategy struct_size %u is not a valid v1 size (at least %zu)", path,
                 buf.s.struct_size, (size_t)SR_STRATEGY_V1_SIZE);
         return -1;
     }
@@ -137,11 +137,11 @@ static int load_table(void *dl, const char *path, nasc_strategy *out, char *err,
                           : !out->destroy ? "destroy"
                                           : NULL;
     if (missing) {
-        sr_errf(err, cap, "%s: the table from %s has no %s", path, NASC_STRATEGY_ENTRY, missing);
+        err_set(err, cap, "%s: the table from %s has no %s", path, NASC_STRATEGY_ENTRY, missing);
         return -1;
     }
     if (out->n_option_docs < 0 || (out->n_option_docs > 0 && !out->option_docs)) {
-        sr_errf(err, cap, "%s: bad option_docs in the table from %s", path, NASC_STRATEGY_ENTRY);
+        err_set(err, cap, "%s: bad option_docs in the table from %s", path, NASC_STRATEGY_ENTRY);
         return -1;
     }
     return 0;
@@ -151,13 +151,13 @@ static int open_file(const char *path, sr_plugin *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
     size_t n = strlen(path);
     if (n >= sizeof out->path) {
-        sr_errf(err, cap, "%.200s...: plugin path too long", path);
+        err_set(err, cap, "%.200s...: plugin path too long", path);
         return -1;
     }
     memcpy(out->path, path, n + 1);
     out->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!out->dl) {
-        sr_errf(err, cap, "%s: cannot load: %s", path, dlerror());
+        err_set(err, cap, "%s: cannot load: %s", path, dlerror());
         return -1;
     }
     if (load_table(out->dl, path, &out->s, err, cap)) {
@@ -234,7 +234,7 @@ int sr_plugins_list(sr_plugin_info **out, int *n, char *err, size_t cap) {
                 if (!nv) {
                     closedir(d);
                     sr_plugins_free(v, cnt);
-                    sr_errf(err, cap, "out of memory");
+                    err_set(err, cap, "out of memory");
                     return -1;
                 }
                 v = nv;

@@ -39,39 +39,39 @@ static void rp_free(rp_data *d) {
 }
 
 static int rp_objectives(rp_data *d, char *err, size_t cap) {
-    sj_doc j;
-    if (!d->run.objectives || sj_parse(d->run.objectives, &j, err, cap)) {
-        sr_errf(err, cap, "store: unreadable objectives");
+    json_value *j = d->run.objectives ? sr_json_parse(d->run.objectives, err, cap) : NULL;
+    if (!j) {
+        err_set(err, cap, "store: unreadable objectives");
         return -1;
     }
-    for (int c = j.v[0].kind == SJ_ARR ? j.v[0].child : -1; c >= 0 && d->k < 64; c = j.v[c].next) {
-        int nm = sj_get(&j, c, "name"), mx = sj_get(&j, c, "maximize");
-        sr_copy(d->obj[d->k].name, sizeof d->obj[0].name, nm >= 0 && j.v[nm].str ? j.v[nm].str : "?");
-        d->obj[d->k].maximize = mx >= 0 ? (int)j.v[mx].num : 1;
+    for (size_t i = 0; j->type == JSON_ARRAY && i < j->n && d->k < 64; i++) {
+        const json_value *nm = json_get(&j->items[i], "name"), *mx = json_get(&j->items[i], "maximize");
+        sr_copy(d->obj[d->k].name, sizeof d->obj[0].name, nm && nm->type == JSON_STRING ? nm->str : "?");
+        d->obj[d->k].maximize = mx ? (int)json_number(mx, 0) : 1;
         d->k++;
     }
-    sj_free(&j);
+    json_free(j);
     if (!d->k) {
-        sr_errf(err, cap, "store: no objectives recorded");
+        err_set(err, cap, "store: no objectives recorded");
         return -1;
     }
     return 0;
 }
 
 static int rp_row_objs(rp_data *d, const char *json, double *raw, double *sgn) {
-    sj_doc j;
-    char e[64];
-    if (!json || sj_parse(json, &j, e, sizeof e)) return -1;
-    int i = 0, rc = j.v[0].kind == SJ_ARR && j.v[0].count == d->k ? 0 : -1;
-    for (int c = rc ? -1 : j.v[0].child; c >= 0; c = j.v[c].next, i++) {
-        if (j.v[c].kind != SJ_NUM) {
+    char e[80];
+    json_value *j = json ? sr_json_parse(json, e, sizeof e) : NULL;
+    if (!j) return -1;
+    int rc = j->type == JSON_ARRAY && j->n == (size_t)d->k ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < j->n; i++) {
+        if (j->items[i].type != JSON_NUMBER) {
             rc = -1;
             break;
         }
-        raw[i] = j.v[c].num;
+        raw[i] = j->items[i].number;
         sgn[i] = d->obj[i].maximize ? raw[i] : -raw[i];
     }
-    sj_free(&j);
+    json_free(j);
     return rc;
 }
 
@@ -93,7 +93,7 @@ static int rp_load(const char *db, rp_data *d, char *err, size_t cap) {
     d->sgn = calloc(n * (size_t)d->k, sizeof *d->sgn);
     if (!d->done || !d->raw || !d->sgn) {
         rp_free(d);
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     for (int i = 0; i < d->n; i++) {
@@ -137,33 +137,33 @@ static int rp_rows(const rp_data *d, int top, int *rows) {
 }
 
 static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
-    sr_buf b = {0};
-    sr_buf_puts(&b, "{\"space\": ");
-    sr_buf_json_str(&b, d->run.space);
-    sr_buf_puts(&b, ", \"strategy\": ");
-    sr_buf_json_str(&b, d->run.strategy);
-    sr_buf_printf(&b,
+    strbuf b = {0};
+    strbuf_puts(&b, "{\"space\": ");
+    json_write_str(&b, d->run.space);
+    strbuf_puts(&b, ", \"strategy\": ");
+    json_write_str(&b, d->run.strategy);
+    strbuf_printf(&b,
                   ", \"trials\": {\"done\": %lld, \"failed\": %lld, \"infeasible\": %lld, \"running\": %lld, "
                   "\"cached\": %lld}",
                   (long long)d->counts[0], (long long)d->counts[1], (long long)d->counts[2],
                   (long long)d->counts[3], (long long)d->cached);
-    sr_buf_printf(&b, ", \"objectives\": %s, \"%s\": [", d->run.objectives,
+    strbuf_printf(&b, ", \"objectives\": %s, \"%s\": [", d->run.objectives,
                   d->k > 1 ? "front" : "leaderboard");
     for (int r = 0; r < m; r++) {
         const sr_trial_row *t = &d->t[d->done[rows[r]]];
-        sr_buf_printf(&b, "%s{\"trial\": %lld, \"objectives\": %s, \"metrics\": %s, \"point\": %s}",
+        strbuf_printf(&b, "%s{\"trial\": %lld, \"objectives\": %s, \"metrics\": %s, \"point\": %s}",
                       r ? ", " : "", (long long)t->id, t->objectives, t->metrics ? t->metrics : "{}",
                       t->point);
     }
-    sr_buf_puts(&b, "]");
+    strbuf_puts(&b, "]");
     if (m > 0) {
         const sr_trial_row *t = &d->t[d->done[rows[0]]];
-        sr_buf_printf(&b, ", \"best\": {\"trial\": %lld, \"metrics\": %s, \"point\": %s}", (long long)t->id,
+        strbuf_printf(&b, ", \"best\": {\"trial\": %lld, \"metrics\": %s, \"point\": %s}", (long long)t->id,
                       t->metrics ? t->metrics : "{}", t->point);
     }
-    sr_buf_puts(&b, "}");
-    if (b.p) fprintf(f, "%s\n", b.p);
-    sr_buf_free(&b);
+    strbuf_puts(&b, "}");
+    if (b.data) fprintf(f, "%s\n", b.data);
+    strbuf_free(&b);
 }
 
 static void rp_print_text(const rp_data *d, FILE *f, const int *rows, int m) {
@@ -206,7 +206,7 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
     int *rows = calloc((size_t)(d.nd ? d.nd : 1), sizeof *rows);
     if (!rows) {
         rp_free(&d);
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     int m = rp_rows(&d, top, rows);
@@ -265,27 +265,27 @@ static void nice_range(double lo, double hi, int from_zero, double *a, double *b
     if (*b <= *a) *b = *a + *step;
 }
 
-static void svg_esc(sr_buf *b, const char *text) {
+static void svg_esc(strbuf *b, const char *text) {
     for (const char *c = text; *c; c++) {
         if (*c == '<')
-            sr_buf_puts(b, "&lt;");
+            strbuf_puts(b, "&lt;");
         else if (*c == '>')
-            sr_buf_puts(b, "&gt;");
+            strbuf_puts(b, "&gt;");
         else if (*c == '&')
-            sr_buf_puts(b, "&amp;");
+            strbuf_puts(b, "&amp;");
         else if (*c == '"')
-            sr_buf_puts(b, "&quot;");
+            strbuf_puts(b, "&quot;");
         else
-            sr_buf_put(b, c, 1);
+            strbuf_append(b, c, 1);
     }
 }
 
-static void svg_text(sr_buf *b, double x, double y, const char *anchor, const char *text, int rotate) {
-    sr_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", x, y, anchor);
-    if (rotate) sr_buf_printf(b, " transform=\"rotate(-90 %.1f %.1f)\"", x, y);
-    sr_buf_puts(b, ">");
+static void svg_text(strbuf *b, double x, double y, const char *anchor, const char *text, int rotate) {
+    strbuf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", x, y, anchor);
+    if (rotate) strbuf_printf(b, " transform=\"rotate(-90 %.1f %.1f)\"", x, y);
+    strbuf_puts(b, ">");
     svg_esc(b, text);
-    sr_buf_puts(b, "</text>\n");
+    strbuf_puts(b, "</text>\n");
 }
 
 static void tick_label(double v, double step, char *buf, size_t cap) {
@@ -296,32 +296,32 @@ static void tick_label(double v, double step, char *buf, size_t cap) {
 
 /* The frame, grid, ticks and labels of a panel; the axes' ranges are also
  * written as data attributes for tools (and the tests) to read. */
-static void svg_axes(sr_buf *b, const plot *p, const char *id, const char *title, const char *xl,
+static void svg_axes(strbuf *b, const plot *p, const char *id, const char *title, const char *xl,
                      const char *yl) {
-    sr_buf_printf(b,
+    strbuf_printf(b,
                   "<g class=\"panel\" id=\"%s\" data-xmin=\"%.17g\" data-xmax=\"%.17g\" data-ymin=\"%.17g\" "
                   "data-ymax=\"%.17g\">\n",
                   id, p->xmin, p->xmax, p->ymin, p->ymax);
-    sr_buf_printf(
+    strbuf_printf(
         b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n",
         p->x0, p->y0, p->w, p->h);
-    sr_buf_puts(b, "<g font-weight=\"bold\">");
+    strbuf_puts(b, "<g font-weight=\"bold\">");
     svg_text(b, p->x0 + p->w / 2, p->y0 - 10, "middle", title, 0);
-    sr_buf_puts(b, "</g>\n");
+    strbuf_puts(b, "</g>\n");
     svg_text(b, p->x0 + p->w / 2, p->y0 + p->h + 34, "middle", xl, 0);
     svg_text(b, p->x0 - 50, p->y0 + p->h / 2, "middle", yl, 1);
     char t[48];
     for (double v = p->xmin; v <= p->xmax + p->xstep * 1e-6; v += p->xstep) {
         tick_label(v, p->xstep, t, sizeof t);
         svg_text(b, px(p, v), p->y0 + p->h + 15, "middle", t, 0);
-        sr_buf_printf(
+        strbuf_printf(
             b, "<line class=\"xtick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
             px(p, v), p->y0, px(p, v), p->y0 + p->h);
     }
     for (double v = p->ymin; p->ystep <= p->ymax - p->ymin && v <= p->ymax + p->ystep * 1e-6; v += p->ystep) {
         tick_label(v, p->ystep, t, sizeof t);
         svg_text(b, p->x0 - 6, py(p, v) + 4, "end", t, 0);
-        sr_buf_printf(
+        strbuf_printf(
             b, "<line class=\"ytick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n",
             p->x0, py(p, v), p->x0 + p->w, py(p, v));
     }
@@ -335,7 +335,7 @@ static double rp_value(const rp_data *d, int row, const int *slot) {
 /* Every trial as a mark (done: a dot, cached: a ring, failed: a red cross
  * and infeasible: an orange diamond on the bottom edge) and the best-so-far
  * step line of the first objective, against trials or wall time. */
-static void svg_progress(sr_buf *b, const rp_data *d, const int *slot, double ox, double oy, int by_time) {
+static void svg_progress(strbuf *b, const rp_data *d, const int *slot, double ox, double oy, int by_time) {
     plot p = {ox + 70, oy + 40, 330, 210, 0, 1, 0, 1, 1, 1};
     double tmax = 0, lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < d->n; i++) {
@@ -359,7 +359,7 @@ static void svg_progress(sr_buf *b, const rp_data *d, const int *slot, double ox
              by_time ? (scale > 1 ? "wall time since the start (min)" : "wall time since the start (s)")
                      : "trial (in the order asked)",
              yl);
-    sr_buf puts = {0}, line = {0};
+    strbuf puts = {0}, line = {0};
     double best = NAN, lastx = 0;
     int first = 1;
     for (int i = 0; i < d->n; i++) {
@@ -371,43 +371,43 @@ static void svg_progress(sr_buf *b, const rp_data *d, const int *slot, double ox
             int failed = t->status[0] == 'f';
             double Y = p.y0 + p.h;
             if (failed)
-                sr_buf_printf(&puts,
+                strbuf_printf(&puts,
                               "<path class=\"failed\" d=\"M%.1f %.1fl6 6m0 -6l-6 6\" stroke=\"#d62728\"/>\n",
                               X - 3, Y - 3);
             else
-                sr_buf_printf(
+                strbuf_printf(
                     &puts, "<path class=\"infeasible\" d=\"M%.1f %.1fl4 4l-4 4l-4 -4z\" fill=\"#ff7f0e\"/>\n",
                     X, Y - 4);
             continue;
         }
         if (!isfinite(v)) continue;
         int cached = !strcmp(t->answered, "cache");
-        sr_buf_printf(&puts,
+        strbuf_printf(&puts,
                       "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" %s><title>trial %lld: "
                       "%.6g</title></circle>\n",
                       cached ? "cached" : "done", X, py(&p, v),
                       cached ? "fill=\"none\" stroke=\"#888\"" : "fill=\"#888\"", (long long)t->id, v);
         double sv = d->obj[0].maximize ? v : -v;
         if (first || sv > best) {
-            if (!first) sr_buf_printf(&line, "%.1f,%.1f ", X, py(&p, d->obj[0].maximize ? best : -best));
+            if (!first) strbuf_printf(&line, "%.1f,%.1f ", X, py(&p, d->obj[0].maximize ? best : -best));
             best = sv;
-            sr_buf_printf(&line, "%.1f,%.1f ", X, py(&p, v));
+            strbuf_printf(&line, "%.1f,%.1f ", X, py(&p, v));
             first = 0;
         }
         lastx = X;
     }
     if (!first) {
-        sr_buf_printf(&line, "%.1f,%.1f", p.x0 + p.w > lastx ? lastx : p.x0 + p.w,
+        strbuf_printf(&line, "%.1f,%.1f", p.x0 + p.w > lastx ? lastx : p.x0 + p.w,
                       py(&p, d->obj[0].maximize ? best : -best));
-        sr_buf_printf(
+        strbuf_printf(
             b,
             "<polyline class=\"best\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"%s\"/>\n",
-            line.p);
+            line.data);
     }
-    if (puts.p) sr_buf_puts(b, puts.p);
-    sr_buf_free(&puts);
-    sr_buf_free(&line);
-    sr_buf_puts(b, "</g>\n");
+    if (puts.data) strbuf_puts(b, puts.data);
+    strbuf_free(&puts);
+    strbuf_free(&line);
+    strbuf_puts(b, "</g>\n");
 }
 
 static const rp_data *g_front;
@@ -419,7 +419,7 @@ static int front_cmp(const void *a, const void *b) {
 
 /* The first two objectives of every done trial, the front joined in order
  * of the first and labelled with its trial ids. */
-static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
+static void svg_pareto(strbuf *b, const rp_data *d, double ox, double oy) {
     plot p = {ox + 70, oy + 40, 770, 210, 0, 1, 0, 1, 1, 1};
     int n = d->nd, k = d->k, m = 0;
     unsigned char *front = calloc((size_t)(n ? n : 1), 1);
@@ -445,18 +445,18 @@ static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
     svg_axes(b, &p, "pareto", k > 2 ? "Pareto front (first two objectives)" : "Pareto front", lx, ly);
     for (int i = 0; i < n; i++)
         if (!front[i])
-            sr_buf_printf(b,
+            strbuf_printf(b,
                           "<circle class=\"dominated\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#bbb\"/>\n",
                           px(&p, d->raw[(size_t)i * (size_t)k]), py(&p, d->raw[(size_t)i * (size_t)k + 1]));
     g_front = d;
     qsort(fr, (size_t)m, sizeof *fr, front_cmp);
     if (m > 1) {
-        sr_buf_puts(
+        strbuf_puts(
             b, "<polyline class=\"front\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\" points=\"");
         for (int j = 0; j < m; j++)
-            sr_buf_printf(b, "%.1f,%.1f ", px(&p, d->raw[(size_t)fr[j] * (size_t)k]),
+            strbuf_printf(b, "%.1f,%.1f ", px(&p, d->raw[(size_t)fr[j] * (size_t)k]),
                           py(&p, d->raw[(size_t)fr[j] * (size_t)k + 1]));
-        sr_buf_puts(b, "\"/>\n");
+        strbuf_puts(b, "\"/>\n");
     }
     double lx0 = 0, ly0 = 0;
     for (int j = 0; j < m; j++) {
@@ -464,7 +464,7 @@ static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
                Y = py(&p, d->raw[(size_t)fr[j] * (size_t)k + 1]);
         char lab[32];
         snprintf(lab, sizeof lab, "#%lld", (long long)d->t[d->done[fr[j]]].id);
-        sr_buf_printf(b, "<circle class=\"front\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/>\n", X,
+        strbuf_printf(b, "<circle class=\"front\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"/>\n", X,
                       Y);
         if (j == 0 || hypot(X - lx0, Y - ly0) > 22) { /* labels that would overlap are left out */
             svg_text(b, X + 6, Y - 6, "start", lab, 0);
@@ -472,7 +472,7 @@ static void svg_pareto(sr_buf *b, const rp_data *d, double ox, double oy) {
             ly0 = Y;
         }
     }
-    sr_buf_puts(b, "</g>\n");
+    strbuf_puts(b, "</g>\n");
     free(front);
     free(fr);
 }
@@ -545,19 +545,21 @@ static int rp_importance(const rp_data *d, rp_dec *v, int cap) {
             }
         }
         for (int r = 0; r < d->nd; r++) {
-            sj_doc j;
             char e[64];
             const sr_trial_row *t = &d->t[d->done[r]];
-            if (sj_parse(t->point, &j, e, sizeof e)) continue;
-            int ds = sj_get(&j, 0, "decisions");
-            for (int c = ds >= 0 ? j.v[ds].child : -1; c >= 0; c = j.v[c].next) {
-                rp_dec *x = rp_find_dec(v, &n, cap, j.v[c].key);
+            json_value *j = sr_json_parse(t->point, e, sizeof e);
+            if (!j) continue;
+            const json_value *ds = json_get(j, "decisions");
+            for (size_t c = 0; ds && ds->type == JSON_OBJECT && c < ds->n; c++) {
+                const json_value *dv = &ds->items[c];
+                rp_dec *x = rp_find_dec(v, &n, cap, ds->keys[c]);
                 if (!x || (pass == 1 && !x->many)) continue;
                 char val[64];
-                snprintf(val, sizeof val, "%.*s", (int)(j.v[c].end - j.v[c].start), t->point + j.v[c].start);
-                rp_dec_add(x, val, j.v[c].num, j.v[c].kind == SJ_NUM, d->raw[(size_t)r * (size_t)d->k], pass);
+                snprintf(val, sizeof val, "%.*s", (int)(dv->end - dv->start), t->point + dv->start);
+                rp_dec_add(x, val, json_number(dv, 0), dv->type == JSON_NUMBER,
+                           d->raw[(size_t)r * (size_t)d->k], pass);
             }
-            sj_free(&j);
+            json_free(j);
         }
     }
     for (int i = 0; i < n; i++) {
@@ -580,7 +582,7 @@ static int dec_cmp(const void *a, const void *b) {
     return x->spread > y->spread ? -1 : x->spread < y->spread;
 }
 
-static void svg_importance(sr_buf *b, const rp_data *d, double ox, double oy) {
+static void svg_importance(strbuf *b, const rp_data *d, double ox, double oy) {
     rp_dec *v = calloc(64, sizeof *v);
     if (!v) return;
     int n = rp_importance(d, v, 64);
@@ -597,7 +599,7 @@ static void svg_importance(sr_buf *b, const rp_data *d, double ox, double oy) {
     double bh = p.h / (n ? n : 1);
     for (int i = 0; i < n; i++) {
         double y = p.y0 + bh * i;
-        sr_buf_printf(
+        strbuf_printf(
             b,
             "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2ca02c\"/>\n",
             p.x0, y + bh * 0.15, px(&p, v[i].spread) - p.x0, bh * 0.7);
@@ -607,7 +609,7 @@ static void svg_importance(sr_buf *b, const rp_data *d, double ox, double oy) {
         snprintf(lab, sizeof lab, "%.40s (best %.*s)", v[i].name, (int)strlen(bv) - 2 * q, bv + q);
         svg_text(b, p.x0 - 4, y + bh / 2 + 4, "end", lab, 0);
     }
-    sr_buf_puts(b, "</g>\n");
+    strbuf_puts(b, "</g>\n");
     free(v);
 }
 
@@ -625,12 +627,12 @@ static char *rp_svg(const rp_data *d) {
     if (!slot) return NULL;
     int rows = d->k > 1 ? 3 : 2; /* progress twice; the front (several objectives); importance */
     double W = 880, H = 310.0 * rows + 30;
-    sr_buf b = {0};
-    sr_buf_printf(&b,
+    strbuf b = {0};
+    strbuf_printf(&b,
                   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
                   "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n",
                   W, H, W, H);
-    sr_buf_printf(&b, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
+    strbuf_printf(&b, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", W, H);
     char head[400];
     snprintf(
         head, sizeof head,
@@ -646,9 +648,9 @@ static char *rp_svg(const rp_data *d) {
     svg_progress(&b, d, slot, 440, 30, 1);
     if (d->k > 1) svg_pareto(&b, d, 0, 340);
     svg_importance(&b, d, 0, d->k > 1 ? 650 : 340);
-    sr_buf_puts(&b, "</svg>\n");
+    strbuf_puts(&b, "</svg>\n");
     free(slot);
-    return sr_buf_take(&b);
+    return strbuf_take(&b);
 }
 
 static int write_file(const char *path, const char *text, char *err, size_t cap) {
@@ -656,7 +658,7 @@ static int write_file(const char *path, const char *text, char *err, size_t cap)
     int rc = 0;
     if (!f || fputs(text, f) < 0) rc = -1;
     if (f && fclose(f)) rc = -1;
-    if (rc) sr_errf(err, cap, "%s: cannot write the report", path);
+    if (rc) err_set(err, cap, "%s: cannot write the report", path);
     return rc;
 }
 
@@ -666,15 +668,15 @@ int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t c
     char *svg = rp_svg(&d);
     rp_free(&d);
     if (!svg) {
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
-    sr_buf b = {0};
-    sr_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    sr_buf_puts(&b, svg);
+    strbuf b = {0};
+    strbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    strbuf_puts(&b, svg);
     free(svg);
-    char *text = sr_buf_take(&b);
-    int rc = text ? write_file(svg_path, text, err, cap) : (sr_errf(err, cap, "out of memory"), -1);
+    char *text = strbuf_take(&b);
+    int rc = text ? write_file(svg_path, text, err, cap) : (err_set(err, cap, "out of memory"), -1);
     free(text);
     return rc;
 }
@@ -690,37 +692,37 @@ int sr_report_html(const char *db_path, const char *html_path, int top, char *er
         free(svg);
         free(rows);
         rp_free(&d);
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
-    sr_buf b = {0};
-    sr_buf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>nasc report: ");
+    strbuf b = {0};
+    strbuf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>nasc report: ");
     svg_esc(&b, d.run.space ? d.run.space : "?");
-    sr_buf_puts(
+    strbuf_puts(
         &b, "</title>\n<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}th{cursor:pointer;background:#f4f4f4}"
             "td.n{text-align:right}</style></head><body>\n");
-    sr_buf_puts(&b, svg);
+    strbuf_puts(&b, svg);
     int m = rp_rows(&d, top > 0 ? top : d.nd, rows);
-    sr_buf_printf(&b, "<h3>%s (%d)</h3>\n<table id=\"trials\"><thead><tr><th>rank</th><th>trial</th>",
+    strbuf_printf(&b, "<h3>%s (%d)</h3>\n<table id=\"trials\"><thead><tr><th>rank</th><th>trial</th>",
                   d.k > 1 ? "Pareto front" : "leaderboard", m);
     for (int i = 0; i < d.k; i++) {
-        sr_buf_puts(&b, "<th>");
+        strbuf_puts(&b, "<th>");
         svg_esc(&b, d.obj[i].name);
-        sr_buf_puts(&b, d.obj[i].maximize ? " &#8593;" : " &#8595;");
-        sr_buf_puts(&b, "</th>");
+        strbuf_puts(&b, d.obj[i].maximize ? " &#8593;" : " &#8595;");
+        strbuf_puts(&b, "</th>");
     }
-    sr_buf_puts(&b, "<th>answered</th><th>point</th></tr></thead><tbody>\n");
+    strbuf_puts(&b, "<th>answered</th><th>point</th></tr></thead><tbody>\n");
     for (int r = 0; r < m; r++) {
         const sr_trial_row *t = &d.t[d.done[rows[r]]];
-        sr_buf_printf(&b, "<tr><td class=\"n\">%d</td><td class=\"n\">%lld</td>", r + 1, (long long)t->id);
+        strbuf_printf(&b, "<tr><td class=\"n\">%d</td><td class=\"n\">%lld</td>", r + 1, (long long)t->id);
         for (int i = 0; i < d.k; i++)
-            sr_buf_printf(&b, "<td class=\"n\">%.6g</td>", d.raw[(size_t)rows[r] * (size_t)d.k + (size_t)i]);
-        sr_buf_printf(&b, "<td>%s</td><td>", t->answered[0] ? t->answered : "evaluator");
+            strbuf_printf(&b, "<td class=\"n\">%.6g</td>", d.raw[(size_t)rows[r] * (size_t)d.k + (size_t)i]);
+        strbuf_printf(&b, "<td>%s</td><td>", t->answered[0] ? t->answered : "evaluator");
         svg_esc(&b, t->point);
-        sr_buf_puts(&b, "</td></tr>\n");
+        strbuf_puts(&b, "</td></tr>\n");
     }
-    sr_buf_puts(&b, "</tbody></table>\n<script>\n"
+    strbuf_puts(&b, "</tbody></table>\n<script>\n"
                     "document.querySelectorAll('#trials th').forEach(function (th, col) {\n"
                     "  th.addEventListener('click', function () {\n"
                     "    var body = th.closest('table').tBodies[0], rows = Array.from(body.rows);\n"
@@ -737,8 +739,8 @@ int sr_report_html(const char *db_path, const char *html_path, int top, char *er
     free(svg);
     free(rows);
     rp_free(&d);
-    char *text = sr_buf_take(&b);
-    int rc = text ? write_file(html_path, text, err, cap) : (sr_errf(err, cap, "out of memory"), -1);
+    char *text = strbuf_take(&b);
+    int rc = text ? write_file(html_path, text, err, cap) : (err_set(err, cap, "out of memory"), -1);
     free(text);
     return rc;
 }

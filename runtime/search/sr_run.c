@@ -28,14 +28,14 @@
 #define NASC_VERSION "0"
 #endif
 
-typedef struct hs_worker {
+typedef struct run_worker {
     pid_t pid;       /* forked worker, or 0 for an MPI rank */
     int rank;        /* MPI rank (> 0) or 0 */
     int to, from;    /* pipe ends of a forked worker */
     int slot;        /* outstanding trial index, or -1 when idle */
     double deadline; /* monotonic time the trial times out (0: never) */
     double limit;    /* the timeout that deadline applies, seconds */
-} hs_worker;
+} run_worker;
 
 /* What a worker's trial is doing, written by the worker (sr_trial_progress)
  * into memory shared with the host, read for the progress line.  A torn
@@ -46,7 +46,7 @@ typedef struct sr_live {
     volatile double loss;
 } sr_live;
 
-typedef struct hs_trial {
+typedef struct run_trial {
     int64_t id;
     nasc_point p;
     char *json;
@@ -54,14 +54,14 @@ typedef struct hs_trial {
     double wall_start, mono_start;
     char weights[1100];
     const char *answered; /* "evaluator", "cache" or "check" (sr_trial_row.answered) */
-} hs_trial;
+} run_trial;
 
-typedef struct hs_requeued {
+typedef struct run_requeued {
     int64_t id;
     char *json;
     double fidelity;
     uint64_t tag;
-} hs_requeued;
+} run_requeued;
 
 typedef struct host {
     const sr_config *cfg;
@@ -76,10 +76,10 @@ typedef struct host {
     sr_lock *lock;     /* held for the whole run: one writer per store */
     sr_durations durs; /* of finished trials, for the default timeout */
     sr_eval_env env;
-    hs_worker *w;
+    run_worker *w;
     int nw;
-    hs_trial *t; /* one slot per worker */
-    hs_requeued *rq;
+    run_trial *t; /* one slot per worker */
+    run_requeued *rq;
     int nrq, rq_next;
     int64_t next_id, done, failed, infeasible, running;
     int64_t evaluated, cached, checked; /* finished trials by how they were answered */
@@ -121,13 +121,13 @@ static int setup_objectives(host *h, char *err, size_t cap) {
     h->objs = calloc((size_t)h->k, sizeof *h->objs);
     h->sobj = calloc((size_t)h->k, sizeof *h->sobj);
     if (!h->objs || !h->sobj) {
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     for (int i = 0; i < h->k; i++) {
         h->sobj[i] = src[i];
         if (!h->sobj[i].text || !*h->sobj[i].text) {
-            sr_errf(err, cap, "objective %d has no text", i + 1);
+            err_set(err, cap, "objective %d has no text", i + 1);
             return -1;
         }
         h->objs[i].abi_version = NASC_STRATEGY_ABI_VERSION;
@@ -142,15 +142,15 @@ static int setup_objectives(host *h, char *err, size_t cap) {
 }
 
 static char *objectives_json(const host *h) {
-    sr_buf b = {0};
-    sr_buf_puts(&b, "[");
+    strbuf b = {0};
+    strbuf_puts(&b, "[");
     for (int i = 0; i < h->k; i++) {
-        sr_buf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
-        sr_buf_json_str(&b, h->sobj[i].text);
-        sr_buf_printf(&b, ", \"maximize\": %d}", h->sobj[i].maximize ? 1 : 0);
+        strbuf_puts(&b, i ? ", {\"name\": " : "{\"name\": ");
+        json_write_str(&b, h->sobj[i].text);
+        strbuf_printf(&b, ", \"maximize\": %d}", h->sobj[i].maximize ? 1 : 0);
     }
-    sr_buf_puts(&b, "]");
-    return sr_buf_take(&b);
+    strbuf_puts(&b, "]");
+    return strbuf_take(&b);
 }
 
 static int point_alloc(nasc_point *p, int n) {
@@ -174,20 +174,19 @@ static void point_free(nasc_point *p) {
 
 /* Parses a stored objectives array into raw[] and signed[]. */
 static int parse_objs(const host *h, const char *json, double *raw, double *sgn) {
-    sj_doc d;
     char e[80];
-    if (!json || sj_parse(json, &d, e, sizeof e)) return -1;
-    int i = 0, rc = 0;
-    if (d.v[0].kind != SJ_ARR || d.v[0].count != h->k) rc = -1;
-    for (int c = rc ? -1 : d.v[0].child; c >= 0; c = d.v[c].next, i++) {
-        if (d.v[c].kind != SJ_NUM) {
+    json_value *j = json ? sr_json_parse(json, e, sizeof e) : NULL;
+    if (!j) return -1;
+    int rc = j->type == JSON_ARRAY && j->n == (size_t)h->k ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < j->n; i++) {
+        if (j->items[i].type != JSON_NUMBER) {
             rc = -1;
             break;
         }
-        raw[i] = d.v[c].num;
+        raw[i] = j->items[i].number;
         sgn[i] = h->sobj[i].maximize ? raw[i] : -raw[i];
     }
-    sj_free(&d);
+    json_free(j);
     return rc;
 }
 
@@ -262,7 +261,7 @@ static void trial_status(const host *h, char *buf, size_t cap) {
     for (int i = 0; i < h->nw; i++)
         if (h->w[i].slot >= 0 && (k < 0 || h->t[i].mono_start < h->t[k].mono_start)) k = i;
     if (k < 0) return;
-    const hs_trial *t = &h->t[k];
+    const run_trial *t = &h->t[k];
     double el = sr_now() - t->mono_start;
     const sr_live *l = h->live ? &h->live[k] : NULL;
     char ela[32], eta[32];
@@ -326,7 +325,7 @@ static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, doubl
                                 size_t cap) {
     for (int i = 0; i < m->n; i++)
         if (!isfinite(m->v[i].value)) {
-            sr_errf(why, cap, "metric '%s' is %s", m->v[i].name, isnan(m->v[i].value) ? "NaN" : "infinite");
+            err_set(why, cap, "metric '%s' is %s", m->v[i].name, isnan(m->v[i].value) ? "NaN" : "infinite");
             return NASC_RESULT_FAILED;
         }
     for (int i = 0; i < h->k; i++) {
@@ -337,9 +336,9 @@ static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, doubl
                      : (sr_metrics_get(m, h->sobj[i].text, &v) ? 0 : (missing = h->sobj[i].text, -1));
         if (rc) {
             if (missing)
-                sr_errf(why, cap, "objective needs '%s' but the evaluator did not report it", missing);
+                err_set(why, cap, "objective needs '%s' but the evaluator did not report it", missing);
             else
-                sr_errf(why, cap, "objective '%s' is not a finite number", h->sobj[i].text);
+                err_set(why, cap, "objective '%s' is not a finite number", h->sobj[i].text);
             return NASC_RESULT_FAILED;
         }
         raw[i] = v;
@@ -351,14 +350,14 @@ static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, doubl
         double v;
         if (sr_expr_eval(l->expr, m, &v, &missing)) {
             if (missing)
-                sr_errf(why, cap, "limit '%s' needs '%s' but the evaluator did not report it", l->text,
+                err_set(why, cap, "limit '%s' needs '%s' but the evaluator did not report it", l->text,
                         missing);
             else
-                sr_errf(why, cap, "limit '%s' is not a finite number", l->text);
+                err_set(why, cap, "limit '%s' is not a finite number", l->text);
             return NASC_RESULT_FAILED;
         }
         if (v == 0) {
-            sr_errf(why, cap, "violates '%s'", l->text);
+            err_set(why, cap, "violates '%s'", l->text);
             return NASC_RESULT_INFEASIBLE;
         }
     }
@@ -366,7 +365,7 @@ static nasc_result_status judge(host *h, const sr_metrics *m, double *raw, doubl
 }
 
 /* Keeps the best trial's weights, deletes the others (single objective). */
-static void keep_weights(host *h, hs_trial *t, int is_best) {
+static void keep_weights(host *h, run_trial *t, int is_best) {
     if (!t->weights[0] || access(t->weights, F_OK)) return;
     if (h->k > 1) return; /* several objectives: every front member may matter */
     if (is_best) {
@@ -389,7 +388,7 @@ static void note_best(host *h, int64_t id, const double *raw, const double *sgn,
 }
 
 /* Commits the end of a trial, then tells the strategy. */
-static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st, const sr_metrics *m,
+static int finish_trial(host *h, run_trial *t, int worker, nasc_result_status st, const sr_metrics *m,
                         const double *raw, const double *sgn, const char *why, char *err, size_t cap) {
     static const char *names[] = {"done", "failed", "infeasible"};
     sr_trial_row row;
@@ -397,15 +396,15 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     row.id = t->id;
     snprintf(row.status, sizeof row.status, "%s", names[st]);
     row.metrics = m ? sr_metrics_to_json(m) : NULL;
-    sr_buf ob = {0};
+    strbuf ob = {0};
     if (st == NASC_RESULT_OK) {
-        sr_buf_puts(&ob, "[");
+        strbuf_puts(&ob, "[");
         for (int i = 0; i < h->k; i++) {
-            if (i) sr_buf_puts(&ob, ", ");
-            sr_buf_num(&ob, raw[i]);
+            if (i) strbuf_puts(&ob, ", ");
+            json_write_number(&ob, raw[i]);
         }
-        sr_buf_puts(&ob, "]");
-        row.objectives = sr_buf_take(&ob);
+        strbuf_puts(&ob, "]");
+        row.objectives = strbuf_take(&ob);
     }
     row.finished = sr_wall();
     row.duration = sr_now() - t->mono_start;
@@ -425,7 +424,7 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
     if (!rc && evaluated && st != NASC_RESULT_FAILED && t->json &&
         sr_cache_put(h->cache, t->json, t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity, t->id,
                      row.status, row.metrics, row.objectives))
-        rc = -1, sr_errf(err, cap, "out of memory");
+        rc = -1, err_set(err, cap, "out of memory");
     free(row.metrics);
     free(row.objectives);
     if (rc) return -1;
@@ -453,13 +452,13 @@ static int finish_trial(host *h, hs_trial *t, int worker, nasc_result_status st,
 static int spawn_worker(host *h, int k, char *err, size_t cap) {
     int a[2], b[2];
     if (pipe2(a, O_CLOEXEC)) {
-        sr_errf(err, cap, "pipe: %s", strerror(errno));
+        err_set(err, cap, "pipe: %s", strerror(errno));
         return -1;
     }
     if (pipe2(b, O_CLOEXEC)) {
         close(a[0]);
         close(a[1]);
-        sr_errf(err, cap, "pipe: %s", strerror(errno));
+        err_set(err, cap, "pipe: %s", strerror(errno));
         return -1;
     }
     pid_t pid = fork();
@@ -468,7 +467,7 @@ static int spawn_worker(host *h, int k, char *err, size_t cap) {
         close(a[1]);
         close(b[0]);
         close(b[1]);
-        sr_errf(err, cap, "cannot start a worker: %s", strerror(errno));
+        err_set(err, cap, "cannot start a worker: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
@@ -498,7 +497,7 @@ static int spawn_worker(host *h, int k, char *err, size_t cap) {
 
 /* Kills a worker (and its evaluator) and reaps it; returns its wait status. */
 static int kill_worker(host *h, int k, int force) {
-    hs_worker *w = &h->w[k];
+    run_worker *w = &h->w[k];
     int st = 0;
     if (w->pid <= 0) return 0;
     if (force) {
@@ -514,7 +513,7 @@ static int kill_worker(host *h, int k, int force) {
     return st;
 }
 
-static int send_request(host *h, int k, hs_trial *t) {
+static int send_request(host *h, int k, run_trial *t) {
     double fid = t->p.fidelity > 0 ? t->p.fidelity : h->space.max_fidelity;
     if (h->live) {
         h->live[k].step = h->live[k].steps = 0;
@@ -542,7 +541,7 @@ static int can_start(const host *h) {
 }
 
 /* The layout names the file; a folder that cannot be made means no weights. */
-static void trial_weights(host *h, hs_trial *t) {
+static void trial_weights(host *h, run_trial *t) {
     t->weights[0] = 0;
     const sr_layout *l = h->cfg->layout;
     if (h->env.kind != SR_EVAL_BUILTIN || !l || !l->trial_weights) return;
@@ -575,18 +574,18 @@ static int point_facts(host *h, nasc_point *p, sr_metrics *statics, char **json)
     return nz;
 }
 
-static int precheck(host *h, hs_trial *t, char **json, char *why, size_t cap) {
+static int precheck(host *h, run_trial *t, char **json, char *why, size_t cap) {
     int nz = point_facts(h, &t->p, &t->statics, json);
     if (nz < 0) {
         char bad[400] = "";
         if (sr_point_check(&h->space, &t->p, bad, sizeof bad))
-            sr_errf(why, cap, "the strategy proposed a value outside its domain: %s", bad);
+            err_set(why, cap, "the strategy proposed a value outside its domain: %s", bad);
         else
-            sr_errf(why, cap, "the strategy proposed a value outside its domain");
+            err_set(why, cap, "the strategy proposed a value outside its domain");
         return NASC_RESULT_FAILED;
     }
     if (nz == 0) {
-        sr_errf(why, cap, "violates a require of the space");
+        err_set(why, cap, "violates a require of the space");
         return NASC_RESULT_INFEASIBLE;
     }
     for (int i = 0; i < h->cfg->n_limits; i++) {
@@ -594,7 +593,7 @@ static int precheck(host *h, hs_trial *t, char **json, char *why, size_t cap) {
         double v;
         if (!sr_expr_is_static(l->expr) || sr_expr_eval(l->expr, &t->statics, &v, NULL)) continue;
         if (v == 0) {
-            sr_errf(why, cap, "violates '%s' (checked before evaluation)", l->text);
+            err_set(why, cap, "violates '%s' (checked before evaluation)", l->text);
             return NASC_RESULT_INFEASIBLE;
         }
     }
@@ -603,7 +602,7 @@ static int precheck(host *h, hs_trial *t, char **json, char *why, size_t cap) {
 
 /* A re-queued trial whose point no longer fits the space (--force): it
  * is recorded as failed, without an evaluation or a tell. */
-static int drop_requeued(host *h, const hs_requeued *r, int k, const char *why, char *err, size_t cap) {
+static int drop_requeued(host *h, const run_requeued *r, int k, const char *why, char *err, size_t cap) {
     sr_trial_row row;
     memset(&row, 0, sizeof row);
     row.id = r->id;
@@ -623,7 +622,7 @@ static int drop_requeued(host *h, const hs_requeued *r, int k, const char *why, 
 
 /* A point evaluated before at this fidelity: the earlier answer, told at
  * once, the trial marked as answered by the cache. */
-static int answer_from_cache(host *h, hs_trial *t, int k, const sr_cache_entry *hit, char *err, size_t cap) {
+static int answer_from_cache(host *h, run_trial *t, int k, const sr_cache_entry *hit, char *err, size_t cap) {
     sr_metrics m;
     sr_metrics_init(&m);
     double raw[64], sgn[64];
@@ -645,7 +644,7 @@ static int answer_from_cache(host *h, hs_trial *t, int k, const sr_cache_entry *
 /* A trial answered without a worker: refused by the pre-check (pre >= 0)
  * or found in the cache.  Returns 2 when answered, 0 when it must be
  * evaluated, -1 on a fatal error. */
-static int answer_now(host *h, hs_trial *t, int k, int pre, const char *why, char *err, size_t cap) {
+static int answer_now(host *h, run_trial *t, int k, int pre, const char *why, char *err, size_t cap) {
     if (pre >= 0) {
         t->answered = "check";
         return finish_trial(h, t, k, (nasc_result_status)pre, t->statics.n ? &t->statics : NULL, NULL, NULL,
@@ -662,18 +661,18 @@ static int answer_now(host *h, hs_trial *t, int k, int pre, const char *why, cha
  * it.  Returns 0, 1 when the strategy is exhausted, 2 when the trial was
  * recorded without a worker (infeasible, dropped), -1 on a fatal error. */
 static int start_one(host *h, int k, char *err, size_t cap) {
-    hs_trial *t = &h->t[k];
+    run_trial *t = &h->t[k];
     free(t->json);
     t->json = NULL;
     t->wall_start = sr_wall();
     t->mono_start = sr_now();
     t->answered = "evaluator";
     if (h->rq_next < h->nrq) {
-        hs_requeued *r = &h->rq[h->rq_next++];
+        run_requeued *r = &h->rq[h->rq_next++];
         char e2[300];
         if (h->sp->from_json(h->sp->ud, r->json, &t->p, e2, sizeof e2)) {
             if (!h->cfg->force) {
-                sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
+                err_set(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
                         (long long)r->id, e2);
                 return -1;
             }
@@ -709,19 +708,19 @@ static int start_one(host *h, int k, char *err, size_t cap) {
             return 1;
         }
         if (rc != 0) {
-            sr_errf(err, cap, "strategy %s: %s", h->plug.s.name, e2[0] ? e2 : "ask failed");
+            err_set(err, cap, "strategy %s: %s", h->plug.s.name, e2[0] ? e2 : "ask failed");
             return -1;
         }
         char bad[400];
         if (sr_point_check(&h->space, &t->p, bad, sizeof bad)) {
-            sr_errf(err, cap, "strategy %s: trial %lld: %s", h->plug.s.name, (long long)h->next_id, bad);
+            err_set(err, cap, "strategy %s: trial %lld: %s", h->plug.s.name, (long long)h->next_id, bad);
             return -1;
         }
         t->id = h->next_id++;
         char why[512] = "";
         int pre = precheck(h, t, &t->json, why, sizeof why);
         if (!t->json) {
-            sr_errf(err, cap, "strategy %s: cannot write the point of trial %lld as JSON", h->plug.s.name,
+            err_set(err, cap, "strategy %s: cannot write the point of trial %lld as JSON", h->plug.s.name,
                     (long long)t->id);
             return -1;
         }
@@ -741,7 +740,7 @@ static int start_one(host *h, int k, char *err, size_t cap) {
         if (now) return now;
     }
     if (send_request(h, k, t)) {
-        sr_errf(err, cap, "cannot send trial %lld to worker %d", (long long)t->id, k);
+        err_set(err, cap, "cannot send trial %lld to worker %d", (long long)t->id, k);
         return -1;
     }
     h->w[k].slot = k;
@@ -765,9 +764,9 @@ static int fill_idle(host *h, char *err, size_t cap) {
 /* ---------------- handling replies, deaths, timeouts ---------------- */
 
 static int handle_reply(host *h, int k, const char *body, char *err, size_t cap) {
-    hs_worker *w = &h->w[k];
+    run_worker *w = &h->w[k];
     if (w->slot < 0) return 0;
-    hs_trial *t = &h->t[w->slot];
+    run_trial *t = &h->t[w->slot];
     int64_t id = 0;
     int ok = 0, fatal = 0;
     char *msg = NULL;
@@ -805,7 +804,7 @@ static int handle_reply(host *h, int k, const char *body, char *err, size_t cap)
 
 /* The worker died or was killed while (maybe) running a trial. */
 static int worker_lost(host *h, int k, const char *reason, char *err, size_t cap) {
-    hs_worker *w = &h->w[k];
+    run_worker *w = &h->w[k];
     int slot = w->slot;
     w->slot = -1;
     w->deadline = 0;
@@ -838,7 +837,7 @@ static int on_worker_eof(host *h, int k, char *err, size_t cap) {
 static int check_timeouts(host *h, char *err, size_t cap) {
     double now = sr_now();
     for (int k = 0; k < h->nw; k++) {
-        hs_worker *w = &h->w[k];
+        run_worker *w = &h->w[k];
         if (w->slot < 0 || w->deadline <= 0 || now < w->deadline) continue;
         kill_worker(h, k, 1);
         char why[128];
@@ -889,7 +888,7 @@ static int wait_events(host *h, char *err, size_t cap) {
     int ms = (int)((until - now) * 1000) + 1;
     int r = poll(pf, (nfds_t)n, ms < 0 ? 0 : ms);
     if (r < 0 && errno != EINTR) {
-        sr_errf(err, cap, "poll: %s", strerror(errno));
+        err_set(err, cap, "poll: %s", strerror(errno));
         return -1;
     }
     for (int i = 0; r > 0 && i < n; i++) {
@@ -913,10 +912,10 @@ static int wait_events(host *h, char *err, size_t cap) {
 static int open_store(host *h, char *err, size_t cap) {
     const sr_config *c = h->cfg;
     char hash[17];
-    sr_hash_hex(c->source ? c->source : "", hash);
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)hash_fnv1a(c->source ? c->source : ""));
     int exists = access(c->db_path, F_OK) == 0;
     if (c->resume && !exists) {
-        sr_errf(err, cap, "%s: no such store to resume", c->db_path);
+        err_set(err, cap, "%s: no such store to resume", c->db_path);
         return -1;
     }
     if (sr_lock_take(c->db_path, &h->lock, err, cap) || sr_store_open(c->db_path, 1, &h->store, err, cap))
@@ -933,7 +932,7 @@ static int open_store(host *h, char *err, size_t cap) {
         int other_objs = objs && run.objectives && strcmp(objs, run.objectives) != 0;
         const char *space = h->space.name ? h->space.name : "";
         if (!c->force && run.space && strcmp(run.space, space)) {
-            sr_errf(err, cap,
+            err_set(err, cap,
                     "%s: this store holds a search of the space %s, not %s (use --force to resume anyway)",
                     c->db_path, run.space, space);
             free(objs);
@@ -941,14 +940,14 @@ static int open_store(host *h, char *err, size_t cap) {
             return -1;
         }
         if (!other_objs && !c->force && run.strategy && strcmp(run.strategy, h->plug.s.name)) {
-            sr_errf(err, cap, "%s: this search used the strategy %s, not %s (use --force to resume anyway)",
+            err_set(err, cap, "%s: this search used the strategy %s, not %s (use --force to resume anyway)",
                     c->db_path, run.strategy, h->plug.s.name);
             free(objs);
             sr_run_row_free(&run);
             return -1;
         }
         if (other_objs && !c->force)
-            sr_errf(err, cap,
+            err_set(err, cap,
                     "%s: the objectives changed since this search started (were %s, now %s; use --force to "
                     "resume anyway)",
                     c->db_path, run.objectives, objs);
@@ -957,7 +956,7 @@ static int open_store(host *h, char *err, size_t cap) {
         if (other_objs && !c->force) return -1;
         h->source_changed = changed;
         if (changed && !c->force) {
-            sr_errf(err, cap,
+            err_set(err, cap,
                     "%s: the source of %s changed since this search started (source hash %s, now %s; use "
                     "--force to resume anyway)",
                     c->db_path, c->source_path ? c->source_path : "the search", stored_hash, hash);
@@ -966,7 +965,7 @@ static int open_store(host *h, char *err, size_t cap) {
         return c->options_json ? sr_store_set_options(h->store, c->options_json, err, cap) : 0;
     }
     if (sr_store_has_run(h->store)) {
-        sr_errf(err, cap, "%s already holds a search: resume it with --resume or choose another --db",
+        err_set(err, cap, "%s already holds a search: resume it with --resume or choose another --db",
                 c->db_path);
         return -1;
     }
@@ -987,32 +986,32 @@ static int open_store(host *h, char *err, size_t cap) {
 
 /* ---------------- replay on --resume ---------------- */
 
-typedef struct hs_event {
+typedef struct run_event {
     int64_t key; /* the event number */
     int row;
     int tell; /* 0 ask, 1 tell */
-} hs_event;
+} run_event;
 
 static int event_cmp(const void *a, const void *b) {
-    const hs_event *x = a, *y = b;
+    const run_event *x = a, *y = b;
     if (x->key != y->key) return x->key < y->key ? -1 : 1;
     return x->tell - y->tell;
 }
 
 /* The run's events in the order they happened.  A version-1 store has no
  * order: each trial is then taken as told right after its ask. */
-static hs_event *replay_events(const sr_trial_row *v, int n, int *ne, int64_t *last) {
-    hs_event *e = calloc((size_t)(2 * n + 1), sizeof *e);
+static run_event *replay_events(const sr_trial_row *v, int n, int *ne, int64_t *last) {
+    run_event *e = calloc((size_t)(2 * n + 1), sizeof *e);
     if (!e) return NULL;
     int m = 0;
     *last = 0;
     for (int i = 0; i < n; i++) {
         int64_t ask = v[i].asked > 0 ? v[i].asked : 2 * v[i].id - 1;
-        e[m++] = (hs_event){ask, i, 0};
+        e[m++] = (run_event){ask, i, 0};
         int64_t tell = v[i].told > 0                                      ? v[i].told
                        : v[i].told == 0 && strcmp(v[i].status, "running") ? 2 * v[i].id
                                                                           : -1;
-        if (tell > 0) e[m++] = (hs_event){tell, i, 1};
+        if (tell > 0) e[m++] = (run_event){tell, i, 1};
         if (ask > *last) *last = ask;
         if (tell > *last) *last = tell;
     }
@@ -1059,7 +1058,7 @@ static int replay_tell(host *h, const sr_trial_row *t, nasc_point *p, double *ra
          * infeasible point: the trial still counts, the strategy just
          * does not hear of it. */
         if (!strcmp(t->status, "done") && !h->cfg->force) {
-            sr_errf(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
+            err_set(err, cap, "%s: trial %lld: stored point does not parse: %s", h->cfg->db_path,
                     (long long)t->id, e2);
             return -1;
         }
@@ -1104,13 +1103,13 @@ static int replay(host *h, char *err, size_t cap) {
     int n, ne = 0;
     if (sr_store_trials(h->store, &v, &n, err, cap)) return -1;
     nasc_point p;
-    hs_event *ev = replay_events(v, n, &ne, &h->seq);
+    run_event *ev = replay_events(v, n, &ne, &h->seq);
     h->rq = calloc((size_t)(n ? n : 1), sizeof *h->rq);
     double *raw = calloc((size_t)h->k * 2, sizeof *raw);
     int rc = point_alloc(&p, h->space.n_decisions);
     if (rc || !ev || !h->rq || !raw) {
         rc = -1;
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
     }
     int asking = 1;
     sr_metrics scratch;
@@ -1144,7 +1143,7 @@ static int replay(host *h, char *err, size_t cap) {
         if (!h->source_changed && !strcmp(an, "evaluator") && strcmp(t->status, "failed") &&
             sr_cache_put(h->cache, t->point, t->fidelity, t->id, t->status, t->metrics, t->objectives)) {
             rc = -1;
-            sr_errf(err, cap, "out of memory");
+            err_set(err, cap, "out of memory");
         }
     }
     if (rc == 0 && other && h->cfg->progress_fp && !h->cfg->force)
@@ -1203,7 +1202,7 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
         free(rows);
         free(front);
         sr_trials_free(v, n);
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     int m = 0, best = -1;
@@ -1230,18 +1229,18 @@ static int summarize(host *h, sr_summary *out, char *err, size_t cap) {
     if (m > 0 && h->k > 1) {
         sr_pareto_front(vals, m, h->k, front);
         out->front = calloc((size_t)m, sizeof *out->front);
-        sr_buf fb = {0};
-        sr_buf_puts(&fb, "[");
+        strbuf fb = {0};
+        strbuf_puts(&fb, "[");
         for (int i = 0; out->front && i < m; i++) {
             if (!front[i]) continue;
             sr_trial_row *t = &v[rows[i]];
             out->front[out->n_front++] = t->id;
-            sr_buf_printf(&fb, "%s\n {\"trial\": %lld, \"point\": %s, \"metrics\": %s}",
+            strbuf_printf(&fb, "%s\n {\"trial\": %lld, \"point\": %s, \"metrics\": %s}",
                           out->n_front > 1 ? "," : "", (long long)t->id, t->point,
                           t->metrics ? t->metrics : "{}");
         }
-        sr_buf_puts(&fb, "\n]");
-        char *ftext = sr_buf_take(&fb);
+        strbuf_puts(&fb, "\n]");
+        char *ftext = strbuf_take(&fb);
         const sr_layout *l = h->cfg->layout;
         if (ftext && l && l->front_json) write_text(l->front_json, ftext);
         out->front_json = ftext;
@@ -1285,41 +1284,41 @@ void sr_summary_free(sr_summary *s) {
 
 static int validate(const sr_config *c, const sr_space_iface *sp, char *err, size_t cap) {
     if (!sp || !sp->space || !sp->to_json || !sp->from_json) {
-        sr_errf(err, cap, "search: incomplete space interface");
+        err_set(err, cap, "search: incomplete space interface");
         return -1;
     }
     if (!c->db_path || !*c->db_path) {
-        sr_errf(err, cap, "search: no store path (--db)");
+        err_set(err, cap, "search: no store path (--db)");
         return -1;
     }
     if (c->jobs < 1 || c->jobs > 256) {
-        sr_errf(err, cap, "search: -j must be between 1 and 256, not %d", c->jobs);
+        err_set(err, cap, "search: -j must be between 1 and 256, not %d", c->jobs);
         return -1;
     }
     if (c->trials < 0 || c->time_budget < 0 || c->timeout < 0 || c->memory_limit < 0) {
-        sr_errf(err, cap, "search: trials, time, timeout and memory_limit must not be negative");
+        err_set(err, cap, "search: trials, time, timeout and memory_limit must not be negative");
         return -1;
     }
     if (c->trials == 0 && c->time_budget == 0) {
-        sr_errf(err, cap, "search: give a trial budget (trials) or a time budget (time)");
+        err_set(err, cap, "search: give a trial budget (trials) or a time budget (time)");
         return -1;
     }
     if (c->evaluator == SR_EVAL_BUILTIN && !sp->eval) {
-        sr_errf(err, cap, "search: the builtin evaluator is not available");
+        err_set(err, cap, "search: the builtin evaluator is not available");
         return -1;
     }
     if (c->evaluator != SR_EVAL_BUILTIN && (!c->command || !*c->command)) {
-        sr_errf(err, cap, "search: the %s evaluator needs a command",
+        err_set(err, cap, "search: the %s evaluator needs a command",
                 c->evaluator == SR_EVAL_EXEC ? "exec" : "pipe");
         return -1;
     }
     if (c->n_objectives > 64) {
-        sr_errf(err, cap, "search: at most 64 objectives");
+        err_set(err, cap, "search: at most 64 objectives");
         return -1;
     }
     for (int i = 0; i < c->n_limits; i++)
         if (!c->limits[i].expr) {
-            sr_errf(err, cap, "search: limit '%s' has no expression",
+            err_set(err, cap, "search: limit '%s' has no expression",
                     c->limits[i].text ? c->limits[i].text : "?");
             return -1;
         }
@@ -1331,13 +1330,13 @@ static int start_workers(host *h, char *err, size_t cap) {
     h->mpi = role == 1;
     h->nw = h->mpi ? sr_mpi_size() - 1 : h->cfg->jobs;
     if (h->mpi && h->nw < 1) {
-        sr_errf(err, cap, "search: under mpirun with one rank there is no rank to evaluate");
+        err_set(err, cap, "search: under mpirun with one rank there is no rank to evaluate");
         return -1;
     }
     h->w = calloc((size_t)h->nw, sizeof *h->w);
     h->t = calloc((size_t)h->nw, sizeof *h->t);
     if (!h->w || !h->t) {
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     for (int k = 0; k < h->nw; k++) {
@@ -1345,7 +1344,7 @@ static int start_workers(host *h, char *err, size_t cap) {
         h->w[k].to = h->w[k].from = -1;
         h->w[k].rank = h->mpi ? k + 1 : 0;
         if (point_alloc(&h->t[k].p, h->space.n_decisions)) {
-            sr_errf(err, cap, "out of memory");
+            err_set(err, cap, "out of memory");
             return -1;
         }
         sr_metrics_init(&h->t[k].statics);
@@ -1450,14 +1449,14 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     sr_err_terminate(e2, sizeof e2);
     if (crc) {
         h.state = NULL;
-        sr_errf(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
+        err_set(err, cap, "strategy %s: %s", h.plug.s.name, e2[0] ? e2 : "cannot start");
         goto out;
     }
     if (open_store(&h, err, cap)) goto out;
     h.t0 = sr_now();
     h.cache = sr_cache_new();
     if (!h.cache) {
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         goto out;
     }
     if ((cfg->resume && replay(&h, err, cap)) || start_workers(&h, err, cap)) goto out;
@@ -1473,7 +1472,7 @@ int sr_run(const sr_config *cfg, const sr_space_iface *sp, sr_summary *out, char
     stop_workers(&h, g_interrupts >= 2 || rc != 0);
     if (h.tty) fputc('\n', cfg->progress_fp);
     if (rc == 0 && h.fatal) {
-        sr_errf(err, cap, "search stopped: %s", h.fatal_msg);
+        err_set(err, cap, "search stopped: %s", h.fatal_msg);
         rc = -1;
     }
     if (summarize(&h, out, rc ? e2 : err, rc ? sizeof e2 : cap) && rc == 0) rc = -1;

@@ -21,7 +21,7 @@ struct sr_store {
     sqlite3_stmt *ins, *fin, *restart;
 };
 
-static const char *st_schema =
+static const char *store_schema =
     "CREATE TABLE IF NOT EXISTS run ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
     " source TEXT, source_hash TEXT NOT NULL, space TEXT, strategy TEXT, seed INTEGER,"
@@ -35,22 +35,22 @@ static const char *st_schema =
 
 static int st_check_version(const char *path, sr_store *s, sr_store **out, int writer, char *err, size_t cap);
 
-static int st_fail(sr_store *s, const char *what, char *err, size_t cap) {
-    sr_errf(err, cap, "store: %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "no database");
+static int store_fail(sr_store *s, const char *what, char *err, size_t cap) {
+    err_set(err, cap, "store: %s: %s", what, s && s->db ? sqlite3_errmsg(s->db) : "no database");
     return -1;
 }
 
-static int st_exec(sr_store *s, const char *sql, char *err, size_t cap) {
+static int store_exec(sr_store *s, const char *sql, char *err, size_t cap) {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        sr_errf(err, cap, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
+        err_set(err, cap, "store: %s", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         return -1;
     }
     return 0;
 }
 
-static int st_prepare(sr_store *s, char *err, size_t cap) {
+static int store_prepare(sr_store *s, char *err, size_t cap) {
     static const char *ins =
         "INSERT INTO trials (id, point, fidelity, tag, status, metrics, objectives, started,"
         " finished, duration, worker, error, weights, asked, told, answered)"
@@ -62,21 +62,21 @@ static int st_prepare(sr_store *s, char *err, size_t cap) {
     if (sqlite3_prepare_v2(s->db, ins, -1, &s->ins, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, fin, -1, &s->fin, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, rs, -1, &s->restart, NULL) != SQLITE_OK)
-        return st_fail(s, "prepare", err, cap);
+        return store_fail(s, "prepare", err, cap);
     return 0;
 }
 
 /* Version 1 had no event order (asked, told) and no answered column:
  * added empty, which resume reads as "told right after its ask". */
 static int upgrade_v1(sr_store *s, char *err, size_t cap) {
-    if (st_exec(
+    if (store_exec(
             s,
             "BEGIN; ALTER TABLE trials ADD COLUMN asked INTEGER; ALTER TABLE trials ADD COLUMN told INTEGER;"
             " ALTER TABLE trials ADD COLUMN answered TEXT;"
             " INSERT OR REPLACE INTO kv (key, value) VALUES ('schema_version', '2'); COMMIT;",
             err, cap)) {
         char e2[80];
-        st_exec(s, "ROLLBACK", e2, sizeof e2);
+        store_exec(s, "ROLLBACK", e2, sizeof e2);
         return -1;
     }
     return 0;
@@ -101,17 +101,17 @@ static int st_has_tables(sr_store *s, int *sqlite_rc) {
 /* file:PATH?immutable=1, for a store in a folder nasc cannot write (WAL
  * needs its side files there otherwise). */
 static char *st_immutable_uri(const char *path) {
-    sr_buf b = {0};
-    sr_buf_puts(&b, "file:");
+    strbuf b = {0};
+    strbuf_puts(&b, "file:");
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '/' ||
             *p == '.' || *p == '-' || *p == '_')
-            sr_buf_put(&b, (const char *)p, 1);
+            strbuf_append(&b, (const char *)p, 1);
         else
-            sr_buf_printf(&b, "%%%02X", *p);
+            strbuf_printf(&b, "%%%02X", *p);
     }
-    sr_buf_puts(&b, "?immutable=1");
-    return sr_buf_take(&b);
+    strbuf_puts(&b, "?immutable=1");
+    return strbuf_take(&b);
 }
 
 static int st_dir_writable(const char *path) {
@@ -126,7 +126,7 @@ static int st_dir_writable(const char *path) {
 /* A reader's open: never writes, never creates (report). */
 static int st_open_readonly(const char *path, sr_store *s, char *err, size_t cap) {
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sr_errf(err, cap, "%s: cannot open the store: %s", path,
+        err_set(err, cap, "%s: cannot open the store: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
         return -1;
     }
@@ -138,7 +138,7 @@ static int st_open_readonly(const char *path, sr_store *s, char *err, size_t cap
         sqlite3_close(s->db);
         s->db = NULL;
         if (!uri || sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
-            sr_errf(err, cap, "%s: cannot open the store: %s", path,
+            err_set(err, cap, "%s: cannot open the store: %s", path,
                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
             free(uri);
             return -1;
@@ -147,7 +147,7 @@ static int st_open_readonly(const char *path, sr_store *s, char *err, size_t cap
         ok = st_has_tables(s, &rc);
     }
     if (!ok) {
-        sr_errf(err, cap, "%s: not a nasc store (%s)", path,
+        err_set(err, cap, "%s: not a nasc store (%s)", path,
                 rc != SQLITE_OK ? sqlite3_errmsg(s->db) : "it has no run, trials and kv tables");
         return -1;
     }
@@ -158,7 +158,7 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     *out = NULL;
     sr_store *s = calloc(1, sizeof *s);
     if (!s) {
-        sr_errf(err, cap, "out of memory");
+        err_set(err, cap, "out of memory");
         return -1;
     }
     if (create == SR_STORE_READONLY) {
@@ -170,16 +170,16 @@ int sr_store_open(const char *path, int create, sr_store **out, char *err, size_
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        sr_errf(err, cap, "%s: cannot open the store: %s", path,
+        err_set(err, cap, "%s: cannot open the store: %s", path,
                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sr_store_close(s);
         return -1;
     }
     sqlite3_busy_timeout(s->db, 5000);
     char e2[300] = "";
-    if (st_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e2, sizeof e2) ||
-        st_exec(s, st_schema, e2, sizeof e2)) {
-        sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
+    if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e2, sizeof e2) ||
+        store_exec(s, store_schema, e2, sizeof e2)) {
+        err_set(err, cap, "%s: not a nasc store (%s)", path, e2);
         sr_store_close(s);
         return -1;
     }
@@ -200,13 +200,13 @@ static int st_check_version(const char *path, sr_store *s, sr_store **out, int w
     if (!have && writer)
         sr_store_kv_set(s, "schema_version", v, NULL, 0);
     else if (have && strcmp(have, v)) {
-        sr_errf(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
+        err_set(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
         free(have);
         sr_store_close(s);
         return -1;
     }
-    if (st_prepare(s, e2, sizeof e2)) {
-        sr_errf(err, cap, "%s: not a nasc store (%s)", path, e2);
+    if (store_prepare(s, e2, sizeof e2)) {
+        err_set(err, cap, "%s: not a nasc store (%s)", path, e2);
         free(have);
         sr_store_close(s);
         return -1;
@@ -260,7 +260,8 @@ int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
     const char *sql =
         "INSERT OR REPLACE INTO run (id, source, source_hash, space, strategy, seed, objectives,"
         " options, nasc_version, started) VALUES (1,?,?,?,?,?,?,?,?,?)";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "write run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "write run", err, cap);
     bind_text(st, 1, r->source);
     bind_text(st, 2, r->source_hash ? r->source_hash : "");
     bind_text(st, 3, r->space);
@@ -270,7 +271,7 @@ int sr_store_put_run(sr_store *s, const sr_run_row *r, char *err, size_t cap) {
     bind_text(st, 7, r->options);
     bind_text(st, 8, r->version);
     sqlite3_bind_double(st, 9, r->started);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write run", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write run", err, cap);
     sqlite3_finalize(st);
     return rc;
 }
@@ -280,7 +281,8 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
     sqlite3_stmt *st;
     const char *sql = "SELECT source, source_hash, space, strategy, seed, objectives, options, nasc_version,"
                       " started FROM run WHERE id = 1";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return st_fail(s, "read run", err, cap);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "read run", err, cap);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->source = col_text(st, 0);
@@ -294,7 +296,7 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
         r->started = sqlite3_column_double(st, 8);
         rc = 0;
     } else {
-        sr_errf(err, cap, "store: no search recorded in it");
+        err_set(err, cap, "store: no search recorded in it");
     }
     sqlite3_finalize(st);
     return rc;
@@ -303,9 +305,9 @@ int sr_store_get_run(sr_store *s, sr_run_row *r, char *err, size_t cap) {
 int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "UPDATE run SET options = ? WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
-        return st_fail(s, "write run options", err, cap);
+        return store_fail(s, "write run options", err, cap);
     bind_text(st, 1, options);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write run options", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write run options", err, cap);
     sqlite3_finalize(st);
     return rc;
 }
@@ -313,10 +315,10 @@ int sr_store_set_options(sr_store *s, const char *options, char *err, size_t cap
 int sr_store_set_metrics(sr_store *s, int64_t id, const char *metrics, char *err, size_t cap) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "UPDATE trials SET metrics = ? WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-        return st_fail(s, "write trial metrics", err, cap);
+        return store_fail(s, "write trial metrics", err, cap);
     bind_text(st, 1, metrics);
     sqlite3_bind_int64(st, 2, id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write trial metrics", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write trial metrics", err, cap);
     sqlite3_finalize(st);
     return rc;
 }
@@ -357,7 +359,7 @@ int sr_store_insert(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
     bind_order(st, 14, t->asked);
     bind_order(st, 15, t->told);
     bind_text(st, 16, t->answered[0] ? t->answered : NULL);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "insert trial", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "insert trial", err, cap);
     sqlite3_reset(st);
     return rc;
 }
@@ -376,7 +378,7 @@ int sr_store_finish(sr_store *s, const sr_trial_row *t, char *err, size_t cap) {
     bind_order(st, 9, t->told);
     bind_text(st, 10, t->answered[0] ? t->answered : NULL);
     sqlite3_bind_int64(st, 11, t->id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "finish trial", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "finish trial", err, cap);
     sqlite3_reset(st);
     return rc;
 }
@@ -386,7 +388,7 @@ int sr_store_restart(sr_store *s, int64_t id, double started, char *err, size_t 
     sqlite3_reset(st);
     sqlite3_bind_double(st, 1, started);
     sqlite3_bind_int64(st, 2, id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "restart trial", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "restart trial", err, cap);
     sqlite3_reset(st);
     return rc;
 }
@@ -399,7 +401,7 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
         "SELECT id, point, fidelity, tag, status, metrics, objectives, started, finished, duration,"
         " worker, error, weights, asked, told, answered FROM trials ORDER BY id";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return st_fail(s, "read trials", err, cap);
+        return store_fail(s, "read trials", err, cap);
     sr_trial_row *v = NULL;
     int cnt = 0, vcap = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -436,7 +438,7 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         sr_trials_free(v, cnt);
-        return st_fail(s, "read trials", err, cap);
+        return store_fail(s, "read trials", err, cap);
     }
     *out = v;
     *n = cnt;
@@ -458,10 +460,10 @@ int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, 
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", -1, &st, NULL) !=
         SQLITE_OK)
-        return st_fail(s, "write kv", err, cap);
+        return store_fail(s, "write kv", err, cap);
     bind_text(st, 1, key);
     bind_text(st, 2, value);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : st_fail(s, "write kv", err, cap);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write kv", err, cap);
     sqlite3_finalize(st);
     return rc;
 }

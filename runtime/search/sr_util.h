@@ -1,5 +1,5 @@
-/* sr_util.h: internal helpers of the search layer: a growable string
- * buffer, a small JSON reader, time, and the store and worker interfaces
+/* sr_util.h: internal helpers of the search layer: JSON parsing over
+ * common/json, time, and the store and worker interfaces
  * shared between the driver's files.  Not installed; not part of the API. */
 #ifndef NASC_SR_UTIL_H
 #define NASC_SR_UTIL_H
@@ -8,53 +8,21 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "buf.h"
+#include "err.h"
+#include "hash.h"
+#include "json.h"
 #include "search.h"
 
-/* ---- string buffer (never fails loudly: oom is sticky) ---- */
-typedef struct sr_buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sr_buf;
-
-void sr_buf_put(sr_buf *b, const char *s, size_t n);
-void sr_buf_puts(sr_buf *b, const char *s);
-void sr_buf_printf(sr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sr_buf_json_str(sr_buf *b, const char *s); /* "escaped" */
-void sr_buf_num(sr_buf *b, double v);           /* shortest round-trip, null for NaN/inf */
-char *sr_buf_take(sr_buf *b);                   /* NUL-terminated, owned by caller; NULL on oom */
-void sr_buf_free(sr_buf *b);
-
-/* ---- JSON reader: a flat array of nodes, children linked by index ---- */
-typedef enum { SJ_NULL, SJ_BOOL, SJ_NUM, SJ_STR, SJ_ARR, SJ_OBJ } sj_kind;
-typedef struct sj_node {
-    sj_kind kind;
-    double num;        /* NUM, BOOL (0/1) */
-    char *str;         /* STR: decoded (owned) */
-    char *key;         /* member of an OBJ: its key (owned) */
-    int child, next;   /* first child, next sibling (-1: none) */
-    int count;         /* ARR/OBJ: number of children */
-    size_t start, end; /* byte span in the source */
-} sj_node;
-typedef struct sj_doc {
-    sj_node *v;
-    int n, cap;
-    const char *src;
-} sj_doc;
-
-/* Parses one JSON value (surrounding whitespace allowed); node 0 is the root. */
-int sj_parse(const char *src, sj_doc *d, char *err, size_t cap);
-void sj_free(sj_doc *d);
-int sj_get(const sj_doc *d, int obj, const char *key); /* member index or -1 */
+/* ---- JSON (common/json.h) ---- */
+/* Parses a NUL-terminated text; NULL with "invalid JSON: byte N: reason". */
+json_value *sr_json_parse(const char *text, char *err, size_t cap);
 
 /* ---- misc ---- */
 void sr_copy(char *dst, size_t cap, const char *src); /* truncating strcpy */
 double sr_now(void);                                  /* monotonic seconds */
 double sr_wall(void);                                 /* unix time, seconds */
-void sr_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *sr_signal_name(int sig);
-/* FNV-1a 64 of the text, as 16 hex digits. */
-void sr_hash_hex(const char *text, char out[17]);
 
 /* ---- store (sr_store.c) ---- */
 typedef struct sr_store sr_store;

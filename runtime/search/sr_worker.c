@@ -81,66 +81,66 @@ int sr_msg_read(int fd, char **body, size_t *n) {
 }
 
 char *sr_req_encode(int64_t trial, double fidelity, const char *weights, const char *point) {
-    sr_buf b = {0};
-    sr_buf_printf(&b, "{\"trial\": %lld, \"fidelity\": ", (long long)trial);
-    sr_buf_num(&b, fidelity);
-    sr_buf_puts(&b, ", \"weights\": ");
-    sr_buf_json_str(&b, weights ? weights : "");
-    sr_buf_puts(&b, ", \"point\": ");
-    sr_buf_puts(&b, point);
-    sr_buf_puts(&b, "}");
-    return sr_buf_take(&b);
+    strbuf b = {0};
+    strbuf_printf(&b, "{\"trial\": %lld, \"fidelity\": ", (long long)trial);
+    json_write_number(&b, fidelity);
+    strbuf_puts(&b, ", \"weights\": ");
+    json_write_str(&b, weights ? weights : "");
+    strbuf_puts(&b, ", \"point\": ");
+    strbuf_puts(&b, point);
+    strbuf_puts(&b, "}");
+    return strbuf_take(&b);
 }
 
 int sr_req_decode(const char *body, int64_t *trial, double *fidelity, char **weights, char **point) {
-    sj_doc d;
     char e[100];
-    if (sj_parse(body, &d, e, sizeof e)) return -1;
-    int t = sj_get(&d, 0, "trial"), f = sj_get(&d, 0, "fidelity"), w = sj_get(&d, 0, "weights"),
-        p = sj_get(&d, 0, "point");
+    json_value *d = sr_json_parse(body, e, sizeof e);
+    if (!d) return -1;
+    const json_value *t = json_get(d, "trial"), *f = json_get(d, "fidelity"), *w = json_get(d, "weights"),
+                     *p = json_get(d, "point");
     int rc = -1;
-    if (t >= 0 && f >= 0 && w >= 0 && p >= 0 && d.v[w].kind == SJ_STR) {
-        *trial = (int64_t)d.v[t].num;
-        *fidelity = d.v[f].num;
-        *weights = strdup(d.v[w].str);
-        *point = strndup(body + d.v[p].start, d.v[p].end - d.v[p].start);
+    if (t && f && w && p && w->type == JSON_STRING) {
+        *trial = (int64_t)json_number(t, 0);
+        *fidelity = json_number(f, 0);
+        *weights = strdup(w->str);
+        *point = strndup(body + p->start, p->end - p->start); /* forwarded as received */
         rc = (*weights && *point) ? 0 : -1;
     }
-    sj_free(&d);
+    json_free(d);
     return rc;
 }
 
 char *sr_rep_encode(int64_t trial, int ok, const sr_metrics *m, const char *error, int fatal) {
-    sr_buf b = {0};
-    sr_buf_printf(&b, "{\"trial\": %lld, \"ok\": %d, \"fatal\": %d, \"metrics\": ", (long long)trial, ok,
+    strbuf b = {0};
+    strbuf_printf(&b, "{\"trial\": %lld, \"ok\": %d, \"fatal\": %d, \"metrics\": ", (long long)trial, ok,
                   fatal);
     char *mj = sr_metrics_to_json(m);
-    sr_buf_puts(&b, mj ? mj : "{}");
+    strbuf_puts(&b, mj ? mj : "{}");
     free(mj);
-    sr_buf_puts(&b, ", \"error\": ");
-    sr_buf_json_str(&b, error ? error : "");
-    sr_buf_puts(&b, "}");
-    return sr_buf_take(&b);
+    strbuf_puts(&b, ", \"error\": ");
+    json_write_str(&b, error ? error : "");
+    strbuf_puts(&b, "}");
+    return strbuf_take(&b);
 }
 
 int sr_rep_decode(const char *body, int64_t *trial, int *ok, sr_metrics *m, char **error, int *fatal) {
-    sj_doc d;
     char e[100];
-    if (sj_parse(body, &d, e, sizeof e)) return -1;
-    int t = sj_get(&d, 0, "trial"), o = sj_get(&d, 0, "ok"), mm = sj_get(&d, 0, "metrics"),
-        er = sj_get(&d, 0, "error"), fa = sj_get(&d, 0, "fatal");
+    json_value *d = sr_json_parse(body, e, sizeof e);
+    if (!d) return -1;
+    const json_value *t = json_get(d, "trial"), *o = json_get(d, "ok"), *mm = json_get(d, "metrics"),
+                     *er = json_get(d, "error"), *fa = json_get(d, "fatal");
     int rc = -1;
-    if (t >= 0 && o >= 0 && mm >= 0 && er >= 0 && fa >= 0 && d.v[mm].kind == SJ_OBJ) {
-        *trial = (int64_t)d.v[t].num;
-        *ok = (int)d.v[o].num;
-        *fatal = (int)d.v[fa].num;
-        *error = strdup(d.v[er].str ? d.v[er].str : "");
+    if (t && o && mm && er && fa && mm->type == JSON_OBJECT) {
+        *trial = (int64_t)json_number(t, 0);
+        *ok = (int)json_number(o, 0);
+        *fatal = (int)json_number(fa, 0);
+        *error = strdup(er->type == JSON_STRING ? er->str : "");
         sr_metrics_clear(m);
-        for (int c = d.v[mm].child; c >= 0; c = d.v[c].next)
-            sr_metrics_set(m, d.v[c].key, d.v[c].kind == SJ_NUM ? d.v[c].num : NAN);
+        for (size_t i = 0; i < mm->n; i++)
+            sr_metrics_set(m, mm->keys[i], mm->items[i].type == JSON_NUMBER ? mm->items[i].number : NAN);
         rc = *error ? 0 : -1;
     }
-    sj_free(&d);
+    json_free(d);
     return rc;
 }
 
@@ -177,7 +177,7 @@ void sr_worker_serve(const sr_eval_env *env, int in_fd, int out_fd) {
         char *weights = NULL, *point = NULL, err[1024] = "";
         int fatal = 0, ok = 0;
         if (sr_req_decode(body, &trial, &fid, &weights, &point))
-            sr_errf(err, sizeof err, "bad request from the host");
+            err_set(err, sizeof err, "bad request from the host");
         else
             ok = sr_evaluator_run(ev, trial, point, fid, weights[0] ? weights : NULL, &m, err, sizeof err,
                                   &fatal) == 0;

@@ -33,7 +33,7 @@ static void instantiate(nasc_ctx *c, program *p, space_ir *s) {
     assignment *b = NULL;
     ir_graph g = {0};
     if (point_load(c, p, &sp, json, "point", &b, &g)) {
-        const char *bad = ir_graph_verify(&g);
+        const char *bad = ir_graph_verify(&g, 0, (char[256]){0}, 256);
         if (bad) {
             fprintf(stderr, "graph of a sampled point fails the verifier: %s\n", bad);
             abort();

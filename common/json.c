@@ -337,8 +337,7 @@ static int parse_container(jp *p, json_value *v, bool object) {
     }
 }
 
-static int parse_value(jp *p, json_value *v) {
-    jp_ws(p);
+static int parse_one(jp *p, json_value *v) {
     if (p->pos >= p->len) return jp_fail(p, p->pos, "unexpected end of input");
     unsigned char c = p->s[p->pos];
     switch (c) {
@@ -362,6 +361,17 @@ static int parse_value(jp *p, json_value *v) {
         return jp_fail(p, p->pos, "unexpected character '%c' (expected a value)",
                        c >= 0x20 && c < 0x7F ? c : '?');
     }
+}
+
+/* One value and its byte span in the text (callers that forward a part of
+ * a message unchanged copy that span rather than re-writing it). */
+static int parse_value(jp *p, json_value *v) {
+    jp_ws(p);
+    size_t start = p->pos;
+    int r = parse_one(p, v);
+    v->start = start;
+    v->end = p->pos;
+    return r;
 }
 
 static void free_inner(json_value *v) {
@@ -425,6 +435,12 @@ bool json_utf8_valid(const char *s, size_t n) {
     return true;
 }
 
+double json_number(const json_value *v, double dflt) {
+    if (v && v->type == JSON_NUMBER) return v->number;
+    if (v && v->type == JSON_BOOL) return v->boolean ? 1 : 0;
+    return dflt;
+}
+
 const char *json_type_name(json_type t) {
     static const char *names[] = {"null", "boolean", "number", "string", "array", "object"};
     return (unsigned)t <= JSON_OBJECT ? names[t] : "?";
@@ -432,40 +448,11 @@ const char *json_type_name(json_type t) {
 
 /* ---- writer ---- */
 
-void json_buf_free(json_buf *b) {
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
+int json_write_str(strbuf *b, const char *s) { return json_write_string(b, s ? s : "", s ? strlen(s) : 0); }
 
-int json_buf_append(json_buf *b, const char *s, size_t n) {
-    if (b->failed) return -1;
-    if (n == 0) return 0;
-    if (n > SIZE_MAX / 4 - b->len) {
-        b->failed = true;
-        return -1;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 64;
-        while (nc < b->len + n + 1) nc *= 2;
-        char *d = realloc(b->data, nc);
-        if (!d) {
-            b->failed = true;
-            return -1;
-        }
-        b->data = d;
-        b->cap = nc;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int json_buf_puts(json_buf *b, const char *s) { return json_buf_append(b, s, strlen(s)); }
-
-int json_write_string(json_buf *b, const char *s, size_t n) {
+int json_write_string(strbuf *b, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
-    json_buf_append(b, "\"", 1);
+    strbuf_append(b, "\"", 1);
     size_t i = 0, run = 0; /* run: start of bytes copied verbatim */
     while (i < n) {
         unsigned char c = u[i];
@@ -495,50 +482,50 @@ int json_write_string(json_buf *b, const char *s, size_t n) {
             k = 1;
         }
         if (esc) {
-            json_buf_append(b, s + run, i - run);
-            json_buf_puts(b, esc);
+            strbuf_append(b, s + run, i - run);
+            strbuf_puts(b, esc);
             run = i + k;
         }
         i += k;
     }
-    json_buf_append(b, s + run, n - run);
-    return json_buf_append(b, "\"", 1);
+    strbuf_append(b, s + run, n - run);
+    return strbuf_append(b, "\"", 1);
 }
 
-int json_write_number(json_buf *b, double v) {
-    if (!isfinite(v)) return json_buf_puts(b, "null");
+int json_write_number(strbuf *b, double v) {
+    if (!isfinite(v)) return strbuf_puts(b, "null");
     char tmp[40];
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (strtod(tmp, NULL) == v) break;
     }
-    return json_buf_puts(b, tmp);
+    return strbuf_puts(b, tmp);
 }
 
-int json_write_int(json_buf *b, int64_t v) {
+int json_write_int(strbuf *b, int64_t v) {
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    return json_buf_puts(b, tmp);
+    return strbuf_puts(b, tmp);
 }
 
-int json_write_value(json_buf *b, const json_value *v) {
+int json_write_value(strbuf *b, const json_value *v) {
     switch (v->type) {
-    case JSON_NULL: return json_buf_puts(b, "null");
-    case JSON_BOOL: return json_buf_puts(b, v->boolean ? "true" : "false");
+    case JSON_NULL: return strbuf_puts(b, "null");
+    case JSON_BOOL: return strbuf_puts(b, v->boolean ? "true" : "false");
     case JSON_NUMBER: return v->is_int ? json_write_int(b, v->integer) : json_write_number(b, v->number);
     case JSON_STRING: return json_write_string(b, v->str, v->len);
     case JSON_ARRAY:
     case JSON_OBJECT:
-        json_buf_puts(b, v->type == JSON_ARRAY ? "[" : "{");
+        strbuf_puts(b, v->type == JSON_ARRAY ? "[" : "{");
         for (size_t i = 0; i < v->n; i++) {
-            if (i) json_buf_puts(b, ",");
+            if (i) strbuf_puts(b, ",");
             if (v->type == JSON_OBJECT) {
                 json_write_string(b, v->keys[i], v->key_lens[i]);
-                json_buf_puts(b, ":");
+                strbuf_puts(b, ":");
             }
             json_write_value(b, &v->items[i]);
         }
-        return json_buf_puts(b, v->type == JSON_ARRAY ? "]" : "}");
+        return strbuf_puts(b, v->type == JSON_ARRAY ? "]" : "}");
     }
     return -1;
 }

@@ -6,14 +6,16 @@
  * zeros, control characters or bad escapes in strings, lone surrogates,
  * malformed UTF-8) and reports the byte offset of the first fault.  Objects
  * keep their keys in document order (duplicates are kept; json_get returns
- * the first).  The writer is a growable buffer with escaping helpers.
+ * the first).  The writer appends escaped text
+ * to a strbuf (buf.h).
  */
-#ifndef NASC_RT_JSON_H
-#define NASC_RT_JSON_H
+#ifndef NASC_COMMON_JSON_H
+#define NASC_COMMON_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "buf.h"
 
 /* Nesting deeper than this is rejected, so hostile input cannot exhaust
  * the stack of the recursive reader. */
@@ -33,6 +35,7 @@ typedef struct json_value {
     struct json_value *items; /* JSON_ARRAY elements / JSON_OBJECT values */
     char **keys;              /* JSON_OBJECT: keys[i] names items[i] (NUL-terminated) */
     size_t *key_lens;         /* JSON_OBJECT: byte length of keys[i] */
+    size_t start, end;        /* the value's bytes in the parsed text: [start, end) */
 } json_value;
 
 /* Parses exactly one JSON text of len bytes (surrounding whitespace allowed).
@@ -44,33 +47,28 @@ void json_free(json_value *v);
 const json_value *json_get(const json_value *obj, const char *key);
 const json_value *json_at(const json_value *arr, size_t i);
 const char *json_type_name(json_type t);
+/* A number's value, a boolean's 0 or 1, else dflt (also for NULL). */
+double json_number(const json_value *v, double dflt);
 /* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code
  * points beyond U+10FFFF), i.e. a string JSON can carry unchanged. */
 bool json_utf8_valid(const char *s, size_t n);
 
 /* ---- writing ---- */
 
-/* A growable output buffer; zero-initialise it.  After an allocation
- * failure every call is a no-op and `failed` stays set. */
-typedef struct json_buf {
-    char *data; /* NUL-terminated when len > 0 */
-    size_t len, cap;
-    bool failed;
-} json_buf;
+/* The writers append to a strbuf (buf.h) and return 0, or -1 once the
+ * buffer has failed. */
 
-void json_buf_free(json_buf *b);
-/* Each returns 0, or -1 once the buffer has failed. */
-int json_buf_append(json_buf *b, const char *s, size_t n);
-int json_buf_puts(json_buf *b, const char *s);
 /* s (n bytes of UTF-8) as a quoted JSON string: ", \ and control
  * characters escaped; bytes that are not valid UTF-8 become U+FFFD, so the
  * output is always valid JSON. */
-int json_write_string(json_buf *b, const char *s, size_t n);
+int json_write_string(strbuf *b, const char *s, size_t n);
+/* The same for a NUL-terminated string; NULL is written as "". */
+int json_write_str(strbuf *b, const char *s);
 /* A number in the shortest form that reads back to the same double;
  * NaN and infinities (not JSON) are written as null. */
-int json_write_number(json_buf *b, double v);
-int json_write_int(json_buf *b, int64_t v);
+int json_write_number(strbuf *b, double v);
+int json_write_int(strbuf *b, int64_t v);
 /* A whole tree, compact (no whitespace). */
-int json_write_value(json_buf *b, const json_value *v);
+int json_write_value(strbuf *b, const json_value *v);
 
 #endif

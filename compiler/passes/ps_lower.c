@@ -1,4 +1,4 @@
-/* cg_lower.c: lowering to cg_lgraph, epilogue fusion and the memory plan.
+/* ps_lower.c: lowering to ps_lgraph, epilogue fusion and the memory plan.
  *
  * Fusion never moves work earlier: a consumer X folded into its producer P
  * makes P run at X's position, so every other value X reads already exists
@@ -10,11 +10,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cg_passes.h"
+#include "passes.h"
 
-int cg_root(const cg_lgraph *lg, int v) {
+int ps_root(const ps_lgraph *lg, int v) {
     for (;;) {
-        const cg_lnode *n = &lg->nodes[v];
+        const ps_lnode *n = &lg->nodes[v];
         if (n->view_of >= 0)
             v = n->view_of;
         else if (n->fused_into >= 0)
@@ -32,45 +32,45 @@ static bool is_view(const ir_graph *g, const ir_node *n) {
            ir_shape_numel(&g->nodes[n->in[0]].shape) == ir_shape_numel(&n->shape);
 }
 
-static void recount_uses(cg_lgraph *lg) {
+static void recount_uses(ps_lgraph *lg) {
     for (int i = 0; i < lg->n; i++) lg->nodes[i].uses = 0;
     for (int i = 0; i < lg->n; i++) {
-        const cg_lnode *n = &lg->nodes[i];
+        const ps_lnode *n = &lg->nodes[i];
         if (n->view_of >= 0 || n->fused_into >= 0) continue;
-        for (int j = 0; j < n->n_in; j++) lg->nodes[cg_root(lg, n->in[j])].uses++;
+        for (int j = 0; j < n->n_in; j++) lg->nodes[ps_root(lg, n->in[j])].uses++;
         for (int e = 0; e < n->n_epi; e++)
-            if (n->epi[e].kind == CG_EPI_ADD || n->epi[e].kind == CG_EPI_MUL || n->epi[e].kind == CG_EPI_MULC)
-                lg->nodes[cg_root(lg, n->epi[e].src)].uses++;
+            if (n->epi[e].kind == PS_EPI_ADD || n->epi[e].kind == PS_EPI_MUL || n->epi[e].kind == PS_EPI_MULC)
+                lg->nodes[ps_root(lg, n->epi[e].src)].uses++;
     }
-    lg->nodes[cg_root(lg, lg->output)].uses++;
+    lg->nodes[ps_root(lg, lg->output)].uses++;
 }
 
-static int bn_affine(cg_state *st, cg_lnode *l) {
+static int bn_affine(ps_state *ps, ps_lnode *l) {
     const ir_node *n = l->ir;
     int64_t ch = n->shape.d[0];
     const float *p[4] = {0};
     for (int i = 0; i < n->n_params; i++) p[n->params[i].role] = n->params[i].data;
-    l->scale = cg_own(st, (size_t)ch * sizeof(float));
-    l->shift = cg_own(st, (size_t)ch * sizeof(float));
+    l->scale = ps_own(ps, (size_t)ch * sizeof(float));
+    l->shift = ps_own(ps, (size_t)ch * sizeof(float));
     if (!l->scale || !l->shift) return -1;
     for (int64_t c = 0; c < ch; c++) {
-        double s = p[PARAM_WEIGHT][c] / sqrt((double)p[PARAM_RUNNING_VAR][c] + cg_eps(n));
+        double s = p[PARAM_WEIGHT][c] / sqrt((double)p[PARAM_RUNNING_VAR][c] + n->eps);
         l->scale[c] = (float)s;
         l->shift[c] = (float)(p[PARAM_BIAS][c] - p[PARAM_RUNNING_MEAN][c] * s);
     }
     return 0;
 }
 
-int cg_pass_lower(cg_state *st, char *err, size_t errcap) {
-    const ir_graph *g = &st->g;
-    cg_lgraph *lg = cg_own(st, sizeof *lg);
-    if (!lg || !(lg->nodes = cg_own(st, (size_t)g->n_nodes * sizeof(cg_lnode)))) goto oom;
+int ps_pass_lower(ps_state *ps, char *err, size_t errcap) {
+    const ir_graph *g = &ps->g;
+    ps_lgraph *lg = ps_own(ps, sizeof *lg);
+    if (!lg || !(lg->nodes = ps_own(ps, (size_t)g->n_nodes * sizeof(ps_lnode)))) goto oom;
     lg->n = g->n_nodes;
     lg->input = g->input;
     lg->output = g->output;
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
-        cg_lnode *l = &lg->nodes[i];
+        ps_lnode *l = &lg->nodes[i];
         l->ir = n;
         l->op = n->op;
         l->shape = n->shape;
@@ -79,17 +79,17 @@ int cg_pass_lower(cg_state *st, char *err, size_t errcap) {
         l->pos = i;
         l->offset = -1;
         l->n_in = n->n_in;
-        if (!(l->in = cg_own(st, (size_t)(n->n_in ? n->n_in : 1) * sizeof(int)))) goto oom;
+        if (!(l->in = ps_own(ps, (size_t)(n->n_in ? n->n_in : 1) * sizeof(int)))) goto oom;
         for (int j = 0; j < n->n_in; j++) {
             int v = n->in[j];
             while (lg->nodes[v].view_of >= 0) v = lg->nodes[v].view_of;
             l->in[j] = v;
         }
         if (is_view(g, n)) l->view_of = l->in[0];
-        if (n->op == IR_BATCHNORM && bn_affine(st, l)) goto oom;
+        if (n->op == IR_BATCHNORM && bn_affine(ps, l)) goto oom;
     }
     recount_uses(lg);
-    st->lg = lg;
+    ps->lg = lg;
     return 0;
 oom:
     snprintf(err, errcap, "out of memory lowering the graph");
@@ -97,14 +97,14 @@ oom:
 }
 
 /* Can X's work be appended to P's epilogue? */
-static bool can_fuse(const cg_lgraph *lg, int p, const cg_lnode *x, int steps) {
-    const cg_lnode *pn = &lg->nodes[p];
+static bool can_fuse(const ps_lgraph *lg, int p, const ps_lnode *x, int steps) {
+    const ps_lnode *pn = &lg->nodes[p];
     return pn->op != IR_INPUT && pn->view_of < 0 && pn->fused_into < 0 && pn->uses == 1 &&
-           pn->numel == x->numel && pn->n_epi + steps + x->n_epi <= CG_MAX_EPI;
+           pn->numel == x->numel && pn->n_epi + steps + x->n_epi <= PS_MAX_EPI;
 }
 
-static void attach(cg_lgraph *lg, int p, cg_lnode *x, const cg_epi *steps, int k) {
-    cg_lnode *pn = &lg->nodes[p];
+static void attach(ps_lgraph *lg, int p, ps_lnode *x, const ps_epi *steps, int k) {
+    ps_lnode *pn = &lg->nodes[p];
     for (int i = 0; i < k; i++) pn->epi[pn->n_epi++] = steps[i];
     /* X may already carry steps fused into it: they follow X's own work */
     for (int i = 0; i < x->n_epi; i++) pn->epi[pn->n_epi++] = x->epi[i];
@@ -116,18 +116,18 @@ static void attach(cg_lgraph *lg, int p, cg_lnode *x, const cg_epi *steps, int k
 
 /* Builds the epilogue steps for X taking P = root(X.in[j]); returns their
  * count, or 0 if X cannot be expressed as an epilogue with that input. */
-static int steps_for(const cg_lgraph *lg, int xi, int j, cg_epi *s) {
-    const cg_lnode *x = &lg->nodes[xi];
-    int p = cg_root(lg, x->in[j]);
-    memset(s, 0, CG_MAX_EPI * sizeof *s);
+static int steps_for(const ps_lgraph *lg, int xi, int j, ps_epi *s) {
+    const ps_lnode *x = &lg->nodes[xi];
+    int p = ps_root(lg, x->in[j]);
+    memset(s, 0, PS_MAX_EPI * sizeof *s);
     switch (x->op) {
     case IR_ACT:
-        s[0].kind = CG_EPI_ACT;
+        s[0].kind = PS_EPI_ACT;
         s[0].act = x->ir->act;
         s[0].from = xi;
         return 1;
     case IR_BATCHNORM:
-        s[0].kind = CG_EPI_AFFINE;
+        s[0].kind = PS_EPI_AFFINE;
         s[0].scale = x->scale;
         s[0].shift = x->shift;
         s[0].inner = x->numel / x->shape.d[0];
@@ -135,10 +135,10 @@ static int steps_for(const cg_lgraph *lg, int xi, int j, cg_epi *s) {
         return 1;
     case IR_ADD: {
         int k = 0;
-        for (int i = 0; i < x->n_in && k < CG_MAX_EPI; i++) {
+        for (int i = 0; i < x->n_in && k < PS_MAX_EPI; i++) {
             if (i == j) continue;
-            if (cg_root(lg, x->in[i]) == p) return 0;
-            s[k].kind = CG_EPI_ADD;
+            if (ps_root(lg, x->in[i]) == p) return 0;
+            s[k].kind = PS_EPI_ADD;
             s[k].src = x->in[i];
             s[k++].from = xi;
         }
@@ -149,8 +149,8 @@ static int steps_for(const cg_lgraph *lg, int xi, int j, cg_epi *s) {
         bool chan = lg->nodes[x->in[1 - big]].numel != x->numel;
         if (j != big && chan) return 0; /* the gate vector cannot carry the product */
         int o = 1 - j;
-        if (cg_root(lg, x->in[o]) == p) return 0;
-        s[0].kind = chan ? CG_EPI_MULC : CG_EPI_MUL;
+        if (ps_root(lg, x->in[o]) == p) return 0;
+        s[0].kind = chan ? PS_EPI_MULC : PS_EPI_MUL;
         s[0].src = x->in[o];
         s[0].inner = x->numel / lg->nodes[x->in[big]].shape.d[0];
         s[0].from = xi;
@@ -160,19 +160,19 @@ static int steps_for(const cg_lgraph *lg, int xi, int j, cg_epi *s) {
     }
 }
 
-static int fuse_kind(cg_state *st, ir_op op, char *err, size_t errcap) {
-    cg_lgraph *lg = st->lg;
+static int fuse_kind(ps_state *ps, ir_op op, char *err, size_t errcap) {
+    ps_lgraph *lg = ps->lg;
     if (!lg) {
         snprintf(err, errcap, "fusion needs a lowered graph");
         return -1;
     }
-    cg_epi s[CG_MAX_EPI];
+    ps_epi s[PS_MAX_EPI];
     for (int xi = 0; xi < lg->n; xi++) {
-        cg_lnode *x = &lg->nodes[xi];
+        ps_lnode *x = &lg->nodes[xi];
         if (x->op != op || x->view_of >= 0 || x->fused_into >= 0) continue;
         for (int j = 0; j < x->n_in; j++) {
             int k = steps_for(lg, xi, j, s);
-            int p = cg_root(lg, x->in[j]);
+            int p = ps_root(lg, x->in[j]);
             if (k > 0 && can_fuse(lg, p, x, k)) {
                 attach(lg, p, x, s, k);
                 break;
@@ -182,29 +182,29 @@ static int fuse_kind(cg_state *st, ir_op op, char *err, size_t errcap) {
     return 0;
 }
 
-int cg_pass_fuse_act(cg_state *st, char *err, size_t errcap) { return fuse_kind(st, IR_ACT, err, errcap); }
-int cg_pass_fuse_add(cg_state *st, char *err, size_t errcap) { return fuse_kind(st, IR_ADD, err, errcap); }
-int cg_pass_fuse_bn(cg_state *st, char *err, size_t errcap) {
-    return fuse_kind(st, IR_BATCHNORM, err, errcap);
+int ps_pass_fuse_act(ps_state *ps, char *err, size_t errcap) { return fuse_kind(ps, IR_ACT, err, errcap); }
+int ps_pass_fuse_add(ps_state *ps, char *err, size_t errcap) { return fuse_kind(ps, IR_ADD, err, errcap); }
+int ps_pass_fuse_bn(ps_state *ps, char *err, size_t errcap) {
+    return fuse_kind(ps, IR_BATCHNORM, err, errcap);
 }
-int cg_pass_fuse_mul(cg_state *st, char *err, size_t errcap) { return fuse_kind(st, IR_MUL, err, errcap); }
+int ps_pass_fuse_mul(ps_state *ps, char *err, size_t errcap) { return fuse_kind(ps, IR_MUL, err, errcap); }
 
 /* Pooling after a conv becomes part of the conv's epilogue loop: each
  * pooled output reduces a window of finished conv values straight from
  * the accumulation plane, so the full conv output is never stored. */
-int cg_pass_fuse_pool(cg_state *st, char *err, size_t errcap) {
-    cg_lgraph *lg = st->lg;
+int ps_pass_fuse_pool(ps_state *ps, char *err, size_t errcap) {
+    ps_lgraph *lg = ps->lg;
     if (!lg) {
         snprintf(err, errcap, "fusion needs a lowered graph");
         return -1;
     }
     for (int xi = 0; xi < lg->n; xi++) {
-        cg_lnode *x = &lg->nodes[xi];
+        ps_lnode *x = &lg->nodes[xi];
         if ((x->op != IR_MAXPOOL && x->op != IR_AVGPOOL) || x->view_of >= 0 || x->fused_into >= 0) continue;
-        int p = cg_root(lg, x->in[0]);
-        cg_lnode *pn = &lg->nodes[p];
+        int p = ps_root(lg, x->in[0]);
+        ps_lnode *pn = &lg->nodes[p];
         if ((pn->op != IR_CONV2D && pn->op != IR_CONV1D) || pn->uses != 1 || pn->pool >= 0 ||
-            pn->fused_into >= 0 || pn->n_epi + x->n_epi > CG_MAX_EPI ||
+            pn->fused_into >= 0 || pn->n_epi + x->n_epi > PS_MAX_EPI ||
             x->ir->shape.rank != pn->ir->shape.rank)
             continue;
         pn->pool = xi;
@@ -221,37 +221,37 @@ int cg_pass_fuse_pool(cg_state *st, char *err, size_t errcap) {
 }
 
 /* Live interval [def, last] of each arena value, in emission positions. */
-static void live_ranges(const cg_lgraph *lg, int *def, int *last) {
+static void live_ranges(const ps_lgraph *lg, int *def, int *last) {
     for (int i = 0; i < lg->n; i++) def[i] = last[i] = lg->nodes[i].pos;
     for (int i = 0; i < lg->n; i++) {
-        const cg_lnode *n = &lg->nodes[i];
+        const ps_lnode *n = &lg->nodes[i];
         if (n->view_of >= 0 || n->fused_into >= 0) continue;
         for (int j = 0; j < n->n_in; j++) {
-            int r = cg_root(lg, n->in[j]);
+            int r = ps_root(lg, n->in[j]);
             if (last[r] < n->pos) last[r] = n->pos;
         }
         for (int e = 0; e < n->n_epi; e++) {
-            if (n->epi[e].kind != CG_EPI_ADD && n->epi[e].kind != CG_EPI_MUL && n->epi[e].kind != CG_EPI_MULC)
+            if (n->epi[e].kind != PS_EPI_ADD && n->epi[e].kind != PS_EPI_MUL && n->epi[e].kind != PS_EPI_MULC)
                 continue;
-            int r = cg_root(lg, n->epi[e].src);
+            int r = ps_root(lg, n->epi[e].src);
             if (last[r] < n->pos) last[r] = n->pos;
         }
     }
 }
 
-static bool in_arena(const cg_lgraph *lg, int i) {
-    const cg_lnode *n = &lg->nodes[i];
-    return n->view_of < 0 && n->fused_into < 0 && n->op != IR_INPUT && i != cg_root(lg, lg->output);
+static bool in_arena(const ps_lgraph *lg, int i) {
+    const ps_lnode *n = &lg->nodes[i];
+    return n->view_of < 0 && n->fused_into < 0 && n->op != IR_INPUT && i != ps_root(lg, lg->output);
 }
 
-int cg_pass_plan_memory(cg_state *st, char *err, size_t errcap) {
-    cg_lgraph *lg = st->lg;
+int ps_pass_plan_memory(ps_state *ps, char *err, size_t errcap) {
+    ps_lgraph *lg = ps->lg;
     if (!lg) {
         snprintf(err, errcap, "the memory plan needs a lowered graph");
         return -1;
     }
-    int *def = cg_own(st, (size_t)lg->n * sizeof(int)), *last = cg_own(st, (size_t)lg->n * sizeof(int));
-    int *placed = cg_own(st, (size_t)lg->n * sizeof(int));
+    int *def = ps_own(ps, (size_t)lg->n * sizeof(int)), *last = ps_own(ps, (size_t)lg->n * sizeof(int));
+    int *placed = ps_own(ps, (size_t)lg->n * sizeof(int));
     if (!def || !last || !placed) {
         snprintf(err, errcap, "out of memory");
         return -1;
@@ -269,7 +269,7 @@ int cg_pass_plan_memory(cg_state *st, char *err, size_t errcap) {
         for (bool moved = true; moved;) { /* first fit: bump past any live overlap */
             moved = false;
             for (int k = 0; k < np; k++) {
-                const cg_lnode *o = &lg->nodes[placed[k]];
+                const ps_lnode *o = &lg->nodes[placed[k]];
                 int64_t osz = (o->numel + 15) / 16 * 16;
                 bool live = !(last[placed[k]] < def[v] || last[v] < def[placed[k]]);
                 if (live && off < o->offset + osz && o->offset < off + size) {
@@ -286,9 +286,9 @@ int cg_pass_plan_memory(cg_state *st, char *err, size_t errcap) {
     return 0;
 }
 
-const char *cg_lgraph_verify(const cg_lgraph *lg, char *buf, size_t cap) {
+const char *ps_lgraph_verify(const ps_lgraph *lg, char *buf, size_t cap) {
     for (int i = 0; i < lg->n; i++) {
-        const cg_lnode *n = &lg->nodes[i];
+        const ps_lnode *n = &lg->nodes[i];
         for (int j = 0; j < n->n_in; j++)
             if (n->in[j] < 0 || n->in[j] >= i) {
                 snprintf(buf, cap, "value %d reads %d out of order", i, n->in[j]);
@@ -306,14 +306,14 @@ const char *cg_lgraph_verify(const cg_lgraph *lg, char *buf, size_t cap) {
             snprintf(buf, cap, "value %d emitted early", i);
             return buf;
         }
-        if (n->n_epi < 0 || n->n_epi > CG_MAX_EPI) {
+        if (n->n_epi < 0 || n->n_epi > PS_MAX_EPI) {
             snprintf(buf, cap, "value %d epilogue overflow", i);
             return buf;
         }
         for (int e = 0; e < n->n_epi; e++)
-            if ((n->epi[e].kind == CG_EPI_ADD || n->epi[e].kind == CG_EPI_MUL ||
-                 n->epi[e].kind == CG_EPI_MULC) &&
-                lg->nodes[cg_root(lg, n->epi[e].src)].pos >= n->pos) {
+            if ((n->epi[e].kind == PS_EPI_ADD || n->epi[e].kind == PS_EPI_MUL ||
+                 n->epi[e].kind == PS_EPI_MULC) &&
+                lg->nodes[ps_root(lg, n->epi[e].src)].pos >= n->pos) {
                 snprintf(buf, cap, "value %d's epilogue reads a value not yet computed", i);
                 return buf;
             }
@@ -329,47 +329,47 @@ const char *cg_lgraph_verify(const cg_lgraph *lg, char *buf, size_t cap) {
     return NULL;
 }
 
-static const char *epi_name(const cg_epi *e) {
+static const char *epi_name(const ps_epi *e) {
     switch (e->kind) {
-    case CG_EPI_ACT: return ir_act_name(e->act);
-    case CG_EPI_ADD: return "add";
-    case CG_EPI_MUL: return "mul";
-    case CG_EPI_MULC: return "mul_channel";
+    case PS_EPI_ACT: return ir_act_name(e->act);
+    case PS_EPI_ADD: return "add";
+    case PS_EPI_MUL: return "mul";
+    case PS_EPI_MULC: return "mul_channel";
     default: return "batchnorm";
     }
 }
 
-static void dump_lnode(const cg_lgraph *lg, int i, FILE *f) {
-    const cg_lnode *n = &lg->nodes[i];
+static void dump_lnode(const ps_lgraph *lg, int i, FILE *f) {
+    const ps_lnode *n = &lg->nodes[i];
     char sh[64];
     fprintf(f, "  @%-3d %%%d = %s", n->pos, i, ir_op_name(n->op));
     if (n->op == IR_ACT) fprintf(f, "(%s)", ir_act_name(n->ir->act));
     fprintf(f, " %s", ir_shape_str(&n->shape, sh, sizeof sh));
-    for (int j = 0; j < n->n_in; j++) fprintf(f, "%s%%%d", j ? ", " : " <- ", cg_root(lg, n->in[j]));
+    for (int j = 0; j < n->n_in; j++) fprintf(f, "%s%%%d", j ? ", " : " <- ", ps_root(lg, n->in[j]));
     for (int e = 0; e < n->n_epi; e++) {
         if (n->pool >= 0 && e == n->n_epi_pre) fprintf(f, " | %s", ir_op_name(lg->nodes[n->pool].op));
         fprintf(f, " | %s", epi_name(&n->epi[e]));
-        if (n->epi[e].kind == CG_EPI_ADD || n->epi[e].kind == CG_EPI_MUL || n->epi[e].kind == CG_EPI_MULC)
-            fprintf(f, " %%%d", cg_root(lg, n->epi[e].src));
+        if (n->epi[e].kind == PS_EPI_ADD || n->epi[e].kind == PS_EPI_MUL || n->epi[e].kind == PS_EPI_MULC)
+            fprintf(f, " %%%d", ps_root(lg, n->epi[e].src));
     }
     if (n->pool >= 0 && n->n_epi == n->n_epi_pre) fprintf(f, " | %s", ir_op_name(lg->nodes[n->pool].op));
     if (n->op == IR_INPUT)
         fprintf(f, "  [input]");
-    else if (i == cg_root(lg, lg->output))
+    else if (i == ps_root(lg, lg->output))
         fprintf(f, "  [output]");
     else if (lg->planned)
         fprintf(f, "  [arena +%lld]", (long long)n->offset);
     fprintf(f, "   ; %s\n", n->ir->name ? n->ir->name : "");
 }
 
-static void dump_lgraph(const cg_lgraph *lg, FILE *f) {
-    fprintf(f, "lowered graph: %d values, output %%%d", lg->n, cg_root(lg, lg->output));
+static void dump_lgraph(const ps_lgraph *lg, FILE *f) {
+    fprintf(f, "lowered graph: %d values, output %%%d", lg->n, ps_root(lg, lg->output));
     if (lg->planned)
         fprintf(f, ", arena %lld floats/sample (%lld bytes)", (long long)lg->arena, (long long)lg->arena * 4);
     fprintf(f, "\n");
     for (int pos = 0; pos < lg->n; pos++)
         for (int i = 0; i < lg->n; i++) {
-            const cg_lnode *n = &lg->nodes[i];
+            const ps_lnode *n = &lg->nodes[i];
             if (n->view_of < 0 && n->fused_into < 0 && n->pos == pos) dump_lnode(lg, i, f);
         }
 }
@@ -389,9 +389,9 @@ static void dump_graph(const ir_graph *g, FILE *f) {
     }
 }
 
-void cg_dump(const cg_state *st, FILE *f) {
-    if (st->lg)
-        dump_lgraph(st->lg, f);
+void ps_dump(const ps_state *ps, FILE *f) {
+    if (ps->lg)
+        dump_lgraph(ps->lg, f);
     else
-        dump_graph(&st->g, f);
+        dump_graph(&ps->g, f);
 }

@@ -1,4 +1,4 @@
-/* test_runtime_json.c: the strict JSON reader and the writer: a valid and
+/* test_common_json.c: the strict JSON reader and the writer: a valid and
  * an invalid corpus (with the byte offsets reported), numbers and their
  * integer flag, Unicode escapes, the depth limit, and write/read round
  * trips. */
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "data.h"
+#include "nasc/rng.h"
 #include "json.h"
 
 static json_value *parse(const char *s) {
@@ -208,11 +208,11 @@ Test(json, depth_limit) {
 }
 
 Test(json, write_string_escapes) {
-    json_buf b = {0};
+    strbuf b = {0};
     const char s[] = "q\"b\\n\n\x01\x1f\t/\xC3\xA9";
     json_write_string(&b, s, sizeof s - 1);
     cr_assert_str_eq(b.data, "\"q\\\"b\\\\n\\n\\u0001\\u001f\\t/\xC3\xA9\"");
-    json_buf_free(&b);
+    strbuf_free(&b);
 
     /* invalid UTF-8 becomes U+FFFD so the output always parses */
     json_write_string(&b,
@@ -225,7 +225,7 @@ Test(json, write_string_escapes) {
     cr_assert_str_eq(v->str, "a\xEF\xBF\xBD"
                              "b\xEF\xBF\xBD");
     json_free(v);
-    json_buf_free(&b);
+    strbuf_free(&b);
 
     /* embedded NUL survives a round trip */
     json_write_string(&b, "a\0b", 3);
@@ -233,27 +233,27 @@ Test(json, write_string_escapes) {
     cr_assert_eq(v->len, 3);
     cr_assert(!memcmp(v->str, "a\0b", 3));
     json_free(v);
-    json_buf_free(&b);
+    strbuf_free(&b);
 }
 
 Test(json, write_numbers_shortest_and_exact) {
-    json_buf b = {0};
+    strbuf b = {0};
     json_write_number(&b, 0.1);
     cr_assert_str_eq(b.data, "0.1");
-    json_buf_free(&b);
+    strbuf_free(&b);
     json_write_number(&b, NAN);
-    json_buf_puts(&b, ",");
+    strbuf_puts(&b, ",");
     json_write_number(&b, -INFINITY);
     cr_assert_str_eq(b.data, "null,null");
-    json_buf_free(&b);
+    strbuf_free(&b);
     json_write_int(&b, INT64_MIN);
     cr_assert_str_eq(b.data, "-9223372036854775808");
-    json_buf_free(&b);
+    strbuf_free(&b);
 
-    rt_rng r;
-    rt_rng_seed(&r, 7);
+    nasc_rng r;
+    nasc_rng_seed(&r, 7);
     for (int i = 0; i < 2000; i++) {
-        uint64_t bits = rt_rng_next(&r);
+        uint64_t bits = nasc_rng_next(&r);
         double d;
         memcpy(&d, &bits, sizeof d);
         if (!isfinite(d)) continue;
@@ -261,7 +261,7 @@ Test(json, write_numbers_shortest_and_exact) {
         json_value *v = parse(b.data);
         cr_assert_eq(v->number, d, "%.17g wrote %s", d, b.data);
         json_free(v);
-        json_buf_free(&b);
+        strbuf_free(&b);
     }
 }
 
@@ -269,19 +269,19 @@ Test(json, value_round_trip) {
     const char *src = "{\"name\":\"n\\u00e9t\",\"depth\":[1,2,-3],\"lr\":0.05,\"ok\":true,\"none\":null,"
                       "\"nest\":{\"e\":[],\"o\":{}},\"big\":1e+300}";
     json_value *v = parse(src);
-    json_buf b = {0};
+    strbuf b = {0};
     json_write_value(&b, v);
     cr_assert_str_eq(b.data,
                      "{\"name\":\"n\xC3\xA9t\",\"depth\":[1,2,-3],\"lr\":0.05,\"ok\":true,\"none\":null,"
                      "\"nest\":{\"e\":[],\"o\":{}},\"big\":1e+300}");
     json_value *w = parse(b.data);
-    json_buf c = {0};
+    strbuf c = {0};
     json_write_value(&c, w);
     cr_assert_str_eq(b.data, c.data, "writing is stable");
     json_free(v);
     json_free(w);
-    json_buf_free(&b);
-    json_buf_free(&c);
+    strbuf_free(&b);
+    strbuf_free(&c);
 }
 
 Test(json, utf8_validation) {
@@ -307,18 +307,18 @@ Test(json, mutations_never_crash) {
                        "\"b\":{\"c\":null,\"d\":true},\"e\":\"\xC3\xA9\"}";
     size_t n0 = strlen(seed);
     char buf[256], err[256];
-    rt_rng r;
-    rt_rng_seed(&r, 1234);
+    nasc_rng r;
+    nasc_rng_seed(&r, 1234);
     int parsed = 0;
     for (int it = 0; it < 20000; it++) {
         size_t n = n0;
         memcpy(buf, seed, n);
-        int edits = 1 + (int)(rt_rng_next(&r) % 3);
+        int edits = 1 + (int)(nasc_rng_next(&r) % 3);
         for (int e = 0; e < edits; e++) {
-            size_t at = rt_rng_next(&r) % n;
-            unsigned op = (unsigned)(rt_rng_next(&r) % 3);
+            size_t at = nasc_rng_next(&r) % n;
+            unsigned op = (unsigned)(nasc_rng_next(&r) % 3);
             const char *alphabet = "{}[],:\"\\u0123456789eE.-+ tfnlrsa\xC3\xA9\xFF\x01";
-            char c = alphabet[rt_rng_next(&r) % strlen(alphabet)];
+            char c = alphabet[nasc_rng_next(&r) % strlen(alphabet)];
             if (op == 0)
                 buf[at] = c;
             else if (op == 1 && n + 1 < sizeof buf) {
@@ -336,7 +336,7 @@ Test(json, mutations_never_crash) {
             continue;
         }
         parsed++;
-        json_buf b = {0}, c = {0};
+        strbuf b = {0}, c = {0};
         json_write_value(&b, v);
         json_value *w = json_parse(b.data, b.len, err, sizeof err);
         cr_assert_not_null(w, "written JSON re-reads: %s (%s)", b.data, err);
@@ -344,8 +344,48 @@ Test(json, mutations_never_crash) {
         cr_assert(c.len == b.len && !memcmp(c.data, b.data, b.len));
         json_free(v);
         json_free(w);
-        json_buf_free(&b);
-        json_buf_free(&c);
+        strbuf_free(&b);
+        strbuf_free(&c);
     }
     cr_assert_gt(parsed, 100, "some mutations stay valid (%d)", parsed);
+}
+
+/* Each value knows its bytes in the text, so a part of a message can be
+ * forwarded unchanged (the worker does this with the point). */
+Test(json, spans_of_values) {
+    const char *t = " {\"a\": [1, 2.5], \"p\": {\"x\": \"y\" } } ";
+    char err[64];
+    json_value *v = json_parse(t, strlen(t), err, sizeof err);
+    cr_assert_not_null(v, "%s", err);
+    cr_assert_eq(v->start, 1);
+    cr_assert_eq(v->end, strlen(t) - 1);
+    const json_value *a = json_get(v, "a"), *p = json_get(v, "p");
+    cr_assert_eq(a->end - a->start, 8);
+    cr_assert_eq(strncmp(t + a->start, "[1, 2.5]", 8), 0);
+    cr_assert_eq(strncmp(t + p->start, "{\"x\": \"y\" }", p->end - p->start), 0);
+    cr_assert_eq(p->end - p->start, strlen("{\"x\": \"y\" }"));
+    const json_value *one = json_at(a, 1);
+    cr_assert_eq(strncmp(t + one->start, "2.5", one->end - one->start), 0);
+    json_free(v);
+}
+
+Test(json, write_str_takes_c_strings) {
+    strbuf b = {0};
+    json_write_str(&b, "a\"b");
+    json_write_str(&b, NULL);
+    cr_assert_str_eq(b.data, "\"a\\\"b\"\"\"");
+    strbuf_free(&b);
+}
+
+Test(json, number_of_numbers_and_booleans) {
+    const char *t = "[2.5, true, false, null, \"3\"]";
+    json_value *v = json_parse(t, strlen(t), NULL, 0);
+    cr_assert_not_null(v);
+    cr_assert_float_eq(json_number(json_at(v, 0), -1), 2.5, 0);
+    cr_assert_float_eq(json_number(json_at(v, 1), -1), 1, 0);
+    cr_assert_float_eq(json_number(json_at(v, 2), -1), 0, 0);
+    cr_assert_float_eq(json_number(json_at(v, 3), -1), -1, 0);
+    cr_assert_float_eq(json_number(json_at(v, 4), -1), -1, 0);
+    cr_assert_float_eq(json_number(NULL, 7), 7, 0);
+    json_free(v);
 }

@@ -1,11 +1,9 @@
-/* arena.c: the bump allocator behind every front-end and IR object.
- *
- * Objects are never freed one by one (QBE, chibicc): a compile context owns
- * one arena and frees it whole, which keeps ownership trivial and leak-free.
- */
+/* arena.c: the bump allocator (arena.h), in 64 KiB chunks; chunks given
+ * back by arena_release are kept and reused before malloc is asked again. */
 #include <stdlib.h>
 #include <string.h>
-#include "ctx.h"
+#include <stdio.h>
+#include "arena.h"
 
 struct arena_chunk {
     arena_chunk *next;
