@@ -435,8 +435,8 @@ static void show_table(const ir_graph *g, const char *point, const cg_footprint 
     printf("\ntotal params: %s   FLOPs per sample: %s   peak activation memory (batch 1): %s bytes\n",
            cli_commas(g->params, b1, 32), cli_commas(g->flops, b2, 32), cli_commas(g->memory, sh, 32));
     if (fp)
-        printf("ram (fp32 build, batch 1): %s bytes   flash: %s bytes\n",
-               cli_commas(fp->ram, b1, 32), cli_commas(fp->flash, b2, 32));
+        printf("ram (fp32 build, batch 1): %s bytes   flash: %s bytes\n", cli_commas(fp->ram, b1, 32),
+               cli_commas(fp->flash, b2, 32));
 }
 
 static void show_json(const ir_graph *g, const char *point, const cg_footprint *fp) {
