@@ -9,8 +9,14 @@
 #include "driver.h"
 #include "sr_util.h"
 
+bool drv_is_proxy_evaluator(const sr_config *cfg) {
+    return cfg->evaluator == SR_EVAL_BUILTIN && cfg->command && !strcmp(cfg->command, DRV_PROXY_EVALUATOR);
+}
+
 void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap) {
-    if (cfg->evaluator == SR_EVAL_BUILTIN)
+    if (drv_is_proxy_evaluator(cfg))
+        snprintf(buf, cap, "proxy");
+    else if (cfg->evaluator == SR_EVAL_BUILTIN)
         snprintf(buf, cap, "builtin");
     else
         snprintf(buf, cap, "%s:%s", cfg->evaluator == SR_EVAL_EXEC ? "exec" : "pipe",

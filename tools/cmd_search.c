@@ -49,8 +49,9 @@ static void jstr(json_buf *b, const char *s) { json_write_string(b, s ? s : "", 
 /* --evaluator: builtin, exec:CMD, pipe:CMD, or the section's forms
  * exec("CMD") and pipe("CMD") (a double-quoted string with \" and \\). */
 static bool evaluator_form(nasc_ctx *c, const char *text, sr_config *cfg) {
-    if (!strcmp(text, "builtin")) {
+    if (!strcmp(text, "builtin") || !strcmp(text, DRV_PROXY_EVALUATOR)) {
         cfg->evaluator = SR_EVAL_BUILTIN;
+        cfg->command = strcmp(text, "builtin") ? DRV_PROXY_EVALUATOR : NULL;
         return true;
     }
     bool exec = !strncmp(text, "exec", 4), pipe = !strncmp(text, "pipe", 4);
@@ -124,12 +125,15 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
     cfg->evaluator = SR_EVAL_BUILTIN;
     if (o->evaluator) {
         if (!evaluator_form(c, o->evaluator, cfg)) {
-            snprintf(err, cap,
-                     "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or "
-                     "pipe:COMMAND, not '%.200s'",
-                     o->evaluator);
+            snprintf(
+                err, cap,
+                "--evaluator expects builtin, proxy, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND or "
+                "pipe:COMMAND, not '%.200s'",
+                o->evaluator);
             return EXIT_USAGE;
         }
+    } else if (ev && ev->k == CV_IDENT && !strcmp(ev->s, DRV_PROXY_EVALUATOR)) {
+        cfg->command = DRV_PROXY_EVALUATOR;
     } else if (ev && ev->k == CV_CALL && ev->n == 1) {
         cfg->evaluator = !strcmp(ev->s, "exec") ? SR_EVAL_EXEC : SR_EVAL_PIPE;
         cfg->command = ev->items[0]->s;
