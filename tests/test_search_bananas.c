@@ -1,4 +1,5 @@
-/* test_search_bananas.c: the predictor-guided strategy plugins (bananas),
+/* test_search_bananas.c: the predictor-guided strategy plugins (bananas,
+ * predictor),
  * loaded as the host loads them and driven through the ABI by
  * fixtures/strategies/synth.h: valid, reproducible proposals; options
  * validated; a resumed run replays its tells into the same state; and on
@@ -15,6 +16,14 @@
 
 /* Small fits keep the test quick on a loaded machine. */
 static const nasc_option quick[] = {{"epochs", "60"}, {"ensemble", "3"}, {"hidden", "16"}};
+static const nasc_option quick_gbt[] = {{"trees", "40"}, {"depth", "3"}};
+
+typedef struct which {
+    const char *name;
+    const nasc_option *o;
+    int n_o;
+} which;
+static const which plugins[] = {{"bananas", quick, 3}, {"predictor", quick_gbt, 2}};
 
 static synth_plugin load(const char *name) {
     synth_plugin pl;
@@ -33,42 +42,46 @@ static int same_sequence(const synth_space *s, const synth_run *a, const synth_r
     return 1;
 }
 
-Test(bananas, valid_and_reproducible) {
-    synth_plugin pl = load("bananas");
+static void valid_and_reproducible(const char *name, const nasc_option *quick, int nq) {
+    synth_plugin pl = load(name);
     synth_space s;
     synth_mixed(&s, 1);
     synth_run a, b, c;
-    cr_assert_eq(synth_drive(&pl, &s, quick, 3, 7, 40, 3, synth_obj_mixed, &a), 0, "%s", a.err);
+    cr_assert_eq(synth_drive(&pl, &s, quick, nq, 7, 40, 3, synth_obj_mixed, &a), 0, "%s", a.err);
     cr_assert_eq(a.ask_error, 0, "%s", a.err);
     cr_assert_eq(a.invalid, 0, "%d invalid points", a.invalid);
     cr_assert_eq(s.n_bad, 0);
     cr_assert_eq(a.n, 40);
-    cr_assert_eq(synth_drive(&pl, &s, quick, 3, 7, 40, 3, synth_obj_mixed, &b), 0);
+    cr_assert_eq(synth_drive(&pl, &s, quick, nq, 7, 40, 3, synth_obj_mixed, &b), 0);
     cr_assert(same_sequence(&s, &a, &b), "not reproducible under a seed");
     synth_run_free(&b);
     s.scramble = 1; /* garbage in inactive decisions changes nothing: they are masked */
-    cr_assert_eq(synth_drive(&pl, &s, quick, 3, 7, 40, 3, synth_obj_mixed, &b), 0);
+    cr_assert_eq(synth_drive(&pl, &s, quick, nq, 7, 40, 3, synth_obj_mixed, &b), 0);
     s.scramble = 0;
     cr_assert(same_sequence(&s, &a, &b), "reads the values of inactive decisions");
-    cr_assert_eq(synth_drive(&pl, &s, quick, 3, 8, 40, 3, synth_obj_mixed, &c), 0);
+    cr_assert_eq(synth_drive(&pl, &s, quick, nq, 8, 40, 3, synth_obj_mixed, &c), 0);
     cr_assert(!same_sequence(&s, &a, &c), "ignores its seed");
     synth_run_free(&a);
     synth_run_free(&b);
     synth_run_free(&c);
 }
 
-Test(bananas, options_are_checked) {
-    synth_plugin pl = load("bananas");
+Test(bananas, valid_and_reproducible) {
+    for (int k = 0; k < 2; k++) valid_and_reproducible(plugins[k].name, plugins[k].o, plugins[k].n_o);
+}
+
+static void options_are_checked(const char *name, const char *some_key) {
+    synth_plugin pl = load(name);
     synth_space s;
     synth_mixed(&s, 0);
     void *st = NULL;
     char err[600] = "";
     nasc_option bad = {"bogus", "1"};
     cr_assert_eq(pl.st.create(&s.sp, &bad, 1, 1, &st, err, sizeof err), -1);
-    cr_assert(strstr(err, "bananas") && strstr(err, "bogus") && strstr(err, "ensemble"), "%s", err);
-    nasc_option zero = {"ensemble", "0"};
+    cr_assert(strstr(err, name) && strstr(err, "bogus") && strstr(err, some_key), "%s", err);
+    nasc_option zero = {some_key, "0"};
     cr_assert_eq(pl.st.create(&s.sp, &zero, 1, 1, &st, err, sizeof err), -1);
-    cr_assert(strstr(err, "ensemble") && strstr(err, "0"), "%s", err);
+    cr_assert(strstr(err, some_key) && strstr(err, "0"), "%s", err);
     for (int i = 0; i < pl.st.n_option_docs; i++) {
         nasc_option o = {pl.st.option_docs[i].key, pl.st.option_docs[i].default_value};
         cr_assert_eq(pl.st.create(&s.sp, &o, 1, 1, &st, err, sizeof err), 0, "%s", err);
@@ -76,23 +89,32 @@ Test(bananas, options_are_checked) {
     }
 }
 
+Test(bananas, options_are_checked) {
+    options_are_checked("bananas", "ensemble");
+    options_are_checked("predictor", "trees");
+}
+
 /* Replayed tells (a resume) rebuild the state: the continuation is
  * valid and the same every time. */
-Test(bananas, resume_replays_tells) {
-    synth_plugin pl = load("bananas");
+static void resume_replays_tells(const char *name, const nasc_option *quick, int nq) {
+    synth_plugin pl = load(name);
     synth_space s;
     synth_mixed(&s, 1);
     synth_run first, a, b;
-    cr_assert_eq(synth_drive(&pl, &s, quick, 3, 11, 30, 3, synth_obj_mixed, &first), 0);
+    cr_assert_eq(synth_drive(&pl, &s, quick, nq, 11, 30, 3, synth_obj_mixed, &first), 0);
     s.replay = &first;
-    cr_assert_eq(synth_drive(&pl, &s, quick, 3, 12, 50, 3, synth_obj_mixed, &a), 0, "%s", a.err);
+    cr_assert_eq(synth_drive(&pl, &s, quick, nq, 12, 50, 3, synth_obj_mixed, &a), 0, "%s", a.err);
     cr_assert_eq(a.ask_error, 0, "%s", a.err);
     cr_assert_eq(a.invalid, 0);
-    cr_assert_eq(synth_drive(&pl, &s, quick, 3, 12, 50, 3, synth_obj_mixed, &b), 0);
-    cr_assert(same_sequence(&s, &a, &b), "resumed run is not reproducible");
+    cr_assert_eq(synth_drive(&pl, &s, quick, nq, 12, 50, 3, synth_obj_mixed, &b), 0);
+    cr_assert(same_sequence(&s, &a, &b), "%s: resumed run is not reproducible", name);
     synth_run_free(&first);
     synth_run_free(&a);
     synth_run_free(&b);
+}
+
+Test(bananas, resume_replays_tells) {
+    for (int k = 0; k < 2; k++) resume_replays_tells(plugins[k].name, plugins[k].o, plugins[k].n_o);
 }
 
 /* Mean best (noiseless objective) after n trials over seeds 1..n_seeds. */
@@ -115,11 +137,14 @@ Test(bananas, learns_a_known_structure) {
     int n = 60, seeds = 6;
     double ban = mean_best("bananas", quick, 3, &s, n, seeds),
            evo = mean_best("evolution", NULL, 0, &s, n, seeds);
-    double rnd = 0;
+    double gbt = mean_best("predictor", quick_gbt, 2, &s, n, seeds), rnd = 0;
     for (int seed = 1; seed <= seeds; seed++) rnd += synth_random_best(&s, (uint64_t)seed, n, synth_obj_wide);
     rnd /= seeds;
-    cr_log_info("wide space, %d trials, %d seeds: bananas %.3f, evolution %.3f, random %.3f\n", n, seeds, ban,
-                evo, rnd);
+    cr_log_info(
+        "wide space, %d trials, %d seeds: bananas %.3f, predictor %.3f, evolution %.3f, random %.3f\n", n,
+        seeds, ban, gbt, evo, rnd);
+    cr_assert_gt(gbt, rnd + 0.5, "predictor %.3f vs random %.3f", gbt, rnd);
+    cr_assert_gt(gbt, evo, "predictor %.3f vs evolution %.3f", gbt, evo);
     cr_assert_gt(ban, rnd + 0.5, "bananas %.3f vs random %.3f", ban, rnd);
     cr_assert_gt(ban, evo, "bananas %.3f vs evolution %.3f", ban, evo);
 }
