@@ -2,10 +2,12 @@
 # proxies_table.sh NASC: the `nasc proxies` tables of bench/README-proxies.md
 # on the shipped Fashion-MNIST spaces: all 252 points of the MLP space
 # trained one epoch each (this run also writes the table the strategy
-# benchmark answers from: bench/data/fashion_mlp_table.json), and 50
-# points of the CNN space trained a quarter epoch each.  One BLAS thread,
-# niced: about 10 min for the MLP and 20 min for the CNN on a shared
-# 2-core machine.
+# benchmark answers from: bench/data/fashion_mlp_table.json), and 30
+# points of the CNN space trained a tenth of an epoch each at lr 0.1 (5,400
+# samples: the largest CNNs of the space cost about 4 minutes per quarter
+# epoch on one loaded core, so N = 50 at more data did not fit the time
+# this was measured in).  One BLAS thread, niced: about 10 min each on a
+# shared 2-core machine.
 set -euo pipefail
 NASC=${1:?usage: proxies_table.sh NASC}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +15,7 @@ echo "CPU: $(lscpu | grep 'Model name' | sed 's/.*: *//')"
 export OPENBLAS_NUM_THREADS=1
 nice "$NASC" proxies "$HERE/../examples/fashion_mlp.nas" --points 252 --seed 1 --json --quiet \
     > "$HERE/data/fashion_mlp_table.json"
-nice "$NASC" proxies "$HERE/../examples/fashion_cnn.nas" --points 50 --seed 1 --set train.epochs=0.25 --json \
+nice "$NASC" proxies "$HERE/../examples/fashion_cnn.nas" --points 30 --seed 1 --set train.epochs=0.1 --set train.lr=0.1 --json \
     --quiet > "$HERE/data/fashion_cnn_proxies.json"
 for f in fashion_mlp_table fashion_cnn_proxies; do
     python3 - "$HERE/data/$f.json" <<'PY'

@@ -395,6 +395,7 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     if (!recipe_from_section(&a->train, &r, err, cap) || !(data = recipe_load_data(&r, err, cap))) goto out;
     double t_data = recipe_now() - t0;
     r.proxies = h->want_proxies;
+    r.proxies_needed = h->need_proxies;
     if (h->proxy_eval) {
         rc = proxy_eval(h, &g, &r, data, out, err, cap);
         goto out;

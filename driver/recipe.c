@@ -252,6 +252,12 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
         }
         /* Proxies need the initial weights, so they come before training. */
         if (recipe_proxies(g, r, d, &out->px, err, cap)) return -1;
+        for (int id = 0; id < RT_PX_COUNT; id++)
+            if ((r->proxies_needed & (1u << id)) && out->px.why[id][0]) {
+                snprintf(err, cap, "%s is undefined for this network: %s", rt_proxy_name(id),
+                         out->px.why[id]);
+                return -1;
+            }
     }
     out->time_proxies = recipe_now() - t0;
     rt_trainer *t = rt_trainer_new(g, &r->cfg, err, cap);

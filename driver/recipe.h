@@ -22,6 +22,8 @@ typedef struct recipe {
     bool skip_test;      /* no test accuracy */
     unsigned proxies;    /* training-free proxies to compute, bits (1u << rt_proxy_id); recipe_from_section
                             sets naswot and synflow (what nasc train prints) */
+    unsigned proxies_needed; /* of those, the ones without which the trial is pointless: when one is
+                                missing, recipe_train fails with its reason before training */
 } recipe;
 
 #define RECIPE_MIN_VAL 100

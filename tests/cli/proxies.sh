@@ -66,4 +66,11 @@ rows = sqlite3.connect('$T/n.db').execute('select point, status, error from tria
 tanh = [r for r in rows if '\"tanh\"' in r[0] and r[1] != 'infeasible']
 assert tanh and all(r[1] == 'failed' and r[2] == 'naswot is undefined for this network: the network has no ReLU activation'
                     for r in tanh), rows" && ok || bad "naswot missing on tanh points, with the reason"
+# the builtin evaluator does not train a point whose needed proxy is undefined
+expect_exit 1 "$NASC" search "$TINY" --set 'search.objective=maximize(naswot)' --trials 4 --db "$T/b.db" --quiet
+python3 -c "
+import sqlite3
+rows = sqlite3.connect('$T/b.db').execute('select status, error, metrics from trials').fetchall()
+assert rows and all(r[0] == 'failed' and r[1].startswith('naswot is undefined for this network: ') and r[2] is None
+                    for r in rows), rows" && ok || bad "a missing needed proxy fails the trial before training"
 finish
