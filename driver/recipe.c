@@ -212,6 +212,8 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
 
 int recipe_proxies(ir_graph *g, const recipe *r, const recipe_data *d, rt_proxy_values *px, char *err,
                    size_t cap) {
+    const char *what = r->data == DATA_FASHION ? "fashion_mnist" : r->path1;
+    if (r->proxies && rt_check_data(g, &d->train, what, err, cap)) return -1; /* labels index the output */
     return rt_proxies_compute(g, &d->train, r->proxies, 64, r->cfg.seed, px, err, cap);
 }
 

@@ -73,4 +73,9 @@ import sqlite3
 rows = sqlite3.connect('$T/b.db').execute('select status, error, metrics from trials').fetchall()
 assert rows and all(r[0] == 'failed' and r[1].startswith('naswot is undefined for this network: ') and r[2] is None
                     for r in rows), rows" && ok || bad "a missing needed proxy fails the trial before training"
+# labels beyond the network's outputs: a clear error, never an out-of-bounds read
+sed -e 's/-> Tensor\[4\]/-> Tensor[2]/' -e 's/return dense(h, 4)/return dense(h, 2)/' \
+    -e "s|\\.\\./data/|$SRC/tests/fixtures/data/|g" "$TINY" > "$T/two.nas"
+expect_exit 1 "$NASC" proxies "$T/two.nas" --points 2 --quiet
+expect_in "$T/err" "set has label 2 but the network has only 2 outputs"
 finish
