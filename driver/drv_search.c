@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "driver.h"
 #include "drv_supernet.h"
+#include "proxies.h"
 #include "recipe.h"
 #include "sr_util.h"
 
@@ -29,7 +30,7 @@ static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) 
             return -1;
         }
         h->want_test |= !strcmp(name, "test_accuracy");
-        h->want_proxies |= !strcmp(name, "naswot") || !strcmp(name, "synflow");
+        if (rt_proxy_find(name) >= 0) h->want_proxies |= 1u << rt_proxy_find(name);
         h->want_latency |= !strcmp(name, "latency") || !strcmp(name, "throughput");
         h->want_throughput |= !strcmp(name, "throughput");
         q += n + (q[n] == ',');
@@ -92,7 +93,15 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     h.want_latency = g.latency;
     h.want_throughput = g.throughput;
     h.want_test = g.test;
-    h.want_proxies = g.proxies;
+    h.want_proxies = h.need_proxies = g.proxies;
+    h.proxy_eval = drv_is_proxy_evaluator(cfg);
+    if (h.proxy_eval && !g.proxies) {
+        snprintf(err, cap,
+                 "the proxy evaluator reports only training-free proxies: name one in an objective, for "
+                 "example objective = maximize(synflow) (docs/proxies.md)");
+        drv_goals_free(&g);
+        return -2;
+    }
     if (extra_metrics(metrics, &h, err, cap)) {
         drv_goals_free(&g);
         return -2;
@@ -117,7 +126,7 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     if (!rc && drv_evaluator_supernet(cfg)) /* the supernet evaluator (drv_supernet.c) */
         rc = drv_supernet_evaluator(&h, drv_evaluator_supernet(cfg), &iface, err, cap);
     if (!rc) rc = sr_run(cfg, &iface, sum, err, cap);
-    if (!rc && cfg->evaluator == SR_EVAL_BUILTIN && !h.want_test && !sum->worker_rank)
+    if (!rc && cfg->evaluator == SR_EVAL_BUILTIN && !h.proxy_eval && !h.want_test && !sum->worker_rank)
         rc = best_test_accuracy(&h, folder, sum, err, cap);
     drv_supernet_evaluator_free(&iface);
     drv_goals_free(&g);

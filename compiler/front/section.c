@@ -407,9 +407,26 @@ static void check_train(interp *I, section *s) {
 /* The metrics the builtin evaluator reports, each with its dimension: the
  * one table the front end checks objectives and limits against. */
 static const metric_info metrics[] = {
-    {"accuracy", MD_NUMBER}, {"loss", MD_NUMBER},    {"latency", MD_TIME}, {"throughput", MD_NUMBER},
-    {"params", MD_NUMBER},   {"flops", MD_NUMBER},   {"memory", MD_BYTES}, {"train_time", MD_TIME},
-    {"naswot", MD_NUMBER},   {"synflow", MD_NUMBER}, {NULL, MD_NUMBER},
+    {"accuracy", MD_NUMBER},
+    {"loss", MD_NUMBER},
+    {"latency", MD_TIME},
+    {"throughput", MD_NUMBER},
+    {"params", MD_NUMBER},
+    {"flops", MD_NUMBER},
+    {"memory", MD_BYTES},
+    {"train_time", MD_TIME},
+    {"naswot", MD_NUMBER},
+    {"synflow", MD_NUMBER},
+    /* the other training-free proxies (runtime/proxies.h, docs/proxies.md) */
+    {"grad_norm", MD_NUMBER},
+    {"snip", MD_NUMBER},
+    {"grasp", MD_NUMBER},
+    {"fisher", MD_NUMBER},
+    {"jacov", MD_NUMBER},
+    {"zen", MD_NUMBER},
+    {"l2_norm", MD_NUMBER},
+    {"plain", MD_NUMBER},
+    {NULL, MD_NUMBER},
 };
 
 const metric_info *section_metrics(void) { return metrics; }
@@ -617,11 +634,12 @@ static void check_search(interp *I, section *s) {
     cfg_val *ev = find_key(s, "evaluator");
     bool external = ev && ev->k == CV_CALL && (!strcmp(ev->s, "exec") || !strcmp(ev->s, "pipe"));
     bool supernet = ev && ev->k == CV_CALL && !strcmp(ev->s, "supernet"); /* docs/one-shot.md */
-    if (ev && !external && !supernet && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin"))) {
+    if (ev && !external && !supernet &&
+        !(ev->k == CV_IDENT && (!strcmp(ev->s, "builtin") || !strcmp(ev->s, "proxy")))) {
         diag *e = diag_error(
             I->c, ev->at,
-            "evaluator must be builtin, exec(\"command\"), pipe(\"command\") or supernet(\"file\")");
-        note_name(I, e, ev, (const char *const[]){"builtin", "exec", "pipe", "supernet", NULL});
+            "evaluator must be builtin, proxy, exec(\"command\"), pipe(\"command\") or supernet(\"file\")");
+        note_name(I, e, ev, (const char *const[]){"builtin", "proxy", "exec", "pipe", "supernet", NULL});
     }
     if (ev && external && (ev->n != 1 || ev->items[0]->k != CV_STR))
         diag_error(I->c, ev->at, "%s takes one string: the command line", ev->s);

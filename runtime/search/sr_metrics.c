@@ -191,6 +191,15 @@ static const sr_metric_info metric_table[] = {
     {"train_time", "s", 0, 0},
     {"naswot", "", 0, 1},
     {"synflow", "", 0, 1},
+    /* the other training-free proxies (runtime/proxies.h) */
+    {"grad_norm", "", 0, 1},
+    {"snip", "", 0, 1},
+    {"grasp", "", 0, 1},
+    {"fisher", "", 0, 1},
+    {"jacov", "", 0, 1},
+    {"zen", "", 0, 1},
+    {"l2_norm", "", 0, 1},
+    {"plain", "", 0, 1},
     {"epochs", "", 0, 0},
 };
 
