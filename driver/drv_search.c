@@ -12,16 +12,16 @@
 #include "sr_util.h"
 
 /* --metrics: what the builtin evaluator measures beyond what the goals name
- * (the metrics of sr_metric_table measured on request). */
+ * (the metrics of metric_table measured on request). */
 static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) {
     for (const char *q = list; q && *q;) {
         size_t n = strcspn(q, ",");
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), q);
-        const sr_metric_info *m = sr_metric_find(name);
+        const metric_info *m = metric_find(name);
         if (!m || !m->on_request) {
             int cnt, k = 0;
-            const sr_metric_info *t = sr_metric_table(&cnt);
+            const metric_info *t = metric_table(&cnt);
             char known[300] = "";
             for (int i = 0; i < cnt; i++)
                 if (t[i].on_request)
