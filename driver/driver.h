@@ -58,11 +58,11 @@ typedef struct drv_goals {
     sr_limit lim[32];
     int n_obj, n_lim;
     char text[48][256];
-    bool latency;    /* an objective or limit needs latency or throughput */
-    bool throughput; /* ... throughput */
-    bool test;       /* ... test_accuracy */
-    bool proxies;    /* ... naswot or synflow */
-    bool footprint;  /* ... ram or flash (they compile the point: computed only then) */
+    bool latency;     /* an objective or limit needs latency or throughput */
+    bool throughput;  /* ... throughput */
+    bool test;        /* ... test_accuracy */
+    unsigned proxies; /* ... these training-free proxies (bits 1u << rt_proxy_id) */
+    bool footprint;   /* ... ram or flash (they compile the point: computed only then) */
 } drv_goals;
 
 /* Reads `objective` and `require` of a search section.  false with err. */
@@ -77,9 +77,11 @@ typedef struct drv_space {
     space_ir *s;
     nasc_space ns;
     nasc_decision *decs;
-    bool want_latency, want_throughput, want_test, want_proxies; /* what the builtin evaluator measures */
-    bool want_footprint;                                         /* ram and flash among the static metrics */
-    int threads;                                                 /* OpenBLAS threads per trial */
+    bool want_latency, want_throughput, want_test; /* what the builtin evaluator measures */
+    bool want_footprint;                           /* ram and flash among the static metrics */
+    unsigned want_proxies, need_proxies;           /* proxies measured; those the goals need */
+    bool proxy_eval; /* evaluator = proxy: score by the proxies at initialisation, no training */
+    int threads;     /* OpenBLAS threads per trial */
     double max_epochs;
     const drv_folder *folder; /* for checkpoints */
 } drv_space;
@@ -105,7 +107,11 @@ typedef struct drv_run_options {
     char source_hash[17];
 } drv_run_options;
 
-/* The evaluator as one string: builtin, exec:CMD, pipe:CMD. */
+/* evaluator = proxy is the builtin evaluator with this command: it scores
+ * a point by its training-free proxies at initialisation (docs/proxies.md). */
+#define DRV_PROXY_EVALUATOR "proxy"
+bool drv_is_proxy_evaluator(const sr_config *cfg);
+/* The evaluator as one string: builtin, proxy, exec:CMD, pipe:CMD. */
 void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap);
 /* The JSON kept in run.options.  malloc'ed (NULL when out of memory). */
 char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets);

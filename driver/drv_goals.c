@@ -3,6 +3,7 @@
  * units of the source applied, for sr_run to judge each trial with. */
 #include <string.h>
 #include "driver.h"
+#include "proxies.h"
 
 static bool mentions(const ast_expr *e, const char *name) {
     if (!e) return false;
@@ -59,8 +60,9 @@ static bool add_goal(drv_goals *g, const cfg_val *v, bool objective, const ast_e
     g->latency |= mentions(e, "latency") || mentions(e, "throughput");
     g->throughput |= mentions(e, "throughput");
     g->test |= mentions(e, "test_accuracy");
-    g->proxies |= mentions(e, "naswot") || mentions(e, "synflow");
     g->footprint |= mentions(e, "ram") || mentions(e, "flash");
+    for (int id = 0; id < RT_PX_COUNT; id++)
+        if (mentions(e, rt_proxy_name(id))) g->proxies |= 1u << id;
     int slot = g->n_obj + g->n_lim;
     sr_expr_format(x, g->text[slot], sizeof g->text[slot]);
     if (objective) {

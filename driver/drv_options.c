@@ -10,9 +10,15 @@
 #include "drv_supernet.h"
 #include "sr_util.h"
 
+bool drv_is_proxy_evaluator(const sr_config *cfg) {
+    return cfg->evaluator == SR_EVAL_BUILTIN && cfg->command && !strcmp(cfg->command, DRV_PROXY_EVALUATOR);
+}
+
 void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap) {
     if (drv_evaluator_supernet(cfg))
         snprintf(buf, cap, "%s", cfg->command);
+    else if (drv_is_proxy_evaluator(cfg))
+        snprintf(buf, cap, "proxy");
     else if (cfg->evaluator == SR_EVAL_BUILTIN)
         snprintf(buf, cap, "builtin");
     else

@@ -7,20 +7,21 @@
 #include <unistd.h>
 #include "driver.h"
 #include "drv_supernet.h"
+#include "proxies.h"
 #include "recipe.h"
 #include "sr_util.h"
 
 /* --metrics: what the builtin evaluator measures beyond what the goals name
- * (the metrics of sr_metric_table measured on request). */
+ * (the metrics of metric_table measured on request). */
 static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) {
     for (const char *q = list; q && *q;) {
         size_t n = strcspn(q, ",");
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(n < 63 ? n : 63), q);
-        const sr_metric_info *m = sr_metric_find(name);
+        const metric_info *m = metric_find(name);
         if (!m || !m->on_request) {
             int cnt, k = 0;
-            const sr_metric_info *t = sr_metric_table(&cnt);
+            const metric_info *t = metric_table(&cnt);
             char known[300] = "";
             for (int i = 0; i < cnt; i++)
                 if (t[i].on_request)
@@ -29,9 +30,10 @@ static int extra_metrics(const char *list, drv_space *h, char *err, size_t cap) 
             return -1;
         }
         h->want_test |= !strcmp(name, "test_accuracy");
-        h->want_proxies |= !strcmp(name, "naswot") || !strcmp(name, "synflow");
+        if (rt_proxy_find(name) >= 0) h->want_proxies |= 1u << rt_proxy_find(name);
         h->want_latency |= !strcmp(name, "latency") || !strcmp(name, "throughput");
         h->want_throughput |= !strcmp(name, "throughput");
+        h->want_footprint |= !strcmp(name, "ram") || !strcmp(name, "flash");
         q += n + (q[n] == ',');
     }
     return 0;
@@ -92,8 +94,16 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     h.want_latency = g.latency;
     h.want_throughput = g.throughput;
     h.want_test = g.test;
-    h.want_proxies = g.proxies;
     h.want_footprint = g.footprint;
+    h.want_proxies = h.need_proxies = g.proxies;
+    h.proxy_eval = drv_is_proxy_evaluator(cfg);
+    if (h.proxy_eval && !g.proxies) {
+        snprintf(err, cap,
+                 "the proxy evaluator reports only training-free proxies: name one in an objective, for "
+                 "example objective = maximize(synflow) (docs/proxies.md)");
+        drv_goals_free(&g);
+        return -2;
+    }
     if (extra_metrics(metrics, &h, err, cap)) {
         drv_goals_free(&g);
         return -2;
@@ -118,7 +128,7 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     if (!rc && drv_evaluator_supernet(cfg)) /* the supernet evaluator (drv_supernet.c) */
         rc = drv_supernet_evaluator(&h, drv_evaluator_supernet(cfg), &iface, err, cap);
     if (!rc) rc = sr_run(cfg, &iface, sum, err, cap);
-    if (!rc && cfg->evaluator == SR_EVAL_BUILTIN && !h.want_test && !sum->worker_rank)
+    if (!rc && cfg->evaluator == SR_EVAL_BUILTIN && !h.proxy_eval && !h.want_test && !sum->worker_rank)
         rc = best_test_accuracy(&h, folder, sum, err, cap);
     drv_supernet_evaluator_free(&iface);
     drv_goals_free(&g);

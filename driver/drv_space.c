@@ -243,6 +243,40 @@ static void set_if_finite(sr_metrics *m, const char *name, double v) {
     if (isfinite(v)) sr_metrics_set(m, name, v);
 }
 
+/* The proxies into the trial's metrics.  A proxy the goals need that is
+ * missing fails the trial with its reason (never a made-up number); one
+ * asked for only by --metrics is left out. */
+static int put_proxies(const drv_space *h, const rt_proxy_values *px, sr_metrics *out, char *err,
+                       size_t cap) {
+    for (int id = 0; id < RT_PX_COUNT; id++) {
+        if (!(h->want_proxies & (1u << id))) continue;
+        if (!px->why[id][0]) {
+            sr_metrics_set(out, rt_proxy_name(id), px->v[id]);
+        } else if (h->need_proxies & (1u << id)) {
+            snprintf(err, cap, "%s is undefined for this network: %s", rt_proxy_name(id), px->why[id]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* evaluator = proxy: initialise, score by the proxies, no training. */
+static int proxy_eval(drv_space *h, ir_graph *g, recipe *r, const recipe_data *d, sr_metrics *out, char *err,
+                      size_t cap) {
+    double t0 = recipe_now();
+    if (rt_params_init(g, r->cfg.init, r->cfg.seed)) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    rt_proxy_values px;
+    if (recipe_proxies(g, r, d, &px, err, cap) || put_proxies(h, &px, out, err, cap)) return -1;
+    sr_metrics_set(out, "params", (double)g->params);
+    sr_metrics_set(out, "flops", (double)g->flops);
+    sr_metrics_set(out, "memory", (double)g->memory);
+    sr_metrics_set(out, "time_proxies", recipe_now() - t0);
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -365,14 +399,20 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     if (h->threads > 0) rt_blas_set_threads(h->threads);
     double t0 = recipe_now();
     recipe r;
-    if (!recipe_from_section(&a->train, &r, err, cap) || !recipe_load_data(&r, err, cap)) goto out;
+    const recipe_data *data;
+    if (!recipe_from_section(&a->train, &r, err, cap) || !(data = recipe_load_data(&r, err, cap))) goto out;
     double t_data = recipe_now() - t0;
+    r.proxies = h->want_proxies;
+    r.proxies_needed = h->need_proxies;
+    if (h->proxy_eval) {
+        rc = proxy_eval(h, &g, &r, data, out, err, cap);
+        goto out;
+    }
     /* Only what the search uses: validation on the share of the data the
      * trial trains on, test accuracy and proxies when named. */
     r.val_fraction =
         fidelity > 0 && fidelity < 1 && r.cfg.data_fraction >= 1 ? fidelity : r.cfg.data_fraction;
     r.skip_test = !h->want_test;
-    r.skip_proxies = !h->want_proxies;
     r.cfg.threads = h->threads;
     char ckpt[1200] = "";
     const rt_resume *rs = NULL;
@@ -392,8 +432,10 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     set_if_finite(out, "test_accuracy", tm.m.test_accuracy);
     set_if_finite(out, "loss", tm.m.loss);
     set_if_finite(out, "train_time", tm.m.train_time);
-    set_if_finite(out, "naswot", tm.naswot);
-    set_if_finite(out, "synflow", tm.synflow);
+    if (put_proxies(h, &tm.px, out, err, cap)) {
+        rt_trainer_free(keep);
+        goto out;
+    }
     sr_metrics_set(out, "params", (double)tm.m.params);
     sr_metrics_set(out, "flops", (double)tm.m.flops);
     sr_metrics_set(out, "memory", (double)tm.m.memory);

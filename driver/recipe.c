@@ -181,6 +181,7 @@ static bool augment(const section *tr, recipe *r, char *err, size_t cap) {
 
 bool recipe_from_section(const section *tr, recipe *r, char *err, size_t cap) {
     memset(r, 0, sizeof *r);
+    r->proxies = (1u << RT_PX_NASWOT) | (1u << RT_PX_SYNFLOW);
     const cfg_val *d = section_get(tr, "data");
     r->data = DATA_FASHION;
     if (d && d->k == CV_CALL && !strcmp(d->s, "idx")) {
@@ -342,6 +343,13 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap) {
     return &g_data;
 }
 
+int recipe_proxies(ir_graph *g, const recipe *r, const recipe_data *d, rt_proxy_values *px, char *err,
+                   size_t cap) {
+    const char *what = r->data == DATA_FASHION ? "fashion_mnist" : r->path1;
+    if (r->proxies && rt_check_data(g, &d->train, what, err, cap)) return -1; /* labels index the output */
+    return rt_proxies_compute(g, &d->train, r->proxies, 64, r->cfg.seed, px, err, cap);
+}
+
 double recipe_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -363,7 +371,11 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
     r->cfg.progress_ctx = progress_ctx;
     r->cfg.resume = resume;
     memset(out, 0, sizeof *out);
-    out->naswot = out->synflow = NAN;
+    for (int id = 0; id < RT_PX_COUNT; id++) { /* what a resumed trial reports */
+        out->px.v[id] = NAN;
+        snprintf(out->px.why[id], sizeof out->px.why[id],
+                 "measured at initialisation only, not on a resumed trial");
+    }
     bool fresh = true;
     for (int i = 0; i < g->n_nodes && fresh; i++)
         for (int k = 0; k < g->nodes[i].n_params; k++)
@@ -375,9 +387,13 @@ int recipe_train(ir_graph *g, recipe *r, double fidelity, const rt_resume *resum
             return -1;
         }
         /* Proxies need the initial weights, so they come before training. */
-        if (!r->skip_proxies && rt_proxy_naswot(g, &d->train, 64, r->cfg.seed, &out->naswot, err, cap))
-            out->naswot = NAN;
-        if (!r->skip_proxies && rt_proxy_synflow(g, &out->synflow, err, cap)) out->synflow = NAN;
+        if (recipe_proxies(g, r, d, &out->px, err, cap)) return -1;
+        for (int id = 0; id < RT_PX_COUNT; id++)
+            if ((r->proxies_needed & (1u << id)) && out->px.why[id][0]) {
+                snprintf(err, cap, "%s is undefined for this network: %s", rt_proxy_name(id),
+                         out->px.why[id]);
+                return -1;
+            }
     }
     out->time_proxies = recipe_now() - t0;
     rt_trainer *t = rt_trainer_new(g, &r->cfg, err, cap);

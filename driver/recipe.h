@@ -24,7 +24,10 @@ typedef struct recipe {
     double val_fraction; /* validate on this fraction of the validation split (0: all), at least
                             RECIPE_MIN_VAL samples */
     bool skip_test;      /* no test accuracy */
-    bool skip_proxies;   /* no training-free proxies (naswot, synflow) */
+    unsigned proxies;    /* training-free proxies to compute, bits (1u << rt_proxy_id); recipe_from_section
+                            sets naswot and synflow (what nasc train prints) */
+    unsigned proxies_needed; /* of those, the ones without which the trial is pointless: when one is
+                                missing, recipe_train fails with its reason before training */
 } recipe;
 
 #define RECIPE_MIN_VAL 100
@@ -52,12 +55,17 @@ const recipe_data *recipe_load_data(const recipe *r, char *err, size_t cap);
  * training-free proxies first.  Fills metrics; 0 or -1 with err. */
 typedef struct trial_metrics {
     rt_metrics m;
-    double naswot, synflow;
+    rt_proxy_values px; /* the proxies of recipe.proxies (NAN with a reason when missing) */
     /* Where the time went, in seconds: initialisation and proxies, the
      * trainer's run besides its training (validation and test), the
      * training itself (m.train_time). */
     double time_proxies, time_eval;
 } trial_metrics;
+
+/* The proxies of r->proxies on g's initial parameters, on one batch of
+ * 64 training samples drawn by the recipe's seed. */
+int recipe_proxies(ir_graph *g, const recipe *r, const recipe_data *d, rt_proxy_values *px, char *err,
+                   size_t cap);
 
 /* Monotonic seconds. */
 double recipe_now(void);

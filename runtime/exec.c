@@ -617,6 +617,10 @@ const float *rt_exec_node_output(const rt_exec *e, int id) {
     return e && id >= 0 && id < e->g->n_nodes ? e->ns[id].y : NULL;
 }
 
+const float *rt_exec_node_grad(const rt_exec *e, int id) {
+    return e && id >= 0 && id < e->g->n_nodes && e->written && e->written[e->owner[id]] ? e->ns[id].dy : NULL;
+}
+
 /* ================= reference inference ================= */
 
 int rt_forward_eval(const ir_graph *g, const float *x, float *y, int batch) {

@@ -69,5 +69,9 @@ const float *rt_exec_input_grad(const rt_exec *e);
 void rt_exec_freeze_dropout(rt_exec *e, int on);
 /* Output of node id from the last forward ([batch, numel]), or NULL. */
 const float *rt_exec_node_output(const rt_exec *e, int id);
+/* Gradient of the loss with respect to node id's output after the last
+ * backward ([batch, numel], owned by e), or NULL when that backward did
+ * not write it (the fisher proxy reads it at dense and conv outputs). */
+const float *rt_exec_node_grad(const rt_exec *e, int id);
 
 #endif

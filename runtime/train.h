@@ -113,24 +113,7 @@ int rt_save_weights(const ir_graph *g, rt_optim *opt, const char *path, const ch
  * rt_resume_free). */
 int rt_load_weights(ir_graph *g, const char *path, rt_resume *state, char *err, size_t errcap);
 
-/* ---- training-free proxies (proxies.c), on initialised parameters ---- */
-
-/* NASWOT (Mellor et al. 2021): log|det K| where K[i][j] counts the units on
- * which samples i and j have the same binary activation code, over one
- * batch of `batch` samples drawn from d by seed (train-mode forward; the
- * running statistics are restored afterwards).  The code of a unit is
- * "input > 0" at every activation node except identity: exactly the ReLU
- * pattern for relu, the sign pattern of the activation input for the
- * others.  A graph without activation nodes uses the sign of its output.
- * A singular K gives -INFINITY, as numpy's slogdet does. */
-int rt_proxy_naswot(ir_graph *g, const rt_dataset *d, int batch, uint64_t seed, double *score, char *err,
-                    size_t errcap);
-/* SynFlow (Tanaka et al. 2020): with every parameter replaced by its
- * absolute value, batchnorm in eval mode and an all-ones input of batch 1,
- * R = sum of the outputs; the score is sum |theta * dR/dtheta| over the
- * dense and conv weights (as the zero-cost-proxy reference code does).
- * Computed in float with double accumulation; the parameters are restored
- * afterwards.  May be +INFINITY for very deep networks (float overflow). */
-int rt_proxy_synflow(ir_graph *g, double *score, char *err, size_t errcap);
+/* The training-free proxies (naswot, synflow and the others) are in proxies.h. */
+#include "proxies.h"
 
 #endif

@@ -231,19 +231,19 @@ Test(search_core, json_reader_survives_garbage) {
 }
 
 Test(search_core, metric_table) {
-    const sr_metric_info *m = sr_metric_find("latency");
+    const metric_info *m = metric_find("latency");
     cr_assert_not_null(m);
     cr_assert_str_eq(m->unit, "us");
     cr_assert(m->on_request && !m->is_static);
-    cr_assert(sr_metric_find("params")->is_static && sr_metric_find("flops")->is_static &&
-              sr_metric_find("memory")->is_static);
-    cr_assert_not(sr_metric_find("accuracy")->is_static);
-    cr_assert_null(sr_metric_find("acuracy"));
+    cr_assert(metric_find("params")->is_static && metric_find("flops")->is_static &&
+              metric_find("memory")->is_static);
+    cr_assert_not(metric_find("accuracy")->is_static);
+    cr_assert_null(metric_find("acuracy"));
     int n;
-    const sr_metric_info *t = sr_metric_table(&n);
+    const metric_info *t = metric_table(&n);
     int statics = 0;
     for (int i = 0; i < n; i++) statics += t[i].is_static;
-    cr_assert(sr_metric_find("ram")->is_static && sr_metric_find("flash")->is_static);
+    cr_assert(metric_find("ram")->is_static && metric_find("flash")->is_static);
     cr_assert_eq(statics, 5, "params, flops, memory, ram, flash are known before evaluation");
     /* a limit on static metrics only is checked before any training */
     sr_expr *e = sr_expr_bin(SR_EX_LT, sr_expr_metric("params", 1), sr_expr_num(1000));

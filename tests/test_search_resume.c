@@ -132,6 +132,8 @@ Test(search_resume, reinforce) { check_resume("reinforce"); }
 Test(search_resume, tpe) { check_resume("tpe"); }
 Test(search_resume, hyperband) { check_resume("hyperband"); }
 Test(search_resume, nsga2) { check_resume("nsga2"); }
+Test(search_resume, bananas) { check_resume("bananas"); }
+Test(search_resume, predictor) { check_resume("predictor"); }
 
 /* With -j 2 the order results arrive in depends on timing, so the
  * uninterrupted run is not one sequence; what holds is that each resume

@@ -34,6 +34,7 @@ typedef struct opts {
     long long seed;
     bool have_seed;
     long long count;  /* sample --count */
+    long long points; /* proxies --points */
     long long top;    /* report --top */
     long long trials; /* --trials */
     const char *time; /* --time */

@@ -48,8 +48,9 @@ static bool parse_duration(const char *s, double *sec) {
 /* --evaluator: builtin, exec:CMD, pipe:CMD, or the section's forms
  * exec("CMD") and pipe("CMD") (a double-quoted string with \" and \\). */
 static bool evaluator_form(nasc_ctx *c, const char *text, sr_config *cfg) {
-    if (!strcmp(text, "builtin")) {
+    if (!strcmp(text, "builtin") || !strcmp(text, DRV_PROXY_EVALUATOR)) {
         cfg->evaluator = SR_EVAL_BUILTIN;
+        cfg->command = strcmp(text, "builtin") ? DRV_PROXY_EVALUATOR : NULL;
         return true;
     }
     if (!strncmp(text, "supernet:", 9) && text[9]) { /* driver/drv_supernet.h */
@@ -128,14 +129,17 @@ static int configure(nasc_ctx *c, const opts *o, space_ir *s, sr_config *cfg, na
     cfg->evaluator = SR_EVAL_BUILTIN;
     if (o->evaluator) {
         if (!evaluator_form(c, o->evaluator, cfg)) {
-            snprintf(err, cap,
-                     "--evaluator expects builtin, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND, "
-                     "pipe:COMMAND or supernet:FILE, not '%.200s'",
-                     o->evaluator);
+            snprintf(
+                err, cap,
+                "--evaluator expects builtin, proxy, exec(\"COMMAND\"), pipe(\"COMMAND\"), exec:COMMAND, "
+                "pipe:COMMAND or supernet:FILE, not '%.200s'",
+                o->evaluator);
             return EXIT_USAGE;
         }
     } else if (ev && ev->k == CV_CALL && ev->n == 1 && !strcmp(ev->s, "supernet")) {
         cfg->command = arena_printf(&c->A, "supernet:%s", ev->items[0]->s);
+    } else if (ev && ev->k == CV_IDENT && !strcmp(ev->s, DRV_PROXY_EVALUATOR)) {
+        cfg->command = DRV_PROXY_EVALUATOR;
     } else if (ev && ev->k == CV_CALL && ev->n == 1) {
         cfg->evaluator = !strcmp(ev->s, "exec") ? SR_EVAL_EXEC : SR_EVAL_PIPE;
         cfg->command = ev->items[0]->s;

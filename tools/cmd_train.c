@@ -42,8 +42,8 @@ static void print_metrics(const trial_metrics *t, const opts *o, const char *poi
         put_num(&b, "flops", (double)m->flops, false);
         put_num(&b, "memory", (double)m->memory, false);
         put_num(&b, "train_time", m->train_time, false);
-        put_num(&b, "naswot", t->naswot, false);
-        put_num(&b, "synflow", t->synflow, false);
+        put_num(&b, "naswot", t->px.v[RT_PX_NASWOT], false);
+        put_num(&b, "synflow", t->px.v[RT_PX_SYNFLOW], false);
         put_num(&b, "epochs", m->epochs, false);
         strbuf_puts(&b, ", \"point\": ");
         strbuf_puts(&b, point);
@@ -63,7 +63,12 @@ static void print_metrics(const trial_metrics *t, const opts *o, const char *poi
     printf("flops          %s  (per sample)\n", cli_commas(m->flops, b1, 32));
     printf("memory         %s bytes  (peak activations, batch 1)\n", cli_commas(m->memory, b1, 32));
     printf("train_time     %.2f s  (%d epoch%s)\n", m->train_time, m->epochs, m->epochs == 1 ? "" : "s");
-    printf("naswot         %.3f\nsynflow        %.4g\n", t->naswot, t->synflow);
+    for (int id = RT_PX_SYNFLOW; id <= RT_PX_NASWOT; id++) {
+        if (t->px.why[id][0])
+            printf("%-14s n/a  (%s)\n", rt_proxy_name(id), t->px.why[id]);
+        else
+            printf("%-14s %.4g\n", rt_proxy_name(id), t->px.v[id]);
+    }
 }
 
 int cmd_train(nasc_ctx *c, const opts *o) {

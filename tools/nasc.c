@@ -23,6 +23,7 @@ int cmd_run(nasc_ctx *c, const opts *o);
 int cmd_report(nasc_ctx *c, const opts *o);
 int cmd_plugins(nasc_ctx *c, const opts *o);
 int cmd_supernet(nasc_ctx *c, const opts *o);
+int cmd_proxies(nasc_ctx *c, const opts *o);
 
 typedef enum {
     OPT_ARCH,
@@ -48,6 +49,7 @@ typedef enum {
     OPT_INCLUDE,
     OPT_SEED,
     OPT_COUNT,
+    OPT_POINTS,
     OPT_JSON,
     OPT_DECISIONS,
     OPT_DOT,
@@ -95,12 +97,14 @@ static const option_def options[] = {
     {OPT_TOP, "--top", NULL, "N", "show only the N best trials in the leaderboard"},
     {OPT_SPACE, "--space", NULL, "NAME", "the space to search when the file holds several"},
     {OPT_METRICS, "--metrics", NULL, "A,B",
-     "also measure these metrics (test_accuracy, naswot, synflow, latency, throughput)"},
+     "also measure these metrics (test_accuracy, latency, throughput, or a proxy of docs/proxies.md)"},
     {OPT_SET, "--set", NULL, "SECTION.KEY=V", "override a section value: train.epochs=3 (repeatable)"},
     {OPT_INCLUDE, "-I", NULL, "DIR", "add DIR to the import search path (repeatable)"},
     {OPT_SEED, "--seed", NULL, "N",
      "the random seed (sample: the points; train: train.seed; search: search.seed)"},
     {OPT_COUNT, "--count", NULL, "K", "how many points to print (default 1)"},
+    {OPT_POINTS, "--points", NULL, "N",
+     "proxies: sample and train N distinct points (with --db: use at most N)"},
     {OPT_JSON, "--json", NULL, NULL, "print one JSON object on stdout (JSON lines for sample)"},
     {OPT_DECISIONS, "--decisions", NULL, NULL, "list every decision: label, kind, domain, condition"},
     {OPT_DOT, "--dot", NULL, NULL, "print the network as a Graphviz graph"},
@@ -149,9 +153,12 @@ static const command commands[] = {
      "JIT-compile one trained point and run it on inputs, or measure it"},
     {"report", cmd_report, "RUN.db", false, OPTS("--svg", "--html", "--top", "--json"),
      "a search's leaderboard and Pareto front; plots with --svg"},
+    {"proxies", cmd_proxies, "FILE", true, OPTS("--points", "--db", "--seed", "--json", "--quiet"),
+     "rank correlation of every training-free proxy with trained accuracy, over sampled points"},
     {"plugins", cmd_plugins, NULL, false, OPTS("--json"),
      "the strategy plugins found, with their versions and options"},
-    {"supernet", cmd_supernet, "FILE", true, OPTS("--explain", "-o", "--sampling", "--epochs", "--seed", "--quiet"),
+    {"supernet", cmd_supernet, "FILE", true,
+     OPTS("--explain", "-o", "--sampling", "--epochs", "--seed", "--quiet"),
      "build the space's weight-sharing supernet: explain it, or train it into -o SUPER.safetensors"},
     {"help", NULL, "[COMMAND]", false, OPTS(NULL), "this help, or one command's"},
 };
@@ -344,6 +351,10 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
         if (!parse_ll(v, &o->seed) || o->seed < 0)
             return cli_err("--seed needs a non-negative integer"), false;
         o->have_seed = true;
+        break;
+    case OPT_POINTS:
+        if (!parse_ll(v, &o->points) || o->points < 1)
+            return cli_err("--points needs a positive integer"), false;
         break;
     case OPT_COUNT:
         if (!parse_ll(v, &o->count) || o->count < 1)

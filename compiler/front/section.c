@@ -404,27 +404,6 @@ static void check_train(interp *I, section *s) {
 
 /* ----- metrics and their dimensions ----- */
 
-/* The metrics the builtin evaluator reports, each with its dimension: the
- * one table the front end checks objectives and limits against. */
-static const metric_info metrics[] = {
-    {"accuracy", MD_NUMBER}, {"loss", MD_NUMBER},    {"latency", MD_TIME}, {"throughput", MD_NUMBER},
-    {"params", MD_NUMBER},   {"flops", MD_NUMBER},   {"memory", MD_BYTES}, {"train_time", MD_TIME},
-    {"naswot", MD_NUMBER},   {"synflow", MD_NUMBER}, {"ram", MD_BYTES},    {"flash", MD_BYTES},
-    {NULL, MD_NUMBER},
-};
-
-const metric_info *section_metrics(void) { return metrics; }
-
-const metric_info *section_metric(const char *name) {
-    for (int i = 0; metrics[i].name; i++)
-        if (!strcmp(metrics[i].name, name)) return &metrics[i];
-    return NULL;
-}
-
-const char *metric_dim_name(metric_dim d) {
-    return d == MD_TIME ? "a time" : d == MD_BYTES ? "a size in bytes" : "a number";
-}
-
 /* How a value of a dimension is written, for the note under a mismatch. */
 static const char *dim_spelling(metric_dim d) {
     return d == MD_TIME    ? "a time is written with a unit: us, ms, s, m or h (300us, 2ms)"
@@ -478,9 +457,12 @@ static void unknown_metric(interp *I, ast_expr *e) {
     char *list = "";
     fr_near n;
     fr_near_init(&n, e->name);
-    for (int i = 0; metrics[i].name; i++) {
-        list = arena_printf(&I->c->A, "%s%s%s", list, i ? ", " : "", metrics[i].name);
-        fr_near_add(&n, metrics[i].name);
+    int cnt;
+    const metric_info *t = metric_table(&cnt);
+    for (int i = 0; i < cnt; i++) {
+        if (!t[i].goal) continue;
+        list = arena_printf(&I->c->A, "%s%s%s", list, *list ? ", " : "", t[i].name);
+        fr_near_add(&n, t[i].name);
     }
     diag *d =
         diag_error(I->c, e->at, "unknown metric '%s' (the builtin evaluator reports %s)", e->name, list);
@@ -512,13 +494,13 @@ static dimv dim_expr(interp *I, ast_expr *e, bool external) {
     case E_FLOAT: return none;
     case E_QUANT: return dim_of_unit(e->unit == UNIT_TIME ? MD_TIME : MD_BYTES);
     case E_NAME: {
-        if (!strcmp(e->name, "test_accuracy")) {
-            diag_error(
-                I->c, e->at,
-                "test_accuracy is reported but never used to select (use accuracy, the validation accuracy)");
+        const metric_info *m = metric_find(e->name);
+        if (m && !m->goal) {
+            diag_error(I->c, e->at,
+                       "%s is reported but never used to select (use accuracy, the validation accuracy)",
+                       e->name);
             return bad;
         }
-        const metric_info *m = section_metric(e->name);
         if (m) return dim_of_unit(m->dim);
         if (!external) {
             unknown_metric(I, e);
@@ -618,11 +600,12 @@ static void check_search(interp *I, section *s) {
     cfg_val *ev = find_key(s, "evaluator");
     bool external = ev && ev->k == CV_CALL && (!strcmp(ev->s, "exec") || !strcmp(ev->s, "pipe"));
     bool supernet = ev && ev->k == CV_CALL && !strcmp(ev->s, "supernet"); /* docs/one-shot.md */
-    if (ev && !external && !supernet && !(ev->k == CV_IDENT && !strcmp(ev->s, "builtin"))) {
+    if (ev && !external && !supernet &&
+        !(ev->k == CV_IDENT && (!strcmp(ev->s, "builtin") || !strcmp(ev->s, "proxy")))) {
         diag *e = diag_error(
             I->c, ev->at,
-            "evaluator must be builtin, exec(\"command\"), pipe(\"command\") or supernet(\"file\")");
-        note_name(I, e, ev, (const char *const[]){"builtin", "exec", "pipe", "supernet", NULL});
+            "evaluator must be builtin, proxy, exec(\"command\"), pipe(\"command\") or supernet(\"file\")");
+        note_name(I, e, ev, (const char *const[]){"builtin", "proxy", "exec", "pipe", "supernet", NULL});
     }
     if (ev && external && (ev->n != 1 || ev->items[0]->k != CV_STR))
         diag_error(I->c, ev->at, "%s takes one string: the command line", ev->s);

@@ -18,6 +18,7 @@
 #include "ast.h"
 #include "sym.h"
 #include "graph.h"
+#include "metrics.h" /* the one metric table (common/) */
 
 typedef enum { DK_CAT, DK_INT, DK_FLOAT, DK_SUBSET } dec_kind;
 /* What the alternatives of a categorical/subset decision are. */
@@ -163,16 +164,6 @@ bool space_sample(nasc_ctx *c, program *p, space_ir *s, uint64_t *rng, assignmen
 
 double section_num(const section *s, const char *key, double dflt);
 
-/* The dimension of a metric, which the units of its limits must fit. */
-typedef enum { MD_NUMBER, MD_TIME, MD_BYTES } metric_dim;
-typedef struct metric_info {
-    const char *name;
-    metric_dim dim;
-} metric_info;
-/* The builtin evaluator's metrics, ended by a NULL name: the one table. */
-const metric_info *section_metrics(void);
-const metric_info *section_metric(const char *name); /* NULL: not a builtin metric */
-const char *metric_dim_name(metric_dim d);           /* "a time", "a size in bytes", "a number" */
 /* The keys a `train` (search false) or `search` section may set, NULL-ended. */
 const char *const *section_keys(bool search);
 const cfg_val *section_get(const section *s, const char *key);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "metrics.h"
 #include "nasc/strategy.h"
 
 #ifdef __cplusplus
@@ -50,18 +51,8 @@ char *sr_metrics_to_json(const sr_metrics *m);
 #define SR_METRICS_MAX 1024
 int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap);
 
-/* The metrics the host and the builtin evaluator know (an external
- * evaluator may report any others): their unit for labels ("" when none),
- * whether the host knows them before evaluation (params, flops, memory:
- * static limits), and whether the builtin evaluator measures them only
- * when asked (an objective, a limit or --metrics names them).  The front
- * end's section checker keeps its own list until both sit in common/. */
-typedef struct sr_metric_info {
-    const char *name, *unit;
-    int is_static, on_request;
-} sr_metric_info;
-const sr_metric_info *sr_metric_find(const char *name); /* NULL: not a known metric */
-const sr_metric_info *sr_metric_table(int *n);
+/* The metrics the host and the builtin evaluator know: common/metrics.h,
+ * the one table (static limits, units of labels, measured on request). */
 
 /* ------------------------------------------------------------------ */
 /* Objective and limit expressions, built by the front end from the AST. */

@@ -179,38 +179,11 @@ int sr_expr_eval(const sr_expr *e, const sr_metrics *m, double *out, const char 
 }
 
 /* The metrics the host and the builtin evaluator know, one row each. */
-static const sr_metric_info metric_table[] = {
-    {"accuracy", "", 0, 0},
-    {"test_accuracy", "", 0, 1},
-    {"loss", "", 0, 0},
-    {"latency", "us", 0, 1},
-    {"throughput", "samples/s", 0, 1},
-    {"params", "count", 1, 0},
-    {"flops", "count", 1, 0},
-    {"memory", "bytes", 1, 0},
-    {"ram", "bytes", 1, 0},   /* the fp32 build's arena + one sample in and out (cg_footprint.h) */
-    {"flash", "bytes", 1, 0}, /* the fp32 build's object: code + weights */
-    {"train_time", "s", 0, 0},
-    {"naswot", "", 0, 1},
-    {"synflow", "", 0, 1},
-    {"epochs", "", 0, 0},
-};
-
-const sr_metric_info *sr_metric_find(const char *name) {
-    for (size_t i = 0; name && i < sizeof metric_table / sizeof metric_table[0]; i++)
-        if (!strcmp(metric_table[i].name, name)) return &metric_table[i];
-    return NULL;
-}
-
-const sr_metric_info *sr_metric_table(int *n) {
-    *n = (int)(sizeof metric_table / sizeof metric_table[0]);
-    return metric_table;
-}
 
 int sr_expr_is_static(const sr_expr *e) {
     if (!e) return 1;
     if (e->kind == SR_EX_METRIC) {
-        const sr_metric_info *m = sr_metric_find(e->metric);
+        const metric_info *m = metric_find(e->metric);
         return m && m->is_static;
     }
     return sr_expr_is_static(e->a) && sr_expr_is_static(e->b);

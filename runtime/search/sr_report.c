@@ -223,7 +223,7 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
 
 /* The unit a metric is reported in, for axis labels ("" when it has none). */
 static const char *rp_unit(const char *metric) {
-    const sr_metric_info *m = sr_metric_find(metric);
+    const metric_info *m = metric_find(metric);
     return m ? m->unit : "";
 }
 

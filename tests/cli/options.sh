@@ -76,7 +76,7 @@ expect_line "$T/err" "nasc: 'nasc sample' does not take -j (an option of: search
 expect_exit 2 "$NASC" check "$F" --arch '{}'
 expect_line "$T/err" "nasc: 'nasc check' does not take --arch (an option of: show, train, build, run)"
 expect_exit 2 "$NASC" plugins --set train.epochs=3
-expect_line "$T/err" "nasc: 'nasc plugins' does not take --set (an option of: check, sample, show, train, search, build, run, supernet)"
+expect_line "$T/err" "nasc: 'nasc plugins' does not take --set (an option of: check, sample, show, train, search, build, run, proxies, supernet)"
 expect_exit 2 "$NASC" report run.db --dot
 expect_line "$T/err" "nasc: 'nasc report' does not take --dot (an option of: show)"
 # values: missing, unexpected, malformed
@@ -132,10 +132,10 @@ expect_exit 1 "$NASC" check "$T/typo.nas"
 expect_line "$T/err" "$T/typo.nas:6:22: error: unknown option 'population' of strategy grid (it takes no options)"
 sed -i 's/grid(population = 4)/zzzz/' "$T/typo.nas"
 expect_exit 1 "$NASC" check "$T/typo.nas"
-expect_line "$T/err" "$T/typo.nas:6:17: error: unknown strategy 'zzzz' (installed: evolution, grid, hyperband, local, nsga2, random, reinforce, tpe; see nasc plugins)"
+expect_line "$T/err" "$T/typo.nas:6:17: error: unknown strategy 'zzzz' (installed: bananas, evolution, grid, hyperband, local, nsga2, predictor, random, reinforce, tpe; see nasc plugins)"
 # the search stops before it starts, and so does a --set of the strategy
 expect_exit 1 "$NASC" search "$T/typo.nas" --db "$T/typo.db"
-expect_line "$T/err" "$T/typo.nas:6:17: error: unknown strategy 'zzzz' (installed: evolution, grid, hyperband, local, nsga2, random, reinforce, tpe; see nasc plugins)"
+expect_line "$T/err" "$T/typo.nas:6:17: error: unknown strategy 'zzzz' (installed: bananas, evolution, grid, hyperband, local, nsga2, predictor, random, reinforce, tpe; see nasc plugins)"
 [ ! -e "$T/typo.db" ] && ok || bad "a search with an unknown strategy made a store"
 expect_exit 1 "$NASC" check "$F" --set search.strategy=tpe2
 expect_line "$T/err" "--set search.strategy=tpe2:1:17: error: unknown strategy 'tpe2'"
