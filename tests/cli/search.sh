@@ -123,7 +123,7 @@ python3 -c "
 import json; m = json.load(open('$T/out'))['best']['metrics']
 assert 0 <= m['test_accuracy'] <= 1 and 'synflow' in m and 'naswot' not in m, m" && ok || bad "--metrics"
 expect_exit 2 "$NASC" search "$TINY" --metrics bogus --db "$T/b3.db"
-expect_in "$T/err" "--metrics: 'bogus' is not a metric measured on request (test_accuracy, latency, throughput, naswot, synflow, grad_norm, snip, grasp, fisher, jacov, zen, l2_norm, plain)"
+expect_in "$T/err" "--metrics: 'bogus' is not a metric measured on request (test_accuracy, latency, throughput, ram, flash, naswot, synflow, grad_norm, snip, grasp, fisher, jacov, zen, l2_norm, plain)"
 # a budget larger than the space: stops once the strategy finds nothing new, and says so
 expect_exit 0 "$NASC" search "$Q" --evaluator "exec:$T/ev.sh" --strategy random --trials 40 --db "$T/big.db" --json
 expect_in "$T/err" "stopped after 200 proposals in a row that needed no evaluation"
