@@ -2,7 +2,7 @@
  * side-by-side comparison with PyTorch; bench/infer_torch.py runs this
  * program and PyTorch in the same run, with the same weights and threads).
  *
- * For MLP-S, MLP-L and CNN-S (defined in /work/shared/notes/pytorch-anchors.md)
+ * For MLP-S, MLP-L and CNN-S (defined in bench/README-infer.md)
  * it writes the weights (raw float32, parameters in node order, PyTorch
  * layouts) and a few reference inputs/outputs into --out DIR, then prints
  * one JSON object per line: compile times at the search level and at O3,

@@ -4,7 +4,7 @@
 # the evaluator reports, train_time, and the trial's duration as the host
 # measured it; "host" is the rest: graph build, messages, store).
 # Usage: bench/search_trial_split.sh FILE.nas TRIALS [-j N] [--set ...]...
-# e.g.   bench/search_trial_split.sh ../shared/spec/examples/fashion_cnn.nas 4 --set train.data_fraction=0.02
+# e.g.   bench/search_trial_split.sh tests/fixtures/spec/fashion_cnn.nas 4 --set train.data_fraction=0.02
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 NASC=${NASC:-$here/../build/nasc}

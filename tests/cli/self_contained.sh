@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The repository stands alone: no test, script, build file, example or
 # document reads or links anything outside it (a user's clone has nothing
-# beside it).  bench/ is left out: its notes cite the machine they ran on.
+# beside it), bench/ included.
 # tests/cli/fresh-clone.bash does the real check: clone, build, ctest.
 . "$(dirname "$0")/common.bash"
 cd "$SRC" || exit 1
 paths=(CMakeLists.txt README.md tests scripts docs examples stdlib include plugins compiler runtime tools grammar)
 existing=()
 for p in "${paths[@]}"; do [ -e "$p" ] && existing+=("$p"); done
-# ../shared (the contract's folder beside the working copies) and absolute
-# paths of the machine the project was written on
-grep -rnE '\.\./shared|/work/(wt|main|shared)' "${existing[@]}" \
+# the contract's folder beside the working copies (a parent folder named
+# "shared"), and absolute paths of the machine the project was written on;
+# the pattern is assembled so that this file does not match it itself
+parent='\.\.'
+grep -rnE "$parent/shared|/work/(wt|main|shared)" "${existing[@]}" bench \
     --exclude=self_contained.sh --exclude-dir=build --exclude-dir='build-*' > "$T/hits"
 [ ! -s "$T/hits" ] && ok || { bad "references outside the repository:"; sed 's/^/  | /' "$T/hits" >&2; }
 grep -rn 'NASC_SHARED_DIR' "${existing[@]}" --exclude=self_contained.sh > "$T/hits"
