@@ -134,4 +134,8 @@ void drv_options_free(drv_run_options *o);
 int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, const char *metrics,
                    drv_folder *folder, sr_summary *sum, char *err, size_t cap);
 
+/* The diagnostics a call recorded after `first` (the context's tail
+ * before it) as one error text: a trial's reason (drv_space.c). */
+void drv_diags_since(nasc_ctx *c, diag *first, char *err, size_t cap);
+
 #endif

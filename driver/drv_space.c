@@ -78,8 +78,13 @@ static char *ad_to_json(void *ud, const nasc_point *p) {
     return out;
 }
 
-static void diags_to(nasc_ctx *c, char *err, size_t cap) {
-    char *d = diag_render_string(c);
+/* The diagnostics recorded since `first` (the context's tail before a
+ * call), rendered as one error text without its last newline: only what
+ * this call recorded, not what earlier ones left. */
+void drv_diags_since(nasc_ctx *c, diag *first, char *err, size_t cap) {
+    nasc_ctx tmp = *c;
+    tmp.diags = first ? first->next : c->diags;
+    char *d = diag_render_string(&tmp);
     snprintf(err, cap, "%s", d ? d : "invalid point");
     size_t n = strlen(err);
     while (n && err[n - 1] == '\n') err[--n] = 0;
@@ -107,9 +112,7 @@ static int ad_from_json(void *ud, const char *json, nasc_point *p, char *err, si
         }
         rc = 0;
     } else {
-        nasc_ctx tmp = *h->c; /* render only what this call recorded */
-        tmp.diags = first ? first->next : h->c->diags;
-        diags_to(&tmp, err, cap);
+        drv_diags_since(h->c, first, err, cap);
     }
     ctx_release(h->c, m);
     return rc;
@@ -391,9 +394,7 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     int rc = -1;
     rt_resume resume = {0};
     if (!point_load(h->c, h->p, &s, point_json, "point", &a, &g)) {
-        nasc_ctx tmp = *h->c;
-        tmp.diags = first ? first->next : h->c->diags;
-        diags_to(&tmp, err, cap);
+        drv_diags_since(h->c, first, err, cap);
         goto out;
     }
     if (h->threads > 0) rt_blas_set_threads(h->threads);

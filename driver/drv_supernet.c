@@ -677,11 +677,7 @@ static int se_eval(void *ud, const char *point_json, double fidelity, const char
     double t0 = recipe_now();
     recipe r;
     if (!point_load(h->c, h->p, &s, point_json, "point", &a, &g)) {
-        nasc_ctx tmp = *h->c;
-        tmp.diags = first ? first->next : h->c->diags;
-        char *msg = diag_render_string(&tmp);
-        snprintf(err, cap, "%s", msg ? msg : "invalid point");
-        free(msg);
+        drv_diags_since(h->c, first, err, cap);
         goto out;
     }
     if (!recipe_from_section(&a->train, &r, err, cap)) goto out;

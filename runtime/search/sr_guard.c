@@ -125,15 +125,6 @@ void sr_lock_release(sr_lock *l) {
 
 /* ---------------- paths ---------------- */
 
-int sr_weights_path(const char *stem, int64_t id, char *buf, size_t cap) {
-    int n = snprintf(buf, cap, "%s.weights/trial-%lld.safetensors", stem, (long long)id);
-    if (n < 0 || (size_t)n >= cap) {
-        if (cap) buf[0] = 0;
-        return -1;
-    }
-    return 0;
-}
-
 int sr_is_regular_file(const char *path) {
     struct stat st;
     return path && *path && !lstat(path, &st) && S_ISREG(st.st_mode);

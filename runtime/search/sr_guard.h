@@ -20,9 +20,7 @@ typedef struct sr_lock sr_lock;
 int sr_lock_take(const char *db_path, sr_lock **out, char *err, size_t cap);
 void sr_lock_release(sr_lock *l);
 
-/* ---- paths are derived, never read from the store ---- */
-/* STEM.weights/trial-ID.safetensors, where STEM is the store path without .db. */
-int sr_weights_path(const char *stem, int64_t id, char *buf, size_t cap);
+/* ---- paths are derived (driver/drv_folder.c), never read from the store ---- */
 /* 1 when path is a regular file (not a symlink): the only kind the host
  * copies or deletes. */
 int sr_is_regular_file(const char *path);
