@@ -161,11 +161,10 @@ static int in_set(const pid_t *v, int n, pid_t p) {
     return 0;
 }
 
-/* Calls fn(pid, ppid, ud) for every process in /proc (async-signal-safe:
- * raw getdents64, no malloc). */
-static void proc_each(void (*fn)(pid_t pid, pid_t ppid, void *ud), void *ud) {
-    int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
+/* Calls fn(name, ud) for each entry of the open folder fd whose name is
+ * a number (a pid or a tid), then closes fd.  Async-signal-safe: raw
+ * getdents64 into a stack buffer, no malloc. */
+static void each_numeric_entry(int fd, void (*fn)(const char *name, void *ud), void *ud) {
     char buf[8192];
     for (;;) {
         long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
@@ -175,13 +174,30 @@ static void proc_each(void (*fn)(pid_t pid, pid_t ppid, void *ud), void *ud) {
             memcpy(&reclen, buf + off + 16, sizeof reclen);
             const char *name = buf + off + 19; /* struct linux_dirent64: d_name */
             off += reclen;
-            if (name[0] < '1' || name[0] > '9') continue;
-            pid_t pid = 0;
-            for (const char *s = name; *s >= '0' && *s <= '9'; s++) pid = pid * 10 + (*s - '0');
-            fn(pid, proc_ppid(name), ud);
+            if (name[0] >= '1' && name[0] <= '9') fn(name, ud);
         }
     }
     close(fd);
+}
+
+typedef struct proc_visit {
+    void (*fn)(pid_t pid, pid_t ppid, void *ud);
+    void *ud;
+} proc_visit;
+
+static void proc_entry(const char *name, void *ud) {
+    proc_visit *v = ud;
+    pid_t pid = 0;
+    for (const char *s = name; *s >= '0' && *s <= '9'; s++) pid = pid * 10 + (*s - '0');
+    v->fn(pid, proc_ppid(name), v->ud);
+}
+
+/* Calls fn(pid, ppid, ud) for every process in /proc (async-signal-safe). */
+static void proc_each(void (*fn)(pid_t pid, pid_t ppid, void *ud), void *ud) {
+    int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    proc_visit v = {fn, ud};
+    each_numeric_entry(fd, proc_entry, &v);
 }
 
 typedef struct tree {
@@ -210,6 +226,41 @@ static char *put_pid(char *buf, pid_t pid) {
     return buf;
 }
 
+typedef struct task_visit {
+    tree *t;
+    pid_t pid;
+    const char *task_dir; /* "/proc/PID/task" */
+    int rc;
+} task_visit;
+
+/* One thread's children, from /proc/PID/task/TID/children. */
+static void task_entry(const char *name, void *ud) {
+    task_visit *v = ud;
+    char cp[128];
+    size_t k = strlen(v->task_dir);
+    memcpy(cp, v->task_dir, k);
+    cp[k++] = '/';
+    for (const char *q = name; *q && k < 100; q++) cp[k++] = *q;
+    memcpy(cp + k, "/children", 10);
+    int cf = open(cp, O_RDONLY | O_CLOEXEC);
+    if (cf < 0) {
+        if (errno == ENOENT && !access("/proc/self/task", F_OK)) v->rc = -1; /* no CONFIG_PROC_CHILDREN */
+        return;
+    }
+    char list[2048];
+    ssize_t n = read(cf, list, sizeof list - 1);
+    close(cf);
+    if (n == (ssize_t)sizeof list - 1) v->rc = -1; /* too many to read here: scan instead */
+    list[n > 0 ? n : 0] = 0;
+    for (char *q = list; *q;) {
+        pid_t c = 0;
+        while (*q >= '0' && *q <= '9') c = c * 10 + (*q++ - '0');
+        while (*q == ' ' || *q == '\n') q++;
+        if (c > 0) tree_add(c, v->pid, v->t);
+        if (c <= 0 && *q) q++;
+    }
+}
+
 /* Adds the children of pid, read from /proc/PID/task/TID/children of each
  * of its threads (the fast way: no scan of every process).  -1 when the
  * kernel has no such files. */
@@ -219,45 +270,9 @@ static int tree_children(tree *t, pid_t pid) {
     memcpy(e, "/task", 6);
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return 0; /* gone */
-    char buf[4096];
-    int rc = 0;
-    for (;;) {
-        long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-        if (got <= 0) break;
-        for (long off = 0; off < got;) {
-            unsigned short reclen;
-            memcpy(&reclen, buf + off + 16, sizeof reclen);
-            const char *name = buf + off + 19;
-            off += reclen;
-            if (name[0] < '1' || name[0] > '9') continue;
-            char cp[128];
-            size_t k = (size_t)(e - path) + 5;
-            memcpy(cp, path, k);
-            cp[k++] = '/';
-            for (const char *q = name; *q && k < 100; q++) cp[k++] = *q;
-            memcpy(cp + k, "/children", 10);
-            int cf = open(cp, O_RDONLY | O_CLOEXEC);
-            if (cf < 0) {
-                if (errno == ENOENT && !access("/proc/self/task", F_OK))
-                    rc = -1; /* no CONFIG_PROC_CHILDREN */
-                continue;
-            }
-            char list[2048];
-            ssize_t n = read(cf, list, sizeof list - 1);
-            close(cf);
-            if (n == (ssize_t)sizeof list - 1) rc = -1; /* too many to read here: scan instead */
-            list[n > 0 ? n : 0] = 0;
-            for (char *q = list; *q;) {
-                pid_t c = 0;
-                while (*q >= '0' && *q <= '9') c = c * 10 + (*q++ - '0');
-                while (*q == ' ' || *q == '\n') q++;
-                if (c > 0) tree_add(c, pid, t);
-                if (c <= 0 && *q) q++;
-            }
-        }
-    }
-    close(fd);
-    return rc;
+    task_visit v = {t, pid, path, 0};
+    each_numeric_entry(fd, task_entry, &v);
+    return v.rc;
 }
 
 int sr_kill_descendants(pid_t root) {
