@@ -92,6 +92,19 @@ void drv_space_init(drv_space *h, nasc_ctx *c, program *p, space_ir *s);
  * metrics and the builtin evaluator. */
 sr_space_iface drv_space_iface(drv_space *h);
 
+/* The builtin evaluator's measurements on request, which other evaluators
+ * of the driver reuse (drv_supernet.c): the latency (and throughput when h
+ * wants it) of g's compiled kernels, measured once per point with the JIT
+ * and kept in the run folder; and the training-free proxies h wants, at a
+ * fresh initialisation of g by the recipe (g's parameters must not be
+ * allocated yet).  0, or -1 with err (a proxy the goals need is undefined). */
+struct recipe;
+struct recipe_data;
+int drv_space_latency(drv_space *h, const char *point_json, const ir_graph *g, sr_metrics *out, char *err,
+                      size_t cap);
+int drv_space_proxies(drv_space *h, ir_graph *g, struct recipe *r, const struct recipe_data *d,
+                      sr_metrics *out, char *err, size_t cap);
+
 /* ----- the options a search ran with (run.options in the store) ----- */
 
 typedef struct drv_run_options {

@@ -263,20 +263,28 @@ static int put_proxies(const drv_space *h, const rt_proxy_values *px, sr_metrics
     return 0;
 }
 
-/* evaluator = proxy: initialise, score by the proxies, no training. */
-static int proxy_eval(drv_space *h, ir_graph *g, recipe *r, const recipe_data *d, sr_metrics *out, char *err,
+int drv_space_proxies(drv_space *h, ir_graph *g, recipe *r, const recipe_data *d, sr_metrics *out, char *err,
                       size_t cap) {
     double t0 = recipe_now();
+    r->proxies = h->want_proxies;
+    r->proxies_needed = h->need_proxies;
     if (rt_params_init(g, r->cfg.init, r->cfg.seed)) {
         snprintf(err, cap, "out of memory");
         return -1;
     }
     rt_proxy_values px;
     if (recipe_proxies(g, r, d, &px, err, cap) || put_proxies(h, &px, out, err, cap)) return -1;
+    sr_metrics_set(out, "time_proxies", recipe_now() - t0);
+    return 0;
+}
+
+/* evaluator = proxy: initialise, score by the proxies, no training. */
+static int proxy_eval(drv_space *h, ir_graph *g, recipe *r, const recipe_data *d, sr_metrics *out, char *err,
+                      size_t cap) {
+    if (drv_space_proxies(h, g, r, d, out, err, cap)) return -1;
     sr_metrics_set(out, "params", (double)g->params);
     sr_metrics_set(out, "flops", (double)g->flops);
     sr_metrics_set(out, "memory", (double)g->memory);
-    sr_metrics_set(out, "time_proxies", recipe_now() - t0);
     return 0;
 }
 
@@ -350,7 +358,7 @@ static int train_progress(void *ctx, const rt_progress *p) {
 /* Latency does not depend on the weights or the fidelity: a point measured
  * once (by any worker, in any run of the search) keeps its figures in the
  * run folder, and a multi-fidelity strategy's later rungs reuse them. */
-static int latency_of(drv_space *h, const char *point_json, const ir_graph *g, sr_metrics *out, char *err,
+int drv_space_latency(drv_space *h, const char *point_json, const ir_graph *g, sr_metrics *out, char *err,
                       size_t cap) {
     char path[1200];
     path[0] = 0;
@@ -443,7 +451,7 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     sr_metrics_set(out, "epochs", tm.m.epochs);
     rc = 0;
     t0 = recipe_now();
-    if (h->want_latency && latency_of(h, point_json, &g, out, err, cap)) rc = -1;
+    if (h->want_latency && drv_space_latency(h, point_json, &g, out, err, cap)) rc = -1;
     double t_jit = recipe_now() - t0;
     t0 = recipe_now();
     if (rc == 0 && weights_path && *weights_path)

@@ -661,7 +661,8 @@ static void se_worker_init(void *ud) {
 }
 
 /* A subnet with its inherited weights: BN recalibrated, then validation
- * accuracy and the static metrics.  fidelity and weights_path are not
+ * accuracy and the static metrics; the proxies and latency when the
+ * goals or --metrics name them, measured as the builtin evaluator does.  fidelity and weights_path are not
  * used: nothing trains. */
 static int se_eval(void *ud, const char *point_json, double fidelity, const char *weights_path,
                    sr_metrics *out, char *err, size_t cap) {
@@ -684,6 +685,10 @@ static int se_eval(void *ud, const char *point_json, double fidelity, const char
     const recipe_data *d = recipe_load_data(&r, err, cap);
     if (!d) goto out;
     int batch = r.cfg.batch > 0 ? r.cfg.batch : 128;
+    /* proxies are defined at initialisation: measured before the network
+     * inherits its weights (which overwrite every parameter) */
+    if (h->want_proxies && drv_space_proxies(h, &g, &r, d, out, err, cap)) goto out;
+    t0 = recipe_now();
     if (drv_supernet_inherit(e->net, &g, &d->train, DRV_SN_RECAL_SAMPLES, batch, err, cap)) {
         char tmp[1200];
         snprintf(tmp, sizeof tmp, "supernet %s: %s", e->path, err);
@@ -702,6 +707,12 @@ static int se_eval(void *ud, const char *point_json, double fidelity, const char
     sr_metrics_set(out, "time_recalibrate", t1 - t0);
     sr_metrics_set(out, "time_eval", recipe_now() - t1);
     rc = 0;
+    /* latency is the compiled subnet's, as the builtin evaluator measures it */
+    if (h->want_latency) {
+        t1 = recipe_now();
+        rc = drv_space_latency(h, point_json, &g, out, err, cap);
+        sr_metrics_set(out, "time_jit", recipe_now() - t1);
+    }
 out:
     rt_params_free(&g);
     ctx_release(h->c, m);

@@ -30,6 +30,21 @@ assert d['trials']['evaluated'] == 5 and d['trials']['failed'] == 0, d['trials']
 m = d['best']['metrics']
 assert 0 <= m['accuracy'] <= 1 and m['params'] > 0 and 'time_recalibrate' in m, m
 " && ok || bad "search with the supernet evaluator"
+# latency and the proxies on request, measured as the builtin evaluator does (proxies at initialisation)
+expect_exit 0 "$NASC" search "$F" --evaluator "supernet:$T/s1.safetensors" --trials 3 --seed 2 --db "$T/rl.db" --quiet --metrics latency,synflow
+expect_exit 0 "$NASC" report "$T/rl.db" --json
+cp "$T/out" "$T/rl.json"
+expect_exit 0 "$NASC" search "$F" --trials 3 --seed 2 --db "$T/rb.db" --quiet --metrics synflow
+expect_exit 0 "$NASC" report "$T/rb.db" --json
+python3 -c "
+import json
+sn = json.load(open('$T/rl.json'))['leaderboard']; bi = json.load(open('$T/out'))['leaderboard']
+assert sn and all(t['metrics']['latency'] > 0 and 'time_jit' in t['metrics'] for t in sn), sn
+syn = {json.dumps(t['point'], sort_keys=True): t['metrics']['synflow'] for t in bi}
+same = [t for t in sn if json.dumps(t['point'], sort_keys=True) in syn]
+assert same, 'no common point'
+for t in same: assert t['metrics']['synflow'] == syn[json.dumps(t['point'], sort_keys=True)], t
+" && ok || bad "supernet evaluator: latency and proxies on request"
 # ... or named in the search section
 sed -e "s|\.\./data/|$D/|g" -e "s|^    strategy .*|&\n    evaluator = supernet(\"$T/s1.safetensors\")|" "$F" > "$T/sec.nas"
 expect_exit 0 "$NASC" check "$T/sec.nas"
