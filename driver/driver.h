@@ -32,7 +32,9 @@
  *   runs/mnist.weights/ckpt-H.safetensors    multi-fidelity checkpoints,
  *                                             H = FNV-1a of the point JSON
  *   runs/mnist.weights/latency-H.txt         a point's measured latency and
- *                                             throughput (measured once) */
+ *                                             throughput (measured once)
+ * and for `nasc supernet -o runs/fashion.super.safetensors`:
+ *   runs/fashion.super.ckpt.safetensors      its training checkpoint */
 typedef struct drv_folder {
     char db[1024];   /* the store */
     char stem[1024]; /* db without its .db */
@@ -50,6 +52,9 @@ int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t 
 void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap);
 /* Where a point's measured latency is kept ("" when the folder cannot be made). */
 void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, size_t cap);
+/* The training checkpoint of `nasc supernet -o OUT` (resume after a kill):
+ * OUT without its .safetensors, then .ckpt.safetensors, beside OUT. */
+void drv_folder_supernet_checkpoint(const char *out, char *buf, size_t cap);
 
 /* ----- objectives and limits ----- */
 

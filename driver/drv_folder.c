@@ -67,3 +67,9 @@ void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, 
     }
     snprintf(buf, cap, "%s/latency-%016llx.txt", f->weights_dir, (unsigned long long)h);
 }
+
+void drv_folder_supernet_checkpoint(const char *out, char *buf, size_t cap) {
+    size_t n = strlen(out);
+    int keep = n > 12 && !strcmp(out + n - 12, ".safetensors") ? (int)(n - 12) : (int)n;
+    snprintf(buf, cap, "%.*s.ckpt.safetensors", keep, out);
+}

@@ -15,12 +15,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "blas.h"
 #include "data.h"
 #include "exec.h"
 #include "hash.h"
 #include "recipe.h"
 #include "safetensors.h"
+#include "sn_checkpoint.h"
 #include "sr_util.h"
 
 /* ----- the values a decision is covered with ----- */
@@ -515,6 +517,115 @@ static bool kept_graph(drv_supernet *sb, const drv_sn_point *k, ir_graph *g) {
     return space_run(sb->c, sb->p, sb->s, a, g, &feasible);
 }
 
+/* ----- checkpoints (resume after a kill) ----- */
+
+/* Where the trainer stands between two steps: what a checkpoint holds
+ * besides the tensors and their optimizer state (sn_checkpoint.h). */
+typedef struct sn_position {
+    int epoch;         /* 1-based */
+    int64_t pos, step; /* steps done in this epoch, and in all */
+    double sum;        /* this epoch's summed loss (for progress) */
+    nasc_rng at_epoch; /* the shuffle generator before this epoch's shuffle */
+    uint64_t srng;     /* the subnet sampler */
+} sn_position;
+
+/* Everything that shapes the training, so that a checkpoint is only
+ * continued by the same training ("key=value ..."). */
+static void train_settings(const drv_supernet *sb, const drv_sn_train_cfg *cfg, const recipe *r, int epochs,
+                           int batch, int64_t n_train, char *buf, size_t cap) {
+    char layout[17];
+    sn_layout_hash(sb->net, layout);
+    const rt_optim_cfg *o = &r->cfg.optim;
+    const rt_sched_cfg *sc = &r->cfg.sched;
+    snprintf(buf, cap,
+             "sampling=%s random=%d seed=%llu epochs=%d batch=%d samples=%lld layout=%s source=%s "
+             "optimizer=%d lr=%.17g momentum=%.17g nesterov=%d weight_decay=%.17g betas=%.17g,%.17g "
+             "eps=%.17g schedule=%d,%.17g,%.17g,%.17g,%d",
+             cfg->sampling == DRV_SN_SANDWICH ? "sandwich" : "uniform", cfg->n_random,
+             (unsigned long long)cfg->seed, epochs, batch, (long long)n_train, layout, sb->source_hash,
+             (int)o->kind, o->lr, o->momentum, o->nesterov, o->weight_decay, o->beta1, o->beta2, o->eps,
+             (int)sc->kind, sc->step_size, sc->gamma, sc->min_lr, sc->warmup_steps);
+}
+
+static int save_checkpoint(const drv_supernet *sb, const char *path, const char *settings,
+                           const sn_position *at, char *err, size_t cap) {
+    char ep[24], pos[24], step[24], sum[40], rng[80], srng[24];
+    snprintf(ep, sizeof ep, "%d", at->epoch);
+    snprintf(pos, sizeof pos, "%lld", (long long)at->pos);
+    snprintf(step, sizeof step, "%lld", (long long)at->step);
+    snprintf(sum, sizeof sum, "%.17g", at->sum);
+    snprintf(rng, sizeof rng, "%016llx%016llx%016llx%016llx", (unsigned long long)at->at_epoch.s[0],
+             (unsigned long long)at->at_epoch.s[1], (unsigned long long)at->at_epoch.s[2],
+             (unsigned long long)at->at_epoch.s[3]);
+    snprintf(srng, sizeof srng, "%016llx", (unsigned long long)at->srng);
+    const char *keys[] = {"nasc.sn_checkpoint", "nasc.sn_epoch", "nasc.sn_pos",  "nasc.sn_step",
+                          "nasc.sn_loss_sum",   "nasc.sn_rng",   "nasc.sn_srng", "nasc.space"},
+               *vals[] = {settings, ep, pos, step, sum, rng, srng, sb->s->name};
+    return sn_checkpoint_save(sb->net, path, keys, vals, 8, err, cap);
+}
+
+static bool hex64(const char *s, int n, uint64_t *out) {
+    for (int i = 0; i < n; i++) {
+        char b[17];
+        if (strlen(s) < (size_t)(16 * (i + 1))) return false;
+        memcpy(b, s + 16 * i, 16);
+        b[16] = 0;
+        char *end;
+        out[i] = strtoull(b, &end, 16);
+        if (*end) return false;
+    }
+    return true;
+}
+
+/* The first setting in which two settings strings differ, as "seed=4". */
+static void first_difference(const char *a, const char *b, char *wa, char *wb, size_t cap) {
+    for (;;) {
+        size_t la = strcspn(a, " "), lb = strcspn(b, " ");
+        if (la != lb || strncmp(a, b, la) || !a[la] || !b[lb]) {
+            snprintf(wa, cap, "%.*s", (int)la, a);
+            snprintf(wb, cap, "%.*s", (int)lb, b);
+            return;
+        }
+        a += la + 1, b += lb + 1;
+    }
+}
+
+/* Continues from the checkpoint at path: the same settings, or an error
+ * naming the first that differs. */
+static int load_checkpoint(drv_supernet *sb, const char *path, const char *settings, const recipe *r,
+                           sn_position *at, char *err, size_t cap) {
+    char why[512];
+    rt_st_file *f = rt_st_read(path, why, sizeof why);
+    if (!f) {
+        snprintf(err, cap, "cannot read checkpoint %s: %s", path, why);
+        return -1;
+    }
+    int rc = -1;
+    const char *st = rt_st_meta(f, "nasc.sn_checkpoint"), *ep = rt_st_meta(f, "nasc.sn_epoch"),
+               *pos = rt_st_meta(f, "nasc.sn_pos"), *step = rt_st_meta(f, "nasc.sn_step"),
+               *sum = rt_st_meta(f, "nasc.sn_loss_sum"), *rng = rt_st_meta(f, "nasc.sn_rng"),
+               *srng = rt_st_meta(f, "nasc.sn_srng");
+    if (!st || !ep || !pos || !step || !sum || !rng || !srng || !hex64(rng, 4, at->at_epoch.s) ||
+        !hex64(srng, 1, &at->srng)) {
+        snprintf(err, cap, "%s is not a supernet training checkpoint", path);
+    } else if (strcmp(st, settings)) {
+        char a[200], b[200];
+        first_difference(st, settings, a, b, sizeof a);
+        snprintf(err, cap,
+                 "checkpoint %s is of another training (%s there, %s now): continue it with the same "
+                 "options, or delete it to start afresh",
+                 path, a, b);
+    } else {
+        at->epoch = atoi(ep);
+        at->pos = atoll(pos);
+        at->step = atoll(step);
+        at->sum = strtod(sum, NULL);
+        rc = sn_checkpoint_restore(sb->net, f, path, &r->cfg.optim, err, cap);
+    }
+    rt_st_free(f);
+    return rc;
+}
+
 int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char *out, char *err,
                        size_t cap) {
     nasc_ctx *c = sb->c;
@@ -561,12 +672,26 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
     uint64_t srng = cfg->seed * 2654435761ull + 1;
     int n_rand = cfg->sampling == DRV_SN_SANDWICH ? (cfg->n_random > 0 ? cfg->n_random : 2) : 1;
     int64_t step = 0;
-    double t0 = recipe_now();
-    for (int ep = 1; ep <= epochs; ep++) {
+    char settings[1024];
+    train_settings(sb, cfg, &r, epochs, batch, n_train, settings, sizeof settings);
+    sn_position at = {1, 0, 0, 0, rng, srng};
+    if (cfg->checkpoint && cfg->resume && !access(cfg->checkpoint, F_OK)) {
+        if (load_checkpoint(sb, cfg->checkpoint, settings, &r, &at, err, cap)) goto out;
+        rng = at.at_epoch, srng = at.srng, step = at.step;
+        if (cfg->resumed_step) *cfg->resumed_step = step;
+    }
+    double t0 = recipe_now(), last_ckpt = t0;
+    for (int ep = at.epoch; ep <= epochs; ep++) {
+        nasc_rng at_epoch = rng;
         for (int64_t i = 0; i < tr->n; i++) idx[i] = i;
         rt_shuffle(&rng, idx, tr->n);
-        double sum = 0;
-        for (int64_t s = 0; s < per_epoch; s++, step++) {
+        bool first = ep == at.epoch;
+        double sum = first ? at.sum : 0;
+        for (int64_t s = first ? at.pos : 0; s < per_epoch; s++, step++) {
+            if (cfg->stop_after > 0 && step >= cfg->stop_after) {
+                snprintf(err, cap, "training stopped after %lld steps", (long long)step);
+                goto out;
+            }
             for (int b = 0; b < batch; b++) {
                 int64_t j = idx[s * batch + b];
                 memcpy(x + (size_t)b * (size_t)numel, tr->x + (size_t)j * (size_t)numel,
@@ -606,6 +731,15 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
                     goto out;
                 }
             }
+            /* every checkpoint_steps steps, or a minute and each epoch's end;
+             * not after the last step: the supernet itself follows */
+            bool due = cfg->checkpoint_steps > 0 ? (step + 1) % cfg->checkpoint_steps == 0
+                                                 : s + 1 == per_epoch || recipe_now() - last_ckpt >= 60;
+            if (cfg->checkpoint && due && step + 1 < total) {
+                sn_position now = {ep, s + 1, step + 1, sum, at_epoch, srng};
+                if (save_checkpoint(sb, cfg->checkpoint, settings, &now, err, cap)) goto out;
+                last_ckpt = recipe_now();
+            }
         }
     }
     if (cfg->train_time) *cfg->train_time = recipe_now() - t0;
@@ -615,6 +749,7 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
         snprintf(sm, sizeof sm, "%s", cfg->sampling == DRV_SN_SANDWICH ? "sandwich" : "uniform");
         const char *keys[] = {"nasc.epochs", "nasc.sampling"}, *vals[] = {ep, sm};
         rc = sn_save(sb->net, out, sb->s->name, sb->source_hash, keys, vals, 2, err, cap);
+        if (!rc && cfg->checkpoint) unlink(cfg->checkpoint); /* done: nothing to resume */
     }
     goto out;
 built:

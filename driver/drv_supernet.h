@@ -62,6 +62,18 @@ typedef struct drv_sn_train_cfg {
     rt_progress_fn progress;
     void *progress_ctx;
     double *train_time; /* if not NULL: wall seconds of the training loop (data loading excluded) */
+    /* Resume after a kill: the trainer checkpoints into `checkpoint`
+     * (NULL: never) every checkpoint_steps steps (0: each minute and at
+     * each epoch's end) and removes it once `out` is written; with resume,
+     * an existing checkpoint is continued (its training settings must be
+     * these) and *resumed_step (if not NULL) gets the step it continues
+     * from.  stop_after > 0 stops (fails) before that step, as a kill
+     * would: for the tests. */
+    const char *checkpoint;
+    bool resume;
+    int checkpoint_steps;
+    int64_t *resumed_step;
+    int64_t stop_after;
 } drv_sn_train_cfg;
 
 /* Trains sb's supernet on the train section's data and recipe and writes it

@@ -390,3 +390,87 @@ Test(supernet, training_is_deterministic_under_a_seed) {
     cr_assert(nz != nx || memcmp(x, z, nx), "uniform and sandwich trained the same weights");
     unlink(p1), unlink(p2), unlink(p3);
 }
+
+static bool same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    for (int ca = 0, cb = 0; same && ca != EOF;) {
+        ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* One training of SPACE for 2 epochs (10 steps each), fresh state as in a
+ * new process: returns drv_supernet_train's result. */
+static int train_once(drv_sn_sampling sm, uint64_t seed, const char *out, const char *ckpt, int every,
+                      int64_t stop, bool resume, int64_t *resumed, char *err, size_t cap) {
+    /* seeds above 100: the same training with Adam (per-tensor step counts) */
+    char src[4096];
+    const char *sgd = strstr(SPACE, "sgd(lr = 0.05, momentum = 0.9)");
+    snprintf(src, sizeof src, "%.*s%s%s", (int)(sgd - SPACE), SPACE,
+             seed > 100 ? "adam(lr = 0.01)" : "sgd(lr = 0.05, momentum = 0.9)",
+             sgd + strlen("sgd(lr = 0.05, momentum = 0.9)"));
+    fx f = load(src);
+    cr_assert(drv_supernet_build(&f.sb, f.c, f.p, f.s, true));
+    drv_sn_train_cfg cfg = {0};
+    cfg.sampling = sm;
+    cfg.seed = seed;
+    cfg.epochs = 2;
+    cfg.checkpoint = ckpt;
+    cfg.checkpoint_steps = every;
+    cfg.stop_after = stop;
+    cfg.resume = resume;
+    cfg.resumed_step = resumed;
+    int rc = drv_supernet_train(&f.sb, &cfg, out, err, cap);
+    done(&f);
+    return rc;
+}
+
+/* A training stopped between two checkpoints (as a kill would) and then
+ * resumed writes the same bytes as an uninterrupted one: weights, BN
+ * statistics, per-tensor optimizer state (Adam's step counts included)
+ * and the random states all come back.  Stops mid-epoch and right after
+ * an epoch's end, for both samplings. */
+Test(supernet, resume_after_a_kill_is_bit_identical) {
+    char ref[256], out[256], ck[256], err[1024];
+    tmp_path(ref, sizeof ref, "ref.safetensors");
+    tmp_path(out, sizeof out, "res.safetensors");
+    tmp_path(ck, sizeof ck, "res.ckpt.safetensors");
+    const struct {
+        drv_sn_sampling sm;
+        uint64_t seed;
+        int every;
+        int64_t stop, from;
+    } cases[] = {{DRV_SN_UNIFORM, 5, 3, 8, 6},
+                 {DRV_SN_SANDWICH, 5, 5, 12, 10},
+                 {DRV_SN_SANDWICH, 105, 4, 15, 12},
+                 {DRV_SN_UNIFORM, 107, 7, 9, 7}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        cr_assert_eq(train_once(cases[k].sm, cases[k].seed, ref, NULL, 0, 0, false, NULL, err, sizeof err), 0,
+                     "%s", err);
+        unlink(out);
+        cr_assert_eq(train_once(cases[k].sm, cases[k].seed, out, ck, cases[k].every, cases[k].stop, false,
+                                NULL, err, sizeof err),
+                     -1);
+        cr_assert(strstr(err, "training stopped after"), "%s", err);
+        cr_assert_eq(access(ck, R_OK), 0, "no checkpoint written");
+        cr_assert_neq(access(out, F_OK), 0, "the supernet was written by a stopped training");
+        int64_t from = -1;
+        cr_assert_eq(
+            train_once(cases[k].sm, cases[k].seed, out, ck, cases[k].every, 0, true, &from, err, sizeof err),
+            0, "%s", err);
+        cr_assert_eq(from, cases[k].from);
+        cr_assert(same_file(ref, out), "case %zu: the resumed supernet differs from an uninterrupted one", k);
+        cr_assert_neq(access(ck, F_OK), 0, "the checkpoint outlived the finished training");
+    }
+    /* another training's checkpoint is refused, naming what differs */
+    cr_assert_eq(train_once(DRV_SN_UNIFORM, 5, out, ck, 3, 5, false, NULL, err, sizeof err), -1);
+    cr_assert_eq(train_once(DRV_SN_UNIFORM, 6, out, ck, 3, 0, true, NULL, err, sizeof err), -1);
+    char want[512];
+    snprintf(want, sizeof want, "checkpoint %s is of another training (seed=5 there, seed=6 now)", ck);
+    cr_assert(strstr(err, want), "%s", err);
+    unlink(ref), unlink(out), unlink(ck);
+}

@@ -1,13 +1,15 @@
 /* cmd_supernet.c: `nasc supernet FILE --explain` (how each decision of the
  * space is shared, the supernet's size) and `nasc supernet FILE -o
- * SUPER.safetensors [--sampling uniform|sandwich] [--epochs N] [--seed S]`
- * (train the supernet); docs/one-shot.md. */
+ * SUPER.safetensors [--sampling uniform|sandwich] [--epochs N] [--seed S]
+ * [--resume]` (train the supernet, checkpointed; --resume continues a
+ * killed training); docs/one-shot.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "driver.h"
 #include "drv_supernet.h"
 #include "recipe.h"
 
@@ -80,13 +82,30 @@ int cmd_supernet(nasc_ctx *c, const opts *o) {
         bool tty = isatty(2);
         cfg.progress = o->quiet ? NULL : progress;
         cfg.progress_ctx = &tty;
-        char err[1024];
+        char err[1024], ckpt[4200];
         double tt = 0;
         cfg.train_time = &tt;
+        drv_folder_supernet_checkpoint(o->out, ckpt, sizeof ckpt);
+        cfg.checkpoint = ckpt;
+        cfg.resume = o->resume;
+        int64_t resumed = -1;
+        cfg.resumed_step = &resumed;
+        if (!o->resume && !access(ckpt, F_OK)) { /* never overwrite the progress of a killed run unasked */
+            cli_err("%s holds the checkpoint of an interrupted training of %s: continue it with --resume, or "
+                    "delete it to start afresh",
+                    ckpt, o->out);
+            drv_supernet_free(&sb);
+            return EXIT_INPUT;
+        }
+        if (o->resume && access(ckpt, F_OK) && !o->quiet)
+            fprintf(stderr, "no checkpoint %s: training from the start\n", ckpt);
         if (!o->quiet)
             fprintf(stderr, "training the supernet of %s (%lld weights, %s sampling)\n", s->name,
                     (long long)sn_numel(sb.net), cfg.sampling == DRV_SN_SANDWICH ? "sandwich" : "uniform");
-        if (drv_supernet_train(&sb, &cfg, o->out, err, sizeof err)) {
+        int trc = drv_supernet_train(&sb, &cfg, o->out, err, sizeof err);
+        if (resumed >= 0 && !o->quiet)
+            fprintf(stderr, "resumed from step %lld of checkpoint %s\n", (long long)resumed, ckpt);
+        if (trc) {
             if (tty && !o->quiet) fputc('\n', stderr);
             cli_err("supernet training failed: %s", err);
             rc = EXIT_INPUT;

@@ -110,7 +110,8 @@ static const option_def options[] = {
     {OPT_DOT, "--dot", NULL, NULL, "print the network as a Graphviz graph"},
     {OPT_BENCH, "--bench", NULL, NULL, "measure latency (median, batch 1) and throughput"},
     {OPT_LOGITS, "--logits", NULL, NULL, "print the output values, not the predicted class"},
-    {OPT_RESUME, "--resume", NULL, NULL, "continue the search in its store"},
+    {OPT_RESUME, "--resume", NULL, NULL,
+     "continue the search in its store (supernet: the training from its checkpoint)"},
     {OPT_FORCE, "--force", NULL, NULL, "resume even though the source changed since the store was made"},
     {OPT_QUIET, "--quiet", "-q", NULL, "no progress lines on stderr"},
     {OPT_NO_COLOR, "--no-color", NULL, NULL, "no colours in diagnostics (also: NO_COLOR set)"},
@@ -158,7 +159,7 @@ static const command commands[] = {
     {"plugins", cmd_plugins, NULL, false, OPTS("--json"),
      "the strategy plugins found, with their versions and options"},
     {"supernet", cmd_supernet, "FILE", true,
-     OPTS("--explain", "-o", "--sampling", "--epochs", "--seed", "--quiet"),
+     OPTS("--explain", "-o", "--sampling", "--epochs", "--seed", "--resume", "--quiet"),
      "build the space's weight-sharing supernet: explain it, or train it into -o SUPER.safetensors"},
     {"help", NULL, "[COMMAND]", false, OPTS(NULL), "this help, or one command's"},
 };

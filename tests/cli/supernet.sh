@@ -22,6 +22,19 @@ cmp -s "$T/s1.safetensors" "$T/s2.safetensors" && ok || bad "supernet training i
 expect_exit 0 "$NASC" supernet "$F" -o "$T/sw.safetensors" --sampling sandwich --epochs 2 --quiet
 cmp -s "$T/s1.safetensors" "$T/sw.safetensors" && bad "sandwich trained the same supernet" || ok
 ls "$T"/*.tmp* 2>/dev/null && bad "a temporary file was left" || ok
+# checkpoints: none left after a finished training; --resume without one starts afresh; an existing one
+# is never overwritten unasked, and a file that is not a checkpoint is refused (resume itself is
+# test_driver_supernet's resume_after_a_kill_is_bit_identical)
+ls "$T"/*.ckpt.* 2>/dev/null && bad "a checkpoint outlived the training" || ok
+expect_exit 0 "$NASC" supernet "$F" -o "$T/s3.safetensors" --seed 4 --resume
+expect_in "$T/err" "no checkpoint $T/s3.ckpt.safetensors: training from the start"
+cmp -s "$T/s1.safetensors" "$T/s3.safetensors" && ok || bad "--resume without a checkpoint trains another supernet"
+cp "$T/s1.safetensors" "$T/s4.ckpt.safetensors"
+expect_exit 1 "$NASC" supernet "$F" -o "$T/s4.safetensors" --seed 4
+expect_line "$T/err" "nasc: $T/s4.ckpt.safetensors holds the checkpoint of an interrupted training of $T/s4.safetensors: continue it with --resume, or delete it to start afresh"
+expect_exit 1 "$NASC" supernet "$F" -o "$T/s4.safetensors" --seed 4 --resume
+expect_in "$T/err" "$T/s4.ckpt.safetensors is not a supernet training checkpoint"
+rm -f "$T/s4.ckpt.safetensors"
 # the supernet evaluator: every trial scored from inherited weights
 expect_exit 0 "$NASC" search "$F" --evaluator "supernet:$T/s1.safetensors" --trials 5 --db "$T/r.db" --quiet --json
 python3 -c "
