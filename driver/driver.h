@@ -29,6 +29,8 @@
  *   runs/mnist.front.json          the Pareto front (several objectives)
  *   runs/mnist.best.safetensors    the best point's weights (builtin)
  *   runs/mnist.weights/trial-N.safetensors   weights kept per trial
+ *   runs/mnist.weights/retrain-N.safetensors trial N trained stand-alone
+ *                                             (search.retrain)
  *   runs/mnist.weights/ckpt-H.safetensors    multi-fidelity checkpoints,
  *                                             H = FNV-1a of the point JSON
  *   runs/mnist.weights/latency-H.txt         a point's measured latency and
@@ -48,6 +50,9 @@ void drv_folder_init(drv_folder *f, const char *db, const char *space);
 int drv_folder_create(const drv_folder *f, char *err, size_t cap);
 /* Where trial `id` keeps its weights (the weights folder is created). */
 int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t cap);
+/* Where the stand-alone retraining of trial `id` keeps its weights
+ * (search.retrain; the weights folder is created). */
+int drv_folder_retrain_weights(const drv_folder *f, int64_t id, char *buf, size_t cap);
 /* The checkpoint of a point, in the weights folder. */
 void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap);
 /* Where a point's measured latency is kept ("" when the folder cannot be made). */
@@ -122,6 +127,7 @@ typedef struct drv_run_options {
     int64_t trials;
     double time; /* seconds, 0: none */
     uint64_t seed;
+    int retrain; /* search.retrain / --retrain (0: none) */
     char source_hash[17];
 } drv_run_options;
 
@@ -132,7 +138,7 @@ bool drv_is_proxy_evaluator(const sr_config *cfg);
 /* The evaluator as one string: builtin, proxy, exec:CMD, pipe:CMD. */
 void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap);
 /* The JSON kept in run.options.  malloc'ed (NULL when out of memory). */
-char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets);
+char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets, int retrain);
 /* Reads a store's options: 0, 1 when there is no store, no search or no
  * options in it (nothing to resume from), -1 with a message. */
 int drv_options_read(const char *db, drv_run_options *o, char *err, size_t cap);
@@ -146,11 +152,20 @@ void drv_options_free(drv_run_options *o);
  * the builtin evaluator's data once.  metrics: a comma-separated list of
  * metrics the builtin evaluator measures although no objective or limit
  * names them (test_accuracy, naswot, synflow, latency, throughput; NULL:
- * none).  folder is filled for the caller's messages.  Returns 0, or -1
+ * none).  retrain: the K of search.retrain (0: none), run after the search
+ * (drv_retrain).  folder is filled for the caller's messages.  Returns 0, or -1
  * with a message (a user error), -2 for a bad metrics list (a usage
  * error). */
 int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, const char *metrics,
-                   drv_folder *folder, sr_summary *sum, char *err, size_t cap);
+                   int retrain, drv_folder *folder, sr_summary *sum, char *err, size_t cap);
+
+/* search.retrain = K (drv_retrain.c): after the search in f's store, its
+ * top k distinct points by the first objective are trained stand-alone by
+ * h's builtin evaluator and stored (the store's retrain table); points
+ * retrained before are skipped.  Progress lines go to `progress` (may be
+ * NULL).  0, or -1 with a message (a failed training is stored, not an
+ * error). */
+int drv_retrain(drv_space *h, const drv_folder *f, int k, FILE *progress, char *err, size_t cap);
 
 /* The diagnostics a call recorded after `first` (the context's tail
  * before it) as one error text: a trial's reason (drv_space.c). */

@@ -54,6 +54,12 @@ int drv_folder_trial_weights(const drv_folder *f, int64_t id, char *buf, size_t 
     return 0;
 }
 
+int drv_folder_retrain_weights(const drv_folder *f, int64_t id, char *buf, size_t cap) {
+    if (mkdir(f->weights_dir, 0777) && errno != EEXIST) return -1;
+    snprintf(buf, cap, "%s/retrain-%lld.safetensors", f->weights_dir, (long long)id);
+    return 0;
+}
+
 void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *buf, size_t cap) {
     snprintf(buf, cap, "%s/ckpt-%016llx.safetensors", f->weights_dir,
              (unsigned long long)hash_fnv1a(point_json));

@@ -1,7 +1,7 @@
 /* drv_options.c: the options a search ran with, kept in its store
  * (run.options, docs/store.md) so that --resume continues the same search:
  * the evaluator, the budgets, the --set overrides, the strategy and its
- * options, the seed. */
+ * options, the seed, the retrain count. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +26,7 @@ void drv_evaluator_text(const sr_config *cfg, char *buf, size_t cap) {
                  cfg->command ? cfg->command : "");
 }
 
-char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets) {
+char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets, int retrain) {
     strbuf b = {0};
     char ev[1200];
     drv_evaluator_text(cfg, ev, sizeof ev);
@@ -48,7 +48,9 @@ char *drv_options_json(const sr_config *cfg, const char *const *sets, int n_sets
         if (i) strbuf_puts(&b, ", ");
         json_write_str(&b, sets[i]);
     }
-    strbuf_puts(&b, "]}");
+    strbuf_puts(&b, "]");
+    if (retrain > 0) strbuf_printf(&b, ", \"retrain\": %d", retrain); /* absent: none (older stores too) */
+    strbuf_puts(&b, "}");
     return strbuf_take(&b);
 }
 
@@ -79,6 +81,7 @@ static int parse_options(const char *json, drv_run_options *o) {
         o->time = tm->type == JSON_NUMBER ? tm->number : 0;
         /* the seed is written as an integer: read it from the text, a double loses bits */
         o->seed = strtoull(json + sd->start, NULL, 10);
+        o->retrain = (int)json_number(json_get(d, "retrain"), 0);
         rc = 0;
     }
     json_free(d);

@@ -82,7 +82,7 @@ static int best_test_accuracy(drv_space *h, const drv_folder *f, sr_summary *sum
 }
 
 int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const char *db, const char *metrics,
-                   drv_folder *folder, sr_summary *sum, char *err, size_t cap) {
+                   int retrain, drv_folder *folder, sr_summary *sum, char *err, size_t cap) {
     memset(sum, 0, sizeof *sum);
     sum->best_trial = -1;
     drv_space h;
@@ -130,6 +130,8 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     if (!rc) rc = sr_run(cfg, &iface, sum, err, cap);
     if (!rc && cfg->evaluator == SR_EVAL_BUILTIN && !h.proxy_eval && !h.want_test && !sum->worker_rank)
         rc = best_test_accuracy(&h, folder, sum, err, cap);
+    if (!rc && retrain > 0 && !sum->worker_rank && !sum->interrupted && sum->best_trial >= 0)
+        rc = drv_retrain(&h, folder, retrain, cfg->progress_fp, err, cap);
     drv_supernet_evaluator_free(&iface);
     drv_goals_free(&g);
     return rc;

@@ -33,12 +33,13 @@ typedef struct opts {
     int n_strategy_opts;
     long long seed;
     bool have_seed;
-    long long count;  /* sample --count */
-    long long points; /* proxies --points */
-    long long top;    /* report --top */
-    long long trials; /* --trials */
-    const char *time; /* --time */
-    int jobs;         /* -j */
+    long long count;   /* sample --count */
+    long long points;  /* proxies --points */
+    long long top;     /* report --top */
+    long long retrain; /* search --retrain K (0: search.retrain) */
+    long long trials;  /* --trials */
+    const char *time;  /* --time */
+    int jobs;          /* -j */
     bool json, decisions, dot, bench, logits, resume, force, quiet, color;
     bool explain;         /* supernet --explain */
     const char *sampling; /* supernet --sampling uniform|sandwich */

@@ -28,59 +28,6 @@ static const char *col_name(int k) {
     return k < RT_PX_COUNT ? rt_proxy_name(k) : k == RT_PX_COUNT ? "params" : "flops";
 }
 
-/* ---- rank correlations ---- */
-
-/* Ranks (1-based, ties averaged) of v[0..n). */
-static void ranks(const double *v, int n, double *r) {
-    for (int i = 0; i < n; i++) {
-        double less = 0, same = 0;
-        for (int j = 0; j < n; j++) {
-            less += v[j] < v[i];
-            same += v[j] == v[i];
-        }
-        r[i] = less + (same + 1) / 2.0;
-    }
-}
-
-/* Spearman's rho: Pearson's correlation of the ranks; NAN when a side is constant. */
-static double spearman(const double *x, const double *y, int n) {
-    double *rx = malloc(sizeof(double) * (size_t)n), *ry = malloc(sizeof(double) * (size_t)n), out = NAN;
-    if (rx && ry && n >= 2) {
-        ranks(x, n, rx);
-        ranks(y, n, ry);
-        double mx = (n + 1) / 2.0, sxy = 0, sxx = 0, syy = 0;
-        for (int i = 0; i < n; i++) {
-            sxy += (rx[i] - mx) * (ry[i] - mx);
-            sxx += (rx[i] - mx) * (rx[i] - mx);
-            syy += (ry[i] - mx) * (ry[i] - mx);
-        }
-        if (sxx > 0 && syy > 0) out = sxy / sqrt(sxx * syy);
-    }
-    free(rx);
-    free(ry);
-    return out;
-}
-
-/* Kendall's tau-b (ties in either variable corrected for). */
-static double kendall(const double *x, const double *y, int n) {
-    double conc = 0, disc = 0, tx = 0, ty = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++) {
-            double a = x[i] - x[j], b = y[i] - y[j];
-            if (a == 0 && b == 0) continue;
-            if (a == 0)
-                tx++;
-            else if (b == 0)
-                ty++;
-            else if ((a > 0) == (b > 0))
-                conc++;
-            else
-                disc++;
-        }
-    double d = sqrt((conc + disc + tx) * (conc + disc + ty));
-    return d > 0 ? (conc - disc) / d : NAN;
-}
-
 /* ---- one point: proxies at initialisation, then (optionally) training ---- */
 
 static int measure(nasc_ctx *c, program *p, const char *point, bool train, pxc_row *row, char *err,
@@ -199,8 +146,8 @@ static void stats(const pxc_row *rows, int n, pxc_stat *st) {
             x[s->n] = rows[i].v[k];
             y[s->n++] = rows[i].acc;
         }
-        s->rho = x && y ? spearman(x, y, s->n) : NAN;
-        s->tau = x && y ? kendall(x, y, s->n) : NAN;
+        s->rho = x && y ? sr_spearman(x, y, s->n) : NAN;
+        s->tau = x && y ? sr_kendall(x, y, s->n) : NAN;
     }
     free(x);
     free(y);

@@ -209,6 +209,7 @@ static void take_stored(const opts *o, const drv_run_options *st, opts *eff, con
         eff->have_seed = true;
         eff->seed = (long long)st->seed;
     }
+    if (!o->retrain && st->retrain > 0) eff->retrain = st->retrain;
     if (!o->trials && !o->time) { /* a budget given on resume replaces the stored one */
         eff->trials = st->trials;
         if (st->time > 0) {
@@ -340,7 +341,17 @@ int cmd_search(nasc_ctx *c, const opts *o) {
         if (own) ctx_destroy(own);
         return EXIT_USAGE;
     }
-    char *options = drv_options_json(&cfg, eff.sets, eff.n_sets);
+    /* search.retrain / --retrain: trained stand-alone by the train section (docs/one-shot.md) */
+    int retrain = eff.retrain ? (int)eff.retrain : (int)section_num(&s->search, "retrain", 0);
+    if (retrain > 0 && cfg.evaluator != SR_EVAL_BUILTIN) {
+        cli_err("%s = %d trains the best points as the builtin evaluator does (the train section): it cannot "
+                "follow an exec or pipe evaluator",
+                o->retrain ? "--retrain" : "search.retrain", retrain);
+        if (have_stored) drv_options_free(&stored);
+        if (own) ctx_destroy(own);
+        return EXIT_USAGE;
+    }
+    char *options = drv_options_json(&cfg, eff.sets, eff.n_sets, retrain);
     cfg.options_json = options;
     cfg.source_path = o->file;
     cfg.progress_fp = o->quiet ? NULL : stderr;
@@ -348,7 +359,7 @@ int cmd_search(nasc_ctx *c, const opts *o) {
     drv_folder folder;
     sr_summary sum;
     int status = EXIT_OK;
-    int run = drv_search_run(c, p, s, &cfg, o->db, o->metrics, &folder, &sum, err, sizeof err);
+    int run = drv_search_run(c, p, s, &cfg, o->db, o->metrics, retrain, &folder, &sum, err, sizeof err);
     if (run) {
         cli_err("%s", err);
         status = run == -2 ? EXIT_USAGE : EXIT_INPUT;

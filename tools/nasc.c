@@ -64,6 +64,7 @@ typedef enum {
     OPT_SAMPLING,
     OPT_EPOCHS,
     OPT_INIT,
+    OPT_RETRAIN,
 } opt_id;
 
 typedef struct option_def {
@@ -120,6 +121,8 @@ static const option_def options[] = {
     {OPT_SAMPLING, "--sampling", NULL, "S", "uniform (one subnet a step, SPOS) or sandwich (BigNAS)"},
     {OPT_EPOCHS, "--epochs", NULL, "N", "supernet training epochs (default: train.epochs)"},
     {OPT_INIT, "--init", NULL, "SUPER", "start from a subnet's weights inherited from a supernet file"},
+    {OPT_RETRAIN, "--retrain", NULL, "K",
+     "at the end, train the top K points stand-alone and store both scores (search.retrain)"},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -145,7 +148,7 @@ static const command commands[] = {
      "train one point as its train section says; print its metrics"},
     {"search", cmd_search, "FILE", true,
      OPTS("--strategy", "--strategy-opt", "--trials", "--time", "--seed", "--db", "-j", "--resume", "--force",
-          "--evaluator", "--space", "--metrics", "--json", "--quiet"),
+          "--evaluator", "--space", "--metrics", "--retrain", "--json", "--quiet"),
      "search the space: every trial in the store, the best point and its weights at the end"},
     {"build", cmd_build, "FILE", true,
      OPTS("!--arch", "!--weights", "!-o", "--emit", "--cpu", "--dump-after", "--quiet"),
@@ -334,6 +337,13 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
     case OPT_METRICS: o->metrics = v; break;
     case OPT_TOP:
         if (!parse_ll(v, &o->top) || o->top < 1) return cli_err("--top needs a positive integer"), false;
+        break;
+    case OPT_RETRAIN:
+        if (!parse_ll(v, &o->retrain) || o->retrain < 1 || o->retrain > 1000000)
+            return cli_err("--retrain needs a positive integer (how many of the best points to retrain), not "
+                           "'%s'",
+                           v),
+                   false;
         break;
     case OPT_TIME: o->time = v; break;
     case OPT_SET:

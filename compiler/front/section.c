@@ -166,7 +166,8 @@ static const char *const train_keys[] = {
     "data",      "test",         "split",    "epochs",        "batch",     "seed",    "threads", "init",
     "optimizer", "weight_decay", "schedule", "data_fraction", "normalize", "augment", NULL};
 static const char *const search_keys[] = {"strategy",  "trials",       "time",      "seed",    "timeout",
-                                          "evaluator", "memory_limit", "objective", "require", NULL};
+                                          "evaluator", "memory_limit", "objective", "require", "retrain",
+                                          NULL};
 
 const char *const *section_keys(bool search) { return search ? search_keys : train_keys; }
 
@@ -617,6 +618,8 @@ static void check_search(interp *I, section *s) {
                    "strategy must be a plugin name, optionally with options: evolution(population = 20)");
     want(I, s, "trials", !find_key(s, "trials") || num_in(find_key(s, "trials"), 1, 1e9, true),
          "a positive int");
+    want(I, s, "retrain", !find_key(s, "retrain") || num_in(find_key(s, "retrain"), 1, 1e6, true),
+         "a positive int: how many of the best points to train stand-alone at the end (docs/one-shot.md)");
     cfg_val *t = find_key(s, "time");
     if (t && !(t->k == CV_QUANT && t->unit == UNIT_TIME))
         diag_error(I->c, t->at, "time must be a duration such as 10m or 2h");

@@ -54,6 +54,12 @@ int sr_metrics_from_json(const char *json, sr_metrics *m, char *err, size_t cap)
 /* The metrics the host and the builtin evaluator know: common/metrics.h,
  * the one table (static limits, units of labels, measured on request). */
 
+/* Rank correlations of x and y over n pairs (ranks with ties averaged):
+ * Spearman's rho (Pearson's correlation of the ranks) and Kendall's tau-b
+ * (ties corrected for); NAN when a side is constant or n < 2. */
+double sr_spearman(const double *x, const double *y, int n);
+double sr_kendall(const double *x, const double *y, int n);
+
 /* ------------------------------------------------------------------ */
 /* Objective and limit expressions, built by the front end from the AST. */
 

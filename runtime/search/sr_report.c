@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #endif
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sr_util.h"
@@ -25,14 +26,17 @@ typedef struct rp_data {
     int n;
     int *done; /* indices of done trials with objectives */
     int nd;
-    double *raw, *sgn; /* nd x k */
-    int64_t counts[4]; /* done failed infeasible running */
-    int64_t cached;    /* done trials answered by the result cache */
+    double *raw, *sgn;  /* nd x k */
+    int64_t counts[4];  /* done failed infeasible running */
+    int64_t cached;     /* done trials answered by the result cache */
+    sr_retrain_row *re; /* the stand-alone retraining of the top points (search.retrain) */
+    int nre;
 } rp_data;
 
 static void rp_free(rp_data *d) {
     sr_run_row_free(&d->run);
     sr_trials_free(d->t, d->n);
+    sr_retrain_free(d->re, d->nre);
     free(d->done);
     free(d->raw);
     free(d->sgn);
@@ -81,6 +85,7 @@ static int rp_load(const char *db, rp_data *d, char *err, size_t cap) {
     if (sr_store_open(db, SR_STORE_READONLY, &s, err, cap)) return -1;
     int rc = sr_store_get_run(s, &d->run, err, cap);
     if (!rc) rc = sr_store_trials(s, &d->t, &d->n, err, cap);
+    if (!rc) rc = sr_store_retrain_rows(s, &d->re, &d->nre, err, cap);
     sr_store_close(s);
     if (!rc) rc = rp_objectives(d, err, cap);
     if (rc) {
@@ -136,6 +141,133 @@ static int rp_rows(const rp_data *d, int top, int *rows) {
     return m;
 }
 
+/* ----- the retrained points: search score against stand-alone accuracy ----- */
+
+/* The done trial of id (its index in d->done), or -1. */
+static int rp_done_of(const rp_data *d, int64_t id) {
+    for (int i = 0; i < d->nd; i++)
+        if (d->t[d->done[i]].id == id) return i;
+    return -1;
+}
+
+static double metric_of(const char *json, const char *name) {
+    sr_metrics m;
+    sr_metrics_init(&m);
+    char e[80];
+    double v = NAN;
+    if (json && !sr_metrics_from_json(json, &m, e, sizeof e) && !sr_metrics_get(&m, name, &v)) v = NAN;
+    sr_metrics_free(&m);
+    return v;
+}
+
+typedef struct rp_retrain {
+    int n;                  /* retrained points with both figures */
+    double tau, rho;        /* between the search's first objective and the stand-alone accuracy */
+    double *search, *alone; /* per row of d->re (NAN when missing) */
+} rp_retrain;
+
+static void rp_retrain_stats(const rp_data *d, rp_retrain *r) {
+    memset(r, 0, sizeof *r);
+    r->tau = r->rho = NAN;
+    size_t n = (size_t)(d->nre ? d->nre : 1);
+    r->search = calloc(n, sizeof(double));
+    r->alone = calloc(n, sizeof(double));
+    double *x = calloc(n, sizeof(double)), *y = calloc(n, sizeof(double));
+    if (!r->search || !r->alone || !x || !y) {
+        free(x);
+        free(y);
+        return;
+    }
+    for (int i = 0; i < d->nre; i++) {
+        int k = rp_done_of(d, d->re[i].trial);
+        r->search[i] = k >= 0 ? d->sgn[(size_t)k * (size_t)d->k] : NAN;
+        r->alone[i] = !strcmp(d->re[i].status, "done") ? metric_of(d->re[i].metrics, "accuracy") : NAN;
+        if (isfinite(r->search[i]) && isfinite(r->alone[i])) x[r->n] = r->search[i], y[r->n++] = r->alone[i];
+        if (k >= 0 && !d->obj[0].maximize) r->search[i] = -r->search[i]; /* shown as stored */
+    }
+    r->rho = sr_spearman(x, y, r->n);
+    r->tau = sr_kendall(x, y, r->n);
+    free(x);
+    free(y);
+}
+
+static void rp_retrain_free(rp_retrain *r) {
+    free(r->search);
+    free(r->alone);
+}
+
+static void json_num_or_null(strbuf *b, double v) {
+    if (isfinite(v))
+        json_write_number(b, v);
+    else
+        strbuf_puts(b, "null");
+}
+
+static void rp_retrain_json(const rp_data *d, strbuf *b) {
+    if (!d->nre) return;
+    rp_retrain r;
+    rp_retrain_stats(d, &r);
+    strbuf_puts(b, ", \"retrain\": {\"objective\": ");
+    json_write_str(b, d->obj[0].name);
+    strbuf_puts(b, ", \"points\": [");
+    for (int i = 0; i < d->nre && r.search; i++) {
+        const sr_retrain_row *w = &d->re[i];
+        strbuf_printf(b, "%s{\"trial\": %lld, \"rank\": %d, \"status\": ", i ? ", " : "", (long long)w->trial,
+                      w->rank);
+        json_write_str(b, w->status);
+        strbuf_puts(b, ", \"search\": ");
+        json_num_or_null(b, r.search[i]);
+        strbuf_puts(b, ", \"standalone_accuracy\": ");
+        json_num_or_null(b, r.alone[i]);
+        strbuf_printf(b, ", \"metrics\": %s", w->metrics ? w->metrics : "{}");
+        if (w->error) {
+            strbuf_puts(b, ", \"error\": ");
+            json_write_str(b, w->error);
+        }
+        if (w->weights) {
+            strbuf_puts(b, ", \"weights\": ");
+            json_write_str(b, w->weights);
+        }
+        strbuf_puts(b, "}");
+    }
+    strbuf_printf(b, "], \"n\": %d, \"kendall_tau\": ", r.n);
+    json_num_or_null(b, r.tau);
+    strbuf_puts(b, ", \"spearman_rho\": ");
+    json_num_or_null(b, r.rho);
+    strbuf_puts(b, "}");
+    rp_retrain_free(&r);
+}
+
+static void rp_retrain_text(const rp_data *d, FILE *f) {
+    if (!d->nre) return;
+    rp_retrain r;
+    rp_retrain_stats(d, &r);
+    if (!r.search) return;
+    fprintf(f, "retrained stand-alone (the top %d by %s):\n", d->nre, d->obj[0].name);
+    int w = (int)strlen(d->obj[0].name) + 9;
+    if (w < 14) w = 14;
+    fprintf(f, "%4s %7s %*s %20s\n", "rank", "trial", w, "search", "stand-alone accuracy");
+    for (int i = 0; i < d->nre; i++) {
+        const sr_retrain_row *x = &d->re[i];
+        fprintf(f, "%4d %7lld %*.6g ", x->rank, (long long)x->trial, w, r.search[i]);
+        if (!strcmp(x->status, "done"))
+            fprintf(f, "%20.6g\n", r.alone[i]);
+        else if (!strcmp(x->status, "running"))
+            fprintf(f, "%20s\n", "(unfinished)");
+        else
+            fprintf(f, "%20s  %.200s\n", "failed", x->error ? x->error : "");
+    }
+    if (r.n >= 2 && (isfinite(r.tau) || isfinite(r.rho)))
+        fprintf(f,
+                "ranking: Kendall tau %.3f, Spearman rho %.3f between the search's %s and the stand-alone "
+                "accuracy (%d points)\n",
+                r.tau, r.rho, d->obj[0].name, r.n);
+    else
+        fprintf(f, "ranking: no rank correlation (%d point%s with both figures, or a constant side)\n", r.n,
+                r.n == 1 ? "" : "s");
+    rp_retrain_free(&r);
+}
+
 static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
     strbuf b = {0};
     strbuf_puts(&b, "{\"space\": ");
@@ -161,6 +293,7 @@ static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
         strbuf_printf(&b, ", \"best\": {\"trial\": %lld, \"metrics\": %s, \"point\": %s}", (long long)t->id,
                       t->metrics ? t->metrics : "{}", t->point);
     }
+    rp_retrain_json(d, &b);
     strbuf_puts(&b, "}");
     if (b.data) fprintf(f, "%s\n", b.data);
     strbuf_free(&b);
@@ -198,6 +331,7 @@ static void rp_print_text(const rp_data *d, FILE *f, const int *rows, int m) {
     }
     const sr_trial_row *b = &d->t[d->done[rows[0]]];
     fprintf(f, "best: trial %lld %s\n", (long long)b->id, b->metrics ? b->metrics : "{}");
+    rp_retrain_text(d, f);
 }
 
 int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, size_t cap) {
@@ -214,6 +348,34 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
         rp_print_json(&d, f, rows, m);
     else
         rp_print_text(&d, f, rows, m);
+    free(rows);
+    rp_free(&d);
+    return 0;
+}
+
+int sr_report_ranked(const char *db_path, int k, int64_t *ids, int *n, char *err, size_t cap) {
+    rp_data d;
+    *n = 0;
+    if (rp_load(db_path, &d, err, cap)) return -1;
+    int *rows = calloc((size_t)(d.nd ? d.nd : 1), sizeof *rows), m = 0;
+    if (!rows) {
+        rp_free(&d);
+        err_set(err, cap, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < d.nd; i++)
+        if (strcmp(d.t[d.done[i]].answered, "cache")) rows[m++] = i;
+    g_sort = &d;
+    qsort(rows, (size_t)m, sizeof *rows, rp_cmp); /* every done trial, by the first objective */
+    for (int r = 0; r < m && *n < k; r++) {
+        const sr_trial_row *t = &d.t[d.done[rows[r]]];
+        bool seen = false; /* the same point evaluated twice counts once */
+        for (int q = 0; q < *n && !seen; q++) {
+            int j = rp_done_of(&d, ids[q]);
+            seen = j >= 0 && !strcmp(d.t[d.done[j]].point, t->point);
+        }
+        if (!seen) ids[(*n)++] = t->id;
+    }
     free(rows);
     rp_free(&d);
     return 0;

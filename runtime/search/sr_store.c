@@ -14,12 +14,20 @@
 #include <unistd.h>
 #include "sr_util.h"
 
-#define SR_SCHEMA_VERSION 2
+#define SR_SCHEMA_VERSION 3
 
 struct sr_store {
     sqlite3 *db;
     sqlite3_stmt *ins, *fin, *restart;
 };
+
+/* Version 3: the stand-alone retraining of the top points of a search
+ * (search.retrain), one row per retrained trial, linked by its id. */
+#define RETRAIN_TABLE                                                          \
+    "CREATE TABLE IF NOT EXISTS retrain ("                                     \
+    " trial INTEGER PRIMARY KEY REFERENCES trials(id), rank INTEGER NOT NULL," \
+    " status TEXT NOT NULL CHECK (status IN ('running','done','failed')),"     \
+    " metrics TEXT, error TEXT, weights TEXT, started REAL, finished REAL);"
 
 static const char *store_schema =
     "CREATE TABLE IF NOT EXISTS run ("
@@ -31,7 +39,7 @@ static const char *store_schema =
     " status TEXT NOT NULL CHECK (status IN ('running','done','failed','infeasible')),"
     " metrics TEXT, objectives TEXT, started REAL, finished REAL, duration REAL,"
     " worker INTEGER, error TEXT, weights TEXT, asked INTEGER, told INTEGER, answered TEXT);"
-    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);";
+    "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);" RETRAIN_TABLE;
 
 static int st_check_version(const char *path, sr_store *s, sr_store **out, int writer, char *err, size_t cap);
 
@@ -75,6 +83,21 @@ static int upgrade_v1(sr_store *s, char *err, size_t cap) {
             " ALTER TABLE trials ADD COLUMN answered TEXT;"
             " INSERT OR REPLACE INTO kv (key, value) VALUES ('schema_version', '2'); COMMIT;",
             err, cap)) {
+        char e2[80];
+        store_exec(s, "ROLLBACK", e2, sizeof e2);
+        return -1;
+    }
+    return 0;
+}
+
+/* Version 2 had no retrain table: an empty one (a writer's open already
+ * made it with the schema; made here too, so the upgrade stands alone). */
+static int upgrade_v2(sr_store *s, char *err, size_t cap) {
+    if (store_exec(s,
+                   "BEGIN; " RETRAIN_TABLE
+                   " INSERT OR REPLACE INTO kv (key, value) VALUES ('schema_version', "
+                   "'3'); COMMIT;",
+                   err, cap)) {
         char e2[80];
         store_exec(s, "ROLLBACK", e2, sizeof e2);
         return -1;
@@ -195,11 +218,17 @@ static int st_check_version(const char *path, sr_store *s, sr_store **out, int w
     /* Only a writer upgrades: a reader (report) never writes. */
     if (have && !strcmp(have, "1") && writer && upgrade_v1(s, e2, sizeof e2) == 0) {
         free(have);
+        have = strdup("2");
+    }
+    if (have && !strcmp(have, "2") && writer && upgrade_v2(s, e2, sizeof e2) == 0) {
+        free(have);
         have = strdup(v);
     }
+    /* a reader reads version 2 as is: it has no retrain table, so no retraining */
+    int readable = have && (!strcmp(have, v) || (!writer && !strcmp(have, "2")));
     if (!have && writer)
         sr_store_kv_set(s, "schema_version", v, NULL, 0);
-    else if (have && strcmp(have, v)) {
+    else if (have && !readable) {
         err_set(err, cap, "%s: store schema version %s, this nasc reads version %s", path, have, v);
         free(have);
         sr_store_close(s);
@@ -477,4 +506,90 @@ char *sr_store_kv_get(sr_store *s, const char *key) {
     if (sqlite3_step(st) == SQLITE_ROW) v = col_text(st, 0);
     sqlite3_finalize(st);
     return v;
+}
+
+/* ----- retraining (search.retrain) ----- */
+
+int sr_store_retrain_put(sr_store *s, const sr_retrain_row *r, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "INSERT OR REPLACE INTO retrain (trial, rank, status, metrics, error, weights, started,"
+            " finished) VALUES (?,?,?,?,?,?,?,?)",
+            -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "write retrain", err, cap);
+    sqlite3_bind_int64(st, 1, r->trial);
+    sqlite3_bind_int(st, 2, r->rank);
+    bind_text(st, 3, r->status);
+    bind_text(st, 4, r->metrics);
+    bind_text(st, 5, r->error);
+    bind_text(st, 6, r->weights);
+    sqlite3_bind_double(st, 7, r->started);
+    if (r->finished > 0)
+        sqlite3_bind_double(st, 8, r->finished);
+    else
+        sqlite3_bind_null(st, 8);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write retrain", err, cap);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sr_store_retrain_rows(sr_store *s, sr_retrain_row **out, int *n, char *err, size_t cap) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int has = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='retrain'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) has = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (!has) return 0; /* a version-2 store, read as is */
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT trial, rank, status, metrics, error, weights, started, finished FROM retrain"
+            " ORDER BY rank, trial",
+            -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "read retrain", err, cap);
+    sr_retrain_row *v = NULL;
+    int cnt = 0, vcap = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == vcap) {
+            vcap = vcap ? vcap * 2 : 16;
+            sr_retrain_row *nv = realloc(v, (size_t)vcap * sizeof *nv);
+            if (!nv) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            v = nv;
+        }
+        sr_retrain_row *r = &v[cnt++];
+        memset(r, 0, sizeof *r);
+        r->trial = sqlite3_column_int64(st, 0);
+        r->rank = sqlite3_column_int(st, 1);
+        const unsigned char *status = sqlite3_column_text(st, 2);
+        snprintf(r->status, sizeof r->status, "%s", status ? (const char *)status : "");
+        r->metrics = col_text(st, 3);
+        r->error = col_text(st, 4);
+        r->weights = col_text(st, 5);
+        r->started = sqlite3_column_double(st, 6);
+        r->finished = sqlite3_column_double(st, 7);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        sr_retrain_free(v, cnt);
+        return store_fail(s, "read retrain", err, cap);
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+void sr_retrain_free(sr_retrain_row *v, int n) {
+    for (int i = 0; v && i < n; i++) {
+        free(v[i].metrics);
+        free(v[i].error);
+        free(v[i].weights);
+    }
+    free(v);
 }

@@ -79,6 +79,26 @@ void sr_trials_free(sr_trial_row *v, int n);
 int sr_store_kv_set(sr_store *s, const char *key, const char *value, char *err, size_t cap);
 char *sr_store_kv_get(sr_store *s, const char *key); /* malloc'ed or NULL */
 
+/* The stand-alone retraining of a search's top points (search.retrain,
+ * docs/one-shot.md): one row per retrained trial, linked by its id. */
+typedef struct sr_retrain_row {
+    int64_t trial;
+    int rank;        /* 1: the search's best */
+    char status[16]; /* running done failed */
+    char *metrics;   /* the stand-alone training's metrics (JSON) or NULL */
+    char *error, *weights;
+    double started, finished;
+} sr_retrain_row;
+/* Writes (or replaces) the row of r->trial. */
+int sr_store_retrain_put(sr_store *s, const sr_retrain_row *r, char *err, size_t cap);
+/* Every row by rank; none from a version-2 store.  Free with sr_retrain_free. */
+int sr_store_retrain_rows(sr_store *s, sr_retrain_row **out, int *n, char *err, size_t cap);
+void sr_retrain_free(sr_retrain_row *v, int n);
+/* The ids of the best k distinct points of a store, best first, by its
+ * first objective (cached trials, which repeat another, left out); *n
+ * gets how many (at most k). */
+int sr_report_ranked(const char *db_path, int k, int64_t *ids, int *n, char *err, size_t cap);
+
 /* ---- the result cache (sr_cache.c) ---- */
 typedef struct sr_cache_entry {
     uint64_t hash;
