@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,6 +116,21 @@ int drv_retrain(drv_space *h, const drv_folder *f, int k, FILE *progress, char *
             continue;
         }
         rc = retrain_one(&alone, st, f, tr, i + 1, progress, err, cap);
+    }
+    /* Rows of points no longer in the top k (a resumed search with a larger
+     * budget found better ones): finished ones are kept, ranked after the
+     * top k; unfinished ones go. */
+    for (int j = 0, after = n; !rc && j < nre; j++) {
+        bool selected = false;
+        for (int i = 0; i < n && !selected; i++) selected = ids[i] == have[j].trial;
+        if (selected) continue;
+        if (strcmp(have[j].status, "done")) {
+            rc = sr_store_retrain_delete(st, have[j].trial, err, cap);
+        } else if (have[j].rank != ++after) {
+            sr_retrain_row moved = have[j];
+            moved.rank = after;
+            rc = sr_store_retrain_put(st, &moved, err, cap);
+        }
     }
 out:
     sr_trials_free(t, nt);

@@ -244,9 +244,10 @@ static void rp_retrain_text(const rp_data *d, FILE *f) {
     rp_retrain_stats(d, &r);
     if (!r.search) return;
     fprintf(f, "retrained stand-alone (the top %d by %s):\n", d->nre, d->obj[0].name);
-    int w = (int)strlen(d->obj[0].name) + 9;
-    if (w < 14) w = 14;
-    fprintf(f, "%4s %7s %*s %20s\n", "rank", "trial", w, "search", "stand-alone accuracy");
+    char head[160];
+    snprintf(head, sizeof head, "%s (search)", d->obj[0].name);
+    int w = (int)strlen(head) < 14 ? 14 : (int)strlen(head);
+    fprintf(f, "%4s %7s %*s %20s\n", "rank", "trial", w, head, "stand-alone accuracy");
     for (int i = 0; i < d->nre; i++) {
         const sr_retrain_row *x = &d->re[i];
         fprintf(f, "%4d %7lld %*.6g ", x->rank, (long long)x->trial, w, r.search[i]);

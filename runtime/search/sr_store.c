@@ -585,6 +585,16 @@ int sr_store_retrain_rows(sr_store *s, sr_retrain_row **out, int *n, char *err, 
     return 0;
 }
 
+int sr_store_retrain_delete(sr_store *s, int64_t trial, char *err, size_t cap) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM retrain WHERE trial = ?", -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "write retrain", err, cap);
+    sqlite3_bind_int64(st, 1, trial);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "write retrain", err, cap);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void sr_retrain_free(sr_retrain_row *v, int n) {
     for (int i = 0; v && i < n; i++) {
         free(v[i].metrics);

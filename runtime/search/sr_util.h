@@ -93,6 +93,7 @@ typedef struct sr_retrain_row {
 int sr_store_retrain_put(sr_store *s, const sr_retrain_row *r, char *err, size_t cap);
 /* Every row by rank; none from a version-2 store.  Free with sr_retrain_free. */
 int sr_store_retrain_rows(sr_store *s, sr_retrain_row **out, int *n, char *err, size_t cap);
+int sr_store_retrain_delete(sr_store *s, int64_t trial, char *err, size_t cap);
 void sr_retrain_free(sr_retrain_row *v, int n);
 /* The ids of the best k distinct points of a store, best first, by its
  * first objective (cached trials, which repeat another, left out); *n

@@ -60,7 +60,7 @@ expect_exit 2 "$NASC" search "$F" --trails 3
 expect_text "$T/err" "nasc: unknown option '--trails' for 'nasc search'; did you mean '--trials'?
 usage: nasc search FILE [--strategy S] [--strategy-opt K=V] [--trials N] [--time T] [--seed N]
              [--db RUN.db] [-j N] [--resume] [--force] [--evaluator E] [--space NAME]
-             [--metrics A,B] [--json] [--quiet] [-I DIR] [--set SECTION.KEY=V]"
+             [--metrics A,B] [--retrain K] [--json] [--quiet] [-I DIR] [--set SECTION.KEY=V]"
 expect_exit 2 "$NASC" check "$F" --decision
 expect_line "$T/err" "nasc: unknown option '--decision' for 'nasc check'; did you mean '--decisions'?"
 expect_exit 2 "$NASC" check "$F" --bogus
