@@ -163,7 +163,11 @@ static void print_summary(const sr_summary *sum, const opts *o, const char *db) 
         json_write_str(&b, db);
         strbuf_puts(&b, ", \"weights\": ");
         json_write_str(&b, sum->best_weights_path);
-        printf("%s, \"interrupted\": %s}\n", b.data, sum->interrupted ? "true" : "false");
+        char e2[256];
+        char *re = sr_report_retrain_json(db, e2, sizeof e2); /* search.retrain: as report --json gives it */
+        printf("%s, \"interrupted\": %s%s%s}\n", b.data, sum->interrupted ? "true" : "false",
+               re ? ", \"retrain\": " : "", re ? re : "");
+        free(re);
         strbuf_free(&b);
         return;
     }

@@ -97,8 +97,11 @@ int cmd_supernet(nasc_ctx *c, const opts *o) {
             drv_supernet_free(&sb);
             return EXIT_INPUT;
         }
-        if (o->resume && access(ckpt, F_OK) && !o->quiet)
-            fprintf(stderr, "no checkpoint %s: training from the start\n", ckpt);
+        if (o->resume && !o->quiet)
+            fprintf(stderr,
+                    access(ckpt, F_OK) ? "no checkpoint %s: training from the start\n"
+                                       : "resuming the training from its checkpoint %s\n",
+                    ckpt);
         if (!o->quiet)
             fprintf(stderr, "training the supernet of %s (%lld weights, %s sampling)\n", s->name,
                     (long long)sn_numel(sb.net), cfg.sampling == DRV_SN_SANDWICH ? "sandwich" : "uniform");

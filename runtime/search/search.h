@@ -305,6 +305,10 @@ void sr_trial_progress(int epoch, int epochs, int64_t step, int64_t steps, doubl
  * status; top <= 0: the top 10, or the whole front.  json: one JSON object
  * instead. */
 int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, size_t cap);
+/* The stand-alone retraining of a store's top points (search.retrain) as
+ * report --json's "retrain" object; malloc'ed, NULL when there is none (or
+ * with err when the store cannot be read). */
+char *sr_report_retrain_json(const char *db_path, char *err, size_t cap);
 /* Writes an SVG: best-so-far against trials and against time, and a Pareto
  * scatter of the first two objectives when there are several. */
 int sr_report_svg(const char *db_path, const char *svg_path, char *err, size_t cap);

@@ -207,7 +207,7 @@ static void rp_retrain_json(const rp_data *d, strbuf *b) {
     if (!d->nre) return;
     rp_retrain r;
     rp_retrain_stats(d, &r);
-    strbuf_puts(b, ", \"retrain\": {\"objective\": ");
+    strbuf_puts(b, "{\"objective\": ");
     json_write_str(b, d->obj[0].name);
     strbuf_puts(b, ", \"points\": [");
     for (int i = 0; i < d->nre && r.search; i++) {
@@ -294,7 +294,10 @@ static void rp_print_json(const rp_data *d, FILE *f, const int *rows, int m) {
         strbuf_printf(&b, ", \"best\": {\"trial\": %lld, \"metrics\": %s, \"point\": %s}", (long long)t->id,
                       t->metrics ? t->metrics : "{}", t->point);
     }
-    rp_retrain_json(d, &b);
+    if (d->nre) {
+        strbuf_puts(&b, ", \"retrain\": ");
+        rp_retrain_json(d, &b);
+    }
     strbuf_puts(&b, "}");
     if (b.data) fprintf(f, "%s\n", b.data);
     strbuf_free(&b);
@@ -352,6 +355,19 @@ int sr_report_print(const char *db_path, FILE *f, int top, int json, char *err, 
     free(rows);
     rp_free(&d);
     return 0;
+}
+
+char *sr_report_retrain_json(const char *db_path, char *err, size_t cap) {
+    rp_data d;
+    if (rp_load(db_path, &d, err, cap)) return NULL;
+    strbuf b = {0};
+    if (!d.nre) {
+        rp_free(&d);
+        return NULL;
+    }
+    rp_retrain_json(&d, &b);
+    rp_free(&d);
+    return strbuf_take(&b);
 }
 
 int sr_report_ranked(const char *db_path, int k, int64_t *ids, int *n, char *err, size_t cap) {

@@ -77,8 +77,11 @@ expect_line "$T/out" "ranking: Kendall tau 0.333, Spearman rho 0.500 between the
 # the section key; a version-2 store (no retrain table) is read as is, and upgraded by a writer
 sed -e "s|\.\./data/|$D/|g" -e "s|^    trials .*|    trials = 4\n    retrain = 2\n    evaluator = supernet(\"$T/s.safetensors\")|" "$F" > "$T/sec.nas"
 expect_exit 0 "$NASC" search "$T/sec.nas" --db "$T/r2.db" --quiet --json
+python3 -c "import json; r = json.load(open('$T/out'))['retrain']; assert len(r['points']) == 2, r" && ok || bad "search --json: retrain"
 expect_exit 0 "$NASC" report "$T/r2.db" --json
 python3 -c "import json; r = json.load(open('$T/out'))['retrain']; assert len(r['points']) == 2, r" && ok || bad "retrain = 2 in the section"
+expect_exit 0 "$NASC" search "$F" --trials 2 --db "$T/r5.db" --quiet --json
+python3 -c "import json; d = json.load(open('$T/out')); assert 'retrain' not in d, d" && ok || bad "search --json without retrain"
 python3 -c "
 import sqlite3; c = sqlite3.connect('$T/r2.db'); c.execute('drop table retrain')
 c.execute(\"update kv set value = '2' where key = 'schema_version'\"); c.commit()"
