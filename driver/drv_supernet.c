@@ -11,7 +11,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "drv_supernet.h"
+#include <errno.h>
+#include <glob.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,6 +550,22 @@ static void train_settings(const drv_supernet *sb, const drv_sn_train_cfg *cfg, 
              (int)sc->kind, sc->step_size, sc->gamma, sc->min_lr, sc->warmup_steps);
 }
 
+/* The temporary files a killed writer left of path ("path.tmp.PID.N",
+ * safetensors.c) go, when that process is gone. */
+static void remove_stale_temporaries(const char *path) {
+    char pat[4200];
+    snprintf(pat, sizeof pat, "%s.tmp.*", path);
+    glob_t gl;
+    if (glob(pat, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl)) return;
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+        char *end;
+        long pid = strtol(gl.gl_pathv[i] + strlen(path) + 5, &end, 10);
+        if (pid > 0 && *end == '.' && pid != (long)getpid() && kill((pid_t)pid, 0) && errno == ESRCH)
+            unlink(gl.gl_pathv[i]);
+    }
+    globfree(&gl);
+}
+
 static int save_checkpoint(const drv_supernet *sb, const char *path, const char *settings,
                            const sn_position *at, char *err, size_t cap) {
     char ep[24], pos[24], step[24], sum[40], rng[80], srng[24];
@@ -675,6 +694,8 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
     char settings[1024];
     train_settings(sb, cfg, &r, epochs, batch, n_train, settings, sizeof settings);
     sn_position at = {1, 0, 0, 0, rng, srng};
+    if (cfg->checkpoint) remove_stale_temporaries(cfg->checkpoint);
+    remove_stale_temporaries(out);
     if (cfg->checkpoint && cfg->resume && !access(cfg->checkpoint, F_OK)) {
         if (load_checkpoint(sb, cfg->checkpoint, settings, &r, &at, err, cap)) goto out;
         rng = at.at_epoch, srng = at.srng, step = at.step;
@@ -731,10 +752,12 @@ int drv_supernet_train(drv_supernet *sb, const drv_sn_train_cfg *cfg, const char
                     goto out;
                 }
             }
-            /* every checkpoint_steps steps, or a minute and each epoch's end;
-             * not after the last step: the supernet itself follows */
+            /* every checkpoint_steps steps, or once a minute and at an epoch's
+             * end (at most one every 5 s: tiny epochs would write one per
+             * epoch); not after the last step: the supernet itself follows */
+            double since = recipe_now() - last_ckpt;
             bool due = cfg->checkpoint_steps > 0 ? (step + 1) % cfg->checkpoint_steps == 0
-                                                 : s + 1 == per_epoch || recipe_now() - last_ckpt >= 60;
+                                                 : since >= 60 || (s + 1 == per_epoch && since >= 5);
             if (cfg->checkpoint && due && step + 1 < total) {
                 sn_position now = {ep, s + 1, step + 1, sum, at_epoch, srng};
                 if (save_checkpoint(sb, cfg->checkpoint, settings, &now, err, cap)) goto out;

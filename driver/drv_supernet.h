@@ -64,7 +64,7 @@ typedef struct drv_sn_train_cfg {
     double *train_time; /* if not NULL: wall seconds of the training loop (data loading excluded) */
     /* Resume after a kill: the trainer checkpoints into `checkpoint`
      * (NULL: never) every checkpoint_steps steps (0: each minute and at
-     * each epoch's end) and removes it once `out` is written; with resume,
+     * each epoch's end, at most one every 5 s) and removes it once `out` is written; with resume,
      * an existing checkpoint is continued (its training settings must be
      * these) and *resumed_step (if not NULL) gets the step it continues
      * from.  stop_after > 0 stops (fails) before that step, as a kill

@@ -35,6 +35,10 @@ expect_line "$T/err" "nasc: $T/s4.ckpt.safetensors holds the checkpoint of an in
 expect_exit 1 "$NASC" supernet "$F" -o "$T/s4.safetensors" --seed 4 --resume
 expect_in "$T/err" "$T/s4.ckpt.safetensors is not a supernet training checkpoint"
 rm -f "$T/s4.ckpt.safetensors"
+# a temporary file a killed writer left (its process gone) is removed by the next training
+echo partial > "$T/s5.ckpt.safetensors.tmp.999999999.1"
+expect_exit 0 "$NASC" supernet "$F" -o "$T/s5.safetensors" --seed 4 --epochs 1 --quiet
+[ ! -e "$T/s5.ckpt.safetensors.tmp.999999999.1" ] && ok || bad "a stale temporary checkpoint was left"
 # the supernet evaluator: every trial scored from inherited weights
 expect_exit 0 "$NASC" search "$F" --evaluator "supernet:$T/s1.safetensors" --trials 5 --db "$T/r.db" --quiet --json
 python3 -c "
