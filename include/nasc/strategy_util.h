@@ -614,12 +614,13 @@ static inline void nasc_su_points_remove(nasc_su_points *ps, size_t i) {
 /* ------------------------------------------------------------------ */
 
 /* The two options, for a plugin's option table (docs) and rules. */
+#define NASC_SU_WARM_PROXY "synflow" /* warm_proxy's default */
 #define NASC_SU_WARM_DOCS                                                                                    \
     {"warm_start", "0",                                                                                      \
      "zero-cost warm start: rank this many random points by warm_proxy (computed by the host at "            \
      "initialisation, no training; recorded in the store, not trials) and start from the best; 0: off"},     \
     {                                                                                                        \
-        "warm_proxy", "synflow",                                                                             \
+        "warm_proxy", NASC_SU_WARM_PROXY,                                                                    \
             "the warm start's training-free proxy (docs/proxies.md: synflow, snip, naswot, ..., or params, " \
             "flops); -NAME ranks the smallest first"                                                         \
     }
@@ -653,7 +654,8 @@ static inline int nasc_su_warm_setup(const char *plugin, const nasc_space *sp, c
     w->negate = name[0] == '-';
     snprintf(w->proxy, sizeof w->proxy, "%s", name + w->negate);
     if (w->n == 0) {
-        if (nasc_su_option_given(opts, n_opts, "warm_proxy"))
+        /* a proxy named without warm_start would do nothing: say so (its default alone is harmless) */
+        if (nasc_su_option_given(opts, n_opts, "warm_proxy") && strcmp(name, NASC_SU_WARM_PROXY))
             return nasc_su_fail(err, errcap,
                                 "%s: option 'warm_proxy' needs warm_start=N (the points to rank)", plugin);
         return 0;
