@@ -6,8 +6,9 @@
 # points of the CNN space trained a tenth of an epoch each at lr 0.1 (5,400
 # samples: the largest CNNs of the space cost about 4 minutes per quarter
 # epoch on one loaded core, so N = 50 at more data did not fit the time
-# this was measured in).  One BLAS thread, niced: about 10 min each on a
-# shared 2-core machine.
+# this was measured in; a rerun at N = 50, a twentieth of an epoch, did
+# not fit either: bench/README-proxies.md, section 4).  One BLAS thread,
+# niced: about 10 min each on a lightly shared 2-core machine.
 set -euo pipefail
 NASC=${1:?usage: proxies_table.sh NASC}
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -98,6 +98,11 @@ typedef struct drv_space {
 
 /* Describes s as a nasc_space (allocations in c's arena). */
 void drv_space_init(drv_space *h, nasc_ctx *c, program *p, space_ir *s);
+/* nasc_space.proxy_scores (drv_warm.c): the training-free proxy of points
+ * a strategy asks about (its warm start), recorded in the store's kv
+ * "warm_start" and answered from that record when asked again (--resume). */
+int drv_proxy_scores(void *host, const char *proxy, const nasc_point *points, int n, double *scores,
+                     char *err, size_t cap);
 /* The interface sr_run drives: h's space, its conversions, static
  * metrics and the builtin evaluator. */
 sr_space_iface drv_space_iface(drv_space *h);

@@ -235,6 +235,7 @@ void drv_space_init(drv_space *h, nasc_ctx *c, program *p, space_ir *s) {
     ns->decisions = h->decs;
     ns->host = h;
     ns->normalize = ad_normalize;
+    ns->proxy_scores = drv_proxy_scores;
     h->max_epochs = section_num(&s->train, "epochs", 1);
     ns->min_fidelity = h->max_epochs >= 1 ? 1 : h->max_epochs;
     ns->max_fidelity = h->max_epochs;

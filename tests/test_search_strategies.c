@@ -186,7 +186,7 @@ Test(strategies, option_messages) {
     nasc_option unk = {"popsize", "10"};
     cr_assert_eq(pl.st.create(&s.sp, &unk, 1, 1, &st, err, sizeof err), -1);
     cr_assert_str_eq(err, "evolution: unknown option 'popsize'; valid options: population, "
-                          "sample, sigma");
+                          "sample, sigma, warm_start, warm_proxy");
     nasc_option twice[2] = {{"sample", "3"}, {"sample", "4"}};
     cr_assert_eq(pl.st.create(&s.sp, twice, 2, 1, &st, err, sizeof err), -1);
     cr_assert(strstr(err, "'sample' given twice"), "%s", err);

@@ -92,7 +92,28 @@ typedef struct nasc_space {
      * and returns 1 if the point is feasible (satisfies every `require`),
      * 0 if not, -1 if a value is outside its domain. */
     int (*normalize)(void *host, nasc_point *p);
+    /* ----- appended (ABI 1, second revision): a plugin reads the fields
+     * below only when struct_size covers them (an older host passes a
+     * shorter struct; NASC_SPACE_HAS(sp, field) checks) and they are not
+     * NULL. ----- */
+    /* Scores n normalised points by the training-free proxy `proxy` (a
+     * name of docs/proxies.md: "synflow", "snip", "naswot"...), computed
+     * by the host at each point's initialisation, whatever the search's
+     * evaluator.  scores[i] is NaN where the proxy is undefined for point
+     * i (no ReLU for naswot...).  The host records the scores in the
+     * search's store (they are not trials) and, when the same points are
+     * scored again (a --resume replaying the asks), answers from that
+     * record without computing them again.  n = 0 only checks the name.
+     * Returns 0, or -1 with a message in err (an unknown proxy, a point
+     * the host cannot build).  NULL: the host computes no proxies. */
+    int (*proxy_scores)(void *host, const char *proxy, const nasc_point *points, int n, double *scores,
+                        char *err, size_t errcap);
 } nasc_space;
+
+/* 1 when the host's space struct has `field` (it was built with a header
+ * that has it) and the field is set: the check for appended services. */
+#define NASC_SPACE_HAS(sp, field) \
+    ((sp)->struct_size >= offsetof(nasc_space, field) + sizeof((sp)->field) && (sp)->field != NULL)
 
 /* ----- points and results ----- */
 

@@ -52,7 +52,8 @@ static inline int nasc_su_fail(char *err, size_t errcap, const char *fmt, ...) {
 /* bad default cannot slip through.                                     */
 /* ------------------------------------------------------------------ */
 
-typedef enum { NASC_SU_OPT_INT, NASC_SU_OPT_REAL, NASC_SU_OPT_CHOICE } nasc_su_optkind;
+/* TEXT: any non-empty text (read it with nasc_su_option_text); its parsed value is 0. */
+typedef enum { NASC_SU_OPT_INT, NASC_SU_OPT_REAL, NASC_SU_OPT_CHOICE, NASC_SU_OPT_TEXT } nasc_su_optkind;
 
 typedef struct nasc_su_optrule {
     nasc_su_optkind kind;
@@ -63,8 +64,8 @@ typedef struct nasc_su_optrule {
 
 /* Describes the accepted range as "an integer >= 2", "a number in (0, 1)". */
 static inline void nasc_su_rule_text(const nasc_su_optrule *r, char *buf, size_t cap) {
-    if (r->kind == NASC_SU_OPT_CHOICE) {
-        snprintf(buf, cap, "one of %s", r->choices);
+    if (r->kind == NASC_SU_OPT_CHOICE || r->kind == NASC_SU_OPT_TEXT) {
+        snprintf(buf, cap, r->kind == NASC_SU_OPT_TEXT ? "a name" : "one of %s", r->choices);
         return;
     }
     const char *what = r->kind == NASC_SU_OPT_INT ? "an integer" : "a number";
@@ -112,6 +113,10 @@ static inline int nasc_su_parse_value(const nasc_su_optrule *r, const char *text
             c = bar + 1;
         }
         return -1;
+    }
+    if (r->kind == NASC_SU_OPT_TEXT) {
+        *out = 0;
+        return buf[0] && strlen(text ? text : "") < sizeof buf - 2 ? 0 : -1;
     }
     if (!buf[0]) return -1;
     char *end;
@@ -167,6 +172,24 @@ static inline int nasc_su_parse_options(const char *plugin, const nasc_option_do
         }
     }
     return 0;
+}
+
+/* 1 when opts set `key`. */
+static inline int nasc_su_option_given(const nasc_option *opts, int n_opts, const char *key) {
+    for (int j = 0; opts && j < n_opts; j++)
+        if (opts[j].key && !strcmp(opts[j].key, key)) return 1;
+    return 0;
+}
+
+/* The text of option `key` (unquoted): as opts give it, else its default. */
+static inline void nasc_su_option_text(const nasc_option_doc *docs, int n_docs, const nasc_option *opts,
+                                       int n_opts, const char *key, char *buf, size_t cap) {
+    const char *v = "";
+    for (int i = 0; i < n_docs; i++)
+        if (!strcmp(docs[i].key, key)) v = docs[i].default_value;
+    for (int j = 0; opts && j < n_opts; j++)
+        if (opts[j].key && !strcmp(opts[j].key, key) && opts[j].value) v = opts[j].value;
+    nasc_su_unquote(v, buf, cap);
 }
 
 /* ------------------------------------------------------------------ */
@@ -578,6 +601,179 @@ static inline void nasc_su_points_remove(nasc_su_points *ps, size_t i) {
     memmove(ps->act + i * n, ps->act + (i + 1) * n, tail * n);
     memmove(ps->score + i, ps->score + i + 1, tail * sizeof *ps->score);
     ps->count--;
+}
+
+/* ------------------------------------------------------------------ */
+/* Zero-cost warm start (docs/proxies.md): N random feasible points,    */
+/* ranked by a training-free proxy the host computes at initialisation  */
+/* (nasc_space.proxy_scores), handed out best first as a strategy's     */
+/* opening points.  The sample comes from its own generator, seeded     */
+/* from the search seed, and is drawn at the first ask (the host has    */
+/* its store open by then and records the scores; a --resume replaying  */
+/* that ask gets the same scores back from the record).                 */
+/* ------------------------------------------------------------------ */
+
+/* The two options, for a plugin's option table (docs) and rules. */
+#define NASC_SU_WARM_PROXY "synflow" /* warm_proxy's default */
+#define NASC_SU_WARM_DOCS                                                                                    \
+    {"warm_start", "0",                                                                                      \
+     "zero-cost warm start: rank this many random points by warm_proxy (computed by the host at "            \
+     "initialisation, no training; recorded in the store, not trials) and start from the best; 0: off"},     \
+    {                                                                                                        \
+        "warm_proxy", NASC_SU_WARM_PROXY,                                                                    \
+            "the warm start's training-free proxy (docs/proxies.md: synflow, snip, naswot, ..., or params, " \
+            "flops); -NAME ranks the smallest first"                                                         \
+    }
+#define NASC_SU_WARM_RULES \
+    {NASC_SU_OPT_INT, 0, 1e6, 0, 0, NULL}, { NASC_SU_OPT_TEXT, 0, 0, 0, 0, NULL }
+#define NASC_SU_WARM_DRAWS 10 /* draws per wanted point before a small space counts as sampled */
+
+typedef struct nasc_su_warm {
+    int n;      /* points to rank (0: no warm start) */
+    int negate; /* "-name": the smallest first */
+    char proxy[64];
+    uint64_t seed;
+    int ranked;          /* drawn and ranked (at the first ask) */
+    nasc_su_points best; /* the points with a score, best first (score: the proxy, signed) */
+    size_t next;         /* the next to hand out */
+} nasc_su_warm;
+
+static inline void nasc_su_warm_free(nasc_su_warm *w) { nasc_su_points_free(&w->best); }
+
+/* Reads the options (n: the parsed warm_start) and checks the proxy's name
+ * with the host, so a typo fails at create.  0, or -1 with a message. */
+static inline int nasc_su_warm_setup(const char *plugin, const nasc_space *sp, const nasc_option_doc *docs,
+                                     int n_docs, const nasc_option *opts, int n_opts, double n, uint64_t seed,
+                                     nasc_su_warm *w, char *err, size_t errcap) {
+    memset(w, 0, sizeof *w);
+    nasc_su_points_init(&w->best, sp->n_decisions);
+    w->n = (int)n;
+    w->seed = seed ^ 0x5741524d53544152ull; /* "WARMSTAR": apart from the strategy's own stream */
+    char name[80];
+    nasc_su_option_text(docs, n_docs, opts, n_opts, "warm_proxy", name, sizeof name);
+    w->negate = name[0] == '-';
+    snprintf(w->proxy, sizeof w->proxy, "%s", name + w->negate);
+    if (w->n == 0) {
+        /* a proxy named without warm_start would do nothing: say so (its default alone is harmless) */
+        if (nasc_su_option_given(opts, n_opts, "warm_proxy") && strcmp(name, NASC_SU_WARM_PROXY))
+            return nasc_su_fail(err, errcap,
+                                "%s: option 'warm_proxy' needs warm_start=N (the points to rank)", plugin);
+        return 0;
+    }
+    if (!NASC_SPACE_HAS(sp, proxy_scores))
+        return nasc_su_fail(err, errcap,
+                            "%s: warm_start needs a host that computes training-free proxies (this host's "
+                            "space has no proxy_scores service)",
+                            plugin);
+    char e[400] = "";
+    if (sp->proxy_scores(sp->host, w->proxy, NULL, 0, NULL, e, sizeof e) != 0)
+        return nasc_su_fail(err, errcap, "%s: option 'warm_proxy': %s", plugin,
+                            e[0] ? e : "refused by the host");
+    return 0;
+}
+
+typedef struct nasc_su_warm_item {
+    double score;
+    size_t i;
+} nasc_su_warm_item;
+
+/* Best first; equal scores in sample order, so the ranking depends on the seed alone. */
+static inline int nasc_su_warm_cmp(const void *a, const void *b) {
+    const nasc_su_warm_item *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Draws up to n distinct feasible points (at most NASC_SU_WARM_DRAWS * n
+ * draws: a small space gives fewer), has the host score them and keeps
+ * those with a score, best first.  0, or -1 with a message. */
+static inline int nasc_su_warm_rank(const char *plugin, const nasc_space *sp, nasc_su_warm *w, char *err,
+                                    size_t errcap) {
+    int nd = sp->n_decisions, rc = -1;
+    size_t want = (size_t)w->n, tsize = 16, got = 0;
+    while (tsize < 2 * want) tsize *= 2;
+    nasc_su_points smp;
+    nasc_su_points_init(&smp, nd);
+    uint64_t *table = calloc(tsize, sizeof *table); /* hashes of the points drawn (0: empty) */
+    nasc_value *v = calloc((size_t)nd + 1, sizeof *v);
+    unsigned char *a = calloc((size_t)nd + 1, 1);
+    nasc_point *pts = NULL;
+    double *sc = NULL;
+    nasc_su_warm_item *it = NULL;
+    nasc_rng r;
+    nasc_rng_seed(&r, w->seed);
+    if (!table || !v || !a) goto oom;
+    for (size_t t = 0; got < want && t < NASC_SU_WARM_DRAWS * want; t++) {
+        int f = nasc_su_random_point(sp, &r, v, a, 64);
+        if (f < 0) {
+            nasc_su_fail(err, errcap, "%s: warm start: the host rejected a sampled point", plugin);
+            goto out;
+        }
+        if (f == 0) continue;
+        uint64_t h = nasc_su_point_hash(sp, v, a) | 1u, k = h & (tsize - 1);
+        while (table[k] && table[k] != h) k = (k + 1) & (tsize - 1);
+        if (table[k]) continue; /* drawn before */
+        table[k] = h;
+        if (nasc_su_points_push(&smp, v, a, 0) < 0) goto oom;
+        got++;
+    }
+    pts = calloc(got + 1, sizeof *pts);
+    sc = calloc(got + 1, sizeof *sc);
+    it = calloc(got + 1, sizeof *it);
+    if (!pts || !sc || !it) goto oom;
+    for (size_t i = 0; i < got; i++) {
+        pts[i].abi_version = NASC_STRATEGY_ABI_VERSION;
+        pts[i].struct_size = sizeof pts[i];
+        pts[i].n = nd;
+        pts[i].values = nasc_su_pv(&smp, i);
+        pts[i].active = nasc_su_pa(&smp, i);
+    }
+    char e[400] = "";
+    if (got && sp->proxy_scores(sp->host, w->proxy, pts, (int)got, sc, e, sizeof e) != 0) {
+        nasc_su_fail(err, errcap, "%s: warm start: %s", plugin,
+                     e[0] ? e : "the host could not score the points");
+        goto out;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < got; i++)
+        if (isfinite(sc[i])) it[m++] = (nasc_su_warm_item){w->negate ? -sc[i] : sc[i], i};
+    if (m == 0) {
+        nasc_su_fail(err, errcap, "%s: warm start: %s is undefined for all %zu sampled points", plugin,
+                     w->proxy, got);
+        goto out;
+    }
+    qsort(it, m, sizeof *it, nasc_su_warm_cmp);
+    for (size_t k = 0; k < m; k++)
+        if (nasc_su_points_push(&w->best, nasc_su_pv(&smp, it[k].i), nasc_su_pa(&smp, it[k].i), it[k].score) <
+            0)
+            goto oom;
+    w->ranked = 1;
+    rc = 0;
+    goto out;
+oom:
+    nasc_su_fail(err, errcap, "%s: out of memory", plugin);
+out:
+    nasc_su_points_free(&smp);
+    free(table);
+    free(v);
+    free(a);
+    free(pts);
+    free(sc);
+    free(it);
+    return rc;
+}
+
+/* The next point of the warm start into (vals, act): 1, 0 when there is no
+ * warm start or every ranked point was handed out, -1 with a message. */
+static inline int nasc_su_warm_next(const char *plugin, const nasc_space *sp, nasc_su_warm *w,
+                                    nasc_value *vals, unsigned char *act, char *err, size_t errcap) {
+    if (w->n <= 0) return 0;
+    if (!w->ranked && nasc_su_warm_rank(plugin, sp, w, err, errcap)) return -1;
+    if (w->next >= w->best.count) return 0;
+    memcpy(vals, nasc_su_pv(&w->best, w->next), (size_t)sp->n_decisions * sizeof *vals);
+    memcpy(act, nasc_su_pa(&w->best, w->next), (size_t)sp->n_decisions);
+    w->next++;
+    return 1;
 }
 
 #endif

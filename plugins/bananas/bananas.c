@@ -20,12 +20,18 @@ static const nasc_option_doc ban_docs[] = {
     {"candidates", "100", "mutations scored per ask (paper: 100)"},
     {"parents", "10", "the best points the candidates are mutated from"},
     {"sigma", "0.1", "step of a real decision's mutation, as a fraction of its (log) range"},
+    NASC_SU_WARM_DOCS, /* warm_start, warm_proxy: the init points are the proxy's best */
 };
 static const nasc_su_optrule ban_rules[] = {
-    {NASC_SU_OPT_INT, 2, 1e6, 0, 0, NULL},  {NASC_SU_OPT_INT, 1, 100, 0, 0, NULL},
-    {NASC_SU_OPT_INT, 1, 1000, 0, 0, NULL}, {NASC_SU_OPT_INT, 1, 1e6, 0, 0, NULL},
-    {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},   {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL},
-    {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL},  {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    {NASC_SU_OPT_INT, 2, 1e6, 0, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 100, 0, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 1000, 0, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 1e6, 0, 0, NULL},
+    {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL},
+    {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    NASC_SU_WARM_RULES,
 };
 #define BAN_NOPT (int)(sizeof ban_docs / sizeof ban_docs[0])
 
@@ -182,6 +188,11 @@ static int ban_create(const nasc_space *sp, const nasc_option *opts, int n_opts,
         return nasc_su_fail(err, errcap, "bananas: out of memory");
     }
     s->model = (pg_model){"bananas", b, ban_fit, ban_acquire, ban_mlp_free};
+    if (nasc_su_warm_setup("bananas", sp, ban_docs, BAN_NOPT, opts, n_opts, o[BAN_NOPT - 2], seed, &s->warm,
+                           err, errcap)) {
+        pg_destroy(s);
+        return -1;
+    }
     *state = s;
     return 0;
 }

@@ -49,6 +49,7 @@ typedef struct pg_state {
     double *X, *y, *xc;
     size_t *order;
     pg_model model;
+    nasc_su_warm warm; /* zero-cost warm start: the init points are the proxy's best */
 } pg_state;
 
 /* Columns a decision takes in the encoding. */
@@ -115,6 +116,7 @@ static inline int pg_mark(pg_state *s, uint64_t h) {
 static inline void pg_destroy(pg_state *s) {
     if (!s) return;
     if (s->model.destroy) s->model.destroy(s->model.m);
+    nasc_su_warm_free(&s->warm);
     nasc_su_points_free(&s->hist);
     nasc_su_points_free(&s->cand);
     free(s->off);
@@ -254,7 +256,15 @@ static inline int pg_ask(pg_state *s, nasc_point *p, const char *plugin, char *e
             }
         }
     }
-    if (!from_model && pg_random(s) < 0)
+    /* the initial training set: the warm start's best not yet asked, else random points */
+    int warm = 0;
+    while (!from_model && !warm && s->n_asked < s->init) {
+        warm = nasc_su_warm_next(plugin, s->sp, &s->warm, s->cv, s->ca, err, errcap);
+        if (warm < 0) return -1;
+        if (!warm) break;
+        if (pg_seen(s, nasc_su_point_hash(s->sp, s->cv, s->ca))) warm = 0;
+    }
+    if (!from_model && !warm && pg_random(s) < 0)
         return nasc_su_fail(err, errcap, "%s: the host rejected a sampled point", plugin);
     if (nasc_su_copy_out(s->sp, p, s->cv, err, errcap, plugin) != 0) return -1;
     if (pg_mark(s, nasc_su_point_hash(s->sp, s->cv, s->ca)))

@@ -9,6 +9,10 @@
  * order they arrive, and proposals keep coming from the current population
  * while others are outstanding.  Failed and infeasible trials join with the
  * worst score, so they age out like any other member.
+ *
+ * With warm_start=N the initial population is not random but the best P
+ * of N random points ranked by a training-free proxy (warm_proxy) that the
+ * host computes without training (nasc_su_warm, docs/proxies.md).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,11 +31,13 @@ static const nasc_option_doc evo_docs[] = {
      "tournament size S: members sampled uniformly; the best is the parent "
      "(paper: 25 of 100)"},
     {"sigma", "0.1", "step of a real decision's mutation, as a fraction of its (log) range"},
+    NASC_SU_WARM_DOCS, /* warm_start, warm_proxy: the first P points are the proxy's best */
 };
 static const nasc_su_optrule evo_rules[] = {
     {NASC_SU_OPT_INT, 2, 1e9, 0, 0, NULL},
     {NASC_SU_OPT_INT, 1, 1e9, 0, 0, NULL},
     {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    NASC_SU_WARM_RULES,
 };
 #define EVO_NOPT (int)(sizeof evo_docs / sizeof evo_docs[0])
 
@@ -44,12 +50,14 @@ typedef struct evo_state {
     nasc_su_points pop; /* oldest first */
     nasc_value *cv;     /* scratch candidate */
     unsigned char *ca;
-    size_t *pick; /* scratch for the tournament */
+    size_t *pick;      /* scratch for the tournament */
+    nasc_su_warm warm; /* the zero-cost warm start (off by default) */
 } evo_state;
 
 static void evo_destroy(void *state) {
     evo_state *e = state;
     if (!e) return;
+    nasc_su_warm_free(&e->warm);
     nasc_su_points_free(&e->pop);
     free(e->cv);
     free(e->ca);
@@ -83,6 +91,11 @@ static int evo_create(const nasc_space *sp, const nasc_option *opts, int n_opts,
     e->sigma = o[2];
     nasc_rng_seed(&e->rng, seed);
     nasc_su_points_init(&e->pop, sp->n_decisions);
+    if (nasc_su_warm_setup("evolution", sp, evo_docs, EVO_NOPT, opts, n_opts, o[3], seed, &e->warm, err,
+                           errcap)) {
+        evo_destroy(e);
+        return -1;
+    }
     *state = e;
     return 0;
 }
@@ -124,6 +137,9 @@ static int evo_ask(void *state, nasc_point *p, char *err, size_t errcap) {
     long started = e->n_asked > e->n_told ? e->n_asked : e->n_told;
     int ok = 0;
     if (started >= e->population && e->pop.count > 0) ok = evo_child(e);
+    if (!ok && started < e->population) /* the initial population: the warm start's best, if any */
+        ok = nasc_su_warm_next("evolution", e->sp, &e->warm, e->cv, e->ca, err, errcap);
+    if (ok < 0) return -1;
     if (!ok && nasc_su_random_point(e->sp, &e->rng, e->cv, e->ca, EVO_TRIES) < 0)
         return nasc_su_fail(err, errcap, "evolution: the host rejected a sampled point");
     if (nasc_su_copy_out(e->sp, p, e->cv, err, errcap, "evolution") != 0) return -1;

@@ -27,12 +27,18 @@ static const nasc_option_doc gbt_docs[] = {
     {"candidates", "100", "mutations scored per ask"},
     {"parents", "10", "the best points the candidates are mutated from"},
     {"sigma", "0.1", "step of a real decision's mutation, as a fraction of its (log) range"},
+    NASC_SU_WARM_DOCS, /* warm_start, warm_proxy: the init points are the proxy's best */
 };
 static const nasc_su_optrule gbt_rules[] = {
-    {NASC_SU_OPT_INT, 2, 1e6, 0, 0, NULL}, {NASC_SU_OPT_INT, 1, 10000, 0, 0, NULL},
-    {NASC_SU_OPT_INT, 1, 8, 0, 0, NULL},   {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
-    {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},  {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL},
-    {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL}, {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    {NASC_SU_OPT_INT, 2, 1e6, 0, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 10000, 0, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 8, 0, 0, NULL},
+    {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL},
+    {NASC_SU_OPT_INT, 1, 1e5, 0, 0, NULL},
+    {NASC_SU_OPT_REAL, 0, 1, 1, 0, NULL},
+    NASC_SU_WARM_RULES,
 };
 #define GBT_NOPT (int)(sizeof gbt_docs / sizeof gbt_docs[0])
 
@@ -211,6 +217,11 @@ static int gbt_create(const nasc_space *sp, const nasc_option *opts, int n_opts,
         return nasc_su_fail(err, errcap, "predictor: out of memory");
     }
     s->model = (pg_model){"predictor", g, gbt_fit, gbt_acquire, gbt_free};
+    if (nasc_su_warm_setup("predictor", sp, gbt_docs, GBT_NOPT, opts, n_opts, o[GBT_NOPT - 2], seed, &s->warm,
+                           err, errcap)) {
+        pg_destroy(s);
+        return -1;
+    }
     *state = s;
     return 0;
 }

@@ -124,7 +124,7 @@ expect_text "$T/err" "$T/typo.nas:6:27: error: unknown option 'populaton' of str
       strategy  = evolution(populaton = 4, zz = 1)
                             ^~~~~~~~~
 $T/typo.nas:6:27: note: did you mean 'population'?
-$T/typo.nas:6:42: error: unknown option 'zz' of strategy evolution (its options: population, sample, sigma)
+$T/typo.nas:6:42: error: unknown option 'zz' of strategy evolution (its options: population, sample, sigma, warm_start, warm_proxy)
       strategy  = evolution(populaton = 4, zz = 1)
                                            ^~"
 sed -i 's/evolution(populaton = 4, zz = 1)/grid(population = 4)/' "$T/typo.nas"
