@@ -413,29 +413,6 @@ Test(grad, composite_residual_concat) {
 
 /* ---- sequence ops (issue 15) ---- */
 
-static int tg_linear(tg *t, int x, int units) {
-    const ir_shape *in = tg_sh(t, x);
-    int64_t d = in->d[1];
-    ir_node *n = tg_add_node(t, IR_LINEAR, 1, &x, tg_shape(2, in->d[0], units, 0));
-    n->units = units;
-    tg_param(t, n, PARAM_WEIGHT, tg_shape(2, units, d, 0), "weight");
-    tg_param(t, n, PARAM_BIAS, tg_shape(1, units, 0, 0), "bias");
-    return n->id;
-}
-
-/* qkv projection, attention core and output projection, as the builtin. */
-static int tg_attention(tg *t, int x, int heads, int hd, int causal) {
-    int64_t tk = tg_sh(t, x)->d[0], d = tg_sh(t, x)->d[1];
-    int q = tg_linear(t, x, 3 * heads * hd);
-    ir_node *n = tg_add_node(t, IR_ATTENTION, 1, &q, tg_shape(2, tk, heads * hd, 0));
-    n->heads = heads;
-    n->head_dim = hd;
-    n->causal = causal;
-    return tg_linear(t, n->id, (int)d);
-}
-
-static int tg_seq1(tg *t, ir_op op, int x, ir_shape s) { return tg_add_node(t, op, 1, &x, s)->id; }
-
 Test(grad, linear_per_token) {
     tg *t = tg_new();
     int x = tg_input(t, 2, 5, 6, 0);
@@ -462,11 +439,8 @@ Test(grad, attention_heads_decoupled) { attention_case(3, 2, 0); } /* inner widt
 Test(grad, embedding_positional_mean) {
     tg *t = tg_new();
     int x = tg_input(t, 1, 6, 0, 0);
-    ir_node *e = tg_add_node(t, IR_EMBEDDING, 1, &x, tg_shape(2, 6, 4, 0));
-    e->vocab = 7;
-    e->units = 4;
-    tg_param(t, e, PARAM_WEIGHT, tg_shape(2, 7, 4, 0), "weight");
-    ir_node *p = tg_add_node(t, IR_POSITIONAL, 1, &e->id, tg_shape(2, 6, 4, 0));
+    int e = tg_embedding(t, x, 7, 4);
+    ir_node *p = tg_add_node(t, IR_POSITIONAL, 1, &e, tg_shape(2, 6, 4, 0));
     tg_param(t, p, PARAM_WEIGHT, tg_shape(2, 6, 4, 0), "weight");
     int a = tg_attention(t, p->id, 2, 2, 0);
     int m = tg_seq1(t, IR_MEAN_TOKENS, a, tg_shape(1, 4, 0, 0));
@@ -511,11 +485,8 @@ Test(grad, matmul_transpose) {
 Test(seq, bad_token_and_nan_name_the_layer) {
     tg *t = tg_new();
     int x = tg_input(t, 1, 3, 0, 0);
-    ir_node *e = tg_add_node(t, IR_EMBEDDING, 1, &x, tg_shape(2, 3, 4, 0));
-    e->vocab = 5;
-    e->units = 4;
-    tg_param(t, e, PARAM_WEIGHT, tg_shape(2, 5, 4, 0), "weight");
-    tg_finish(t, tg_attention(t, e->id, 2, 2, 0));
+    int e = tg_embedding(t, x, 5, 4);
+    tg_finish(t, tg_attention(t, e, 2, 2, 0));
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 1), 0);
     rt_exec *ex = rt_exec_new(&t->g, 2, 1);
     cr_assert_not_null(ex);
