@@ -89,7 +89,9 @@ static value *b_attention(interp *I, loc at, bargs *b) {
     if (!emitting(I)) return y;
     sym *qd[2] = {t, three}, *cd[2] = {t, inner};
     value *qkv = fi_v_tensor(I, 2, qd, -1), *ctx = fi_v_tensor(I, 2, cd, -1);
-    qkv->node = emit_linear(I, "attention.qkv", x, qkv, K(three), true)->id;
+    ir_node *qn = emit_linear(I, "attention.qkv", x, qkv, K(three), true);
+    qn->heads = (int)K(heads); /* marks the packed q|k|v rows (supernet slicing) */
+    qkv->node = qn->id;
     ir_node *an = fi_b_emit(I, IR_ATTENTION, "attention", &qkv, 1, ctx);
     an->heads = (int)K(heads);
     an->head_dim = (int)K(hd);

@@ -108,7 +108,7 @@ typedef struct ir_node {
     ir_act act;
     float p;             /* dropout */
     float eps, momentum; /* batchnorm (eps 1e-5, momentum 0.1 as PyTorch), layernorm eps */
-    int heads, head_dim; /* attention */
+    int heads, head_dim; /* attention; heads on a linear: attention's packed q|k|v projection */
     bool causal;         /* attention: position i attends to j <= i only */
     int vocab;           /* embedding */
     bool sinusoidal;     /* positional: fixed sin/cos code instead of a learned one */
