@@ -89,6 +89,19 @@ python3 -c "
 import struct; open('$T/ids.f32', 'wb').write(struct.pack('12f', 1, 2, 3, 4, 5, 6, 0, 0, 12, 0, 0, 0))"
 expect_exit 1 "$NASC" run "$T/tok.nas" --arch "$TP" --weights "$T/tok.safetensors" --input "$T/ids.f32"
 expect_in "$T/err" "sample 2 has token id 12 at position 2"
+# the token model exports to ONNX (Cast + Gather) and ONNX Runtime agrees, when installed
+expect_exit 0 "$NASC" build "$T/tok.nas" --arch "$TP" --weights "$T/tok.safetensors" -o "$T/tok.onnx" --emit onnx
+ORT=$SRC/tests/onnx
+if command -v node >/dev/null && [ -d "$ORT/node_modules/onnxruntime-node" ]; then
+    python3 -c "
+import random, struct; r = random.Random(5)
+open('$T/ids60.f32', 'wb').write(struct.pack('360f', *[r.randrange(10) for _ in range(360)]))"
+    "$NASC" run "$T/tok.nas" --arch "$TP" --weights "$T/tok.safetensors" --input "$T/ids60.f32" > "$T/tok.arg" &&
+        "$NASC" run "$T/tok.nas" --arch "$TP" --weights "$T/tok.safetensors" --input "$T/ids60.f32" --logits > "$T/tok.log" &&
+        ok || bad "nasc run on token ids"
+    node "$ORT/ort_check.js" compare "$T/tok.onnx" "$T/ids60.f32" 6 "$T/tok.arg" "$T/tok.log" 1e-4 > "$T/ort" 2>&1 &&
+        ok || bad "ONNX Runtime disagrees on the token model: $(cat "$T/ort")"
+fi
 # the checker: heads that do not divide the width, patches that do not tile the image
 cat > "$T/bad.nas" <<'NAS'
 space B(x: Tensor[1, 28, 28]) -> Tensor[10] {
