@@ -12,17 +12,34 @@
 #include "graph.h"
 #include "kernels_seq.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+/* As kernels.c: AVX-512, AVX2 and baseline clones, chosen at load time;
+ * no reassociation, so every clone computes the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define RT_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RT_SIMD
+#endif
+
 /* ================= attention ================= */
 
-static float dot(const float *a, const float *b, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
+/* Eight partial sums in a fixed order: the loop vectorises without
+ * reassociation, and the result does not depend on the clone. */
+static inline float dot(const float *a, const float *b, int n) {
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
     return s;
 }
 
 /* Scores of query i against keys 0..last, softmaxed in place into p.
  * Returns 0, or -1 when a score is not finite. */
-static int attn_row(const float *q, const float *k0, int ld, int hd, int last, float scale, float *p) {
+static inline int attn_row(const float *q, const float *k0, int ld, int hd, int last, float scale, float *p) {
     float mx = -INFINITY;
     for (int j = 0; j <= last; j++) {
         float s = dot(q, k0 + (int64_t)j * ld, hd) * scale;
@@ -37,8 +54,8 @@ static int attn_row(const float *q, const float *k0, int ld, int hd, int last, f
     return 0;
 }
 
-int rt_attn_fwd(const rt_attn_geom *g, const float *qkv, float *y, float *P, float *row, int n,
-                int *bad_sample) {
+RT_SIMD int rt_attn_fwd(const rt_attn_geom *g, const float *qkv, float *y, float *P, float *row, int n,
+                        int *bad_sample) {
     int t = g->t, H = g->heads, hd = g->head_dim, inner = H * hd, ld = 3 * inner;
     float scale = 1.0f / sqrtf((float)hd);
     for (int s = 0; s < n; s++) {
@@ -67,8 +84,8 @@ int rt_attn_fwd(const rt_attn_geom *g, const float *qkv, float *y, float *P, flo
     return 0;
 }
 
-void rt_attn_bwd(const rt_attn_geom *g, const float *qkv, const float *P, const float *dy, float *dqkv,
-                 float *row, int n) {
+RT_SIMD void rt_attn_bwd(const rt_attn_geom *g, const float *qkv, const float *P, const float *dy,
+                         float *dqkv, float *row, int n) {
     int t = g->t, H = g->heads, hd = g->head_dim, inner = H * hd, ld = 3 * inner;
     float scale = 1.0f / sqrtf((float)hd);
     for (int s = 0; s < n; s++) {
