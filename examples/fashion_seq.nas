@@ -49,6 +49,7 @@ train {
     data      = fashion_mnist
     epochs    = 1
     batch     = 128
+    data_fraction = 0.33       // a third of the training set per trial: a search of minutes
     optimizer = adam(lr = 2e-3)
 }
 
