@@ -17,6 +17,7 @@
 #include "err.h"
 #include "exec.h"
 #include "kernels.h"
+#include "kernels_seq.h"
 
 /* im2col budget per conv chunk, and for all per-node cached columns
  * (floats): a cached column saves recomputing im2col in backward. */
@@ -41,6 +42,9 @@ typedef struct rt_node_state {
     float *mask;             /* dropout */
     int mul_bcast, mul_big;  /* mul: broadcast form, index of the full-size input */
     int pidx[IR_MAX_PARAMS]; /* trainable index of each param, or -1 */
+    rt_attn_geom ag;         /* attention */
+    float *probs, *row;      /* attention: P [max_batch, H, t, t] (training), a row of scratch */
+    float *code;             /* positional: the sinusoidal table [t, d] (owned) */
 } rt_node_state;
 
 struct rt_exec {
@@ -58,6 +62,7 @@ struct rt_exec {
     char *written; /* per gradient buffer owner: written in this backward */
     int *owner;    /* node whose buffer a node's value/gradient lives in (flatten aliases) */
     int want_dx, freeze, have_mask;
+    char err[256]; /* why the last forward failed (a bad token id, a NaN in attention) */
 };
 
 /* ================= kernel geometry ================= */
@@ -187,6 +192,18 @@ static int setup_node(rt_exec *e, int i, int64_t *own_total, int64_t *scol, int6
         s->inner = s->numel / s->bn_c;
         break;
     }
+    case IR_ATTENTION: {
+        int64_t t = in->d[0];
+        s->ag = (rt_attn_geom){(int)t, n->heads, n->head_dim, n->causal};
+        if (!(s->row = zalloc(t, sizeof(float)))) return -1;
+        if (!e->infer_only && !(s->probs = zalloc(mb * (int64_t)n->heads * t * t, sizeof(float)))) return -1;
+        break;
+    }
+    case IR_POSITIONAL:
+        if (!n->sinusoidal) break;
+        if (!(s->code = zalloc(s->numel, sizeof(float)))) return -1;
+        rt_pos_sinusoid(s->code, (int)n->shape.d[0], (int)n->shape.d[1]);
+        break;
     default: break;
     }
     return 0;
@@ -285,6 +302,9 @@ void rt_exec_free(rt_exec *e) {
         free(s->mean);
         free(s->invstd);
         free(s->mask);
+        free(s->probs);
+        free(s->row);
+        free(s->code);
     }
     for (int i = 0; e->grads && i < e->ntr; i++) free(e->grads[i]);
     free(e->ns);
@@ -315,7 +335,46 @@ static void dropout_mask(rt_exec *e, float *mask, int64_t len, float p) {
     for (int64_t i = 0; i < len; i++) mask[i] = nasc_rng_uniform(&e->rng) < (double)p ? 0.0f : keep;
 }
 
-static void fwd_node(rt_exec *e, int i, const float *x, int nb, int train) {
+/* Forward of the sequence ops; -1 with e->err naming the layer when the
+ * input is bad (a token id outside the vocabulary, a non-finite score). */
+static int fwd_seq(rt_exec *e, const ir_node *n, rt_node_state *s, const float *a, int nb) {
+    const ir_shape *in = &e->g->nodes[n->in[0]].shape;
+    int bs = 0, bp = 0;
+    switch (n->op) {
+    case IR_LINEAR:
+        rt_dense_fwd(a, pdata(n, PARAM_WEIGHT), n->bias ? pdata(n, PARAM_BIAS) : NULL, s->y,
+                     nb * (int)in->d[0], (int)in->d[1], n->units);
+        break;
+    case IR_ATTENTION:
+        if (rt_attn_fwd(&s->ag, a, s->y, s->probs, s->row, nb, &bs))
+            return err_set(e->err, sizeof e->err,
+                           "attention layer '%s': a score is not finite (NaN or infinity in its input) in "
+                           "sample %d of the batch",
+                           n->name ? n->name : "?", bs + 1);
+        break;
+    case IR_EMBEDDING:
+        if (rt_embed_fwd(a, pdata(n, PARAM_WEIGHT), s->y, nb, (int)in->d[0], n->units, n->vocab, &bs, &bp))
+            return err_set(
+                e->err, sizeof e->err,
+                "embedding layer '%s': token id %g at position %d of sample %d of the batch is not "
+                "an integer in [0, %d) (the vocabulary)",
+                n->name ? n->name : "?", (double)a[(int64_t)bs * in->d[0] + bp], bp, bs + 1, n->vocab);
+        break;
+    case IR_POSITIONAL: rt_pos_fwd(a, s->code ? s->code : pdata(n, PARAM_WEIGHT), s->y, nb, s->numel); break;
+    case IR_PATCHES:
+        rt_patches_fwd(a, s->y, nb, (int)in->d[0], (int)in->d[1], (int)in->d[2], n->kernel[0]);
+        break;
+    case IR_MEAN_TOKENS: rt_mean_tokens_fwd(a, s->y, nb, (int)in->d[0], (int)in->d[1]); break;
+    case IR_MATMUL:
+        rt_matmul_fwd(a, e->ns[n->in[1]].y, s->y, nb, (int)in->d[0], (int)in->d[1], (int)n->shape.d[1]);
+        break;
+    case IR_TRANSPOSE: rt_transpose_fwd(a, s->y, nb, (int)in->d[0], (int)in->d[1]); break;
+    default: break;
+    }
+    return 0;
+}
+
+static int fwd_node(rt_exec *e, int i, const float *x, int nb, int train) {
     ir_graph *g = e->g;
     ir_node *n = &g->nodes[i];
     rt_node_state *s = &e->ns[i];
@@ -385,14 +444,17 @@ static void fwd_node(rt_exec *e, int i, const float *x, int nb, int train) {
         rt_softmax_fwd(a, s->y, len / d, d);
         break;
     }
-    default: break;
+    default: return fwd_seq(e, n, s, a, nb);
     }
+    return 0;
 }
 
 const float *rt_exec_forward(rt_exec *e, const float *x, int batch, int train) {
     if (!e || !x || batch <= 0 || batch > e->max_batch) return NULL;
     if (e->infer_only) train = 0;
-    for (int i = 0; i < e->g->n_nodes; i++) fwd_node(e, i, x, batch, train);
+    e->err[0] = 0;
+    for (int i = 0; i < e->g->n_nodes; i++)
+        if (fwd_node(e, i, x, batch, train)) return NULL;
     if (train) e->have_mask = 1;
     e->batch = batch;
     e->train = train;
@@ -438,6 +500,46 @@ static void put(float *dst, const float *src, int64_t len, int acc) {
         rt_axpy(dst, src, len);
     else
         memcpy(dst, src, sizeof(float) * (size_t)len);
+}
+
+static void bwd_seq(rt_exec *e, const ir_node *n, rt_node_state *s, const float *a, int nb) {
+    const ir_shape *in = &e->g->nodes[n->in[0]].shape;
+    const float *dy = s->dy;
+    int acc = 0;
+    float *da;
+    switch (n->op) {
+    case IR_LINEAR:
+        da = gput(e, n->in[0], &acc);
+        rt_dense_bwd(a, pdata(n, PARAM_WEIGHT), dy, da, pgrad(e, n, PARAM_WEIGHT), pgrad(e, n, PARAM_BIAS),
+                     nb * (int)in->d[0], (int)in->d[1], n->units, acc);
+        break;
+    case IR_ATTENTION:
+        if ((da = gacc(e, n->in[0], nb))) rt_attn_bwd(&s->ag, a, s->probs, dy, da, s->row, nb);
+        break;
+    case IR_EMBEDDING:
+        if (pgrad(e, n, PARAM_WEIGHT))
+            rt_embed_bwd(a, dy, pgrad(e, n, PARAM_WEIGHT), nb, (int)in->d[0], n->units, n->vocab);
+        break;
+    case IR_POSITIONAL:
+        rt_pos_bwd(dy, gacc(e, n->in[0], nb), s->code ? NULL : pgrad(e, n, PARAM_WEIGHT), nb, s->numel);
+        break;
+    case IR_PATCHES:
+        if ((da = gacc(e, n->in[0], nb)))
+            rt_patches_bwd(dy, da, nb, (int)in->d[0], (int)in->d[1], (int)in->d[2], n->kernel[0]);
+        break;
+    case IR_MEAN_TOKENS:
+        if ((da = gacc(e, n->in[0], nb))) rt_mean_tokens_bwd(dy, da, nb, (int)in->d[0], (int)in->d[1]);
+        break;
+    case IR_MATMUL: {
+        float *ga = gacc(e, n->in[0], nb), *gb = gacc(e, n->in[1], nb);
+        rt_matmul_bwd(a, e->ns[n->in[1]].y, dy, ga, gb, nb, (int)in->d[0], (int)in->d[1], (int)n->shape.d[1]);
+        break;
+    }
+    case IR_TRANSPOSE:
+        if ((da = gacc(e, n->in[0], nb))) rt_transpose_bwd(dy, da, nb, (int)in->d[0], (int)in->d[1]);
+        break;
+    default: break;
+    }
 }
 
 static void bwd_node(rt_exec *e, int i, int nb) {
@@ -524,7 +626,10 @@ static void bwd_node(rt_exec *e, int i, int nb) {
         if ((da = gacc(e, n->in[0], nb))) rt_softmax_bwd(s->y, dy, da, len / d, d);
         break;
     }
-    default: break; /* input, flatten (aliased), zero (no gradient) */
+    case IR_INPUT:
+    case IR_FLATTEN:
+    case IR_ZERO: break; /* no input, aliased, no gradient */
+    default: bwd_seq(e, n, s, a, nb); break;
     }
 }
 
@@ -612,6 +717,8 @@ const float *rt_exec_input_grad(const rt_exec *e) {
 void rt_exec_freeze_dropout(rt_exec *e, int on) {
     if (e) e->freeze = on != 0;
 }
+
+const char *rt_exec_error(const rt_exec *e) { return e && e->err[0] ? e->err : NULL; }
 
 const float *rt_exec_node_output(const rt_exec *e, int id) {
     return e && id >= 0 && id < e->g->n_nodes ? e->ns[id].y : NULL;

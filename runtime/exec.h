@@ -31,7 +31,8 @@ void rt_exec_free(rt_exec *e);
 
 /* Forward pass.  train: batchnorm uses batch statistics and updates running
  * ones, dropout is active.  x: [batch, input numel].  Returns the output
- * activations ([batch, output numel], owned by e). */
+ * activations ([batch, output numel], owned by e), or NULL on bad
+ * arguments or bad input (rt_exec_error says why). */
 const float *rt_exec_forward(rt_exec *e, const float *x, int batch, int train);
 /* Softmax cross-entropy of the last forward's output against labels;
  * fills dlogits internally.  Returns the mean loss over the batch and, if
@@ -67,6 +68,10 @@ const float *rt_exec_input_grad(const rt_exec *e);
 /* While on, train-mode forwards reuse the current dropout masks instead
  * of drawing new ones (finite-difference checks need a fixed mask). */
 void rt_exec_freeze_dropout(rt_exec *e, int on);
+/* Why the last rt_exec_forward returned NULL on valid arguments: the input
+ * was bad for a layer it names (a token id outside the vocabulary, NaN or
+ * infinity reaching an attention score).  NULL when it did not fail. */
+const char *rt_exec_error(const rt_exec *e);
 /* Output of node id from the last forward ([batch, numel]), or NULL. */
 const float *rt_exec_node_output(const rt_exec *e, int id);
 /* Gradient of the loss with respect to node id's output after the last

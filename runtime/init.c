@@ -4,7 +4,9 @@
  * conv weights, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) biases, batchnorm and
  * layernorm affine 1/0, running statistics 0/1.  INIT_XAVIER replaces the
  * weight init by Xavier-uniform (bound sqrt(6/(fan_in+fan_out))) and keeps
- * PyTorch's bias init. */
+ * PyTorch's bias init.  Sequence layers: the per-token linear as dense,
+ * embeddings N(0, 1) as nn.Embedding, learned position codes N(0, 0.02)
+ * as ViT. */
 #include <math.h>
 #include <stdlib.h>
 #include "data.h"
@@ -22,6 +24,10 @@ static void fill_uniform(nasc_rng *r, float *d, int64_t n, double bound) {
     for (int64_t i = 0; i < n; i++) d[i] = (float)((2.0 * nasc_rng_uniform(r) - 1.0) * bound);
 }
 
+static void fill_normal(nasc_rng *r, float *d, int64_t n, double std) {
+    for (int64_t i = 0; i < n; i++) d[i] = (float)(std * rt_rng_normal(r));
+}
+
 static void fill_const(float *d, int64_t n, float v) {
     for (int64_t i = 0; i < n; i++) d[i] = v;
 }
@@ -30,7 +36,7 @@ static void init_node(ir_node *n, rt_init_kind kind, nasc_rng *r) {
     const ir_param *w = NULL;
     for (int p = 0; p < n->n_params; p++)
         if (n->params[p].role == PARAM_WEIGHT) w = &n->params[p];
-    int affine = n->op == IR_DENSE || n->op == IR_CONV2D || n->op == IR_CONV1D;
+    int affine = n->op == IR_DENSE || n->op == IR_CONV2D || n->op == IR_CONV1D || n->op == IR_LINEAR;
     double fin = 1.0, fout = 1.0;
     if (affine && w) fans(w, &fin, &fout);
     for (int p = 0; p < n->n_params; p++) {
@@ -38,7 +44,10 @@ static void init_node(ir_node *n, rt_init_kind kind, nasc_rng *r) {
         int64_t cnt = ir_shape_numel(&pr->shape);
         switch (pr->role) {
         case PARAM_WEIGHT:
-            if (!affine)
+            if (n->op == IR_EMBEDDING ||
+                n->op == IR_POSITIONAL) /* nn.Embedding: N(0, 1); ViT's code: N(0, 0.02) */
+                fill_normal(r, pr->data, cnt, n->op == IR_EMBEDDING ? 1.0 : 0.02);
+            else if (!affine)
                 fill_const(pr->data, cnt, 1.0f);
             else if (kind == INIT_XAVIER)
                 fill_uniform(r, pr->data, cnt, sqrt(6.0 / (fin + fout)));

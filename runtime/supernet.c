@@ -85,6 +85,7 @@ static void param_name(const ir_node *nd, const ir_param *p, char *buf, size_t c
  * depthwise (groups = channels) slices like a plain conv, any other
  * grouping would mix channels of different groups. */
 static int groups_kind(const ir_node *nd) {
+    if (nd->op == IR_LINEAR && nd->heads > 0) return SN_PACKED_QKV;
     if (nd->op != IR_CONV2D && nd->op != IR_CONV1D) return 0;
     if (nd->groups <= 1) return 0;
     return nd->params[0].shape.d[1] == 1 ? -1 : nd->groups;
@@ -204,6 +205,8 @@ int64_t sn_offset(const sn_tensor *t, const ir_shape *sub, int64_t idx) {
     for (int d = 0; d < sub->rank; d++) {
         int64_t c = coord[d];
         if (centre && d >= 2) c += (t->shape.d[d] - sub->d[d]) / 2;
+        if (d == 0 && t->groups_kind == SN_PACKED_QKV) /* leading rows of each of q, k and v */
+            c = c / (sub->d[0] / 3) * (t->shape.d[0] / 3) + c % (sub->d[0] / 3);
         off = off * t->shape.d[d] + c;
     }
     return off;

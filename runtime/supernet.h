@@ -11,6 +11,8 @@
  *     layers of later loop iterations are simply absent);
  *   - the centre of the spatial dimensions of a conv weight (elastic
  *     kernel, as Once-for-All);
+ *   - for attention's packed q|k|v projection, the leading rows of each
+ *     third (heads and head widths, SN_PACKED_QKV);
  * and a layer another alternative does not have is its own tensor (one
  * branch per alternative).  Nothing here knows about decisions: the
  * driver (drv_supernet.c) builds the store from graphs of covering points.
@@ -24,12 +26,18 @@
 #include "graph.h"
 #include "optim.h"
 
+/* The packed QKV projection of attention (a linear with heads set): its
+ * rows are three blocks, q, k and v, each sliced to its leading rows, so
+ * fewer heads (or a narrower head) take the first heads of each. */
+#define SN_PACKED_QKV 3
+
 typedef struct sn_tensor {
     char *name; /* "<key>.<role>", e.g. "conv2d@0:12:9[2].weight" */
     ir_op op;
     ir_param_role role;
     bool trainable;
-    int groups_kind; /* conv: 0 dense (groups 1), -1 depthwise (groups = channels), else groups */
+    int groups_kind; /* conv: 0 dense (groups 1), -1 depthwise (groups = channels), else groups;
+                        SN_PACKED_QKV: an attention's q|k|v projection, sliced per third */
     ir_shape shape;  /* the largest over the space */
     float *data;     /* numel(shape), after sn_alloc */
     float *grad;     /* accumulated gradient during a step (sn_step) */

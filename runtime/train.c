@@ -17,6 +17,7 @@
 #include "normalize.h"
 #include "safetensors.h"
 #include "train.h"
+#include "kernels_seq.h"
 
 struct rt_trainer {
     ir_graph *g;
@@ -158,7 +159,7 @@ int rt_check_data(const ir_graph *g, const rt_dataset *d, const char *what, char
         if (d->y[i] < 0 || d->y[i] >= out)
             return err_set(err, errcap, "the %s set has label %lld but the network has only %lld outputs",
                            what, (long long)d->y[i], (long long)out);
-    return 0;
+    return rt_check_tokens(g, d, what, err, errcap);
 }
 
 static void gather(const rt_dataset *d, const int64_t *idx, int m, int64_t in, float *xb, int32_t *yb) {
@@ -168,12 +169,16 @@ static void gather(const rt_dataset *d, const int64_t *idx, int m, int64_t in, f
     }
 }
 
-static int eval_exec(rt_exec *e, const rt_dataset *d, int batch, int64_t in, double *acc, double *loss) {
+static int eval_exec(rt_exec *e, const rt_dataset *d, int batch, int64_t in, double *acc, double *loss,
+                     char *err, size_t errcap) {
     int64_t hits = 0;
     double ls = 0.0;
     for (int64_t b0 = 0; b0 < d->n; b0 += batch) {
         int m = d->n - b0 < batch ? (int)(d->n - b0) : batch, c = 0;
-        if (!rt_exec_forward(e, d->x + b0 * in, m, 0)) return -1;
+        if (!rt_exec_forward(e, d->x + b0 * in, m, 0)) {
+            const char *why = rt_exec_error(e);
+            return err_set(err, errcap, "%s", why ? why : "the forward pass failed");
+        }
         ls += (double)rt_exec_loss(e, d->y + b0, m, &c) * m;
         hits += c;
     }
@@ -188,7 +193,7 @@ int rt_evaluate(ir_graph *g, const rt_dataset *d, int batch, double *accuracy, d
     if (batch <= 0) batch = 256;
     rt_exec *e = rt_exec_new(g, batch, 0);
     if (!e) return err_set(err, errcap, "out of memory building the executor");
-    int rc = eval_exec(e, d, batch, ir_shape_numel(&g->nodes[g->input].shape), accuracy, loss);
+    int rc = eval_exec(e, d, batch, ir_shape_numel(&g->nodes[g->input].shape), accuracy, loss, err, errcap);
     rt_exec_free(e);
     return rc;
 }
@@ -251,7 +256,9 @@ static int run_epoch(rt_trainer *t, const rt_dataset *d, const int64_t *base, in
             rt_augment_batch(&t->cfg.augment, &d->sample, &t->g->norm, t->xb, m,
                              t->cfg.seed * 0xD1B54A32D192ED03ull + ((uint64_t)epoch << 32) + (uint64_t)s,
                              t->aug_tmp);
-        rt_exec_forward(t->e, t->xb, m, 1);
+        if (!rt_exec_forward(t->e, t->xb, m, 1))
+            return err_set(err, cap, "epoch %d (step %lld): %s", epoch, (long long)(s + 1),
+                           rt_exec_error(t->e) ? rt_exec_error(t->e) : "the forward pass failed");
         float loss = rt_exec_loss(t->e, t->yb, m, NULL);
         if (!isfinite(loss))
             return err_set(err, cap, "loss became %s in epoch %d (step %lld)", isnan(loss) ? "NaN" : "Inf",
@@ -303,8 +310,9 @@ int rt_trainer_run(rt_trainer *t, const rt_dataset *train, const rt_dataset *val
     free(base);
     free(idx);
     int64_t in = ir_shape_numel(&t->g->nodes[t->g->input].shape);
-    if (val && val->n > 0) eval_exec(t->e, val, t->cfg.batch, in, &m->accuracy, &m->val_loss);
-    if (test && test->n > 0) eval_exec(t->e, test, t->cfg.batch, in, &m->test_accuracy, NULL);
+    /* a model that diverged into NaN reports NaN accuracy rather than fail here */
+    if (val && val->n > 0) eval_exec(t->e, val, t->cfg.batch, in, &m->accuracy, &m->val_loss, NULL, 0);
+    if (test && test->n > 0) eval_exec(t->e, test, t->cfg.batch, in, &m->test_accuracy, NULL, NULL, 0);
     m->params = t->g->params;
     m->flops = t->g->flops;
     m->memory = t->g->memory;

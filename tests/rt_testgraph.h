@@ -175,6 +175,39 @@ static inline int tg_mul(tg *t, int a, int b) {
     return tg_add_node(t, IR_MUL, 2, xs, ir_shape_numel(sa) >= ir_shape_numel(sb) ? *sa : *sb)->id;
 }
 
+/* ---- sequence ops (issue 15) ---- */
+
+static inline int tg_linear(tg *t, int x, int units) {
+    const ir_shape *in = tg_sh(t, x);
+    int64_t d = in->d[1];
+    ir_node *n = tg_add_node(t, IR_LINEAR, 1, &x, tg_shape(2, in->d[0], units, 0));
+    n->units = units;
+    tg_param(t, n, PARAM_WEIGHT, tg_shape(2, units, d, 0), "weight");
+    tg_param(t, n, PARAM_BIAS, tg_shape(1, units, 0, 0), "bias");
+    return n->id;
+}
+
+/* qkv projection, attention core and output projection, as the builtin. */
+static inline int tg_attention(tg *t, int x, int heads, int hd, int causal) {
+    int64_t tk = tg_sh(t, x)->d[0], d = tg_sh(t, x)->d[1];
+    int q = tg_linear(t, x, 3 * heads * hd);
+    ir_node *n = tg_add_node(t, IR_ATTENTION, 1, &q, tg_shape(2, tk, heads * hd, 0));
+    n->heads = heads;
+    n->head_dim = hd;
+    n->causal = causal;
+    return tg_linear(t, n->id, (int)d);
+}
+
+static inline int tg_embedding(tg *t, int x, int vocab, int dim) {
+    ir_node *n = tg_add_node(t, IR_EMBEDDING, 1, &x, tg_shape(2, tg_sh(t, x)->d[0], dim, 0));
+    n->vocab = vocab;
+    n->units = dim;
+    tg_param(t, n, PARAM_WEIGHT, tg_shape(2, vocab, dim, 0), "weight");
+    return n->id;
+}
+
+static inline int tg_seq1(tg *t, ir_op op, int x, ir_shape s) { return tg_add_node(t, op, 1, &x, s)->id; }
+
 static inline void tg_finish(tg *t, int output) {
     t->g.output = output;
     ir_graph_finish(&t->g);

@@ -694,3 +694,99 @@ Test(errors, bad_graphs_give_messages) {
     cg_jit_free(j);
     tg_free(t);
 }
+
+/* ---------- sequence ops (issue 15) ---------- */
+
+static tg *g_linear_gelu(int t_, int d, int units) {
+    tg *t = tg_new();
+    int x = tg_input(t, 2, t_, d, 0);
+    int a = tg_act(t, tg_linear(t, x, units), ACT_GELU);
+    tg_finish(t, tg_linear(t, a, 5));
+    return t;
+}
+
+static tg *g_attention(int t_, int d, int heads, int hd, int causal) {
+    tg *t = tg_new();
+    int x = tg_input(t, 2, t_, d, 0);
+    int a = tg_attention(t, x, heads, hd, causal);
+    int res[2] = {a, x};
+    tg_finish(t, tg_sum(t, 2, res)); /* the residual add fuses into the output projection */
+    return t;
+}
+
+Test(jit, linear_per_token) {
+    run_graph(g_linear_gelu(5, 7, 9), 11, "linear small");
+    run_graph(g_linear_gelu(16, 48, 144), 12, "linear gemm-sized");
+}
+Test(jit, attention) {
+    run_graph(g_attention(6, 8, 2, 4, 0), 13, "attention");
+    run_graph(g_attention(16, 48, 1, 48, 0), 14, "attention one head");
+    run_graph(g_attention(7, 8, 3, 2, 1), 15, "attention causal decoupled");
+}
+
+/* patches -> linear -> learned positions -> transpose twice -> matmul
+ * with itself transposed -> mean over tokens; and token ids through an
+ * embedding with sinusoidal positions. */
+Test(jit, patches_positional_matmul_mean) {
+    tg *t = tg_new();
+    int x = tg_input(t, 3, 2, 8, 4);
+    int p = tg_seq1(t, IR_PATCHES, x, tg_shape(2, 8, 8, 0));
+    t->nodes[p].kernel[0] = 2;
+    int l = tg_linear(t, p, 6);
+    ir_node *pos = tg_add_node(t, IR_POSITIONAL, 1, &l, tg_shape(2, 8, 6, 0));
+    tg_param(t, pos, PARAM_WEIGHT, tg_shape(2, 8, 6, 0), "weight");
+    int tr = tg_seq1(t, IR_TRANSPOSE, pos->id, tg_shape(2, 6, 8, 0));
+    int mm[2] = {pos->id, tr};
+    int m = tg_add_node(t, IR_MATMUL, 2, mm, tg_shape(2, 8, 8, 0))->id;
+    tg_finish(t, tg_seq1(t, IR_MEAN_TOKENS, m, tg_shape(1, 8, 0, 0)));
+    run_graph(t, 16, "patches");
+}
+
+Test(jit, embedding_sinusoidal) {
+    tg *t = tg_new();
+    int x = tg_input(t, 1, 5, 0, 0);
+    int e = tg_embedding(t, x, 4, 6);
+    int s = tg_seq1(t, IR_POSITIONAL, e, tg_shape(2, 5, 6, 0));
+    t->nodes[s].sinusoidal = true;
+    tg_finish(t, tg_seq1(t, IR_MEAN_TOKENS, s, tg_shape(1, 6, 0, 0)));
+    init_params(t, 17);
+    float ids[10] = {0, 3, 2, 1, 1, 3, 3, 0, 2, 2}, ref[12], y[12];
+    cr_assert_eq(rt_forward_eval(&t->g, ids, ref, 2), 0);
+    char err[256];
+    cg_jit *j = cg_jit_compile(&t->g, CG_OPT_SEARCH, err, sizeof err);
+    cr_assert_not_null(j, "%s", err);
+    cr_assert_eq(cg_jit_run(j, ids, y, 2), 0);
+    cr_expect_leq(rel_err(y, ref, 12), 1e-5);
+    /* out-of-vocabulary ids are clamped, never read outside the weights */
+    float wild[10] = {-5, 1e30f, NAN, 4, 3.5f, 0, 0, 0, 0, 0};
+    cr_assert_eq(cg_jit_run(j, wild, y, 2), 0);
+    cg_jit_free(j);
+    tg_free(t);
+}
+
+/* One encoder layer, post-norm (layernorm after each residual add) or
+ * pre-norm, on 16 tokens, then the classifier head. */
+static tg *g_encoder(int d, int heads, int prenorm) {
+    tg *t = tg_new();
+    int x = tg_input(t, 2, 16, 49, 0);
+    int h = tg_linear(t, x, d);
+    int m = prenorm ? tg_ln(t, h) : h;
+    int a = tg_attention(t, m, heads, d / heads, 0);
+    int r1[2] = {h, a};
+    int y = tg_sum(t, 2, r1);
+    if (!prenorm) y = tg_ln(t, y);
+    int f = prenorm ? tg_ln(t, y) : y;
+    f = tg_linear(t, tg_act(t, tg_linear(t, f, 2 * d), ACT_GELU), d);
+    int r2[2] = {y, f};
+    int z = tg_sum(t, 2, r2);
+    if (!prenorm) z = tg_ln(t, z);
+    int mt = tg_seq1(t, IR_MEAN_TOKENS, tg_ln(t, z), tg_shape(1, d, 0, 0));
+    tg_finish(t, tg_dense(t, mt, 10, 1));
+    return t;
+}
+
+Test(jit, encoder_layer_pre_and_post_norm) {
+    run_graph(g_encoder(48, 2, 1), 18, "encoder prenorm");
+    run_graph(g_encoder(48, 2, 0), 19, "encoder postnorm");
+    run_graph(g_encoder(64, 4, 0), 20, "encoder postnorm 64");
+}

@@ -473,4 +473,58 @@ Test(supernet, resume_after_a_kill_is_bit_identical) {
     snprintf(want, sizeof want, "checkpoint %s is of another training (seed=5 there, seed=6 now)", ck);
     cr_assert(strstr(err, want), "%s", err);
     unlink(ref), unlink(out), unlink(ck);
+
+/* Attention in a supernet (issue 15): heads and widths are sliceable.
+ * The packed q|k|v projection takes the leading rows of each third. */
+static const char *SEQ_SPACE = "space S(x: Tensor[1, 8, 8]) -> Tensor[4] {\n"
+                               "    let width = choice {8, 16}\n"
+                               "    let heads = choice {1, 2}\n"
+                               "    h = positional(dense(patches(x, 2), width))\n"
+                               "    h = h + attention(layernorm(h), heads, head_dim = 4)\n"
+                               "    return dense(mean_tokens(h), 4)\n"
+                               "}\n"
+                               "train {\n"
+                               "    data = idx(\"" DATA "tiny-train-images-idx3-ubyte.gz\", \"" DATA
+                               "tiny-train-labels-idx1-ubyte.gz\")\n"
+                               "    epochs = 1\n"
+                               "}\n";
+
+Test(supernet, attention_heads_slice_per_third) {
+    fx f = load(SEQ_SPACE);
+    cr_assert(drv_supernet_build(&f.sb, f.c, f.p, f.s, true));
+    char err[256];
+    cr_assert_eq(sn_alloc(f.sb.net, 3, err, sizeof err), 0);
+    ir_graph g;
+    cr_assert(run(&f, "{\"decisions\": {\"width\": 8, \"heads\": 1}}", &g));
+    cr_assert_eq(sn_gather(f.sb.net, &g, err, sizeof err), 0, "%s", err);
+    const ir_node *qkv = NULL;
+    for (int i = 0; i < g.n_nodes && !qkv; i++)
+        if (g.nodes[i].op == IR_LINEAR && g.nodes[i].heads) qkv = &g.nodes[i];
+    cr_assert_not_null(qkv);
+    char name[512];
+    snprintf(name, sizeof name, "%s.weight", qkv->key);
+    const sn_tensor *t = sn_find(f.sb.net, name);
+    cr_assert_not_null(t, "%s", name);
+    cr_assert_eq(t->shape.d[0], 3 * 2 * 4); /* q|k|v of the most heads */
+    cr_assert_eq(t->shape.d[1], 16);        /* the widest input */
+    /* subnet row r of third b (4 rows each) is the supernet's row b * 8 + r, columns leading */
+    const float *w = qkv->params[0].data;
+    for (int b = 0; b < 3; b++)
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 8; c++)
+                cr_assert_eq(w[(b * 4 + r) * 8 + c], t->data[(b * 8 + r) * 16 + c], "third %d row %d", b, r);
+    rt_params_free(&g);
+    /* every point of the space inherits weights and runs */
+    uint64_t rng = 5;
+    for (int i = 0; i < 6; i++) {
+        assignment *a;
+        cr_assert(drv_supernet_sample(&f.sb, &rng, &a, &g));
+        cr_assert_eq(sn_gather(f.sb.net, &g, err, sizeof err), 0, "%s", err);
+        float x[2 * 64], y[2 * 4];
+        for (int k = 0; k < 2 * 64; k++) x[k] = (float)cos(0.11 * k);
+        cr_assert_eq(rt_forward_eval(&g, x, y, 2), 0);
+        for (int k = 0; k < 8; k++) cr_assert(isfinite(y[k]));
+        rt_params_free(&g);
+    }
+    done(&f);
 }

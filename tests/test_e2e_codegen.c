@@ -99,3 +99,11 @@ Test(e2e, jit_equals_reference_on_every_example_space, .timeout = 300) {
     closedir(d);
     cr_expect_geq(files, 4);
 }
+
+/* The sequence spaces (issue 15) with more points: attention with and
+ * without the causal mask, the convolution mixer, pre- and post-norm,
+ * sinusoidal and learned positions, and the 1-D convolution family. */
+Test(e2e, jit_equals_reference_on_the_sequence_spaces, .timeout = 300) {
+    check_file(NASC_SOURCE_DIR "/examples/fashion_vit.nas", 8);
+    check_file(NASC_SOURCE_DIR "/examples/fashion_seq.nas", 10);
+}

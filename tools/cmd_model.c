@@ -15,6 +15,7 @@
 #include "data.h"
 #include "normalize.h"
 #include "drv_supernet.h"
+#include "kernels_seq.h"
 #include "recipe.h"
 #include "train.h"
 
@@ -214,13 +215,21 @@ static float *read_inputs(const char *path, int64_t numel, int64_t *n, char *err
     return x;
 }
 
-/* norm: the standardisation stored with the weights, applied to the
- * inputs as training applied it. */
-static int run_inputs(cg_jit *j, const ir_input_norm *norm, const opts *o, char *err, size_t cap) {
+/* g->norm: the standardisation stored with the weights, applied to the
+ * inputs as training applied it.  Token ids are checked against the
+ * vocabulary first (the compiled code only clamps them). */
+static int run_inputs(cg_jit *j, const ir_graph *g, const opts *o, char *err, size_t cap) {
     int64_t in = cg_jit_input_numel(j), outn = cg_jit_output_numel(j), n = 0;
     float *x = read_inputs(o->input, in, &n, err, cap);
     if (!x) return -1;
-    if (rt_norm_apply(norm, in, x, n, err, cap)) {
+    rt_dataset view = {.n = n, .sample = g->nodes[g->input].shape, .x = x};
+    char why[384];
+    if (rt_check_tokens(g, &view, "input", why, sizeof why)) {
+        snprintf(err, cap, "%s: %s", o->input, why);
+        free(x);
+        return -1;
+    }
+    if (rt_norm_apply(&g->norm, in, x, n, err, cap)) {
         free(x);
         return -1;
     }
@@ -256,7 +265,7 @@ int cmd_run(nasc_ctx *c, const opts *o) {
         return EXIT_INTERNAL;
     }
     int rc = 0;
-    if (o->input) rc = run_inputs(j, &g.norm, o, err, sizeof err);
+    if (o->input) rc = run_inputs(j, &g, o, err, sizeof err);
     if (rc == 0 && o->bench) {
         cg_bench_result r;
         rc = cg_bench(j, 1000, &r, err, sizeof err);

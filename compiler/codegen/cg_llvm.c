@@ -21,6 +21,7 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include "cg_llvm.h"
+#include "cg_llvm_int.h"
 
 typedef struct cx {
     LLVMContextRef C;
@@ -38,11 +39,7 @@ typedef struct cx {
     int64_t scratch_need;
 } cx;
 
-typedef struct loop {
-    LLVMValueRef iv;
-    LLVMBasicBlockRef head, exit;
-    int64_t step;
-} loop;
+typedef cg_loop loop;
 
 /* ---------- small IR helpers ---------- */
 
@@ -263,7 +260,7 @@ static LLVMValueRef hsum(cx *c, LLVMTypeRef vt, LLVMValueRef v) {
  * vector accumulators; a scalar tail covers K % VW; a tree reduction,
  * the bias and the fused steps end each unit. */
 static void dense_block(cx *c, const ps_lnode *r, LLVMValueRef x, LLVMValueRef W, LLVMValueRef b,
-                        LLVMValueRef y, LLVMValueRef s, LLVMValueRef u0, int ub, int64_t K,
+                        LLVMValueRef y, LLVMValueRef s, LLVMValueRef f0, LLVMValueRef u0, int ub, int64_t K,
                         const LLVMValueRef *vacc, const LLVMValueRef *sacc) {
     int64_t vw = vec_width(), kv = K / vw * vw;
     LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vw);
@@ -295,32 +292,37 @@ static void dense_block(cx *c, const ps_lnode *r, LLVMValueRef x, LLVMValueRef W
         LLVMValueRef v =
             f_add(c, hsum(c, vt, LLVMBuildLoad2(c->B, vt, vacc[q], "")), get(c, sacc[q], ""), "");
         if (b) v = f_add(c, v, load(c, b, u, "b"), "");
-        store(c, epilogue(c, r, v, s, u), y, u);
+        LLVMValueRef f = add(c, f0, u, "f"); /* the row's first output + u */
+        store(c, epilogue(c, r, v, s, f), y, f);
     }
 }
 
-/* Small batches: per sample, blocks of 4 units (then single ones). */
-static void emit_dense_naive(cx *c, const ps_lnode *r, int64_t K, int64_t U, LLVMValueRef W, LLVMValueRef b) {
+/* Small batches: per sample and row (token), blocks of 4 units (then single ones). */
+static void emit_dense_naive(cx *c, const ps_lnode *r, int64_t rows, int64_t K, int64_t U, LLVMValueRef W,
+                             LLVMValueRef b) {
     LLVMTypeRef vt = LLVMVectorType(c->f32, (unsigned)vec_width());
     LLVMValueRef vacc[4], sacc[4];
     for (int q = 0; q < 4; q++) {
         vacc[q] = var(c, vt, "vacc");
         sacc[q] = var(c, c->f32, "tail");
     }
-    loop Ls, Lu, L1;
+    loop Ls, Lr, Lu, L1;
     int64_t u4 = U / 4 * 4;
     LLVMValueRef s = loop_begin(c, &Ls, ci(c, 0), c->nb, 1, "sample");
-    LLVMValueRef x = value_ptr(c, r->in[0], s), y = value_ptr(c, (int)(r - c->lg->nodes), s);
+    LLVMValueRef row = loop_n(c, &Lr, rows, "row");
+    LLVMValueRef x = gep(c, value_ptr(c, r->in[0], s), mulk(c, row, K, ""), "xrow");
+    LLVMValueRef y = value_ptr(c, (int)(r - c->lg->nodes), s), f0 = mulk(c, row, U, "f0");
     if (u4 > 0) {
         LLVMValueRef u0 = loop_begin(c, &Lu, ci(c, 0), ci(c, u4), 4, "units");
-        dense_block(c, r, x, W, b, y, s, u0, 4, K, vacc, sacc);
+        dense_block(c, r, x, W, b, y, s, f0, u0, 4, K, vacc, sacc);
         loop_end(c, &Lu);
     }
     if (u4 < U) {
         LLVMValueRef u0 = loop_begin(c, &L1, ci(c, u4), ci(c, U), 1, "unit");
-        dense_block(c, r, x, W, b, y, s, u0, 1, K, vacc, sacc);
+        dense_block(c, r, x, W, b, y, s, f0, u0, 1, K, vacc, sacc);
         loop_end(c, &L1);
     }
+    loop_end(c, &Lr);
     loop_end(c, &Ls);
 }
 
@@ -362,11 +364,13 @@ static void emit_dense_blas(cx *c, const ps_lnode *r, int64_t rows, int64_t K, i
 static void emit_dense(cx *c, const ps_lnode *r) {
     const ir_node *n = r->ir;
     const ps_lnode *xin = &c->lg->nodes[r->in[0]];
-    int64_t K = xin->numel, U = n->units, rows = 1; /* dense reads the whole sample */
+    /* dense reads the whole sample; linear (dense per token) each of t rows */
+    bool tok = n->op == IR_LINEAR;
+    int64_t rows = tok ? xin->shape.d[0] : 1, K = tok ? xin->shape.d[1] : xin->numel, U = n->units;
     LLVMValueRef W = param_global(c, n, PARAM_WEIGHT), b = param_global(c, n, PARAM_BIAS);
     /* small layers never gain from a GEMM call: one code path keeps compiles short */
-    if (!c->blas || K * U < CG_GEMM_MIN_MACS) {
-        emit_dense_naive(c, r, K, U, W, b);
+    if (!c->blas || K * U * rows < CG_GEMM_MIN_MACS) {
+        emit_dense_naive(c, r, rows, K, U, W, b);
         return;
     }
     LLVMBasicBlockRef big = LLVMAppendBasicBlockInContext(c->C, c->fn, "gemm");
@@ -378,7 +382,7 @@ static void emit_dense(cx *c, const ps_lnode *r) {
     emit_dense_blas(c, r, rows, K, U, W, b);
     LLVMBuildBr(c->B, done);
     LLVMPositionBuilderAtEnd(c->B, small);
-    emit_dense_naive(c, r, K, U, W, b);
+    emit_dense_naive(c, r, rows, K, U, W, b);
     LLVMBuildBr(c->B, done);
     LLVMPositionBuilderAtEnd(c->B, done);
 }
@@ -797,7 +801,15 @@ static void emit_elementwise(cx *c, const ps_lnode *r) {
 
 static void emit_node(cx *c, const ps_lnode *r) {
     switch (r->op) {
-    case IR_DENSE: emit_dense(c, r); break;
+    case IR_DENSE:
+    case IR_LINEAR: emit_dense(c, r); break;
+    case IR_ATTENTION:
+    case IR_EMBEDDING:
+    case IR_POSITIONAL:
+    case IR_PATCHES:
+    case IR_MEAN_TOKENS:
+    case IR_MATMUL:
+    case IR_TRANSPOSE: cg_emit_seq(c, r); break;
     case IR_CONV2D:
     case IR_CONV1D: emit_conv(c, r); break;
     case IR_MAXPOOL:
@@ -1120,3 +1132,23 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, int opt_level, char *e
     }
     return 0;
 }
+
+/* ---------- what the operator files (cg_attention.c) share ---------- */
+
+void cg_env_of(cx *c, cg_env *e) {
+    *e = (cg_env){c->C, c->M, c->B, c->BA, c->fn, c->nb, c->f32, c->i64, c->i32, c->ptr, c->lg};
+}
+LLVMValueRef cg_value_ptr(cx *c, int v, LLVMValueRef s) { return value_ptr(c, v, s); }
+LLVMValueRef cg_epilogue(cx *c, const ps_lnode *r, LLVMValueRef v, LLVMValueRef s, LLVMValueRef f) {
+    return epilogue(c, r, v, s, f);
+}
+LLVMValueRef cg_param_global(cx *c, const ir_node *n, ir_param_role r) { return param_global(c, n, r); }
+LLVMValueRef cg_loop_begin(cx *c, cg_loop *L, LLVMValueRef lo, LLVMValueRef hi, int64_t step,
+                           const char *name) {
+    return loop_begin(c, L, lo, hi, step, name);
+}
+void cg_loop_end(cx *c, cg_loop *L) { loop_end(c, L); }
+LLVMValueRef cg_intrinsic1(cx *c, const char *name, LLVMValueRef x, const char *n) {
+    return intrinsic1(c, name, x, n);
+}
+LLVMValueRef cg_fast(LLVMValueRef v) { return fast(v); }

@@ -12,6 +12,7 @@
 #endif
 #include "cg_onnx.h"
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,136 @@ static const char *ox_broadcast(ox *x, const char *nm, const char *v, const ir_s
     return t;
 }
 
+/* ---- sequence operations (issue 15): values are [batch, t, d] ---- */
+
+/* Reshape v to [batch (0: kept), dims...]. */
+static const char *ox_reshape(ox *x, const char *nm, const char *v, int k, const int64_t *dims) {
+    int64_t d[8] = {0};
+    for (int i = 0; i < k; i++) d[i + 1] = dims[i];
+    const char *t = ox_tmp(x, nm, "reshaped"), *a[2] = {v, ox_const_i64(x, "shape", k + 1, d)};
+    ox_node(x, "Reshape", ox_tmp(x, nm, "Reshape"), 2, a, t);
+    return t;
+}
+
+static const char *ox_transpose(ox *x, const char *nm, const char *v, int k, const int *perm,
+                                const char *out) {
+    const char *t = out ? out : ox_tmp(x, nm, "transposed");
+    attr_ints(x, ox_node(x, "Transpose", ox_tmp(x, nm, "Transpose"), 1, &v, t), "perm", k, perm);
+    return t;
+}
+
+static const char *ox_binary(ox *x, const char *op, const char *nm, const char *a, const char *b,
+                             const char *out) {
+    const char *t = out ? out : ox_tmp(x, nm, op), *in[2] = {a, b};
+    ox_node(x, op, out ? nm : ox_tmp(x, nm, op), 2, in, t);
+    return t;
+}
+
+/* One of q, k, v of head layout: columns [which * inner, +inner) of the
+ * packed [batch, t, 3 * inner], as [batch, heads, t, hd] (kt: [.., hd, t]). */
+static const char *ox_qkv(ox *x, const char *nm, const char *in, const ir_node *n, int64_t t, int which,
+                          bool kt) {
+    int64_t inner = (int64_t)n->heads * n->head_dim, lo = which * inner, hi = lo + inner, ax = 2;
+    const char *s = ox_tmp(x, nm, which == 0 ? "q" : which == 1 ? "k" : "v");
+    const char *a[4] = {in, ox_const_i64(x, "starts", 1, &lo), ox_const_i64(x, "ends", 1, &hi),
+                        ox_const_i64(x, "axes", 1, &ax)};
+    ox_node(x, "Slice", ox_tmp(x, nm, "Slice"), 4, a, s);
+    int64_t d[3] = {t, n->heads, n->head_dim};
+    static const int heads_first[4] = {0, 2, 1, 3}, keys_t[4] = {0, 2, 3, 1};
+    return ox_transpose(x, nm, ox_reshape(x, nm, s, 3, d), 4, kt ? keys_t : heads_first, NULL);
+}
+
+/* softmax(q k^T / sqrt(hd) (+ causal mask)) v per head, heads concatenated. */
+static void ox_attention(ox *x, const ir_node *n, const char *nm, const char *in, int64_t t,
+                         const char *out) {
+    const char *q = ox_qkv(x, nm, in, n, t, 0, false), *kt = ox_qkv(x, nm, in, n, t, 1, true),
+               *v = ox_qkv(x, nm, in, n, t, 2, false);
+    const char *sc = ox_binary(x, "MatMul", nm, q, kt, NULL);
+    sc = ox_binary(x, "Mul", nm, sc, ox_scalar(x, "scale", 1.0f / sqrtf((float)n->head_dim)), NULL);
+    if (n->causal) { /* -1e30 after the diagonal: exp underflows to exactly 0 */
+        float *m = ox_alloc(x, (size_t)(t * t) * sizeof *m);
+        if (!m) return;
+        for (int64_t i = 0; i < t; i++)
+            for (int64_t j = 0; j < t; j++) m[i * t + j] = j > i ? -1e30f : 0.0f;
+        int64_t md[2] = {t, t};
+        sc = ox_binary(x, "Add", nm, sc, ox_const_f(x, "causal", 2, md, m, (int)(t * t)), NULL);
+    }
+    const char *p = ox_tmp(x, nm, "probs");
+    attr_i(x, ox_node(x, "Softmax", ox_tmp(x, nm, "Softmax"), 1, &sc, p), "axis", -1);
+    static const int tokens_first[4] = {0, 2, 1, 3};
+    const char *ctx = ox_transpose(x, nm, ox_binary(x, "MatMul", nm, p, v, NULL), 4, tokens_first, NULL);
+    int64_t d[2] = {t, (int64_t)n->heads * n->head_dim}, full[3] = {0, d[0], d[1]};
+    const char *a[2] = {ctx, ox_const_i64(x, "shape", 3, full)};
+    ox_node(x, "Reshape", nm, 2, a, out);
+}
+
+/* ViT patches: [b, c, h, w] -> [b, h/s, s, w/s, s] per channel -> [b, h/s, w/s, c, s, s] -> [b, np, c*s*s]. */
+static void ox_patches(ox *x, const char *nm, const char *in, const ir_shape *s, int sz, const char *out) {
+    int64_t c = s->d[0], hp = s->d[1] / sz, wp = s->d[2] / sz, d6[5] = {c, hp, sz, wp, sz};
+    static const int perm[6] = {0, 2, 4, 1, 3, 5};
+    const char *t = ox_transpose(x, nm, ox_reshape(x, nm, in, 5, d6), 6, perm, NULL);
+    int64_t full[3] = {0, hp * wp, c * sz * sz};
+    const char *a[2] = {t, ox_const_i64(x, "shape", 3, full)};
+    ox_node(x, "Reshape", nm, 2, a, out);
+}
+
+static int ox_emit_seq(ox *x, const ir_graph *g, const ir_node *n, const char **val, const char *nm,
+                       const char *out) {
+    const char *in0 = val[n->in[0]];
+    const ir_shape *xs = &g->nodes[n->in[0]].shape;
+    switch (n->op) {
+    case IR_LINEAR: { /* x W^T + b on every token */
+        static const int swap[2] = {1, 0};
+        const char *wt = ox_transpose(x, nm, ox_param(x, n, PARAM_WEIGHT), 2, swap, NULL);
+        const char *b = ox_param(x, n, PARAM_BIAS);
+        const char *y = ox_binary(x, "MatMul", b ? ox_tmp(x, nm, "MatMul") : nm, in0, wt, b ? NULL : out);
+        if (b) ox_binary(x, "Add", nm, y, b, out);
+        return 0;
+    }
+    case IR_ATTENTION: ox_attention(x, n, nm, in0, xs->d[0], out); return 0;
+    case IR_EMBEDDING: {
+        const char *ids = ox_tmp(x, nm, "ids");
+        attr_i(x, ox_node(x, "Cast", ox_tmp(x, nm, "Cast"), 1, &in0, ids), "to",
+               ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
+        const char *a[2] = {ox_param(x, n, PARAM_WEIGHT), ids};
+        attr_i(x, ox_node(x, "Gather", nm, 2, a, out), "axis", 0);
+        return 0;
+    }
+    case IR_POSITIONAL: {
+        const char *code = NULL;
+        if (n->sinusoidal) {
+            int64_t cnt = ir_shape_numel(&n->shape);
+            float *c = ox_alloc(x, (size_t)cnt * sizeof *c);
+            if (!c) return 0;
+            for (int64_t i = 0; i < cnt; i++)
+                c[i] = ir_positional_code(i / n->shape.d[1], i % n->shape.d[1], n->shape.d[1]);
+            code = ox_const_f(x, "sinusoid", 2, n->shape.d, c, (int)cnt);
+        } else {
+            code = ox_param(x, n, PARAM_WEIGHT);
+        }
+        ox_binary(x, "Add", nm, in0, code, out);
+        return 0;
+    }
+    case IR_PATCHES: ox_patches(x, nm, in0, xs, n->kernel[0], out); return 0;
+    case IR_MEAN_TOKENS: {
+        Onnx__NodeProto *o = ox_node(x, "ReduceMean", nm, 1, &in0, out);
+        int one = 1;
+        attr_ints(x, o, "axes", 1, &one); /* an attribute until opset 18 */
+        attr_i(x, o, "keepdims", 0);
+        return 0;
+    }
+    case IR_MATMUL: ox_binary(x, "MatMul", nm, in0, val[n->in[1]], out); return 0;
+    case IR_TRANSPOSE: {
+        static const int perm[3] = {0, 2, 1};
+        ox_transpose(x, nm, in0, 3, perm, out);
+        return 0;
+    }
+    default: break;
+    }
+    return ox_fail(x, "cannot export layer %s to ONNX: operation '%s' has no ONNX form", nm,
+                   ir_op_name(n->op));
+}
+
 static int ox_emit(ox *x, const ir_graph *g, const ir_node *n, const char **val) {
     const char *nm = n->name ? n->name : ox_str(x, "node%d", n->id), *out = val[n->id];
     const char *in0 = n->n_in ? val[n->in[0]] : NULL;
@@ -390,10 +521,8 @@ static int ox_emit(ox *x, const ir_graph *g, const ir_node *n, const char **val)
         o = ox_node(x, "Softmax", nm, 1, &in0, out);
         attr_i(x, o, "axis", -1);
         return 0;
-    default: break;
+    default: return ox_emit_seq(x, g, n, val, nm, out);
     }
-    return ox_fail(x, "cannot export layer %s to ONNX: operation '%s' has no ONNX form", nm,
-                   ir_op_name(n->op));
 }
 
 /* The input standardisation as graph nodes: [N, C, rest] - mean[C, 1], / std[C, 1]. */

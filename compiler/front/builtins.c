@@ -8,7 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "interp_int.h"
+#include "builtins_int.h"
 
 typedef struct bspec {
     const char *name;
@@ -42,6 +42,13 @@ static const bspec specs[BI_COUNT] = {
     [BI_SOFTMAX] = {"softmax", "x:T"},
     [BI_MIN] = {"min", "a:i b:i"},
     [BI_MAX] = {"max", "a:i b:i"},
+    [BI_ATTENTION] = {"attention", "x:T heads:i head_dim:i causal:b"},
+    [BI_EMBEDDING] = {"embedding", "x:T vocab:i dim:i"},
+    [BI_POSITIONAL] = {"positional", "x:T sinusoidal:b"},
+    [BI_PATCHES] = {"patches", "x:T size:i"},
+    [BI_MEAN_TOKENS] = {"mean_tokens", "x:T"},
+    [BI_MATMUL] = {"matmul", "a:T b:T"},
+    [BI_TRANSPOSE] = {"transpose", "x:T"},
     [BI_MUL] = {"*", "a:T b:T"},
 };
 
@@ -55,15 +62,7 @@ const char *fi_builtin_name(builtin_id b) { return specs[b].name; }
 
 bool fi_builtin_is_act(builtin_id b) { return (b >= BI_RELU && b <= BI_ZERO) || b == BI_SOFTMAX; }
 
-/* ----- argument binding ----- */
-
-#define MAXP 8
-typedef struct bargs {
-    int n;
-    const char *names[MAXP];
-    char types[MAXP];
-    value *v[MAXP];
-} bargs;
+/* ----- argument binding (bargs: builtins_int.h) ----- */
 
 static bool parse_spec(const char *spec, bargs *b) {
     b->n = 0;
@@ -302,7 +301,8 @@ static value *b_dense(interp *I, loc at, bargs *b) {
         diag_error(I->c, at, "dense needs 'units'");
         return fi_v_new(I, V_POISON);
     }
-    if (!rank_is(I, at, "dense", x, 1, 1, "a Tensor[n]")) return fi_v_new(I, V_POISON);
+    if (x->rank == 2) return fi_seq_dense_tokens(I, at, b); /* per token, as nn.Linear */
+    if (!rank_is(I, at, "dense", x, 1, 1, "a Tensor[n] or Tensor[t, d]")) return fi_v_new(I, V_POISON);
     sym *units = b->v[1]->s;
     bool bias = argb(b, 2, true);
     positive(I, at, units, "dense units must be positive, got");
@@ -665,8 +665,33 @@ value *fi_builtin_call(interp *I, builtin_id id, ast_expr *call, value **pos, in
     case BI_DROPOUT: return b_dropout(I, at, &b);
     case BI_MIN: return b_minmax(I, &b, false);
     case BI_MAX: return b_minmax(I, &b, true);
+    case BI_ATTENTION:
+    case BI_EMBEDDING:
+    case BI_POSITIONAL:
+    case BI_PATCHES:
+    case BI_MEAN_TOKENS:
+    case BI_MATMUL:
+    case BI_TRANSPOSE: return fi_seq_builtin(I, id, at, &b);
     default: break;
     }
     diag_internal(I->c, "builtin %d has no rule", id);
     return fi_v_new(I, V_POISON);
+}
+
+/* ----- the helpers builtins_seq.c shares (builtins_int.h) ----- */
+
+sym *fi_b_int(interp *I, int64_t v) { return S(I, v); }
+void fi_b_positive(interp *I, loc at, sym *s, const char *what) { positive(I, at, s, what); }
+void fi_b_cost(interp *I, sym *params, sym *flops) { cost(I, params, flops); }
+sym *fi_b_numel(interp *I, const value *t) { return numel(I, t); }
+value *fi_b_out_tensor(interp *I, int rank, sym **d) { return out_tensor(I, rank, d); }
+bool fi_b_rank_is(interp *I, loc at, const char *bn, value *x, int lo, int hi, const char *hint) {
+    return rank_is(I, at, bn, x, lo, hi, hint);
+}
+ir_node *fi_b_emit(interp *I, ir_op op, const char *opname, value **ins, int n_in, const value *out_shape) {
+    return emit(I, op, opname, ins, n_in, out_shape);
+}
+void fi_b_add_param(interp *I, ir_node *n, const char *suffix, ir_param_role role, int rank,
+                    const int64_t *dims, bool train) {
+    add_param(I, n, suffix, role, rank, dims, train);
 }

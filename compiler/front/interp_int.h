@@ -66,6 +66,14 @@ typedef enum {
     BI_SOFTMAX,
     BI_MIN,
     BI_MAX,
+    /* sequence blocks on Tensor[t, d] (builtins_seq.c) */
+    BI_ATTENTION,
+    BI_EMBEDDING,
+    BI_POSITIONAL,
+    BI_PATCHES,
+    BI_MEAN_TOKENS,
+    BI_MATMUL,
+    BI_TRANSPOSE,
     BI_MUL, /* `a * b` on tensors; not callable by name */
     BI_COUNT
 } builtin_id;

@@ -16,6 +16,9 @@
  *   batchnorm  weight, bias, running_mean, running_var: [channels]
  *              (channels = dim 0 of the input; BatchNorm1d on Tensor[n])
  *   layernorm  weight, bias: [last dim]
+ *   linear     weight [units, d]  bias [units]   (nn.Linear on each token)
+ *   embedding  weight [vocab, dim]
+ *   positional weight [t, d] (learned)
  */
 #ifndef NASC_GRAPH_H
 #define NASC_GRAPH_H
@@ -44,6 +47,15 @@ typedef enum {
     IR_MUL,            /* 2 inputs, elementwise product */
     IR_ZERO,           /* one input (it only orders the node); output all zeros */
     IR_SOFTMAX,        /* over the last dimension */
+    /* sequence ops on Tensor[t, d] (issue 15; ops_seq.c has their rows' rules) */
+    IR_LINEAR,      /* dense per token: [t, d] -> [t, units]; units, bias */
+    IR_ATTENTION,   /* packed [t, 3*heads*head_dim] (q | k | v) -> [t, heads*head_dim]; no params */
+    IR_EMBEDDING,   /* token ids [t] -> [t, units]; vocab; weight [vocab, units] */
+    IR_POSITIONAL,  /* [t, d] + position code: learned weight [t, d], or sinusoidal (no params) */
+    IR_PATCHES,     /* [c, h, w] -> [(h/s)*(w/s), c*s*s], s = kernel[0]; a pure reordering */
+    IR_MEAN_TOKENS, /* [t, d] -> [d] */
+    IR_MATMUL,      /* [t, k] x [k, n] -> [t, n] (two activations) */
+    IR_TRANSPOSE,   /* [a, b] -> [b, a] */
     IR_OP_COUNT
 } ir_op;
 
@@ -96,6 +108,10 @@ typedef struct ir_node {
     ir_act act;
     float p;             /* dropout */
     float eps, momentum; /* batchnorm (eps 1e-5, momentum 0.1 as PyTorch), layernorm eps */
+    int heads, head_dim; /* attention; heads on a linear: attention's packed q|k|v projection */
+    bool causal;         /* attention: position i attends to j <= i only */
+    int vocab;           /* embedding */
+    bool sinusoidal;     /* positional: fixed sin/cos code instead of a learned one */
 
     int n_params;
     ir_param params[IR_MAX_PARAMS];
@@ -156,6 +172,12 @@ void ir_node_init(ir_node *n, ir_op op);
 /* FLOPs per sample of n given its first input's shape (NULL for none):
  * 2 * MACs for dense/conv, one per element otherwise, 0 for views. */
 int64_t ir_node_flops(const ir_node *n, const ir_shape *in0);
+
+/* The sinusoidal position code of positional(x, sinusoidal = true) at
+ * (pos, i) of a [t, d] sequence ("Attention is all you need"): sin for
+ * even i, cos for odd i, of pos / 10000^(2*floor(i/2) / d).  One
+ * definition for the runtime and the back end. */
+float ir_positional_code(int64_t pos, int64_t i, int64_t d);
 
 /* Flags of ir_graph_verify. */
 #define IR_VERIFY_WEIGHTS 1u /* every parameter must have data (before running) */

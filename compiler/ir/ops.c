@@ -10,6 +10,7 @@
  * accept a graph once ir_graph_verify passes and then read attributes as
  * they are.  Adding an operation means one row here plus its kernels.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -207,6 +208,93 @@ static const char *rule_mul(const ir_graph *g, const ir_node *n, char *buf, size
                ir_shape_str(a, x, sizeof x), ir_shape_str(b, y, sizeof y));
 }
 
+/* ---- sequence ops on Tensor[t, d] (issue 15) ---- */
+
+/* Input 0 must have rank r: the message names what the op expects. */
+static const char *need_rank(char *buf, size_t cap, const ir_node *n, const ir_shape *x, int r,
+                             const char *what) {
+    if (x->rank == r) return NULL;
+    char a[64];
+    return bad(buf, cap, n, "needs a %s input, got %s", what, ir_shape_str(x, a, sizeof a));
+}
+
+/* The output must be [a, b]. */
+static const char *expect_2d(const ir_node *n, int64_t a, int64_t b, char *buf, size_t cap) {
+    int64_t d[2] = {a, b};
+    ir_shape want = shape_of(2, d);
+    return shape_eq(&n->shape, &want) ? NULL : bad_shape(buf, cap, n, &want);
+}
+
+static const char *rule_linear(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const ir_shape *x = in_shape(g, n, 0);
+    const char *e = need_rank(buf, cap, n, x, 2, "[t, d]");
+    if (e) return e;
+    if (n->units < 1) return bad(buf, cap, n, "units must be positive, got %d", n->units);
+    return expect_2d(n, x->d[0], n->units, buf, cap);
+}
+
+static const char *rule_attention(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const ir_shape *x = in_shape(g, n, 0);
+    const char *e = need_rank(buf, cap, n, x, 2, "packed [t, 3 * heads * head_dim]");
+    if (e) return e;
+    if (n->heads < 1 || n->head_dim < 1)
+        return bad(buf, cap, n, "heads (%d) and head_dim (%d) must be positive", n->heads, n->head_dim);
+    int64_t inner = (int64_t)n->heads * n->head_dim;
+    if (x->d[1] != 3 * inner)
+        return bad(buf, cap, n, "input width %lld is not 3 * heads * head_dim = %lld", (long long)x->d[1],
+                   (long long)(3 * inner));
+    return expect_2d(n, x->d[0], inner, buf, cap);
+}
+
+static const char *rule_embedding(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const ir_shape *x = in_shape(g, n, 0);
+    const char *e = need_rank(buf, cap, n, x, 1, "token [t]");
+    if (e) return e;
+    if (n->vocab < 1 || n->units < 1)
+        return bad(buf, cap, n, "vocab (%d) and dim (%d) must be positive", n->vocab, n->units);
+    return expect_2d(n, x->d[0], n->units, buf, cap);
+}
+
+static const char *rule_tokens(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const char *e = need_rank(buf, cap, n, in_shape(g, n, 0), 2, "[t, d]");
+    return e ? e : rule_same(g, n, buf, cap);
+}
+
+static const char *rule_patches(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const ir_shape *x = in_shape(g, n, 0);
+    const char *e = need_rank(buf, cap, n, x, 3, "[c, h, w]");
+    if (e) return e;
+    int64_t s = n->kernel[0];
+    if (s < 1 || x->d[1] % s || x->d[2] % s)
+        return bad(buf, cap, n, "patch size %lld must divide the height %lld and width %lld", (long long)s,
+                   (long long)x->d[1], (long long)x->d[2]);
+    return expect_2d(n, (x->d[1] / s) * (x->d[2] / s), x->d[0] * s * s, buf, cap);
+}
+
+static const char *rule_mean_tokens(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const ir_shape *x = in_shape(g, n, 0);
+    const char *e = need_rank(buf, cap, n, x, 2, "[t, d]");
+    if (e) return e;
+    ir_shape want = shape_of(1, &x->d[1]);
+    return shape_eq(&n->shape, &want) ? NULL : bad_shape(buf, cap, n, &want);
+}
+
+static const char *rule_matmul(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const ir_shape *a = in_shape(g, n, 0), *b = in_shape(g, n, 1);
+    char x[64], y[64];
+    if (a->rank != 2 || b->rank != 2 || a->d[1] != b->d[0])
+        return bad(buf, cap, n, "cannot multiply %s by %s: needs [t, k] and [k, n]",
+                   ir_shape_str(a, x, sizeof x), ir_shape_str(b, y, sizeof y));
+    return expect_2d(n, a->d[0], b->d[1], buf, cap);
+}
+
+static const char *rule_transpose(const ir_graph *g, const ir_node *n, char *buf, size_t cap) {
+    const ir_shape *x = in_shape(g, n, 0);
+    const char *e = need_rank(buf, cap, n, x, 2, "[a, b]");
+    if (e) return e;
+    return expect_2d(n, x->d[1], x->d[0], buf, cap);
+}
+
 /* ---- parameter shapes: the expected shape of role r, false if none ---- */
 
 typedef bool (*param_rule)(const ir_graph *g, const ir_node *n, ir_param_role r, ir_shape *out);
@@ -231,6 +319,25 @@ static bool param_norm(const ir_graph *g, const ir_node *n, ir_param_role r, ir_
     (void)r;
     const ir_shape *x = in_shape(g, n, 0);
     *out = shape_of(1, n->op == IR_BATCHNORM ? &x->d[0] : &x->d[x->rank - 1]);
+    return true;
+}
+
+/* linear: weight [units, d], bias [units]; embedding: [vocab, dim];
+ * learned positional code: [t, d], the input's shape. */
+static bool param_linear(const ir_graph *g, const ir_node *n, ir_param_role r, ir_shape *out) {
+    int64_t d[2] = {n->units, in_shape(g, n, 0)->d[1]};
+    *out = shape_of(r == PARAM_WEIGHT ? 2 : 1, d);
+    return true;
+}
+static bool param_embedding(const ir_graph *g, const ir_node *n, ir_param_role r, ir_shape *out) {
+    (void)g, (void)r;
+    int64_t d[2] = {n->vocab, n->units};
+    *out = shape_of(2, d);
+    return true;
+}
+static bool param_positional(const ir_graph *g, const ir_node *n, ir_param_role r, ir_shape *out) {
+    (void)r;
+    *out = *in_shape(g, n, 0);
     return true;
 }
 
@@ -268,6 +375,19 @@ static int64_t flops_pool(const ir_node *n, const ir_shape *x) {
 static int64_t flops_add(const ir_node *n, const ir_shape *x) {
     (void)x;
     return (int64_t)(n->n_in - 1) * ir_shape_numel(&n->shape);
+}
+
+/* Per token: 2 * d * units; attention: QK^T and PV (2 * t * t * hd MACs
+ * per head) plus the softmax (t * t per head); matmul: 2 * t * k * n. */
+static int64_t flops_linear(const ir_node *n, const ir_shape *x) {
+    return 2 * (int64_t)n->units * ir_shape_numel(x);
+}
+static int64_t flops_attention(const ir_node *n, const ir_shape *x) {
+    int64_t t = x->rank ? x->d[0] : 0;
+    return (int64_t)n->heads * t * t * (4 * (int64_t)n->head_dim + 1);
+}
+static int64_t flops_matmul(const ir_node *n, const ir_shape *x) {
+    return 2 * ir_shape_numel(&n->shape) * (x->rank == 2 ? x->d[1] : 0);
 }
 
 /* ---- defaults, applied by ir_node_init ---- */
@@ -321,7 +441,32 @@ static const op_row rows[IR_OP_COUNT] = {
     [IR_MUL] = {{"mul", 2, 2, 0, 0, false}, rule_mul, NULL, flops_out, NULL},
     [IR_ZERO] = {{"zero", 1, 1, 0, 0, false}, rule_none, NULL, flops_out, NULL},
     [IR_SOFTMAX] = {{"softmax", 1, 1, 0, 0, false}, rule_same, NULL, flops_out, NULL},
+    [IR_LINEAR] = {{"linear", 1, 1, ROLES_WB, ROLES_WB, false},
+                   rule_linear,
+                   param_linear,
+                   flops_linear,
+                   defaults_dense},
+    [IR_ATTENTION] = {{"attention", 1, 1, 0, 0, false}, rule_attention, NULL, flops_attention, NULL},
+    [IR_EMBEDDING] = {{"embedding", 1, 1, ROLE(PARAM_WEIGHT), ROLE(PARAM_WEIGHT), false},
+                      rule_embedding,
+                      param_embedding,
+                      flops_out,
+                      NULL},
+    [IR_POSITIONAL] = {{"positional", 1, 1, ROLE(PARAM_WEIGHT), ROLE(PARAM_WEIGHT), false},
+                       rule_tokens,
+                       param_positional,
+                       flops_out,
+                       NULL},
+    [IR_PATCHES] = {{"patches", 1, 1, 0, 0, false}, rule_patches, NULL, flops_zero, NULL},
+    [IR_MEAN_TOKENS] = {{"mean_tokens", 1, 1, 0, 0, false}, rule_mean_tokens, NULL, flops_in, NULL},
+    [IR_MATMUL] = {{"matmul", 2, 2, 0, 0, false}, rule_matmul, NULL, flops_matmul, NULL},
+    [IR_TRANSPOSE] = {{"transpose", 1, 1, 0, 0, false}, rule_transpose, NULL, flops_zero, NULL},
 };
+
+float ir_positional_code(int64_t pos, int64_t i, int64_t d) {
+    double f = exp(-log(10000.0) * (double)(i - i % 2) / (double)d), a = (double)pos * f;
+    return (float)(i % 2 ? cos(a) : sin(a));
+}
 
 const ir_op_info *ir_op_info_of(ir_op op) { return (unsigned)op < IR_OP_COUNT ? &rows[op].info : NULL; }
 
@@ -371,8 +516,9 @@ static const char *check_params(const ir_graph *g, const ir_node *n, unsigned fl
         if ((flags & IR_VERIFY_WEIGHTS) && !p->data) return bad(buf, cap, n, "%s is not initialised", rn);
     }
     unsigned need = row->info.required;
-    if ((n->op == IR_DENSE || n->op == IR_CONV2D || n->op == IR_CONV1D) && !n->bias)
+    if ((n->op == IR_DENSE || n->op == IR_CONV2D || n->op == IR_CONV1D || n->op == IR_LINEAR) && !n->bias)
         need &= ~ROLE(PARAM_BIAS);
+    if (n->op == IR_POSITIONAL && n->sinusoidal) need &= ~ROLE(PARAM_WEIGHT);
     for (int r = PARAM_WEIGHT; r <= PARAM_RUNNING_VAR; r++)
         if ((need & ROLE(r)) && !(seen & ROLE(r)))
             return bad(buf, cap, n, "missing %s parameter", role_names[r]);

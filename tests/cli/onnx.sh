@@ -4,10 +4,12 @@
 # (npm onnxruntime-node under node, installed into tests/onnx by
 # scripts/install-deps.sh) on 1,000 Fashion-MNIST test images: the same
 # argmax as `nasc run` on every image and every logit within 1e-4.
-# Three points cover every IR operation: an MLP (dense, gelu/tanh,
+# The points cover every IR operation: an MLP (dense, gelu/tanh,
 # layernorm, dropout, standardised inputs), a CNN (conv, batchnorm, relu6,
 # hswish, swish, sigmoid, residual add, depthwise, squeeze-excite, concat,
-# max/avg pooling, global pooling) and Ops (conv1d, 1-D pools, zero, softmax).
+# max/avg pooling, global pooling) and Ops (conv1d, 1-D pools, zero, softmax);
+# Vit and Rows (seq.nas) the sequence operations but embedding, which
+# only the checker sees (its inputs are token ids, not images).
 # Exit 77 (ctest: skipped) when node or onnxruntime-node is missing.
 . "$(dirname "$0")/common.bash"
 FX=$SRC/tests/fixtures/onnx
@@ -60,6 +62,9 @@ check mlp-tanh mlp.nas '{"space": "MLP", "decisions": {"act": "tanh"}}' "$T/fm.f
 check cnn-relu6 cnn.nas '{"space": "CNN", "decisions": {"act": "relu6"}}' "$T/fm.f32" 1,28,28
 check cnn-hswish cnn.nas '{"space": "CNN", "decisions": {"act": "hswish"}}' "$T/fm.f32" 1,28,28
 check ops ops.nas '{"space": "Ops", "decisions": {"k": 3}}' "$T/t8.f32" 8,8
+# the sequence operations (issue 15): patches, per-token dense, positions, attention, matmul, transpose
+check vit seq.nas '{"space": "Vit", "decisions": {"heads": 4}}' "$T/fm.f32" 1,28,28
+check rows seq.nas '{"space": "Rows", "decisions": {}}' "$T/fm.f32" 28,28
 # the standardisation is in the graph: raw pixels in, the same predictions out
 "$PY" -c "
 import onnx, sys; m = onnx.load('$T/mlp-gelu.onnx'); ops = [n.op_type for n in m.graph.node[:4]]
