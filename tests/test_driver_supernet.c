@@ -473,6 +473,7 @@ Test(supernet, resume_after_a_kill_is_bit_identical) {
     snprintf(want, sizeof want, "checkpoint %s is of another training (seed=5 there, seed=6 now)", ck);
     cr_assert(strstr(err, want), "%s", err);
     unlink(ref), unlink(out), unlink(ck);
+}
 
 /* Attention in a supernet (issue 15): heads and widths are sliceable.
  * The packed q|k|v projection takes the leading rows of each third. */
