@@ -411,8 +411,6 @@ static uint64_t units_used(smt *z, Z3_solver sv) {
     return v;
 }
 
-uint64_t smt_units_spent(const smt *z) { return z ? z->spent : 0; }
-
 smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq, sym *guard, sym *prop,
                       sval *vals) {
     if (!z || z->spent >= z->budget) return SMT_UNKNOWN;

@@ -20,8 +20,6 @@ typedef enum { SMT_PROVED, SMT_REFUTED, SMT_UNKNOWN } smt_result;
  * answers on any machine under any load. */
 smt *smt_new(space_ir *s, uint64_t budget);
 void smt_free(smt *z);
-/* The units the space's queries have used so far. */
-uint64_t smt_units_spent(const smt *z);
 
 /* Is there a point of the decisions ids[0..n) where every require in
  * reqs[0..nreq) holds, guard holds without an arithmetic error, and prop
