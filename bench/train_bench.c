@@ -2,12 +2,16 @@
  * nasc runtime (SGD lr 0.05 momentum 0.9, batch 128, all 60,000 training
  * images, inputs scaled to [0, 1]); prints samples/s and test accuracy as
  * one JSON line, for bench/run_train_bench.sh to set against PyTorch.
- *   train_bench mlp|cnn THREADS [SEED [unit|standard|augment]]
+ *   train_bench mlp|cnn THREADS [SEED [unit|standard|augment [PAIR]]]
  * standard: train.normalize = standard (the 60,000 images' mean and std,
  * applied to train and test); augment: that and train.augment = [crop(pad
  * = 4), flip, cutout(16)], for the throughput cost of augmentation;
  * augcost: no training, only the augmentation of every batch of an epoch,
- * in CPU seconds (which other load on the machine does not inflate). 
+ * in CPU seconds (which other load on the machine does not inflate).
+ * PAIR: a file to write the initial weights and the epoch's sample order
+ * to, for `train_torch.py ... PAIR` to train from the same start in the
+ * same order (a paired comparison: the accuracies then differ only by the
+ * implementations, not by the draw of the initial network and order).
  * Like the nasc tool, it re-executes itself with OPENBLAS_CORETYPE set to
  * rt_blas_wanted_coretype() when that variable is unset (OpenBLAS reads it
  * only when it loads); NASC_NO_CORETYPE=1 disables that, to measure
@@ -44,6 +48,37 @@ static tg *cnn_s(void) {
     return t;
 }
 
+/* PAIR file: int64 tensor count; per parameter (node order, then
+ * parameter order: PyTorch's nn.Sequential order) int64 numel and the
+ * float32 values; int64 n and the n int64 sample indices of epoch 1. */
+static int write_pair(const char *path, ir_graph *g, const rt_train_cfg *cfg, int64_t n) {
+    if (rt_params_init(g, cfg->init, cfg->seed)) return -1;
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)n), count = 0;
+    FILE *f = fopen(path, "wb");
+    if (!idx || !f) {
+        free(idx);
+        if (f) fclose(f);
+        return -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++) count += g->nodes[i].n_params;
+    fwrite(&count, sizeof count, 1, f);
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int p = 0; p < g->nodes[i].n_params; p++) {
+            int64_t k = ir_shape_numel(&g->nodes[i].params[p].shape);
+            fwrite(&k, sizeof k, 1, f);
+            fwrite(g->nodes[i].params[p].data, sizeof(float), (size_t)k, f);
+        }
+    /* the order run_epoch (runtime/train.c) draws for epoch 1 of the whole set */
+    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    nasc_rng r;
+    nasc_rng_seed(&r, cfg->seed * 0x9E3779B97F4A7C15ull + 1u);
+    rt_shuffle(&r, idx, n);
+    fwrite(&n, sizeof n, 1, f);
+    size_t put = fwrite(idx, sizeof(int64_t), (size_t)n, f);
+    free(idx);
+    return fclose(f) || put != (size_t)n ? -1 : 0;
+}
+
 static double cpu_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -74,7 +109,7 @@ static int aug_cost(const rt_dataset *tr, uint64_t seed) {
 
 int main(int argc, char **argv) {
     if (argc < 3 || (strcmp(argv[1], "mlp") && strcmp(argv[1], "cnn"))) {
-        fprintf(stderr, "usage: train_bench mlp|cnn THREADS [SEED [unit|standard|augment]]\n");
+        fprintf(stderr, "usage: train_bench mlp|cnn THREADS [SEED [unit|standard|augment|augcost [PAIR]]]\n");
         return 2;
     }
     const char *want = rt_blas_wanted_coretype();
@@ -114,6 +149,10 @@ int main(int argc, char **argv) {
     cfg.threads = threads;
     if (!strcmp(mode, "augment"))
         cfg.augment = (rt_augment){3, {{RT_AUG_CROP, 4}, {RT_AUG_FLIP, 0}, {RT_AUG_CUTOUT, 16}}};
+    if (argc > 5 && write_pair(argv[5], &t->g, &cfg, tr.n)) {
+        fprintf(stderr, "train_bench: cannot write %s\n", argv[5]);
+        return 1;
+    }
     rt_metrics m;
     if (rt_train(&t->g, &cfg, &tr, NULL, &te, &m, err, sizeof err)) {
         fprintf(stderr, "train_bench: %s\n", err);

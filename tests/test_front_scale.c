@@ -22,9 +22,10 @@ typedef struct checked {
 
 /* Checks src as the file t.nas (in a fresh temporary folder, so that
  * messages name t.nas and `import std.blocks` resolves). */
-static checked check_src(const char *src) {
+static checked check_src_budget(const char *src, uint64_t solver_budget) {
     checked r = {0};
     r.c = ctx_new();
+    r.c->solver_budget = solver_budget;
     vec_push(&r.c->A, r.c->include_dirs, NASC_SOURCE_DIR "/stdlib");
     char dir[] = "/tmp/nasc_scale_XXXXXX";
     cr_assert(mkdtemp(dir));
@@ -44,6 +45,8 @@ static checked check_src(const char *src) {
     r.diags = diag_render_string(r.c);
     return r;
 }
+
+static checked check_src(const char *src) { return check_src_budget(src, 0); }
 
 static void done(checked *r) {
     free(r->diags);
@@ -243,6 +246,34 @@ Test(scale, conv_stack_one_too_short_finds_the_one_counterexample) {
     free(want.s);
     free(src);
     done(&r);
+}
+
+/* The solver's work is bounded in z3's resource units, not in seconds
+ * (docs/checker.md): with a budget of one unit every query runs out at
+ * once, whatever the machine and its load.  A 9-layer stack one too short
+ * (6^9 kernel and stride combinations for the last layer, over the
+ * enumeration limit; one fails) then gets the documented sampling warning
+ * (the random points miss the failing one), identically on every run;
+ * with the default budget the solver finds the failing point. */
+Test(scale, exhausted_solver_budget_gives_the_same_warning_every_time) {
+    char in[64];
+    snprintf(in, sizeof in, "8, %lld", min_length(9) - 1);
+    char *src = conv_src(9, in, "conv1d");
+    checked a = check_src_budget(src, 1), b = check_src_budget(src, 1);
+    cr_assert_eq(a.c->n_errors, 0, "%s", a.diags);
+    cr_expect_eq(a.c->n_warnings, 1, "%s", a.diags);
+    const char *want =
+        "t.nas:7:18: warning: this check depends on 18 decisions, too many combinations to try "
+        "them all, and the solver could not decide it; 200000 random ones passed\n";
+    cr_expect(!strncmp(a.diags, want, strlen(want)), "%s", a.diags);
+    cr_expect_str_eq(a.diags, b.diags);
+    checked d = check_src(src);
+    const char *err = "t.nas:7:18: error: the output size of conv1d can reach zero: it is 0\n";
+    cr_expect(d.c->n_errors == 1 && !strncmp(d.diags, err, strlen(err)), "%s", d.diags);
+    free(src);
+    done(&a);
+    done(&b);
+    done(&d);
 }
 
 /* A 2-D stack on 64x64 that most points shrink to nothing: the checker

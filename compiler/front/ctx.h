@@ -59,6 +59,7 @@ typedef struct nasc_ctx {
     int n_repeats;                  /* errors counted but not kept: exact repeats of a kept one */
     int max_errors;                 /* stop recording after this many (default 20) */
     VEC(const char *) include_dirs; /* import search path, in order */
+    uint64_t solver_budget;         /* z3 resource units per space (0: the default, docs/checker.md) */
 } nasc_ctx;
 
 nasc_ctx *ctx_new(void);

@@ -11,11 +11,9 @@
  * conditions and requires) and multiplies the components' counts, exactly,
  * in big integers.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "bigint.h"
 #include "interp_int.h"
 #include "smt.h"
@@ -340,20 +338,8 @@ typedef struct prover {
     space_ir *s;
     smt *z;
     bool z_tried;
-    double z_secs;     /* spent in the solver so far */
     VEC(int) reported; /* obligations reported so far */
 } prover;
-
-/* The solver may take this long per space in all (each query has its own
- * limit in smt.c): past it, what is left is enumerated or sampled, with
- * the warning that says so, so that check stays an interactive command. */
-#define SOLVER_SECONDS 4.0
-
-static double now_secs(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* Evaluates the obligation at the enumerator's current values: true when
  * this is a counterexample (then it is reported). */
@@ -423,12 +409,12 @@ static void sample(prover *pv, oblig *o, enumr *e, const int *ids, int n) {
 static bool by_solver(prover *pv, oblig *o, enumr *e, const int *ids, int n, require_c **reqs, int nreq) {
     if (!pv->z_tried) {
         pv->z_tried = true;
-        pv->z = smt_new(pv->s);
+        /* its resource units bound the solver's work per space (smt.c):
+         * past them, what is left is enumerated or sampled, with the
+         * warning that says so, so that check stays an interactive command */
+        pv->z = smt_new(pv->s, pv->c->solver_budget);
     }
-    if (pv->z_secs > SOLVER_SECONDS) return false;
-    double t0 = now_secs();
     smt_result r = smt_refute(pv->z, ids, n, reqs, nreq, o->guard, o->prop, e->vals);
-    pv->z_secs += now_secs() - t0;
     if (r == SMT_PROVED) return true;
     if (r == SMT_UNKNOWN) return false;
     /* The model is re-checked with the evaluator (the solver's integers
@@ -898,7 +884,7 @@ void space_analyze(nasc_ctx *c, space_ir *s) {
     int e0 = c->n_errors;
     simplify_guards(c, s);
     /* Obligations are proven even after other errors: more errors per run. */
-    prover pv = {c, s, NULL, false, 0, {0}};
+    prover pv = {c, s, NULL, false, {0}};
     for (int i = 0; i < s->obligs.n && c->n_errors <= c->max_errors; i++) {
         prove(&pv, i);
         if (s->obligs.v[i].reported) vec_push(&c->A, pv.reported, i);

@@ -7,7 +7,14 @@
  * translation keeps sym_eval's semantics: integer division and modulo
  * floor, and comparisons are on integers.  int64 overflow is not modelled
  * (z3 integers are unbounded): a counterexample is re-evaluated with
- * sym_eval before it is reported, and shapes stay far below 2^63. */
+ * sym_eval before it is reported, and shapes stay far below 2^63.
+ *
+ * z3's work is bounded in its resource units ("rlimit": a count of its
+ * internal steps), not in seconds, so that a space gets the same verdict on
+ * any machine under any load: per query, and summed over the space's
+ * queries.  (z3's QF_LIA strategy, which it picks for formulas without
+ * div and mod, still has 5-second timers between its alternatives:
+ * docs/checker.md says why they do not decide a verdict in practice.) */
 #include "smt.h"
 
 #include <stdlib.h>
@@ -29,6 +36,18 @@ typedef struct tr {
  * warning that says so). */
 #define SMT_MAX_DEPTH 400
 
+/* Resource units per query and per space (docs/checker.md).  Calibrated
+ * on the tests and bench/check_bench.sh: the hardest query that decides
+ * there (a 30-layer conv stack's one counterexample) takes 0.65 million,
+ * most take under 20,000; z3 does one to two million per CPU second on the
+ * AVX2 EPYC machines used, so a query that exhausts its units takes about
+ * as long as the 2-second time limit this replaces did. */
+#define SMT_QUERY_RLIMIT 2000000u
+#define SMT_SPACE_RLIMIT 4000000u
+/* Wall-clock guard per query, a last resort only: far beyond what the
+ * units allow even on a loaded machine, so that no verdict depends on it. */
+#define SMT_GUARD_MS 120000u
+
 struct smt {
     space_ir *s;
     Z3_context z;
@@ -40,6 +59,8 @@ struct smt {
     size_t cap, used; /* tab size (power of two), entries */
     sval *vals;       /* scratch for enumerating a divisor's values */
     bool failed;      /* the current translation met something unsupported */
+    uint64_t budget;  /* resource units for the whole space */
+    uint64_t spent;   /* by the context so far (z3's "rlimit count") */
 };
 
 static void on_error(Z3_context c, Z3_error_code e) {
@@ -47,7 +68,7 @@ static void on_error(Z3_context c, Z3_error_code e) {
     (void)e; /* checked with Z3_get_error_code where it matters */
 }
 
-smt *smt_new(space_ir *s) {
+smt *smt_new(space_ir *s, uint64_t budget) {
     smt *z = calloc(1, sizeof *z);
     if (!z) return NULL;
     Z3_config cfg = Z3_mk_config();
@@ -55,6 +76,7 @@ smt *smt_new(space_ir *s) {
     z->z = Z3_mk_context(cfg);
     Z3_del_config(cfg);
     Z3_set_error_handler(z->z, on_error);
+    z->budget = budget ? budget : SMT_SPACE_RLIMIT;
     z->s = s;
     z->int_s = Z3_mk_int_sort(z->z);
     size_t nd = (size_t)s->decs.n + 1;
@@ -375,9 +397,23 @@ static bool model_value(smt *z, Z3_model m, int id, sval *out) {
     return true;
 }
 
+/* The resource units the context has used so far (z3 counts them per
+ * context, across its solvers). */
+static uint64_t units_used(smt *z, Z3_solver sv) {
+    Z3_stats st = Z3_solver_get_statistics(z->z, sv);
+    Z3_stats_inc_ref(z->z, st);
+    uint64_t v = z->spent;
+    for (unsigned i = 0; i < Z3_stats_size(z->z, st); i++)
+        if (!strcmp(Z3_stats_get_key(z->z, st, i), "rlimit count"))
+            v = Z3_stats_is_uint(z->z, st, i) ? Z3_stats_get_uint_value(z->z, st, i)
+                                              : (uint64_t)Z3_stats_get_double_value(z->z, st, i);
+    Z3_stats_dec_ref(z->z, st);
+    return v;
+}
+
 smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq, sym *guard, sym *prop,
                       sval *vals) {
-    if (!z) return SMT_UNKNOWN;
+    if (!z || z->spent >= z->budget) return SMT_UNKNOWN;
     z->failed = false;
     for (int k = 0; k < n; k++)
         if (!dec_term(z, ids[k])) return SMT_UNKNOWN;
@@ -388,7 +424,10 @@ smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq,
     Z3_solver_inc_ref(z->z, sv);
     Z3_params ps = Z3_mk_params(z->z);
     Z3_params_inc_ref(z->z, ps);
-    Z3_params_set_uint(z->z, ps, Z3_mk_string_symbol(z->z, "timeout"), 2000);
+    uint64_t left = z->budget - z->spent;
+    Z3_params_set_uint(z->z, ps, Z3_mk_string_symbol(z->z, "rlimit"),
+                       (unsigned)(left < SMT_QUERY_RLIMIT ? left : SMT_QUERY_RLIMIT));
+    Z3_params_set_uint(z->z, ps, Z3_mk_string_symbol(z->z, "timeout"), SMT_GUARD_MS);
     Z3_solver_set_params(z->z, sv, ps);
     for (int k = 0; k < n; k++)
         if (z->dec_dom[ids[k]]) Z3_solver_assert(z->z, sv, z->dec_dom[ids[k]]);
@@ -402,6 +441,7 @@ smt_result smt_refute(smt *z, const int *ids, int n, require_c **reqs, int nreq,
     if (g->err) Z3_solver_assert(z->z, sv, Z3_mk_not(z->z, g->err));
     Z3_solver_assert(z->z, sv, or2(z, Z3_mk_not(z->z, as_bool(z, p)), p->err));
     Z3_lbool ans = Z3_solver_check(z->z, sv);
+    z->spent = units_used(z, sv);
     if (Z3_get_error_code(z->z) != Z3_OK) goto done;
     if (ans == Z3_L_FALSE) res = SMT_PROVED;
     if (ans == Z3_L_TRUE) {
