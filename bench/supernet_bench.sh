@@ -57,12 +57,12 @@ LARGEST='{"decisions": {"stem": 32, "depth": 3, "width[1]": 32, "kernel[1]": 5, 
 SUPERNETS="uniform sandwich"
 cpu uniform "$NASC" supernet "$F" -o "$OUT/uniform.safetensors" --epochs "$E_SN" "${T1[@]}"
 echo "uniform supernet: $(cpuof uniform) CPU s, loop $(loop uniform) s; load $(cut -d' ' -f1 /proc/loadavg)"
+cpu sandwich "$NASC" supernet "$F" -o "$OUT/sandwich.safetensors" --sampling sandwich --epochs "$E_SW" "${T1[@]}"
+echo "sandwich supernet: $(cpuof sandwich) CPU s, loop $(loop sandwich) s; load $(cut -d' ' -f1 /proc/loadavg)"
 [ "$REUSE" = 1 ] || rm -f "$OUT/alone.db"
 cpu alone "$NASC" search "$F" --strategy random --trials "$N" --seed 1 -j 1 --db "$OUT/alone.db" \
     --set train.epochs="$E_SA" "${T1[@]}" --quiet
 echo "stand-alone: $N trials, $(cpuof alone) CPU s; load $(cut -d' ' -f1 /proc/loadavg)"
-cpu sandwich "$NASC" supernet "$F" -o "$OUT/sandwich.safetensors" --sampling sandwich --epochs "$E_SW" "${T1[@]}"
-echo "sandwich supernet: $(cpuof sandwich) CPU s, loop $(loop sandwich) s; load $(cut -d' ' -f1 /proc/loadavg)"
 if [ "$E_LONG" != 0 ]; then
     cpu long "$NASC" supernet "$F" -o "$OUT/long.safetensors" --epochs "$E_LONG" "${T1[@]}"
     echo "long uniform supernet: $(cpuof long) CPU s, loop $(loop long) s"
