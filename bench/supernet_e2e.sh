@@ -14,6 +14,8 @@
 # Environment: N (50), RATIO (10), K (5), E_SA (0.2), E_SN (1), OUT
 # (bench/out/e2e); SUPER=FILE SUPER_CPU=S reuse a uniform supernet trained
 # elsewhere (E_SN epochs, e.g. by supernet_bench.sh) and count its S CPU s;
+# A_DB=RUN.db A_CPU=S take (a) from a finished stand-alone search (e.g.
+# supernet_bench.sh's random one, bench/out/sn/alone.db) that took S CPU s;
 # ONLY=a or ONLY=b runs one side (the other side's figures are read from
 # OUT if present).  One thread per command; run under nice.
 # usage: nice bench/supernet_e2e.sh [build/nasc]
@@ -52,10 +54,15 @@ touch "$OUT/cpu.txt"
 echo "$(date -u '+%F %H:%M UTC'); $(lscpu | grep 'Model name' | sed 's/  */ /g'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "budgets: N=$N, (b) $((RATIO * N)) supernet trials, top $K retrained, stand-alone $E_SA epochs, supernet $E_SN epochs"
 if [[ $ONLY == *a* ]]; then
-    rm -f "$OUT/a.db"
-    cpu a_search "$NASC" search "$F" --strategy evolution --trials "$N" --seed 1 -j 1 --db "$OUT/a.db" \
-        --set train.epochs="$E_SA" "${T1[@]}" --quiet
-    retrain a_winner "$(top "$OUT/a.db" 1)"
+    if [ -n "$A_DB" ]; then
+        echo "a_search ${A_CPU:?A_CPU: the CPU seconds of the search A_DB} 0" >> "$OUT/cpu.txt"
+    else
+        A_DB=$OUT/a.db
+        rm -f "$A_DB"
+        cpu a_search "$NASC" search "$F" --strategy evolution --trials "$N" --seed 1 -j 1 --db "$A_DB" \
+            --set train.epochs="$E_SA" "${T1[@]}" --quiet
+    fi
+    retrain a_winner "$(top "$A_DB" 1)"
     echo "(a) done $(date -u +%H:%M); load $(cut -d' ' -f1 /proc/loadavg)"
 fi
 if [[ $ONLY == *b* ]]; then
