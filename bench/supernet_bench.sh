@@ -59,10 +59,6 @@ cpu uniform "$NASC" supernet "$F" -o "$OUT/uniform.safetensors" --epochs "$E_SN"
 echo "uniform supernet: $(cpuof uniform) CPU s, loop $(loop uniform) s; load $(cut -d' ' -f1 /proc/loadavg)"
 cpu sandwich "$NASC" supernet "$F" -o "$OUT/sandwich.safetensors" --sampling sandwich --epochs "$E_SW" "${T1[@]}"
 echo "sandwich supernet: $(cpuof sandwich) CPU s, loop $(loop sandwich) s; load $(cut -d' ' -f1 /proc/loadavg)"
-[ "$REUSE" = 1 ] || rm -f "$OUT/alone.db"
-cpu alone "$NASC" search "$F" --strategy random --trials "$N" --seed 1 -j 1 --db "$OUT/alone.db" \
-    --set train.epochs="$E_SA" "${T1[@]}" --quiet
-echo "stand-alone: $N trials, $(cpuof alone) CPU s; load $(cut -d' ' -f1 /proc/loadavg)"
 if [ "$E_LONG" != 0 ]; then
     cpu long "$NASC" supernet "$F" -o "$OUT/long.safetensors" --epochs "$E_LONG" "${T1[@]}"
     echo "long uniform supernet: $(cpuof long) CPU s, loop $(loop long) s"
@@ -86,4 +82,8 @@ awk -v e="$E_SN" -v ew="$E_SW" -v el="$E_L" -v cu="$(cpuof uniform)" -v cs="$(cp
     l = (cl - ch) / (el / 2)
     printf "1. CPU s per training epoch (1 thread): largest stand-alone %.0f | supernet uniform %.0f (%.2fx) | sandwich %.0f (%.2fx)\n",
         l, cu / e, (cu / e) / l, cs / ew, (cs / ew) / l }'
+[ "$REUSE" = 1 ] || rm -f "$OUT/alone.db"
+cpu alone "$NASC" search "$F" --strategy random --trials "$N" --seed 1 -j 1 --db "$OUT/alone.db" \
+    --set train.epochs="$E_SA" "${T1[@]}" --quiet
+echo "stand-alone: $N trials, $(cpuof alone) CPU s; load $(cut -d' ' -f1 /proc/loadavg)"
 python3 "$SRC/bench/supernet_rank.py" "$OUT" "$E_SA" $SUPERNETS
