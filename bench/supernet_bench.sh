@@ -55,20 +55,23 @@ echo "budgets: supernet $E_SN epochs (sandwich $E_SW, long: $E_LONG), stand-alon
 [ "$REUSE" = 1 ] || : > "$OUT/cpu.txt"
 LARGEST='{"decisions": {"stem": 32, "depth": 3, "width[1]": 32, "kernel[1]": 5, "op[1]": "conv3x3", "width[2]": 32, "kernel[2]": 5, "op[2]": "conv3x3", "width[3]": 32, "kernel[3]": 5, "op[3]": "conv3x3"}}'
 SUPERNETS="uniform sandwich"
+score() { # score NAME: the N points of a seeded random search, on supernet NAME
+    rm -f "$OUT/search_$1.db"
+    cpu "search_$1" "$NASC" search "$F" --evaluator "supernet:$OUT/$1.safetensors" --strategy random --trials "$N" \
+        --seed 1 -j 1 --db "$OUT/search_$1.db" "${T1[@]}" --quiet
+}
 cpu uniform "$NASC" supernet "$F" -o "$OUT/uniform.safetensors" --epochs "$E_SN" "${T1[@]}"
 echo "uniform supernet: $(cpuof uniform) CPU s, loop $(loop uniform) s; load $(cut -d' ' -f1 /proc/loadavg)"
+score uniform
 cpu sandwich "$NASC" supernet "$F" -o "$OUT/sandwich.safetensors" --sampling sandwich --epochs "$E_SW" "${T1[@]}"
 echo "sandwich supernet: $(cpuof sandwich) CPU s, loop $(loop sandwich) s; load $(cut -d' ' -f1 /proc/loadavg)"
+score sandwich
 if [ "$E_LONG" != 0 ]; then
     cpu long "$NASC" supernet "$F" -o "$OUT/long.safetensors" --epochs "$E_LONG" "${T1[@]}"
     echo "long uniform supernet: $(cpuof long) CPU s, loop $(loop long) s"
     SUPERNETS="$SUPERNETS long"
+    score long
 fi
-for S in $SUPERNETS; do
-    rm -f "$OUT/search_$S.db"
-    cpu "search_$S" "$NASC" search "$F" --evaluator "supernet:$OUT/$S.safetensors" --strategy random --trials "$N" \
-        --seed 1 -j 1 --db "$OUT/search_$S.db" "${T1[@]}" --quiet
-done
 echo "2. $N supernet-evaluator trials (uniform supernet): $(cpuof search_uniform) CPU s, $(wallof search_uniform) s wall"
 # the largest at E_L and E_L / 2 epochs: the difference of the two commands'
 # CPU times is the CPU of E_L / 2 epochs of its training loop alone (the
