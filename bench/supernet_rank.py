@@ -6,8 +6,12 @@ Reads OUT/alone.db (stand-alone trials) and OUT/search_NAME.db (the same
 points scored by the supernet NAME), matches the trials by point, and prints
 Kendall tau-b and Spearman rho between the two accuracies, plus the
 supernet evaluator's cost per trial (time_recalibrate + time_eval).
+Points trained stand-alone outside the store, by `nasc train --arch P
+--json` with the same recipe (one JSON object a line, as it prints them),
+may be added in OUT/alone_extra.jsonl.
 """
 import json
+import os
 import sqlite3
 import sys
 
@@ -66,6 +70,12 @@ def kendall(a, b):
 def main():
     out, e_sa, names = sys.argv[1], sys.argv[2], sys.argv[3:]
     alone = trials(out + "/alone.db")
+    extra = out + "/alone_extra.jsonl"
+    if os.path.exists(extra):
+        for line in open(extra):
+            if line.strip():
+                m = json.loads(line)
+                alone.setdefault(json.dumps(m["point"], sort_keys=True), m)
     sa = [m["accuracy"] for m in alone.values()]
     print("   stand-alone (%s epochs): %d points, accuracy %.3f to %.3f" % (e_sa, len(sa), min(sa), max(sa)))
     for name in names:
