@@ -63,11 +63,11 @@ score() { # score NAME: the N points of a seeded random search, on supernet NAME
 cpu uniform "$NASC" supernet "$F" -o "$OUT/uniform.safetensors" --epochs "$E_SN" "${T1[@]}"
 echo "uniform supernet: $(cpuof uniform) CPU s, loop $(loop uniform) s; load $(cut -d' ' -f1 /proc/loadavg)"
 score uniform
-cpu sandwich "$NASC" supernet "$F" -o "$OUT/sandwich.safetensors" --sampling sandwich --epochs "$E_SW" "${T1[@]}"
+cpu sandwich "$NASC" supernet "$F" -o "$OUT/sandwich.safetensors" --sampling sandwich --set train.epochs="$E_SW" "${T1[@]}"
 echo "sandwich supernet: $(cpuof sandwich) CPU s, loop $(loop sandwich) s; load $(cut -d' ' -f1 /proc/loadavg)"
 score sandwich
 if [ "$E_LONG" != 0 ]; then
-    cpu long "$NASC" supernet "$F" -o "$OUT/long.safetensors" --epochs "$E_LONG" "${T1[@]}"
+    cpu long "$NASC" supernet "$F" -o "$OUT/long.safetensors" --set train.epochs="$E_LONG" "${T1[@]}"
     echo "long uniform supernet: $(cpuof long) CPU s, loop $(loop long) s"
     SUPERNETS="$SUPERNETS long"
     score long
