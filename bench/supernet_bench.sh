@@ -38,9 +38,10 @@ T1=(--set train.threads=1)
 # With REUSE=1, a step already started in $OUT (its .out exists: by an
 # earlier run of this script, or by hand with the same command) is waited
 # for and its figures reused instead of running it again.
+reused() { [ "$REUSE" = 1 ] && [ -e "$OUT/$1.out" ]; }
 cpu() {
     local n=$1; shift
-    if [ "$REUSE" = 1 ] && [ -e "$OUT/$n.out" ]; then
+    if reused "$n"; then
         while [ ! -s "$OUT/$n.time" ]; do sleep 10; done
     else
         /usr/bin/time -f "$n %U %S %e" -o "$OUT/$n.time" "$@" > "$OUT/$n.out" 2> "$OUT/$n.err"
@@ -56,7 +57,7 @@ echo "budgets: supernet $E_SN epochs (sandwich $E_SW, long: $E_LONG), stand-alon
 LARGEST='{"decisions": {"stem": 32, "depth": 3, "width[1]": 32, "kernel[1]": 5, "op[1]": "conv3x3", "width[2]": 32, "kernel[2]": 5, "op[2]": "conv3x3", "width[3]": 32, "kernel[3]": 5, "op[3]": "conv3x3"}}'
 SUPERNETS="uniform sandwich"
 score() { # score NAME: the N points of a seeded random search, on supernet NAME
-    rm -f "$OUT/search_$1.db"
+    reused "search_$1" || rm -f "$OUT/search_$1.db"
     cpu "search_$1" "$NASC" search "$F" --evaluator "supernet:$OUT/$1.safetensors" --strategy random --trials "$N" \
         --seed 1 -j 1 --db "$OUT/search_$1.db" "${T1[@]}" --quiet
 }
@@ -85,7 +86,7 @@ awk -v e="$E_SN" -v ew="$E_SW" -v el="$E_L" -v cu="$(cpuof uniform)" -v cs="$(cp
     l = (cl - ch) / (el / 2)
     printf "1. CPU s per training epoch (1 thread): largest stand-alone %.0f | supernet uniform %.0f (%.2fx) | sandwich %.0f (%.2fx)\n",
         l, cu / e, (cu / e) / l, cs / ew, (cs / ew) / l }'
-[ "$REUSE" = 1 ] || rm -f "$OUT/alone.db"
+reused alone || rm -f "$OUT/alone.db"
 cpu alone "$NASC" search "$F" --strategy random --trials "$N" --seed 1 -j 1 --db "$OUT/alone.db" \
     --set train.epochs="$E_SA" "${T1[@]}" --quiet
 echo "stand-alone: $N trials, $(cpuof alone) CPU s; load $(cut -d' ' -f1 /proc/loadavg)"
