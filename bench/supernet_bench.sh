@@ -16,7 +16,7 @@
 #           fraction of one epoch of the 54,000 training images)
 #   E_L     stand-alone epochs of the largest subnet, for step 1    0.2
 #   N       points ranked                                           30
-#   OUT     where the supernets, stores and logs stay               bench/out/sn
+#   OUT     where the supernets, stores and logs stay     runs/supernet-bench
 # Every command runs with one thread (train.threads=1) under the caller's
 # nice; CPU seconds (user + sys) of each command go to $OUT/cpu.txt.
 # usage: nice bench/supernet_bench.sh [build/nasc]
@@ -30,7 +30,7 @@ E_LONG=${E_LONG:-0}
 E_SA=${E_SA:-0.2}
 E_L=${E_L:-0.2}
 N=${N:-30}
-OUT=${OUT:-$SRC/bench/out/sn}
+OUT=${OUT:-$SRC/runs/supernet-bench}
 mkdir -p "$OUT"
 T1=(--set train.threads=1)
 # cpu NAME CMD...: runs CMD (stdout to $OUT/NAME.out, stderr to NAME.err),

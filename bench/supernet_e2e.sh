@@ -12,10 +12,10 @@
 # (a)'s winner comes from retraining it the same way (`nasc train --arch`,
 # same seed and budget), which is measurement only and not counted in (a).
 # Environment: N (50), RATIO (10), K (5), E_SA (0.2), E_SN (1), OUT
-# (bench/out/e2e); SUPER=FILE SUPER_CPU=S reuse a uniform supernet trained
+# (runs/supernet-e2e); SUPER=FILE SUPER_CPU=S reuse a uniform supernet trained
 # elsewhere (E_SN epochs, e.g. by supernet_bench.sh) and count its S CPU s;
 # A_DB=RUN.db A_CPU=S take (a) from a finished stand-alone search (e.g.
-# supernet_bench.sh's random one, bench/out/sn/alone.db) that took S CPU s;
+# supernet_bench.sh's random one, runs/supernet-bench/alone.db) that took S CPU s;
 # ONLY=a or ONLY=b runs one side (the other side's figures are read from
 # OUT if present).  One thread per command; run under nice.
 # usage: nice bench/supernet_e2e.sh [build/nasc]
@@ -28,7 +28,7 @@ RATIO=${RATIO:-10}
 K=${K:-5}
 E_SA=${E_SA:-0.2}
 E_SN=${E_SN:-1}
-OUT=${OUT:-$SRC/bench/out/e2e}
+OUT=${OUT:-$SRC/runs/supernet-e2e}
 ONLY=${ONLY:-ab}
 mkdir -p "$OUT"
 T1=(--set train.threads=1)
