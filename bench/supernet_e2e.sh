@@ -70,7 +70,7 @@ if [[ $ONLY == *b* ]]; then
         echo "b_supernet ${SUPER_CPU:?SUPER_CPU: the CPU seconds of training SUPER} 0" >> "$OUT/cpu.txt"
     else
         SUPER=$OUT/uniform.safetensors
-        cpu b_supernet "$NASC" supernet "$F" -o "$SUPER" --epochs "$E_SN" "${T1[@]}"
+        cpu b_supernet "$NASC" supernet "$F" -o "$SUPER" --set train.epochs="$E_SN" "${T1[@]}"
     fi
     rm -f "$OUT/b.db"
     cpu b_search "$NASC" search "$F" --evaluator "supernet:$SUPER" --strategy evolution --trials "$((RATIO * N))" \
