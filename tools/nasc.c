@@ -58,6 +58,7 @@ typedef enum {
     OPT_RESUME,
     OPT_FORCE,
     OPT_QUIET,
+    OPT_METHOD,
     OPT_NO_COLOR,
     OPT_HELP,
     OPT_EXPLAIN,
@@ -118,6 +119,8 @@ static const option_def options[] = {
     {OPT_EXPLAIN, "--explain", NULL, NULL, "print how each decision is shared and the supernet's size"},
     {OPT_SAMPLING, "--sampling", NULL, "S", "uniform (one subnet a step, SPOS) or sandwich (BigNAS)"},
     {OPT_EPOCHS, "--epochs", NULL, "N", "supernet training epochs (default: train.epochs)"},
+    {OPT_METHOD, "--method", NULL, "M",
+     "differentiable search: darts, gdas, fbnet or proxyless (docs/differentiable.md)"},
     {OPT_INIT, "--init", NULL, "SUPER", "start from a subnet's weights inherited from a supernet file"},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
@@ -158,7 +161,7 @@ static const command commands[] = {
     {"plugins", cmd_plugins, NULL, false, OPTS("--json"),
      "the strategy plugins found, with their versions and options"},
     {"supernet", cmd_supernet, "FILE", true,
-     OPTS("--explain", "-o", "--sampling", "--epochs", "--seed", "--quiet"),
+     OPTS("--explain", "-o", "--sampling", "--method", "--epochs", "--seed", "--quiet"),
      "build the space's weight-sharing supernet: explain it, or train it into -o SUPER.safetensors"},
     {"help", NULL, "[COMMAND]", false, OPTS(NULL), "this help, or one command's"},
 };
@@ -379,6 +382,7 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
     case OPT_QUIET: o->quiet = true; break;
     case OPT_EXPLAIN: o->explain = true; break;
     case OPT_SAMPLING: o->sampling = v; break;
+    case OPT_METHOD: o->method = v; break;
     case OPT_INIT: o->init = v; break;
     case OPT_EPOCHS:
         if (!parse_ll(v, &o->epochs) || o->epochs < 1 || o->epochs > 100000)
