@@ -34,8 +34,9 @@
 #define MAX_ROUNDS 4
 #define MAX_COMBOS 64 /* bases over the numeric decisions' values */
 #define N_RANDOM   32 /* random points recorded besides the bases' variations */
-#define SPLIT_BUDGET 20000 /* splits tried for one slot before the first tree found is kept */ /* passes, each fixing the decisions found unrelaxable */
-#define KEY_INPUT  0 /* the interned key of the graph input */
+#define SPLIT_BUDGET \
+    20000 /* splits tried for one slot before the first tree found is kept */ /* passes, each fixing the decisions found unrelaxable */
+#define KEY_INPUT 0 /* the interned key of the graph input */
 
 /* ----- the builder's records ----- */
 
@@ -43,7 +44,7 @@ typedef struct obs { /* one graph built */
     sval *vals;
     bool *active;
     int n_nodes, out_key;
-    int *key;  /* per node: interned key */
+    int *key;   /* per node: interned key */
     int *inoff; /* per node: offset of its inputs in in */
     int *in;    /* input keys */
 } obs;
@@ -63,12 +64,16 @@ typedef struct keyrec {
     ir_node tmpl; /* the layer (in, names and data not kept) */
     VEC(occ) occ;
     infl_vec infl;
+    int last_obs, n_here; /* the graph it was last seen in, and how often there */
 } keyrec;
 
 typedef struct tree { /* an input slot: a layer's key, or a mixture over a decision */
     int dec;          /* -1: a leaf */
     int key;
     struct tree **kid; /* per alternative */
+    bool *hole;        /* per alternative: no graph had the layer there (kid is a stand-in) */
+    uint64_t hash;     /* of the structure, 0 until computed */
+    bool seen;
 } tree;
 
 typedef struct builder {
@@ -88,11 +93,17 @@ typedef struct builder {
     VEC(const char *) memo_sig;
     VEC(int) memo_id;
     int n_synth;
-    tree **slot_tree; /* per key: its slots' trees (filled at assembly) */
+    tree ***trees;        /* per key, per slot: the fitted tree (NULL: none fits) */
+    VEC(tree *) complete; /* mixtures without holes, for filling the holes of others */
     bool failed;
     long splits; /* of the current slot's fit */
     /* the current slot's fits by entry subset (hash of its graphs) */
-    struct fitmemo { uint64_t h; int n, size; tree *t; bool done; } *memo;
+    struct fitmemo {
+        uint64_t h;
+        int n, size;
+        tree *t;
+        bool done;
+    } * memo;
     int memo_cap, memo_n;
 } builder;
 
@@ -117,6 +128,7 @@ static int intern(builder *b, const char *key) {
     memset(&k, 0, sizeof k);
     k.key = arena_strdup(b->A, key);
     k.tmpl.op = IR_OP_COUNT; /* no template yet */
+    k.last_obs = -1;
     vec_push(b->A, b->keys, k);
     b->hash[j] = b->keys.n;
     return b->keys.n - 1;
@@ -250,13 +262,27 @@ static int record(builder *b, const sval *vals, int64_t *params, int *clash) {
                 ctx_release(c, m);
                 return -1;
             }
+            /* Keys name a source position, and an expression such as a + b + c
+             * makes several layers at one: the k-th of them (in the graph's
+             * order, which is the program's) is "key#k". */
+            if (b->keys.v[k].last_obs == id) {
+                int nth = ++b->keys.v[k].n_here;
+                char *alias = arena_printf(&c->A, "%s#%d", b->keys.v[k].key, nth);
+                if ((k = intern(b, alias)) < 0) {
+                    ctx_release(c, m);
+                    return -1;
+                }
+            } else {
+                b->keys.v[k].last_obs = id, b->keys.v[k].n_here = 1;
+            }
             keyrec *kr = &b->keys.v[k];
             if (kr->tmpl.op == IR_OP_COUNT) {
                 kr->tmpl = *nd;
                 kr->tmpl.in = NULL;
                 kr->tmpl.name = kr->key;
                 kr->tmpl.key = nd->op == IR_INPUT ? NULL : kr->key;
-                for (int p = 0; p < nd->n_params; p++) kr->tmpl.params[p].name = NULL, kr->tmpl.params[p].data = NULL;
+                for (int p = 0; p < nd->n_params; p++)
+                    kr->tmpl.params[p].name = NULL, kr->tmpl.params[p].data = NULL;
             } else if (!same_layer(&kr->tmpl, nd) && *clash < 0) {
                 *clash = k;
             }
@@ -367,8 +393,9 @@ static bool gather(builder *b) {
                     char vb[64], bb[64];
                     describe_value(D->s->decs.v[d], dd->vals[v], vb, sizeof vb);
                     describe_value(D->s->decs.v[d], vals[d], bb, sizeof bb);
-                    fix(D, d, "layer %s has another shape or attributes at %s = %s than at %s (widths, kernels "
-                              "and op attributes are not mixed)",
+                    fix(D, d,
+                        "layer %s has another shape or attributes at %s = %s than at %s (widths, kernels "
+                        "and op attributes are not mixed)",
                         b->keys.v[clash].key, D->s->decs.v[d]->label, vb, bb);
                     return false;
                 }
@@ -463,6 +490,7 @@ static tree *split(builder *b, const entry *e, int n, int d, const infl *f, int 
     tree *t = arena_alloc(b->A, sizeof *t);
     t->dec = d;
     t->kid = arena_alloc(b->A, sizeof(tree *) * (size_t)dd->n);
+    t->hole = arena_alloc(b->A, sizeof(bool) * (size_t)dd->n);
     int total = dd->n;
     bool ok = true;
     for (int v = 0; v < dd->n && ok; v++) {
@@ -471,7 +499,10 @@ static tree *split(builder *b, const entry *e, int n, int d, const infl *f, int 
             const obs *o = &b->obs.v[e[i].obs];
             if (!o->active[d] || alt_index(dd, o->vals[d]) == v) sub[ns++] = e[i];
         }
-        if (!ns) continue; /* no graph has this layer at that value: any input serves */
+        if (!ns) { /* no graph had this layer at that value: filled later */
+            t->hole[v] = true;
+            continue;
+        }
         int s;
         ok = (t->kid[v] = fit(b, sub, ns, f, nf, slot, depth + 1, &s)) != NULL;
         total += s;
@@ -505,7 +536,8 @@ static tree *fit(builder *b, const entry *e, int n, const infl *f, int nf, int s
     struct fitmemo *mm = NULL;
     if (b->memo_cap) {
         uint64_t j = mh & (uint64_t)(b->memo_cap - 1);
-        while (b->memo[j].done && !(b->memo[j].h == mh && b->memo[j].n == n)) j = (j + 1) & (uint64_t)(b->memo_cap - 1);
+        while (b->memo[j].done && !(b->memo[j].h == mh && b->memo[j].n == n))
+            j = (j + 1) & (uint64_t)(b->memo_cap - 1);
         mm = &b->memo[j];
         if (mm->done) {
             *size = mm->size;
@@ -637,8 +669,10 @@ static int mixture(builder *b, const tree *t, int at) {
         nd->units = (int)sh.d[0];
         nd->bias = true;
         nd->n_params = 2;
-        nd->params[0] = (ir_param){arena_printf(b->A, "%s.weight", nd->name), PARAM_WEIGHT, {2, {sh.d[0], 1}}, true, NULL};
-        nd->params[1] = (ir_param){arena_printf(b->A, "%s.bias", nd->name), PARAM_BIAS, {1, {sh.d[0]}}, true, NULL};
+        nd->params[0] = (ir_param){
+            arena_printf(b->A, "%s.weight", nd->name), PARAM_WEIGHT, {2, {sh.d[0], 1}}, true, NULL};
+        nd->params[1] =
+            (ir_param){arena_printf(b->A, "%s.bias", nd->name), PARAM_BIAS, {1, {sh.d[0]}}, true, NULL};
         nd->n_param_elems = 2 * sh.d[0];
         nd->flops = ir_node_flops(nd, &b->nodes.v[b->zero1].shape);
         drv_da_scale sc = {s, t->dec, mask[u]};
@@ -694,23 +728,74 @@ static tree *slot_tree(builder *b, int k, int slot) {
     }
     tree *t = fit(b, e, n, f->v, f->n, slot < 0 ? 0 : slot, 0, &size);
     if (!t && getenv("NASC_DARTS_DEBUG")) {
-        for (int q = 0; q < f->n; q++) fprintf(stderr, "infl slot %d dec %s\n", f->v[q].slot, b->D->s->decs.v[f->v[q].dec]->label);
+        for (int q = 0; q < f->n; q++)
+            fprintf(stderr, "infl slot %d dec %s\n", f->v[q].slot, b->D->s->decs.v[f->v[q].dec]->label);
         for (int i = 0; i < n; i++) {
             fprintf(stderr, "obs %d key %s :", e[i].obs, b->keys.v[e[i].key].key);
-            for (int d = 0; d < b->D->n_dec; d++) fprintf(stderr, " %s=%lld%s", b->D->s->decs.v[d]->label, (long long)b->obs.v[e[i].obs].vals[d].i, b->obs.v[e[i].obs].active[d] ? "" : "(off)");
+            for (int d = 0; d < b->D->n_dec; d++)
+                fprintf(stderr, " %s=%lld%s", b->D->s->decs.v[d]->label,
+                        (long long)b->obs.v[e[i].obs].vals[d].i, b->obs.v[e[i].obs].active[d] ? "" : "(off)");
             fprintf(stderr, "\n");
         }
     }
     free(e);
-    if (!t) {
-        diag *dg = diag_error(b->D->c, loc_none(),
-                              "the space cannot be relaxed: the input %d of layer %s is not a mixture of its "
-                              "decisions' alternatives",
-                              slot + 1, slot < 0 ? "(the output)" : b->keys.v[k].key);
-        diag_note(b->D->c, dg, loc_none(), "fix one of the decisions that feed it with --set");
-        b->failed = true;
-    }
     return t;
+}
+
+static void no_fit(builder *b, int k, int slot) {
+    diag *dg =
+        diag_error(b->D->c, loc_none(),
+                   "the space cannot be relaxed: the input %d of layer %s is not a mixture of its decisions' "
+                   "alternatives",
+                   slot + 1, slot < 0 ? "(the output)" : b->keys.v[k].key);
+    diag_note(b->D->c, dg, loc_none(), "fix one of the decisions that feed it with --set");
+    b->failed = true;
+}
+
+/* ----- filling holes ----- */
+
+static uint64_t tree_hash(builder *b, tree *t) {
+    if (t->hash) return t->hash;
+    uint64_t h = mix64(t->dec < 0 ? (uint64_t)t->key * 2 + 1 : (uint64_t)t->dec * 2);
+    if (t->dec >= 0)
+        for (int v = 0; v < b->D->d[t->dec].n; v++) h = mix64(h ^ tree_hash(b, t->kid[v]));
+    return t->hash = h ? h : 1;
+}
+
+static bool has_hole(const builder *b, const tree *t) {
+    for (int v = 0; t->dec >= 0 && v < b->D->d[t->dec].n; v++)
+        if (t->hole[v]) return true;
+    return false;
+}
+
+static void collect_complete(builder *b, tree *t) {
+    if (!t || t->dec < 0 || t->seen) return;
+    t->seen = true;
+    for (int v = 0; v < b->D->d[t->dec].n; v++) collect_complete(b, t->kid[v]);
+    if (!has_hole(b, t)) vec_push(b->A, b->complete, t);
+}
+
+/* A mixture with holes takes their inputs from a complete mixture over the
+ * same decision that agrees with it everywhere else: the layer was not
+ * seen there only because no graph built had that combination. */
+static void fill_holes(builder *b, tree *t) {
+    if (!t || t->dec < 0 || !t->seen) return;
+    t->seen = false;
+    int n = b->D->d[t->dec].n;
+    for (int v = 0; v < n; v++) fill_holes(b, t->kid[v]);
+    if (!has_hole(b, t)) return;
+    for (int i = 0; i < b->complete.n; i++) {
+        tree *c = b->complete.v[i];
+        if (c->dec != t->dec || c == t) continue;
+        bool agree = true;
+        for (int v = 0; v < n && agree; v++)
+            agree = t->hole[v] || tree_hash(b, c->kid[v]) == tree_hash(b, t->kid[v]);
+        if (!agree) continue;
+        for (int v = 0; v < n; v++)
+            if (t->hole[v]) t->kid[v] = c->kid[v], t->hole[v] = false;
+        t->hash = 0;
+        return;
+    }
 }
 
 static void dump_tree(builder *b, const tree *t, int ind) {
@@ -734,7 +819,8 @@ static int emit_key(builder *b, int k) {
     b->id_of[k] = -2;
     int nin = kr->tmpl.n_in, *ins = arena_alloc(b->A, sizeof(int) * (size_t)(nin + 1));
     for (int s = 0; s < nin; s++) {
-        tree *t = slot_tree(b, k, s);
+        tree *t = b->trees[k][s];
+        if (!t) no_fit(b, k, s);
         if (t && t->dec >= 0 && getenv("NASC_DARTS_DEBUG")) {
             fprintf(stderr, "slot %d of %s:\n", s, kr->key);
             dump_tree(b, t, 2);
@@ -744,8 +830,9 @@ static int emit_key(builder *b, int k) {
     ir_node nd = kr->tmpl;
     nd.in = ins;
     for (int p = 0; p < nd.n_params; p++)
-        nd.params[p].name = arena_printf(b->A, "%s.%s", kr->key,
-                                         (const char *[]){"weight", "bias", "running_mean", "running_var"}[nd.params[p].role]);
+        nd.params[p].name = arena_printf(
+            b->A, "%s.%s", kr->key,
+            (const char *[]){"weight", "bias", "running_mean", "running_var"}[nd.params[p].role]);
     int id = push_node(b, &nd);
     b->id_of[k] = id;
     return id;
@@ -756,8 +843,24 @@ static bool assemble(builder *b) {
     b->id_of = arena_alloc(b->A, sizeof(int) * (size_t)(b->keys.n + 1));
     for (int i = 0; i < b->keys.n; i++) b->id_of[i] = -1;
     b->zero1 = -1;
-    if (emit_key(b, KEY_INPUT) < 0) return false;
+    /* every slot's tree first, so that holes are filled from all of them */
+    b->trees = arena_alloc(b->A, sizeof(tree **) * (size_t)(b->keys.n + 1));
+    for (int k = 0; k < b->keys.n; k++) {
+        int nin = b->keys.v[k].tmpl.op == IR_OP_COUNT ? 0 : b->keys.v[k].tmpl.n_in;
+        b->trees[k] = arena_alloc(b->A, sizeof(tree *) * (size_t)(nin + 1));
+        for (int s = 0; s < nin; s++) b->trees[k][s] = slot_tree(b, k, s);
+    }
     tree *out = slot_tree(b, -1, -1);
+    if (!out) no_fit(b, -1, -1);
+    for (int k = 0; k < b->keys.n; k++)
+        for (int s = 0; b->keys.v[k].tmpl.op != IR_OP_COUNT && s < b->keys.v[k].tmpl.n_in; s++)
+            collect_complete(b, b->trees[k][s]);
+    collect_complete(b, out);
+    for (int k = 0; k < b->keys.n; k++)
+        for (int s = 0; b->keys.v[k].tmpl.op != IR_OP_COUNT && s < b->keys.v[k].tmpl.n_in; s++)
+            fill_holes(b, b->trees[k][s]);
+    fill_holes(b, out);
+    if (emit_key(b, KEY_INPUT) < 0) return false;
     int o;
     if (!out || !emit_leaves(b, out) || (o = materialize(b, out, b->obs.v[0].out_key)) < 0) return false;
     D->g.n_nodes = b->nodes.n;
@@ -772,7 +875,8 @@ static bool assemble(builder *b) {
     for (int i = 0; i < D->n_scale; i++) D->is_scale[D->scale[i].node] = true;
     char buf[512];
     if (ir_graph_verify(&D->g, 0, buf, sizeof buf)) {
-        diag_error(D->c, loc_none(), "internal: the union graph of space %s is not valid: %s", D->s->name, buf);
+        diag_error(D->c, loc_none(), "internal: the union graph of space %s is not valid: %s", D->s->name,
+                   buf);
         return false;
     }
     return true;
@@ -846,9 +950,9 @@ bool drv_darts_build(drv_darts *D, nasc_ctx *c, program *p, space_ir *s, da_meth
         dd->galpha = arena_alloc(&D->A, sizeof(float) * (size_t)dd->n);
     }
     if (!D->n_relaxed) {
-        diag *dg = diag_error(c, loc_none(),
-                              "space %s has no categorical decision to relax: nothing for --method %s to search",
-                              s->name, da_method_name(m));
+        diag *dg = diag_error(
+            c, loc_none(), "space %s has no categorical decision to relax: nothing for --method %s to search",
+            s->name, da_method_name(m));
         for (int i = 0; i < D->n_dec; i++)
             if (D->d[i].kind == DRV_DA_FIXED)
                 diag_note(c, dg, s->decs.v[i]->at, "decision '%s' is held fixed: %s", s->decs.v[i]->label,
@@ -923,14 +1027,16 @@ char *drv_darts_explain(const drv_darts *D, da_method m) {
     int n_fixed = 0, n_mix = 0;
     for (int i = 0; i < D->n_dec; i++) n_fixed += D->d[i].kind != DRV_DA_RELAXED;
     for (int i = 0; i < D->n_dec; i++) n_mix += D->d[i].n_mix;
-    const char *how = m == DA_DARTS ? "softmax mixture" : m == DA_FBNET ? "Gumbel-softmax mixture (soft)"
-                      : m == DA_GDAS ? "Gumbel-softmax, one path forward (hard, straight-through)"
-                                     : "binarised paths (two sampled per alpha step)";
-    strbuf_printf(&b,
-                  "differentiable supernet of space %s, --method %s (%s): %d relaxed decisions, %d held fixed; "
-                  "union graph of %d layers with %d mixture points, %lld trainable weights (from %d graphs)\n",
-                  D->s->name, da_method_name(m), how, D->n_relaxed, n_fixed, D->g.n_nodes, n_mix,
-                  (long long)(D->g.params - 0), D->n_points);
+    const char *how = m == DA_DARTS   ? "softmax mixture"
+                      : m == DA_FBNET ? "Gumbel-softmax mixture (soft)"
+                      : m == DA_GDAS  ? "Gumbel-softmax, one path forward (hard, straight-through)"
+                                      : "binarised paths (two sampled per alpha step)";
+    strbuf_printf(
+        &b,
+        "differentiable supernet of space %s, --method %s (%s): %d relaxed decisions, %d held fixed; "
+        "union graph of %d layers with %d mixture points, %lld trainable weights (from %d graphs)\n",
+        D->s->name, da_method_name(m), how, D->n_relaxed, n_fixed, D->g.n_nodes, n_mix,
+        (long long)(D->g.params - 0), D->n_points);
     for (int i = 0; i < D->n_dec; i++) {
         const drv_da_dec *dd = &D->d[i];
         const decision *d = D->s->decs.v[i];
@@ -940,20 +1046,23 @@ char *drv_darts_explain(const drv_darts *D, da_method m) {
         case DRV_DA_RELAXED: {
             int nf = 0;
             for (int v = 0; v < dd->n; v++) nf += dd->param_free[v];
-            strbuf_printf(&b, "relaxed: alpha over %d alternatives, mixed at %d point%s (e.g. at layer %s)", dd->n,
-                          dd->n_mix, dd->n_mix == 1 ? "" : "s", dd->example ? dd->example : "?");
+            strbuf_printf(&b, "relaxed: alpha over %d alternatives, mixed at %d point%s (e.g. at layer %s)",
+                          dd->n, dd->n_mix, dd->n_mix == 1 ? "" : "s", dd->example ? dd->example : "?");
             if (nf) strbuf_printf(&b, "; %d parameter-free", nf);
             break;
         }
         case DRV_DA_FIXED:
             describe_value(d, D->base[i], vb, sizeof vb);
-            strbuf_printf(&b, "fixed at %s: %s (choose another value with --set %s=V)", vb, dd->why, d->label);
+            strbuf_printf(&b, "fixed at %s: %s (choose another value with --set %s=V)", vb, dd->why,
+                          d->label);
             break;
         case DRV_DA_INERT:
             describe_value(d, D->base[i], vb, sizeof vb);
             strbuf_printf(&b, "fixed at %s: changes no layer", vb);
             break;
-        case DRV_DA_RECIPE: strbuf_printf(&b, "recipe: not searched (the supernet trains with one recipe)"); break;
+        case DRV_DA_RECIPE:
+            strbuf_printf(&b, "recipe: not searched (the supernet trains with one recipe)");
+            break;
         }
         strbuf_puts(&b, "\n");
     }
@@ -1007,8 +1116,9 @@ char *drv_darts_derive(drv_darts *D, char *err, size_t cap) {
         }
     }
     if (bd < 0) {
-        snprintf(err, cap, "the derived point (the argmax of alpha) is excluded by a require of space %s, and so "
-                           "is every point one decision away from it",
+        snprintf(err, cap,
+                 "the derived point (the argmax of alpha) is excluded by a require of space %s, and so "
+                 "is every point one decision away from it",
                  D->s->name);
         return NULL;
     }
@@ -1260,7 +1370,8 @@ static int save_epoch(trainer *T, int epoch, const char *out, char *err, size_t 
     snprintf(ep, sizeof ep, "%d", epoch);
     snprintf(pf, sizeof pf, "%.4f", param_free_share(D));
     const char *keys[] = {"nasc.epochs", "nasc.sampling", "nasc.method", "nasc.alpha", "nasc.point"},
-               *vals[] = {ep, "differentiable", da_method_name(T->cfg->method), al.data ? al.data : "[]", point};
+               *vals[] = {ep, "differentiable", da_method_name(T->cfg->method), al.data ? al.data : "[]",
+                          point};
     int rc = sn_save(T->sb->net, out, D->s->name, T->sb->source_hash, keys, vals, 5, err, cap);
     char ppath[4096], apath[4096];
     drv_folder_darts(out, ppath, apath, sizeof ppath);
@@ -1328,7 +1439,8 @@ static int setup(trainer *T, const recipe *r, int batch, char *err, size_t cap) 
             T->wp[T->nwp] = params[i], T->wg[T->nwp] = grads[i], T->ws[T->nwp++] = sizes[i];
     if (!(T->wopt = rt_optim_new(&r->cfg.optim, T->nwp, T->wp, T->wg, T->ws))) goto oom;
     /* alpha: DARTS initialises it at 1e-3 * N(0, 1); Adam(betas 0.5, 0.999) */
-    float **ap = calloc((size_t)D->n_relaxed + 1, sizeof(float *)), **ag = calloc((size_t)D->n_relaxed + 1, sizeof(float *));
+    float **ap = calloc((size_t)D->n_relaxed + 1, sizeof(float *)),
+          **ag = calloc((size_t)D->n_relaxed + 1, sizeof(float *));
     int64_t *as = calloc((size_t)D->n_relaxed + 1, sizeof(int64_t));
     if (!ap || !ag || !as) {
         free(ap), free(ag), free(as);
@@ -1365,7 +1477,8 @@ static void copy_batch(const rt_dataset *d, const int64_t *idx, int64_t at, int 
     int64_t numel = ir_shape_numel(&d->sample);
     for (int b = 0; b < batch; b++) {
         int64_t j = idx[(at + b) % d->n];
-        memcpy(x + (size_t)b * (size_t)numel, d->x + (size_t)j * (size_t)numel, sizeof(float) * (size_t)numel);
+        memcpy(x + (size_t)b * (size_t)numel, d->x + (size_t)j * (size_t)numel,
+               sizeof(float) * (size_t)numel);
         y[b] = d->y[j];
     }
 }
@@ -1458,10 +1571,11 @@ int drv_darts_train(drv_darts *D, drv_supernet *sb, const drv_da_cfg *cfg, const
     if (cfg->train_time) *cfg->train_time = recipe_now() - t0;
     rc = 0;
     goto out;
-nan: {
+nan : {
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s; the run stops%s", err,
-             step >= per_epoch ? " and keeps the files of the last complete epoch" : " (no epoch completed: nothing written)");
+             step >= per_epoch ? " and keeps the files of the last complete epoch"
+                               : " (no epoch completed: nothing written)");
     snprintf(err, cap, "%s", tmp);
 }
 out:

@@ -32,11 +32,11 @@ typedef enum {
 
 typedef struct drv_da_dec {
     drv_da_kind kind;
-    int n;         /* values (alternatives) */
-    sval *vals;    /* the value of each alternative */
-    int fixed;     /* FIXED/INERT: the index of the value held */
-    char why[256]; /* FIXED: the reason */
-    int n_mix;     /* mixture points in the union graph */
+    int n;               /* values (alternatives) */
+    sval *vals;          /* the value of each alternative */
+    int fixed;           /* FIXED/INERT: the index of the value held */
+    char why[256];       /* FIXED: the reason */
+    int n_mix;           /* mixture points in the union graph */
     const char *example; /* a layer where it is mixed, or NULL */
     bool *param_free;    /* per alternative: adds no trainable weight (skip, zero, pooling) */
     float *alpha, *galpha;
@@ -61,7 +61,7 @@ typedef struct drv_darts {
     ir_graph g; /* the union graph; parameters allocated by drv_darts_train */
     int n_scale;
     drv_da_scale *scale;
-    int n_points; /* graphs built to find it */
+    int n_points;   /* graphs built to find it */
     bool *is_scale; /* per node of g: a mixture weight */
 } drv_darts;
 
@@ -88,7 +88,7 @@ bool drv_darts_is_scale(const drv_darts *D, const ir_param *p);
 
 typedef struct drv_da_cfg {
     da_method method;
-    int epochs;          /* 0: the train section's */
+    int epochs; /* 0: the train section's */
     uint64_t seed;
     double alpha_lr, alpha_wd; /* Adam on alpha; 0: 3e-4 and 1e-3 (DARTS) */
     double tau0, tau_decay;    /* gumbel methods; 0: 5.0 and 0.956 per epoch (FBNet) */

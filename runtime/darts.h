@@ -35,9 +35,9 @@ void da_gumbel(nasc_rng *r, float *g, int n);
 /* What one step of one decision uses: the forward weights w, the soft
  * weights y the gradient flows through, and proxyless's pair. */
 typedef struct da_draw {
-    int pair[2];   /* proxyless alpha step: the two sampled paths, else -1 */
-    int chosen;    /* a one-hot step: the active alternative, else -1 */
-    float *noise;  /* gumbel methods: the draw (n), caller-owned, may be NULL for darts */
+    int pair[2];  /* proxyless alpha step: the two sampled paths, else -1 */
+    int chosen;   /* a one-hot step: the active alternative, else -1 */
+    float *noise; /* gumbel methods: the draw (n), caller-owned, may be NULL for darts */
 } da_draw;
 
 /* Draws the weights of one decision of n alternatives for a step.

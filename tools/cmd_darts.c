@@ -24,7 +24,8 @@ static int progress(void *ctx, const rt_progress *p) {
 
 static void epoch_line(void *ctx, int epoch, int epochs, double loss, double acc, double share, double tau) {
     bool tty = *(bool *)ctx;
-    fprintf(stderr, "%sepoch %d/%d  loss %.4f  argmax val accuracy %.4f  parameter-free argmax %.0f%%  tau %.3f\n",
+    fprintf(stderr,
+            "%sepoch %d/%d  loss %.4f  argmax val accuracy %.4f  parameter-free argmax %.0f%%  tau %.3f\n",
             tty ? "\r" : "", epoch, epochs, loss, acc, 100 * share, tau);
 }
 
@@ -39,7 +40,8 @@ int cmd_supernet_darts(nasc_ctx *c, const opts *o) {
         return EXIT_USAGE;
     }
     if (o->sampling) {
-        cli_err("--sampling is for weight-sharing training; --method %s samples as its method says", o->method);
+        cli_err("--sampling is for weight-sharing training; --method %s samples as its method says",
+                o->method);
         return EXIT_USAGE;
     }
     if (!o->explain && !o->out) {
@@ -94,8 +96,8 @@ int cmd_supernet_darts(nasc_ctx *c, const opts *o) {
             char *point = drv_darts_derive(&D, err, sizeof err);
             if (point) printf("%s\n", point);
             if (!o->quiet)
-                fprintf(stderr, "searched in %.2f s; supernet %s, derived point %s, alphas %s\n", tt, o->out, pp,
-                        ap);
+                fprintf(stderr, "searched in %.2f s; supernet %s, derived point %s, alphas %s\n", tt, o->out,
+                        pp, ap);
             rc = cli_stdout_done();
         }
     }
