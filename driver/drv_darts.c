@@ -332,7 +332,7 @@ static void compare(builder *b, int ob, int ov, int d) {
 
 /* One pass over the bases; false when a decision had to be fixed (then
  * the records are dropped and the pass runs again). */
-static bool gather(builder *b) {
+static bool gather(builder *b, bool first_only) {
     drv_darts *D = b->D;
     int n = D->n_dec, nb = 1;
     for (int i = 0; i < n; i++)
@@ -356,13 +356,14 @@ static bool gather(builder *b) {
         }
     bool full = combos <= MAX_COMBOS;
     long n_bases = full ? combos : singles;
-    for (long q = 0; q < nb * n_bases; q++) {
+    for (long q = 0; q < (first_only ? 1 : nb * n_bases); q++) {
         int k = (int)(q % nb);
         long c = q / nb;
         base_point(D, k, vals);
         if (full) {
             for (int j = 0; j < n_num; j++) {
-                vals[num[j]] = D->d[num[j]].vals[c % D->d[num[j]].n];
+                vals[num[j]] =
+                    D->d[num[j]].vals[D->d[num[j]].n - 1 - c % D->d[num[j]].n]; /* c = 0: largest */
                 c /= D->d[num[j]].n;
             }
         } else if (c > 0) {
@@ -405,7 +406,7 @@ static bool gather(builder *b) {
     }
     /* random points break the co-variation of the bases' alternatives */
     uint64_t rng = 0x5eed0da7ull;
-    for (int r = 0; r < N_RANDOM; r++) {
+    for (int r = 0; r < (first_only ? 0 : N_RANDOM); r++) {
         ctx_mark m = ctx_get_mark(D->c);
         assignment *a = asg_new(D->c, D->s);
         int e0 = D->c->n_errors;
@@ -748,7 +749,7 @@ static void no_fit(builder *b, int k, int slot) {
                    "the space cannot be relaxed: the input %d of layer %s is not a mixture of its decisions' "
                    "alternatives",
                    slot + 1, slot < 0 ? "(the output)" : b->keys.v[k].key);
-    diag_note(b->D->c, dg, loc_none(), "fix one of the decisions that feed it with --set");
+    diag_note(b->D->c, dg, loc_none(), "write one of the decisions that feed it as a constant in the space");
     b->failed = true;
 }
 
@@ -900,6 +901,18 @@ static void mark_param_free(builder *b) {
     }
 }
 
+static void setup_builder(builder *b, drv_darts *D) {
+    b->D = D;
+    b->A = &D->A;
+    b->params_at = arena_alloc(b->A, sizeof(int64_t *) * (size_t)(D->n_dec + 1));
+    for (int d = 0; d < D->n_dec; d++) {
+        b->params_at[d] = arena_alloc(b->A, sizeof(int64_t) * (size_t)(D->d[d].n + 1));
+        for (int v = 0; v < D->d[d].n; v++) b->params_at[d][v] = -1;
+    }
+    D->n_points = 0;
+    intern(b, "<input>");
+}
+
 bool drv_darts_build(drv_darts *D, nasc_ctx *c, program *p, space_ir *s, da_method m) {
     memset(D, 0, sizeof *D);
     D->c = c, D->p = p, D->s = s;
@@ -911,16 +924,16 @@ bool drv_darts_build(drv_darts *D, nasc_ctx *c, program *p, space_ir *s, da_meth
     bool ok = false;
     for (int round = 0; round < MAX_ROUNDS + D->n_dec && !ok; round++) {
         memset(&b, 0, sizeof b);
-        b.D = D;
-        b.A = &D->A;
-        b.params_at = arena_alloc(b.A, sizeof(int64_t *) * (size_t)(D->n_dec + 1));
-        for (int d = 0; d < D->n_dec; d++) {
-            b.params_at[d] = arena_alloc(b.A, sizeof(int64_t) * (size_t)(D->d[d].n + 1));
-            for (int v = 0; v < D->d[d].n; v++) b.params_at[d][v] = -1;
+        setup_builder(&b, D);
+        /* first from the largest point alone, so that a width is fixed for
+         * what it does itself, before combinations blame another decision */
+        ok = gather(&b, true);
+        if (ok) {
+            free(b.hash);
+            memset(&b, 0, sizeof b);
+            setup_builder(&b, D);
+            ok = gather(&b, false);
         }
-        D->n_points = 0;
-        intern(&b, "<input>");
-        ok = gather(&b);
         if (!ok) free(b.hash);
     }
     if (!ok || !b.obs.n) {
