@@ -51,9 +51,10 @@ void drv_folder_checkpoint(const drv_folder *f, const char *point_json, char *bu
 /* Where a point's measured latency is kept ("" when the folder cannot be made). */
 void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, size_t cap);
 /* The files `nasc supernet --method M -o OUT` writes beside OUT: the
- * derived point (OUT without .safetensors, + ".point.json") and every
- * decision's final alpha (+ ".alpha.json"); docs/differentiable.md. */
-void drv_folder_darts(const char *out, char *point, char *alpha, size_t cap);
+ * derived point (OUT without .safetensors, + ".point.json"), every
+ * decision's final alpha (+ ".alpha.json") and, when it measures one, the
+ * latency table (+ ".latency.json"); docs/differentiable.md. */
+void drv_folder_darts(const char *out, char *point, char *alpha, char *lut, size_t cap);
 
 /* ----- objectives and limits ----- */
 

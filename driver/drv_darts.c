@@ -1210,6 +1210,47 @@ static void set_argmax(trainer *T) {
     drv_darts_set_weights(D, T->w);
 }
 
+/* The expected latency at mixture weights w: the base point's, plus each
+ * decision's weighted change of the table's sum from its base value. */
+static double expected_latency(const drv_darts *D, const float *w) {
+    double e = D->lat_base;
+    for (int i = 0; i < D->n_dec; i++) {
+        const drv_da_dec *dd = &D->d[i];
+        if (dd->kind != DRV_DA_RELAXED || !dd->lat) continue;
+        int b = alt_index(dd, D->base[i]);
+        for (int v = 0; v < dd->n; v++) e += w[dd->off + v] * (dd->lat[v] - dd->lat[b < 0 ? 0 : b]);
+    }
+    return e;
+}
+
+/* Adds the latency term's gradient (w.r.t. the mixture weights) to gw,
+ * the cross-entropy ce's gradient being in gw already: additive
+ * (ProxylessNAS) + lambda * E / LAT(base), or multiplicative (FBNet)
+ * ce * a * log(E)^b, E in microseconds (at least e, so the log is >= 1). */
+static void latency_term(trainer *T, const float *w, double ce, float *gw) {
+    drv_darts *D = T->D;
+    const drv_da_cfg *cfg = T->cfg;
+    if (!cfg->latency_form || D->lat_base <= 0) return;
+    double e = expected_latency(D, w), scale_ce = 1, per_us;
+    if (cfg->latency_form == 1) {
+        per_us = (cfg->lat_lambda > 0 ? cfg->lat_lambda : 0.1) / D->lat_base;
+    } else {
+        double a = cfg->lat_a > 0 ? cfg->lat_a : 0.2, b = cfg->lat_b > 0 ? cfg->lat_b : 0.6;
+        if (e < 2.718281828459045) e = 2.718281828459045;
+        double l = log(e);
+        scale_ce = a * pow(l, b);
+        per_us = ce * a * b * pow(l, b - 1) / e;
+    }
+    for (int i = 0; i < D->n_dec; i++) {
+        const drv_da_dec *dd = &D->d[i];
+        if (dd->kind != DRV_DA_RELAXED) continue;
+        int bi = alt_index(dd, D->base[i]);
+        for (int v = 0; v < dd->n; v++)
+            gw[dd->off + v] = (float)(gw[dd->off + v] * scale_ce +
+                                      (dd->lat ? per_us * (dd->lat[v] - dd->lat[bi < 0 ? 0 : bi]) : 0));
+    }
+}
+
 static int alpha_step(trainer *T, const float *x, const int32_t *y, int batch, int64_t step, char *err,
                       size_t cap) {
     drv_darts *D = T->D;
@@ -1222,6 +1263,7 @@ static int alpha_step(trainer *T, const float *x, const int32_t *y, int batch, i
     }
     rt_exec_backward(T->e, batch);
     drv_darts_weight_grads(D, T->e, T->gw);
+    latency_term(T, T->w, loss, T->gw);
     for (int i = 0; i < D->n_dec; i++) {
         drv_da_dec *dd = &D->d[i];
         if (dd->kind != DRV_DA_RELAXED) continue;
@@ -1356,7 +1398,7 @@ static void alphas_json(const drv_darts *D, strbuf *b) {
     strbuf_puts(b, "\n]");
 }
 
-static int write_text(const char *path, const char *text, char *err, size_t cap) {
+int drv_darts_write_text(const char *path, const char *text, char *err, size_t cap) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -1386,12 +1428,12 @@ static int save_epoch(trainer *T, int epoch, const char *out, char *err, size_t 
                *vals[] = {ep, "differentiable", da_method_name(T->cfg->method), al.data ? al.data : "[]",
                           point};
     int rc = sn_save(T->sb->net, out, D->s->name, T->sb->source_hash, keys, vals, 5, err, cap);
-    char ppath[4096], apath[4096];
-    drv_folder_darts(out, ppath, apath, sizeof ppath);
+    char ppath[4096], apath[4096], lpath[4096];
+    drv_folder_darts(out, ppath, apath, lpath, sizeof ppath);
     if (!rc) {
         strbuf pt = {0};
         strbuf_printf(&pt, "%s\n", point);
-        rc = write_text(ppath, pt.data ? pt.data : "", err, cap);
+        rc = drv_darts_write_text(ppath, pt.data ? pt.data : "", err, cap);
         strbuf_free(&pt);
     }
     if (!rc) {
@@ -1402,7 +1444,7 @@ static int save_epoch(trainer *T, int epoch, const char *out, char *err, size_t 
         json_write_number(&doc, T->tau);
         strbuf_printf(&doc, ",\n \"point\": %s,\n \"decisions\": %s,\n \"history\": [%s]}\n", point,
                       al.data ? al.data : "[]", T->history.data ? T->history.data : "");
-        rc = write_text(apath, doc.data ? doc.data : "", err, cap);
+        rc = drv_darts_write_text(apath, doc.data ? doc.data : "", err, cap);
     }
     strbuf_free(&al);
     strbuf_free(&doc);
@@ -1573,6 +1615,10 @@ int drv_darts_train(drv_darts *D, drv_supernet *sb, const drv_da_cfg *cfg, const
         json_write_number(&T.history, per_epoch ? sum / (double)per_epoch : NAN);
         strbuf_puts(&T.history, ", \"val_accuracy\": ");
         json_write_number(&T.history, acc);
+        if (D->lat_base > 0) {
+            strbuf_puts(&T.history, ", \"argmax_latency_us\": ");
+            json_write_number(&T.history, expected_latency(D, T.w)); /* T.w: the argmax, from val_accuracy */
+        }
         strbuf_printf(&T.history, ", \"param_free_share\": %.4f, \"tau\": ", share);
         json_write_number(&T.history, T.tau);
         strbuf_puts(&T.history, "}");

@@ -41,6 +41,8 @@ typedef struct drv_da_dec {
     bool *param_free;    /* per alternative: adds no trainable weight (skip, zero, pooling) */
     float *alpha, *galpha;
     int off; /* RELAXED: its first entry in flat per-alternative arrays */
+    float
+        *lat; /* with a latency table: the point's latency (us) at each alternative, the others at the base */
 } drv_da_dec;
 
 typedef struct drv_da_scale { /* a mixture weight in the union graph */
@@ -61,8 +63,9 @@ typedef struct drv_darts {
     ir_graph g; /* the union graph; parameters allocated by drv_darts_train */
     int n_scale;
     drv_da_scale *scale;
-    int n_points;   /* graphs built to find it */
-    bool *is_scale; /* per node of g: a mixture weight */
+    int n_points;    /* graphs built to find it */
+    bool *is_scale;  /* per node of g: a mixture weight */
+    double lat_base; /* with a latency table: the base point's latency (us), else 0 */
 } drv_darts;
 
 /* Builds the union graph of space s.  A decision that varies widths or
@@ -92,6 +95,11 @@ typedef struct drv_da_cfg {
     uint64_t seed;
     double alpha_lr, alpha_wd; /* Adam on alpha; 0: 3e-4 and 1e-3 (DARTS) */
     double tau0, tau_decay;    /* gumbel methods; 0: 5.0 and 0.956 per epoch (FBNet) */
+    /* the latency term on alpha (D->lat_base > 0 needed): 0 none, 1 additive
+     * (ProxylessNAS: + lambda * E[LAT] / LAT(base)), 2 multiplicative (FBNet:
+     * CE * a * log(E[LAT] in us)^b) */
+    int latency_form;
+    double lat_lambda, lat_a, lat_b; /* 0: 0.1, 0.2 and 0.6 */
     rt_progress_fn progress;
     void *progress_ctx;
     /* one line per epoch (may be NULL): epoch, loss, validation accuracy,
@@ -114,5 +122,20 @@ int drv_darts_train(drv_darts *D, drv_supernet *sb, const drv_da_cfg *cfg, const
  * alpha (the next best where a require excludes it).  point_json text in
  * the ctx arena, or NULL with err. */
 char *drv_darts_derive(drv_darts *D, char *err, size_t cap);
+
+/* ----- the latency table (drv_latency.c) ----- */
+
+/* Measures every layer of the union graph at its shapes (JIT-compiled
+ * alone, median batch-1 latency, the cost of an empty call subtracted),
+ * and checks the table against `n_check` random points compiled whole.
+ * Writes the table as JSON to out; a summary line in summary. */
+int drv_latency_table(drv_darts *D, double budget_ms, int n_check, const char *out, char *summary,
+                      size_t scap, char *err, size_t cap);
+/* Writes text to path through a temporary file and a rename. */
+int drv_darts_write_text(const char *path, const char *text, char *err, size_t cap);
+/* Reads a table (written here or elsewhere) for D's space and sets every
+ * relaxed decision's lat[] and D->lat_base from it; -1 with err naming the
+ * file and a missing layer. */
+int drv_latency_load(drv_darts *D, const char *path, char *err, size_t cap);
 
 #endif

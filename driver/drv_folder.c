@@ -68,8 +68,9 @@ void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, 
     snprintf(buf, cap, "%s/latency-%016llx.txt", f->weights_dir, (unsigned long long)h);
 }
 
-void drv_folder_darts(const char *out, char *point, char *alpha, size_t cap) {
+void drv_folder_darts(const char *out, char *point, char *alpha, char *lut, size_t cap) {
     size_t n = strlen(out), k = n > 12 && !strcmp(out + n - 12, ".safetensors") ? n - 12 : n;
     snprintf(point, cap, "%.*s.point.json", (int)k, out);
     snprintf(alpha, cap, "%.*s.alpha.json", (int)k, out);
+    snprintf(lut, cap, "%.*s.latency.json", (int)k, out);
 }

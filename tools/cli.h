@@ -43,6 +43,7 @@ typedef struct opts {
     bool explain;         /* supernet --explain */
     const char *sampling; /* supernet --sampling uniform|sandwich */
     const char *method;   /* supernet --method darts|gdas|fbnet|proxyless (cmd_darts.c) */
+    const char *lut;      /* supernet --latency-table LUT.json */
     long long epochs;     /* supernet --epochs (0: the train section's) */
     const char *init;     /* train --init SUPER.safetensors */
     const char *includes[32];

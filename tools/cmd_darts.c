@@ -31,6 +31,21 @@ static void epoch_line(void *ctx, int epoch, int epochs, double loss, double acc
 
 static const char *const methods[] = {"darts", "gdas", "fbnet", "proxyless", NULL};
 
+/* The latency term: on when the search section minimizes latency or a
+ * table is given; FBNet's multiplicative form for fbnet, ProxylessNAS's
+ * additive one for the others (docs/differentiable.md).  -1 with err. */
+static int latency_form(space_ir *s, da_method m, bool table, char *err, size_t cap) {
+    drv_goals g;
+    memset(&g, 0, sizeof g);
+    if (!drv_goals_read(&s->search, &g, err, cap)) return -1;
+    bool on = table;
+    for (int i = 0; i < g.n_obj; i++)
+        if (!g.obj[i].maximize && !strcmp(g.obj[i].text, "latency")) on = true;
+    drv_goals_free(&g);
+    return !on ? 0 : m == DA_FBNET ? 2 : 1;
+}
+
+
 int cmd_supernet_darts(nasc_ctx *c, const opts *o) {
     da_method m;
     if (!da_method_parse(o->method, &m)) {
@@ -66,6 +81,31 @@ int cmd_supernet_darts(nasc_ctx *c, const opts *o) {
         rc = c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
         goto done;
     }
+    char err[4600], pp[4096], ap[4096], lp[4096];
+    drv_folder_darts(o->out ? o->out : "", pp, ap, lp, sizeof pp);
+    int form = latency_form(s, m, o->lut != NULL, err, sizeof err);
+    if (form < 0) {
+        cli_err("%s", err);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    if (form && o->out && !o->lut) { /* measured here, kept beside the output */
+        char summary[1024];
+        if (!o->quiet)
+            fprintf(stderr,
+                    "measuring the latency table of space %s into %s (pass --latency-table to reuse one)\n",
+                    s->name, lp);
+        if (drv_latency_table(&D, 20, 0, lp, summary, sizeof summary, err, sizeof err)) {
+            cli_err("latency table: %s", err);
+            rc = EXIT_INPUT;
+            goto done;
+        }
+    }
+    if (form && o->out && drv_latency_load(&D, o->lut ? o->lut : lp, err, sizeof err)) {
+        cli_err("%s", err);
+        rc = EXIT_INPUT;
+        goto done;
+    }
     if (o->explain) {
         char *t = drv_darts_explain(&D, m);
         fputs(t ? t : "", stdout);
@@ -82,19 +122,28 @@ int cmd_supernet_darts(nasc_ctx *c, const opts *o) {
         cfg.progress_ctx = &tty;
         double tt = 0;
         cfg.train_time = &tt;
-        char err[1600];
+        cfg.latency_form = form;
         if (!o->quiet)
-            fprintf(stderr, "searching space %s with %s: %d relaxed decisions, union graph of %lld weights\n",
-                    s->name, da_method_name(m), D.n_relaxed, (long long)D.g.params);
+            fprintf(stderr,
+                    "searching space %s with %s: %d relaxed decisions, union graph of %lld weights%s\n",
+                    s->name, da_method_name(m), D.n_relaxed, (long long)D.g.params,
+                    form == 2   ? ", loss CE * 0.2 * log(latency)^0.6"
+                    : form == 1 ? ", loss CE + 0.1 * latency / latency(base)"
+                                : "");
         if (drv_darts_train(&D, &sb, &cfg, o->out, err, sizeof err)) {
             if (tty && !o->quiet) fputc('\n', stderr);
             cli_err("differentiable search failed: %s", err);
             rc = EXIT_INPUT;
         } else {
-            char pp[4096], ap[4096];
-            drv_folder_darts(o->out, pp, ap, sizeof pp);
             char *point = drv_darts_derive(&D, err, sizeof err);
-            if (point) printf("%s\n", point);
+            if (o->json) {
+                FILE *f = fopen(ap, "r");
+                int ch;
+                while (f && (ch = fgetc(f)) != EOF) putchar(ch);
+                if (f) fclose(f);
+            } else if (point) {
+                printf("%s\n", point);
+            }
             if (!o->quiet)
                 fprintf(stderr, "searched in %.2f s; supernet %s, derived point %s, alphas %s\n", tt, o->out,
                         pp, ap);
