@@ -1220,7 +1220,9 @@ static double expected_latency(const drv_darts *D, const float *w) {
         int b = alt_index(dd, D->base[i]);
         for (int v = 0; v < dd->n; v++) e += w[dd->off + v] * (dd->lat[v] - dd->lat[b < 0 ? 0 : b]);
     }
-    return e;
+    /* decisions that remove the same layers (a shorter loop, skip in it)
+     * each subtract them: the additive model is floored */
+    return e > 0.05 * D->lat_base ? e : 0.05 * D->lat_base;
 }
 
 /* Adds the latency term's gradient (w.r.t. the mixture weights) to gw,

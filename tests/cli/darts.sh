@@ -49,6 +49,23 @@ expect_exit 0 "$NASC" build "$F" --arch "$T/darts.point.json" --weights "$T/dart
 [ -x "$T/model" ] && ok || bad "no binary"
 expect_exit 0 "$NASC" run "$F" --arch "$T/darts.point.json" --weights "$T/darts.safetensors" --input "$D/tiny-test-images-idx3-ubyte.gz"
 [ "$(wc -l < "$T/out")" = 40 ] && ok || bad "run from the differentiable supernet"
+# the latency table and the latency term
+expect_exit 0 "$NASC" latency-table "$F" -o "$T/lut.json" --points 3
+expect_in "$T/err" "on 3 random points the table's sum is"
+python3 -c "
+import json; t = json.load(open('$T/lut.json'))
+assert t['space'] == 'TinyCells' and t['check_points'] == 3 and len(t['check']) == 3, t
+assert all(v >= 0 for v in t['layers'].values()) and 'op[1].Conv[1].conv2d@0:5:75' in t['layers'], t['layers']
+" && ok || bad "latency table"
+expect_exit 0 "$NASC" supernet "$F" --method fbnet --latency-table "$T/lut.json" -o "$T/lat.safetensors" --epochs 1
+expect_in "$T/err" "loss CE * 0.2 * log(latency)^0.6"
+grep -q '"argmax_latency_us"' "$T/lat.alpha.json" && ok || bad "no latency in the history"
+echo '{"space": "Other", "layers": {}}' > "$T/other.json"
+expect_exit 1 "$NASC" supernet "$F" --method proxyless --latency-table "$T/other.json" -o "$T/x.safetensors"
+expect_line "$T/err" "nasc: latency table $T/other.json is of space Other, not TinyCells"
+echo '{"space": "TinyCells", "layers": {}}' > "$T/empty.json"
+expect_exit 1 "$NASC" supernet "$F" --method proxyless --latency-table "$T/empty.json" -o "$T/x.safetensors"
+expect_in "$T/err" "has no entry for layer conv2d@0:10:29: measure it again with nasc latency-table"
 # bad input
 expect_exit 2 "$NASC" supernet "$F" --method dart --explain
 expect_line "$T/err" "nasc: --method expects darts, gdas, fbnet or proxyless, not 'dart' (did you mean darts?)"
