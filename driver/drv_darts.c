@@ -728,17 +728,6 @@ static tree *slot_tree(builder *b, int k, int slot) {
         memset(b->memo, 0, sizeof *b->memo * (size_t)b->memo_cap);
     }
     tree *t = fit(b, e, n, f->v, f->n, slot < 0 ? 0 : slot, 0, &size);
-    if (!t && getenv("NASC_DARTS_DEBUG")) {
-        for (int q = 0; q < f->n; q++)
-            fprintf(stderr, "infl slot %d dec %s\n", f->v[q].slot, b->D->s->decs.v[f->v[q].dec]->label);
-        for (int i = 0; i < n; i++) {
-            fprintf(stderr, "obs %d key %s :", e[i].obs, b->keys.v[e[i].key].key);
-            for (int d = 0; d < b->D->n_dec; d++)
-                fprintf(stderr, " %s=%lld%s", b->D->s->decs.v[d]->label,
-                        (long long)b->obs.v[e[i].obs].vals[d].i, b->obs.v[e[i].obs].active[d] ? "" : "(off)");
-            fprintf(stderr, "\n");
-        }
-    }
     free(e);
     return t;
 }
@@ -799,15 +788,6 @@ static void fill_holes(builder *b, tree *t) {
     }
 }
 
-static void dump_tree(builder *b, const tree *t, int ind) {
-    if (t->dec < 0) {
-        fprintf(stderr, "%*s%s\n", ind, "", b->keys.v[t->key].key);
-        return;
-    }
-    fprintf(stderr, "%*smix %s\n", ind, "", b->D->s->decs.v[t->dec]->label);
-    for (int v = 0; v < b->D->d[t->dec].n; v++) dump_tree(b, t->kid[v], ind + 2);
-}
-
 static int emit_key(builder *b, int k) {
     if (b->id_of[k] >= 0) return b->id_of[k];
     keyrec *kr = &b->keys.v[k];
@@ -822,10 +802,6 @@ static int emit_key(builder *b, int k) {
     for (int s = 0; s < nin; s++) {
         tree *t = b->trees[k][s];
         if (!t) no_fit(b, k, s);
-        if (t && t->dec >= 0 && getenv("NASC_DARTS_DEBUG")) {
-            fprintf(stderr, "slot %d of %s:\n", s, kr->key);
-            dump_tree(b, t, 2);
-        }
         if (!t || !emit_leaves(b, t) || (ins[s] = materialize(b, t, k)) < 0) return -1;
     }
     ir_node nd = kr->tmpl;
