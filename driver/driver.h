@@ -61,6 +61,12 @@ void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, 
  * OUT without its .safetensors, then .ckpt.safetensors, beside OUT. */
 void drv_folder_supernet_checkpoint(const char *out, char *buf, size_t cap);
 
+/* The files `nasc supernet --method M -o OUT` writes beside OUT: the
+ * derived point (OUT without .safetensors, + ".point.json"), every
+ * decision's final alpha (+ ".alpha.json") and, when it measures one, the
+ * latency table (+ ".latency.json"); docs/differentiable.md. */
+void drv_folder_darts(const char *out, char *point, char *alpha, char *lut, size_t cap);
+
 /* ----- objectives and limits ----- */
 
 typedef struct drv_goals {

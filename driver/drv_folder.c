@@ -74,8 +74,20 @@ void drv_folder_latency(const drv_folder *f, const char *point_json, char *buf, 
     snprintf(buf, cap, "%s/latency-%016llx.txt", f->weights_dir, (unsigned long long)h);
 }
 
-void drv_folder_supernet_checkpoint(const char *out, char *buf, size_t cap) {
+/* OUT's length without a trailing ".safetensors": the stem the supernet's
+ * companion files share. */
+static int supernet_stem(const char *out) {
     size_t n = strlen(out);
-    int keep = n > 12 && !strcmp(out + n - 12, ".safetensors") ? (int)(n - 12) : (int)n;
-    snprintf(buf, cap, "%.*s.ckpt.safetensors", keep, out);
+    return n > 12 && !strcmp(out + n - 12, ".safetensors") ? (int)(n - 12) : (int)n;
+}
+
+void drv_folder_supernet_checkpoint(const char *out, char *buf, size_t cap) {
+    snprintf(buf, cap, "%.*s.ckpt.safetensors", supernet_stem(out), out);
+}
+
+void drv_folder_darts(const char *out, char *point, char *alpha, char *lut, size_t cap) {
+    int k = supernet_stem(out);
+    snprintf(point, cap, "%.*s.point.json", k, out);
+    snprintf(alpha, cap, "%.*s.alpha.json", k, out);
+    snprintf(lut, cap, "%.*s.latency.json", k, out);
 }

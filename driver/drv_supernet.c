@@ -929,3 +929,10 @@ int drv_subnet_from_file(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir
     sn_free(net);
     return rc;
 }
+
+/* ----- the covering values, for the differentiable supernet (drv_darts.c) ----- */
+
+int drv_sn_n_values(const decision *d) { return n_values(d); }
+sval drv_sn_value_at(const decision *d, int i) { return value_at(d, i); }
+sval drv_sn_base_value(const decision *d, bool largest, int alt) { return base_value(d, largest, alt); }
+bool drv_sn_numeric(const decision *d) { return numeric(d); }

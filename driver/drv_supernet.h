@@ -120,4 +120,13 @@ bool drv_is_supernet_file(const char *path);
 int drv_subnet_from_file(nasc_ctx *c, program *p, space_ir *s, assignment *a, ir_graph *g, const char *path,
                          char *err, size_t cap);
 
+/* The values a decision is covered with (at most 64 of an integer range),
+ * the i-th of them, the largest (smallest) value of a numeric decision or
+ * alternative `alt` of another, and whether its alternatives are numbers;
+ * the supernet's covering set and drv_darts.c use the same ones. */
+int drv_sn_n_values(const decision *d);
+sval drv_sn_value_at(const decision *d, int i);
+sval drv_sn_base_value(const decision *d, bool largest, int alt);
+bool drv_sn_numeric(const decision *d);
+
 #endif

@@ -43,6 +43,8 @@ typedef struct opts {
     bool json, decisions, dot, bench, logits, resume, force, quiet, color;
     bool explain;         /* supernet --explain */
     const char *sampling; /* supernet --sampling uniform|sandwich */
+    const char *method;   /* supernet --method darts|gdas|fbnet|proxyless (cmd_darts.c) */
+    const char *lut;      /* supernet --latency-table LUT.json */
     long long epochs;     /* supernet --epochs (0: the train section's) */
     const char *init;     /* train --init SUPER.safetensors */
     const char *includes[32];

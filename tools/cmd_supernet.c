@@ -47,7 +47,10 @@ static bool writable_dir(const char *out) {
     return false;
 }
 
+int cmd_supernet_darts(nasc_ctx *c, const opts *o); /* cmd_darts.c */
+
 int cmd_supernet(nasc_ctx *c, const opts *o) {
+    if (o->method) return cmd_supernet_darts(c, o);
     int st;
     if (!o->explain && !o->out) {
         cli_err("nasc supernet needs --explain or -o SUPER.safetensors");

@@ -24,6 +24,7 @@ int cmd_report(nasc_ctx *c, const opts *o);
 int cmd_plugins(nasc_ctx *c, const opts *o);
 int cmd_supernet(nasc_ctx *c, const opts *o);
 int cmd_proxies(nasc_ctx *c, const opts *o);
+int cmd_latency_table(nasc_ctx *c, const opts *o);
 
 typedef enum {
     OPT_ARCH,
@@ -58,6 +59,8 @@ typedef enum {
     OPT_RESUME,
     OPT_FORCE,
     OPT_QUIET,
+    OPT_METHOD,
+    OPT_LUT,
     OPT_NO_COLOR,
     OPT_HELP,
     OPT_EXPLAIN,
@@ -120,6 +123,9 @@ static const option_def options[] = {
     {OPT_EXPLAIN, "--explain", NULL, NULL, "print how each decision is shared and the supernet's size"},
     {OPT_SAMPLING, "--sampling", NULL, "S", "uniform (one subnet a step, SPOS) or sandwich (BigNAS)"},
     {OPT_EPOCHS, "--epochs", NULL, "N", "supernet training epochs (default: train.epochs)"},
+    {OPT_METHOD, "--method", NULL, "M",
+     "differentiable search: darts, gdas, fbnet or proxyless (docs/differentiable.md)"},
+    {OPT_LUT, "--latency-table", NULL, "LUT", "a latency table (nasc latency-table) for the latency term"},
     {OPT_INIT, "--init", NULL, "SUPER", "start from a subnet's weights inherited from a supernet file"},
     {OPT_RETRAIN, "--retrain", NULL, "K",
      "at the end, train the top K points stand-alone and store both scores (search.retrain)"},
@@ -162,8 +168,12 @@ static const command commands[] = {
     {"plugins", cmd_plugins, NULL, false, OPTS("--json"),
      "the strategy plugins found, with their versions and options"},
     {"supernet", cmd_supernet, "FILE", true,
-     OPTS("--explain", "-o", "--sampling", "--epochs", "--seed", "--resume", "--quiet"),
+    OPTS("--explain", "-o", "--sampling", "--method", "--latency-table", "--epochs", "--seed", "--resume",
+         "--json", "--quiet"),
      "build the space's weight-sharing supernet: explain it, or train it into -o SUPER.safetensors"},
+    {"latency-table", cmd_latency_table, "FILE", true, OPTS("!-o", "--points", "--quiet"),
+     "measure every candidate layer of the space's differentiable supernet on this machine "
+     "(docs/differentiable.md)"},
     {"help", NULL, "[COMMAND]", false, OPTS(NULL), "this help, or one command's"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
@@ -390,6 +400,8 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
     case OPT_QUIET: o->quiet = true; break;
     case OPT_EXPLAIN: o->explain = true; break;
     case OPT_SAMPLING: o->sampling = v; break;
+    case OPT_METHOD: o->method = v; break;
+    case OPT_LUT: o->lut = v; break;
     case OPT_INIT: o->init = v; break;
     case OPT_EPOCHS:
         if (!parse_ll(v, &o->epochs) || o->epochs < 1 || o->epochs > 100000)
@@ -486,7 +498,7 @@ static int help(int argc, char **argv) {
 static void reexec_for_blas(const command *cmd, char **argv) {
     bool computes = !strcmp(cmd->name, "train") || !strcmp(cmd->name, "search") ||
                     !strcmp(cmd->name, "run") || !strcmp(cmd->name, "build") ||
-                    !strcmp(cmd->name, "supernet");
+                    !strcmp(cmd->name, "supernet") || !strcmp(cmd->name, "latency-table");
     const char *core = computes && !getenv("OPENBLAS_CORETYPE") && !getenv("NASC_NO_REEXEC")
                            ? rt_blas_wanted_coretype()
                            : NULL;

@@ -76,7 +76,7 @@ expect_line "$T/err" "nasc: 'nasc sample' does not take -j (an option of: search
 expect_exit 2 "$NASC" check "$F" --arch '{}'
 expect_line "$T/err" "nasc: 'nasc check' does not take --arch (an option of: show, train, build, run)"
 expect_exit 2 "$NASC" plugins --set train.epochs=3
-expect_line "$T/err" "nasc: 'nasc plugins' does not take --set (an option of: check, sample, show, train, search, build, run, proxies, supernet)"
+expect_line "$T/err" "nasc: 'nasc plugins' does not take --set (an option of: check, sample, show, train, search, build, run, proxies, supernet, latency-table)"
 expect_exit 2 "$NASC" report run.db --dot
 expect_line "$T/err" "nasc: 'nasc report' does not take --dot (an option of: show)"
 # values: missing, unexpected, malformed
