@@ -64,6 +64,8 @@ typedef enum {
     OPT_SAMPLING,
     OPT_EPOCHS,
     OPT_INIT,
+    OPT_QUANT,
+    OPT_CALIB,
 } opt_id;
 
 typedef struct option_def {
@@ -119,6 +121,9 @@ static const option_def options[] = {
     {OPT_SAMPLING, "--sampling", NULL, "S", "uniform (one subnet a step, SPOS) or sandwich (BigNAS)"},
     {OPT_EPOCHS, "--epochs", NULL, "N", "supernet training epochs (default: train.epochs)"},
     {OPT_INIT, "--init", NULL, "SUPER", "start from a subnet's weights inherited from a supernet file"},
+    {OPT_QUANT, "--quant", NULL, "Q",
+     "int8: post-training quantised dense and conv layers (docs/deployment.md)"},
+    {OPT_CALIB, "--calib", NULL, "N", "--quant: calibrate on the first N training images (default 256)"},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -147,9 +152,10 @@ static const command commands[] = {
           "--evaluator", "--space", "--metrics", "--json", "--quiet"),
      "search the space: every trial in the store, the best point and its weights at the end"},
     {"build", cmd_build, "FILE", true,
-     OPTS("!--arch", "!--weights", "!-o", "--emit", "--cpu", "--dump-after", "--quiet"),
+     OPTS("!--arch", "!--weights", "!-o", "--emit", "--cpu", "--dump-after", "--quant", "--calib", "--quiet"),
      "compile one trained point ahead of time: object, shared library, executable, LLVM IR, assembly"},
-    {"run", cmd_run, "FILE", true, OPTS("!--arch", "!--weights", "--input", "--logits", "--bench", "--json"),
+    {"run", cmd_run, "FILE", true,
+     OPTS("!--arch", "!--weights", "--input", "--logits", "--bench", "--quant", "--calib", "--json"),
      "JIT-compile one trained point and run it on inputs, or measure it"},
     {"report", cmd_report, "RUN.db", false, OPTS("--svg", "--html", "--top", "--json"),
      "a search's leaderboard and Pareto front; plots with --svg"},
@@ -380,6 +386,15 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
     case OPT_EXPLAIN: o->explain = true; break;
     case OPT_SAMPLING: o->sampling = v; break;
     case OPT_INIT: o->init = v; break;
+    case OPT_QUANT:
+        if (strcmp(v, "int8") && strcmp(v, "none"))
+            return cli_err("--quant must be int8 (or none), got '%s'", v), false;
+        o->quant = v;
+        break;
+    case OPT_CALIB:
+        if (!parse_ll(v, &o->calib) || o->calib < 1)
+            return cli_err("--calib needs a positive number of calibration images, got '%s'", v), false;
+        break;
     case OPT_EPOCHS:
         if (!parse_ll(v, &o->epochs) || o->epochs < 1 || o->epochs > 100000)
             return cli_err("--epochs needs a positive integer"), false;
