@@ -84,6 +84,7 @@ typedef struct drv_space {
     int threads;     /* OpenBLAS threads per trial */
     double max_epochs;
     const drv_folder *folder; /* for checkpoints */
+    int quant;                /* search.quant: latency, ram and flash of this build (ps_quant_kind) */
 } drv_space;
 
 /* Describes s as a nasc_space (allocations in c's arena). */

@@ -14,22 +14,26 @@ int drv_quant_kind(const char *name) {
 }
 
 int drv_calib_load(const section *train, int64_t n, drv_calib *c, char *err, size_t cap) {
-    memset(c, 0, sizeof *c);
     recipe r;
     if (!recipe_from_section(train, &r, err, cap)) return -1;
     const recipe_data *d = recipe_load_data(&r, err, cap);
     if (!d) return -1;
-    c->asked = n > 0 ? n : RT_CALIB_DEFAULT;
-    c->n = d->train.n < c->asked ? d->train.n : c->asked;
-    c->x = d->train.x;
-    if (c->n < 1 || !c->x) {
+    if (!drv_calib_from(c, d->train.x, d->train.n, n)) {
         snprintf(err, cap, "--quant int8: the calibration set is empty (the training split has no images)");
         return -1;
     }
+    return 0;
+}
+
+bool drv_calib_from(drv_calib *c, const float *x, int64_t avail, int64_t n) {
+    memset(c, 0, sizeof *c);
+    c->asked = n > 0 ? n : RT_CALIB_DEFAULT;
+    c->n = avail < c->asked ? avail : c->asked;
+    c->x = x;
     c->po.quant = PS_QUANT_INT8;
     c->po.calibrate = drv_calibrate;
     c->po.calib_ctx = c;
-    return 0;
+    return c->n >= 1 && x;
 }
 
 int drv_calibrate(void *ctx, const ir_graph *g, float *amax, char *err, size_t cap) {

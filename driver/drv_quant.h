@@ -4,6 +4,7 @@
 #ifndef NASC_DRV_QUANT_H
 #define NASC_DRV_QUANT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "passes.h"
@@ -25,6 +26,10 @@ int drv_quant_kind(const char *name);
  * images stay owned by the recipe's data cache.  0, or -1 with err (no
  * training data, an empty split). */
 int drv_calib_load(const section *train, int64_t n, drv_calib *c, char *err, size_t cap);
+
+/* Calibration on the first n (0: the default) of the avail images at x;
+ * false when there are none. */
+bool drv_calib_from(drv_calib *c, const float *x, int64_t avail, int64_t n);
 
 /* ps_calib_fn over a drv_calib. */
 int drv_calibrate(void *ctx, const ir_graph *g, float *amax, char *err, size_t cap);

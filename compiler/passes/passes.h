@@ -79,7 +79,7 @@ typedef struct ps_opts {
     const char *skip[16];
     int n_skip;
     ps_quant_kind quant;
-    ps_calib_fn calibrate; /* NULL: every range is 1 (size probes only: cg_footprint) */
+    ps_calib_fn calibrate; /* NULL: made-up distinct ranges (size probes only: cg_footprint) */
     void *calib_ctx;
 } ps_opts;
 
