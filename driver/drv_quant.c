@@ -36,7 +36,7 @@ bool drv_calib_from(drv_calib *c, const float *x, int64_t avail, int64_t n) {
     return c->n >= 1 && x;
 }
 
-int drv_calibrate(void *ctx, const ir_graph *g, float *amax, char *err, size_t cap) {
+int drv_calibrate(void *ctx, const ir_graph *g, float *amin, float *amax, char *err, size_t cap) {
     const drv_calib *c = ctx;
-    return rt_calib_ranges(g, c->x, c->n, amax, err, cap);
+    return rt_calib_ranges(g, c->x, c->n, amin, amax, err, cap);
 }

@@ -32,6 +32,6 @@ int drv_calib_load(const section *train, int64_t n, drv_calib *c, char *err, siz
 bool drv_calib_from(drv_calib *c, const float *x, int64_t avail, int64_t n);
 
 /* ps_calib_fn over a drv_calib. */
-int drv_calibrate(void *ctx, const ir_graph *g, float *amax, char *err, size_t cap);
+int drv_calibrate(void *ctx, const ir_graph *g, float *amin, float *amax, char *err, size_t cap);
 
 #endif

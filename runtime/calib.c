@@ -9,7 +9,8 @@
 
 #define CALIB_BATCH 64
 
-int rt_calib_ranges(const ir_graph *g, const float *x, int64_t n, float *amax, char *err, size_t cap) {
+int rt_calib_ranges(const ir_graph *g, const float *x, int64_t n, float *amin, float *amax, char *err,
+                    size_t cap) {
     if (n < 1 || !x) {
         snprintf(err, cap, "the calibration set is empty (--calib must be at least 1)");
         return -1;
@@ -20,6 +21,7 @@ int rt_calib_ranges(const ir_graph *g, const float *x, int64_t n, float *amax, c
         return -1;
     }
     memset(amax, 0, (size_t)g->n_nodes * sizeof *amax);
+    for (int i = 0; i < g->n_nodes; i++) amin[i] = INFINITY;
     int64_t in = ir_shape_numel(&g->nodes[g->input].shape);
     for (int64_t b0 = 0; b0 < n; b0 += CALIB_BATCH) {
         int m = (int)(n - b0 < CALIB_BATCH ? n - b0 : CALIB_BATCH);
@@ -30,6 +32,7 @@ int rt_calib_ranges(const ir_graph *g, const float *x, int64_t n, float *amax, c
             for (int64_t j = 0; v && j < k; j++) {
                 float a = fabsf(v[j]);
                 if (!(a <= amax[i])) amax[i] = a; /* NaN propagates: the pass rejects it */
+                if (v[j] < amin[i]) amin[i] = v[j];
             }
         }
     }

@@ -11,9 +11,10 @@
 /* Default number of calibration images (--calib N). */
 #define RT_CALIB_DEFAULT 256
 
-/* amax[id] = max |output of node id| over the n samples at x ([n, input
+/* amin[id] = min and amax[id] = max |.| of node id's output over the n samples at x ([n, input
  * numel], as the network sees them: standardised when it was trained so),
  * eval mode.  Deterministic.  0, or -1 with a message (n < 1 included). */
-int rt_calib_ranges(const ir_graph *g, const float *x, int64_t n, float *amax, char *err, size_t cap);
+int rt_calib_ranges(const ir_graph *g, const float *x, int64_t n, float *amin, float *amax, char *err,
+                    size_t cap);
 
 #endif

@@ -39,9 +39,9 @@ typedef struct calib_in {
     const float *x;
     int64_t n;
 } calib_in;
-static int calibrate(void *ctx, const ir_graph *g, float *amax, char *err, size_t cap) {
+static int calibrate(void *ctx, const ir_graph *g, float *amin, float *amax, char *err, size_t cap) {
     const calib_in *c = ctx;
-    return rt_calib_ranges(g, c->x, c->n, amax, err, cap);
+    return rt_calib_ranges(g, c->x, c->n, amin, amax, err, cap);
 }
 
 /* Compiles g in int8 with calibration on x[0..n) and the given isa (1 + kind). */
@@ -85,11 +85,13 @@ static int64_t exact_weights(tg *t, int id, int *wq) {
     return k;
 }
 
+static bool unsigned_inputs; /* exact tests on inputs >= 0: the kernels' unsigned path */
 static float *exact_inputs(int64_t numel, int batch, int *xq) {
     float *x = malloc((size_t)(numel * batch) * sizeof *x);
     for (int64_t i = 0; i < numel * batch; i++) {
         xq[i] = i == 0 ? -127 : q127();
-        x[i] = (i == 0 ? -127.0f : near(xq[i])) / 32.0f;
+        if (unsigned_inputs) xq[i] = xq[i] < 0 ? -xq[i] : xq[i];
+        x[i] = (i == 0 ? (float)xq[0] : near(xq[i])) / 32.0f;
     }
     return x;
 }
@@ -170,12 +172,14 @@ static int isas(int *out) {
 
 static void exact_all(tg *(*make)(int *layer), const char *what) {
     int is[3], n = isas(is);
-    for (int i = 0; i < n; i++) {
-        int layer;
-        tg *t = make(&layer);
-        check_exact(t, layer, is[i], what);
-        tg_free(t);
-    }
+    for (int u = 0; u < 2; u++)
+        for (int i = 0; i < n; i++) {
+            unsigned_inputs = u;
+            int layer;
+            tg *t = make(&layer);
+            check_exact(t, layer, is[i], what);
+            tg_free(t);
+        }
 }
 
 static tg *one_dense(int *layer) {
@@ -205,7 +209,7 @@ static tg *one_grouped(int *layer) {
 static tg *one_depthwise(int *layer) {
     tg *t = tg_new();
     int x = tg_input(t, 3, 8, 7, 7);
-    tg_finish(t, *layer = tg_conv(t, x, 8, 3, 1, 1, 8, 1, 0));
+    tg_finish(t, *layer = tg_conv(t, x, 8, 5, 1, 2, 8, 1, 0)); /* 25 taps (3x3 stays fp32) */
     return t;
 }
 static tg *one_conv1d(int *layer) {
@@ -296,6 +300,34 @@ Test(int8, cnn_within_quantisation_error) {
 
 /* ---------- the pass ---------- */
 
+/* Which layers the pass quantises, and with which input range. */
+Test(int8, pass_choices) {
+    tg *t = tg_new();
+    int x = tg_input(t, 3, 1, 12, 12);
+    int c1 = tg_conv(t, x, 8, 3, 1, 1, 1, 1, 1);                       /* 9 taps: stays fp32 */
+    int c2 = tg_conv(t, c1, 8, 3, 1, 1, 1, 1, 1);                      /* signed input (no activation) */
+    int dw = tg_conv(t, c2, 8, 3, 1, 1, 8, 1, 1);                      /* depthwise 3x3: 9 taps, fp32 */
+    int c3 = tg_conv(t, tg_act(t, dw, ACT_RELU), 8, 3, 1, 1, 1, 1, 1); /* after relu: unsigned */
+    tg_finish(t, tg_dense(t, tg_flatten(t, c3), 10, 1));
+    cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 3), 0);
+    float *xs = malloc(144 * 8 * sizeof *xs);
+    for (int i = 0; i < 144 * 8; i++) xs[i] = (float)(i % 17) / 8.0f - 1.0f;
+    calib_in ci = {xs, 8};
+    ps_opts po = {.quant = PS_QUANT_INT8, .calibrate = calibrate, .calib_ctx = &ci};
+    ps_state ps;
+    char err[512] = "";
+    cr_assert_eq(ps_state_init(&ps, &t->g, &po, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ps_run_pipeline(&ps, NULL, NULL, err, sizeof err), 0, "%s", err);
+    cr_expect(!ps.q[c1].on && !ps.q[dw].on, "3x3 single-channel and depthwise layers stay fp32");
+    cr_expect(ps.q[c2].on && !ps.q[c2].unsigned_in);
+    cr_expect(ps.q[c3].on && ps.q[c3].unsigned_in);
+    cr_expect(ps.q[ps.g.output].on);
+    ps_state_free(&ps);
+    free(xs);
+    rt_params_free(&t->g);
+    tg_free(t);
+}
+
 Test(int8, verifier_catches_bad_weights) {
     int layer;
     tg *t = one_dense(&layer);
@@ -353,10 +385,10 @@ Test(int8, calibration_is_deterministic) {
     tg_finish(t, tg_dense(t, tg_flatten(t, x), 5, 1));
     cr_assert_eq(rt_params_init(&t->g, INIT_KAIMING, 5), 0);
     float *xs = uniform(100 * 128);
-    float a[16], b[16];
+    float a[16], b[16], lo[16];
     char err[256];
-    cr_assert_eq(rt_calib_ranges(&t->g, xs, 100, a, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(rt_calib_ranges(&t->g, xs, 100, b, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_calib_ranges(&t->g, xs, 100, lo, a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_calib_ranges(&t->g, xs, 100, lo, b, err, sizeof err), 0, "%s", err);
     cr_assert_eq(memcmp(a, b, (size_t)t->g.n_nodes * sizeof *a), 0);
     for (int i = 0; i < t->g.n_nodes; i++) cr_expect(a[i] > 0, "node %d has range %g", i, (double)a[i]);
     free(xs);

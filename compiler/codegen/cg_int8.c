@@ -77,16 +77,18 @@ static LLVMValueRef intr(cx *c, const char *name, LLVMTypeRef *ot, int no, LLVMV
 
 /* q = clamp(rint(x * inv), -127, 127) as i8 (exact multiply, no fast-math:
  * the tests' reference computes the same). */
-static LLVMValueRef quant(cx *c, LLVMValueRef x, float inv) {
-    LLVMValueRef v = LLVMBuildFMul(c->B, x, cf(c, inv), "");
+static LLVMValueRef quant(cx *c, LLVMValueRef x, const ps_qnode *q) {
+    LLVMValueRef v = LLVMBuildFMul(c->B, x, cf(c, q->in_inv), "");
     v = intr(c, "llvm.rint", &c->f32, 1, &v, 1);
-    LLVMValueRef hi = cf(c, 127), lo = cf(c, -127);
+    LLVMValueRef hi = cf(c, 127), lo = cf(c, q->unsigned_in ? 0 : -127);
     v = LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOGT, v, hi, ""), hi, v, "");
     v = LLVMBuildSelect(c->B, LLVMBuildFCmp(c->B, LLVMRealOLT, v, lo, ""), lo, v, "");
     return LLVMBuildFPToSI(c->B, v, c->i8, "q");
 }
 
-/* acc (<8 x i32>) + the 32 products of x and w, pairwise summed into 8 lanes. */
+/* acc (<8 x i32>) + the 32 products of x and w, pairwise summed into 8
+ * lanes.  xa: |x|, or NULL when x is known to be in [0, 127] (then x is
+ * the unsigned operand as it is). */
 static LLVMValueRef dot_step(cx *c, LLVMValueRef acc, LLVMValueRef x, LLVMValueRef xa, LLVMValueRef w) {
     LLVMTypeRef v8 = vec(c->i32, 8), v16 = vec(LLVMInt16TypeInContext(c->C), 16);
     if (c->i8_isa == CG_I8_GENERIC) {
@@ -100,8 +102,11 @@ static LLVMValueRef dot_step(cx *c, LLVMValueRef acc, LLVMValueRef x, LLVMValueR
         }
         return acc;
     }
-    LLVMValueRef sw[2] = {w, x};
-    LLVMValueRef ws = intr(c, "llvm.x86.avx2.psign.b", NULL, 0, sw, 2);
+    LLVMValueRef sw[2] = {w, x}, ws = w;
+    if (xa)
+        ws = intr(c, "llvm.x86.avx2.psign.b", NULL, 0, sw, 2);
+    else
+        xa = x;
     if (c->i8_isa == CG_I8_VNNI) {
         LLVMValueRef a[3] = {acc, LLVMBuildBitCast(c->B, xa, v8, ""), LLVMBuildBitCast(c->B, ws, v8, "")};
         return intr(c, "llvm.x86.avx512.vpdpbusd.256", NULL, 0, a, 3);
@@ -113,6 +118,18 @@ static LLVMValueRef dot_step(cx *c, LLVMValueRef acc, LLVMValueRef x, LLVMValueR
     LLVMValueRef mw[2] = {p16, LLVMConstVector(ones, 16)};
     (void)v16;
     return LLVMBuildAdd(c->B, acc, intr(c, "llvm.x86.avx2.pmadd.wd", NULL, 0, mw, 2), "acc");
+}
+
+/* The n-lane vector of the sums of adjacent lane pairs of a then b (n
+ * lanes each; n = 4 reads only the first 4 pairs of a:b). */
+static LLVMValueRef pair_sums(cx *c, LLVMValueRef a, LLVMValueRef b, unsigned n) {
+    LLVMValueRef ev[8], od[8];
+    for (unsigned i = 0; i < n; i++) {
+        ev[i] = LLVMConstInt(c->i32, 2 * i, 0);
+        od[i] = LLVMConstInt(c->i32, 2 * i + 1, 0);
+    }
+    return LLVMBuildAdd(c->B, LLVMBuildShuffleVector(c->B, a, b, LLVMConstVector(ev, n), ""),
+                        LLVMBuildShuffleVector(c->B, a, b, LLVMConstVector(od, n), ""), "pairs");
 }
 
 /* The ub int32 dot products of the kpad bytes at x with weight rows
@@ -130,7 +147,7 @@ static void dots(cx *c, const ps_qnode *q, LLVMValueRef x, LLVMValueRef W8, LLVM
     LLVMValueRef kb = loop_begin(c, &L, ci(c, 0), ci(c, q->kpad), VB, "kb");
     LLVMValueRef xv = vload1(c, b32, bgep(c, x, kb), "x");
     LLVMValueRef xa = NULL;
-    if (c->i8_isa != CG_I8_GENERIC) {
+    if (c->i8_isa != CG_I8_GENERIC && !q->unsigned_in) {
         LLVMValueRef a[2] = {xv, LLVMConstInt(LLVMInt1TypeInContext(c->C), 0, 0)};
         xa = intr(c, "llvm.abs", &b32, 1, a, 2);
     }
@@ -139,6 +156,17 @@ static void dots(cx *c, const ps_qnode *q, LLVMValueRef x, LLVMValueRef W8, LLVM
         LLVMBuildStore(c->B, dot_step(c, LLVMBuildLoad2(c->B, v8, acc[k], ""), xv, xa, wv), acc[k]);
     }
     loop_end(c, &L);
+    if (ub == 4) { /* the four horizontal sums as one tree: pairwise sums of lane pairs */
+        LLVMValueRef a[4];
+        for (int k = 0; k < 4; k++) a[k] = LLVMBuildLoad2(c->B, v8, acc[k], "");
+        LLVMValueRef s = pair_sums(c, pair_sums(c, a[0], a[1], 8), pair_sums(c, a[2], a[3], 8), 8);
+        s = pair_sums(c, s, s, 4);
+        for (int k = 0; k < 4; k++)
+            out[k] = LLVMBuildSIToFP(
+                c->B, LLVMBuildExtractElement(c->B, s, LLVMConstInt(c->i32, (unsigned)k, 0), ""), c->f32,
+                "sum");
+        return;
+    }
     for (int k = 0; k < ub; k++) {
         LLVMValueRef s = LLVMBuildLoad2(c->B, v8, acc[k], "");
         s = intr(c, "llvm.vector.reduce.add", &v8, 1, &s, 1);
@@ -178,7 +206,7 @@ static void emit_qdense(cx *c, const ps_lnode *r, const ps_qnode *q) {
     LLVMValueRef x = cg_k_value_ptr(c, r->in[0], s), y = cg_k_value_ptr(c, (int)(r - c->lg->nodes), s);
     LLVMValueRef xq = c->scratch;
     LLVMValueRef k = loop_n(c, &Lk, q->k, "quant");
-    LLVMBuildStore(c->B, quant(c, load(c, x, k, ""), q->in_inv), bgep(c, xq, k));
+    LLVMBuildStore(c->B, quant(c, load(c, x, k, ""), q), bgep(c, xq, k));
     loop_end(c, &Lk);
     if (q->kpad > q->k)
         LLVMBuildMemSet(c->B, bgep(c, xq, ci(c, q->k)), LLVMConstInt(c->i8, 0, 0), ci(c, q->kpad - q->k), 1);
@@ -200,15 +228,16 @@ static void emit_qdense(cx *c, const ps_lnode *r, const ps_qnode *q) {
 
 /* ---------- convolution (grouped and depthwise included) ---------- */
 
-/* Offsets of tap t = (ic, kh, kw) in the padded int8 input, relative to
- * the top-left input of an output position (int32 table). */
-static LLVMValueRef tap_offsets(cx *c, const geo *g, int64_t T, const char *name) {
+/* Offsets in the padded int8 input, relative to the top-left input of an
+ * output position (int32 table): of every tap t = (ic, kh, kw), or with
+ * runs (dilation 1 along w) of every row (ic, kh) of KW taps. */
+static LLVMValueRef tap_offsets(cx *c, const geo *g, int64_t T, bool runs, const char *name) {
     int32_t *tab = malloc((size_t)T * sizeof *tab);
     if (!tab) return NULL;
     int64_t cg = g->C / g->G, t = 0;
     for (int64_t i = 0; i < cg; i++)
         for (int64_t kh = 0; kh < g->KH; kh++)
-            for (int64_t kw = 0; kw < g->KW; kw++)
+            for (int64_t kw = 0; kw < (runs ? 1 : g->KW); kw++)
                 tab[t++] = (int32_t)(i * g->Hp * g->Wp + kh * g->DH * g->Wp + kw * g->DW);
     LLVMValueRef init = LLVMConstStringInContext2(c->C, (const char *)tab, (size_t)T * sizeof *tab, 1);
     free(tab);
@@ -231,15 +260,15 @@ static void pad_quant(cx *c, const geo *g, const ps_qnode *q, LLVMValueRef x, LL
                            addk(c, mulk(c, addk(c, h, g->PH, ""), g->Wp, ""), g->PW, ""), "");
     LLVMValueRef src = mulk(c, row, g->W, "");
     LLVMValueRef w = loop_n(c, &Lw, g->W, "qw");
-    LLVMBuildStore(c->B, quant(c, load(c, x, add(c, src, w, ""), ""), q->in_inv),
-                   bgep(c, pad, add(c, dst, w, "")));
+    LLVMBuildStore(c->B, quant(c, load(c, x, add(c, src, w, ""), ""), q), bgep(c, pad, add(c, dst, w, "")));
     loop_end(c, &Lw);
     loop_end(c, &Lr);
 }
 
-/* col[grp][p][t] = pad[grp's first channel + p's window + tap t]. */
+/* col[grp][p][t] = pad[grp's first channel + p's window + tap t]; with
+ * runs, KW bytes at a time (a small constant memcpy). */
 static void im2col(cx *c, const geo *g, const ps_qnode *q, LLVMValueRef pad, LLVMValueRef col,
-                   LLVMValueRef taps) {
+                   LLVMValueRef taps, bool runs) {
     loop Lg, Lp, Lt;
     int64_t P = g->OH * g->OW, cg = g->C / g->G;
     if (q->kpad > q->k) LLVMBuildMemSet(c->B, col, LLVMConstInt(c->i8, 0, 0), ci(c, g->G * P * q->kpad), 1);
@@ -249,11 +278,13 @@ static void im2col(cx *c, const geo *g, const ps_qnode *q, LLVMValueRef pad, LLV
     LLVMValueRef base = add(c, mulk(c, grp, cg * g->Hp * g->Wp, ""),
                             add(c, mulk(c, oh, g->SH * g->Wp, ""), mulk(c, ow, g->SW, ""), ""), "win");
     LLVMValueRef dst = bgep(c, col, mulk(c, add(c, mulk(c, grp, P, ""), p, ""), q->kpad, ""));
-    LLVMValueRef t = loop_n(c, &Lt, q->k, "tap");
+    LLVMValueRef t = loop_n(c, &Lt, runs ? q->k / g->KW : q->k, "tap");
     LLVMValueRef off = LLVMBuildLoad2(c->B, c->i32, LLVMBuildInBoundsGEP2(c->B, c->i32, taps, &t, 1, ""), "");
-    LLVMValueRef v =
-        LLVMBuildLoad2(c->B, c->i8, bgep(c, pad, add(c, base, LLVMBuildSExt(c->B, off, c->i64, ""), "")), "");
-    LLVMBuildStore(c->B, v, bgep(c, dst, t));
+    LLVMValueRef src = bgep(c, pad, add(c, base, LLVMBuildSExt(c->B, off, c->i64, ""), ""));
+    if (runs)
+        LLVMBuildMemCpy(c->B, bgep(c, dst, mulk(c, t, g->KW, "")), 1, src, 1, ci(c, g->KW));
+    else
+        LLVMBuildStore(c->B, LLVMBuildLoad2(c->B, c->i8, src, ""), bgep(c, dst, t));
     loop_end(c, &Lt);
     loop_end(c, &Lp);
     loop_end(c, &Lg);
@@ -271,7 +302,8 @@ static void emit_qconv(cx *c, const ps_lnode *r, const ps_qnode *q) {
     qname(nm, sizeof nm, r->ir, "deq");
     LLVMValueRef D = cg_k_global(c, q->deq, q->oc * 4, nm), b = cg_k_param(c, r->ir, PARAM_BIAS);
     qname(nm, sizeof nm, r->ir, "taps.q8");
-    LLVMValueRef taps = tap_offsets(c, &g, q->k, nm);
+    bool runs = g.DW == 1 && g.KW > 1;
+    LLVMValueRef taps = tap_offsets(c, &g, runs ? q->k / g.KW : q->k, runs, nm);
     LLVMValueRef plane = c->scratch, pad = gep(c, c->scratch, ci(c, qb * P), "pad8"),
                  col = bgep(c, pad, ci(c, padb));
     LLVMValueRef acc[4], v[4];
@@ -280,7 +312,7 @@ static void emit_qconv(cx *c, const ps_lnode *r, const ps_qnode *q) {
     LLVMValueRef s = loop_begin(c, &Ls, ci(c, 0), c->nb, 1, "sample");
     LLVMValueRef x = cg_k_value_ptr(c, r->in[0], s), y = cg_k_value_ptr(c, (int)(r - c->lg->nodes), s);
     pad_quant(c, &g, q, x, pad);
-    im2col(c, &g, q, pad, col, taps);
+    im2col(c, &g, q, pad, col, taps, runs);
     LLVMValueRef grp = loop_n(c, &Lg, g.G, "grp");
     LLVMValueRef ob = loop_begin(c, &Lo, ci(c, 0), ci(c, fg), qb, "ocb");
     LLVMValueRef oc0 = add(c, mulk(c, grp, fg, ""), ob, "oc0");

@@ -67,11 +67,11 @@ typedef struct ps_lgraph {
 
 /* Post-training quantisation (ps_quant.c).  The calibration callback runs
  * the graph as it stands when the quant pass runs (batchnorm folded) on
- * the calibration images and writes, per node id, the largest |value| the
- * node's output took (0 or -1 with a message).  The driver provides it:
- * passes cannot run the graph themselves. */
+ * the calibration images and writes, per node id, the smallest value and
+ * the largest |value| the node's output took (0 or -1 with a message).
+ * The driver provides it: passes cannot run the graph themselves. */
 typedef enum { PS_QUANT_NONE, PS_QUANT_INT8 } ps_quant_kind;
-typedef int (*ps_calib_fn)(void *ctx, const ir_graph *g, float *amax, char *err, size_t errcap);
+typedef int (*ps_calib_fn)(void *ctx, const ir_graph *g, float *amin, float *amax, char *err, size_t errcap);
 
 /* Pass options: names of passes to skip (tests isolate one fusion), and
  * the quantisation to apply. */
@@ -88,13 +88,19 @@ typedef struct ps_opts {
 #define PS_Q_KALIGN 32
 /* Longest reduction quantised: K * 127 * 127 must fit an int32. */
 #define PS_Q_MAX_K 131072
+/* Shorter reductions stay fp32 (a first 3x3 convolution on one channel,
+ * a 3x3 depthwise): their rows would be mostly padding of a 32-byte step. */
+#define PS_Q_MIN_K 16
 
 /* One quantised dense or convolution (indexed by node id).  Its input is
- * quantised per tensor, q = clamp(rint(x * in_inv), -127, 127); its
+ * quantised per tensor, q = clamp(rint(x * in_inv), -127, 127), or to
+ * [0, 127] when it never went below 0 in calibration (after a ReLU: then
+ * the kernels need no sign handling); its
  * weights per output channel, symmetric; the int32 sum of products times
  * deq[oc] = in_scale * w_scale[oc] is the fp32 value before the bias. */
 typedef struct ps_qnode {
     bool on;
+    bool unsigned_in;       /* the input is quantised to [0, 127] */
     float amax;             /* calibrated max |input| */
     float in_scale, in_inv; /* amax / 127 (1 when amax is 0) and its inverse */
     int64_t oc, k, kpad;    /* output channels, reduction length, row length in w */

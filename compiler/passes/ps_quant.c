@@ -3,9 +3,12 @@
  *
  * Runs after batchnorm folding, so the weights it quantises are the ones
  * the kernels use, and before lowering.  For every dense, conv2d and
- * conv1d (grouped and depthwise included) it records:
+ * conv1d (grouped and depthwise included) whose reduction length
+ * (inputs per output) is PS_Q_MIN_K..PS_Q_MAX_K it records:
  *   - the input's per-tensor symmetric scale from calibration: the largest
- *     |value| the input node took on the calibration images, / 127;
+ *     |value| the input node took on the calibration images, / 127 (an
+ *     input that never went below 0, as after a ReLU, is quantised to
+ *     [0, 127]: the same scale, no sign to handle in the kernels);
  *   - per-output-channel symmetric int8 weights, w_q = rint(w / s_w),
  *     s_w = max|w[oc]| / 127 (so w_q is in [-127, 127]: the kernels' sign
  *     trick relies on -128 never occurring).
@@ -57,17 +60,18 @@ static int quantise_weights(ps_state *ps, const ir_param *w, ps_qnode *q) {
 int ps_pass_quant(ps_state *ps, char *err, size_t errcap) {
     if (!ps->opts || ps->opts->quant == PS_QUANT_NONE) return 0;
     ir_graph *g = &ps->g;
-    float *amax = ps_own(ps, (size_t)g->n_nodes * sizeof(float));
+    float *amax = ps_own(ps, (size_t)g->n_nodes * sizeof(float)),
+          *amin = ps_own(ps, (size_t)g->n_nodes * sizeof(float));
     ps->q = ps_own(ps, (size_t)g->n_nodes * sizeof(ps_qnode));
-    if (!amax || !ps->q) {
+    if (!amax || !amin || !ps->q) {
         snprintf(err, errcap, "out of memory");
         return -1;
     }
     if (ps->opts->calibrate) {
-        if (ps->opts->calibrate(ps->opts->calib_ctx, g, amax, err, errcap)) return -1;
+        if (ps->opts->calibrate(ps->opts->calib_ctx, g, amin, amax, err, errcap)) return -1;
     } else
         for (int i = 0; i < g->n_nodes; i++) /* distinct, and not 1: x * 1 folds and equal scales merge */
-            amax[i] = 1.7f + 0.01f * (float)i;
+            amax[i] = 1.7f + 0.01f * (float)i, amin[i] = -1;
     int done = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
@@ -81,7 +85,9 @@ int ps_pass_quant(ps_state *ps, char *err, size_t errcap) {
             return -1;
         }
         ps_qnode *q = &ps->q[i];
-        if (ir_shape_numel(&w->shape) / w->shape.d[0] > PS_Q_MAX_K) continue; /* stays fp32 */
+        int64_t k = ir_shape_numel(&w->shape) / w->shape.d[0];
+        if (k > PS_Q_MAX_K || k < PS_Q_MIN_K) continue; /* stays fp32 */
+        q->unsigned_in = amin[n->in[0]] >= 0;
         q->amax = a;
         q->in_scale = a > 0 ? a / 127.0f : 1.0f;
         q->in_inv = 1.0f / q->in_scale;
