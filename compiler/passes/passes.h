@@ -146,6 +146,8 @@ int ps_pass_dce(ps_state *ps, char *err, size_t errcap);
 int ps_pass_quant(ps_state *ps, char *err, size_t errcap);
 /* Checks the quantisation of a state (NULL if sound or absent). */
 const char *ps_quant_verify(const ps_state *ps, char *buf, size_t cap);
+/* The quantised layers, one comment line each (nothing when none). */
+void ps_quant_dump(const ps_state *ps, FILE *f);
 int ps_pass_lower(ps_state *ps, char *err, size_t errcap);
 int ps_pass_fuse_act(ps_state *ps, char *err, size_t errcap);
 int ps_pass_fuse_add(ps_state *ps, char *err, size_t errcap);

@@ -140,3 +140,13 @@ const char *ps_quant_verify(const ps_state *ps, char *buf, size_t cap) {
     }
     return NULL;
 }
+
+void ps_quant_dump(const ps_state *ps, FILE *f) {
+    for (int i = 0; ps->q && i < ps->g.n_nodes; i++) {
+        const ps_qnode *q = &ps->q[i];
+        if (q->on)
+            fprintf(f, "; int8 %s: input scale %.9g (%s), %lld inputs per output\n",
+                    ps->g.nodes[i].name ? ps->g.nodes[i].name : "?", (double)q->in_scale,
+                    q->unsigned_in ? "unsigned" : "signed", (long long)q->k);
+    }
+}
