@@ -42,8 +42,8 @@ PY
         "$N" build "$f" --arch "$p" --weights "$O/$net.safetensors" -o "$O/${net}_$q.o" --emit obj --quant "$q" --quiet
         sym=nasc_${net}_$q
         up=$(echo "$sym" | tr a-z A-Z)
-        in_n=$(sed -n "s/^#define ${up}_INPUT_SIZE \(.*\)/\1/p" "$O/${net}_$q.h")
-        out_n=$(sed -n "s/^#define ${up}_OUTPUT_SIZE \(.*\)/\1/p" "$O/${net}_$q.h")
+        in_n=$(sed -n "s/^#define NASC_${up}_INPUT_SIZE \(.*\)/\1/p" "$O/${net}_$q.h")
+        out_n=$(sed -n "s/^#define NASC_${up}_OUTPUT_SIZE \(.*\)/\1/p" "$O/${net}_$q.h")
         cc -O1 -DNASC_SYM="$sym" -DIN_N="$in_n" -DOUT_N="$out_n" -o "$O/$sym.probe" tests/deploy/arena_probe.c \
             "$O/${net}_$q.o" -Wl,--wrap=malloc -lopenblas -lm
         python3 - "$O/$net.$q.show" "$(size "$O/${net}_$q.o" | awk 'NR == 2 {print $4}')" \

@@ -57,6 +57,29 @@ static int quantise_weights(ps_state *ps, const ir_param *w, ps_qnode *q) {
     return 0;
 }
 
+/* Whether node i's output is >= 0 by construction (size probes, which
+ * have no calibration: a ReLU family activation, pooling or a view of
+ * one, sums, products and concatenations of such).  The raw input is not
+ * (a probe's graph does not know whether it will be standardised). */
+static bool nonneg(const ir_graph *g, int i) {
+    const ir_node *n = &g->nodes[i];
+    switch (n->op) {
+    case IR_ADD:
+    case IR_MUL:
+    case IR_CONCAT:
+        for (int j = 0; j < n->n_in; j++)
+            if (!nonneg(g, n->in[j])) return false;
+        return true;
+    case IR_ACT: return n->act == ACT_RELU || n->act == ACT_RELU6 || n->act == ACT_SIGMOID;
+    case IR_MAXPOOL:
+    case IR_AVGPOOL:
+    case IR_GLOBAL_AVGPOOL:
+    case IR_FLATTEN:
+    case IR_DROPOUT: return nonneg(g, n->in[0]);
+    default: return false;
+    }
+}
+
 int ps_pass_quant(ps_state *ps, char *err, size_t errcap) {
     if (!ps->opts || ps->opts->quant == PS_QUANT_NONE) return 0;
     ir_graph *g = &ps->g;
@@ -71,7 +94,7 @@ int ps_pass_quant(ps_state *ps, char *err, size_t errcap) {
         if (ps->opts->calibrate(ps->opts->calib_ctx, g, amin, amax, err, errcap)) return -1;
     } else
         for (int i = 0; i < g->n_nodes; i++) /* distinct, and not 1: x * 1 folds and equal scales merge */
-            amax[i] = 1.7f + 0.01f * (float)i, amin[i] = -1;
+            amax[i] = 1.7f + 0.01f * (float)i, amin[i] = nonneg(g, i) ? 0.0f : -1.0f;
     int done = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
