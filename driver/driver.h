@@ -100,6 +100,7 @@ typedef struct drv_space {
     int threads;     /* OpenBLAS threads per trial */
     double max_epochs;
     const drv_folder *folder; /* for checkpoints */
+    int quant;                /* search.quant: latency, ram and flash of this build (ps_quant_kind) */
 } drv_space;
 
 /* Describes s as a nasc_space (allocations in c's arena). */
@@ -121,8 +122,8 @@ sr_space_iface drv_space_iface(drv_space *h);
  * allocated yet).  0, or -1 with err (a proxy the goals need is undefined). */
 struct recipe;
 struct recipe_data;
-int drv_space_latency(drv_space *h, const char *point_json, const ir_graph *g, sr_metrics *out, char *err,
-                      size_t cap);
+int drv_space_latency(drv_space *h, const struct recipe_data *d, const char *point_json, const ir_graph *g,
+                      sr_metrics *out, char *err, size_t cap);
 int drv_space_proxies(drv_space *h, ir_graph *g, struct recipe *r, const struct recipe_data *d,
                       sr_metrics *out, char *err, size_t cap);
 

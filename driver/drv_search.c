@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "driver.h"
+#include "drv_quant.h"
 #include "drv_supernet.h"
 #include "proxies.h"
 #include "recipe.h"
@@ -95,6 +96,9 @@ int drv_search_run(nasc_ctx *c, program *p, space_ir *s, sr_config *cfg, const c
     h.want_throughput = g.throughput;
     h.want_test = g.test;
     h.want_footprint = g.footprint;
+    const cfg_val *qv = section_get(&s->search, "quant");
+    h.quant = qv && qv->k == CV_IDENT ? drv_quant_kind(qv->s) : PS_QUANT_NONE;
+    if (h.quant < 0) h.quant = PS_QUANT_NONE; /* the checker allows int8 and none only */
     h.want_proxies = h.need_proxies = g.proxies;
     h.proxy_eval = drv_is_proxy_evaluator(cfg);
     if (h.proxy_eval && !g.proxies) {

@@ -14,6 +14,7 @@
 #include "cg_footprint.h"
 #include "codegen.h"
 #include "driver.h"
+#include "drv_quant.h"
 #include "recipe.h"
 
 /* ----- points across the ABI ----- */
@@ -128,7 +129,7 @@ static void static_metrics(const drv_space *h, const ir_graph *g, sr_metrics *ou
     sr_metrics_set(out, "memory", (double)g->memory);
     cg_footprint f;
     char err[512];
-    if (!h->want_footprint || cg_footprint_of(g, &f, err, sizeof err)) return;
+    if (!h->want_footprint || cg_footprint_ex(g, (ps_quant_kind)h->quant, &f, err, sizeof err)) return;
     sr_metrics_set(out, "ram", (double)f.ram);
     sr_metrics_set(out, "flash", (double)f.flash);
 }
@@ -326,10 +327,22 @@ static int batch1_latency(cg_jit *j, double budget_s, double *us, char *err, siz
 
 /* Latency (and throughput when an objective or limit names it) of the
  * point's compiled kernels (hardware-aware objectives), measured with the
- * JIT on the trained weights. */
-static int measure_latency(const ir_graph *g, bool throughput, sr_metrics *out, char *err, size_t cap) {
+ * JIT on the trained weights; with search.quant = int8, of the int8 build
+ * calibrated on the trial's first training images. */
+static int measure_latency(const drv_space *h, const recipe_data *data, const ir_graph *g, sr_metrics *out,
+                           char *err, size_t cap) {
     double t0 = recipe_now();
-    cg_jit *j = cg_jit_compile(g, CG_OPT_SEARCH, err, cap);
+    cg_compile_opts co = {.opt_level = CG_OPT_SEARCH};
+    drv_calib cal;
+    if (h->quant == PS_QUANT_INT8) {
+        if (!drv_calib_from(&cal, data->train.x, data->train.n, 0)) {
+            snprintf(err, cap, "search.quant = int8: the calibration set is empty");
+            return -1;
+        }
+        co.passes = &cal.po;
+    }
+    bool throughput = h->want_throughput;
+    cg_jit *j = cg_jit_compile_ex(g, &co, err, cap);
     if (!j) return -1;
     sr_metrics_set(out, "time_compile", recipe_now() - t0);
     int rc;
@@ -359,11 +372,13 @@ static int train_progress(void *ctx, const rt_progress *p) {
 /* Latency does not depend on the weights or the fidelity: a point measured
  * once (by any worker, in any run of the search) keeps its figures in the
  * run folder, and a multi-fidelity strategy's later rungs reuse them. */
-int drv_space_latency(drv_space *h, const char *point_json, const ir_graph *g, sr_metrics *out, char *err,
-                      size_t cap) {
+int drv_space_latency(drv_space *h, const recipe_data *data, const char *point_json, const ir_graph *g,
+                      sr_metrics *out, char *err, size_t cap) {
     char path[1200];
     path[0] = 0;
-    if (h->folder) drv_folder_latency(h->folder, point_json, path, sizeof path);
+    /* the int8 build's figures are another file's */
+    const char *key = h->quant == PS_QUANT_INT8 ? arena_printf(&h->c->A, "int8:%s", point_json) : point_json;
+    if (h->folder) drv_folder_latency(h->folder, key, path, sizeof path);
     FILE *f = path[0] ? fopen(path, "r") : NULL;
     double lat, thr = NAN;
     int n = f ? fscanf(f, "%lf %lf", &lat, &thr) : 0;
@@ -373,7 +388,7 @@ int drv_space_latency(drv_space *h, const char *point_json, const ir_graph *g, s
         if (n == 2 && isfinite(thr) && h->want_throughput) sr_metrics_set(out, "throughput", thr);
         return 0;
     }
-    if (measure_latency(g, h->want_throughput, out, err, cap)) return -1;
+    if (measure_latency(h, data, g, out, err, cap)) return -1;
     if (path[0] && sr_metrics_get(out, "latency", &lat)) {
         if (!sr_metrics_get(out, "throughput", &thr)) thr = NAN;
         char tmp[1300];
@@ -452,7 +467,7 @@ static int ad_eval(void *ud, const char *point_json, double fidelity, const char
     sr_metrics_set(out, "epochs", tm.m.epochs);
     rc = 0;
     t0 = recipe_now();
-    if (h->want_latency && drv_space_latency(h, point_json, &g, out, err, cap)) rc = -1;
+    if (h->want_latency && drv_space_latency(h, data, point_json, &g, out, err, cap)) rc = -1;
     double t_jit = recipe_now() - t0;
     t0 = recipe_now();
     if (rc == 0 && weights_path && *weights_path)

@@ -868,7 +868,7 @@ static int se_eval(void *ud, const char *point_json, double fidelity, const char
     /* latency is the compiled subnet's, as the builtin evaluator measures it */
     if (h->want_latency) {
         t1 = recipe_now();
-        rc = drv_space_latency(h, point_json, &g, out, err, cap);
+        rc = drv_space_latency(h, d, point_json, &g, out, err, cap);
         sr_metrics_set(out, "time_jit", recipe_now() - t1);
     }
 out:

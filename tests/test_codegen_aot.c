@@ -240,7 +240,7 @@ Test(aot, object_llvm_and_asm) {
     char *dump = NULL;
     size_t dlen = 0;
     FILE *df = open_memstream(&dump, &dlen);
-    cg_compile_opts co = {3, NULL, 0, "fold-bn", df, NULL};
+    cg_compile_opts co = {.opt_level = 3, .dump_after = "fold-bn", .dump = df};
     cr_assert_eq(cg_emit_ex(&t->g, CG_EMIT_LLVM_IR, p, "m_net", &co, err, sizeof err), 0, "%s", err);
     fclose(df);
     cr_expect_not_null(strstr(dump, "after pass fold-bn"), "%s", dump);

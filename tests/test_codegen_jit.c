@@ -72,7 +72,7 @@ static void check_jit_opts(const ir_graph *g, int batch, const ps_opts *po, int 
     float *ref = malloc((size_t)on * sizeof(float)), *y = malloc((size_t)on * sizeof(float));
     cr_assert_eq(rt_forward_eval(g, x, ref, batch), 0, "%s: reference failed", what);
     char err[512] = "";
-    cg_compile_opts o = {opt, po, 0, NULL, NULL, NULL};
+    cg_compile_opts o = {.opt_level = opt, .passes = po};
     cg_jit *j = cg_jit_compile_ex(g, &o, err, sizeof err);
     cr_assert_not_null(j, "%s: %s", what, err);
     for (int64_t i = 0; i < on; i++) y[i] = NAN;
@@ -229,7 +229,7 @@ Test(jit, batchnorm_not_foldable) { run_graph(g_bn_unfoldable(), 7, "bn"); }
 Test(jit, every_opt_level_and_no_passes) {
     tg *t = g_cnn();
     init_params(t, 8);
-    ps_opts none = {{"fold-bn", "dce", "fuse-bn", "fuse-act", "fuse-add", "fuse-mul"}, 6};
+    ps_opts none = {.skip = {"fold-bn", "dce", "fuse-bn", "fuse-act", "fuse-add", "fuse-mul"}, .n_skip = 6};
     for (int lvl = 0; lvl <= 3; lvl++) check_jit_opts(&t->g, 3, NULL, lvl, "opt level");
     check_jit_opts(&t->g, 3, &none, 1, "no optional passes");
     tg_free(t);
@@ -438,7 +438,7 @@ static void check_fusion(tg *t, const char *pass, ps_epi_kind kind, int expect_m
             cr_expect_eq(fused_epis(ps, (ps_epi_kind)k), 0, "%s fused something else", pass);
     ps_state_free(ps);
     free(ps);
-    ps_opts o = {{0}, 0};
+    ps_opts o = {.n_skip = 0};
     const char *all[] = {"fuse-bn", "fuse-act", "fuse-add", "fuse-mul", "fuse-pool"};
     for (int i = 0; i < 5; i++)
         if (strcmp(all[i], pass)) o.skip[o.n_skip++] = all[i];
@@ -630,7 +630,7 @@ Test(passes, dump_after_each_pass) {
         char *buf = NULL, err[256];
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        cg_compile_opts o = {1, NULL, 0, p[i].name, f, NULL};
+        cg_compile_opts o = {.opt_level = 1, .dump_after = p[i].name, .dump = f};
         cg_jit *j = cg_jit_compile_ex(&t->g, &o, err, sizeof err);
         fclose(f);
         cr_expect_not_null(j, "%s", err);
@@ -641,7 +641,7 @@ Test(passes, dump_after_each_pass) {
         cg_jit_free(j);
     }
     char err[256];
-    cg_compile_opts o = {1, NULL, 0, "no-such-pass", stderr, NULL};
+    cg_compile_opts o = {.opt_level = 1, .dump_after = "no-such-pass", .dump = stderr};
     cr_expect_null(cg_jit_compile_ex(&t->g, &o, err, sizeof err));
     cr_expect_not_null(strstr(err, "no-such-pass"));
     tg_free(t);

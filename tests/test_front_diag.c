@@ -245,9 +245,9 @@ Test(sections, key_tables_list_what_the_runtime_reads) {
     while (t[nt]) nt++;
     while (s[ns]) ns++;
     cr_assert_eq(nt, 14);
-    cr_assert_eq(ns, 10);
+    cr_assert_eq(ns, 11);
     cr_assert_str_eq(t[0], "data");
-    cr_assert_str_eq(s[ns - 1], "retrain");
+    cr_assert_str_eq(s[ns - 1], "quant");
 }
 
 Test(sections, every_metric_has_one_dimension) {

@@ -27,6 +27,8 @@ typedef struct opts {
     const char *metrics;    /* search --metrics a,b: measured although no objective names them */
     const char *dump_after; /* --dump-after PASS */
     const char *cpu;        /* build --cpu NAME */
+    const char *quant;      /* build/run --quant int8|none */
+    long long calib;        /* --calib N (0: not given) */
     const char *sets[64];   /* --set section.key=value */
     int n_sets;
     const char *strategy_opts[32];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cg_footprint.h"
+#include "drv_quant.h"
 #include "cli.h"
 #include "json.h"
 
@@ -509,7 +510,10 @@ int cmd_show(nasc_ctx *c, const opts *o) {
     /* ram and flash need the back end; a graph it cannot build still shows */
     cg_footprint fp;
     char err[512];
-    bool has_fp = !o->dot && cg_footprint_of(&g, &fp, err, sizeof err) == 0;
+    const cfg_val *qv = section_get(&a->search, "quant"); /* search.quant = int8: the int8 build's */
+    int quant = qv && qv->k == CV_IDENT ? drv_quant_kind(qv->s) : PS_QUANT_NONE;
+    bool has_fp = !o->dot && cg_footprint_ex(&g, quant < 0 ? PS_QUANT_NONE : (ps_quant_kind)quant, &fp, err,
+                                             sizeof err) == 0;
     if (o->dot)
         show_dot(&g);
     else if (o->json)

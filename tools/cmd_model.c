@@ -14,14 +14,15 @@
 #include "codegen.h"
 #include "data.h"
 #include "normalize.h"
+#include "drv_quant.h"
 #include "drv_supernet.h"
 #include "kernels_seq.h"
 #include "recipe.h"
 #include "train.h"
 
 /* The point's graph with its trained weights; *point (if not NULL) gets
- * the point as JSON. */
-static int load_model(nasc_ctx *c, const opts *o, ir_graph *g, const char **point) {
+ * the point as JSON, *asg (if not NULL) the point's assignment. */
+static int load_model(nasc_ctx *c, const opts *o, ir_graph *g, const char **point, assignment **asg) {
     int st;
     program *p = cli_load(c, o, &st);
     if (!p) return st;
@@ -29,6 +30,7 @@ static int load_model(nasc_ctx *c, const opts *o, ir_graph *g, const char **poin
     assignment *a;
     if (!cli_point(c, p, o, &s, &a, g)) return c->n_errors || c->n_internal ? cli_diags(c, o) : EXIT_INPUT;
     if (point) *point = point_json(c, s, a);
+    if (asg) *asg = a;
     if (!o->weights) {
         cli_err("%s needs --weights W.safetensors (from nasc train -o or nasc search)", o->cmd);
         return EXIT_USAGE;
@@ -90,6 +92,32 @@ static int build_onnx(ir_graph *g, const char *point, const opts *o, char *err, 
     return EXIT_OK;
 }
 
+/* --quant and --calib as given: false after a usage message. */
+static bool quant_usage(const opts *o, bool onnx) {
+    if (o->calib && drv_quant_kind(o->quant) != PS_QUANT_INT8) {
+        cli_err("--calib applies only with --quant int8");
+        return false;
+    }
+    if (onnx && drv_quant_kind(o->quant) != PS_QUANT_NONE) {
+        cli_err("--quant does not apply to --emit onnx (the ONNX model is the fp32 point)");
+        return false;
+    }
+    return true;
+}
+
+/* --quant int8: the calibration images of the point into cal, whose pass
+ * options co then uses.  EXIT_OK or EXIT_INPUT after a message. */
+static int quant_setup(const opts *o, const assignment *a, drv_calib *cal, cg_compile_opts *co) {
+    if (drv_quant_kind(o->quant) != PS_QUANT_INT8) return EXIT_OK;
+    char err[1024];
+    if (drv_calib_load(&a->train, o->calib, cal, err, sizeof err)) {
+        cli_err("%s", err);
+        return EXIT_INPUT;
+    }
+    co->passes = &cal->po;
+    return EXIT_OK;
+}
+
 int cmd_build(nasc_ctx *c, const opts *o) {
     ir_graph g = {0};
     if (!o->out) {
@@ -123,6 +151,7 @@ int cmd_build(nasc_ctx *c, const opts *o) {
         return EXIT_USAGE;
     }
     if (o->dump_after && !known_pass(o->dump_after)) return EXIT_USAGE;
+    if (!quant_usage(o, kind == EMIT_ONNX)) return EXIT_USAGE;
     if (o->cpu && !cg_cpu_known(o->cpu)) {
         cli_err("unknown --cpu '%s' (native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, skylake, "
                 "skylake-avx512, "
@@ -131,7 +160,8 @@ int cmd_build(nasc_ctx *c, const opts *o) {
         return EXIT_USAGE;
     }
     const char *point = NULL;
-    int st = load_model(c, o, &g, &point);
+    assignment *a = NULL;
+    int st = load_model(c, o, &g, &point, &a);
     if (st) {
         rt_params_free(&g);
         return st;
@@ -139,6 +169,11 @@ int cmd_build(nasc_ctx *c, const opts *o) {
     char err[2048];
     if (kind == EMIT_ONNX) return build_onnx(&g, point, o, err, sizeof err);
     cg_compile_opts co = {0};
+    drv_calib cal;
+    if ((st = quant_setup(o, a, &cal, &co))) {
+        rt_params_free(&g);
+        return st;
+    }
     co.opt_level = 3;
     co.dump_after = o->dump_after;
     co.dump = stdout;
@@ -251,18 +286,22 @@ int cmd_run(nasc_ctx *c, const opts *o) {
         cli_err("run needs --input F (IDX or raw float32) or --bench");
         return EXIT_USAGE;
     }
+    if (!quant_usage(o, false)) return EXIT_USAGE;
     ir_graph g = {0};
-    int st = load_model(c, o, &g, NULL);
-    if (st) {
+    assignment *a = NULL;
+    int st = load_model(c, o, &g, NULL, &a);
+    cg_compile_opts co = {.opt_level = 3};
+    drv_calib cal;
+    if (st || (st = quant_setup(o, a, &cal, &co))) {
         rt_params_free(&g);
         return st;
     }
     char err[2048];
-    cg_jit *j = cg_jit_compile(&g, 3, err, sizeof err);
+    cg_jit *j = cg_jit_compile_ex(&g, &co, err, sizeof err);
     if (!j) {
         rt_params_free(&g);
         cli_err("%s", err);
-        return EXIT_INTERNAL;
+        return co.passes ? EXIT_INPUT : EXIT_INTERNAL; /* quantisation refuses bad networks */
     }
     int rc = 0;
     if (o->input) rc = run_inputs(j, &g, o, err, sizeof err);

@@ -68,6 +68,9 @@ typedef enum {
     OPT_EPOCHS,
     OPT_INIT,
     OPT_RETRAIN,
+
+    OPT_QUANT,
+    OPT_CALIB,
 } opt_id;
 
 typedef struct option_def {
@@ -129,6 +132,10 @@ static const option_def options[] = {
     {OPT_INIT, "--init", NULL, "SUPER", "start from a subnet's weights inherited from a supernet file"},
     {OPT_RETRAIN, "--retrain", NULL, "K",
      "at the end, train the top K points stand-alone and store both scores (search.retrain)"},
+
+    {OPT_QUANT, "--quant", NULL, "Q",
+     "int8: post-training quantised dense and conv layers (docs/deployment.md)"},
+    {OPT_CALIB, "--calib", NULL, "N", "--quant: calibrate on the first N training images (default 256)"},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -157,9 +164,10 @@ static const command commands[] = {
           "--evaluator", "--space", "--metrics", "--retrain", "--json", "--quiet"),
      "search the space: every trial in the store, the best point and its weights at the end"},
     {"build", cmd_build, "FILE", true,
-     OPTS("!--arch", "!--weights", "!-o", "--emit", "--cpu", "--dump-after", "--quiet"),
+     OPTS("!--arch", "!--weights", "!-o", "--emit", "--cpu", "--dump-after", "--quant", "--calib", "--quiet"),
      "compile one trained point ahead of time: object, shared library, executable, LLVM IR, assembly"},
-    {"run", cmd_run, "FILE", true, OPTS("!--arch", "!--weights", "--input", "--logits", "--bench", "--json"),
+    {"run", cmd_run, "FILE", true,
+     OPTS("!--arch", "!--weights", "--input", "--logits", "--bench", "--quant", "--calib", "--json"),
      "JIT-compile one trained point and run it on inputs, or measure it"},
     {"report", cmd_report, "RUN.db", false, OPTS("--svg", "--html", "--top", "--json"),
      "a search's leaderboard and Pareto front; plots with --svg"},
@@ -403,6 +411,15 @@ static bool set_option(opts *o, const option_def *d, const char *v) {
     case OPT_METHOD: o->method = v; break;
     case OPT_LUT: o->lut = v; break;
     case OPT_INIT: o->init = v; break;
+    case OPT_QUANT:
+        if (strcmp(v, "int8") && strcmp(v, "none"))
+            return cli_err("--quant must be int8 (or none), got '%s'", v), false;
+        o->quant = v;
+        break;
+    case OPT_CALIB:
+        if (!parse_ll(v, &o->calib) || o->calib < 1)
+            return cli_err("--calib needs a positive number of calibration images, got '%s'", v), false;
+        break;
     case OPT_EPOCHS:
         if (!parse_ll(v, &o->epochs) || o->epochs < 1 || o->epochs > 100000)
             return cli_err("--epochs needs a positive integer"), false;

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include "cg_int8.h"
 #include "cg_llvm.h"
 #include "cg_print.h"
 #include "codegen.h"
@@ -537,7 +538,8 @@ int cg_emit_ex(const ir_graph *g, cg_emit_kind kind, const char *out_path, const
     bool wide = false;
     LLVMTargetMachineRef tm = cg_cpu_tm(o ? o->cpu : NULL, lvl, &wide, err, errcap);
     if (!tm) return -1;
-    cg_build_opts bo = {o ? o->passes : NULL, !(o && o->no_blas), wide};
+    cg_build_opts bo = {o ? o->passes : NULL, !(o && o->no_blas), wide,
+                        o && o->i8_isa ? o->i8_isa - 1 : cg_i8_isa(o ? o->cpu : NULL, NULL)};
     if (o && cg_dump_pipeline(g, bo.passes, o->dump_after, o->dump, err, errcap)) {
         LLVMDisposeTargetMachine(tm);
         return -1;

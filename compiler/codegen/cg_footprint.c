@@ -13,6 +13,7 @@
 #include <string.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
+#include "cg_int8.h"
 #include "cg_llvm.h"
 
 /* A copy of g's node array whose missing weights point into a filler of
@@ -85,6 +86,10 @@ static int compile_sizes(LLVMModuleRef m, cg_footprint *f, char *err, size_t err
 }
 
 int cg_footprint_of(const ir_graph *g, cg_footprint *f, char *err, size_t errcap) {
+    return cg_footprint_ex(g, PS_QUANT_NONE, f, err, errcap);
+}
+
+int cg_footprint_ex(const ir_graph *g, ps_quant_kind quant, cg_footprint *f, char *err, size_t errcap) {
     memset(f, 0, sizeof *f);
     float *fill = NULL;
     ir_node *nodes = with_weights(g, &fill);
@@ -99,7 +104,8 @@ int cg_footprint_of(const ir_graph *g, cg_footprint *f, char *err, size_t errcap
     bool wide = false;
     LLVMTargetMachineRef probe = cg_cpu_tm(NULL, 3, &wide, err, errcap);
     if (probe) LLVMDisposeTargetMachine(probe);
-    cg_build_opts bo = {NULL, true, wide}; /* as cg_emit builds for the host */
+    ps_opts po = {.quant = quant}; /* int8: sizes do not depend on the calibrated ranges */
+    cg_build_opts bo = {&po, true, wide, cg_i8_isa(NULL, NULL)}; /* as cg_emit builds for the host */
     LLVMModuleRef m = NULL;
     cg_modinfo info;
     int rc = probe ? cg_build_module(&gw, &bo, C, "nasc_footprint", &m, &info, err, errcap) : -1;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "graph.h"
+#include "passes.h"
 
 typedef struct cg_footprint {
     int64_t arena_bytes; /* what the function mallocs at batch 1 */
@@ -31,5 +32,8 @@ typedef struct cg_footprint {
 /* Fills f for g; g's weights may be absent (a point not yet trained): the
  * sizes do not depend on their values.  0, or -1 with a message. */
 int cg_footprint_of(const ir_graph *g, cg_footprint *f, char *err, size_t errcap);
+/* The same for the build with quantisation `quant` (--quant int8: the
+ * int8 weights and kernels). */
+int cg_footprint_ex(const ir_graph *g, ps_quant_kind quant, cg_footprint *f, char *err, size_t errcap);
 
 #endif

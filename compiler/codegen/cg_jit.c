@@ -19,6 +19,7 @@
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
+#include "cg_int8.h"
 #include "cg_llvm.h"
 #include "codegen.h"
 #include "nasc/model.h"
@@ -105,7 +106,8 @@ cg_jit *cg_jit_compile_ex(const ir_graph *g, const cg_compile_opts *o, char *err
     double t0 = now_ms(), c0 = cpu_ms();
     cg_llvm_init();
     int lvl = o ? o->opt_level : CG_OPT_SEARCH;
-    cg_build_opts bo = {o ? o->passes : NULL, !(o && o->no_blas), cg_host_has_avx512()};
+    cg_build_opts bo = {o ? o->passes : NULL, !(o && o->no_blas), cg_host_has_avx512(),
+                        o && o->i8_isa ? o->i8_isa - 1 : cg_i8_isa(NULL, NULL)};
     if (o && cg_dump_pipeline(g, bo.passes, o->dump_after, o->dump, err, errcap)) return NULL;
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextRef C = LLVMOrcThreadSafeContextGetContext(tsc);
@@ -154,7 +156,7 @@ fail:
 }
 
 cg_jit *cg_jit_compile(const ir_graph *g, int opt_level, char *err, size_t errcap) {
-    cg_compile_opts o = {opt_level, NULL, 0, NULL, NULL, NULL};
+    cg_compile_opts o = {.opt_level = opt_level};
     return cg_jit_compile_ex(g, &o, err, errcap);
 }
 

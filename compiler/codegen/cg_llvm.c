@@ -20,115 +20,12 @@
 #include <llvm-c/Support.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include "cg_int8.h"
+#include "cg_kern.h"
 #include "cg_llvm.h"
 #include "cg_llvm_int.h"
 
-typedef struct cx {
-    LLVMContextRef C;
-    LLVMModuleRef M;
-    LLVMBuilderRef B, BA; /* BA: allocas, in the entry block */
-    LLVMValueRef fn;
-    LLVMTypeRef f32, i64, i32, i8, ptr;
-    const ps_lgraph *lg;
-    LLVMValueRef *base; /* tile base pointer of each root value */
-    LLVMValueRef scratch, nb, arena, tile;
-    const float **gdata; /* weight globals, by data pointer */
-    LLVMValueRef *gval;
-    int n_g, cap_g;
-    bool blas, uses_blas;
-    int64_t scratch_need;
-} cx;
-
-typedef cg_loop loop;
-
-/* ---------- small IR helpers ---------- */
-
-static LLVMValueRef ci(cx *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
-static LLVMValueRef cf(cx *c, double v) { return LLVMConstReal(c->f32, v); }
-
-static LLVMValueRef fast(LLVMValueRef v) {
-    if (LLVMIsAInstruction(v)) LLVMSetFastMathFlags(v, LLVMFastMathAllowReassoc | LLVMFastMathAllowContract);
-    return v;
-}
-static LLVMValueRef f_add(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
-    return fast(LLVMBuildFAdd(c->B, a, b, n));
-}
-static LLVMValueRef f_sub(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
-    return fast(LLVMBuildFSub(c->B, a, b, n));
-}
-static LLVMValueRef f_mul(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
-    return fast(LLVMBuildFMul(c->B, a, b, n));
-}
-static LLVMValueRef add(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
-    return LLVMBuildNSWAdd(c->B, a, b, n);
-}
-static LLVMValueRef mul(cx *c, LLVMValueRef a, LLVMValueRef b, const char *n) {
-    return LLVMBuildNSWMul(c->B, a, b, n);
-}
-static LLVMValueRef addk(cx *c, LLVMValueRef a, int64_t k, const char *n) {
-    return k ? add(c, a, ci(c, k), n) : a;
-}
-static LLVMValueRef mulk(cx *c, LLVMValueRef a, int64_t k, const char *n) {
-    return k == 1 ? a : mul(c, a, ci(c, k), n);
-}
-
-static LLVMValueRef gep(cx *c, LLVMValueRef p, LLVMValueRef i, const char *n) {
-    return LLVMBuildInBoundsGEP2(c->B, c->f32, p, &i, 1, n);
-}
-static LLVMValueRef load(cx *c, LLVMValueRef p, LLVMValueRef i, const char *n) {
-    LLVMValueRef v = LLVMBuildLoad2(c->B, c->f32, gep(c, p, i, ""), n);
-    LLVMSetAlignment(v, 4);
-    return v;
-}
-static void store(cx *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
-    LLVMValueRef s = LLVMBuildStore(c->B, v, gep(c, p, i, ""));
-    LLVMSetAlignment(s, 4);
-}
-static LLVMValueRef smin(cx *c, LLVMValueRef a, LLVMValueRef b) {
-    return LLVMBuildSelect(c->B, LLVMBuildICmp(c->B, LLVMIntSLT, a, b, ""), a, b, "min");
-}
-static LLVMValueRef smax(cx *c, LLVMValueRef a, LLVMValueRef b) {
-    return LLVMBuildSelect(c->B, LLVMBuildICmp(c->B, LLVMIntSGT, a, b, ""), a, b, "max");
-}
-
-static LLVMValueRef var(cx *c, LLVMTypeRef t, const char *n) { return LLVMBuildAlloca(c->BA, t, n); }
-static LLVMValueRef get(cx *c, LLVMValueRef v, const char *n) { return LLVMBuildLoad2(c->B, c->f32, v, n); }
-static void set(cx *c, LLVMValueRef v, LLVMValueRef x) { LLVMBuildStore(c->B, x, v); }
-
-/* for (iv = lo; iv < hi; iv += step) */
-static LLVMValueRef loop_begin(cx *c, loop *L, LLVMValueRef lo, LLVMValueRef hi, int64_t step,
-                               const char *name) {
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->B);
-    L->head = LLVMAppendBasicBlockInContext(c->C, c->fn, name);
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->C, c->fn, "body");
-    L->exit = LLVMAppendBasicBlockInContext(c->C, c->fn, "next");
-    L->step = step;
-    LLVMBuildBr(c->B, L->head);
-    LLVMPositionBuilderAtEnd(c->B, L->head);
-    L->iv = LLVMBuildPhi(c->B, c->i64, name);
-    LLVMAddIncoming(L->iv, &lo, &pre, 1);
-    LLVMBuildCondBr(c->B, LLVMBuildICmp(c->B, LLVMIntSLT, L->iv, hi, ""), body, L->exit);
-    LLVMPositionBuilderAtEnd(c->B, body);
-    return L->iv;
-}
-static LLVMValueRef loop_n(cx *c, loop *L, int64_t n, const char *name) {
-    return loop_begin(c, L, ci(c, 0), ci(c, n), 1, name);
-}
-static void loop_end(cx *c, loop *L) {
-    LLVMValueRef nx = add(c, L->iv, ci(c, L->step), "");
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->B);
-    LLVMBuildBr(c->B, L->head);
-    LLVMAddIncoming(L->iv, &nx, &latch, 1);
-    LLVMPositionBuilderAtEnd(c->B, L->exit);
-}
-
-static LLVMValueRef call(cx *c, const char *fname, LLVMTypeRef ret, LLVMTypeRef *pt, int np,
-                         LLVMValueRef *args, const char *n) {
-    LLVMTypeRef ft = LLVMFunctionType(ret, pt, (unsigned)np, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(c->M, fname);
-    if (!f) f = LLVMAddFunction(c->M, fname, ft);
-    return LLVMBuildCall2(c->B, ft, f, args, (unsigned)np, n);
-}
+#include "cg_kern.h"
 static LLVMValueRef intrinsic1(cx *c, const char *name, LLVMValueRef x, const char *n) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
     LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->M, id, &c->f32, 1);
@@ -386,12 +283,6 @@ static void emit_dense(cx *c, const ps_lnode *r) {
     LLVMBuildBr(c->B, done);
     LLVMPositionBuilderAtEnd(c->B, done);
 }
-
-/* Geometry of a conv or pool, 1-D ones seen as height 1. */
-typedef struct geo {
-    int64_t C, H, W, F, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G;
-    int64_t Hp, Wp; /* padded input */
-} geo;
 
 static geo geometry(const ps_lgraph *lg, const ps_lnode *r, bool conv) {
     const ir_node *n = r->ir;
@@ -800,6 +691,7 @@ static void emit_elementwise(cx *c, const ps_lnode *r) {
 }
 
 static void emit_node(cx *c, const ps_lnode *r) {
+    if (cg_i8_emit(c, r)) return; /* a quantised dense or conv (cg_int8.c) */
     switch (r->op) {
     case IR_DENSE:
     case IR_LINEAR: emit_dense(c, r); break;
@@ -820,6 +712,22 @@ static void emit_node(cx *c, const ps_lnode *r) {
     case IR_CONCAT: emit_concat(c, r); break;
     default: emit_elementwise(c, r); break;
     }
+}
+
+/* ---------- for the int8 kernels (cg_kern.h) ---------- */
+
+geo cg_k_geometry(const ps_lgraph *lg, const ps_lnode *r, bool conv) { return geometry(lg, r, conv); }
+LLVMValueRef cg_k_value_ptr(cx *c, int v, LLVMValueRef s) { return value_ptr(c, v, s); }
+LLVMValueRef cg_k_epilogue(cx *c, const ps_lnode *r, LLVMValueRef v, LLVMValueRef s, LLVMValueRef f) {
+    return epilogue(c, r, v, s, f);
+}
+LLVMValueRef cg_k_global(cx *c, const void *data, int64_t bytes, const char *name) {
+    return weights(c, data, bytes / 4, name);
+}
+LLVMValueRef cg_k_param(cx *c, const ir_node *n, ir_param_role r) { return param_global(c, n, r); }
+void cg_k_conv_out(cx *c, const ps_lnode *r, const geo *g, LLVMValueRef plane, int64_t P, LLVMValueRef b,
+                   LLVMValueRef oc, LLVMValueRef s, LLVMValueRef y) {
+    conv_out(c, r, g, plane, P, b, oc, s, y);
 }
 
 /* ---------- the model function ---------- */
@@ -950,6 +858,8 @@ int cg_build_module(const ir_graph *g, const cg_build_opts *o, LLVMContextRef C,
     c.ptr = LLVMPointerTypeInContext(C, 0);
     c.lg = stt.lg;
     c.blas = o->blas;
+    c.q = stt.q;
+    c.i8_isa = o->i8_isa;
     c.base = calloc((size_t)stt.lg->n, sizeof *c.base);
     int rc = 0;
     if (!c.base) {

@@ -31,6 +31,7 @@ typedef struct cg_build_opts {
     const ps_opts *passes;
     bool blas;   /* allow cblas_sgemm for large batches */
     bool avx512; /* host has AVX-512: prefer 512-bit vectors */
+    int i8_isa;  /* int8 dot products: cg_i8_isa (cg_int8.h) */
 } cg_build_opts;
 
 /* Runs the pass pipeline on g and builds `int sym(const float *in,

@@ -29,6 +29,7 @@ typedef struct cg_compile_opts {
     FILE *dump;             /* where --dump-after writes */
     const char *cpu;        /* AOT target CPU: NULL or "native" = this host; else an LLVM CPU
                                    name such as "x86-64-v3" or "x86-64" (portable binaries) */
+    int i8_isa;             /* int8 kernels: 0 = chosen by the CPU; 1 + cg_i8_isa_kind forces one (tests) */
 } cg_compile_opts;
 
 cg_jit *cg_jit_compile(const ir_graph *g, int opt_level, char *err, size_t errcap);

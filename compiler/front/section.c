@@ -166,7 +166,7 @@ static const char *const train_keys[] = {
     "data",      "test",         "split",    "epochs",        "batch",     "seed",    "threads", "init",
     "optimizer", "weight_decay", "schedule", "data_fraction", "normalize", "augment", NULL};
 static const char *const search_keys[] = {"strategy",  "trials",       "time",      "seed",    "timeout",
-                                          "evaluator", "memory_limit", "objective", "require", "retrain",
+                                          "evaluator", "memory_limit", "objective", "require", "retrain", "quant",
                                           NULL};
 
 const char *const *section_keys(bool search) { return search ? search_keys : train_keys; }
@@ -629,6 +629,9 @@ static void check_search(interp *I, section *s) {
     cfg_val *ml = find_key(s, "memory_limit");
     if (ml && !(ml->k == CV_QUANT && ml->unit == UNIT_BYTES))
         diag_error(I->c, ml->at, "memory_limit must be a size such as 512MB or 2GB");
+    cfg_val *qv = find_key(s, "quant"); /* the build latency/ram/flash measure (docs/deployment.md) */
+    if (qv && !(qv->k == CV_IDENT && (!strcmp(qv->s, "int8") || !strcmp(qv->s, "none"))))
+        diag_error(I->c, qv->at, "quant must be int8 or none");
     for (int i = 0; i < s->n; i++) {
         bool obj = !strcmp(s->keys[i], "objective");
         if (!obj && strcmp(s->keys[i], "require")) continue;

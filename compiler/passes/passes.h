@@ -65,11 +65,48 @@ typedef struct ps_lgraph {
     bool planned;
 } ps_lgraph;
 
-/* Pass options: names of passes to skip (tests isolate one fusion). */
+/* Post-training quantisation (ps_quant.c).  The calibration callback runs
+ * the graph as it stands when the quant pass runs (batchnorm folded) on
+ * the calibration images and writes, per node id, the smallest value and
+ * the largest |value| the node's output took (0 or -1 with a message).
+ * The driver provides it: passes cannot run the graph themselves. */
+typedef enum { PS_QUANT_NONE, PS_QUANT_INT8 } ps_quant_kind;
+typedef int (*ps_calib_fn)(void *ctx, const ir_graph *g, float *amin, float *amax, char *err, size_t errcap);
+
+/* Pass options: names of passes to skip (tests isolate one fusion), and
+ * the quantisation to apply. */
 typedef struct ps_opts {
     const char *skip[16];
     int n_skip;
+    ps_quant_kind quant;
+    ps_calib_fn calibrate; /* NULL: made-up distinct ranges (size probes only: cg_footprint) */
+    void *calib_ctx;
 } ps_opts;
+
+/* Weight rows of a quantised layer are padded with zeros to this many
+ * bytes, so kernels read whole vectors. */
+#define PS_Q_KALIGN 32
+/* Longest reduction quantised: K * 127 * 127 must fit an int32. */
+#define PS_Q_MAX_K 131072
+/* Shorter reductions stay fp32 (a first 3x3 convolution on one channel,
+ * a 3x3 depthwise): their rows would be mostly padding of a 32-byte step. */
+#define PS_Q_MIN_K 16
+
+/* One quantised dense or convolution (indexed by node id).  Its input is
+ * quantised per tensor, q = clamp(rint(x * in_inv), -127, 127), or to
+ * [0, 127] when it never went below 0 in calibration (after a ReLU: then
+ * the kernels need no sign handling); its
+ * weights per output channel, symmetric; the int32 sum of products times
+ * deq[oc] = in_scale * w_scale[oc] is the fp32 value before the bias. */
+typedef struct ps_qnode {
+    bool on;
+    bool unsigned_in;       /* the input is quantised to [0, 127] */
+    float amax;             /* calibrated max |input| */
+    float in_scale, in_inv; /* amax / 127 (1 when amax is 0) and its inverse */
+    int64_t oc, k, kpad;    /* output channels, reduction length, row length in w */
+    int8_t *w;              /* [oc][kpad], in [-127, 127], the weight's own order, zero padded */
+    float *w_scale, *deq;   /* [oc] */
+} ps_qnode;
 
 typedef struct ps_state {
     ir_graph g;   /* the private copy */
@@ -77,6 +114,7 @@ typedef struct ps_state {
     int n_owned, cap_owned;
     ps_lgraph *lg; /* after "lower" */
     const ps_opts *opts;
+    ps_qnode *q; /* after "quant" (when requested): one per node of g, same ids as lg's */
 } ps_state;
 
 typedef int (*ps_pass_fn)(ps_state *ps, char *err, size_t errcap);
@@ -105,6 +143,11 @@ bool ps_opts_skips(const ps_opts *o, const char *pass);
 /* Individual passes (also reachable through the table). */
 int ps_pass_fold_bn(ps_state *ps, char *err, size_t errcap);
 int ps_pass_dce(ps_state *ps, char *err, size_t errcap);
+int ps_pass_quant(ps_state *ps, char *err, size_t errcap);
+/* Checks the quantisation of a state (NULL if sound or absent). */
+const char *ps_quant_verify(const ps_state *ps, char *buf, size_t cap);
+/* The quantised layers, one comment line each (nothing when none). */
+void ps_quant_dump(const ps_state *ps, FILE *f);
 int ps_pass_lower(ps_state *ps, char *err, size_t errcap);
 int ps_pass_fuse_act(ps_state *ps, char *err, size_t errcap);
 int ps_pass_fuse_add(ps_state *ps, char *err, size_t errcap);

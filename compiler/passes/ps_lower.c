@@ -394,4 +394,5 @@ void ps_dump(const ps_state *ps, FILE *f) {
         dump_lgraph(ps->lg, f);
     else
         dump_graph(&ps->g, f);
+    ps_quant_dump(ps, f);
 }

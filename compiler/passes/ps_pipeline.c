@@ -11,6 +11,7 @@
 static const ps_pass passes[] = {
     {"fold-bn", ps_pass_fold_bn, NULL, "fold batchnorm into the preceding conv/dense"},
     {"dce", ps_pass_dce, NULL, "remove dropout, identities, zero addends, unused nodes"},
+    {"quant", ps_pass_quant, NULL, "int8 weights and calibrated input scales of dense/conv (--quant)"},
     {"lower", ps_pass_lower, NULL, "build the lowered graph (flatten as a view)"},
     {"fuse-bn", ps_pass_fuse_bn, "lower", "remaining batchnorm as a per-channel affine epilogue"},
     {"fuse-act", ps_pass_fuse_act, "lower", "activations into the producing loop nest"},
@@ -36,6 +37,7 @@ static int verify(const ps_state *ps, const char *after, char *err, size_t errca
     char buf[256];
     const char *e = ps->lg ? ps_lgraph_verify(ps->lg, buf, sizeof buf)
                            : ir_graph_verify(&ps->g, IR_VERIFY_WEIGHTS, buf, sizeof buf);
+    if (!e) e = ps_quant_verify(ps, buf, sizeof buf);
     if (!e) return 0;
     snprintf(err, errcap, "internal error: graph invalid after pass %s: %s", after, e);
     return -1;

@@ -104,7 +104,7 @@ expect_text "$T/err" "nasc: --emit must be obj, lib, exe, llvm, asm or onnx, got
 expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --dump-after fuse-ac
 expect_text "$T/err" "nasc: --dump-after: unknown pass 'fuse-ac'; did you mean 'fuse-act'?"
 expect_exit 2 "$NASC" build "$TINY_F" --arch "$P" --weights "$T/none" -o "$T/x" --dump-after zz
-expect_text "$T/err" "nasc: --dump-after: unknown pass 'zz' (the passes: fold-bn, dce, lower, fuse-bn, fuse-act, fuse-add, fuse-mul, fuse-pool, plan-memory)"
+expect_text "$T/err" "nasc: --dump-after: unknown pass 'zz' (the passes: fold-bn, dce, quant, lower, fuse-bn, fuse-act, fuse-add, fuse-mul, fuse-pool, plan-memory)"
 # spellings that are fine: --opt=value, -jN, -IDIR, --output for -o, -- before a file
 expect_exit 0 "$NASC" sample "$F" --count=2 --seed=4
 [ "$(wc -l < "$T/out")" = 2 ] && ok || bad "--count=2"
