@@ -8,11 +8,12 @@ cd "$SRC" || exit 1
 paths=(CMakeLists.txt README.md tests scripts docs examples stdlib include plugins compiler runtime tools grammar)
 existing=()
 for p in "${paths[@]}"; do [ -e "$p" ] && existing+=("$p"); done
-# the contract's folder beside the working copies (a parent folder named
-# "shared"), and absolute paths of the machine the project was written on;
-# the pattern is assembled so that this file does not match it itself
-parent='\.\.'
-grep -rnE "$parent/shared|/work/(wt|main|shared)" "${existing[@]}" bench \
+# the contract's folder beside the working copies (the parent's folder
+# named by $contract), and absolute paths of the machine the project was
+# written on; the pattern is assembled from parts so that this file reads
+# nothing outside the repository and does not match itself
+parent='\.\.' contract='shar''ed' root='/wo''rk'
+grep -rnE "$parent/$contract|$root/(wt|main|$contract)" "${existing[@]}" bench \
     --exclude=self_contained.sh --exclude-dir=build --exclude-dir='build-*' > "$T/hits"
 [ ! -s "$T/hits" ] && ok || { bad "references outside the repository:"; sed 's/^/  | /' "$T/hits" >&2; }
 grep -rn 'NASC_SHARED_DIR' "${existing[@]}" --exclude=self_contained.sh > "$T/hits"
