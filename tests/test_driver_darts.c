@@ -207,6 +207,15 @@ Test(darts, one_hot_union_equals_the_plain_network_of_every_alternative) {
 
 /* The training loss of the union at mixture weights w (train mode, as the
  * alpha step) and, if gw != NULL, its gradient with respect to w. */
+/* The mixture weights w of every relaxed decision: softmax of alpha (plus
+ * the held Gumbel noise) at temperature tau. */
+static void soft_weights(const fx *f, const float *alpha, const float *noise, double tau, float *w) {
+    for (int i = 0; i < f->D.n_dec; i++) {
+        const drv_da_dec *dd = &f->D.d[i];
+        if (dd->kind == DRV_DA_RELAXED) da_softmax(alpha + dd->off, noise + dd->off, dd->n, tau, w + dd->off);
+    }
+}
+
 static double loss_at(fx *f, rt_exec *e, const float *w, float *gw) {
     float x[BATCH * IN];
     int32_t y[BATCH];
@@ -243,10 +252,7 @@ static void check_soft(da_method m) {
     for (int k = 0; k < nw; k++) alpha[k] = (float)(0.8 * (nasc_rng_uniform(&rng) - 0.5));
     if (m == DA_FBNET) da_gumbel(&rng, noise, nw);
     double tau = m == DA_FBNET ? 2.5 : 1.0;
-    for (int i = 0; i < f.D.n_dec; i++) {
-        const drv_da_dec *dd = &f.D.d[i];
-        if (dd->kind == DRV_DA_RELAXED) da_softmax(alpha + dd->off, noise + dd->off, dd->n, tau, w + dd->off);
-    }
+    soft_weights(&f, alpha, noise, tau, w);
     loss_at(&f, e, w, gw);
     for (int i = 0; i < f.D.n_dec; i++) {
         const drv_da_dec *dd = &f.D.d[i];
@@ -260,11 +266,7 @@ static void check_soft(da_method m) {
         for (int s = 0; s < 2; s++) {
             float keep = alpha[k];
             alpha[k] = (float)(keep + (s ? -h : h));
-            for (int i = 0; i < f.D.n_dec; i++) {
-                const drv_da_dec *dd = &f.D.d[i];
-                if (dd->kind == DRV_DA_RELAXED)
-                    da_softmax(alpha + dd->off, noise + dd->off, dd->n, tau, w + dd->off);
-            }
+            soft_weights(&f, alpha, noise, tau, w);
             l[s] = loss_at(&f, e, w, NULL);
             alpha[k] = keep;
         }

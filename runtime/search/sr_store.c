@@ -422,6 +422,26 @@ int sr_store_restart(sr_store *s, int64_t id, double started, char *err, size_t 
     return rc;
 }
 
+/* The next row of a growing array of rows of SIZE bytes, zeroed; NULL when
+ * memory runs out (the array stays valid).  Shared by the readers below. */
+static void *next_row(void **v, int *cnt, int *vcap, size_t size, int first) {
+    if (*cnt == *vcap) {
+        int nc = *vcap ? *vcap * 2 : first;
+        void *nv = realloc(*v, (size_t)nc * size);
+        if (!nv) return NULL;
+        *v = nv, *vcap = nc;
+    }
+    void *row = (char *)*v + (size_t)(*cnt)++ * size;
+    memset(row, 0, size);
+    return row;
+}
+
+/* Column I as a status string into BUF. */
+static void col_status(sqlite3_stmt *st, int i, char *buf, size_t cap) {
+    const unsigned char *status = sqlite3_column_text(st, i);
+    snprintf(buf, cap, "%s", status ? (const char *)status : "");
+}
+
 int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t cap) {
     *out = NULL;
     *n = 0;
@@ -434,23 +454,16 @@ int sr_store_trials(sr_store *s, sr_trial_row **out, int *n, char *err, size_t c
     sr_trial_row *v = NULL;
     int cnt = 0, vcap = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == vcap) {
-            vcap = vcap ? vcap * 2 : 64;
-            sr_trial_row *nv = realloc(v, (size_t)vcap * sizeof *nv);
-            if (!nv) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v = nv;
+        sr_trial_row *t = next_row((void **)&v, &cnt, &vcap, sizeof *t, 64);
+        if (!t) {
+            rc = SQLITE_NOMEM;
+            break;
         }
-        sr_trial_row *t = &v[cnt++];
-        memset(t, 0, sizeof *t);
         t->id = sqlite3_column_int64(st, 0);
         t->point = col_text(st, 1);
         t->fidelity = sqlite3_column_double(st, 2);
         t->tag = (uint64_t)sqlite3_column_int64(st, 3);
-        const unsigned char *status = sqlite3_column_text(st, 4);
-        snprintf(t->status, sizeof t->status, "%s", status ? (const char *)status : "");
+        col_status(st, 4, t->status, sizeof t->status);
         t->metrics = col_text(st, 5);
         t->objectives = col_text(st, 6);
         t->started = sqlite3_column_double(st, 7);
@@ -554,21 +567,14 @@ int sr_store_retrain_rows(sr_store *s, sr_retrain_row **out, int *n, char *err, 
     sr_retrain_row *v = NULL;
     int cnt = 0, vcap = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == vcap) {
-            vcap = vcap ? vcap * 2 : 16;
-            sr_retrain_row *nv = realloc(v, (size_t)vcap * sizeof *nv);
-            if (!nv) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v = nv;
+        sr_retrain_row *r = next_row((void **)&v, &cnt, &vcap, sizeof *r, 16);
+        if (!r) {
+            rc = SQLITE_NOMEM;
+            break;
         }
-        sr_retrain_row *r = &v[cnt++];
-        memset(r, 0, sizeof *r);
         r->trial = sqlite3_column_int64(st, 0);
         r->rank = sqlite3_column_int(st, 1);
-        const unsigned char *status = sqlite3_column_text(st, 2);
-        snprintf(r->status, sizeof r->status, "%s", status ? (const char *)status : "");
+        col_status(st, 2, r->status, sizeof r->status);
         r->metrics = col_text(st, 3);
         r->error = col_text(st, 4);
         r->weights = col_text(st, 5);
